@@ -1,0 +1,31 @@
+# Finds every external dependency once, so subfolders only link targets.
+find_package(Python3 REQUIRED COMPONENTS Interpreter)
+find_package(Threads REQUIRED)
+find_package(CUDAToolkit REQUIRED)  # headers + libcudart/libcurand; no GPU needed to build
+
+find_path(NCCL_INCLUDE_DIR nccl.h HINTS ${CUDAToolkit_INCLUDE_DIRS} REQUIRED)
+find_library(NCCL_LIBRARY NAMES nccl libnccl.so.2 HINTS ${CUDAToolkit_LIBRARY_DIR} REQUIRED)
+file(STRINGS ${NCCL_INCLUDE_DIR}/nccl.h _nccl_code REGEX "define NCCL_VERSION_CODE")
+string(REGEX MATCH "[0-9]+" DDRR_NCCL_VERSION_CODE "${_nccl_code}")
+if(NOT TARGET ddrr::nccl_headers)
+  add_library(ddrr_nccl_headers INTERFACE)
+  target_include_directories(ddrr_nccl_headers INTERFACE ${NCCL_INCLUDE_DIR} ${CUDAToolkit_INCLUDE_DIRS})
+  add_library(ddrr::nccl_headers ALIAS ddrr_nccl_headers)
+endif()
+message(STATUS "ddrr: NCCL headers ${NCCL_INCLUDE_DIR} (code ${DDRR_NCCL_VERSION_CODE}), library ${NCCL_LIBRARY}")
+
+find_package(Protobuf REQUIRED)
+find_package(zstd CONFIG REQUIRED)
+if(TARGET zstd::libzstd_shared)
+  set(DDRR_ZSTD zstd::libzstd_shared)
+else()
+  set(DDRR_ZSTD zstd::libzstd_static)
+endif()
+find_package(Boost 1.74 REQUIRED)  # Interprocess is header-only
+find_package(CLI11 CONFIG REQUIRED)
+if(DDRR_BUILD_TESTS OR DDRR_FUZZ)
+  find_package(GTest REQUIRED)
+endif()
+if(DDRR_BUILD_BENCH AND NOT DDRR_FUZZ)
+  find_package(benchmark REQUIRED)
+endif()

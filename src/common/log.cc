@@ -1,0 +1,112 @@
+#include "common/log.h"
+
+#include <unistd.h>
+
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <string>
+
+namespace ddrr::log {
+
+int g_level = -1;
+uint64_t g_subsys = kAll;
+
+namespace {
+
+std::once_flag g_init_once;
+FILE* g_out = nullptr;
+
+struct SubsysName {
+  const char* name;
+  uint64_t bit;
+};
+constexpr SubsysName kSubsysNames[] = {
+    {"INIT", kInit},     {"TRACE", kTraceIo},   {"RECORD", kRecord},     {"EMU", kEmu},
+    {"HOSTRT", kHostRt}, {"REPLAY", kReplay}, {"ANALYSIS", kAnalysis}, {"ALL", kAll},
+};
+
+uint64_t ParseSubsys(const char* spec) {
+  bool invert = spec[0] == '^';
+  if (invert) ++spec;
+  uint64_t mask = 0;
+  std::string s(spec);
+  size_t pos = 0;
+  while (pos <= s.size()) {
+    size_t comma = s.find(',', pos);
+    if (comma == std::string::npos) comma = s.size();
+    std::string tok = s.substr(pos, comma - pos);
+    for (const auto& n : kSubsysNames)
+      if (strcasecmp(tok.c_str(), n.name) == 0) mask |= n.bit;
+    pos = comma + 1;
+  }
+  return invert ? ~mask : mask;
+}
+
+std::string ExpandPath(const char* pattern) {
+  std::string out;
+  for (const char* p = pattern; *p; ++p) {
+    if (p[0] == '%' && p[1] == 'h') {
+      char host[256] = {0};
+      gethostname(host, sizeof(host) - 1);
+      out += host;
+      ++p;
+    } else if (p[0] == '%' && p[1] == 'p') {
+      out += std::to_string(getpid());
+      ++p;
+    } else {
+      out += *p;
+    }
+  }
+  return out;
+}
+
+void InitOnce() {
+  int level = kWarn;
+  if (const char* v = getenv("DDRR_DEBUG")) {
+    if (strcasecmp(v, "NONE") == 0) level = kNone;
+    else if (strcasecmp(v, "VERSION") == 0) level = kVersion;
+    else if (strcasecmp(v, "WARN") == 0) level = kWarn;
+    else if (strcasecmp(v, "INFO") == 0) level = kInfo;
+    else if (strcasecmp(v, "TRACE") == 0) level = kTrace;
+  }
+  if (const char* v = getenv("DDRR_DEBUG_SUBSYS")) g_subsys = ParseSubsys(v);
+  g_out = stderr;
+  if (const char* v = getenv("DDRR_DEBUG_FILE")) {
+    if (FILE* f = fopen(ExpandPath(v).c_str(), "a")) g_out = f;
+  }
+  if (g_level < 0) g_level = level;
+}
+
+}  // namespace
+
+void Init() { std::call_once(g_init_once, InitOnce); }
+
+void SetLevel(Level level) {
+  Init();
+  g_level = level;
+}
+
+void Write(Level level, uint64_t subsys, const char* file, int line, const char* fmt, ...) {
+  char host[64] = {0};
+  gethostname(host, sizeof(host) - 1);
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  va_end(ap);
+  const char* kind = level == kWarn ? "WARN" : level == kInfo ? "INFO" : "TRACE";
+  const char* base = strrchr(file, '/');
+  base = base ? base + 1 : file;
+  if (level == kWarn) {
+    fprintf(g_out ? g_out : stderr, "%s:%d ddrr %s %s\n", host, getpid(), kind, msg);
+  } else {
+    fprintf(g_out ? g_out : stderr, "%s:%d ddrr %s %s:%d %s\n", host, getpid(), kind, base,
+            line, msg);
+  }
+  fflush(g_out ? g_out : stderr);
+}
+
+}  // namespace ddrr::log
