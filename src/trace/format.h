@@ -1,0 +1,89 @@
+// The rank-file layout, shared by the writer (inside the job, no libprotobuf) and the reader.
+// docs/FORMAT.md is the prose version; keep them in step. All integers little endian.
+//
+//   preamble  magic[8] "DDRRtrc\0" | u32 format_version | u32 header_len | u32 header_crc32c
+//             | Header message (header_len bytes)
+//   frames    FrameHeader (32 bytes) | zstd frame (compressed_len bytes)      ... repeated
+//   footer    u32 "DFTR" | u32 footer_len | u32 footer_crc32c | Footer message
+//   trailer   u64 offset of the footer magic | magic[8] "DDRRend\0"
+//
+// An event frame decompresses to length-delimited Event messages (varint length, bytes); a
+// payload frame to length-delimited Payload messages. Each frame decodes on its own: the first
+// event carries its seq and its time counts from the header's start_mono_ns.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+namespace ddrr::trace {
+
+inline constexpr char kFileMagic[8] = {'D', 'D', 'R', 'R', 't', 'r', 'c', '\0'};
+inline constexpr char kTrailerMagic[8] = {'D', 'D', 'R', 'R', 'e', 'n', 'd', '\0'};
+inline constexpr uint32_t kFrameMagic = 0x4D524644;   // "DFRM"
+inline constexpr uint32_t kFooterMagic = 0x52544644;  // "DFTR"
+
+// Version history (docs/FORMAT.md): 1 = first release.
+inline constexpr uint32_t kFormatVersion = 1;
+inline constexpr uint32_t kOldestReadableVersion = 1;
+
+inline constexpr size_t kPreambleSize = 20;
+inline constexpr size_t kFrameHeaderSize = 32;
+inline constexpr size_t kFooterPrefixSize = 12;
+inline constexpr size_t kTrailerSize = 16;
+
+// Bounds that let a reader reject a damaged length before trusting it.
+inline constexpr uint32_t kMaxHeaderBytes = 16u << 20;
+inline constexpr uint32_t kMaxFrameRawBytes = 256u << 20;
+inline constexpr uint32_t kMaxFooterBytes = 1u << 30;
+
+enum class FrameKindCode : uint8_t { kEvents = 1, kPayloads = 2 };
+
+struct FrameHeader {
+  uint32_t magic;
+  uint8_t kind;
+  uint8_t flags;
+  uint16_t reserved;
+  uint32_t compressed_len;
+  uint32_t raw_len;
+  uint32_t event_count;
+  uint64_t first_seq;
+  uint32_t crc;  // CRC-32C of the 28 bytes above, then of the compressed bytes
+};
+
+
+// Serialised field by field so struct padding never reaches the file.
+inline void PackFrameHeader(const FrameHeader& h, uint8_t out[kFrameHeaderSize]) {
+  std::memcpy(out + 0, &h.magic, 4);
+  out[4] = h.kind;
+  out[5] = h.flags;
+  std::memcpy(out + 6, &h.reserved, 2);
+  std::memcpy(out + 8, &h.compressed_len, 4);
+  std::memcpy(out + 12, &h.raw_len, 4);
+  std::memcpy(out + 16, &h.event_count, 4);
+  std::memcpy(out + 20, &h.first_seq, 8);
+  std::memcpy(out + 28, &h.crc, 4);
+}
+
+inline FrameHeader UnpackFrameHeader(const uint8_t in[kFrameHeaderSize]) {
+  FrameHeader h;
+  std::memcpy(&h.magic, in + 0, 4);
+  h.kind = in[4];
+  h.flags = in[5];
+  std::memcpy(&h.reserved, in + 6, 2);
+  std::memcpy(&h.compressed_len, in + 8, 4);
+  std::memcpy(&h.raw_len, in + 12, 4);
+  std::memcpy(&h.event_count, in + 16, 4);
+  std::memcpy(&h.first_seq, in + 20, 8);
+  std::memcpy(&h.crc, in + 28, 4);
+  return h;
+}
+
+// Field numbers of trace.proto that the hand encoder writes; the round-trip test pins them.
+namespace field {
+inline constexpr uint32_t kEventSeq = 1, kEventThread = 2, kEventTimeDelta = 3, kEventCall = 4,
+                          kEventCompletion = 5, kEventMark = 6, kEventRng = 7, kEventEntropy = 8,
+                          kEventDigest = 9, kEventPayload = 10, kEventKernels = 11,
+                          kEventThreadName = 12, kEventNote = 13;
+}  // namespace field
+
+}  // namespace ddrr::trace

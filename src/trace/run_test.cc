@@ -1,0 +1,105 @@
+#include "trace/run.h"
+
+#include <filesystem>
+
+#include <gtest/gtest.h>
+
+#include "trace/synthetic_run.h"
+#include "trace/test_util.h"
+
+namespace ddrr::trace {
+namespace {
+
+TEST(RunTest, OpensADirectoryOfRanks) {
+  testing::TempDir dir;
+  SyntheticRunOptions o;
+  o.world_size = 3;
+  o.steps = 2;
+  ASSERT_TRUE(WriteSyntheticRun(dir.path(), o).ok());
+  auto run = Run::Open(dir.path());
+  ASSERT_TRUE(run.ok()) << run.status().ToString();
+  ASSERT_EQ(run->ranks().size(), 3u);
+  EXPECT_EQ(run->ranks()[2].rank, 2);
+  EXPECT_EQ(run->world_size(), 3u);
+  EXPECT_TRUE(run->MissingRanks().empty());
+  EXPECT_TRUE(run->Problems().empty());
+}
+
+TEST(RunTest, ReportsMissingRankAndSpool) {
+  testing::TempDir dir;
+  SyntheticRunOptions o;
+  o.world_size = 4;
+  o.steps = 2;
+  ASSERT_TRUE(WriteSyntheticRun(dir.path(), o).ok());
+  std::filesystem::remove(dir.File("rank-1.ddrr"));
+  std::filesystem::remove(dir.File("rank-3.ddrr"));
+  testing::WriteFile(dir.File("rank-3.spool"), "x");
+  testing::WriteFile(dir.File("notes.txt"), "ignored");
+  auto run = Run::Open(dir.path());
+  ASSERT_TRUE(run.ok());
+  EXPECT_EQ(run->world_size(), 4u);
+  EXPECT_EQ(run->MissingRanks(), std::vector<uint32_t>({1}));
+  auto problems = run->Problems();
+  ASSERT_EQ(problems.size(), 2u);
+  EXPECT_NE(problems[0].ToString().find("rank 3 has only a spool"), std::string::npos);
+  EXPECT_NE(problems[1].ToString().find("rank 1 of 4: no rank file"), std::string::npos);
+}
+
+TEST(RunTest, UnreadableRankFileIsAProblemNotAFailure) {
+  testing::TempDir dir;
+  SyntheticRunOptions o;
+  o.world_size = 2;
+  o.steps = 1;
+  ASSERT_TRUE(WriteSyntheticRun(dir.path(), o).ok());
+  testing::WriteFile(dir.File("rank-1.ddrr"), "");
+  auto run = Run::Open(dir.path());
+  ASSERT_TRUE(run.ok());
+  ASSERT_EQ(run->ranks().size(), 2u);
+  EXPECT_EQ(run->ranks()[1].reader, nullptr);
+  auto problems = run->Problems();
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_NE(problems[0].ToString().find("rank-1.ddrr: offset 0: empty file"), std::string::npos);
+}
+
+TEST(RunTest, SingleFileAndBadPaths) {
+  testing::TempDir dir;
+  SyntheticRunOptions o;
+  o.world_size = 2;
+  o.steps = 1;
+  ASSERT_TRUE(WriteSyntheticRun(dir.path(), o).ok());
+  auto one = Run::Open(dir.File("rank-1.ddrr"));
+  ASSERT_TRUE(one.ok());
+  ASSERT_EQ(one->ranks().size(), 1u);
+  EXPECT_EQ(one->ranks()[0].rank, 1);
+  EXPECT_TRUE(one->MissingRanks().empty());
+
+  EXPECT_EQ(Run::Open(dir.File("nope")).status().code(), StatusCode::kNotFound);
+  testing::TempDir empty;
+  auto e = Run::Open(empty.path());
+  EXPECT_EQ(e.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(e.status().message().find("no rank-N.ddrr files"), std::string::npos);
+}
+
+TEST(RunTest, KilledRankHasNoFooterButItsEventsRead) {
+  testing::TempDir dir;
+  SyntheticRunOptions o;
+  o.world_size = 2;
+  o.steps = 10;
+  o.stop_rank = 1;
+  o.stop_at_step = 6;
+  ASSERT_TRUE(WriteSyntheticRun(dir.path(), o).ok());
+  auto run = Run::Open(dir.path());
+  ASSERT_TRUE(run.ok());
+  RankFileReader* r1 = run->FindRank(1)->reader.get();
+  ASSERT_NE(r1, nullptr);
+  EXPECT_EQ(r1->footer(), nullptr);
+  Event ev;
+  EventPosition pos;
+  int64_t last_step = 0;
+  while (r1->Next(&ev, &pos))
+    if (ev.has_mark()) last_step = ev.mark().step();
+  EXPECT_EQ(last_step, 5);
+}
+
+}  // namespace
+}  // namespace ddrr::trace

@@ -1,0 +1,165 @@
+#include "trace/synthetic_run.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <random>
+
+#include "spec/api_encode.h"
+#include "trace/record_encoders.h"
+
+namespace ddrr::trace {
+namespace {
+
+constexpr uint64_t kCommKey = 0x5eed0c0ffee00001ull;
+constexpr uint64_t kComm = 0x55d0c0a1b000ull;
+constexpr uint64_t kStream = 0x55d0c0a1c000ull;
+constexpr uint64_t kGradBase = 0x7f2a40000000ull;
+constexpr uint64_t kBucketBytes = 25ull << 20;
+
+// Emits events with increasing seq and a jittered clock.
+class Emitter {
+ public:
+  Emitter(TraceWriter& w, uint64_t seed) : w_(w), rng_(seed) {}
+  Status Call(const CallInfo& c, auto&& encode_fn, uint64_t mean_gap_ns) {
+    e_.Clear();
+    const size_t m = BeginCallBody(e_, c);
+    encode_fn(e_);
+    EndCallBody(e_, m);
+    return Emit(mean_gap_ns, nullptr);
+  }
+  Status Body(auto&& encode_body, uint64_t mean_gap_ns, const EventMeta* meta = nullptr) {
+    e_.Clear();
+    encode_body(e_);
+    return Emit(mean_gap_ns, meta);
+  }
+  uint64_t seq() const { return seq_; }
+  uint64_t count() const { return count_; }
+  uint64_t Jitter(uint64_t mean) { return mean / 2 + rng_() % (mean + 1); }
+
+ private:
+  Status Emit(uint64_t mean_gap_ns, const EventMeta* meta) {
+    time_ += Jitter(mean_gap_ns);
+    ++seq_;
+    ++count_;
+    return w_.Append(seq_, 0, time_, e_.view(), meta);
+  }
+  TraceWriter& w_;
+  std::mt19937_64 rng_;
+  WireEncoder e_;
+  uint64_t seq_ = 0, time_ = 1000, count_ = 0;
+};
+
+}  // namespace
+
+HeaderInfo SyntheticHeader(uint32_t rank, const SyntheticRunOptions& o) {
+  HeaderInfo h;
+  h.rank = rank;
+  h.world_size = o.world_size;
+  h.local_rank = static_cast<int32_t>(rank % 8);
+  h.host = "synthetic-node" + std::to_string(rank / 8);
+  h.pid = 10000 + rank;
+  h.argv = {"python", "train.py", "--synthetic"};
+  h.env = {{"RANK", std::to_string(rank)}, {"WORLD_SIZE", std::to_string(o.world_size)},
+           {"NCCL_DEBUG", "WARN"}};
+  h.nccl_version = 22809;
+  h.cuda_runtime_version = 13000;
+  h.cuda_driver_version = 13000;
+  DeviceInfo d;
+  d.ordinal = h.local_rank;
+  d.name = "Synthetic GPU";
+  d.pci_bus_id = "0000:" + std::to_string(10 + rank % 8) + ":00.0";
+  d.uuid = std::string(16, static_cast<char>(rank));
+  d.total_memory = 80ull << 30;
+  d.cc_major = 9;
+  h.devices.push_back(d);
+  h.layers = {"nccl", "cudart", "curand", "entropy"};
+  h.start_unix_ns = 1'790'000'000'000'000'000ull;
+  h.start_mono_ns = 5'000'000'000ull;
+  h.run_id = "synthetic-" + std::to_string(o.seed);
+  h.ddrr_version = "synthetic";
+  h.rank_source = "RANK";
+  return h;
+}
+
+StatusOr<uint64_t> WriteSyntheticRank(TraceWriter& w, uint32_t rank,
+                                      const SyntheticRunOptions& o, bool stop_early) {
+  Emitter em(w, o.seed * 1000003 + rank);
+  const int64_t ok = 0;
+  DDRR_RETURN_IF_ERROR(em.Call({}, [&](WireEncoder& e) { EncodeCudaSetDevice(e, rank % 8); }, 2000));
+  DDRR_RETURN_IF_ERROR(em.Call({}, [&](WireEncoder& e) {
+    EncodeCudaMalloc(e, kGradBase, kBucketBytes * o.buckets_per_step);
+  }, 50000));
+  DDRR_RETURN_IF_ERROR(em.Call({}, [&](WireEncoder& e) { EncodeCudaStreamCreate(e, kStream); }, 3000));
+  std::string uid(128, '\0');
+  for (size_t i = 0; i < uid.size(); ++i) uid[i] = static_cast<char>((o.seed * 31 + i) & 0xff);
+  if (rank == 0)
+    DDRR_RETURN_IF_ERROR(em.Call({}, [&](WireEncoder& e) { EncodeNcclGetUniqueId(e, uid); }, 1000));
+  CallInfo init;
+  init.comm_key = kCommKey;
+  init.duration_ns = 250'000'000;
+  DDRR_RETURN_IF_ERROR(em.Call(init, [&](WireEncoder& e) {
+    EncodeNcclCommInitRank(e, kComm, o.world_size, uid, rank);
+  }, 300'000'000));
+
+  uint64_t op_seq = 0;
+  for (uint32_t step = 1; step <= o.steps; ++step) {
+    if (stop_early && step == o.stop_at_step) return em.count();
+    EventMeta mark{true, step, "step"};
+    DDRR_RETURN_IF_ERROR(em.Body([&](WireEncoder& e) { EncodeMarkBody(e, "step", step); }, 1000,
+                                 &mark));
+    for (uint32_t b = 0; b < o.buckets_per_step; ++b) {
+      DDRR_RETURN_IF_ERROR(em.Body([&](WireEncoder& e) {
+        EncodeKernelLaunchesBody(e, kStream, 40 + b % 3);
+      }, 2'000'000));
+      CallInfo c;
+      c.result = ok;
+      c.comm_key = kCommKey;
+      c.op_seq = ++op_seq;
+      c.duration_ns = em.Jitter(8000);
+      const uint64_t buf = kGradBase + b * kBucketBytes;
+      DDRR_RETURN_IF_ERROR(em.Call(c, [&](WireEncoder& e) {
+        EncodeNcclAllReduce(e, buf, buf, kBucketBytes / 4, /*ncclFloat32*/ 7, /*ncclSum*/ 0, kComm,
+                            kStream);
+      }, 20000));
+      const uint64_t call_seq = em.seq();
+      DDRR_RETURN_IF_ERROR(em.Body([&](WireEncoder& e) {
+        EncodeCompletionBody(e, call_seq, kCommKey, op_seq, static_cast<int64_t>(em.Jitter(5000)), 0);
+      }, 3'000'000));
+    }
+    DDRR_RETURN_IF_ERROR(em.Call({}, [&](WireEncoder& e) {
+      EncodeCudaMemcpyAsync(e, 0x7f00000000ull + step * 64, kGradBase, 4, 2, kStream);
+    }, 10000));
+    DDRR_RETURN_IF_ERROR(em.Call({}, [&](WireEncoder& e) {
+      EncodeCudaStreamSynchronize(e, kStream);
+    }, 20000));
+  }
+  CallInfo fin;
+  fin.comm_key = kCommKey;
+  DDRR_RETURN_IF_ERROR(em.Call(fin, [&](WireEncoder& e) { EncodeNcclCommDestroy(e, kComm); }, 100000));
+  return em.count();
+}
+
+StatusOr<uint64_t> WriteSyntheticRun(const std::string& dir, const SyntheticRunOptions& o) {
+  if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
+    return Status::FromErrno("mkdir " + dir, errno);
+  uint64_t total = 0;
+  for (uint32_t r = 0; r < o.world_size; ++r) {
+    const std::string path = dir + "/rank-" + std::to_string(r) + ".ddrr";
+    DDRR_ASSIGN_OR_RETURN(auto w, TraceWriter::Create(path, SyntheticHeader(r, o), o.writer));
+    const bool stop = static_cast<int64_t>(r) == o.stop_rank;
+    DDRR_ASSIGN_OR_RETURN(uint64_t n, WriteSyntheticRank(*w, r, o, stop));
+    total += n;
+    if (stop) {
+      // A killed rank: what reached disk stays, no footer.
+      DDRR_RETURN_IF_ERROR(w->Abandon());
+      continue;
+    }
+    FooterInfo f;
+    f.end_reason = 1;  // END_EXIT
+    DDRR_RETURN_IF_ERROR(w->Close(f));
+  }
+  return total;
+}
+
+}  // namespace ddrr::trace

@@ -1,0 +1,332 @@
+#include "trace/trace_reader.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "common/crc32c.h"
+#include "trace/format.h"
+
+namespace ddrr::trace {
+namespace {
+
+uint32_t Load32(const uint8_t* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+uint64_t Load64(const uint8_t* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+
+// Reads a varint from [p, end); returns bytes consumed, 0 when malformed or cut short.
+size_t ReadVarint(const uint8_t* p, const uint8_t* end, uint64_t* out) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < 10 && p + i < end; ++i) {
+    v |= uint64_t(p[i] & 0x7f) << (7 * i);
+    if (!(p[i] & 0x80)) {
+      *out = v;
+      return i + 1;
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+std::string TraceProblem::ToString() const {
+  if (file.empty()) return message;
+  return file + ": offset " + std::to_string(offset) + ": " + message;
+}
+
+StatusOr<std::unique_ptr<RankFileReader>> RankFileReader::Open(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::FromErrno("open " + path, errno);
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    int err = errno;
+    ::close(fd);
+    return Status::FromErrno("stat " + path, err);
+  }
+  if (S_ISDIR(st.st_mode)) {
+    ::close(fd);
+    return Status::InvalidArgument(path + ": is a directory, expected a rank file");
+  }
+  void* map = nullptr;
+  const uint64_t size = static_cast<uint64_t>(st.st_size);
+  if (size > 0) {
+    map = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (map == MAP_FAILED) {
+      int err = errno;
+      ::close(fd);
+      return Status::FromErrno("mmap " + path, err);
+    }
+    madvise(map, size, MADV_SEQUENTIAL);
+  }
+  ::close(fd);
+  std::unique_ptr<RankFileReader> r(
+      new RankFileReader(path, static_cast<const uint8_t*>(map), size, map));
+  DDRR_RETURN_IF_ERROR(r->ReadPreamble());
+  return r;
+}
+
+StatusOr<std::unique_ptr<RankFileReader>> RankFileReader::OpenMemory(std::string name,
+                                                                     std::string_view bytes) {
+  std::unique_ptr<RankFileReader> r(new RankFileReader(
+      std::move(name), reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), nullptr));
+  DDRR_RETURN_IF_ERROR(r->ReadPreamble());
+  return r;
+}
+
+RankFileReader::RankFileReader(std::string name, const uint8_t* data, uint64_t size,
+                               void* mapping)
+    : name_(std::move(name)), data_(data), size_(size), mapping_(mapping) {}
+
+RankFileReader::~RankFileReader() {
+  if (mapping_) munmap(mapping_, size_);
+}
+
+void RankFileReader::AddProblem(uint64_t offset, std::string message) {
+  // Rewind + re-read must not report the same damage twice; a badly damaged file must not
+  // flood the report.
+  constexpr size_t kMaxProblems = 1000;
+  if (!seen_problems_.emplace(offset, message).second) return;
+  if (problems_.size() == kMaxProblems) {
+    problems_.push_back({name_, offset, "more damage follows; further problems not listed"});
+    return;
+  }
+  if (problems_.size() > kMaxProblems) return;
+  problems_.push_back({name_, offset, std::move(message)});
+}
+
+Status RankFileReader::ReadPreamble() {
+  auto corrupt = [&](uint64_t off, const std::string& msg) {
+    return Status::Corruption(name_ + ": offset " + std::to_string(off) + ": " + msg);
+  };
+  if (size_ == 0)
+    return corrupt(0, "empty file; the rank wrote nothing (killed at start?); look for its "
+                      ".spool beside it");
+  if (size_ < 8 || std::memcmp(data_, kFileMagic, 8) != 0)
+    return corrupt(0, "not a ddrr trace (bad magic); pass a run directory or a rank-N.ddrr file");
+  if (size_ < kPreambleSize)
+    return corrupt(size_, "file ends inside the preamble (" + std::to_string(size_) +
+                              " bytes); the trace is truncated");
+  version_ = Load32(data_ + 8);
+  if (version_ > kFormatVersion)
+    return Status::UnsupportedVersion(
+        name_ + ": offset 8: trace format version " + std::to_string(version_) +
+        " is newer than this ddrr reads (" + std::to_string(kFormatVersion) +
+        "); use a newer ddrr");
+  if (version_ < kOldestReadableVersion)
+    return corrupt(8, "format version " + std::to_string(version_) + " is not a valid version");
+  const uint32_t header_len = Load32(data_ + 12);
+  const uint32_t header_crc = Load32(data_ + 16);
+  if (header_len > kMaxHeaderBytes)
+    return corrupt(12, "header length " + std::to_string(header_len) + " is implausible");
+  if (kPreambleSize + uint64_t(header_len) > size_)
+    return corrupt(size_, "file ends inside the header (needs " +
+                              std::to_string(kPreambleSize + header_len) + " bytes); the trace "
+                              "is truncated");
+  if (Crc32c(data_ + kPreambleSize, header_len) != header_crc)
+    return corrupt(kPreambleSize, "header checksum mismatch; the header is damaged");
+  if (!header_.ParseFromArray(data_ + kPreambleSize, static_cast<int>(header_len)))
+    return corrupt(kPreambleSize, "header does not decode");
+  frames_begin_ = kPreambleSize + header_len;
+  frames_end_ = size_;
+  pos_ = frames_begin_;
+  ReadFooter();
+  return Status::Ok();
+}
+
+void RankFileReader::ReadFooter() {
+  if (size_ < frames_begin_ + kTrailerSize ||
+      std::memcmp(data_ + size_ - 8, kTrailerMagic, 8) != 0) {
+    AddProblem(size_, "no footer: the rank did not close its trace (killed, or still running); "
+                      "reading frames by scanning");
+    return;
+  }
+  const uint64_t footer_off = Load64(data_ + size_ - kTrailerSize);
+  const uint64_t trailer_off = size_ - kTrailerSize;
+  if (footer_off < frames_begin_ || footer_off + kFooterPrefixSize > trailer_off ||
+      Load32(data_ + footer_off) != kFooterMagic) {
+    AddProblem(trailer_off, "footer offset is damaged; reading frames by scanning");
+    return;
+  }
+  const uint32_t len = Load32(data_ + footer_off + 4);
+  const uint32_t crc = Load32(data_ + footer_off + 8);
+  if (len > kMaxFooterBytes || footer_off + kFooterPrefixSize + len != trailer_off ||
+      Crc32c(data_ + footer_off + kFooterPrefixSize, len) != crc ||
+      !footer_.ParseFromArray(data_ + footer_off + kFooterPrefixSize, static_cast<int>(len))) {
+    AddProblem(footer_off, "footer is damaged; reading frames by scanning");
+    footer_.Clear();
+    frames_end_ = footer_off;
+    return;
+  }
+  has_footer_ = true;
+  frames_end_ = footer_off;
+}
+
+bool RankFileReader::ValidFrameAt(uint64_t off, FrameHeader* h) const {
+  if (off + kFrameHeaderSize > frames_end_) return false;
+  *h = UnpackFrameHeader(data_ + off);
+  if (h->magic != kFrameMagic) return false;
+  if (h->compressed_len > frames_end_ - off - kFrameHeaderSize) return false;
+  uint32_t crc = Crc32c(data_ + off, 28);
+  crc = Crc32c(data_ + off + kFrameHeaderSize, h->compressed_len, crc);
+  return crc == h->crc;
+}
+
+// Finds the next frame at or after `from` that verifies; the index gives candidates directly.
+void RankFileReader::Resync(uint64_t from) {
+  FrameHeader h;
+  if (has_footer_) {
+    for (const auto& f : footer_.frames()) {
+      if (f.offset() >= from && ValidFrameAt(f.offset(), &h)) {
+        pos_ = f.offset();
+        return;
+      }
+    }
+    done_ = true;
+    return;
+  }
+  for (uint64_t off = from; off + kFrameHeaderSize <= frames_end_; ++off) {
+    const void* hit = memchr(data_ + off, 'D', frames_end_ - off);
+    if (!hit) break;
+    off = static_cast<const uint8_t*>(hit) - data_;
+    if (ValidFrameAt(off, &h)) {
+      pos_ = off;
+      return;
+    }
+  }
+  done_ = true;
+}
+
+bool RankFileReader::LoadNextFrame() {
+  while (!done_) {
+    if (pos_ >= frames_end_) {
+      done_ = true;
+      return false;
+    }
+    const uint64_t off = pos_;
+    if (off + 4 <= frames_end_ && Load32(data_ + off) == kFooterMagic && !has_footer_) {
+      done_ = true;  // a footer that did not verify; already reported
+      return false;
+    }
+    if (off + kFrameHeaderSize > frames_end_) {
+      AddProblem(off, "file ends inside a frame header (" + std::to_string(frames_end_ - off) +
+                          " bytes left); the trace is truncated");
+      done_ = true;
+      return false;
+    }
+    FrameHeader h = UnpackFrameHeader(data_ + off);
+    if (h.magic != kFrameMagic) {
+      AddProblem(off, "bad frame magic; skipping to the next intact frame");
+      Resync(off + 1);
+      continue;
+    }
+    if (h.compressed_len > frames_end_ - off - kFrameHeaderSize) {
+      AddProblem(off, "frame truncated (needs " + std::to_string(h.compressed_len) +
+                          " bytes, " + std::to_string(frames_end_ - off - kFrameHeaderSize) +
+                          " left): " + std::to_string(h.event_count) + " events from seq " +
+                          std::to_string(h.first_seq) + " lost");
+      Resync(off + 1);
+      continue;
+    }
+    FrameHeader checked;
+    if (!ValidFrameAt(off, &checked)) {
+      AddProblem(off, "frame checksum mismatch: skipped, " + std::to_string(h.event_count) +
+                          " events from seq " + std::to_string(h.first_seq) + " lost");
+      Resync(off + 1);
+      continue;
+    }
+    pos_ = off + kFrameHeaderSize + h.compressed_len;
+    if (h.kind == static_cast<uint8_t>(FrameKindCode::kPayloads)) {
+      ++payload_frames_;
+      continue;
+    }
+    if (h.kind != static_cast<uint8_t>(FrameKindCode::kEvents)) continue;  // newer kinds: skip
+    if (h.raw_len > kMaxFrameRawBytes) {
+      AddProblem(off, "frame claims " + std::to_string(h.raw_len) + " bytes; skipped");
+      continue;
+    }
+    raw_.resize(h.raw_len);
+    size_t n = ZSTD_decompress(raw_.data(), raw_.size(), data_ + off + kFrameHeaderSize,
+                               h.compressed_len);
+    if (ZSTD_isError(n) || n != h.raw_len) {
+      AddProblem(off, std::string("frame does not decompress (") +
+                          (ZSTD_isError(n) ? ZSTD_getErrorName(n) : "size mismatch") +
+                          "): skipped, " + std::to_string(h.event_count) + " events lost");
+      continue;
+    }
+    cursor_ = 0;
+    frame_offset_ = off;
+    frame_first_ = true;
+    return true;
+  }
+  return false;
+}
+
+bool RankFileReader::Next(Event* event, EventPosition* pos) {
+  for (;;) {
+    if (cursor_ >= raw_.size()) {
+      raw_.clear();
+      cursor_ = 0;
+      if (!LoadNextFrame()) return false;
+    }
+    const auto* p = reinterpret_cast<const uint8_t*>(raw_.data()) + cursor_;
+    const auto* end = reinterpret_cast<const uint8_t*>(raw_.data()) + raw_.size();
+    uint64_t len = 0;
+    size_t used = ReadVarint(p, end, &len);
+    if (used == 0 || len > uint64_t(end - p) - used ||
+        !event->ParseFromArray(p + used, static_cast<int>(len))) {
+      AddProblem(frame_offset_, "malformed event at byte " + std::to_string(cursor_) +
+                                    " of the frame; rest of the frame skipped");
+      cursor_ = raw_.size();
+      continue;
+    }
+    cursor_ += used + len;
+    const uint64_t seq = event->has_seq() ? event->seq() : prev_seq_ + 1;
+    const uint64_t time = (frame_first_ ? 0 : prev_time_) + event->time_delta_ns();
+    frame_first_ = false;
+    prev_seq_ = seq;
+    prev_time_ = time;
+    if (seq < skip_below_seq_) continue;
+    skip_below_seq_ = 0;
+    if (pos) {
+      pos->seq = seq;
+      pos->time_ns = time;
+      pos->frame_offset = frame_offset_;
+    }
+    return true;
+  }
+}
+
+void RankFileReader::Rewind() {
+  pos_ = frames_begin_;
+  raw_.clear();
+  cursor_ = 0;
+  done_ = false;
+  skip_below_seq_ = 0;
+  payload_frames_ = 0;
+}
+
+void RankFileReader::SeekToSeq(uint64_t seq) {
+  Rewind();
+  skip_below_seq_ = seq;
+  if (!has_footer_) return;
+  uint64_t best = frames_begin_;
+  for (const auto& f : footer_.frames()) {
+    if (f.kind() == FRAME_EVENTS && f.first_seq() <= seq) best = std::max(best, f.offset());
+  }
+  pos_ = best;
+}
+
+}  // namespace ddrr::trace

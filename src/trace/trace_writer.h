@@ -1,0 +1,91 @@
+// TraceWriter: writes one rank file (format.h) from already-encoded event bodies.
+// Usable inside the interposer: no libprotobuf, no exceptions, bounded memory (one frame of
+// events and one of payloads). The recorder's sealing thread owns it; the job's threads never
+// call it directly (they append to the write-ahead log).
+//
+// Thread-safety: none; one thread at a time.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+#include "common/status.h"
+#include "trace/record_encoders.h"
+#include "trace/wire_encoder.h"
+
+typedef struct ZSTD_CCtx_s ZSTD_CCtx;
+
+namespace ddrr::trace {
+
+struct WriterOptions {
+  size_t frame_raw_bytes = 256 << 10;  // seal a frame once its events reach this size
+  int zstd_level = 3;
+};
+
+struct EventMeta {
+  bool is_mark = false;
+  int64_t mark_step = 0;
+  std::string_view mark_label;
+};
+
+class TraceWriter {
+ public:
+  static StatusOr<std::unique_ptr<TraceWriter>> Create(const std::string& path,
+                                                       const HeaderInfo& header,
+                                                       const WriterOptions& options = {});
+  ~TraceWriter();  // closes with END_CLOSED if Close() was not called
+
+  // `body` is one Event.body field as written by record_encoders.h (tag included).
+  // `time_ns` counts from the header's start_mono_ns.
+  Status Append(uint64_t seq, uint32_t thread, uint64_t time_ns, std::string_view body,
+                const EventMeta* meta = nullptr);
+  // Stores `data` once per content hash in the payload stream.
+  Status AppendPayload(uint64_t content_hash, std::string_view data);
+  Status Flush();  // seals the open frames
+  Status Close(const FooterInfo& footer);
+  // Seals what is buffered and closes the file WITHOUT a footer: what a killed rank leaves
+  // (tests and synthetic runs).
+  Status Abandon();
+
+  uint64_t event_count() const { return event_count_; }
+  uint64_t bytes_written() const { return offset_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  TraceWriter(std::string path, int fd, const WriterOptions& options);
+  Status WriteAll(const void* data, size_t size);
+  Status SealEvents();
+  Status SealPayloads();
+  Status SealFrame(uint8_t kind, WireEncoder& raw, uint32_t count, uint64_t first_seq,
+                   FrameIndexInfo index);
+
+  std::string path_;
+  int fd_;
+  WriterOptions options_;
+  ZSTD_CCtx* cctx_ = nullptr;
+  uint64_t offset_ = 0;
+  bool closed_ = false;
+
+  WireEncoder event_;   // scratch for one event
+  WireEncoder frame_;   // open event frame (length-delimited events)
+  std::vector<uint8_t> compressed_;
+  uint32_t frame_events_ = 0;
+  uint64_t frame_first_seq_ = 0;
+  uint64_t prev_seq_ = 0;
+  uint64_t prev_time_ns_ = 0;
+  FrameIndexInfo frame_index_;
+
+  WireEncoder payload_frame_;
+  uint32_t payload_count_ = 0;
+  std::unordered_set<uint64_t> stored_payloads_;
+
+  std::vector<FrameIndexInfo> index_;
+  uint64_t event_count_ = 0;
+  uint64_t last_seq_ = 0;
+};
+
+}  // namespace ddrr::trace

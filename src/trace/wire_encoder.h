@@ -1,0 +1,173 @@
+// Protocol Buffers wire-format encoder for the recorder. It needs no libprotobuf, allocates only
+// when its buffer grows, and produces bytes that libprotobuf's generated classes parse (the
+// round-trip test pins that). proto3 semantics: scalar fields equal to zero are not written.
+//
+// Thread-safety: none; one encoder per thread or per event.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <string_view>
+
+namespace ddrr::trace {
+
+struct Dim3Value {
+  uint32_t x = 0, y = 0, z = 0;
+};
+
+// ncclConfig_t as recorded; fields with has_* false are absent (NCCL_CONFIG_UNDEF_*).
+struct NcclConfigValue {
+  static constexpr int kFields = 14;
+  bool has[kFields] = {};
+  int32_t value[kFields] = {};        // index i = field i+1; string fields use text[]
+  std::string_view text[kFields] = {};  // net_name (4), comm_name (7)
+};
+
+class WireEncoder {
+ public:
+  WireEncoder() = default;
+  ~WireEncoder() { delete[] data_; }
+  WireEncoder(const WireEncoder&) = delete;
+  WireEncoder& operator=(const WireEncoder&) = delete;
+
+  void Clear() { size_ = 0; }
+  const uint8_t* data() const { return data_; }
+  size_t size() const { return size_; }
+  std::string_view view() const { return {reinterpret_cast<const char*>(data_), size_}; }
+
+  // Raw helpers (no field tag).
+  void RawVarint(uint64_t v) {
+    Reserve(10);
+    while (v >= 0x80) {
+      data_[size_++] = static_cast<uint8_t>(v) | 0x80;
+      v >>= 7;
+    }
+    data_[size_++] = static_cast<uint8_t>(v);
+  }
+  void RawBytes(const void* p, size_t n) {
+    Reserve(n);
+    if (n) std::memcpy(data_ + size_, p, n);
+    size_ += n;
+  }
+  void RawFixed32(uint32_t v) { RawBytes(&v, 4); }  // x86-64 / aarch64: little endian
+  void RawFixed64(uint64_t v) { RawBytes(&v, 8); }
+
+  // Fields.
+  void Tag(uint32_t field, uint32_t wire_type) { RawVarint((uint64_t(field) << 3) | wire_type); }
+  void Varint(uint32_t field, uint64_t v) {
+    if (v == 0) return;
+    Tag(field, 0);
+    RawVarint(v);
+  }
+  void VarintAlways(uint32_t field, uint64_t v) {  // for proto3 `optional` fields
+    Tag(field, 0);
+    RawVarint(v);
+  }
+  void Bool(uint32_t field, bool v) { Varint(field, v ? 1 : 0); }
+  void Sint(uint32_t field, int64_t v) {
+    Varint(field, (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
+  }
+  void Fixed64(uint32_t field, uint64_t v) {
+    if (v == 0) return;
+    Tag(field, 1);
+    RawFixed64(v);
+  }
+  void Float(uint32_t field, float v) {
+    uint32_t bits;
+    std::memcpy(&bits, &v, 4);
+    if (bits == 0) return;
+    Tag(field, 5);
+    RawFixed32(bits);
+  }
+  void Double(uint32_t field, double v) {
+    uint64_t bits;
+    std::memcpy(&bits, &v, 8);
+    if (bits == 0) return;
+    Tag(field, 1);
+    RawFixed64(bits);
+  }
+  void Bytes(uint32_t field, std::string_view v) {
+    if (v.empty()) return;
+    Tag(field, 2);
+    RawVarint(v.size());
+    RawBytes(v.data(), v.size());
+  }
+  template <typename Int>
+  void PackedVarint(uint32_t field, std::span<const Int> values) {
+    if (values.empty()) return;
+    const size_t m = BeginMessage(field);
+    for (Int v : values) RawVarint(static_cast<uint64_t>(v));
+    EndMessage(m);
+  }
+
+  // Nested message: BeginMessage writes the tag and reserves one length byte; EndMessage fills
+  // it in, moving the body if the length needs more bytes (rare: most events are < 128 bytes).
+  size_t BeginMessage(uint32_t field) {
+    Tag(field, 2);
+    Reserve(1);
+    data_[size_++] = 0;
+    return size_;
+  }
+  void EndMessage(size_t body_start) {
+    const size_t len = size_ - body_start;
+    if (len < 0x80) {
+      data_[body_start - 1] = static_cast<uint8_t>(len);
+      return;
+    }
+    uint8_t prefix[10];
+    size_t n = 0;
+    for (uint64_t v = len; ; v >>= 7) {
+      if (v < 0x80) {
+        prefix[n++] = static_cast<uint8_t>(v);
+        break;
+      }
+      prefix[n++] = static_cast<uint8_t>(v) | 0x80;
+    }
+    Reserve(n - 1);
+    std::memmove(data_ + body_start + n - 1, data_ + body_start, len);
+    std::memcpy(data_ + body_start - 1, prefix, n);
+    size_ += n - 1;
+  }
+
+ private:
+  void Reserve(size_t n) {
+    if (size_ + n <= capacity_) return;
+    size_t cap = capacity_ ? capacity_ * 2 : 256;
+    while (cap < size_ + n) cap *= 2;
+    auto* grown = new uint8_t[cap];
+    if (size_) std::memcpy(grown, data_, size_);
+    delete[] data_;
+    data_ = grown;
+    capacity_ = cap;
+  }
+
+  uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+  size_t capacity_ = 0;
+};
+
+inline void EncodeDim3(WireEncoder& e, uint32_t field, const Dim3Value& d) {
+  const size_t m = e.BeginMessage(field);
+  e.Varint(1, d.x);
+  e.Varint(2, d.y);
+  e.Varint(3, d.z);
+  e.EndMessage(m);
+}
+
+inline void EncodeNcclConfig(WireEncoder& e, uint32_t field, const NcclConfigValue& c) {
+  const size_t m = e.BeginMessage(field);
+  for (int i = 0; i < NcclConfigValue::kFields; ++i) {
+    if (!c.has[i]) continue;
+    if (i == 4 || i == 7) {  // net_name, comm_name: strings
+      e.Tag(i + 1, 2);
+      e.RawVarint(c.text[i].size());
+      e.RawBytes(c.text[i].data(), c.text[i].size());
+    } else {
+      e.VarintAlways(i + 1, static_cast<uint64_t>(static_cast<int64_t>(c.value[i])));
+    }
+  }
+  e.EndMessage(m);
+}
+
+}  // namespace ddrr::trace
