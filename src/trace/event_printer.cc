@@ -1,0 +1,476 @@
+#include "trace/event_printer.h"
+
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/reflection.h>
+
+#include <cinttypes>
+#include <cstdio>
+
+#include "ddrr/options.pb.h"
+
+namespace ddrr::trace {
+namespace {
+
+using google::protobuf::Descriptor;
+using google::protobuf::EnumDescriptor;
+using google::protobuf::EnumValueDescriptor;
+using google::protobuf::FieldDescriptor;
+using google::protobuf::Message;
+using google::protobuf::Reflection;
+
+const Message* FnMessage(const ApiCall& call) {
+  const FieldDescriptor* f = ApiCall::descriptor()->FindFieldByNumber(call.fn_case());
+  if (!f) return nullptr;
+  return &call.GetReflection()->GetMessage(call, f);
+}
+
+std::string EnumName(const EnumDescriptor* e, int value) {
+  if (const EnumValueDescriptor* v = e ? e->FindValueByNumber(value) : nullptr) {
+    const std::string& c = v->options().GetExtension(c_enum_value);
+    return c.empty() ? v->name() : c;
+  }
+  return std::to_string(value);
+}
+
+const EnumDescriptor* FindEnum(const std::string& name) {
+  if (name.empty()) return nullptr;
+  return ApiCall::descriptor()->file()->pool()->FindEnumTypeByName("ddrr.trace." + name);
+}
+
+std::string BytesHex(const std::string& b, size_t limit) {
+  static const char* d = "0123456789abcdef";
+  std::string s;
+  for (size_t i = 0; i < b.size() && i < limit; ++i) {
+    s += d[static_cast<unsigned char>(b[i]) >> 4];
+    s += d[static_cast<unsigned char>(b[i]) & 15];
+  }
+  if (b.size() > limit) s += "...";
+  return s;
+}
+
+std::string Seconds(uint64_t ns) {
+  char buf[48];
+  snprintf(buf, sizeof(buf), "%" PRIu64 ".%09" PRIu64, ns / 1000000000, ns % 1000000000);
+  return buf;
+}
+
+std::string Duration(uint64_t ns) {
+  char buf[48];
+  if (ns < 10000) snprintf(buf, sizeof(buf), "%" PRIu64 "ns", ns);
+  else if (ns < 10000000) snprintf(buf, sizeof(buf), "%.1fus", ns / 1e3);
+  else if (ns < 10000000000ull) snprintf(buf, sizeof(buf), "%.1fms", ns / 1e6);
+  else snprintf(buf, sizeof(buf), "%.2fs", ns / 1e9);
+  return buf;
+}
+
+const char* RoleName(int role) { return role == BUFFER_OUTPUT ? "output" : "input"; }
+
+const char* EntropyName(int s) {
+  switch (s) {
+    case ENTROPY_GETRANDOM: return "getrandom";
+    case ENTROPY_GETENTROPY: return "getentropy";
+    case ENTROPY_DEV_URANDOM: return "/dev/urandom";
+    case ENTROPY_DEV_RANDOM: return "/dev/random";
+    case ENTROPY_RANDOM_DEVICE: return "std::random_device";
+    case ENTROPY_SYSCALL_GETRANDOM: return "syscall(getrandom)";
+    case ENTROPY_ARC4RANDOM: return "arc4random";
+  }
+  return "entropy";
+}
+
+}  // namespace
+
+std::string EventPrinter::Hex(uint64_t v) {
+  char buf[24];
+  snprintf(buf, sizeof(buf), "0x%" PRIx64, v);
+  return buf;
+}
+
+std::string EventPrinter::KeyHex(uint64_t key) {
+  char buf[24];
+  snprintf(buf, sizeof(buf), "%016" PRIx64, key);
+  return buf;
+}
+
+std::string EventPrinter::JsonString(std::string_view s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      case '\r': out += "\\r"; break;
+      default:
+        if (c < 0x20 || c >= 0x7f) {
+          char buf[8];
+          snprintf(buf, sizeof(buf), "\\u%04x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out + "\"";
+}
+
+std::string EventPrinter::FunctionName(const ApiCall& call) {
+  if (const Message* m = FnMessage(call)) return m->GetDescriptor()->options().GetExtension(c_name);
+  return "unknown#" + std::to_string(call.fn_case());
+}
+
+std::string EventPrinter::ResultName(const ApiCall& call) {
+  const Message* m = FnMessage(call);
+  const std::string enum_name = m ? m->GetDescriptor()->options().GetExtension(result_enum) : "";
+  if (enum_name.empty()) return std::to_string(call.result());
+  return EnumName(FindEnum(enum_name), static_cast<int>(call.result()));
+}
+
+std::string EventPrinter::HandleName(const std::string& family, uint64_t value) {
+  if (value == 0) return "NULL";
+  auto& ids = handles_[family];
+  auto it = ids.find(value);
+  if (it == ids.end()) it = ids.emplace(value, ++next_handle_[family]).first;
+  return family + std::to_string(it->second);
+}
+
+std::string EventPrinter::AllocationOf(uint64_t addr, uint64_t* id, uint64_t* offset) const {
+  auto it = allocations_.upper_bound(addr);
+  if (it == allocations_.begin()) return "";
+  --it;
+  if (addr - it->first >= std::max<uint64_t>(it->second.size, 1)) return "";
+  *id = it->second.id;
+  *offset = addr - it->first;
+  return "alloc" + std::to_string(*id) + "+" + Hex(*offset);
+}
+
+// Allocation calls name their pointer first (out for allocations, in for frees) and the size
+// "size". Allocations are added before an event is shown (cudaMalloc shows alloc1+0x0) and
+// removed after (cudaFree still shows the allocation it frees).
+void EventPrinter::TrackMemory(const ApiCall& call, bool after_print) {
+  const Message* m = FnMessage(call);
+  if (!m || call.result() != 0) return;
+  const Descriptor* d = m->GetDescriptor();
+  if (d->options().GetExtension(category) != "memory") return;
+  const Reflection* r = m->GetReflection();
+  const FieldDescriptor* ptr = d->field(0);
+  if (ptr->options().GetExtension(arg_kind) != ARG_POINTER) return;
+  const uint64_t addr = r->GetUInt64(*m, ptr);
+  const bool is_alloc = ptr->options().GetExtension(out);
+  if (is_alloc && !after_print) {
+    const FieldDescriptor* size = d->FindFieldByName("size");
+    if (addr && size) allocations_[addr] = {next_allocation_++, r->GetUInt64(*m, size)};
+  } else if (!is_alloc && after_print) {
+    allocations_.erase(addr);
+  }
+}
+
+void EventPrinter::Observe(const Event& event) {
+  BeforePrint(event);
+  if (event.has_call()) TrackMemory(event.call(), /*after_print=*/true);
+}
+
+void EventPrinter::BeforePrint(const Event& event) {
+  if (!event.has_call()) return;
+  TrackMemory(event.call(), /*after_print=*/false);
+  // Number handles in order of appearance even for events not printed.
+  const Message* m = FnMessage(event.call());
+  if (!m) return;
+  const Descriptor* d = m->GetDescriptor();
+  const Reflection* r = m->GetReflection();
+  for (int i = 0; i < d->field_count(); ++i) {
+    const FieldDescriptor* f = d->field(i);
+    if (f->options().GetExtension(arg_kind) != ARG_HANDLE) continue;
+    const std::string& fam = f->options().GetExtension(handle_family);
+    if (f->is_repeated()) {
+      for (int k = 0; k < r->FieldSize(*m, f); ++k) HandleName(fam, r->GetRepeatedUInt64(*m, f, k));
+    } else {
+      HandleName(fam, r->GetUInt64(*m, f));
+    }
+  }
+}
+
+std::string EventPrinter::CallText(const ApiCall& call) {
+  const Message* m = FnMessage(call);
+  if (!m) return "unknown call #" + std::to_string(call.fn_case()) + " (newer ddrr?)";
+  const Descriptor* d = m->GetDescriptor();
+  const Reflection* r = m->GetReflection();
+  std::string s = d->options().GetExtension(c_name) + "(";
+  for (int i = 0; i < d->field_count(); ++i) {
+    const FieldDescriptor* f = d->field(i);
+    const auto kind = f->options().GetExtension(arg_kind);
+    if (i) s += ", ";
+    if (f->options().GetExtension(out)) s += "*";
+    s += f->name() + "=";
+    auto scalar = [&](int k) -> std::string {
+      const bool rep = k >= 0;
+      switch (f->cpp_type()) {
+        case FieldDescriptor::CPPTYPE_INT32:
+          return std::to_string(rep ? r->GetRepeatedInt32(*m, f, k) : r->GetInt32(*m, f));
+        case FieldDescriptor::CPPTYPE_INT64:
+          return std::to_string(rep ? r->GetRepeatedInt64(*m, f, k) : r->GetInt64(*m, f));
+        case FieldDescriptor::CPPTYPE_UINT32:
+          return kind == ARG_FLAGS ? Hex(r->GetUInt32(*m, f))
+                                   : std::to_string(rep ? r->GetRepeatedUInt32(*m, f, k)
+                                                        : r->GetUInt32(*m, f));
+        case FieldDescriptor::CPPTYPE_UINT64: {
+          const uint64_t v = rep ? r->GetRepeatedUInt64(*m, f, k) : r->GetUInt64(*m, f);
+          if (kind == ARG_HANDLE) return HandleName(f->options().GetExtension(handle_family), v);
+          if (kind == ARG_POINTER) {
+            if (v == 0) return "NULL";
+            uint64_t id, off;
+            std::string a = AllocationOf(v, &id, &off);
+            return a.empty() ? Hex(v) : a;
+          }
+          if (kind == ARG_FUNCTION) return Hex(v);
+          return std::to_string(v);
+        }
+        case FieldDescriptor::CPPTYPE_FLOAT:
+          return std::to_string(r->GetFloat(*m, f));
+        case FieldDescriptor::CPPTYPE_DOUBLE:
+          return std::to_string(r->GetDouble(*m, f));
+        case FieldDescriptor::CPPTYPE_ENUM:
+          return EnumName(f->enum_type(), rep ? r->GetRepeatedEnumValue(*m, f, k)
+                                              : r->GetEnumValue(*m, f));
+        case FieldDescriptor::CPPTYPE_STRING: {
+          const std::string v = rep ? r->GetRepeatedString(*m, f, k) : r->GetString(*m, f);
+          if (kind == ARG_STRING) return JsonString(v);
+          return "<" + std::to_string(v.size()) + " bytes " + BytesHex(v, 8) + ">";
+        }
+        case FieldDescriptor::CPPTYPE_MESSAGE: {
+          const Message& sub = r->GetMessage(*m, f);
+          if (const auto* dim = dynamic_cast<const Dim3*>(&sub))
+            return "(" + std::to_string(dim->x()) + "," + std::to_string(dim->y()) + "," +
+                   std::to_string(dim->z()) + ")";
+          if (!r->HasField(*m, f)) return "NULL";
+          std::string t = sub.ShortDebugString();
+          return "{" + t + "}";
+        }
+        default:
+          return "?";
+      }
+    };
+    if (f->is_repeated()) {
+      s += "[";
+      for (int k = 0; k < r->FieldSize(*m, f); ++k) s += (k ? ", " : "") + scalar(k);
+      s += "]";
+    } else {
+      s += scalar(-1);
+    }
+  }
+  s += ") = " + ResultName(call);
+  if (call.comm_key())
+    s += "  [comm " + KeyHex(call.comm_key()) +
+         (call.op_seq() ? " op " + std::to_string(call.op_seq()) : "") + "]";
+  if (call.group_depth()) s += " [group " + std::to_string(call.group_depth()) + "]";
+  if (call.graph_captured()) s += " [graph capture]";
+  if (call.duration_ns()) s += " " + Duration(call.duration_ns());
+  return s;
+}
+
+std::string EventPrinter::TextBody(const Event& event, const EventPosition& pos) {
+  std::string s = "[" + std::to_string(rank_) + "] #" + std::to_string(pos.seq) + " " +
+                  Seconds(pos.time_ns) + " T" + std::to_string(event.thread()) + " ";
+  switch (event.body_case()) {
+    case Event::kCall:
+      return s + CallText(event.call());
+    case Event::kCompletion: {
+      const auto& c = event.completion();
+      s += "completion of #" + std::to_string(c.call_seq()) + " [comm " + KeyHex(c.comm_key()) +
+           " op " + std::to_string(c.op_seq()) + "]";
+      if (c.error()) s += " error " + std::to_string(c.error());
+      return s;
+    }
+    case Event::kMark:
+      return s + "mark " + JsonString(event.mark().label()) + " step " +
+             std::to_string(event.mark().step());
+    case Event::kRng:
+      return s + "rng " + JsonString(event.rng().name()) + " " +
+             std::to_string(event.rng().state().size()) + " bytes " +
+             BytesHex(event.rng().state(), 16);
+    case Event::kEntropy:
+      return s + "entropy " + EntropyName(event.entropy().source()) + " " +
+             std::to_string(event.entropy().data().size()) + " bytes " +
+             BytesHex(event.entropy().data(), 16);
+    case Event::kDigest: {
+      const auto& d = event.digest();
+      s += "digest of #" + std::to_string(d.call_seq()) + " " + RoleName(d.role()) + " " +
+           KeyHex(d.value()) + " (" + std::to_string(d.bytes()) + " bytes)";
+      if (d.nan_count()) s += " nan=" + std::to_string(d.nan_count());
+      if (d.inf_count()) s += " inf=" + std::to_string(d.inf_count());
+      return s;
+    }
+    case Event::kPayload: {
+      const auto& p = event.payload();
+      return s + "payload of #" + std::to_string(p.call_seq()) + " " + RoleName(p.role()) +
+             " " + KeyHex(p.content_hash()) + " (" + std::to_string(p.bytes()) + " bytes)";
+    }
+    case Event::kKernels:
+      return s + "kernels " + HandleName("stream", event.kernels().stream()) + " count " +
+             std::to_string(event.kernels().count());
+    case Event::kThreadName:
+      return s + "thread name " + JsonString(event.thread_name().name()) + " tid " +
+             std::to_string(event.thread_name().os_tid());
+    case Event::kNote:
+      return s + "note " + JsonString(event.note().text()) +
+             (event.note().dropped_events()
+                  ? " dropped " + std::to_string(event.note().dropped_events())
+                  : "");
+    case Event::BODY_NOT_SET:
+      break;
+  }
+  return s + "unknown event (newer ddrr?)";
+}
+
+std::string EventPrinter::CallJson(const ApiCall& call) {
+  std::string s = "\"fn\":" + JsonString(FunctionName(call)) +
+                  ",\"result\":" + std::to_string(call.result()) +
+                  ",\"result_name\":" + JsonString(ResultName(call)) +
+                  ",\"duration_ns\":" + std::to_string(call.duration_ns());
+  if (call.comm_key())
+    s += ",\"comm_key\":" + JsonString(KeyHex(call.comm_key())) +
+         ",\"op_seq\":" + std::to_string(call.op_seq());
+  if (call.group_depth()) s += ",\"group_depth\":" + std::to_string(call.group_depth());
+  if (call.graph_captured()) s += ",\"graph_captured\":true";
+  if (call.call_depth()) s += ",\"call_depth\":" + std::to_string(call.call_depth());
+  const Message* m = FnMessage(call);
+  if (!m) return s;
+  const Descriptor* d = m->GetDescriptor();
+  const Reflection* r = m->GetReflection();
+  s += ",\"args\":{";
+  for (int i = 0; i < d->field_count(); ++i) {
+    const FieldDescriptor* f = d->field(i);
+    const auto kind = f->options().GetExtension(arg_kind);
+    if (i) s += ",";
+    s += JsonString(f->name()) + ":";
+    auto scalar = [&](int k) -> std::string {
+      const bool rep = k >= 0;
+      switch (f->cpp_type()) {
+        case FieldDescriptor::CPPTYPE_INT32:
+          return std::to_string(rep ? r->GetRepeatedInt32(*m, f, k) : r->GetInt32(*m, f));
+        case FieldDescriptor::CPPTYPE_INT64:
+          return std::to_string(rep ? r->GetRepeatedInt64(*m, f, k) : r->GetInt64(*m, f));
+        case FieldDescriptor::CPPTYPE_UINT32:
+          return std::to_string(rep ? r->GetRepeatedUInt32(*m, f, k) : r->GetUInt32(*m, f));
+        case FieldDescriptor::CPPTYPE_UINT64: {
+          const uint64_t v = rep ? r->GetRepeatedUInt64(*m, f, k) : r->GetUInt64(*m, f);
+          if (kind == ARG_HANDLE)
+            return "{\"handle\":" +
+                   JsonString(HandleName(f->options().GetExtension(handle_family), v)) +
+                   ",\"value\":" + JsonString(Hex(v)) + "}";
+          if (kind == ARG_POINTER || kind == ARG_FUNCTION) {
+            uint64_t id = 0, off = 0;
+            std::string out = "{\"addr\":" + JsonString(Hex(v));
+            if (kind == ARG_POINTER && !AllocationOf(v, &id, &off).empty())
+              out += ",\"alloc\":" + std::to_string(id) + ",\"offset\":" + std::to_string(off);
+            return out + "}";
+          }
+          return std::to_string(v);
+        }
+        case FieldDescriptor::CPPTYPE_FLOAT:
+          return std::to_string(r->GetFloat(*m, f));
+        case FieldDescriptor::CPPTYPE_DOUBLE:
+          return std::to_string(r->GetDouble(*m, f));
+        case FieldDescriptor::CPPTYPE_ENUM:
+          return JsonString(EnumName(f->enum_type(), rep ? r->GetRepeatedEnumValue(*m, f, k)
+                                                         : r->GetEnumValue(*m, f)));
+        case FieldDescriptor::CPPTYPE_STRING: {
+          const std::string v = rep ? r->GetRepeatedString(*m, f, k) : r->GetString(*m, f);
+          return JsonString(kind == ARG_STRING ? v : BytesHex(v, v.size()));
+        }
+        case FieldDescriptor::CPPTYPE_MESSAGE: {
+          const Message& sub = r->GetMessage(*m, f);
+          if (const auto* dim = dynamic_cast<const Dim3*>(&sub))
+            return "[" + std::to_string(dim->x()) + "," + std::to_string(dim->y()) + "," +
+                   std::to_string(dim->z()) + "]";
+          if (!r->HasField(*m, f)) return "null";
+          return JsonString(sub.ShortDebugString());
+        }
+        default:
+          return "null";
+      }
+    };
+    if (f->is_repeated()) {
+      s += "[";
+      for (int k = 0; k < r->FieldSize(*m, f); ++k) s += (k ? "," : "") + scalar(k);
+      s += "]";
+    } else {
+      s += scalar(-1);
+    }
+  }
+  return s + "}";
+}
+
+std::string EventPrinter::JsonBody(const Event& event, const EventPosition& pos) {
+  std::string s = "{\"rank\":" + std::to_string(rank_) + ",\"seq\":" + std::to_string(pos.seq) +
+                  ",\"time_ns\":" + std::to_string(pos.time_ns) +
+                  ",\"thread\":" + std::to_string(event.thread()) + ",";
+  switch (event.body_case()) {
+    case Event::kCall:
+      return s + "\"type\":\"call\"," + CallJson(event.call()) + "}";
+    case Event::kCompletion: {
+      const auto& c = event.completion();
+      return s + "\"type\":\"completion\",\"call_seq\":" + std::to_string(c.call_seq()) +
+             ",\"comm_key\":" + JsonString(KeyHex(c.comm_key())) +
+             ",\"op_seq\":" + std::to_string(c.op_seq()) +
+             ",\"observed_delta_ns\":" + std::to_string(c.observed_delta_ns()) +
+             ",\"error\":" + std::to_string(c.error()) + "}";
+    }
+    case Event::kMark:
+      return s + "\"type\":\"mark\",\"label\":" + JsonString(event.mark().label()) +
+             ",\"step\":" + std::to_string(event.mark().step()) + "}";
+    case Event::kRng:
+      return s + "\"type\":\"rng\",\"name\":" + JsonString(event.rng().name()) +
+             ",\"state\":" + JsonString(BytesHex(event.rng().state(), SIZE_MAX)) + "}";
+    case Event::kEntropy:
+      return s + "\"type\":\"entropy\",\"source\":" +
+             JsonString(EntropyName(event.entropy().source())) +
+             ",\"flags\":" + std::to_string(event.entropy().flags()) +
+             ",\"data\":" + JsonString(BytesHex(event.entropy().data(), SIZE_MAX)) + "}";
+    case Event::kDigest: {
+      const auto& d = event.digest();
+      return s + "\"type\":\"digest\",\"call_seq\":" + std::to_string(d.call_seq()) +
+             ",\"role\":" + JsonString(RoleName(d.role())) +
+             ",\"value\":" + JsonString(KeyHex(d.value())) +
+             ",\"bytes\":" + std::to_string(d.bytes()) +
+             ",\"nan_count\":" + std::to_string(d.nan_count()) +
+             ",\"inf_count\":" + std::to_string(d.inf_count()) + "}";
+    }
+    case Event::kPayload: {
+      const auto& p = event.payload();
+      return s + "\"type\":\"payload\",\"call_seq\":" + std::to_string(p.call_seq()) +
+             ",\"role\":" + JsonString(RoleName(p.role())) +
+             ",\"content_hash\":" + JsonString(KeyHex(p.content_hash())) +
+             ",\"bytes\":" + std::to_string(p.bytes()) + "}";
+    }
+    case Event::kKernels:
+      return s + "\"type\":\"kernels\",\"stream\":" +
+             JsonString(HandleName("stream", event.kernels().stream())) +
+             ",\"count\":" + std::to_string(event.kernels().count()) + "}";
+    case Event::kThreadName:
+      return s + "\"type\":\"thread_name\",\"name\":" + JsonString(event.thread_name().name()) +
+             ",\"os_tid\":" + std::to_string(event.thread_name().os_tid()) + "}";
+    case Event::kNote:
+      return s + "\"type\":\"note\",\"text\":" + JsonString(event.note().text()) +
+             ",\"dropped_events\":" + std::to_string(event.note().dropped_events()) + "}";
+    case Event::BODY_NOT_SET:
+      break;
+  }
+  return s + "\"type\":\"unknown\"}";
+}
+
+std::string EventPrinter::Text(const Event& event, const EventPosition& pos) {
+  BeforePrint(event);
+  std::string line = TextBody(event, pos);
+  if (event.has_call()) TrackMemory(event.call(), /*after_print=*/true);
+  return line;
+}
+
+std::string EventPrinter::Json(const Event& event, const EventPosition& pos) {
+  BeforePrint(event);
+  std::string line = JsonBody(event, pos);
+  if (event.has_call()) TrackMemory(event.call(), /*after_print=*/true);
+  return line;
+}
+
+}  // namespace ddrr::trace

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# cli_test.sh CASE DDRR DDRR_SYNTH GOLDEN_DIR — one CLI scenario; exits non-zero on failure.
+# DDRR_UPDATE_GOLDEN=1 rewrites the golden files instead of comparing.
+set -uo pipefail
+case_name=$1 ddrr=$2 synth=$3 golden=$4
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fail() { echo "FAIL [$case_name]: $*" >&2; exit 1; }
+expect_rc() {  # expect_rc WANT CMD...
+  local want=$1; shift
+  "$@" >"$work/out" 2>"$work/err"; local rc=$?
+  [ "$rc" -eq "$want" ] || fail "'$*' exited $rc, want $want; stderr: $(head -3 "$work/err")"
+}
+# Placeholders: times, durations and addresses vary between recordings of one program.
+normalize() {
+  sed -E -e 's/ [0-9]+\.[0-9]{9} / <time> /' \
+         -e 's/0x[0-9a-f]{6,}/<ptr>/g' \
+         -e 's/ [0-9.]+(ns|us|ms|s)$/ <dur>/'
+}
+check_golden() {  # check_golden NAME < actual
+  local name=$1
+  normalize >"$work/$name"
+  if [ "${DDRR_UPDATE_GOLDEN:-0}" = 1 ]; then cp "$work/$name" "$golden/$name"; return; fi
+  diff -u "$golden/$name" "$work/$name" || fail "output differs from golden $name"
+}
+
+"$synth" -o "$work/run" -n 3 --steps 4 --seed 7 >/dev/null || fail "ddrr-synth failed"
+
+case $case_name in
+  golden_text)
+    expect_rc 0 "$ddrr" dump "$work/run" --rank 2 --count 16
+    check_golden dump_rank2.txt <"$work/out" ;;
+  golden_json_parses)
+    expect_rc 0 "$ddrr" dump "$work/run" --json
+    python3 - "$work/out" <<'PY' || fail "JSON lines invalid"
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+objs = [json.loads(l) for l in lines]
+assert len(objs) > 100, len(objs)
+assert {o["rank"] for o in objs} == {0, 1, 2}
+ar = [o for o in objs if o.get("fn") == "ncclAllReduce"]
+assert len(ar) == 3 * 4 * 4, len(ar)
+a = ar[0]
+assert a["args"]["datatype"] == "ncclFloat32" and a["args"]["op"] == "ncclSum", a
+assert a["args"]["sendbuff"]["alloc"] == 1 and a["args"]["comm"]["handle"] == "comm1", a
+assert a["result_name"] == "ncclSuccess" and a["op_seq"] == 1, a
+seqs = [o["seq"] for o in objs if o["rank"] == 0]
+assert seqs == sorted(seqs) and seqs[0] == 1
+PY
+    ;;
+  info_clean)
+    expect_rc 0 "$ddrr" info "$work/run"
+    grep -q "run .*: 3 rank file(s), world size 3" "$work/out" || fail "no run line"
+    [ "$(grep -c 'ended     cleanly (process exit, status 0)' "$work/out")" -eq 3 ] || fail "not clean"
+    grep -q "comm      [0-9a-f]\{16\} size 3 rank 1, 16 ops, created by ncclCommInitRank" "$work/out" \
+      || fail "comm line missing"
+    grep -q "steps     1..4" "$work/out" || fail "steps missing" ;;
+  info_killed_rank)
+    "$synth" -o "$work/killed" -n 4 --steps 10 --kill-rank 2 --kill-step 6 >/dev/null
+    rm "$work/killed/rank-3.ddrr"
+    expect_rc 1 "$ddrr" info "$work/killed"
+    grep -q "NOT cleanly: no footer" "$work/out" || fail "killed rank not flagged"
+    grep -q "rank-2.ddrr: offset [0-9]*: no footer" "$work/out" || fail "no-footer problem missing"
+    grep -q "rank 3 of 4: no rank file" "$work/out" || fail "missing rank not reported" ;;
+  dump_window)
+    expect_rc 0 "$ddrr" dump "$work/run" --rank 0 --from 10 --count 3
+    [ "$(wc -l <"$work/out")" -eq 3 ] || fail "want 3 lines"
+    head -1 "$work/out" | grep -q '^\[0\] #10 ' || fail "window does not start at seq 10"
+    # Handle and allocation names do not depend on the window.
+    "$ddrr" dump "$work/run" --rank 0 | grep '^\[0\] #1[012] ' | diff - "$work/out" \
+      || fail "windowed lines differ from full dump" ;;
+  bad_inputs)
+    expect_rc 2 "$ddrr" info "$work/nope"
+    grep -q "^ddrr: error: .*nope: no such file or directory" "$work/err" || fail "bad message"
+    mkdir "$work/empty"
+    expect_rc 2 "$ddrr" info "$work/empty"
+    grep -q "no rank-N.ddrr files here" "$work/err" || fail "empty dir message"
+    echo "hello" >"$work/notatrace"
+    expect_rc 2 "$ddrr" dump "$work/notatrace"
+    grep -q "offset 0: not a ddrr trace" "$work/err" || fail "bad magic message"
+    expect_rc 2 "$ddrr" dump "$work/run" --rank 7
+    expect_rc 2 "$ddrr" dump "$work/run" --count -1
+    expect_rc 2 "$ddrr" dump
+    expect_rc 2 "$ddrr" frobnicate
+    expect_rc 2 "$ddrr" ;;
+  damaged_file)
+    "$synth" -o "$work/run" -n 3 --steps 4 --seed 7 --frame-bytes 256 >/dev/null
+    f="$work/run/rank-1.ddrr"
+    size=$(stat -c %s "$f")
+    head -c $((size - 200)) "$f" >"$work/cut" && mv "$work/cut" "$f"
+    expect_rc 1 "$ddrr" dump "$work/run" --rank 1
+    grep -q "ddrr: warning: .*rank-1.ddrr: offset [0-9]*: " "$work/err" || fail "no damage warning"
+    [ "$(wc -l <"$work/out")" -gt 0 ] || fail "intact events not printed" ;;
+  help)
+    expect_rc 0 "$ddrr" --help
+    grep -q "Exit codes: 0 ok, 1 findings" "$work/out" || fail "exit codes not in help"
+    for sub in info dump; do
+      expect_rc 0 "$ddrr" "$sub" --help
+      grep -q "RUN" "$work/out" || fail "$sub --help lacks RUN"
+    done ;;
+  *) fail "unknown case" ;;
+esac
+echo "ok [$case_name]"

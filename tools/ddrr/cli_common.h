@@ -1,0 +1,35 @@
+// What every ddrr subcommand shares: exit codes, the Command interface, error printing.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "common/status.h"
+
+namespace ddrr::cli {
+
+// Documented in README.md ("Exit codes"); scripts rely on them.
+enum ExitCode : int {
+  kExitOk = 0,        // success, nothing to report
+  kExitFindings = 1,  // ran, and found problems (damage, missing ranks, faults)
+  kExitUsage = 2,     // bad arguments or unreadable input: nothing was analysed
+};
+
+class Command {
+ public:
+  virtual ~Command() = default;
+  // Adds the subcommand and its options to `app`.
+  virtual CLI::App* Register(CLI::App& app) = 0;
+  virtual int Run() = 0;
+};
+
+std::vector<std::unique_ptr<Command>> MakeCommands();
+
+// "ddrr: error: <message>" on stderr; returns kExitUsage.
+int Fail(const Status& status);
+int Fail(const std::string& message);
+
+}  // namespace ddrr::cli

@@ -1,0 +1,51 @@
+// ddrr: multi-device record and replay for distributed deep-learning training.
+#include <cstdio>
+
+#include "cli_common.h"
+
+namespace ddrr::cli {
+std::unique_ptr<Command> MakeInfoCommand();
+std::unique_ptr<Command> MakeDumpCommand();
+#ifdef DDRR_HAVE_LAUNCHER
+std::unique_ptr<Command> MakeRunCommand();
+#endif
+
+std::vector<std::unique_ptr<Command>> MakeCommands() {
+  std::vector<std::unique_ptr<Command>> c;
+  c.push_back(MakeInfoCommand());
+  c.push_back(MakeDumpCommand());
+#ifdef DDRR_HAVE_LAUNCHER
+  c.push_back(MakeRunCommand());
+#endif
+  return c;
+}
+}  // namespace ddrr::cli
+
+int main(int argc, char** argv) {
+  using namespace ddrr::cli;
+  CLI::App app{
+      "ddrr records what every rank of a distributed training job does at the NCCL / CUDA / RNG\n"
+      "boundary, and reads it back offline.\n\n"
+      "Exit codes: 0 ok, 1 findings or problems found in the run, 2 usage or input error."};
+  app.set_version_flag("--version", "ddrr " DDRR_VERSION);
+  app.require_subcommand(1);
+  app.fallthrough(false);
+  auto commands = MakeCommands();
+  std::vector<std::pair<CLI::App*, Command*>> subs;
+  for (auto& c : commands) subs.emplace_back(c->Register(app), c.get());
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kExitUsage;
+  }
+  for (auto& [sub, cmd] : subs)
+    if (sub->parsed()) return cmd->Run();
+  return kExitUsage;
+}
