@@ -26,7 +26,6 @@ std::string TempPath(const std::string& name) {
 void EncodeOneCall(WireEncoder& e, uint64_t i) {
   CallInfo c;
   c.comm_key = 0x5eed0c0ffee00001ull;
-  c.op_seq = i;
   c.duration_ns = 4000 + (i * 7919) % 3000;
   const size_t m = BeginCallBody(e, c);
   const uint64_t buf = 0x7f2a40000000ull + (i % 4) * (25ull << 20);
@@ -62,7 +61,10 @@ void BM_EncodeAndWrite(benchmark::State& state) {
     e.Clear();
     EncodeOneCall(e, ++i);
     t += 20000 + (i * 104729) % 5000;
-    if (!(*w)->Append(i, 0, t, e.view()).ok()) state.SkipWithError("append failed");
+    EventMeta meta;
+    meta.comm_key = 0x5eed0c0ffee00001ull;
+    meta.op_seq = i;
+    if (!(*w)->Append(i, 0, t, e.view(), &meta).ok()) state.SkipWithError("append failed");
   }
   (void)(*w)->Close({});
   state.SetItemsProcessed(state.iterations());

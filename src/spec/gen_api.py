@@ -94,7 +94,7 @@ def gen_proto():
             "  sint64 result = 1;        // return code the application saw",
             "  uint64 duration_ns = 2;   // time inside the real call",
             "  fixed64 comm_key = 3;     // job-wide communicator key (0: none), same on every rank",
-            "  uint64 op_seq = 4;        // per-communicator operation number, from 1",
+            "  uint64 op_seq = 4;        // per-communicator op number, from 1 (readers set it: Event.op_seq)",
             "  uint32 group_depth = 5;   // ncclGroupStart nesting when called",
             "  bool graph_captured = 6;  // its stream was capturing a CUDA graph",
             "  uint32 call_depth = 7;    // >0: made by an intercepted library, not the app",

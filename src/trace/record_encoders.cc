@@ -61,21 +61,19 @@ size_t BeginCallBody(WireEncoder& e, const CallInfo& c) {
   e.Sint(1, c.result);
   e.Varint(2, c.duration_ns);
   e.Fixed64(3, c.comm_key);
-  e.Varint(4, c.op_seq);
   e.Varint(5, c.group_depth);
   e.Bool(6, c.graph_captured);
   e.Varint(7, c.call_depth);
   return m;
 }
 
-void EncodeCompletionBody(WireEncoder& e, uint64_t call_seq, uint64_t comm_key, uint64_t op_seq,
+void EncodeCompletionBody(WireEncoder& e, uint64_t call_seq_back, uint64_t comm_key,
                           int64_t observed_delta_ns, int32_t error) {
   const size_t m = e.BeginMessage(field::kEventCompletion);
-  e.Varint(1, call_seq);
   e.Fixed64(2, comm_key);
-  e.Varint(3, op_seq);
   e.Sint(4, observed_delta_ns);
   e.Sint(5, error);
+  e.Varint(6, call_seq_back);
   e.EndMessage(m);
 }
 
@@ -101,10 +99,10 @@ void EncodeEntropyBody(WireEncoder& e, int32_t source, std::string_view data, ui
   e.EndMessage(m);
 }
 
-void EncodeDigestBody(WireEncoder& e, uint64_t call_seq, int32_t role, uint64_t value,
+void EncodeDigestBody(WireEncoder& e, uint64_t call_seq_back, int32_t role, uint64_t value,
                       uint64_t bytes, uint64_t nan_count, uint64_t inf_count) {
   const size_t m = e.BeginMessage(field::kEventDigest);
-  e.Varint(1, call_seq);
+  e.Varint(8, call_seq_back);
   e.Varint(2, static_cast<uint64_t>(static_cast<int64_t>(role)));
   e.Fixed64(3, value);
   e.Varint(4, bytes);
@@ -113,10 +111,10 @@ void EncodeDigestBody(WireEncoder& e, uint64_t call_seq, int32_t role, uint64_t 
   e.EndMessage(m);
 }
 
-void EncodePayloadRefBody(WireEncoder& e, uint64_t call_seq, int32_t role, uint64_t content_hash,
-                          uint64_t bytes) {
+void EncodePayloadRefBody(WireEncoder& e, uint64_t call_seq_back, int32_t role,
+                          uint64_t content_hash, uint64_t bytes) {
   const size_t m = e.BeginMessage(field::kEventPayload);
-  e.Varint(1, call_seq);
+  e.Varint(5, call_seq_back);
   e.Varint(2, static_cast<uint64_t>(static_cast<int64_t>(role)));
   e.Fixed64(3, content_hash);
   e.Varint(4, bytes);

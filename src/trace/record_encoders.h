@@ -53,8 +53,7 @@ void EncodeHeader(WireEncoder& e, const HeaderInfo& h);
 struct CallInfo {
   int64_t result = 0;
   uint64_t duration_ns = 0;
-  uint64_t comm_key = 0;
-  uint64_t op_seq = 0;
+  uint64_t comm_key = 0;  // its op_seq goes to TraceWriter::Append (EventMeta)
   uint32_t group_depth = 0;
   bool graph_captured = false;
   uint32_t call_depth = 0;
@@ -64,15 +63,16 @@ struct CallInfo {
 // For a call: BeginCallBody, then one Encode<Function>(e, ...), then EndCallBody.
 size_t BeginCallBody(WireEncoder& e, const CallInfo& c);
 inline void EndCallBody(WireEncoder& e, size_t m) { e.EndMessage(m); }
-void EncodeCompletionBody(WireEncoder& e, uint64_t call_seq, uint64_t comm_key, uint64_t op_seq,
+// `call_seq_back` = this event's seq minus the seq of the call it refers to.
+void EncodeCompletionBody(WireEncoder& e, uint64_t call_seq_back, uint64_t comm_key,
                           int64_t observed_delta_ns, int32_t error);
 void EncodeMarkBody(WireEncoder& e, std::string_view label, int64_t step);
 void EncodeRngBody(WireEncoder& e, std::string_view name, std::string_view state);
 void EncodeEntropyBody(WireEncoder& e, int32_t source, std::string_view data, uint32_t flags);
-void EncodeDigestBody(WireEncoder& e, uint64_t call_seq, int32_t role, uint64_t value,
+void EncodeDigestBody(WireEncoder& e, uint64_t call_seq_back, int32_t role, uint64_t value,
                       uint64_t bytes, uint64_t nan_count, uint64_t inf_count);
-void EncodePayloadRefBody(WireEncoder& e, uint64_t call_seq, int32_t role, uint64_t content_hash,
-                          uint64_t bytes);
+void EncodePayloadRefBody(WireEncoder& e, uint64_t call_seq_back, int32_t role,
+                          uint64_t content_hash, uint64_t bytes);
 void EncodeKernelLaunchesBody(WireEncoder& e, uint64_t stream, uint64_t count);
 void EncodeThreadNameBody(WireEncoder& e, uint64_t os_tid, std::string_view name);
 void EncodeNoteBody(WireEncoder& e, std::string_view text, uint64_t dropped_events);

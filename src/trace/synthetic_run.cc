@@ -21,12 +21,15 @@ constexpr uint64_t kBucketBytes = 25ull << 20;
 class Emitter {
  public:
   Emitter(TraceWriter& w, uint64_t seed) : w_(w), rng_(seed) {}
-  Status Call(const CallInfo& c, auto&& encode_fn, uint64_t mean_gap_ns) {
+  Status Call(const CallInfo& c, auto&& encode_fn, uint64_t mean_gap_ns, uint64_t op_seq = 0) {
     e_.Clear();
     const size_t m = BeginCallBody(e_, c);
     encode_fn(e_);
     EndCallBody(e_, m);
-    return Emit(mean_gap_ns, nullptr);
+    EventMeta meta;
+    meta.comm_key = c.comm_key;
+    meta.op_seq = op_seq;
+    return Emit(mean_gap_ns, &meta);
   }
   Status Body(auto&& encode_body, uint64_t mean_gap_ns, const EventMeta* meta = nullptr) {
     e_.Clear();
@@ -115,16 +118,15 @@ StatusOr<uint64_t> WriteSyntheticRank(TraceWriter& w, uint32_t rank,
       CallInfo c;
       c.result = ok;
       c.comm_key = kCommKey;
-      c.op_seq = ++op_seq;
       c.duration_ns = em.Jitter(8000);
       const uint64_t buf = kGradBase + b * kBucketBytes;
       DDRR_RETURN_IF_ERROR(em.Call(c, [&](WireEncoder& e) {
         EncodeNcclAllReduce(e, buf, buf, kBucketBytes / 4, /*ncclFloat32*/ 7, /*ncclSum*/ 0, kComm,
                             kStream);
-      }, 20000));
-      const uint64_t call_seq = em.seq();
+      }, 20000, ++op_seq));
       DDRR_RETURN_IF_ERROR(em.Body([&](WireEncoder& e) {
-        EncodeCompletionBody(e, call_seq, kCommKey, op_seq, static_cast<int64_t>(em.Jitter(5000)), 0);
+        EncodeCompletionBody(e, /*call_seq_back=*/1, kCommKey,
+                             static_cast<int64_t>(em.Jitter(5000)), 0);
       }, 3'000'000));
     }
     DDRR_RETURN_IF_ERROR(em.Call({}, [&](WireEncoder& e) {

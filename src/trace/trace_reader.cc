@@ -269,6 +269,7 @@ bool RankFileReader::LoadNextFrame() {
     cursor_ = 0;
     frame_offset_ = off;
     frame_first_ = true;
+    frame_last_op_.clear();
     return true;
   }
   return false;
@@ -298,6 +299,7 @@ bool RankFileReader::Next(Event* event, EventPosition* pos) {
     frame_first_ = false;
     prev_seq_ = seq;
     prev_time_ = time;
+    ResolveWireFields(event, seq);
     if (seq < skip_below_seq_) continue;
     skip_below_seq_ = 0;
     if (pos) {
@@ -306,6 +308,48 @@ bool RankFileReader::Next(Event* event, EventPosition* pos) {
       pos->frame_offset = frame_offset_;
     }
     return true;
+  }
+}
+
+// Turns the wire forms (relative call references, implicit op numbers) into the plain fields
+// consumers read: ApiCall.op_seq, Completion/Digest/PayloadRef.call_seq, Completion.op_seq.
+void RankFileReader::ResolveWireFields(Event* event, uint64_t seq) {
+  switch (event->body_case()) {
+    case Event::kCall: {
+      ApiCall* call = event->mutable_call();
+      if (!call->comm_key()) break;
+      auto [it, fresh] = frame_last_op_.try_emplace(call->comm_key(), 0);
+      const uint64_t op = event->has_op_seq() ? event->op_seq() : (fresh ? 0 : it->second + 1);
+      it->second = op;
+      call->set_op_seq(op);
+      event->clear_op_seq();
+      recent_ops_[seq % kRecentCalls] = {seq, op};
+      break;
+    }
+    case Event::kCompletion: {
+      Completion* c = event->mutable_completion();
+      if (c->call_seq_back() && c->call_seq_back() <= seq) {
+        c->set_call_seq(seq - c->call_seq_back());
+        c->clear_call_seq_back();
+      }
+      const auto& recent = recent_ops_[c->call_seq() % kRecentCalls];
+      if (!c->op_seq() && recent.first == c->call_seq() && c->call_seq()) c->set_op_seq(recent.second);
+      break;
+    }
+    case Event::kDigest:
+      if (auto* d = event->mutable_digest(); d->call_seq_back() && d->call_seq_back() <= seq) {
+        d->set_call_seq(seq - d->call_seq_back());
+        d->clear_call_seq_back();
+      }
+      break;
+    case Event::kPayload:
+      if (auto* p = event->mutable_payload(); p->call_seq_back() && p->call_seq_back() <= seq) {
+        p->set_call_seq(seq - p->call_seq_back());
+        p->clear_call_seq_back();
+      }
+      break;
+    default:
+      break;
   }
 }
 

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 #include <set>
+#include <unordered_map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -66,6 +67,7 @@ class RankFileReader {
   void ReadFooter();
   bool LoadNextFrame();
   bool ValidFrameAt(uint64_t off, struct FrameHeader* h) const;
+  void ResolveWireFields(Event* event, uint64_t seq);
   void Resync(uint64_t from);
   void AddProblem(uint64_t offset, std::string message);
 
@@ -89,6 +91,11 @@ class RankFileReader {
   uint64_t prev_seq_ = 0;
   uint64_t prev_time_ = 0;
   uint64_t skip_below_seq_ = 0;
+  std::unordered_map<uint64_t, uint64_t> frame_last_op_;  // comm_key -> op_seq, this frame
+  // Recent calls' op_seq by seq, so completions can name their op (bounded ring).
+  static constexpr size_t kRecentCalls = 4096;
+  std::vector<std::pair<uint64_t, uint64_t>> recent_ops_ =
+      std::vector<std::pair<uint64_t, uint64_t>>(kRecentCalls);
   bool done_ = false;
   uint64_t payload_frames_ = 0;
   std::set<std::pair<uint64_t, std::string>> seen_problems_;

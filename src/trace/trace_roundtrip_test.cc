@@ -107,13 +107,23 @@ TEST(TraceRoundTripTest, EveryNonCallEventTypeWithSeqAndTime) {
       fn(e);
       ASSERT_TRUE((*w)->Append(seq, thread, t, e.view(), m).ok());
     };
-    put(1, 0, 100, [](WireEncoder& e) { EncodeCompletionBody(e, 7, 0xfeedull << 40, 3, -25, 6); });
+    EventMeta call_meta;
+    call_meta.comm_key = 0xfeedull << 40;
+    call_meta.op_seq = 3;
+    put(1, 0, 90, [](WireEncoder& e) {
+      CallInfo c;
+      c.comm_key = 0xfeedull << 40;
+      const size_t m = BeginCallBody(e, c);
+      EncodeNcclGroupEnd(e);
+      EndCallBody(e, m);
+    }, &call_meta);
+    put(2, 0, 100, [](WireEncoder& e) { EncodeCompletionBody(e, 1, 0xfeedull << 40, -25, 6); });
     EventMeta mark{true, 12, "step"};
-    put(2, 1, 50, [](WireEncoder& e) { EncodeMarkBody(e, "step", 12); }, &mark);  // time goes back
-    put(3, 2, 5000, [](WireEncoder& e) { EncodeRngBody(e, "torch.cuda", std::string("\0\1\2", 3)); });
+    put(3, 1, 50, [](WireEncoder& e) { EncodeMarkBody(e, "step", 12); }, &mark);  // time goes back
+    put(4, 2, 5000, [](WireEncoder& e) { EncodeRngBody(e, "torch.cuda", std::string("\0\1\2", 3)); });
     put(10, 0, 5001, [](WireEncoder& e) { EncodeEntropyBody(e, 5, "abcdefgh", 1); });  // seq gap
-    put(11, 0, 6000, [](WireEncoder& e) { EncodeDigestBody(e, 10, 1, 0x0123456789abcdefull, 4096, 2, 1); });
-    put(12, 3, 7000, [](WireEncoder& e) { EncodePayloadRefBody(e, 10, 1, 0xdeadbeefull, 4096); });
+    put(11, 0, 6000, [](WireEncoder& e) { EncodeDigestBody(e, 1, 1, 0x0123456789abcdefull, 4096, 2, 1); });
+    put(12, 3, 7000, [](WireEncoder& e) { EncodePayloadRefBody(e, 2, 1, 0xdeadbeefull, 4096); });
     put(13, 0, 8000, [](WireEncoder& e) { EncodeKernelLaunchesBody(e, 0x1234, 17); });
     put(14, 0, 9000, [](WireEncoder& e) { EncodeThreadNameBody(e, 555, "pt_autograd_0"); });
     put(15, 0, 9500, [](WireEncoder& e) { EncodeNoteBody(e, "dropped", 3); });
@@ -131,9 +141,12 @@ TEST(TraceRoundTripTest, EveryNonCallEventTypeWithSeqAndTime) {
   EventPosition pos;
   while ((*r)->Next(&ev, &pos)) got.emplace_back(pos, ev);
   EXPECT_TRUE((*r)->problems().empty()) << (*r)->problems()[0].ToString();
-  ASSERT_EQ(got.size(), 9u);
+  ASSERT_EQ(got.size(), 10u);
   EXPECT_EQ((*r)->payload_frames(), 1u);
-  const std::vector<uint64_t> seqs = {1, 2, 3, 10, 11, 12, 13, 14, 15};
+  EXPECT_EQ(got[0].second.call().op_seq(), 3u);
+  EXPECT_FALSE(got[0].second.has_op_seq());  // resolved into ApiCall.op_seq
+  got.erase(got.begin());
+  const std::vector<uint64_t> seqs = {2, 3, 4, 10, 11, 12, 13, 14, 15};
   const std::vector<uint64_t> times = {100, 50, 5000, 5001, 6000, 7000, 8000, 9000, 9500};
   for (size_t i = 0; i < got.size(); ++i) {
     EXPECT_EQ(got[i].first.seq, seqs[i]) << i;
@@ -141,7 +154,7 @@ TEST(TraceRoundTripTest, EveryNonCallEventTypeWithSeqAndTime) {
   }
   EXPECT_EQ(got[1].second.thread(), 1u);
   const auto& c = got[0].second.completion();
-  EXPECT_EQ(c.call_seq(), 7u);
+  EXPECT_EQ(c.call_seq(), 1u);
   EXPECT_EQ(c.comm_key(), 0xfeedull << 40);
   EXPECT_EQ(c.op_seq(), 3u);
   EXPECT_EQ(c.observed_delta_ns(), -25);
@@ -155,12 +168,14 @@ TEST(TraceRoundTripTest, EveryNonCallEventTypeWithSeqAndTime) {
   EXPECT_EQ(got[3].second.entropy().flags(), 1u);
   const auto& d = got[4].second.digest();
   EXPECT_EQ(d.call_seq(), 10u);
+  EXPECT_EQ(d.call_seq_back(), 0u);
   EXPECT_EQ(d.role(), BUFFER_OUTPUT);
   EXPECT_EQ(d.value(), 0x0123456789abcdefull);
   EXPECT_EQ(d.bytes(), 4096u);
   EXPECT_EQ(d.nan_count(), 2u);
   EXPECT_EQ(d.inf_count(), 1u);
   EXPECT_EQ(got[5].second.payload().content_hash(), 0xdeadbeefull);
+  EXPECT_EQ(got[5].second.payload().call_seq(), 10u);
   EXPECT_EQ(got[5].second.thread(), 3u);
   EXPECT_EQ(got[6].second.kernels().stream(), 0x1234u);
   EXPECT_EQ(got[6].second.kernels().count(), 17u);
@@ -169,7 +184,7 @@ TEST(TraceRoundTripTest, EveryNonCallEventTypeWithSeqAndTime) {
 
   const Footer* footer = (*r)->footer();
   ASSERT_NE(footer, nullptr);
-  EXPECT_EQ(footer->event_count(), 9u);
+  EXPECT_EQ(footer->event_count(), 10u);
   EXPECT_EQ(footer->last_seq(), 15u);
   EXPECT_EQ(footer->end_reason(), END_EXIT);
   int mark_frames = 0;
@@ -268,14 +283,16 @@ TEST(TraceRoundTripTest, EveryApiFunctionOfTheSpec) {
       c.result = -static_cast<int64_t>(f.id);
       c.duration_ns = 1000 + static_cast<uint64_t>(f.id);
       c.comm_key = 0xabcdef0000000000ull | static_cast<uint64_t>(f.id);
-      c.op_seq = static_cast<uint64_t>(f.id) * 3;
       c.group_depth = 2;
       c.graph_captured = true;
       c.call_depth = 1;
       const size_t m = BeginCallBody(e, c);
       EncodeSampleCall(e, f.id, /*salt=*/static_cast<uint64_t>(f.id));
       EndCallBody(e, m);
-      ASSERT_TRUE((*w)->Append(++seq, 0, seq * 10, e.view()).ok());
+      EventMeta meta;
+      meta.comm_key = c.comm_key;
+      meta.op_seq = static_cast<uint64_t>(f.id) * 3;
+      ASSERT_TRUE((*w)->Append(++seq, 0, seq * 10, e.view(), &meta).ok());
     }
     ASSERT_TRUE((*w)->Close({}).ok());
   }
@@ -324,6 +341,57 @@ TEST(TraceRoundTripTest, NcclHasAll41PublicFunctions) {
   ASSERT_NE(FindFunction("ncclAlltoAll"), nullptr);
   EXPECT_EQ(FindFunction("ncclAllReduce")->args[FindFunction("ncclAllReduce")->comm_arg].name,
             "comm");
+}
+
+// Op numbers travel implicitly when they are the previous op of the same communicator in the
+// frame + 1; every other case (first in frame, gaps, resets, several comms) must survive.
+TEST(TraceRoundTripTest, OpSeqResolvesAcrossCommsFramesAndGaps) {
+  testing::TempDir dir;
+  const std::string path = dir.File("rank-0.ddrr");
+  WriterOptions small;
+  small.frame_raw_bytes = 100;
+  struct Op {
+    uint64_t comm;
+    uint64_t op;
+  };
+  std::vector<Op> ops = {{1, 0}, {1, 1}, {2, 1}, {1, 2}, {1, 3}, {2, 2}, {1, 7}, {1, 8},
+                         {2, 0}, {2, 1}, {0, 0}, {1, 9}, {1, 10}, {1, 11}, {2, 2}, {1, 12}};
+  for (int i = 0; i < 40; ++i) ops.push_back({1, 13 + static_cast<uint64_t>(i)});
+  {
+    auto w = TraceWriter::Create(path, FullHeader(), small);
+    ASSERT_TRUE(w.ok());
+    WireEncoder e;
+    uint64_t seq = 0;
+    for (const Op& o : ops) {
+      e.Clear();
+      CallInfo c;
+      c.comm_key = o.comm;
+      const size_t m = BeginCallBody(e, c);
+      EncodeNcclAllReduce(e, 1, 2, 3, 7, 0, o.comm, 5);
+      EndCallBody(e, m);
+      EventMeta meta;
+      meta.comm_key = o.comm;
+      meta.op_seq = o.op;
+      ASSERT_TRUE((*w)->Append(++seq, 0, seq, e.view(), &meta).ok());
+      e.Clear();
+      EncodeCompletionBody(e, 1, o.comm, 10, 0);
+      ASSERT_TRUE((*w)->Append(++seq, 0, seq, e.view()).ok());
+    }
+    ASSERT_TRUE((*w)->Close({}).ok());
+  }
+  auto r = RankFileReader::Open(path);
+  ASSERT_TRUE(r.ok());
+  EXPECT_GT((*r)->footer()->frames_size(), 5);
+  Event ev;
+  EventPosition pos;
+  for (size_t i = 0; i < ops.size(); ++i) {
+    ASSERT_TRUE((*r)->Next(&ev, &pos));
+    EXPECT_EQ(ev.call().op_seq(), ops[i].op) << "call " << i;
+    ASSERT_TRUE((*r)->Next(&ev, &pos));
+    EXPECT_EQ(ev.completion().call_seq(), pos.seq - 1) << i;
+    EXPECT_EQ(ev.completion().op_seq(), ops[i].op) << "completion " << i;
+  }
+  EXPECT_FALSE((*r)->Next(&ev, &pos));
 }
 
 TEST(TraceRoundTripTest, SeekToSeqUsesTheIndex) {

@@ -71,6 +71,12 @@ Status TraceWriter::Append(uint64_t seq, uint32_t thread, uint64_t time_ns,
   event_.Varint(2, thread);
   const uint64_t base = first ? 0 : prev_time_ns_;
   event_.Sint(3, static_cast<int64_t>(time_ns - base));
+  if (first) frame_last_op_.clear();
+  if (meta && meta->comm_key) {
+    auto [it, fresh] = frame_last_op_.try_emplace(meta->comm_key, 0);
+    if (fresh || meta->op_seq != it->second + 1) event_.VarintAlways(14, meta->op_seq);
+    it->second = meta->op_seq;
+  }
   event_.RawBytes(body.data(), body.size());
 
   if (first) {

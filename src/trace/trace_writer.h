@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -30,6 +31,10 @@ struct EventMeta {
   bool is_mark = false;
   int64_t mark_step = 0;
   std::string_view mark_label;
+  // For calls on a communicator: written as Event.op_seq only when it is not the previous op
+  // of the same communicator in this frame + 1 (most are), so it costs nothing on the wire.
+  uint64_t comm_key = 0;
+  uint64_t op_seq = 0;
 };
 
 class TraceWriter {
@@ -78,6 +83,7 @@ class TraceWriter {
   uint64_t prev_seq_ = 0;
   uint64_t prev_time_ns_ = 0;
   FrameIndexInfo frame_index_;
+  std::unordered_map<uint64_t, uint64_t> frame_last_op_;  // comm_key -> op_seq, this frame
 
   WireEncoder payload_frame_;
   uint32_t payload_count_ = 0;
