@@ -1,0 +1,308 @@
+#include "emu/collectives.h"
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "emu/comm.h"
+#include "emu/reduce.h"
+
+namespace ddrr::emu {
+
+const char* CollName(CollKind kind) {
+  switch (kind) {
+    case CollKind::kAllReduce:
+      return "AllReduce";
+    case CollKind::kBroadcast:
+      return "Broadcast";
+    case CollKind::kReduce:
+      return "Reduce";
+    case CollKind::kAllGather:
+      return "AllGather";
+    case CollKind::kReduceScatter:
+      return "ReduceScatter";
+    case CollKind::kAlltoAll:
+      return "AlltoAll";
+    case CollKind::kGather:
+      return "Gather";
+    case CollKind::kScatter:
+      return "Scatter";
+  }
+  return "Collective";
+}
+
+namespace {
+
+bool IsReducing(CollKind k) {
+  return k == CollKind::kAllReduce || k == CollKind::kReduce || k == CollKind::kReduceScatter;
+}
+bool HasRoot(CollKind k) {
+  return k == CollKind::kBroadcast || k == CollKind::kReduce || k == CollKind::kGather ||
+         k == CollKind::kScatter;
+}
+
+class CollectiveOp final : public Op {
+ public:
+  CollectiveOp(Comm* comm, const CollArgs& args)
+      : comm_(comm), a_(args), ticket_(comm->TakeCollTicket()) {}
+  Comm* comm() const override { return comm_; }
+
+  Result Progress() override {
+    for (;;) {
+      switch (phase_) {
+        case Phase::kWaitTurn: {
+          if (!comm_->IsCollTurn(ticket_)) return Result::Pending();
+          Result r = Start();
+          if (!r.ok()) return Finish(r);
+          phase_ = Phase::kProduce;
+          break;
+        }
+        case Phase::kProduce: {
+          Result r = Produce();
+          if (!r.ok()) return Finish(r);
+          target_ = comm_->Arrive();
+          waiter_.Reset();
+          phase_ = Phase::kWaitInputs;
+          NoteProgress();
+          break;
+        }
+        case Phase::kWaitInputs: {
+          if (!comm_->AllArrived(target_, &missing_)) return Wait();
+          if (chunk_ == 0) {
+            Result r = CheckPeersAgree();
+            if (!r.ok()) return Finish(r);
+          }
+          NoteProgress();
+          if (a_.kind == CollKind::kAllReduce || a_.kind == CollKind::kReduce) {
+            ReduceMySlice();
+            target_ = comm_->Arrive();
+            waiter_.Reset();
+            phase_ = Phase::kWaitResult;
+            break;
+          }
+          phase_ = Phase::kConsume;
+          break;
+        }
+        case Phase::kWaitResult:
+          if (!comm_->AllArrived(target_, &missing_)) return Wait();
+          NoteProgress();
+          phase_ = Phase::kConsume;
+          break;
+        case Phase::kConsume: {
+          Result r = Consume();
+          if (!r.ok()) return Finish(r);
+          if (++chunk_ == nchunks_) return Finish(Result::Ok());
+          phase_ = Phase::kProduce;
+          break;
+        }
+      }
+    }
+  }
+
+ private:
+  enum class Phase { kWaitTurn, kProduce, kWaitInputs, kWaitResult, kConsume };
+
+  std::string What() const {
+    return std::string(CollName(a_.kind)) + " #" + std::to_string(ticket_);
+  }
+
+  Result Wait() { return comm_->CheckWait(waiter_, missing_, What()); }
+
+  Result Finish(Result r) {
+    comm_->FinishCollTurn(ticket_);
+    return r;
+  }
+
+  Result Copy(Status s) const {
+    if (s.ok()) return Result::Ok();
+    return Result(Code::kUnhandledCudaError,
+                  "ddrr emu: " + comm_->Describe() + " " + What() + ": " + s.message());
+  }
+  Result In(void* dst, const char* src, size_t elems) {
+    return Copy(comm_->mem()->CopyToHost(dst, src, elems * esz_, a_.stream));
+  }
+  Result Out(char* dst, const void* src, size_t elems) {
+    return Copy(comm_->mem()->CopyFromHost(dst, src, elems * esz_, a_.stream));
+  }
+
+  // Waits for the user's stream, reads a device scalar, publishes our description of the call,
+  // and sizes the chunks.
+  Result Start() {
+    n_ = comm_->nranks();
+    me_ = comm_->rank();
+    esz_ = ElementSize(a_.dtype);
+    Result r = Copy(comm_->mem()->Sync(a_.stream));
+    if (!r.ok()) return r;
+    if (a_.op == RedOpKind::kPreMulSum && a_.scalar_device_ptr != nullptr) {
+      a_.scalar = 0;
+      r = Copy(comm_->mem()->CopyToHost(&a_.scalar, a_.scalar_device_ptr, esz_, a_.stream));
+      if (!r.ok()) return r;
+    }
+    size_t slot = comm_->seg()->chunk_bytes();
+    switch (a_.kind) {
+      case CollKind::kReduceScatter:
+      case CollKind::kAlltoAll:
+        per_chunk_ = slot / (esz_ * n_);
+        break;
+      case CollKind::kBroadcast:
+        per_chunk_ = slot * n_ / esz_;
+        break;
+      default:
+        per_chunk_ = slot / esz_;
+    }
+    nchunks_ = (a_.count + per_chunk_ - 1) / per_chunk_;
+    first_set_ = comm_->TakeChunkSets(nchunks_);
+    OpDesc& d = comm_->seg()->rank(me_)->desc[ticket_ % 2];
+    d = OpDesc{};
+    d.kind = static_cast<uint32_t>(a_.kind);
+    d.dtype = static_cast<uint32_t>(a_.dtype);
+    d.op = IsReducing(a_.kind) ? static_cast<uint32_t>(a_.op) : 0;
+    d.root = HasRoot(a_.kind) ? a_.root : 0;
+    d.count = a_.count;
+    d.scalar = a_.scalar;
+    d.seq = ticket_;
+    return Result::Ok();
+  }
+
+  std::string DescribeDesc(const OpDesc& d) const {
+    std::string s = d.kind >= 1 && d.kind <= 8 ? CollName(static_cast<CollKind>(d.kind)) : "?";
+    s += "(count " + std::to_string(d.count) + ", " + DataTypeName(static_cast<DataType>(d.dtype));
+    if (IsReducing(static_cast<CollKind>(d.kind))) {
+      s += std::string(", ") + RedOpName(static_cast<RedOpKind>(d.op));
+    }
+    if (HasRoot(static_cast<CollKind>(d.kind))) s += ", root " + std::to_string(d.root);
+    return s + ")";
+  }
+
+  // Every rank must be in the same collective with the same shape; a mismatch would otherwise
+  // silently corrupt results or hang.
+  Result CheckPeersAgree() {
+    const OpDesc& mine = comm_->seg()->rank(me_)->desc[ticket_ % 2];
+    scalars_.assign(n_, 0);
+    for (int q = 0; q < n_; ++q) {
+      const OpDesc& d = comm_->seg()->rank(q)->desc[ticket_ % 2];
+      if (d.seq != mine.seq || d.kind != mine.kind || d.dtype != mine.dtype || d.op != mine.op ||
+          d.root != mine.root || d.count != mine.count) {
+        return Result(Code::kInvalidUsage, "ddrr emu: " + comm_->Describe() + " " + What() +
+                                               ": rank " + std::to_string(q) + " called " +
+                                               DescribeDesc(d) + " but this rank " +
+                                               DescribeDesc(mine));
+      }
+      scalars_[q] = d.scalar;
+    }
+    return Result::Ok();
+  }
+
+  size_t ChunkOffset() const { return chunk_ * per_chunk_; }
+  size_t ChunkLen() const { return std::min(per_chunk_, a_.count - ChunkOffset()); }
+  int Set() const { return static_cast<int>((first_set_ + chunk_) % 2); }
+  const char* SendAt(size_t elem) const { return static_cast<const char*>(a_.send) + elem * esz_; }
+  char* RecvAt(size_t elem) const { return static_cast<char*>(a_.recv) + elem * esz_; }
+
+  Result Produce() {
+    Segment* seg = comm_->seg();
+    size_t off = ChunkOffset(), len = ChunkLen();
+    int set = Set();
+    switch (a_.kind) {
+      case CollKind::kAllReduce:
+      case CollKind::kReduce:
+      case CollKind::kAllGather:
+      case CollKind::kGather:
+        return In(seg->coll(set, me_), SendAt(off), len);
+      case CollKind::kReduceScatter:
+      case CollKind::kAlltoAll:
+        for (int q = 0; q < n_; ++q) {
+          Result r =
+              In(seg->coll(set, me_) + q * per_chunk_ * esz_, SendAt(q * a_.count + off), len);
+          if (!r.ok()) return r;
+        }
+        return Result::Ok();
+      case CollKind::kScatter:
+        if (me_ != a_.root) return Result::Ok();
+        for (int q = 0; q < n_; ++q) {
+          Result r = In(seg->coll(set, q), SendAt(q * a_.count + off), len);
+          if (!r.ok()) return r;
+        }
+        return Result::Ok();
+      case CollKind::kBroadcast:
+        if (me_ != a_.root) return Result::Ok();
+        return In(seg->coll(set, 0), SendAt(off), len);
+    }
+    return Result::Ok();
+  }
+
+  void ReduceRange(int set, size_t in_offset_bytes, size_t out_offset_bytes, size_t elems) {
+    Segment* seg = comm_->seg();
+    inputs_.resize(n_);
+    for (int q = 0; q < n_; ++q) inputs_[q] = seg->coll(set, q) + in_offset_bytes;
+    ReduceRanks(a_.dtype, a_.op, inputs_.data(), scalars_.data(), n_,
+                seg->coll(set, n_) + out_offset_bytes, elems);
+  }
+
+  void ReduceMySlice() {
+    size_t len = ChunkLen();
+    size_t lo = len * me_ / n_, hi = len * (me_ + 1) / n_;
+    ReduceRange(Set(), lo * esz_, lo * esz_, hi - lo);
+  }
+
+  Result Consume() {
+    Segment* seg = comm_->seg();
+    size_t off = ChunkOffset(), len = ChunkLen();
+    int set = Set();
+    switch (a_.kind) {
+      case CollKind::kAllReduce:
+        return Out(RecvAt(off), seg->coll(set, n_), len);
+      case CollKind::kReduce:
+        return me_ == a_.root ? Out(RecvAt(off), seg->coll(set, n_), len) : Result::Ok();
+      case CollKind::kReduceScatter: {
+        size_t at = me_ * per_chunk_ * esz_;
+        ReduceRange(set, at, at, len);
+        return Out(RecvAt(off), seg->coll(set, n_) + at, len);
+      }
+      case CollKind::kAlltoAll:
+        for (int q = 0; q < n_; ++q) {
+          Result r =
+              Out(RecvAt(q * a_.count + off), seg->coll(set, q) + me_ * per_chunk_ * esz_, len);
+          if (!r.ok()) return r;
+        }
+        return Result::Ok();
+      case CollKind::kAllGather:
+      case CollKind::kGather:
+        if (a_.kind == CollKind::kGather && me_ != a_.root) return Result::Ok();
+        for (int q = 0; q < n_; ++q) {
+          Result r = Out(RecvAt(q * a_.count + off), seg->coll(set, q), len);
+          if (!r.ok()) return r;
+        }
+        return Result::Ok();
+      case CollKind::kScatter:
+        return Out(RecvAt(off), seg->coll(set, me_), len);
+      case CollKind::kBroadcast:
+        return Out(RecvAt(off), seg->coll(set, 0), len);
+    }
+    return Result::Ok();
+  }
+
+  Comm* comm_;
+  CollArgs a_;
+  uint64_t ticket_;
+  Phase phase_ = Phase::kWaitTurn;
+  int n_ = 0, me_ = 0;
+  size_t esz_ = 1;
+  size_t per_chunk_ = 1;
+  size_t nchunks_ = 0;
+  size_t chunk_ = 0;
+  uint64_t first_set_ = 0;
+  uint64_t target_ = 0;
+  Waiter waiter_;
+  std::vector<int> missing_;
+  std::vector<uint64_t> scalars_;
+  std::vector<const void*> inputs_;
+};
+
+}  // namespace
+
+std::unique_ptr<Op> MakeCollectiveOp(Comm* comm, const CollArgs& args) {
+  return std::make_unique<CollectiveOp>(comm, args);
+}
+
+}  // namespace ddrr::emu

@@ -1,0 +1,133 @@
+// NCCL C API: memory allocation and buffer/window registration. emu copies through host
+// memory, so registration is bookkeeping: handles are checked and released, nothing is pinned.
+#include <cuda_runtime_api.h>
+
+#include <mutex>
+#include <set>
+#include <string>
+
+#include "emu/facade.h"
+
+using ddrr::emu::Code;
+using ddrr::emu::Comm;
+using ddrr::emu::Result;
+using namespace ddrr::emu::facade;
+namespace emu = ddrr::emu;
+
+namespace {
+
+struct Registration {
+  Comm* comm;
+  void* buff;
+  size_t size;
+};
+
+std::mutex g_mu;
+std::set<void*>* g_handles = new std::set<void*>();  // leaked: may be used during exit
+
+ncclResult_t Fail(Code code, std::string msg) {
+  return ToNccl(emu::Report(Result(code, std::move(msg))));
+}
+
+ncclResult_t CheckComm(ncclComm_t comm, const char* name) {
+  if (comm == nullptr)
+    return Fail(Code::kInvalidArgument, std::string(name) + " : comm argument is NULL");
+  if (!ToComm(comm)->IsLive()) {
+    return Fail(Code::kInvalidArgument, std::string(name) + " : corrupted comm object detected");
+  }
+  return ncclSuccess;
+}
+
+void* AddHandle(ncclComm_t comm, void* buff, size_t size) {
+  auto* reg = new Registration{ToComm(comm), buff, size};
+  std::lock_guard<std::mutex> lock(g_mu);
+  g_handles->insert(reg);
+  return reg;
+}
+
+bool RemoveHandle(ncclComm_t comm, void* handle) {
+  std::lock_guard<std::mutex> lock(g_mu);
+  auto it = g_handles->find(handle);
+  if (it == g_handles->end() || static_cast<Registration*>(handle)->comm != ToComm(comm)) {
+    return false;
+  }
+  g_handles->erase(it);
+  delete static_cast<Registration*>(handle);
+  return true;
+}
+
+}  // namespace
+
+DDRR_NCCL_API(ncclResult_t, ncclMemAlloc, void** ptr, size_t size) {
+  return Guarded("ncclMemAlloc", [&] {
+    if (ptr == nullptr) return Fail(Code::kInvalidArgument, "ncclMemAlloc : ptr argument is NULL");
+    if (size == 0) {
+      *ptr = nullptr;
+      return ncclSuccess;
+    }
+    cudaError_t err = cudaMalloc(ptr, size);
+    if (err != cudaSuccess) {
+      return Fail(Code::kUnhandledCudaError,
+                  std::string("ncclMemAlloc : cudaMalloc failed: ") + cudaGetErrorString(err));
+    }
+    return ncclSuccess;
+  });
+}
+
+DDRR_NCCL_API(ncclResult_t, ncclMemFree, void* ptr) {
+  return Guarded("ncclMemFree", [&] {
+    if (ptr == nullptr) return ncclSuccess;
+    cudaError_t err = cudaFree(ptr);
+    if (err != cudaSuccess) {
+      return Fail(Code::kUnhandledCudaError,
+                  std::string("ncclMemFree : cudaFree failed: ") + cudaGetErrorString(err));
+    }
+    return ncclSuccess;
+  });
+}
+
+DDRR_NCCL_API(ncclResult_t, ncclCommRegister, const ncclComm_t comm, void* buff, size_t size,
+              void** handle) {
+  return Guarded("ncclCommRegister", [&] {
+    ncclResult_t r = CheckComm(comm, "ncclCommRegister");
+    if (r != ncclSuccess) return r;
+    if (handle == nullptr)
+      return Fail(Code::kInvalidArgument, "ncclCommRegister : handle argument is NULL");
+    *handle = AddHandle(comm, buff, size);
+    return ncclSuccess;
+  });
+}
+
+DDRR_NCCL_API(ncclResult_t, ncclCommDeregister, const ncclComm_t comm, void* handle) {
+  return Guarded("ncclCommDeregister", [&] {
+    ncclResult_t r = CheckComm(comm, "ncclCommDeregister");
+    if (r != ncclSuccess) return r;
+    if (!RemoveHandle(comm, handle)) {
+      return Fail(Code::kInvalidArgument, "ncclCommDeregister : unknown handle");
+    }
+    return ncclSuccess;
+  });
+}
+
+DDRR_NCCL_API(ncclResult_t, ncclCommWindowRegister, ncclComm_t comm, void* buff, size_t size,
+              ncclWindow_t* win, int winFlags) {
+  return Guarded("ncclCommWindowRegister", [&] {
+    ncclResult_t r = CheckComm(comm, "ncclCommWindowRegister");
+    if (r != ncclSuccess) return r;
+    if (win == nullptr)
+      return Fail(Code::kInvalidArgument, "ncclCommWindowRegister : win argument is NULL");
+    *win = static_cast<ncclWindow_t>(AddHandle(comm, buff, size));
+    return ncclSuccess;
+  });
+}
+
+DDRR_NCCL_API(ncclResult_t, ncclCommWindowDeregister, ncclComm_t comm, ncclWindow_t win) {
+  return Guarded("ncclCommWindowDeregister", [&] {
+    ncclResult_t r = CheckComm(comm, "ncclCommWindowDeregister");
+    if (r != ncclSuccess) return r;
+    if (!RemoveHandle(comm, win)) {
+      return Fail(Code::kInvalidArgument, "ncclCommWindowDeregister : unknown window");
+    }
+    return ncclSuccess;
+  });
+}

@@ -1,0 +1,176 @@
+#include "emu/reduce.h"
+
+#include <algorithm>
+#include <cstring>
+#include <type_traits>
+#include <vector>
+
+#include "emu/lowp.h"
+
+namespace ddrr::emu {
+namespace {
+
+// Storage type S, arithmetic type C, and the conversions between them. For native types the
+// conversions are identities and the loops vectorise.
+template <typename S>
+struct Native {
+  using Storage = S;
+  using Compute = S;
+  static Compute Load(S v) { return v; }
+  static S Store(Compute v) { return v; }
+};
+template <float (*kLoad)(uint16_t), uint16_t (*kStore)(float)>
+struct Half16 {
+  using Storage = uint16_t;
+  using Compute = float;
+  static float Load(uint16_t v) { return kLoad(v); }
+  static uint16_t Store(float v) { return kStore(v); }
+};
+template <float (*kLoad)(uint8_t), uint8_t (*kStore)(float)>
+struct Fp8 {
+  using Storage = uint8_t;
+  using Compute = float;
+  static float Load(uint8_t v) { return kLoad(v); }
+  static uint8_t Store(float v) { return kStore(v); }
+};
+
+// Integer arithmetic wraps (two's complement), never undefined behaviour.
+template <typename C>
+C Add(C a, C b) {
+  if constexpr (std::is_integral_v<C>) {
+    using U = std::make_unsigned_t<C>;
+    return static_cast<C>(static_cast<U>(static_cast<U>(a) + static_cast<U>(b)));
+  } else {
+    return a + b;
+  }
+}
+template <typename C>
+C Mul(C a, C b) {
+  if constexpr (std::is_integral_v<C>) {
+    using U = std::conditional_t<(sizeof(C) < sizeof(unsigned)), unsigned, std::make_unsigned_t<C>>;
+    return static_cast<C>(static_cast<U>(static_cast<U>(a) * static_cast<U>(b)));
+  } else {
+    return a * b;
+  }
+}
+// Max/Min propagate NaN so that a diverging rank is visible in the result.
+template <typename C>
+C Max(C a, C b) {
+  return (a > b || a != a) ? a : b;
+}
+template <typename C>
+C Min(C a, C b) {
+  return (a < b || a != a) ? a : b;
+}
+
+constexpr size_t kBlock = 1024;
+
+template <typename T, RedOpKind kOp>
+void ReduceTyped(const void* const* in, const uint64_t* scalars, int n, void* out, size_t count) {
+  using S = typename T::Storage;
+  using C = typename T::Compute;
+  S* dst = static_cast<S*>(out);
+  S acc[kBlock];
+  S scaled[kBlock];
+  std::vector<S> scale(n);
+  if constexpr (kOp == RedOpKind::kPreMulSum) {
+    for (int q = 0; q < n; ++q) std::memcpy(&scale[q], &scalars[q], sizeof(S));
+  }
+  for (size_t base = 0; base < count; base += kBlock) {
+    size_t len = std::min(kBlock, count - base);
+    for (int q = 0; q < n; ++q) {
+      const S* src = static_cast<const S*>(in[q]) + base;
+      const S* term = src;
+      if constexpr (kOp == RedOpKind::kPreMulSum) {
+        C s = T::Load(scale[q]);
+        for (size_t i = 0; i < len; ++i) scaled[i] = T::Store(Mul<C>(T::Load(src[i]), s));
+        term = scaled;
+      }
+      if (q == 0) {
+        std::memcpy(acc, term, len * sizeof(S));
+        continue;
+      }
+      for (size_t i = 0; i < len; ++i) {
+        C a = T::Load(acc[i]);
+        C b = T::Load(term[i]);
+        C r;
+        if constexpr (kOp == RedOpKind::kSum || kOp == RedOpKind::kPreMulSum) {
+          r = Add<C>(a, b);
+        } else if constexpr (kOp == RedOpKind::kProd) {
+          r = Mul<C>(a, b);
+        } else if constexpr (kOp == RedOpKind::kMax) {
+          r = Max<C>(a, b);
+        } else {
+          r = Min<C>(a, b);
+        }
+        acc[i] = T::Store(r);
+      }
+    }
+    std::memcpy(dst + base, acc, len * sizeof(S));
+  }
+}
+
+template <typename T>
+void ReduceForType(DataType dtype, RedOpKind op, const void* const* in, const uint64_t* scalars,
+                   int n, void* out, size_t count) {
+  switch (op) {
+    case RedOpKind::kSum:
+      return ReduceTyped<T, RedOpKind::kSum>(in, scalars, n, out, count);
+    case RedOpKind::kProd:
+      return ReduceTyped<T, RedOpKind::kProd>(in, scalars, n, out, count);
+    case RedOpKind::kMax:
+      return ReduceTyped<T, RedOpKind::kMax>(in, scalars, n, out, count);
+    case RedOpKind::kMin:
+      return ReduceTyped<T, RedOpKind::kMin>(in, scalars, n, out, count);
+    case RedOpKind::kPreMulSum:
+      return ReduceTyped<T, RedOpKind::kPreMulSum>(in, scalars, n, out, count);
+    case RedOpKind::kAvg: {
+      using S = typename T::Storage;
+      if (IsFloating(dtype)) {
+        std::vector<uint64_t> inv(n, ScalarFromDouble(dtype, 1.0 / n));
+        return ReduceTyped<T, RedOpKind::kPreMulSum>(in, inv.data(), n, out, count);
+      }
+      ReduceTyped<T, RedOpKind::kSum>(in, scalars, n, out, count);
+      S* dst = static_cast<S*>(out);
+      for (size_t i = 0; i < count; ++i) dst[i] = static_cast<S>(dst[i] / static_cast<S>(n));
+      return;
+    }
+  }
+}
+
+}  // namespace
+
+void ReduceRanks(DataType dtype, RedOpKind op, const void* const* in, const uint64_t* scalars,
+                 int n, void* out, size_t count) {
+  if (count == 0 || n <= 0) return;
+  switch (dtype) {
+    case DataType::kInt8:
+      return ReduceForType<Native<int8_t>>(dtype, op, in, scalars, n, out, count);
+    case DataType::kUint8:
+      return ReduceForType<Native<uint8_t>>(dtype, op, in, scalars, n, out, count);
+    case DataType::kInt32:
+      return ReduceForType<Native<int32_t>>(dtype, op, in, scalars, n, out, count);
+    case DataType::kUint32:
+      return ReduceForType<Native<uint32_t>>(dtype, op, in, scalars, n, out, count);
+    case DataType::kInt64:
+      return ReduceForType<Native<int64_t>>(dtype, op, in, scalars, n, out, count);
+    case DataType::kUint64:
+      return ReduceForType<Native<uint64_t>>(dtype, op, in, scalars, n, out, count);
+    case DataType::kFloat16:
+      return ReduceForType<Half16<HalfToFloat, FloatToHalf>>(dtype, op, in, scalars, n, out, count);
+    case DataType::kFloat32:
+      return ReduceForType<Native<float>>(dtype, op, in, scalars, n, out, count);
+    case DataType::kFloat64:
+      return ReduceForType<Native<double>>(dtype, op, in, scalars, n, out, count);
+    case DataType::kBfloat16:
+      return ReduceForType<Half16<Bf16ToFloat, FloatToBf16>>(dtype, op, in, scalars, n, out, count);
+    case DataType::kFloat8e4m3:
+      return ReduceForType<Fp8<Fp8E4m3ToFloat, FloatToFp8E4m3>>(dtype, op, in, scalars, n, out,
+                                                                count);
+    case DataType::kFloat8e5m2:
+      return ReduceForType<Fp8<Fp8E5m2ToFloat, FloatToFp8E5m2>>(dtype, op, in, scalars, n, out,
+                                                                count);
+  }
+}
+
+}  // namespace ddrr::emu
