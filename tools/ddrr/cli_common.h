@@ -23,10 +23,11 @@ class Command {
   virtual ~Command() = default;
   // Adds the subcommand and its options to `app`.
   virtual CLI::App* Register(CLI::App& app) = 0;
-  virtual int Run() = 0;
+  virtual int Run() = 0;  // returns the process exit code
 };
 
-std::vector<std::unique_ptr<Command>> MakeCommands();
+// argv0 lets commands find files installed beside the binary.
+std::vector<std::unique_ptr<Command>> MakeCommands(const char* argv0);
 
 // "ddrr: error: <message>" on stderr; returns kExitUsage.
 int Fail(const Status& status);

@@ -7,15 +7,15 @@ namespace ddrr::cli {
 std::unique_ptr<Command> MakeInfoCommand();
 std::unique_ptr<Command> MakeDumpCommand();
 #ifdef DDRR_HAVE_LAUNCHER
-std::unique_ptr<Command> MakeRunCommand();
+std::unique_ptr<Command> MakeRunCommand(const char* argv0);
 #endif
 
-std::vector<std::unique_ptr<Command>> MakeCommands() {
+std::vector<std::unique_ptr<Command>> MakeCommands(const char* argv0) {
   std::vector<std::unique_ptr<Command>> c;
   c.push_back(MakeInfoCommand());
   c.push_back(MakeDumpCommand());
 #ifdef DDRR_HAVE_LAUNCHER
-  c.push_back(MakeRunCommand());
+  c.push_back(MakeRunCommand(argv0));
 #endif
   return c;
 }
@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "ddrr " DDRR_VERSION);
   app.require_subcommand(1);
   app.fallthrough(false);
-  auto commands = MakeCommands();
+  auto commands = MakeCommands(argv[0]);
   std::vector<std::pair<CLI::App*, Command*>> subs;
   for (auto& c : commands) subs.emplace_back(c->Register(app), c.get());
   try {

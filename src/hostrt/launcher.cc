@@ -1,0 +1,405 @@
+#include "hostrt/launcher.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/log.h"
+#include "hostrt/line_prefixer.h"
+
+extern char** environ;
+
+namespace ddrr::hostrt {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr double kDefaultGraceSeconds = 10;
+constexpr int kForwardedSignals[] = {SIGINT, SIGTERM, SIGHUP};
+// After the last rank exits, how long to keep reading pipes that a leftover grandchild may
+// still hold open.
+constexpr auto kDrainAfterExit = std::chrono::seconds(2);
+constexpr int kPollMillis = 50;  // also how often exits are reaped
+
+// Written by the signal handler, read by the poll loop (self-pipe).
+int g_signal_pipe_write = -1;
+
+void OnForwardedSignal(int signal_number) {
+  int saved_errno = errno;
+  unsigned char byte = static_cast<unsigned char>(signal_number);
+  [[maybe_unused]] ssize_t ignored = write(g_signal_pipe_write, &byte, 1);
+  errno = saved_errno;
+}
+
+// Installs the forwarding handlers (and ignores SIGPIPE, so a closed stdout cannot kill the
+// launcher) for the lifetime of the object; restores the previous dispositions after.
+class SignalForwarding {
+ public:
+  explicit SignalForwarding(int write_fd) {
+    g_signal_pipe_write = write_fd;
+    struct sigaction action = {};
+    action.sa_handler = OnForwardedSignal;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;
+    for (size_t i = 0; i < std::size(kForwardedSignals); ++i) {
+      sigaction(kForwardedSignals[i], &action, &previous_[i]);
+    }
+    struct sigaction ignore = {};
+    ignore.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &ignore, &previous_pipe_);
+  }
+  ~SignalForwarding() {
+    for (size_t i = 0; i < std::size(kForwardedSignals); ++i) {
+      sigaction(kForwardedSignals[i], &previous_[i], nullptr);
+    }
+    sigaction(SIGPIPE, &previous_pipe_, nullptr);
+    g_signal_pipe_write = -1;
+  }
+
+ private:
+  struct sigaction previous_[std::size(kForwardedSignals)];
+  struct sigaction previous_pipe_;
+};
+
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(Fd&& other) noexcept : fd_(other.release()) {}
+  Fd& operator=(Fd&& other) noexcept {
+    reset(other.release());
+    return *this;
+  }
+  ~Fd() { reset(); }
+  int get() const { return fd_; }
+  int release() {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+  void reset(int fd = -1) {
+    if (fd_ >= 0) close(fd_);
+    fd_ = fd;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+struct Pipe {
+  Fd read_end;
+  Fd write_end;
+};
+
+StatusOr<Pipe> MakePipe() {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return Status::FromErrno("pipe", errno);
+  return Pipe{Fd(fds[0]), Fd(fds[1])};
+}
+
+// One of a rank's output streams, relayed with a prefix to the launcher's own fd.
+struct Relay {
+  Fd from;
+  int to;
+  LinePrefixer prefixer;
+};
+
+struct Rank {
+  int index = 0;
+  pid_t pid = -1;
+  bool running = false;
+  std::vector<Relay> relays;  // stdout, stderr (empty without prefix_output)
+};
+
+void WriteAll(int fd, const std::string& data) {
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // a closed or broken stdout: drop output, keep supervising
+    done += static_cast<size_t>(n);
+  }
+}
+
+StatusOr<int> PickFreePort() {
+  Fd sock(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (sock.get() < 0) return Status::FromErrno("socket", errno);
+  sockaddr_in address = {};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = 0;
+  if (bind(sock.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+    return Status::FromErrno("bind 127.0.0.1:0", errno);
+  }
+  socklen_t length = sizeof(address);
+  if (getsockname(sock.get(), reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    return Status::FromErrno("getsockname", errno);
+  }
+  return static_cast<int>(ntohs(address.sin_port));
+}
+
+double GraceSeconds(const LaunchOptions& options) {
+  if (options.grace_seconds >= 0) return options.grace_seconds;
+  const char* value = getenv("DDRR_RUN_GRACE");
+  if (value == nullptr || *value == '\0') return kDefaultGraceSeconds;
+  char* end = nullptr;
+  double seconds = strtod(value, &end);
+  if (*end != '\0' || seconds < 0) {
+    DDRR_WARN("DDRR_RUN_GRACE=%s is not a number of seconds; using %g", value,
+              kDefaultGraceSeconds);
+    return kDefaultGraceSeconds;
+  }
+  return seconds;
+}
+
+// The inherited environment with the rank variables (and LD_LIBRARY_PATH) replaced.
+std::vector<std::string> RankEnvironment(const LaunchOptions& options, int rank, int port) {
+  std::vector<std::pair<std::string, std::string>> overrides = {
+      {"RANK", std::to_string(rank)},       {"WORLD_SIZE", std::to_string(options.nranks)},
+      {"LOCAL_RANK", std::to_string(rank)}, {"LOCAL_WORLD_SIZE", std::to_string(options.nranks)},
+      {"MASTER_ADDR", "127.0.0.1"},         {"MASTER_PORT", std::to_string(port)},
+  };
+  if (options.host_runtime) {
+    const char* inherited = getenv("LD_LIBRARY_PATH");
+    std::string path = options.hostrt_dir;
+    if (inherited != nullptr && *inherited != '\0') path += std::string(":") + inherited;
+    overrides.emplace_back("LD_LIBRARY_PATH", path);
+  }
+  std::vector<std::string> env;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    std::string_view text(*entry);
+    std::string_view key = text.substr(0, text.find('='));
+    bool replaced = false;
+    for (const auto& [name, value] : overrides) replaced = replaced || key == name;
+    if (!replaced) env.emplace_back(text);
+  }
+  for (const auto& [name, value] : overrides) env.push_back(name + "=" + value);
+  return env;
+}
+
+std::vector<char*> CStrings(std::vector<std::string>& strings) {
+  std::vector<char*> pointers;
+  for (std::string& s : strings) pointers.push_back(s.data());
+  pointers.push_back(nullptr);
+  return pointers;
+}
+
+// Between fork and exec: only async-signal-safe calls.
+[[noreturn]] void ExecRank(const std::vector<char*>& argv, const std::vector<char*>& envp,
+                           int stdin_fd, int stdout_fd, int stderr_fd) {
+  setpgid(0, 0);
+  struct sigaction default_action = {};
+  default_action.sa_handler = SIG_DFL;
+  sigaction(SIGPIPE, &default_action, nullptr);  // ignored in the launcher only
+  dup2(stdin_fd, STDIN_FILENO);
+  if (stdout_fd >= 0) dup2(stdout_fd, STDOUT_FILENO);
+  if (stderr_fd >= 0) dup2(stderr_fd, STDERR_FILENO);
+  execvpe(argv[0], argv.data(), envp.data());
+  const char kMessage[] = "ddrr run: cannot execute ";
+  [[maybe_unused]] ssize_t ignored = write(STDERR_FILENO, kMessage, sizeof(kMessage) - 1);
+  ignored = write(STDERR_FILENO, argv[0], strlen(argv[0]));
+  ignored = write(STDERR_FILENO, "\n", 1);
+  _exit(127);
+}
+
+int ExitCodeOf(int wait_status) {
+  if (WIFEXITED(wait_status)) return WEXITSTATUS(wait_status);
+  if (WIFSIGNALED(wait_status)) return 128 + WTERMSIG(wait_status);
+  return 1;
+}
+
+void SignalRunning(const std::vector<Rank>& ranks, int signal_number) {
+  for (const Rank& rank : ranks) {
+    if (rank.running) kill(-rank.pid, signal_number);  // the whole process group of the rank
+  }
+}
+
+// Reads what is available on a relay; false at end of stream.
+bool PumpRelay(Relay& relay) {
+  char buffer[65536];
+  ssize_t n = read(relay.from.get(), buffer, sizeof(buffer));
+  if (n < 0 && (errno == EINTR || errno == EAGAIN)) return true;
+  if (n <= 0) {
+    WriteAll(relay.to, relay.prefixer.Flush());
+    relay.from.reset();
+    return false;
+  }
+  WriteAll(relay.to, relay.prefixer.Feed(std::string_view(buffer, static_cast<size_t>(n))));
+  return true;
+}
+
+Status CheckOptions(const LaunchOptions& options) {
+  if (options.nranks < 1) return Status::InvalidArgument("the number of ranks must be >= 1");
+  if (options.argv.empty()) return Status::InvalidArgument("no program to run");
+  if (options.host_runtime && options.hostrt_dir.empty()) {
+    return Status::InvalidArgument("host runtime requested without its directory");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+StatusOr<int> RunRanks(const LaunchOptions& options) {
+  DDRR_RETURN_IF_ERROR(CheckOptions(options));
+  int port = options.master_port;
+  if (port == 0) {
+    DDRR_ASSIGN_OR_RETURN(port, PickFreePort());
+  }
+  Fd dev_null(open("/dev/null", O_RDONLY | O_CLOEXEC));
+  if (dev_null.get() < 0) return Status::FromErrno("open /dev/null", errno);
+  DDRR_ASSIGN_OR_RETURN(Pipe signal_pipe, MakePipe());
+  fcntl(signal_pipe.read_end.get(), F_SETFL, O_NONBLOCK);
+  fcntl(signal_pipe.write_end.get(), F_SETFL, O_NONBLOCK);
+  SignalForwarding forwarding(signal_pipe.write_end.get());
+
+  std::vector<std::string> argv_strings = options.argv;
+  std::vector<char*> argv = CStrings(argv_strings);
+  std::vector<Rank> ranks(static_cast<size_t>(options.nranks));
+  Status start_error;
+  for (int r = 0; r < options.nranks && start_error.ok(); ++r) {
+    Rank& rank = ranks[static_cast<size_t>(r)];
+    rank.index = r;
+    std::vector<std::string> env_strings = RankEnvironment(options, r, port);
+    std::vector<char*> envp = CStrings(env_strings);
+    Pipe out, err;
+    if (options.prefix_output) {
+      auto out_or = MakePipe();
+      auto err_or = MakePipe();
+      if (!out_or.ok() || !err_or.ok()) {
+        start_error = !out_or.ok() ? out_or.status() : err_or.status();
+        break;
+      }
+      out = std::move(out_or).value();
+      err = std::move(err_or).value();
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+      start_error = Status::FromErrno("fork", errno);
+      break;
+    }
+    if (pid == 0) ExecRank(argv, envp, dev_null.get(), out.write_end.get(), err.write_end.get());
+    setpgid(pid, pid);  // also done by the child: whichever runs first wins the race
+    rank.pid = pid;
+    rank.running = true;
+    if (options.prefix_output) {
+      std::string prefix = "[rank " + std::to_string(r) + "] ";
+      rank.relays.push_back(Relay{std::move(out.read_end), STDOUT_FILENO, LinePrefixer(prefix)});
+      rank.relays.push_back(Relay{std::move(err.read_end), STDERR_FILENO, LinePrefixer(prefix)});
+    }
+  }
+
+  std::optional<int> first_failure;
+  if (!start_error.ok()) first_failure = 1;  // stop the ranks already started, then report
+  std::optional<Clock::time_point> term_at, kill_at, drain_until;
+  const auto grace = std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double>(GraceSeconds(options)));
+  const auto kill_after = std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double>(options.kill_after_seconds));
+  auto start_shutdown = [&] {
+    if (!term_at) term_at = Clock::now() + grace;
+  };
+  if (!start_error.ok()) term_at = Clock::now();
+
+  while (true) {
+    bool any_running = false;
+    for (const Rank& rank : ranks) any_running = any_running || rank.running;
+    std::vector<pollfd> fds = {{signal_pipe.read_end.get(), POLLIN, 0}};
+    std::vector<Relay*> polled;
+    for (Rank& rank : ranks) {
+      for (Relay& relay : rank.relays) {
+        if (relay.from.get() < 0) continue;
+        fds.push_back({relay.from.get(), POLLIN, 0});
+        polled.push_back(&relay);
+      }
+    }
+    if (!any_running && polled.empty()) break;
+    if (!any_running && !drain_until) drain_until = Clock::now() + kDrainAfterExit;
+    if (drain_until && Clock::now() >= *drain_until) break;
+
+    poll(fds.data(), fds.size(), kPollMillis);
+
+    if (fds[0].revents & POLLIN) {
+      unsigned char signal_number;
+      while (read(signal_pipe.read_end.get(), &signal_number, 1) == 1) {
+        SignalRunning(ranks, signal_number);
+        start_shutdown();
+      }
+    }
+    for (size_t i = 1; i < fds.size(); ++i) {
+      if (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) PumpRelay(*polled[i - 1]);
+    }
+    for (Rank& rank : ranks) {
+      if (!rank.running) continue;
+      int status = 0;
+      if (waitpid(rank.pid, &status, WNOHANG) != rank.pid) continue;
+      rank.running = false;
+      int code = ExitCodeOf(status);
+      if (code != 0 && !first_failure) {
+        first_failure = code;
+        DDRR_INFO(log::kHostRt, "rank %d exited with status %d; stopping the others", rank.index,
+                  code);
+        start_shutdown();
+      }
+    }
+    Clock::time_point now = Clock::now();
+    if (term_at && !kill_at && now >= *term_at) {
+      SignalRunning(ranks, SIGTERM);
+      kill_at = now + kill_after;
+    }
+    if (kill_at && now >= *kill_at) SignalRunning(ranks, SIGKILL);
+  }
+  // Output left in pipes held open by grandchildren past the drain time is dropped; the unfinished
+  // last lines are still written.
+  for (Rank& rank : ranks) {
+    for (Relay& relay : rank.relays) {
+      if (relay.from.get() >= 0) WriteAll(relay.to, relay.prefixer.Flush());
+    }
+  }
+  if (!start_error.ok()) return start_error;
+  return first_failure.value_or(0);
+}
+
+StatusOr<std::string> FindHostRuntimeDir(const char* argv0) {
+  auto holds_runtime = [](const std::string& dir) {
+    struct stat info;
+    return stat((dir + "/libcudart.so.13").c_str(), &info) == 0;
+  };
+  if (const char* dir = getenv("DDRR_HOSTRT_DIR"); dir != nullptr && *dir != '\0') {
+    if (holds_runtime(dir)) return std::string(dir);
+    return Status::NotFound(std::string("DDRR_HOSTRT_DIR=") + dir + " holds no libcudart.so.13");
+  }
+  std::string exe_dir;
+  char exe[PATH_MAX];
+  ssize_t length = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  if (length > 0) {
+    exe_dir.assign(exe, static_cast<size_t>(length));
+  } else if (argv0 != nullptr) {
+    exe_dir = argv0;
+  }
+  size_t slash = exe_dir.rfind('/');
+  exe_dir = slash == std::string::npos ? "." : exe_dir.substr(0, slash);
+  std::string candidate = exe_dir + "/../lib/hostrt";
+  char resolved[PATH_MAX];
+  if (realpath(candidate.c_str(), resolved) != nullptr) candidate = resolved;
+  if (holds_runtime(candidate)) return candidate;
+  return Status::NotFound("no host runtime (libcudart.so.13) in " + candidate +
+                          "; set DDRR_HOSTRT_DIR");
+}
+
+}  // namespace ddrr::hostrt
