@@ -1,9 +1,9 @@
 #include "common/crc32c.h"
 
+#include <gtest/gtest.h>
+
 #include <cstring>
 #include <string>
-
-#include <gtest/gtest.h>
 
 namespace ddrr {
 namespace {

@@ -24,7 +24,7 @@ struct SubsysName {
   uint64_t bit;
 };
 constexpr SubsysName kSubsysNames[] = {
-    {"INIT", kInit},     {"TRACE", kTraceIo},   {"RECORD", kRecord},     {"EMU", kEmu},
+    {"INIT", kInit},     {"TRACE", kTraceIo}, {"RECORD", kRecord},     {"EMU", kEmu},
     {"HOSTRT", kHostRt}, {"REPLAY", kReplay}, {"ANALYSIS", kAnalysis}, {"ALL", kAll},
 };
 
@@ -66,11 +66,16 @@ std::string ExpandPath(const char* pattern) {
 void InitOnce() {
   int level = kWarn;
   if (const char* v = getenv("DDRR_DEBUG")) {
-    if (strcasecmp(v, "NONE") == 0) level = kNone;
-    else if (strcasecmp(v, "VERSION") == 0) level = kVersion;
-    else if (strcasecmp(v, "WARN") == 0) level = kWarn;
-    else if (strcasecmp(v, "INFO") == 0) level = kInfo;
-    else if (strcasecmp(v, "TRACE") == 0) level = kTrace;
+    if (strcasecmp(v, "NONE") == 0)
+      level = kNone;
+    else if (strcasecmp(v, "VERSION") == 0)
+      level = kVersion;
+    else if (strcasecmp(v, "WARN") == 0)
+      level = kWarn;
+    else if (strcasecmp(v, "INFO") == 0)
+      level = kInfo;
+    else if (strcasecmp(v, "TRACE") == 0)
+      level = kTrace;
   }
   if (const char* v = getenv("DDRR_DEBUG_SUBSYS")) g_subsys = ParseSubsys(v);
   g_out = stderr;
@@ -103,8 +108,8 @@ void Write(Level level, uint64_t subsys, const char* file, int line, const char*
   if (level == kWarn) {
     fprintf(g_out ? g_out : stderr, "%s:%d ddrr %s %s\n", host, getpid(), kind, msg);
   } else {
-    fprintf(g_out ? g_out : stderr, "%s:%d ddrr %s %s:%d %s\n", host, getpid(), kind, base,
-            line, msg);
+    fprintf(g_out ? g_out : stderr, "%s:%d ddrr %s %s:%d %s\n", host, getpid(), kind, base, line,
+            msg);
   }
   fflush(g_out ? g_out : stderr);
 }

@@ -22,7 +22,7 @@ enum Subsys : uint64_t {
   kAll = ~0ull,
 };
 
-extern int g_level;         // -1 until initialised from the environment
+extern int g_level;  // -1 until initialised from the environment
 extern uint64_t g_subsys;
 
 void Init();  // idempotent; reads DDRR_DEBUG*
@@ -38,10 +38,10 @@ void SetLevel(Level level);
 
 }  // namespace ddrr::log
 
-#define DDRR_LOG_(lvl, subsys, ...)                                                \
-  do {                                                                             \
-    if (::ddrr::log::Enabled(lvl, subsys))                                         \
-      ::ddrr::log::Write(lvl, subsys, __FILE__, __LINE__, __VA_ARGS__);            \
+#define DDRR_LOG_(lvl, subsys, ...)                                     \
+  do {                                                                  \
+    if (::ddrr::log::Enabled(lvl, subsys))                              \
+      ::ddrr::log::Write(lvl, subsys, __FILE__, __LINE__, __VA_ARGS__); \
   } while (0)
 
 #define DDRR_WARN(...) DDRR_LOG_(::ddrr::log::kWarn, ::ddrr::log::kAll, __VA_ARGS__)

@@ -27,14 +27,18 @@ class Status {
  public:
   Status() = default;  // ok
   static Status Ok() { return Status(); }
-  static Status InvalidArgument(std::string msg) { return {StatusCode::kInvalidArgument, std::move(msg)}; }
+  static Status InvalidArgument(std::string msg) {
+    return {StatusCode::kInvalidArgument, std::move(msg)};
+  }
   static Status NotFound(std::string msg) { return {StatusCode::kNotFound, std::move(msg)}; }
   static Status Corruption(std::string msg) { return {StatusCode::kCorruption, std::move(msg)}; }
   static Status UnsupportedVersion(std::string msg) {
     return {StatusCode::kUnsupportedVersion, std::move(msg)};
   }
   static Status IoError(std::string msg) { return {StatusCode::kIoError, std::move(msg)}; }
-  static Status Unimplemented(std::string msg) { return {StatusCode::kUnimplemented, std::move(msg)}; }
+  static Status Unimplemented(std::string msg) {
+    return {StatusCode::kUnimplemented, std::move(msg)};
+  }
   static Status Internal(std::string msg) { return {StatusCode::kInternal, std::move(msg)}; }
   // Builds an IoError from errno, naming what was being done ("open rank-0.ddrr").
   static Status FromErrno(const std::string& what, int err);
@@ -57,8 +61,8 @@ class Status {
 template <typename T>
 class StatusOr {
  public:
-  StatusOr(T value) : v_(std::move(value)) {}           // NOLINT: implicit by design
-  StatusOr(Status status) : v_(std::move(status)) {}    // NOLINT: must not be ok
+  StatusOr(T value) : v_(std::move(value)) {}         // NOLINT: implicit by design
+  StatusOr(Status status) : v_(std::move(status)) {}  // NOLINT: must not be ok
   bool ok() const { return std::holds_alternative<T>(v_); }
   const Status& status() const {
     static const Status kOk;
@@ -80,10 +84,10 @@ class StatusOr {
 #define DDRR_CONCAT_INNER(a, b) a##b
 #define DDRR_CONCAT(a, b) DDRR_CONCAT_INNER(a, b)
 
-#define DDRR_RETURN_IF_ERROR(expr)            \
-  do {                                        \
-    ::ddrr::Status _ddrr_st = (expr);         \
-    if (!_ddrr_st.ok()) return _ddrr_st;      \
+#define DDRR_RETURN_IF_ERROR(expr)       \
+  do {                                   \
+    ::ddrr::Status _ddrr_st = (expr);    \
+    if (!_ddrr_st.ok()) return _ddrr_st; \
   } while (0)
 
 #define DDRR_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \

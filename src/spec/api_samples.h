@@ -36,7 +36,8 @@ inline std::string_view SampleString(uint32_t fn, uint32_t arg, uint64_t salt) {
   return s;
 }
 
-inline const std::vector<std::string_view>& SampleStrings(uint32_t fn, uint32_t arg, uint64_t salt) {
+inline const std::vector<std::string_view>& SampleStrings(uint32_t fn, uint32_t arg,
+                                                          uint64_t salt) {
   thread_local std::vector<std::string_view> v;
   v.clear();
   for (uint64_t i = 0; i < 3; ++i) v.push_back(SampleString(fn, arg, salt * 7 + i));

@@ -56,10 +56,14 @@ std::string Seconds(uint64_t ns) {
 
 std::string Duration(uint64_t ns) {
   char buf[48];
-  if (ns < 10000) snprintf(buf, sizeof(buf), "%" PRIu64 "ns", ns);
-  else if (ns < 10000000) snprintf(buf, sizeof(buf), "%.1fus", ns / 1e3);
-  else if (ns < 10000000000ull) snprintf(buf, sizeof(buf), "%.1fms", ns / 1e6);
-  else snprintf(buf, sizeof(buf), "%.2fs", ns / 1e9);
+  if (ns < 10000)
+    snprintf(buf, sizeof(buf), "%" PRIu64 "ns", ns);
+  else if (ns < 10000000)
+    snprintf(buf, sizeof(buf), "%.1fus", ns / 1e3);
+  else if (ns < 10000000000ull)
+    snprintf(buf, sizeof(buf), "%.1fms", ns / 1e6);
+  else
+    snprintf(buf, sizeof(buf), "%.2fs", ns / 1e9);
   return buf;
 }
 
@@ -67,13 +71,20 @@ const char* RoleName(int role) { return role == BUFFER_OUTPUT ? "output" : "inpu
 
 const char* EntropyName(int s) {
   switch (s) {
-    case ENTROPY_GETRANDOM: return "getrandom";
-    case ENTROPY_GETENTROPY: return "getentropy";
-    case ENTROPY_DEV_URANDOM: return "/dev/urandom";
-    case ENTROPY_DEV_RANDOM: return "/dev/random";
-    case ENTROPY_RANDOM_DEVICE: return "std::random_device";
-    case ENTROPY_SYSCALL_GETRANDOM: return "syscall(getrandom)";
-    case ENTROPY_ARC4RANDOM: return "arc4random";
+    case ENTROPY_GETRANDOM:
+      return "getrandom";
+    case ENTROPY_GETENTROPY:
+      return "getentropy";
+    case ENTROPY_DEV_URANDOM:
+      return "/dev/urandom";
+    case ENTROPY_DEV_RANDOM:
+      return "/dev/random";
+    case ENTROPY_RANDOM_DEVICE:
+      return "std::random_device";
+    case ENTROPY_SYSCALL_GETRANDOM:
+      return "syscall(getrandom)";
+    case ENTROPY_ARC4RANDOM:
+      return "arc4random";
   }
   return "entropy";
 }
@@ -96,11 +107,21 @@ std::string EventPrinter::JsonString(std::string_view s) {
   std::string out = "\"";
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
       default:
         if (c < 0x20 || c >= 0x7f) {
           char buf[8];
@@ -210,9 +231,9 @@ std::string EventPrinter::CallText(const ApiCall& call) {
         case FieldDescriptor::CPPTYPE_INT64:
           return std::to_string(rep ? r->GetRepeatedInt64(*m, f, k) : r->GetInt64(*m, f));
         case FieldDescriptor::CPPTYPE_UINT32:
-          return kind == ARG_FLAGS ? Hex(r->GetUInt32(*m, f))
-                                   : std::to_string(rep ? r->GetRepeatedUInt32(*m, f, k)
-                                                        : r->GetUInt32(*m, f));
+          return kind == ARG_FLAGS
+                     ? Hex(r->GetUInt32(*m, f))
+                     : std::to_string(rep ? r->GetRepeatedUInt32(*m, f, k) : r->GetUInt32(*m, f));
         case FieldDescriptor::CPPTYPE_UINT64: {
           const uint64_t v = rep ? r->GetRepeatedUInt64(*m, f, k) : r->GetUInt64(*m, f);
           if (kind == ARG_HANDLE) return HandleName(f->options().GetExtension(handle_family), v);
@@ -230,8 +251,8 @@ std::string EventPrinter::CallText(const ApiCall& call) {
         case FieldDescriptor::CPPTYPE_DOUBLE:
           return std::to_string(r->GetDouble(*m, f));
         case FieldDescriptor::CPPTYPE_ENUM:
-          return EnumName(f->enum_type(), rep ? r->GetRepeatedEnumValue(*m, f, k)
-                                              : r->GetEnumValue(*m, f));
+          return EnumName(f->enum_type(),
+                          rep ? r->GetRepeatedEnumValue(*m, f, k) : r->GetEnumValue(*m, f));
         case FieldDescriptor::CPPTYPE_STRING: {
           const std::string v = rep ? r->GetRepeatedString(*m, f, k) : r->GetString(*m, f);
           if (kind == ARG_STRING) return JsonString(v);
@@ -302,8 +323,8 @@ std::string EventPrinter::TextBody(const Event& event, const EventPosition& pos)
     }
     case Event::kPayload: {
       const auto& p = event.payload();
-      return s + "payload of #" + std::to_string(p.call_seq()) + " " + RoleName(p.role()) +
-             " " + KeyHex(p.content_hash()) + " (" + std::to_string(p.bytes()) + " bytes)";
+      return s + "payload of #" + std::to_string(p.call_seq()) + " " + RoleName(p.role()) + " " +
+             KeyHex(p.content_hash()) + " (" + std::to_string(p.bytes()) + " bytes)";
     }
     case Event::kKernels:
       return s + "kernels " + HandleName("stream", event.kernels().stream()) + " count " +
@@ -372,8 +393,8 @@ std::string EventPrinter::CallJson(const ApiCall& call) {
         case FieldDescriptor::CPPTYPE_DOUBLE:
           return std::to_string(r->GetDouble(*m, f));
         case FieldDescriptor::CPPTYPE_ENUM:
-          return JsonString(EnumName(f->enum_type(), rep ? r->GetRepeatedEnumValue(*m, f, k)
-                                                         : r->GetEnumValue(*m, f)));
+          return JsonString(EnumName(
+              f->enum_type(), rep ? r->GetRepeatedEnumValue(*m, f, k) : r->GetEnumValue(*m, f)));
         case FieldDescriptor::CPPTYPE_STRING: {
           const std::string v = rep ? r->GetRepeatedString(*m, f, k) : r->GetString(*m, f);
           return JsonString(kind == ARG_STRING ? v : BytesHex(v, v.size()));

@@ -50,7 +50,6 @@ struct FrameHeader {
   uint32_t crc;  // CRC-32C of the 28 bytes above, then of the compressed bytes
 };
 
-
 // Serialised field by field so struct padding never reaches the file.
 inline void PackFrameHeader(const FrameHeader& h, uint8_t out[kFrameHeaderSize]) {
   std::memcpy(out + 0, &h.magic, 4);

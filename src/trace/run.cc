@@ -27,8 +27,9 @@ StatusOr<Run> Run::Open(const std::string& path) {
   std::error_code ec;
   const auto st = fs::status(path, ec);
   if (ec || !fs::exists(st))
-    return Status::NotFound(path + ": no such file or directory; pass a run directory (ddrr "
-                                   "record -o DIR) or a rank-N.ddrr file");
+    return Status::NotFound(path +
+                            ": no such file or directory; pass a run directory (ddrr "
+                            "record -o DIR) or a rank-N.ddrr file");
   if (fs::is_directory(st)) {
     std::map<int64_t, std::string> files, spools;
     for (const auto& de : fs::directory_iterator(path, ec)) {
@@ -38,8 +39,9 @@ StatusOr<Run> Run::Open(const std::string& path) {
     }
     if (ec) return Status::FromErrno("list " + path, ec.value());
     if (files.empty() && spools.empty())
-      return Status::NotFound(path + ": no rank-N.ddrr files here; is this a ddrr run "
-                                     "directory?");
+      return Status::NotFound(path +
+                              ": no rank-N.ddrr files here; is this a ddrr run "
+                              "directory?");
     std::set<int64_t> all;
     for (auto& [r, _] : files) all.insert(r);
     for (auto& [r, _] : spools) all.insert(r);
@@ -107,20 +109,24 @@ std::vector<TraceProblem> Run::Problems() const {
     if (!e.reader) {
       out.push_back({"", 0, e.open_status.message()});
     } else if (!e.spool_path.empty()) {
-      out.push_back({e.spool_path, 0, "spool of a rank that did not finish; salvage is not "
-                                      "implemented yet (the recorder issue), its events are "
-                                      "not read"});
+      out.push_back({e.spool_path, 0,
+                     "spool of a rank that did not finish; salvage is not "
+                     "implemented yet (the recorder issue), its events are "
+                     "not read"});
     }
   }
   for (uint32_t r : MissingRanks())
-    out.push_back({path_, 0, "rank " + std::to_string(r) + " of " +
-                                 std::to_string(world_size()) + ": no rank file"});
+    out.push_back(
+        {path_, 0,
+         "rank " + std::to_string(r) + " of " + std::to_string(world_size()) + ": no rank file"});
   std::set<std::string> run_ids;
   for (const auto& e : ranks_)
-    if (e.reader && !e.reader->header().run_id().empty()) run_ids.insert(e.reader->header().run_id());
+    if (e.reader && !e.reader->header().run_id().empty())
+      run_ids.insert(e.reader->header().run_id());
   if (run_ids.size() > 1)
-    out.push_back({path_, 0, "rank files come from " + std::to_string(run_ids.size()) +
-                                 " different runs (run_id differs)"});
+    out.push_back({path_, 0,
+                   "rank files come from " + std::to_string(run_ids.size()) +
+                       " different runs (run_id differs)"});
   return out;
 }
 

@@ -1,8 +1,8 @@
 #include "trace/run.h"
 
-#include <filesystem>
-
 #include <gtest/gtest.h>
+
+#include <filesystem>
 
 #include "trace/synthetic_run.h"
 #include "trace/test_util.h"

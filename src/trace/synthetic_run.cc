@@ -63,7 +63,8 @@ HeaderInfo SyntheticHeader(uint32_t rank, const SyntheticRunOptions& o) {
   h.host = "synthetic-node" + std::to_string(rank / 8);
   h.pid = 10000 + rank;
   h.argv = {"python", "train.py", "--synthetic"};
-  h.env = {{"RANK", std::to_string(rank)}, {"WORLD_SIZE", std::to_string(o.world_size)},
+  h.env = {{"RANK", std::to_string(rank)},
+           {"WORLD_SIZE", std::to_string(o.world_size)},
            {"NCCL_DEBUG", "WARN"}};
   h.nccl_version = 22809;
   h.cuda_runtime_version = 13000;
@@ -85,60 +86,71 @@ HeaderInfo SyntheticHeader(uint32_t rank, const SyntheticRunOptions& o) {
   return h;
 }
 
-StatusOr<uint64_t> WriteSyntheticRank(TraceWriter& w, uint32_t rank,
-                                      const SyntheticRunOptions& o, bool stop_early) {
+StatusOr<uint64_t> WriteSyntheticRank(TraceWriter& w, uint32_t rank, const SyntheticRunOptions& o,
+                                      bool stop_early) {
   Emitter em(w, o.seed * 1000003 + rank);
   const int64_t ok = 0;
-  DDRR_RETURN_IF_ERROR(em.Call({}, [&](WireEncoder& e) { EncodeCudaSetDevice(e, rank % 8); }, 2000));
-  DDRR_RETURN_IF_ERROR(em.Call({}, [&](WireEncoder& e) {
-    EncodeCudaMalloc(e, kGradBase, kBucketBytes * o.buckets_per_step);
-  }, 50000));
-  DDRR_RETURN_IF_ERROR(em.Call({}, [&](WireEncoder& e) { EncodeCudaStreamCreate(e, kStream); }, 3000));
+  DDRR_RETURN_IF_ERROR(em.Call(
+      {}, [&](WireEncoder& e) { EncodeCudaSetDevice(e, rank % 8); }, 2000));
+  DDRR_RETURN_IF_ERROR(em.Call(
+      {},
+      [&](WireEncoder& e) { EncodeCudaMalloc(e, kGradBase, kBucketBytes * o.buckets_per_step); },
+      50000));
+  DDRR_RETURN_IF_ERROR(em.Call(
+      {}, [&](WireEncoder& e) { EncodeCudaStreamCreate(e, kStream); }, 3000));
   std::string uid(128, '\0');
   for (size_t i = 0; i < uid.size(); ++i) uid[i] = static_cast<char>((o.seed * 31 + i) & 0xff);
   if (rank == 0)
-    DDRR_RETURN_IF_ERROR(em.Call({}, [&](WireEncoder& e) { EncodeNcclGetUniqueId(e, uid); }, 1000));
+    DDRR_RETURN_IF_ERROR(em.Call(
+        {}, [&](WireEncoder& e) { EncodeNcclGetUniqueId(e, uid); }, 1000));
   CallInfo init;
   init.comm_key = kCommKey;
   init.duration_ns = 250'000'000;
-  DDRR_RETURN_IF_ERROR(em.Call(init, [&](WireEncoder& e) {
-    EncodeNcclCommInitRank(e, kComm, o.world_size, uid, rank);
-  }, 300'000'000));
+  DDRR_RETURN_IF_ERROR(em.Call(
+      init, [&](WireEncoder& e) { EncodeNcclCommInitRank(e, kComm, o.world_size, uid, rank); },
+      300'000'000));
 
   uint64_t op_seq = 0;
   for (uint32_t step = 1; step <= o.steps; ++step) {
     if (stop_early && step == o.stop_at_step) return em.count();
     EventMeta mark{true, step, "step"};
-    DDRR_RETURN_IF_ERROR(em.Body([&](WireEncoder& e) { EncodeMarkBody(e, "step", step); }, 1000,
-                                 &mark));
+    DDRR_RETURN_IF_ERROR(
+        em.Body([&](WireEncoder& e) { EncodeMarkBody(e, "step", step); }, 1000, &mark));
     for (uint32_t b = 0; b < o.buckets_per_step; ++b) {
-      DDRR_RETURN_IF_ERROR(em.Body([&](WireEncoder& e) {
-        EncodeKernelLaunchesBody(e, kStream, 40 + b % 3);
-      }, 2'000'000));
+      DDRR_RETURN_IF_ERROR(em.Body(
+          [&](WireEncoder& e) { EncodeKernelLaunchesBody(e, kStream, 40 + b % 3); }, 2'000'000));
       CallInfo c;
       c.result = ok;
       c.comm_key = kCommKey;
       c.duration_ns = em.Jitter(8000);
       const uint64_t buf = kGradBase + b * kBucketBytes;
-      DDRR_RETURN_IF_ERROR(em.Call(c, [&](WireEncoder& e) {
-        EncodeNcclAllReduce(e, buf, buf, kBucketBytes / 4, /*ncclFloat32*/ 7, /*ncclSum*/ 0, kComm,
-                            kStream);
-      }, 20000, ++op_seq));
-      DDRR_RETURN_IF_ERROR(em.Body([&](WireEncoder& e) {
-        EncodeCompletionBody(e, /*call_seq_back=*/1, kCommKey,
-                             static_cast<int64_t>(em.Jitter(5000)), 0);
-      }, 3'000'000));
+      DDRR_RETURN_IF_ERROR(em.Call(
+          c,
+          [&](WireEncoder& e) {
+            EncodeNcclAllReduce(e, buf, buf, kBucketBytes / 4, /*ncclFloat32*/ 7, /*ncclSum*/ 0,
+                                kComm, kStream);
+          },
+          20000, ++op_seq));
+      DDRR_RETURN_IF_ERROR(em.Body(
+          [&](WireEncoder& e) {
+            EncodeCompletionBody(e, /*call_seq_back=*/1, kCommKey,
+                                 static_cast<int64_t>(em.Jitter(5000)), 0);
+          },
+          3'000'000));
     }
-    DDRR_RETURN_IF_ERROR(em.Call({}, [&](WireEncoder& e) {
-      EncodeCudaMemcpyAsync(e, 0x7f00000000ull + step * 64, kGradBase, 4, 2, kStream);
-    }, 10000));
-    DDRR_RETURN_IF_ERROR(em.Call({}, [&](WireEncoder& e) {
-      EncodeCudaStreamSynchronize(e, kStream);
-    }, 20000));
+    DDRR_RETURN_IF_ERROR(em.Call(
+        {},
+        [&](WireEncoder& e) {
+          EncodeCudaMemcpyAsync(e, 0x7f00000000ull + step * 64, kGradBase, 4, 2, kStream);
+        },
+        10000));
+    DDRR_RETURN_IF_ERROR(em.Call(
+        {}, [&](WireEncoder& e) { EncodeCudaStreamSynchronize(e, kStream); }, 20000));
   }
   CallInfo fin;
   fin.comm_key = kCommKey;
-  DDRR_RETURN_IF_ERROR(em.Call(fin, [&](WireEncoder& e) { EncodeNcclCommDestroy(e, kComm); }, 100000));
+  DDRR_RETURN_IF_ERROR(em.Call(
+      fin, [&](WireEncoder& e) { EncodeNcclCommDestroy(e, kComm); }, 100000));
   return em.count();
 }
 

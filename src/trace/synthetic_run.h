@@ -15,11 +15,11 @@ namespace ddrr::trace {
 struct SyntheticRunOptions {
   uint32_t world_size = 4;
   uint32_t steps = 20;
-  uint32_t buckets_per_step = 4;   // all-reduces per step
+  uint32_t buckets_per_step = 4;  // all-reduces per step
   uint64_t seed = 1;
   // Fault injection for tests of readers and analysis:
-  int64_t stop_rank = -1;          // this rank stops (no footer: "killed")...
-  uint32_t stop_at_step = 0;       // ...at the start of this step
+  int64_t stop_rank = -1;     // this rank stops (no footer: "killed")...
+  uint32_t stop_at_step = 0;  // ...at the start of this step
   WriterOptions writer;
 };
 

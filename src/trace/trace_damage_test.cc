@@ -166,8 +166,8 @@ TEST(TraceDamageTest, DamagedFrameMagicResynchronises) {
   EXPECT_EQ(res.events, fx.events - fx.frame_counts[2]);
   bool saw = false;
   for (const auto& pr : res.problems)
-    saw |= pr.message.find("bad frame magic") != std::string::npos &&
-           pr.offset == fx.frame_offsets[2];
+    saw |=
+        pr.message.find("bad frame magic") != std::string::npos && pr.offset == fx.frame_offsets[2];
   EXPECT_TRUE(saw);
 }
 

@@ -86,8 +86,7 @@ StatusOr<std::unique_ptr<RankFileReader>> RankFileReader::OpenMemory(std::string
   return r;
 }
 
-RankFileReader::RankFileReader(std::string name, const uint8_t* data, uint64_t size,
-                               void* mapping)
+RankFileReader::RankFileReader(std::string name, const uint8_t* data, uint64_t size, void* mapping)
     : name_(std::move(name)), data_(data), size_(size), mapping_(mapping) {}
 
 RankFileReader::~RankFileReader() {
@@ -112,8 +111,9 @@ Status RankFileReader::ReadPreamble() {
     return Status::Corruption(name_ + ": offset " + std::to_string(off) + ": " + msg);
   };
   if (size_ == 0)
-    return corrupt(0, "empty file; the rank wrote nothing (killed at start?); look for its "
-                      ".spool beside it");
+    return corrupt(0,
+                   "empty file; the rank wrote nothing (killed at start?); look for its "
+                   ".spool beside it");
   if (size_ < 8 || std::memcmp(data_, kFileMagic, 8) != 0)
     return corrupt(0, "not a ddrr trace (bad magic); pass a run directory or a rank-N.ddrr file");
   if (size_ < kPreambleSize)
@@ -121,10 +121,10 @@ Status RankFileReader::ReadPreamble() {
                               " bytes); the trace is truncated");
   version_ = Load32(data_ + 8);
   if (version_ > kFormatVersion)
-    return Status::UnsupportedVersion(
-        name_ + ": offset 8: trace format version " + std::to_string(version_) +
-        " is newer than this ddrr reads (" + std::to_string(kFormatVersion) +
-        "); use a newer ddrr");
+    return Status::UnsupportedVersion(name_ + ": offset 8: trace format version " +
+                                      std::to_string(version_) +
+                                      " is newer than this ddrr reads (" +
+                                      std::to_string(kFormatVersion) + "); use a newer ddrr");
   if (version_ < kOldestReadableVersion)
     return corrupt(8, "format version " + std::to_string(version_) + " is not a valid version");
   const uint32_t header_len = Load32(data_ + 12);
@@ -133,7 +133,8 @@ Status RankFileReader::ReadPreamble() {
     return corrupt(12, "header length " + std::to_string(header_len) + " is implausible");
   if (kPreambleSize + uint64_t(header_len) > size_)
     return corrupt(size_, "file ends inside the header (needs " +
-                              std::to_string(kPreambleSize + header_len) + " bytes); the trace "
+                              std::to_string(kPreambleSize + header_len) +
+                              " bytes); the trace "
                               "is truncated");
   if (Crc32c(data_ + kPreambleSize, header_len) != header_crc)
     return corrupt(kPreambleSize, "header checksum mismatch; the header is damaged");
@@ -149,8 +150,9 @@ Status RankFileReader::ReadPreamble() {
 void RankFileReader::ReadFooter() {
   if (size_ < frames_begin_ + kTrailerSize ||
       std::memcmp(data_ + size_ - 8, kTrailerMagic, 8) != 0) {
-    AddProblem(size_, "no footer: the rank did not close its trace (killed, or still running); "
-                      "reading frames by scanning");
+    AddProblem(size_,
+               "no footer: the rank did not close its trace (killed, or still running); "
+               "reading frames by scanning");
     return;
   }
   const uint64_t footer_off = Load64(data_ + size_ - kTrailerSize);
@@ -233,8 +235,8 @@ bool RankFileReader::LoadNextFrame() {
       continue;
     }
     if (h.compressed_len > frames_end_ - off - kFrameHeaderSize) {
-      AddProblem(off, "frame truncated (needs " + std::to_string(h.compressed_len) +
-                          " bytes, " + std::to_string(frames_end_ - off - kFrameHeaderSize) +
+      AddProblem(off, "frame truncated (needs " + std::to_string(h.compressed_len) + " bytes, " +
+                          std::to_string(frames_end_ - off - kFrameHeaderSize) +
                           " left): " + std::to_string(h.event_count) + " events from seq " +
                           std::to_string(h.first_seq) + " lost");
       Resync(off + 1);
@@ -258,8 +260,8 @@ bool RankFileReader::LoadNextFrame() {
       continue;
     }
     raw_.resize(h.raw_len);
-    size_t n = ZSTD_decompress(raw_.data(), raw_.size(), data_ + off + kFrameHeaderSize,
-                               h.compressed_len);
+    size_t n =
+        ZSTD_decompress(raw_.data(), raw_.size(), data_ + off + kFrameHeaderSize, h.compressed_len);
     if (ZSTD_isError(n) || n != h.raw_len) {
       AddProblem(off, std::string("frame does not decompress (") +
                           (ZSTD_isError(n) ? ZSTD_getErrorName(n) : "size mismatch") +
@@ -333,7 +335,8 @@ void RankFileReader::ResolveWireFields(Event* event, uint64_t seq) {
         c->clear_call_seq_back();
       }
       const auto& recent = recent_ops_[c->call_seq() % kRecentCalls];
-      if (!c->op_seq() && recent.first == c->call_seq() && c->call_seq()) c->set_op_seq(recent.second);
+      if (!c->op_seq() && recent.first == c->call_seq() && c->call_seq())
+        c->set_op_seq(recent.second);
       break;
     }
     case Event::kDigest:

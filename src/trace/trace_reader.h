@@ -12,9 +12,9 @@
 #include <cstdint>
 #include <memory>
 #include <set>
-#include <unordered_map>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "common/status.h"
@@ -41,7 +41,7 @@ class RankFileReader {
   static StatusOr<std::unique_ptr<RankFileReader>> Open(const std::string& path);
   // Reads from memory the caller keeps alive (tests, fuzzer). `name` appears in messages.
   static StatusOr<std::unique_ptr<RankFileReader>> OpenMemory(std::string name,
-                                                             std::string_view bytes);
+                                                              std::string_view bytes);
   ~RankFileReader();
 
   const std::string& name() const { return name_; }

@@ -2,7 +2,6 @@
 // encoder and TraceWriter, read back by libprotobuf through RankFileReader.
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/reflection.h>
-
 #include <gtest/gtest.h>
 
 #include "ddrr/options.pb.h"
@@ -102,7 +101,8 @@ TEST(TraceRoundTripTest, EveryNonCallEventTypeWithSeqAndTime) {
     auto w = TraceWriter::Create(path, FullHeader(), small);
     ASSERT_TRUE(w.ok());
     WireEncoder e;
-    auto put = [&](uint64_t seq, uint32_t thread, uint64_t t, auto fn, const EventMeta* m = nullptr) {
+    auto put = [&](uint64_t seq, uint32_t thread, uint64_t t, auto fn,
+                   const EventMeta* m = nullptr) {
       e.Clear();
       fn(e);
       ASSERT_TRUE((*w)->Append(seq, thread, t, e.view(), m).ok());
@@ -110,19 +110,25 @@ TEST(TraceRoundTripTest, EveryNonCallEventTypeWithSeqAndTime) {
     EventMeta call_meta;
     call_meta.comm_key = 0xfeedull << 40;
     call_meta.op_seq = 3;
-    put(1, 0, 90, [](WireEncoder& e) {
-      CallInfo c;
-      c.comm_key = 0xfeedull << 40;
-      const size_t m = BeginCallBody(e, c);
-      EncodeNcclGroupEnd(e);
-      EndCallBody(e, m);
-    }, &call_meta);
+    put(
+        1, 0, 90,
+        [](WireEncoder& e) {
+          CallInfo c;
+          c.comm_key = 0xfeedull << 40;
+          const size_t m = BeginCallBody(e, c);
+          EncodeNcclGroupEnd(e);
+          EndCallBody(e, m);
+        },
+        &call_meta);
     put(2, 0, 100, [](WireEncoder& e) { EncodeCompletionBody(e, 1, 0xfeedull << 40, -25, 6); });
     EventMeta mark{true, 12, "step"};
-    put(3, 1, 50, [](WireEncoder& e) { EncodeMarkBody(e, "step", 12); }, &mark);  // time goes back
-    put(4, 2, 5000, [](WireEncoder& e) { EncodeRngBody(e, "torch.cuda", std::string("\0\1\2", 3)); });
+    put(
+        3, 1, 50, [](WireEncoder& e) { EncodeMarkBody(e, "step", 12); }, &mark);  // time goes back
+    put(4, 2, 5000,
+        [](WireEncoder& e) { EncodeRngBody(e, "torch.cuda", std::string("\0\1\2", 3)); });
     put(10, 0, 5001, [](WireEncoder& e) { EncodeEntropyBody(e, 5, "abcdefgh", 1); });  // seq gap
-    put(11, 0, 6000, [](WireEncoder& e) { EncodeDigestBody(e, 1, 1, 0x0123456789abcdefull, 4096, 2, 1); });
+    put(11, 0, 6000,
+        [](WireEncoder& e) { EncodeDigestBody(e, 1, 1, 0x0123456789abcdefull, 4096, 2, 1); });
     put(12, 3, 7000, [](WireEncoder& e) { EncodePayloadRefBody(e, 2, 1, 0xdeadbeefull, 4096); });
     put(13, 0, 8000, [](WireEncoder& e) { EncodeKernelLaunchesBody(e, 0x1234, 17); });
     put(14, 0, 9000, [](WireEncoder& e) { EncodeThreadNameBody(e, 555, "pt_autograd_0"); });
@@ -354,7 +360,7 @@ TEST(TraceRoundTripTest, OpSeqResolvesAcrossCommsFramesAndGaps) {
     uint64_t comm;
     uint64_t op;
   };
-  std::vector<Op> ops = {{1, 0}, {1, 1}, {2, 1}, {1, 2}, {1, 3}, {2, 2}, {1, 7}, {1, 8},
+  std::vector<Op> ops = {{1, 0}, {1, 1}, {2, 1}, {1, 2}, {1, 3},  {2, 2},  {1, 7}, {1, 8},
                          {2, 0}, {2, 1}, {0, 0}, {1, 9}, {1, 10}, {1, 11}, {2, 2}, {1, 12}};
   for (int i = 0; i < 40; ++i) ops.push_back({1, 13 + static_cast<uint64_t>(i)});
   {

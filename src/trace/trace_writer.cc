@@ -62,8 +62,8 @@ Status TraceWriter::WriteAll(const void* data, size_t size) {
   return Status::Ok();
 }
 
-Status TraceWriter::Append(uint64_t seq, uint32_t thread, uint64_t time_ns,
-                           std::string_view body, const EventMeta* meta) {
+Status TraceWriter::Append(uint64_t seq, uint32_t thread, uint64_t time_ns, std::string_view body,
+                           const EventMeta* meta) {
   if (closed_) return Status::Internal("append to closed trace " + path_);
   event_.Clear();
   const bool first = frame_events_ == 0;

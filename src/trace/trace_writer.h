@@ -75,8 +75,8 @@ class TraceWriter {
   uint64_t offset_ = 0;
   bool closed_ = false;
 
-  WireEncoder event_;   // scratch for one event
-  WireEncoder frame_;   // open event frame (length-delimited events)
+  WireEncoder event_;  // scratch for one event
+  WireEncoder frame_;  // open event frame (length-delimited events)
   std::vector<uint8_t> compressed_;
   uint32_t frame_events_ = 0;
   uint64_t frame_first_seq_ = 0;

@@ -20,7 +20,7 @@ struct Dim3Value {
 struct NcclConfigValue {
   static constexpr int kFields = 14;
   bool has[kFields] = {};
-  int32_t value[kFields] = {};        // index i = field i+1; string fields use text[]
+  int32_t value[kFields] = {};          // index i = field i+1; string fields use text[]
   std::string_view text[kFields] = {};  // net_name (4), comm_name (7)
 };
 
@@ -117,7 +117,7 @@ class WireEncoder {
     }
     uint8_t prefix[10];
     size_t n = 0;
-    for (uint64_t v = len; ; v >>= 7) {
+    for (uint64_t v = len;; v >>= 7) {
       if (v < 0x80) {
         prefix[n++] = static_cast<uint8_t>(v);
         break;

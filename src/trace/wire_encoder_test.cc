@@ -1,8 +1,8 @@
 #include "trace/wire_encoder.h"
 
-#include <string>
-
 #include <gtest/gtest.h>
+
+#include <string>
 
 namespace ddrr::trace {
 namespace {

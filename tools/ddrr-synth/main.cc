@@ -1,8 +1,7 @@
 // ddrr-synth: writes a synthetic, training-like run directory. A developer tool for tests,
 // benchmarks and the demo; it exercises the same writer the recorder uses.
-#include <cstdio>
-
 #include <CLI/CLI.hpp>
+#include <cstdio>
 
 #include "trace/synthetic_run.h"
 

@@ -1,11 +1,10 @@
 // What every ddrr subcommand shares: exit codes, the Command interface, error printing.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <CLI/CLI.hpp>
 
 #include "common/status.h"
 

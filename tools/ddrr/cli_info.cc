@@ -26,19 +26,26 @@ std::string CudaVersion(int code) {
 
 const char* LevelName(int level) {
   switch (level) {
-    case trace::CAPTURE_METADATA: return "metadata";
-    case trace::CAPTURE_DIGESTS: return "digests";
-    case trace::CAPTURE_PAYLOADS: return "payloads";
+    case trace::CAPTURE_METADATA:
+      return "metadata";
+    case trace::CAPTURE_DIGESTS:
+      return "digests";
+    case trace::CAPTURE_PAYLOADS:
+      return "payloads";
   }
   return "unknown";
 }
 
 const char* EndName(int reason) {
   switch (reason) {
-    case trace::END_EXIT: return "process exit";
-    case trace::END_SIGNAL: return "fatal signal, trace flushed";
-    case trace::END_SALVAGED: return "salvaged from spool";
-    case trace::END_CLOSED: return "closed";
+    case trace::END_EXIT:
+      return "process exit";
+    case trace::END_SIGNAL:
+      return "fatal signal, trace flushed";
+    case trace::END_SALVAGED:
+      return "salvaged from spool";
+    case trace::END_CLOSED:
+      return "closed";
   }
   return "unknown";
 }
@@ -101,8 +108,9 @@ RankSummary Summarize(trace::RankFileReader& r) {
 class InfoCommand : public Command {
  public:
   CLI::App* Register(CLI::App& app) override {
-    auto* sub = app.add_subcommand("info", "Summarise a run: per rank who, what, how much, "
-                                           "and whether it ended cleanly");
+    auto* sub = app.add_subcommand("info",
+                                   "Summarise a run: per rank who, what, how much, "
+                                   "and whether it ended cleanly");
     sub->add_option("RUN", run_path_, "Run directory or rank-N.ddrr file")->required();
     return sub;
   }
@@ -138,8 +146,8 @@ class InfoCommand : public Command {
              (s.last_time - s.first_time) / 1e9);
       if (s.events) printf("; %.1f bytes/event", double(r.file_size()) / double(s.events));
       printf("\n");
-      if (s.first_step >= 0) printf("  steps     %" PRId64 "..%" PRId64 "\n", s.first_step,
-                                    s.last_step);
+      if (s.first_step >= 0)
+        printf("  steps     %" PRId64 "..%" PRId64 "\n", s.first_step, s.last_step);
       for (const auto& [key, c] : s.comms) {
         printf("  comm      %s", EventPrinter::KeyHex(key).c_str());
         if (c.size >= 0) printf(" size %" PRId64 " rank %" PRId64, c.size, c.rank);

@@ -14,9 +14,10 @@ class RunCommand : public Command {
 
   CLI::App* Register(CLI::App& app) override {
     auto* sub = app.add_subcommand(
-        "run", "Start N ranks of a program as local processes (RANK, WORLD_SIZE, LOCAL_RANK, "
-               "LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT set); exits with the first failing "
-               "rank's status");
+        "run",
+        "Start N ranks of a program as local processes (RANK, WORLD_SIZE, LOCAL_RANK, "
+        "LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT set); exits with the first failing "
+        "rank's status");
     sub->add_flag("--host", host_,
                   "Run on ddrr's host runtime: libcudart.so.13, libnccl.so.2 (emu) and "
                   "libcurand.so.10 on host memory, no GPU needed")
@@ -28,15 +29,18 @@ class RunCommand : public Command {
         ->check(CLI::Range(1, 65535));
     sub->add_flag("--no-prefix", no_prefix_, "Do not prefix output lines with [rank N]");
     sub->add_option("PROGRAM", argv_, "Program and its arguments (after --)")->required();
-    sub->footer("Environment: DDRR_HOSTRT_DIR (host runtime libraries), DDRR_RUN_GRACE (seconds "
-                "the other ranks get after one fails, default 10).");
+    sub->footer(
+        "Environment: DDRR_HOSTRT_DIR (host runtime libraries), DDRR_RUN_GRACE (seconds "
+        "the other ranks get after one fails, default 10).");
     return sub;
   }
 
   int Run() override {
     auto dir = hostrt::FindHostRuntimeDir(argv0_);
-    if (!dir.ok()) return Fail(dir.status().message() + "; set DDRR_HOSTRT_DIR to the directory "
-                               "holding ddrr's libcudart.so.13");
+    if (!dir.ok())
+      return Fail(dir.status().message() +
+                  "; set DDRR_HOSTRT_DIR to the directory "
+                  "holding ddrr's libcudart.so.13");
     hostrt::LaunchOptions o;
     o.nranks = nranks_;
     o.host_runtime = host_;
