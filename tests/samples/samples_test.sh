@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# samples_test.sh CASE DDRR SAMPLES_DIR HOSTRT_DIR — one sample scenario on the host runtime.
+set -uo pipefail
+case_name=$1 ddrr=$2 samples=$3 hostrt=$4
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+export DDRR_SAMPLE_BOOTSTRAP_DIR="$work/bootstrap" DDRR_EMU_TIMEOUT=5 DDRR_RUN_GRACE=5
+mkdir -p "$DDRR_SAMPLE_BOOTSTRAP_DIR"
+fail() { echo "FAIL [$case_name]: $*" >&2; tail -20 "$work/out" >&2 2>/dev/null; exit 1; }
+run() {  # run WANT_RC ARGS... : ddrr run --host with output in $work/out
+  local want=$1; shift
+  rm -f "$DDRR_SAMPLE_BOOTSTRAP_DIR"/*
+  timeout 100 "$ddrr" run --host "$@" >"$work/out" 2>&1; local rc=$?
+  [ "$rc" -eq "$want" ] || fail "ddrr run --host $* exited $rc, want $want"
+}
+hashes() { grep -o 'weights_hash=[0-9a-f]*' "$work/out" | sort -u; }
+
+case $case_name in
+  sgd_ranks_agree)
+    run 0 -n 4 -- "$samples/sgd_allreduce" --steps 15
+    [ "$(grep -c 'final loss=' "$work/out")" -eq 4 ] || fail "not every rank finished"
+    [ "$(hashes | wc -l)" -eq 1 ] || fail "ranks disagree on the weights: $(hashes)"
+    grep -q '^\[rank 3\] ' "$work/out" || fail "output not prefixed per rank" ;;
+  sgd_deterministic)
+    run 0 -n 3 -- "$samples/sgd_allreduce" --steps 10 --seed 5; first=$(hashes)
+    run 0 -n 3 -- "$samples/sgd_allreduce" --steps 10 --seed 5
+    [ "$first" = "$(hashes)" ] || fail "same seed, different weights: $first vs $(hashes)" ;;
+  sgd_seed_changes_result)
+    run 0 -n 2 -- "$samples/sgd_allreduce" --steps 5 --seed 1; first=$(hashes)
+    run 0 -n 2 -- "$samples/sgd_allreduce" --steps 5 --seed 2
+    [ "$first" != "$(hashes)" ] || fail "different seeds gave the same weights" ;;
+  tour_world_sizes)
+    for n in 1 2 3 4; do
+      run 0 -n "$n" -- "$samples/collectives_tour"
+      [ "$(grep -c 'collectives_tour: OK' "$work/out")" -eq "$n" ] || fail "tour at $n ranks"
+    done ;;
+  multi_device)
+    DDRR_HOST_DEVICES=4 LD_LIBRARY_PATH="$hostrt" "$samples/multi_device_single_process" \
+      >"$work/out" 2>&1 || fail "exit $?"
+    grep -q "multi_device_single_process: OK" "$work/out" || fail "no OK line" ;;
+  abort_fault_stops_job)
+    start=$SECONDS
+    run 3 -n 4 -- "$samples/sgd_allreduce" --steps 20 --fault abort --fault-rank 1 --fault-step 5
+    [ $((SECONDS - start)) -lt 30 ] || fail "took $((SECONDS - start)) s to stop"
+    grep -q '^\[rank 1\]' "$work/out" || fail "no output from the aborting rank" ;;
+  skip_collective_names_rank)
+    run 1 -n 3 -- "$samples/collectives_tour" --fault skip-collective --fault-rank 2
+    # emu names the faulty rank and what it called, on the other ranks.
+    grep -q "^\[rank 0\] .*ddrr emu: comm [0-9a-f]* rank 0 .*: rank 2 called " "$work/out" \
+      || fail "rank 0 was not told that rank 2 called something else"
+    grep -q "NCCL error 5: invalid usage" "$work/out" || fail "not ncclInvalidUsage" ;;
+  dead_rank_detected)
+    # A rank killed mid-run: the others must get an error, not hang.
+    export DDRR_SAMPLE_WAIT_REPORT=1
+    rm -f "$DDRR_SAMPLE_BOOTSTRAP_DIR"/*
+    ( timeout 100 "$ddrr" run --host -n 3 -- "$samples/sgd_allreduce" --steps 100000 \
+        --log-every 1000 >"$work/out" 2>&1; echo $? >"$work/rc" ) &
+    for _ in $(seq 50); do grep -q 'step 1000 ' "$work/out" 2>/dev/null && break; sleep 0.2; done
+    victim=$(pgrep -f "^[^ ]*/sgd_allreduce --steps 100000" | tail -1)  # a rank, not ddrr
+    [ -n "$victim" ] || fail "no rank to kill"
+    kill -9 "$victim"
+    wait
+    rc=$(cat "$work/rc")
+    [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] || fail "job exit $rc after a rank was killed"
+    grep -q "ddrr emu: comm [0-9a-f]* rank [0-9] .*: rank [0-9] (pid $victim) exited" "$work/out" \
+      || fail "survivors were not told which rank died"
+    grep -q "NCCL error 6: remote process exited" "$work/out" || fail "not ncclRemoteError" ;;
+  run_bad_usage)
+    "$ddrr" run --host -- "$samples/sgd_allreduce" >/dev/null 2>&1; [ $? -eq 2 ] || fail "-n missing"
+    "$ddrr" run --host -n 0 -- "$samples/sgd_allreduce" >/dev/null 2>&1; [ $? -eq 2 ] || fail "-n 0"
+    "$ddrr" run --host -n 2 -- /nonexistent/prog >"$work/out" 2>&1; rc=$?
+    [ "$rc" -ne 0 ] || fail "missing program succeeded"
+    DDRR_HOSTRT_DIR=/nonexistent "$ddrr" run --host -n 2 -- true >"$work/out" 2>&1; rc=$?
+    [ "$rc" -eq 2 ] || fail "bad DDRR_HOSTRT_DIR exit $rc"
+    grep -q "DDRR_HOSTRT_DIR" "$work/out" || fail "message does not name DDRR_HOSTRT_DIR" ;;
+  *) fail "unknown case" ;;
+esac
+echo "ok [$case_name]"
