@@ -67,6 +67,28 @@ std::string Duration(uint64_t ns) {
   return buf;
 }
 
+// Renders every argument as prefix(field) + value, joined by `sep`; a repeated argument's
+// values as [a<sep>b]. Text and JSON dumps differ only in `prefix` and `value`.
+template <typename Prefix, typename Value>
+std::string JoinArgs(const Message& m, const char* sep, Prefix prefix, Value value) {
+  const Descriptor* d = m.GetDescriptor();
+  const Reflection* r = m.GetReflection();
+  std::string s;
+  for (int i = 0; i < d->field_count(); ++i) {
+    const FieldDescriptor* f = d->field(i);
+    if (i) s += sep;
+    s += prefix(f);
+    if (!f->is_repeated()) {
+      s += value(f, ReadArg(m, f, -1));
+      continue;
+    }
+    s += "[";
+    for (int k = 0; k < r->FieldSize(m, f); ++k) s += (k ? sep : "") + value(f, ReadArg(m, f, k));
+    s += "]";
+  }
+  return s;
+}
+
 const char* RoleName(int role) { return role == BUFFER_OUTPUT ? "output" : "input"; }
 
 const char* EntropyName(int s) {
@@ -90,6 +112,48 @@ const char* EntropyName(int s) {
 }
 
 }  // namespace
+
+ArgValue ReadArg(const Message& m, const FieldDescriptor* f, int k) {
+  const Reflection* r = m.GetReflection();
+  const bool rep = k >= 0;
+  ArgValue v;
+  v.type = f->cpp_type();
+  switch (v.type) {
+    case FieldDescriptor::CPPTYPE_INT32:
+      v.i = rep ? r->GetRepeatedInt32(m, f, k) : r->GetInt32(m, f);
+      break;
+    case FieldDescriptor::CPPTYPE_INT64:
+      v.i = rep ? r->GetRepeatedInt64(m, f, k) : r->GetInt64(m, f);
+      break;
+    case FieldDescriptor::CPPTYPE_ENUM:
+      v.i = rep ? r->GetRepeatedEnumValue(m, f, k) : r->GetEnumValue(m, f);
+      break;
+    case FieldDescriptor::CPPTYPE_UINT32:
+      v.u = rep ? r->GetRepeatedUInt32(m, f, k) : r->GetUInt32(m, f);
+      break;
+    case FieldDescriptor::CPPTYPE_UINT64:
+      v.u = rep ? r->GetRepeatedUInt64(m, f, k) : r->GetUInt64(m, f);
+      break;
+    case FieldDescriptor::CPPTYPE_FLOAT:
+      v.d = rep ? r->GetRepeatedFloat(m, f, k) : r->GetFloat(m, f);
+      break;
+    case FieldDescriptor::CPPTYPE_DOUBLE:
+      v.d = rep ? r->GetRepeatedDouble(m, f, k) : r->GetDouble(m, f);
+      break;
+    case FieldDescriptor::CPPTYPE_STRING:
+      v.bytes = rep ? r->GetRepeatedString(m, f, k) : r->GetString(m, f);
+      break;
+    case FieldDescriptor::CPPTYPE_MESSAGE:
+      if (rep)
+        v.sub = &r->GetRepeatedMessage(m, f, k);
+      else if (r->HasField(m, f))
+        v.sub = &r->GetMessage(m, f);
+      break;
+    default:
+      break;
+  }
+  return v;
+}
 
 std::string EventPrinter::Hex(uint64_t v) {
   char buf[24];
@@ -211,74 +275,89 @@ void EventPrinter::BeforePrint(const Event& event) {
   }
 }
 
+std::string EventPrinter::TextValue(const FieldDescriptor* f, const ArgValue& v) {
+  const auto kind = f->options().GetExtension(arg_kind);
+  switch (v.type) {
+    case FieldDescriptor::CPPTYPE_INT32:
+    case FieldDescriptor::CPPTYPE_INT64:
+      return std::to_string(v.i);
+    case FieldDescriptor::CPPTYPE_ENUM:
+      return EnumName(f->enum_type(), static_cast<int>(v.i));
+    case FieldDescriptor::CPPTYPE_UINT32:
+    case FieldDescriptor::CPPTYPE_UINT64:
+      if (kind == ARG_HANDLE) return HandleName(f->options().GetExtension(handle_family), v.u);
+      if (kind == ARG_POINTER) {
+        if (v.u == 0) return "NULL";
+        uint64_t id, off;
+        std::string a = AllocationOf(v.u, &id, &off);
+        return a.empty() ? Hex(v.u) : a;
+      }
+      if (kind == ARG_FUNCTION || kind == ARG_FLAGS) return Hex(v.u);
+      return std::to_string(v.u);
+    case FieldDescriptor::CPPTYPE_FLOAT:
+    case FieldDescriptor::CPPTYPE_DOUBLE:
+      return std::to_string(v.d);
+    case FieldDescriptor::CPPTYPE_STRING:
+      if (kind == ARG_STRING) return JsonString(v.bytes);
+      return "<" + std::to_string(v.bytes.size()) + " bytes " + BytesHex(v.bytes, 8) + ">";
+    case FieldDescriptor::CPPTYPE_MESSAGE:
+      if (!v.sub) return "NULL";
+      if (const auto* dim = dynamic_cast<const Dim3*>(v.sub))
+        return "(" + std::to_string(dim->x()) + "," + std::to_string(dim->y()) + "," +
+               std::to_string(dim->z()) + ")";
+      return "{" + v.sub->ShortDebugString() + "}";
+    default:
+      return "?";
+  }
+}
+
+std::string EventPrinter::JsonValue(const FieldDescriptor* f, const ArgValue& v) {
+  const auto kind = f->options().GetExtension(arg_kind);
+  switch (v.type) {
+    case FieldDescriptor::CPPTYPE_INT32:
+    case FieldDescriptor::CPPTYPE_INT64:
+      return std::to_string(v.i);
+    case FieldDescriptor::CPPTYPE_ENUM:
+      return JsonString(EnumName(f->enum_type(), static_cast<int>(v.i)));
+    case FieldDescriptor::CPPTYPE_UINT32:
+    case FieldDescriptor::CPPTYPE_UINT64: {
+      if (kind == ARG_HANDLE)
+        return "{\"handle\":" +
+               JsonString(HandleName(f->options().GetExtension(handle_family), v.u)) +
+               ",\"value\":" + JsonString(Hex(v.u)) + "}";
+      if (kind != ARG_POINTER && kind != ARG_FUNCTION) return std::to_string(v.u);
+      uint64_t id = 0, off = 0;
+      std::string out = "{\"addr\":" + JsonString(Hex(v.u));
+      if (kind == ARG_POINTER && !AllocationOf(v.u, &id, &off).empty())
+        out += ",\"alloc\":" + std::to_string(id) + ",\"offset\":" + std::to_string(off);
+      return out + "}";
+    }
+    case FieldDescriptor::CPPTYPE_FLOAT:
+    case FieldDescriptor::CPPTYPE_DOUBLE:
+      return std::to_string(v.d);
+    case FieldDescriptor::CPPTYPE_STRING:
+      return JsonString(kind == ARG_STRING ? v.bytes : BytesHex(v.bytes, v.bytes.size()));
+    case FieldDescriptor::CPPTYPE_MESSAGE:
+      if (!v.sub) return "null";
+      if (const auto* dim = dynamic_cast<const Dim3*>(v.sub))
+        return "[" + std::to_string(dim->x()) + "," + std::to_string(dim->y()) + "," +
+               std::to_string(dim->z()) + "]";
+      return JsonString(v.sub->ShortDebugString());
+    default:
+      return "null";
+  }
+}
+
 std::string EventPrinter::CallText(const ApiCall& call) {
   const Message* m = FnMessage(call);
   if (!m) return "unknown call #" + std::to_string(call.fn_case()) + " (newer ddrr?)";
-  const Descriptor* d = m->GetDescriptor();
-  const Reflection* r = m->GetReflection();
-  std::string s = d->options().GetExtension(c_name) + "(";
-  for (int i = 0; i < d->field_count(); ++i) {
-    const FieldDescriptor* f = d->field(i);
-    const auto kind = f->options().GetExtension(arg_kind);
-    if (i) s += ", ";
-    if (f->options().GetExtension(out)) s += "*";
-    s += f->name() + "=";
-    auto scalar = [&](int k) -> std::string {
-      const bool rep = k >= 0;
-      switch (f->cpp_type()) {
-        case FieldDescriptor::CPPTYPE_INT32:
-          return std::to_string(rep ? r->GetRepeatedInt32(*m, f, k) : r->GetInt32(*m, f));
-        case FieldDescriptor::CPPTYPE_INT64:
-          return std::to_string(rep ? r->GetRepeatedInt64(*m, f, k) : r->GetInt64(*m, f));
-        case FieldDescriptor::CPPTYPE_UINT32:
-          return kind == ARG_FLAGS
-                     ? Hex(r->GetUInt32(*m, f))
-                     : std::to_string(rep ? r->GetRepeatedUInt32(*m, f, k) : r->GetUInt32(*m, f));
-        case FieldDescriptor::CPPTYPE_UINT64: {
-          const uint64_t v = rep ? r->GetRepeatedUInt64(*m, f, k) : r->GetUInt64(*m, f);
-          if (kind == ARG_HANDLE) return HandleName(f->options().GetExtension(handle_family), v);
-          if (kind == ARG_POINTER) {
-            if (v == 0) return "NULL";
-            uint64_t id, off;
-            std::string a = AllocationOf(v, &id, &off);
-            return a.empty() ? Hex(v) : a;
-          }
-          if (kind == ARG_FUNCTION) return Hex(v);
-          return std::to_string(v);
-        }
-        case FieldDescriptor::CPPTYPE_FLOAT:
-          return std::to_string(r->GetFloat(*m, f));
-        case FieldDescriptor::CPPTYPE_DOUBLE:
-          return std::to_string(r->GetDouble(*m, f));
-        case FieldDescriptor::CPPTYPE_ENUM:
-          return EnumName(f->enum_type(),
-                          rep ? r->GetRepeatedEnumValue(*m, f, k) : r->GetEnumValue(*m, f));
-        case FieldDescriptor::CPPTYPE_STRING: {
-          const std::string v = rep ? r->GetRepeatedString(*m, f, k) : r->GetString(*m, f);
-          if (kind == ARG_STRING) return JsonString(v);
-          return "<" + std::to_string(v.size()) + " bytes " + BytesHex(v, 8) + ">";
-        }
-        case FieldDescriptor::CPPTYPE_MESSAGE: {
-          const Message& sub = r->GetMessage(*m, f);
-          if (const auto* dim = dynamic_cast<const Dim3*>(&sub))
-            return "(" + std::to_string(dim->x()) + "," + std::to_string(dim->y()) + "," +
-                   std::to_string(dim->z()) + ")";
-          if (!r->HasField(*m, f)) return "NULL";
-          std::string t = sub.ShortDebugString();
-          return "{" + t + "}";
-        }
-        default:
-          return "?";
-      }
-    };
-    if (f->is_repeated()) {
-      s += "[";
-      for (int k = 0; k < r->FieldSize(*m, f); ++k) s += (k ? ", " : "") + scalar(k);
-      s += "]";
-    } else {
-      s += scalar(-1);
-    }
-  }
+  std::string s = m->GetDescriptor()->options().GetExtension(c_name) + "(";
+  s += JoinArgs(
+      *m, ", ",
+      [](const FieldDescriptor* f) {
+        return (f->options().GetExtension(out) ? "*" : "") + f->name() + "=";
+      },
+      [this](const FieldDescriptor* f, const ArgValue& v) { return TextValue(f, v); });
   s += ") = " + ResultName(call);
   if (call.comm_key())
     s += "  [comm " + KeyHex(call.comm_key()) +
@@ -356,69 +435,10 @@ std::string EventPrinter::CallJson(const ApiCall& call) {
   if (call.call_depth()) s += ",\"call_depth\":" + std::to_string(call.call_depth());
   const Message* m = FnMessage(call);
   if (!m) return s;
-  const Descriptor* d = m->GetDescriptor();
-  const Reflection* r = m->GetReflection();
   s += ",\"args\":{";
-  for (int i = 0; i < d->field_count(); ++i) {
-    const FieldDescriptor* f = d->field(i);
-    const auto kind = f->options().GetExtension(arg_kind);
-    if (i) s += ",";
-    s += JsonString(f->name()) + ":";
-    auto scalar = [&](int k) -> std::string {
-      const bool rep = k >= 0;
-      switch (f->cpp_type()) {
-        case FieldDescriptor::CPPTYPE_INT32:
-          return std::to_string(rep ? r->GetRepeatedInt32(*m, f, k) : r->GetInt32(*m, f));
-        case FieldDescriptor::CPPTYPE_INT64:
-          return std::to_string(rep ? r->GetRepeatedInt64(*m, f, k) : r->GetInt64(*m, f));
-        case FieldDescriptor::CPPTYPE_UINT32:
-          return std::to_string(rep ? r->GetRepeatedUInt32(*m, f, k) : r->GetUInt32(*m, f));
-        case FieldDescriptor::CPPTYPE_UINT64: {
-          const uint64_t v = rep ? r->GetRepeatedUInt64(*m, f, k) : r->GetUInt64(*m, f);
-          if (kind == ARG_HANDLE)
-            return "{\"handle\":" +
-                   JsonString(HandleName(f->options().GetExtension(handle_family), v)) +
-                   ",\"value\":" + JsonString(Hex(v)) + "}";
-          if (kind == ARG_POINTER || kind == ARG_FUNCTION) {
-            uint64_t id = 0, off = 0;
-            std::string out = "{\"addr\":" + JsonString(Hex(v));
-            if (kind == ARG_POINTER && !AllocationOf(v, &id, &off).empty())
-              out += ",\"alloc\":" + std::to_string(id) + ",\"offset\":" + std::to_string(off);
-            return out + "}";
-          }
-          return std::to_string(v);
-        }
-        case FieldDescriptor::CPPTYPE_FLOAT:
-          return std::to_string(r->GetFloat(*m, f));
-        case FieldDescriptor::CPPTYPE_DOUBLE:
-          return std::to_string(r->GetDouble(*m, f));
-        case FieldDescriptor::CPPTYPE_ENUM:
-          return JsonString(EnumName(
-              f->enum_type(), rep ? r->GetRepeatedEnumValue(*m, f, k) : r->GetEnumValue(*m, f)));
-        case FieldDescriptor::CPPTYPE_STRING: {
-          const std::string v = rep ? r->GetRepeatedString(*m, f, k) : r->GetString(*m, f);
-          return JsonString(kind == ARG_STRING ? v : BytesHex(v, v.size()));
-        }
-        case FieldDescriptor::CPPTYPE_MESSAGE: {
-          const Message& sub = r->GetMessage(*m, f);
-          if (const auto* dim = dynamic_cast<const Dim3*>(&sub))
-            return "[" + std::to_string(dim->x()) + "," + std::to_string(dim->y()) + "," +
-                   std::to_string(dim->z()) + "]";
-          if (!r->HasField(*m, f)) return "null";
-          return JsonString(sub.ShortDebugString());
-        }
-        default:
-          return "null";
-      }
-    };
-    if (f->is_repeated()) {
-      s += "[";
-      for (int k = 0; k < r->FieldSize(*m, f); ++k) s += (k ? "," : "") + scalar(k);
-      s += "]";
-    } else {
-      s += scalar(-1);
-    }
-  }
+  s += JoinArgs(
+      *m, ",", [](const FieldDescriptor* f) { return JsonString(f->name()) + ":"; },
+      [this](const FieldDescriptor* f, const ArgValue& v) { return JsonValue(f, v); });
   return s + "}";
 }
 

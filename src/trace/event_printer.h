@@ -7,6 +7,8 @@
 // Thread-safety: none.
 #pragma once
 
+#include <google/protobuf/descriptor.h>
+
 #include <cstdint>
 #include <map>
 #include <string>
@@ -16,6 +18,19 @@
 #include "trace/trace_reader.h"
 
 namespace ddrr::trace {
+
+// One argument value of a recorded call, read through reflection whatever its C++ type.
+struct ArgValue {
+  google::protobuf::FieldDescriptor::CppType type{};
+  int64_t i = 0;                                   // INT32, INT64, ENUM
+  uint64_t u = 0;                                  // UINT32, UINT64
+  double d = 0;                                    // FLOAT, DOUBLE
+  std::string bytes;                               // STRING (strings and bytes)
+  const google::protobuf::Message* sub = nullptr;  // MESSAGE; null when absent
+};
+// `k` < 0 reads a singular field, else element k of a repeated one.
+ArgValue ReadArg(const google::protobuf::Message& m, const google::protobuf::FieldDescriptor* f,
+                 int k);
 
 class EventPrinter {
  public:
@@ -46,6 +61,8 @@ class EventPrinter {
   void TrackMemory(const ApiCall& call, bool after_print);
   std::string TextBody(const Event& event, const EventPosition& pos);
   std::string JsonBody(const Event& event, const EventPosition& pos);
+  std::string TextValue(const google::protobuf::FieldDescriptor* f, const ArgValue& v);
+  std::string JsonValue(const google::protobuf::FieldDescriptor* f, const ArgValue& v);
   std::string CallText(const ApiCall& call);
   std::string CallJson(const ApiCall& call);
 
