@@ -355,7 +355,8 @@ std::string EventPrinter::CallText(const ApiCall& call) {
   s += JoinArgs(
       *m, ", ",
       [](const FieldDescriptor* f) {
-        return (f->options().GetExtension(out) ? "*" : "") + f->name() + "=";
+        std::string prefix = f->options().GetExtension(out) ? "*" : "";  // out-arguments
+        return prefix.append(f->name()).append("=");
       },
       [this](const FieldDescriptor* f, const ArgValue& v) { return TextValue(f, v); });
   s += ") = " + ResultName(call);
