@@ -83,7 +83,10 @@ std::string JoinArgs(const Message& m, const char* sep, Prefix prefix, Value val
       continue;
     }
     s += "[";
-    for (int k = 0; k < r->FieldSize(m, f); ++k) s += (k ? sep : "") + value(f, ReadArg(m, f, k));
+    for (int k = 0; k < r->FieldSize(m, f); ++k) {
+      if (k) s += sep;
+      s += value(f, ReadArg(m, f, k));
+    }
     s += "]";
   }
   return s;
