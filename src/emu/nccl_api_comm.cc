@@ -35,6 +35,14 @@ ncclResult_t InitRank(ncclComm_t* comm, int nranks, const ncclUniqueId& id, int 
   return ToNccl(r);
 }
 
+// A split or shrunk communicator inherits its parent's options (not its name), then the
+// caller's config on top.
+Result ChildOptions(Comm* parent, const ncclConfig_t* config, CommOptions* options) {
+  if (parent != nullptr && parent->IsLive()) *options = parent->options();
+  options->name.clear();
+  return ApplyConfig(config, options);
+}
+
 }  // namespace
 
 DDRR_NCCL_API(ncclResult_t, ncclGetVersion, int* version) {
@@ -95,9 +103,7 @@ DDRR_NCCL_API(ncclResult_t, ncclCommSplit, ncclComm_t comm, int color, int key, 
   return Guarded("ncclCommSplit", [&] {
     Comm* parent = ToComm(comm);
     CommOptions options;
-    if (parent != nullptr && parent->IsLive()) options = parent->options();
-    options.name.clear();
-    Result r = ApplyConfig(config, &options);
+    Result r = ChildOptions(parent, config, &options);
     if (!r.ok()) return ToNccl(emu::Report(r));
     return ToNccl(emu::CommSplit(parent, color, key, reinterpret_cast<Comm**>(newcomm),
                                  config != nullptr ? &options : nullptr));
@@ -109,9 +115,7 @@ DDRR_NCCL_API(ncclResult_t, ncclCommShrink, ncclComm_t comm, int* excludeRanksLi
   return Guarded("ncclCommShrink", [&] {
     Comm* parent = ToComm(comm);
     CommOptions options;
-    if (parent != nullptr && parent->IsLive()) options = parent->options();
-    options.name.clear();
-    Result r = ApplyConfig(config, &options);
+    Result r = ChildOptions(parent, config, &options);
     if (!r.ok()) return ToNccl(emu::Report(r));
     return ToNccl(emu::CommShrink(parent, excludeRanksList, excludeRanksCount,
                                   reinterpret_cast<Comm**>(newcomm),
