@@ -2,6 +2,8 @@
 // frame is still read.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "trace/format.h"
 #include "trace/synthetic_run.h"
 #include "trace/test_util.h"
@@ -180,6 +182,31 @@ TEST(TraceDamageTest, DamagedFooterFallsBackToScanning) {
   EXPECT_EQ(res.events, fx.events);
   ASSERT_EQ(res.problems.size(), 1u);
   EXPECT_NE(res.problems[0].message.find("footer is damaged"), std::string::npos);
+}
+
+// Found by the fuzzer: a trailer whose footer offset is near 2^64 wrapped the bounds check.
+TEST(TraceDamageTest, HugeFooterOffsetInTrailer) {
+  for (uint64_t bad : {~uint64_t{0}, ~uint64_t{0} - 5, uint64_t{1} << 63}) {
+    Fixture fx = MakeTrace();
+    std::memcpy(fx.bytes.data() + fx.bytes.size() - kTrailerSize, &bad, 8);
+    testing::WriteFile(fx.path, fx.bytes);
+    ReadResult res = ReadAll(fx.path);
+    ASSERT_TRUE(res.open.ok());
+    EXPECT_EQ(res.events, fx.events);
+    ASSERT_FALSE(res.problems.empty());
+    EXPECT_NE(res.problems[0].message.find("footer offset is damaged"), std::string::npos);
+  }
+}
+
+TEST(TraceDamageTest, FuzzerRegressionInputsAreSafe) {
+  const std::string dir = std::string(DDRR_SOURCE_DIR) + "/tests/fuzz/regressions";
+  size_t n = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    SCOPED_TRACE(e.path().string());
+    ReadAll(e.path().string());  // must not crash (ASan/UBSan in the fuzz build)
+    ++n;
+  }
+  EXPECT_GT(n, 0u);
 }
 
 TEST(TraceDamageTest, EveryPrefixOfTheFileIsSafe) {

@@ -157,14 +157,15 @@ void RankFileReader::ReadFooter() {
   }
   const uint64_t footer_off = Load64(data_ + size_ - kTrailerSize);
   const uint64_t trailer_off = size_ - kTrailerSize;
-  if (footer_off < frames_begin_ || footer_off + kFooterPrefixSize > trailer_off ||
-      Load32(data_ + footer_off) != kFooterMagic) {
+  // Compare by subtraction: a damaged offset near 2^64 must not wrap around the bounds check.
+  if (footer_off < frames_begin_ || footer_off > trailer_off ||
+      trailer_off - footer_off < kFooterPrefixSize || Load32(data_ + footer_off) != kFooterMagic) {
     AddProblem(trailer_off, "footer offset is damaged; reading frames by scanning");
     return;
   }
   const uint32_t len = Load32(data_ + footer_off + 4);
   const uint32_t crc = Load32(data_ + footer_off + 8);
-  if (len > kMaxFooterBytes || footer_off + kFooterPrefixSize + len != trailer_off ||
+  if (len > kMaxFooterBytes || trailer_off - footer_off - kFooterPrefixSize != len ||
       Crc32c(data_ + footer_off + kFooterPrefixSize, len) != crc ||
       !footer_.ParseFromArray(data_ + footer_off + kFooterPrefixSize, static_cast<int>(len))) {
     AddProblem(footer_off, "footer is damaged; reading frames by scanning");
@@ -177,7 +178,9 @@ void RankFileReader::ReadFooter() {
 }
 
 bool RankFileReader::ValidFrameAt(uint64_t off, FrameHeader* h) const {
-  if (off + kFrameHeaderSize > frames_end_) return false;
+  if (off > frames_end_ || frames_end_ - off < kFrameHeaderSize)
+    return false;  // off may be
+                   // from the index
   *h = UnpackFrameHeader(data_ + off);
   if (h->magic != kFrameMagic) return false;
   if (h->compressed_len > frames_end_ - off - kFrameHeaderSize) return false;

@@ -298,7 +298,8 @@ TEST(TraceRoundTripTest, EveryApiFunctionOfTheSpec) {
       EventMeta meta;
       meta.comm_key = c.comm_key;
       meta.op_seq = static_cast<uint64_t>(f.id) * 3;
-      ASSERT_TRUE((*w)->Append(++seq, 0, seq * 10, e.view(), &meta).ok());
+      ++seq;
+      ASSERT_TRUE((*w)->Append(seq, 0, seq * 10, e.view(), &meta).ok());
     }
     ASSERT_TRUE((*w)->Close({}).ok());
   }
@@ -378,10 +379,12 @@ TEST(TraceRoundTripTest, OpSeqResolvesAcrossCommsFramesAndGaps) {
       EventMeta meta;
       meta.comm_key = o.comm;
       meta.op_seq = o.op;
-      ASSERT_TRUE((*w)->Append(++seq, 0, seq, e.view(), &meta).ok());
+      ++seq;
+      ASSERT_TRUE((*w)->Append(seq, 0, seq, e.view(), &meta).ok());
       e.Clear();
       EncodeCompletionBody(e, 1, o.comm, 10, 0);
-      ASSERT_TRUE((*w)->Append(++seq, 0, seq, e.view()).ok());
+      ++seq;
+      ASSERT_TRUE((*w)->Append(seq, 0, seq, e.view()).ok());
     }
     ASSERT_TRUE((*w)->Close({}).ok());
   }
