@@ -63,10 +63,11 @@ case $case_name in
     # A rank killed mid-run: the others must get an error, not hang.
     export DDRR_SAMPLE_WAIT_REPORT=1
     rm -f "$DDRR_SAMPLE_BOOTSTRAP_DIR"/*
+    # A seed no other test uses: the kill below must hit only this job's ranks.
     ( timeout 100 "$ddrr" run --host -n 3 -- "$samples/sgd_allreduce" --steps 100000 \
-        --log-every 1000 >"$work/out" 2>&1; echo $? >"$work/rc" ) &
+        --log-every 1000 --seed 7130001 >"$work/out" 2>&1; echo $? >"$work/rc" ) &
     for _ in $(seq 50); do grep -q 'step 1000 ' "$work/out" 2>/dev/null && break; sleep 0.2; done
-    victim=$(pgrep -f "^[^ ]*/sgd_allreduce --steps 100000" | tail -1)  # a rank, not ddrr
+    victim=$(pgrep -f "^[^ ]*/sgd_allreduce .*--seed 7130001$" | tail -1)  # a rank, not ddrr
     [ -n "$victim" ] || fail "no rank to kill"
     kill -9 "$victim"
     wait
