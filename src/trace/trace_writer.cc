@@ -14,22 +14,30 @@ namespace ddrr::trace {
 StatusOr<std::unique_ptr<TraceWriter>> TraceWriter::Create(const std::string& path,
                                                            const HeaderInfo& header,
                                                            const WriterOptions& options) {
+  return CreateWithPreamble(path, EncodePreamble(header), options);
+}
+
+std::string TraceWriter::EncodePreamble(const HeaderInfo& header) {
+  WireEncoder h;
+  EncodeHeader(h, header);
+  std::string out(kPreambleSize + h.size(), '\0');
+  const uint32_t version = kFormatVersion, len = static_cast<uint32_t>(h.size());
+  const uint32_t crc = Crc32c(h.data(), h.size());
+  std::memcpy(out.data(), kFileMagic, 8);
+  std::memcpy(out.data() + 8, &version, 4);
+  std::memcpy(out.data() + 12, &len, 4);
+  std::memcpy(out.data() + 16, &crc, 4);
+  std::memcpy(out.data() + kPreambleSize, h.data(), h.size());
+  return out;
+}
+
+StatusOr<std::unique_ptr<TraceWriter>> TraceWriter::CreateWithPreamble(
+    const std::string& path, std::string_view preamble, const WriterOptions& options) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return Status::FromErrno("create trace " + path, errno);
   std::unique_ptr<TraceWriter> w(new TraceWriter(path, fd, options));
   if (!w->cctx_) return Status::Internal("zstd: cannot create a compression context");
-
-  WireEncoder h;
-  EncodeHeader(h, header);
-  uint8_t preamble[kPreambleSize];
-  std::memcpy(preamble, kFileMagic, 8);
-  const uint32_t version = kFormatVersion, len = static_cast<uint32_t>(h.size());
-  const uint32_t crc = Crc32c(h.data(), h.size());
-  std::memcpy(preamble + 8, &version, 4);
-  std::memcpy(preamble + 12, &len, 4);
-  std::memcpy(preamble + 16, &crc, 4);
-  DDRR_RETURN_IF_ERROR(w->WriteAll(preamble, sizeof(preamble)));
-  DDRR_RETURN_IF_ERROR(w->WriteAll(h.data(), h.size()));
+  DDRR_RETURN_IF_ERROR(w->WriteAll(preamble.data(), preamble.size()));
   return w;
 }
 
@@ -170,6 +178,20 @@ Status TraceWriter::SealFrame(uint8_t kind, WireEncoder& raw, uint32_t count, ui
 Status TraceWriter::Flush() {
   DDRR_RETURN_IF_ERROR(SealEvents());
   return SealPayloads();
+}
+
+Status TraceWriter::AppendRawFrame(std::string_view frame, FrameIndexInfo index,
+                                   uint64_t last_seq) {
+  if (closed_) return Status::Internal("append to closed trace " + path_);
+  DDRR_RETURN_IF_ERROR(Flush());
+  index.offset = offset_;
+  DDRR_RETURN_IF_ERROR(WriteAll(frame.data(), frame.size()));
+  if (index.kind == 1) {  // FRAME_EVENTS
+    event_count_ += index.event_count;
+    if (index.event_count) last_seq_ = last_seq;
+  }
+  index_.push_back(std::move(index));
+  return Status::Ok();
 }
 
 Status TraceWriter::Abandon() {

@@ -42,6 +42,14 @@ class TraceWriter {
   static StatusOr<std::unique_ptr<TraceWriter>> Create(const std::string& path,
                                                        const HeaderInfo& header,
                                                        const WriterOptions& options = {});
+  // The file's first bytes (magic, version, header length and CRC, Header) for `header`,
+  // exactly as Create() writes them. The recorder keeps a copy in its spool so that salvage
+  // can rebuild a rank file whose .ddrr is missing or has a damaged header.
+  static std::string EncodePreamble(const HeaderInfo& header);
+  // Like Create(), but writes `preamble` (as EncodePreamble() returns it, or as copied from an
+  // existing rank file) verbatim. Salvage uses it to continue a killed rank's file.
+  static StatusOr<std::unique_ptr<TraceWriter>> CreateWithPreamble(
+      const std::string& path, std::string_view preamble, const WriterOptions& options = {});
   ~TraceWriter();  // closes with END_CLOSED if Close() was not called
 
   // `body` is one Event.body field as written by record_encoders.h (tag included).
@@ -51,6 +59,11 @@ class TraceWriter {
   // Stores `data` once per content hash in the payload stream.
   Status AppendPayload(uint64_t content_hash, std::string_view data);
   Status Flush();  // seals the open frames
+  // Appends one already-sealed frame (FrameHeader + zstd data, checksum verified by the caller)
+  // verbatim, with its footer index entry (`index.offset` is set here). Seals the open frames
+  // first so the file stays in frame order. For an event frame, `last_seq` is its last event's
+  // seq (the footer's last_seq). Salvage copies a killed rank's intact frames with it.
+  Status AppendRawFrame(std::string_view frame, FrameIndexInfo index, uint64_t last_seq);
   Status Close(const FooterInfo& footer);
   // Seals what is buffered and closes the file WITHOUT a footer: what a killed rank leaves
   // (tests and synthetic runs).

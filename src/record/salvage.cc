@@ -1,0 +1,244 @@
+// Salvage: rebuilds a killed rank's file from its intact frames and its spool (recorder.h).
+// Lives in its own library because it reads the old frames with the libprotobuf reader, which
+// must stay out of libddrr.so.
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <string_view>
+
+#include "common/crc32c.h"
+#include "common/log.h"
+#include "record/recorder.h"
+#include "record/spool.h"
+#include "trace/format.h"
+#include "trace/trace_reader.h"
+#include "trace/trace_writer.h"
+
+namespace ddrr::record {
+namespace {
+
+// A read-only mapping of the killed rank's .ddrr (empty when there is none).
+class MappedFile {
+ public:
+  ~MappedFile() {
+    if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
+  }
+  Status Open(const std::string& path) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return errno == ENOENT ? Status::Ok() : Status::FromErrno("open " + path, errno);
+    struct stat st;
+    if (::fstat(fd, &st) != 0 || st.st_size == 0) {
+      ::close(fd);
+      return Status::Ok();
+    }
+    void* p = ::mmap(nullptr, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    ::close(fd);
+    if (p == MAP_FAILED) return Status::FromErrno("map " + path, errno);
+    data_ = static_cast<const uint8_t*>(p);
+    size_ = static_cast<uint64_t>(st.st_size);
+    return Status::Ok();
+  }
+  std::string_view bytes(uint64_t off, uint64_t len) const {
+    return {reinterpret_cast<const char*>(data_) + off, len};
+  }
+  const uint8_t* data() const { return data_; }
+  uint64_t size() const { return size_; }
+
+ private:
+  const uint8_t* data_ = nullptr;
+  uint64_t size_ = 0;
+};
+
+// Length of the file's preamble when it is intact, else 0.
+uint64_t IntactPreamble(const MappedFile& f) {
+  if (f.size() < trace::kPreambleSize) return 0;
+  if (std::memcmp(f.data(), trace::kFileMagic, 8) != 0) return 0;
+  uint32_t version, len, crc;
+  std::memcpy(&version, f.data() + 8, 4);
+  std::memcpy(&len, f.data() + 12, 4);
+  std::memcpy(&crc, f.data() + 16, 4);
+  if (version != trace::kFormatVersion || len > trace::kMaxHeaderBytes) return 0;
+  if (trace::kPreambleSize + len > f.size()) return 0;
+  if (Crc32c(f.data() + trace::kPreambleSize, len) != crc) return 0;
+  return trace::kPreambleSize + len;
+}
+
+struct IntactFrame {
+  uint64_t offset = 0, size = 0;
+  trace::FrameHeader header{};
+};
+
+// The frames that verify, in file order, up to the first that does not: a killed writer only
+// ever damages the end of its file (the frame it was writing).
+std::vector<IntactFrame> IntactFrames(const MappedFile& f, uint64_t begin) {
+  std::vector<IntactFrame> out;
+  uint64_t off = begin;
+  while (off + trace::kFrameHeaderSize <= f.size()) {
+    const trace::FrameHeader h = trace::UnpackFrameHeader(f.data() + off);
+    if (h.magic != trace::kFrameMagic) break;
+    if (h.compressed_len > f.size() - off - trace::kFrameHeaderSize) break;
+    uint8_t packed[trace::kFrameHeaderSize];
+    trace::PackFrameHeader(h, packed);
+    const uint32_t crc =
+        Crc32c(f.data() + off + trace::kFrameHeaderSize, h.compressed_len, Crc32c(packed, 28));
+    if (crc != h.crc) break;
+    const uint64_t size = trace::kFrameHeaderSize + h.compressed_len;
+    out.push_back({off, size, h});
+    off += size;
+  }
+  return out;
+}
+
+// What the footer index needs from each event frame, read through the reader.
+struct FrameFacts {
+  uint64_t first_time_ns = 0, last_time_ns = 0, last_seq = 0;
+  bool seen = false, has_mark = false;
+  int64_t mark_step = 0;
+  std::string mark_label;
+};
+
+std::map<uint64_t, FrameFacts> ReadFrameFacts(const std::string& path) {
+  std::map<uint64_t, FrameFacts> facts;
+  auto reader = trace::RankFileReader::Open(path);
+  if (!reader.ok()) return facts;
+  trace::Event ev;
+  trace::EventPosition pos;
+  while ((*reader)->Next(&ev, &pos)) {
+    FrameFacts& f = facts[pos.frame_offset];
+    if (!f.seen) f.first_time_ns = pos.time_ns;
+    f.seen = true;
+    f.last_time_ns = pos.time_ns;
+    f.last_seq = std::max(f.last_seq, pos.seq);
+    if (ev.has_mark() && !f.has_mark) {
+      f.has_mark = true;
+      f.mark_step = ev.mark().step();
+      f.mark_label = ev.mark().label();
+    }
+  }
+  return facts;
+}
+
+bool HasFooter(const std::string& path) {
+  auto reader = trace::RankFileReader::Open(path);
+  return reader.ok() && (*reader)->footer() != nullptr;
+}
+
+}  // namespace
+
+StatusOr<uint64_t> Salvage(const std::string& spool_path) {
+  static constexpr std::string_view kSuffix = ".spool";
+  if (spool_path.size() <= kSuffix.size() ||
+      spool_path.compare(spool_path.size() - kSuffix.size(), kSuffix.size(), kSuffix) != 0) {
+    return Status::InvalidArgument("salvage: " + spool_path + " is not a .spool file");
+  }
+  DDRR_ASSIGN_OR_RETURN(auto spool, Spool::OpenReadOnly(spool_path));
+  const std::string trace_path = spool_path.substr(0, spool_path.size() - kSuffix.size()) + ".ddrr";
+  const std::string tmp_path = trace_path + ".salvage-tmp";
+
+  // Killed after Close wrote the footer but before it removed the spool (or after an earlier
+  // salvage renamed its result): the rank file is already complete.
+  if (HasFooter(trace_path)) {
+    if (::unlink(spool_path.c_str()) != 0) return Status::FromErrno("remove " + spool_path, errno);
+    return uint64_t{0};
+  }
+
+  MappedFile old;
+  DDRR_RETURN_IF_ERROR(old.Open(trace_path));
+  const uint64_t preamble_len = IntactPreamble(old);
+  std::vector<IntactFrame> frames;
+  std::map<uint64_t, FrameFacts> facts;
+  if (preamble_len) {
+    frames = IntactFrames(old, preamble_len);
+    facts = ReadFrameFacts(trace_path);
+  }
+  const std::string_view preamble = preamble_len ? old.bytes(0, preamble_len) : spool->preamble();
+
+  trace::WriterOptions options;
+  DDRR_ASSIGN_OR_RETURN(auto writer,
+                        trace::TraceWriter::CreateWithPreamble(tmp_path, preamble, options));
+  auto fail = [&](Status st) {
+    writer.reset();
+    ::unlink(tmp_path.c_str());
+    return st;
+  };
+
+  uint64_t last_seq = 0, last_time = 0;
+  for (const IntactFrame& fr : frames) {
+    trace::FrameIndexInfo idx;
+    idx.kind = fr.header.kind;
+    idx.first_seq = fr.header.first_seq;
+    idx.event_count = fr.header.event_count;
+    const FrameFacts& f = facts[fr.offset];
+    idx.first_time_ns = f.first_time_ns;
+    idx.has_mark = f.has_mark;
+    idx.first_mark_step = f.mark_step;
+    idx.first_mark_label = f.mark_label;
+    if (f.seen) {
+      last_seq = std::max(last_seq, f.last_seq);
+      last_time = std::max(last_time, f.last_time_ns);
+    }
+    Status st = writer->AppendRawFrame(old.bytes(fr.offset, fr.size), idx, f.last_seq);
+    if (!st.ok()) return fail(st);
+  }
+
+  // Everything in the ring that the frames above do not already hold. Records still marked
+  // reserved were never returned to the job's thread: skipped.
+  const SpoolHeader& h = spool->header();
+  const uint64_t head = h.head.load(std::memory_order_acquire);
+  uint64_t pos = h.tail.load(std::memory_order_acquire);
+  uint64_t recovered = 0, skipped = 0;
+  while (pos < head) {
+    const RecordHeader* rec = nullptr;
+    uint64_t next = 0;
+    const Spool::Slot slot = spool->At(pos, &rec, &next);
+    if (slot == Spool::Slot::kMalformed) {
+      DDRR_WARN("salvage %s: malformed record at ring position %llu; %llu bytes after it lost",
+                spool_path.c_str(), static_cast<unsigned long long>(pos),
+                static_cast<unsigned long long>(head - pos));
+      break;
+    }
+    if (slot == Spool::Slot::kNotCommitted) ++skipped;
+    if (slot == Spool::Slot::kRecord) {
+      Status st;
+      if (rec->flags & kFlagPayload) {
+        st = writer->AppendPayload(rec->comm_key, Spool::Body(rec));
+      } else if (rec->seq > last_seq) {
+        trace::EventMeta meta;
+        meta.is_mark = (rec->flags & kFlagMark) != 0;
+        meta.mark_step = rec->mark_step;
+        meta.mark_label = Spool::Label(rec);
+        meta.comm_key = rec->comm_key;
+        meta.op_seq = rec->op_seq;
+        st = writer->Append(rec->seq, rec->thread, rec->time_ns, Spool::Body(rec), &meta);
+        last_seq = rec->seq;
+        last_time = std::max(last_time, rec->time_ns);
+        ++recovered;
+      }
+      if (!st.ok()) return fail(st);
+    }
+    pos = next;
+  }
+
+  trace::FooterInfo footer;
+  footer.end_reason = 3;  // END_SALVAGED
+  footer.end_time_ns = last_time;
+  footer.dropped_events = h.dropped.load(std::memory_order_relaxed);
+  Status st = writer->Close(footer);
+  if (!st.ok()) return fail(st);
+  if (::rename(tmp_path.c_str(), trace_path.c_str()) != 0) {
+    return fail(Status::FromErrno("rename " + tmp_path, errno));
+  }
+  DDRR_INFO(log::kRecord,
+            "salvaged %s: %zu frames kept, %llu events from the spool, %llu unfinished",
+            trace_path.c_str(), frames.size(), static_cast<unsigned long long>(recovered),
+            static_cast<unsigned long long>(skipped));
+  if (::unlink(spool_path.c_str()) != 0) return Status::FromErrno("remove " + spool_path, errno);
+  return recovered;
+}
+
+}  // namespace ddrr::record
