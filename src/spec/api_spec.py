@@ -359,3 +359,119 @@ def validate():
                 assert a.type.proto in ENUMS, f"{f.name}.{a.name}: unknown enum {a.type.proto}"
         if f.comm_arg:
             assert f.comm_arg in [a.name for a in f.args], f"{f.name}: no arg {f.comm_arg}"
+
+
+# ---- C signatures, for the generated wrappers --------------------------------------------------
+# Parameter types in C order, exactly as the library's header declares them (the compiler checks
+# every generated definition against the real header, so a mismatch does not build). A spec
+# argument beyond the C parameters is derived (EXTRA_ARGS). Functions without an entry here get
+# no wrapper yet (CUDA runtime and cuRAND wrappers come next).
+C_RESULT = {"ncclGetErrorString": "const char*", "ncclGetLastError": "const char*",
+            "ncclResetDebugInit": "void"}
+_COLL = ["const void*", "void*", "size_t", "ncclDataType_t"]
+C_PARAMS = {
+    "ncclGetVersion": ["int*"],
+    "ncclGetUniqueId": ["ncclUniqueId*"],
+    "ncclGetErrorString": ["ncclResult_t"],
+    "ncclGetLastError": ["ncclComm_t"],
+    "ncclResetDebugInit": [],
+    "ncclMemAlloc": ["void**", "size_t"],
+    "ncclMemFree": ["void*"],
+    "ncclCommInitRank": ["ncclComm_t*", "int", "ncclUniqueId", "int"],
+    "ncclCommInitRankConfig": ["ncclComm_t*", "int", "ncclUniqueId", "int", "ncclConfig_t*"],
+    "ncclCommInitAll": ["ncclComm_t*", "int", "const int*"],
+    "ncclCommInitRankScalable": ["ncclComm_t*", "int", "int", "int", "ncclUniqueId*",
+                                 "ncclConfig_t*"],
+    "ncclCommSplit": ["ncclComm_t", "int", "int", "ncclComm_t*", "ncclConfig_t*"],
+    "ncclCommShrink": ["ncclComm_t", "int*", "int", "ncclComm_t*", "ncclConfig_t*", "int"],
+    "ncclCommFinalize": ["ncclComm_t"],
+    "ncclCommDestroy": ["ncclComm_t"],
+    "ncclCommAbort": ["ncclComm_t"],
+    "ncclCommRevoke": ["ncclComm_t", "int"],
+    "ncclCommGetAsyncError": ["ncclComm_t", "ncclResult_t*"],
+    "ncclCommCount": ["const ncclComm_t", "int*"],
+    "ncclCommCuDevice": ["const ncclComm_t", "int*"],
+    "ncclCommUserRank": ["const ncclComm_t", "int*"],
+    "ncclCommRegister": ["const ncclComm_t", "void*", "size_t", "void**"],
+    "ncclCommDeregister": ["const ncclComm_t", "void*"],
+    "ncclCommWindowRegister": ["ncclComm_t", "void*", "size_t", "ncclWindow_t*", "int"],
+    "ncclCommWindowDeregister": ["ncclComm_t", "ncclWindow_t"],
+    "ncclRedOpCreatePreMulSum": ["ncclRedOp_t*", "void*", "ncclDataType_t",
+                                 "ncclScalarResidence_t", "ncclComm_t"],
+    "ncclRedOpDestroy": ["ncclRedOp_t", "ncclComm_t"],
+    "ncclReduce": _COLL + ["ncclRedOp_t", "int", "ncclComm_t", "cudaStream_t"],
+    "ncclBcast": ["void*", "size_t", "ncclDataType_t", "int", "ncclComm_t", "cudaStream_t"],
+    "ncclBroadcast": _COLL + ["int", "ncclComm_t", "cudaStream_t"],
+    "ncclAllReduce": _COLL + ["ncclRedOp_t", "ncclComm_t", "cudaStream_t"],
+    "ncclReduceScatter": _COLL + ["ncclRedOp_t", "ncclComm_t", "cudaStream_t"],
+    "ncclAllGather": _COLL + ["ncclComm_t", "cudaStream_t"],
+    "ncclAlltoAll": _COLL + ["ncclComm_t", "cudaStream_t"],
+    "ncclGather": _COLL + ["int", "ncclComm_t", "cudaStream_t"],
+    "ncclScatter": _COLL + ["int", "ncclComm_t", "cudaStream_t"],
+    "ncclSend": ["const void*", "size_t", "ncclDataType_t", "int", "ncclComm_t", "cudaStream_t"],
+    "ncclRecv": ["void*", "size_t", "ncclDataType_t", "int", "ncclComm_t", "cudaStream_t"],
+    "ncclGroupStart": [],
+    "ncclGroupEnd": [],
+    "ncclGroupSimulateEnd": ["ncclSimInfo_t*"],
+}
+# How a repeated argument's length is known (another argument's C name).
+REPEAT_COUNT = {("ncclCommInitAll", "comms"): "ndev", ("ncclCommInitAll", "devlist"): "ndev",
+                ("ncclCommInitRankScalable", "comm_ids"): "n_id",
+                ("ncclCommShrink", "exclude_ranks"): "exclude_ranks_count"}
+# Spec arguments with no C parameter: the C++ expression that computes them in the wrapper.
+EXTRA_ARGS = {("ncclRedOpCreatePreMulSum", "scalar_value"):
+              "::ddrr::interpose::ScalarBytes(scalar, datatype, residence)"}
+# Out-arguments read through a struct rather than a plain pointer.
+OUT_EXPR = {("ncclGroupSimulateEnd", "estimated_time"):
+            "(estimated_time ? estimated_time->estimatedTime : 0.0f)"}
+
+C_PARAMS.update({
+    "cudaGetDeviceCount": ["int*"],
+    "cudaSetDevice": ["int"],
+    "cudaGetDevice": ["int*"],
+    "cudaDeviceSynchronize": [],
+    "cudaDeviceReset": [],
+    "cudaMalloc": ["void**", "size_t"],
+    "cudaFree": ["void*"],
+    "cudaMallocHost": ["void**", "size_t"],
+    "cudaFreeHost": ["void*"],
+    "cudaHostAlloc": ["void**", "size_t", "unsigned int"],
+    "cudaMallocManaged": ["void**", "size_t", "unsigned int"],
+    "cudaMallocAsync": ["void**", "size_t", "cudaStream_t"],
+    "cudaFreeAsync": ["void*", "cudaStream_t"],
+    "cudaMemcpy": ["void*", "const void*", "size_t", "enum cudaMemcpyKind"],
+    "cudaMemcpyAsync": ["void*", "const void*", "size_t", "enum cudaMemcpyKind", "cudaStream_t"],
+    "cudaMemset": ["void*", "int", "size_t"],
+    "cudaMemsetAsync": ["void*", "int", "size_t", "cudaStream_t"],
+    "cudaStreamCreate": ["cudaStream_t*"],
+    "cudaStreamCreateWithFlags": ["cudaStream_t*", "unsigned int"],
+    "cudaStreamCreateWithPriority": ["cudaStream_t*", "unsigned int", "int"],
+    "cudaStreamDestroy": ["cudaStream_t"],
+    "cudaStreamSynchronize": ["cudaStream_t"],
+    "cudaStreamQuery": ["cudaStream_t"],
+    "cudaStreamWaitEvent": ["cudaStream_t", "cudaEvent_t", "unsigned int"],
+    "cudaEventCreate": ["cudaEvent_t*"],
+    "cudaEventCreateWithFlags": ["cudaEvent_t*", "unsigned int"],
+    "cudaEventRecord": ["cudaEvent_t", "cudaStream_t"],
+    "cudaEventSynchronize": ["cudaEvent_t"],
+    "cudaEventQuery": ["cudaEvent_t"],
+    "cudaEventDestroy": ["cudaEvent_t"],
+    "cudaStreamBeginCapture": ["cudaStream_t", "enum cudaStreamCaptureMode"],
+    "cudaStreamEndCapture": ["cudaStream_t", "cudaGraph_t*"],
+    "cudaGraphInstantiate": ["cudaGraphExec_t*", "cudaGraph_t", "unsigned long long"],
+    "cudaGraphLaunch": ["cudaGraphExec_t", "cudaStream_t"],
+    "curandCreateGenerator": ["curandGenerator_t*", "curandRngType_t"],
+    "curandCreateGeneratorHost": ["curandGenerator_t*", "curandRngType_t"],
+    "curandDestroyGenerator": ["curandGenerator_t"],
+    "curandSetPseudoRandomGeneratorSeed": ["curandGenerator_t", "unsigned long long"],
+    "curandSetGeneratorOffset": ["curandGenerator_t", "unsigned long long"],
+    "curandSetStream": ["curandGenerator_t", "cudaStream_t"],
+    "curandGenerate": ["curandGenerator_t", "unsigned int*", "size_t"],
+    "curandGenerateUniform": ["curandGenerator_t", "float*", "size_t"],
+    "curandGenerateNormal": ["curandGenerator_t", "float*", "size_t", "float", "float"],
+    "curandGenerateUniformDouble": ["curandGenerator_t", "double*", "size_t"],
+    "curandGenerateNormalDouble": ["curandGenerator_t", "double*", "size_t", "double", "double"],
+    "curandGenerateLongLong": ["curandGenerator_t", "unsigned long long*", "size_t"],
+})
+# Default result type per library.
+LIBRARY_RESULT = {"nccl": "ncclResult_t", "cudart": "cudaError_t", "curand": "curandStatus_t"}

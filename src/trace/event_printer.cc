@@ -362,7 +362,10 @@ std::string EventPrinter::CallText(const ApiCall& call) {
         return prefix.append(f->name()).append("=");
       },
       [this](const FieldDescriptor* f, const ArgValue& v) { return TextValue(f, v); });
-  s += ") = " + ResultName(call);
+  s += ")";
+  // Functions that return text (ncclGetErrorString) have no result code to show.
+  if (!m->GetDescriptor()->options().GetExtension(result_enum).empty())
+    s += " = " + ResultName(call);
   if (call.comm_key())
     s += "  [comm " + KeyHex(call.comm_key()) +
          (call.op_seq() ? " op " + std::to_string(call.op_seq()) : "") + "]";

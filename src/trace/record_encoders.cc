@@ -58,13 +58,17 @@ void EncodeHeader(WireEncoder& e, const HeaderInfo& h) {
 
 size_t BeginCallBody(WireEncoder& e, const CallInfo& c) {
   const size_t m = e.BeginMessage(field::kEventCall);
+  EncodeCallCommon(e, c);
+  return m;
+}
+
+void EncodeCallCommon(WireEncoder& e, const CallInfo& c) {
   e.Sint(1, c.result);
   e.Varint(2, c.duration_ns);
   e.Fixed64(3, c.comm_key);
   e.Varint(5, c.group_depth);
   e.Bool(6, c.graph_captured);
   e.Varint(7, c.call_depth);
-  return m;
 }
 
 void EncodeCompletionBody(WireEncoder& e, uint64_t call_seq_back, uint64_t comm_key,

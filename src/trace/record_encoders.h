@@ -62,6 +62,9 @@ struct CallInfo {
 // Event bodies. Each writes one field of Event.body (tag included) into `e`.
 // For a call: BeginCallBody, then one Encode<Function>(e, ...), then EndCallBody.
 size_t BeginCallBody(WireEncoder& e, const CallInfo& c);
+// The common fields alone, inside an ApiCall message already begun (the interposer writes them
+// after the function's arguments, once the call has returned).
+void EncodeCallCommon(WireEncoder& e, const CallInfo& c);
 inline void EndCallBody(WireEncoder& e, size_t m) { e.EndMessage(m); }
 // `call_seq_back` = this event's seq minus the seq of the call it refers to.
 void EncodeCompletionBody(WireEncoder& e, uint64_t call_seq_back, uint64_t comm_key,

@@ -9,9 +9,15 @@ std::unique_ptr<Command> MakeDumpCommand();
 #ifdef DDRR_HAVE_LAUNCHER
 std::unique_ptr<Command> MakeRunCommand(const char* argv0);
 #endif
+#ifdef DDRR_HAVE_RECORDER
+std::unique_ptr<Command> MakeRecordCommand(const char* argv0);
+#endif
 
 std::vector<std::unique_ptr<Command>> MakeCommands(const char* argv0) {
   std::vector<std::unique_ptr<Command>> c;
+#ifdef DDRR_HAVE_RECORDER
+  c.push_back(MakeRecordCommand(argv0));
+#endif
   c.push_back(MakeInfoCommand());
   c.push_back(MakeDumpCommand());
 #ifdef DDRR_HAVE_LAUNCHER

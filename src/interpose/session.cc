@@ -1,0 +1,164 @@
+#include "interpose/session.h"
+
+#include <dlfcn.h>
+#include <pthread.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+#include <random>
+
+#include "common/log.h"
+#include "interpose/wrapper_support.h"
+
+namespace ddrr::interpose {
+namespace {
+
+std::once_flag g_start_once;
+std::atomic<record::Recorder*> g_recorder{nullptr};
+std::atomic<bool> g_in_child{false};
+uint64_t g_start_ns = 0;
+std::atomic<uint32_t> g_next_thread{0};
+
+const char* Env(const char* name) {
+  const char* v = getenv(name);
+  return v && *v ? v : nullptr;
+}
+
+// Rank and world size from the launcher's variables, most specific first.
+bool DetectRank(trace::HeaderInfo* h) {
+  static const char* const kRankVars[][3] = {
+      {"RANK", "WORLD_SIZE", "LOCAL_RANK"},
+      {"OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_RANK"},
+      {"PMI_RANK", "PMI_SIZE", "MPI_LOCALRANKID"},
+      {"SLURM_PROCID", "SLURM_NTASKS", "SLURM_LOCALID"},
+  };
+  for (const auto& v : kRankVars) {
+    const char* rank = Env(v[0]);
+    if (!rank) continue;
+    h->rank = static_cast<uint32_t>(strtoul(rank, nullptr, 10));
+    if (const char* ws = Env(v[1])) h->world_size = static_cast<uint32_t>(strtoul(ws, nullptr, 10));
+    if (const char* lr = Env(v[2])) h->local_rank = static_cast<int32_t>(strtol(lr, nullptr, 10));
+    h->rank_source = v[0];
+    return true;
+  }
+  return false;
+}
+
+bool KeepEnv(const std::string& name) {
+  static const char* const kPrefixes[] = {"NCCL_", "CUDA_", "TORCH_", "DDRR_", "OMPI_COMM_WORLD_",
+                                          "PMI_",  "SLURM_"};
+  static const char* const kNames[] = {
+      "RANK",        "WORLD_SIZE",  "LOCAL_RANK", "LOCAL_WORLD_SIZE",
+      "MASTER_ADDR", "MASTER_PORT", "GROUP_RANK"};
+  for (const char* p : kPrefixes)
+    if (name.rfind(p, 0) == 0) return true;
+  for (const char* n : kNames)
+    if (name == n) return true;
+  return false;
+}
+
+int RealVersion(Library lib, const char* fn) {
+  using Fn = int (*)(int*);
+  auto f = reinterpret_cast<Fn>(Resolve(lib, fn));
+  int v = 0;
+  if (f && f(&v) != 0) v = 0;
+  return v;
+}
+
+trace::HeaderInfo MakeHeader() {
+  trace::HeaderInfo h;
+  if (!DetectRank(&h)) h.rank_source = "none (rank 0 assumed)";
+  char host[256] = {0};
+  gethostname(host, sizeof(host) - 1);
+  h.host = host;
+  h.pid = static_cast<uint32_t>(getpid());
+  std::ifstream cmdline("/proc/self/cmdline", std::ios::binary);
+  for (std::string arg; std::getline(cmdline, arg, '\0');) h.argv.push_back(arg);
+  for (char** e = environ; e && *e; ++e) {
+    const char* eq = strchr(*e, '=');
+    if (!eq) continue;
+    std::string name(*e, eq - *e);
+    if (KeepEnv(name)) h.env[name] = eq + 1;
+  }
+  // Only version queries that need no driver and change nothing the job sees.
+  h.nccl_version = RealVersion(Library::kNccl, "ncclGetVersion");
+  h.cuda_runtime_version = RealVersion(Library::kCudart, "cudaRuntimeGetVersion");
+  h.layers = {"nccl", "cudart", "curand"};
+  h.start_unix_ns = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                              std::chrono::system_clock::now().time_since_epoch())
+                                              .count());
+  h.start_mono_ns = g_start_ns;
+  if (const char* id = Env("DDRR_RUN_ID")) h.run_id = id;
+  h.ddrr_version = DDRR_VERSION_STRING;
+  return h;
+}
+
+void AtForkChild() { g_in_child.store(true, std::memory_order_relaxed); }
+
+void Start() {
+  g_start_ns = NowNs();
+  pthread_atfork(nullptr, nullptr, AtForkChild);
+  if (const char* off = Env("DDRR_DISABLE"); off && strcmp(off, "0") != 0) return;
+  record::RecorderConfig config;
+  config.dir = Env("DDRR_OUT") ? Env("DDRR_OUT") : "ddrr-run";
+  if (const char* level = Env("DDRR_LEVEL")) {
+    if (strcmp(level, "metadata") != 0) {
+      DDRR_WARN("DDRR_LEVEL=%s: only 'metadata' is implemented yet; recording metadata", level);
+    }
+  }
+  if (const char* mb = Env("DDRR_SPOOL_MB")) {
+    char* end = nullptr;
+    const unsigned long v = strtoul(mb, &end, 10);
+    if (*end != '\0' || v < 1 || v > 65536) {
+      DDRR_WARN(
+          "DDRR_SPOOL_MB=%s is not a size in MiB (1..65536); recording disabled, the job "
+          "runs on unrecorded",
+          mb);
+      return;
+    }
+    config.wal_bytes = static_cast<size_t>(v) << 20;
+  }
+  config.header = MakeHeader();
+  auto rec = record::Recorder::Start(std::move(config));
+  if (!rec.ok()) {
+    DDRR_WARN("cannot record: %s; the job runs on unrecorded", rec.status().ToString().c_str());
+    return;
+  }
+  g_recorder.store(std::move(rec).value().release(), std::memory_order_release);
+}
+
+__attribute__((destructor)) void CloseAtExit() {
+  record::Recorder* r = g_recorder.exchange(nullptr);
+  if (!r || g_in_child.load()) return;
+  trace::FooterInfo f;
+  f.end_reason = 1;  // END_EXIT
+  f.end_time_ns = NowNs() - g_start_ns;
+  Status st = r->Close(f);
+  if (!st.ok()) DDRR_WARN("closing the trace: %s", st.ToString().c_str());
+  // Deliberately not deleted: other threads may still be inside a wrapper at exit.
+}
+
+}  // namespace
+
+record::Recorder* ActiveRecorder() {
+  if (g_in_child.load(std::memory_order_relaxed)) return nullptr;  // never the parent's trace
+  std::call_once(g_start_once, Start);
+  record::Recorder* r = g_recorder.load(std::memory_order_acquire);
+  return r && !r->disabled() ? r : nullptr;
+}
+
+uint64_t SessionStartNs() { return g_start_ns; }
+
+uint32_t ThreadIndex() {
+  thread_local const uint32_t index = g_next_thread.fetch_add(1, std::memory_order_relaxed);
+  return index;
+}
+
+}  // namespace ddrr::interpose

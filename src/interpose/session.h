@@ -1,0 +1,17 @@
+// The recording session of this process: started lazily by the first intercepted call (so a
+// process that never calls NCCL, such as a launcher, writes nothing), configured by DDRR_*
+// variables, closed at exit. Any failure disables recording with one warning; the job goes on.
+#pragma once
+
+#include <cstdint>
+
+#include "record/recorder.h"
+
+namespace ddrr::interpose {
+
+// The recorder when this process records, else nullptr (disabled, failed, forked child).
+record::Recorder* ActiveRecorder();
+uint64_t SessionStartNs();  // CLOCK_MONOTONIC at start; event times count from here
+uint32_t ThreadIndex();     // small per-process index of the calling thread
+
+}  // namespace ddrr::interpose

@@ -1,0 +1,344 @@
+#include "interpose/wrapper_support.h"
+
+#include <dlfcn.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <climits>
+#include <cstddef>
+#include <ctime>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "common/log.h"
+#include "interpose/session.h"
+#include "trace/format.h"
+#include "trace/record_encoders.h"
+
+namespace ddrr::interpose {
+namespace {
+
+thread_local int t_depth = 0;
+thread_local uint32_t t_group_depth = 0;
+
+const char* SonameOf(Library lib) {
+  switch (lib) {
+    case Library::kNccl:
+      return "libnccl.so.2";
+    case Library::kCudart:
+      return "libcudart.so.13";
+    case Library::kCurand:
+      return "libcurand.so.10";
+  }
+  return "";
+}
+
+// True when `p` lies in libddrr.so itself: resolving to our own wrapper would recurse.
+bool IsOurs(void* p) {
+  Dl_info mine{}, theirs{};
+  if (!dladdr(reinterpret_cast<void*>(&IsOurs), &mine) || !dladdr(p, &theirs)) return false;
+  return mine.dli_fbase == theirs.dli_fbase;
+}
+
+void* Lookup(void* handle, const std::string& name) {
+  void* p = dlsym(handle, name.c_str());
+  return p && !IsOurs(p) ? p : nullptr;
+}
+
+// 64-bit FNV-1a, then a finalizer so nearby inputs spread.
+struct KeyHasher {
+  uint64_t h = 0xcbf29ce484222325ull;
+  KeyHasher& Add(const void* data, size_t n) {
+    const auto* p = static_cast<const unsigned char*>(data);
+    for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 0x100000001b3ull;
+    return *this;
+  }
+  template <typename T>
+  KeyHasher& Add(const T& v) {
+    return Add(&v, sizeof(v));
+  }
+  uint64_t Done() const {
+    uint64_t x = h;
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    return x ? x : 1;  // 0 means "no communicator"
+  }
+};
+
+struct CommState {
+  uint64_t key = 0;
+  uint64_t ops = 0;     // collectives and p2p issued so far
+  uint64_t splits = 0;  // ncclCommSplit calls on this parent (all ranks make them alike)
+  uint64_t shrinks = 0;
+};
+
+std::mutex g_comms_mu;
+std::unordered_map<ncclComm_t, CommState> g_comms;  // guarded by g_comms_mu
+
+CommState& StateOf(ncclComm_t comm) {  // g_comms_mu held
+  auto [it, fresh] = g_comms.try_emplace(comm);
+  if (fresh) it->second.key = KeyHasher().Add("unknown-comm", 12).Add(comm).Done();
+  return it->second;
+}
+
+size_t DatatypeBytes(ncclDataType_t t) {
+  switch (t) {
+    case ncclInt8:
+    case ncclUint8:
+    case ncclFloat8e4m3:
+    case ncclFloat8e5m2:
+      return 1;
+    case ncclFloat16:
+    case ncclBfloat16:
+      return 2;
+    case ncclInt32:
+    case ncclUint32:
+    case ncclFloat32:
+      return 4;
+    default:
+      return 8;
+  }
+}
+
+}  // namespace
+
+void* Resolve(Library lib, const char* name) {
+  const std::string plain(name);
+  const std::string profiling = "p" + plain;  // NCCL's strong pncclX behind the weak ncclX
+  if (lib == Library::kNccl) {
+    if (void* p = Lookup(RTLD_NEXT, profiling)) return p;
+  }
+  if (void* p = Lookup(RTLD_NEXT, plain)) return p;
+  // Loaded RTLD_LOCAL (Python extensions): not in the global scope, but loaded.
+  if (void* handle = dlopen(SonameOf(lib), RTLD_NOLOAD | RTLD_LAZY)) {
+    void* p = lib == Library::kNccl ? Lookup(handle, profiling) : nullptr;
+    if (!p) p = Lookup(handle, plain);
+    dlclose(handle);
+    if (p) return p;
+  }
+  return nullptr;
+}
+
+namespace {
+void WarnMissing(const char* name) {
+  static std::atomic<bool> warned{false};
+  if (!warned.exchange(true))
+    DDRR_WARN("cannot find the real %s (is its library loaded?); returning an error", name);
+}
+}  // namespace
+
+template <>
+ncclResult_t Missing<ncclResult_t>(const char* name) {
+  WarnMissing(name);
+  return ncclSystemError;
+}
+template <>
+const char* Missing<const char*>(const char* name) {
+  WarnMissing(name);
+  return "ddrr: the real NCCL library was not found";
+}
+template <>
+cudaError_t Missing<cudaError_t>(const char* name) {
+  WarnMissing(name);
+  return cudaErrorUnknown;
+}
+template <>
+curandStatus_t Missing<curandStatus_t>(const char* name) {
+  WarnMissing(name);
+  return CURAND_STATUS_INTERNAL_ERROR;
+}
+void Missing(const char* name) { WarnMissing(name); }
+
+uint64_t NowNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+CallGuard::CallGuard() : recording_(t_depth++ == 0 && ActiveRecorder() != nullptr) {}
+CallGuard::~CallGuard() { --t_depth; }
+
+namespace {
+trace::WireEncoder& ThreadEncoder() {
+  thread_local trace::WireEncoder e;
+  return e;
+}
+}  // namespace
+
+CallEvent::CallEvent(trace::FunctionId fn, uint64_t t0, int64_t result)
+    : fn_(fn),
+      t0_(t0),
+      t1_(NowNs()),
+      result_(result),
+      group_depth_(t_group_depth),
+      encoder_(ThreadEncoder()) {
+  encoder_.Clear();
+  body_ = encoder_.BeginMessage(trace::field::kEventCall);
+}
+
+void CallEvent::OnComm(ncclComm_t comm, bool counts_op) {
+  if (comm == nullptr) return;  // e.g. ncclGetLastError(NULL): no communicator involved
+  std::lock_guard<std::mutex> lock(g_comms_mu);
+  CommState& s = StateOf(comm);
+  comm_key_ = s.key;
+  if (counts_op) op_seq_ = ++s.ops;
+}
+
+void CallEvent::OnCreated(ncclComm_t comm, uint64_t key, int nranks, int rank) {
+  comm_key_ = key;
+  if (comm == nullptr) return;
+  std::lock_guard<std::mutex> lock(g_comms_mu);
+  g_comms[comm] = CommState{key, 0, 0, 0};
+}
+
+void CallEvent::OnGroup(trace::FunctionId fn) {
+  if (result_ != ncclSuccess && result_ != ncclInProgress) return;
+  if (fn == trace::FunctionId::kNcclGroupStart) ++t_group_depth;
+  if (fn == trace::FunctionId::kNcclGroupEnd && t_group_depth > 0) --t_group_depth;
+}
+
+void CallEvent::Commit() {
+  record::Recorder* r = ActiveRecorder();
+  if (!r) return;
+  trace::CallInfo c;
+  c.result = result_;
+  c.duration_ns = t1_ - t0_;
+  c.comm_key = comm_key_;
+  c.group_depth = group_depth_;
+  trace::EncodeCallCommon(encoder_, c);
+  encoder_.EndMessage(body_);
+  trace::EventMeta meta;
+  meta.comm_key = comm_key_;
+  meta.op_seq = op_seq_;
+  r->Append(ThreadIndex(), t0_ - SessionStartNs(), encoder_.view(), meta);
+}
+
+std::string_view UniqueIdBytes(const ncclUniqueId* id) {
+  return id ? std::string_view(id->internal, NCCL_UNIQUE_ID_BYTES) : std::string_view();
+}
+
+std::span<const std::string_view> UniqueIds(const ncclUniqueId* ids, int n) {
+  thread_local std::vector<std::string_view> v;
+  v.clear();
+  for (int i = 0; ids && i < n; ++i) v.push_back(UniqueIdBytes(&ids[i]));
+  return v;
+}
+
+std::span<const int64_t> Ints(const int* p, int n) {
+  thread_local std::vector<int64_t> v;
+  v.assign(p && n > 0 ? p : nullptr, p && n > 0 ? p + n : nullptr);
+  return v;
+}
+
+std::span<const uint64_t> Handles(const ncclComm_t* p, int n) {
+  thread_local std::vector<uint64_t> v;
+  v.clear();
+  for (int i = 0; p && i < n; ++i) v.push_back(Scalar(p[i]));
+  return v;
+}
+
+// ncclConfig_t grew over NCCL versions: read only the fields the caller's struct has (`size`).
+const trace::NcclConfigValue* Config(const ncclConfig_t* config) {
+  if (config == nullptr) return nullptr;
+  thread_local trace::NcclConfigValue v;
+  v = trace::NcclConfigValue{};
+  const size_t size = config->size;
+  auto has = [&](size_t offset, size_t bytes) { return offset + bytes <= size; };
+#define DDRR_CONFIG_INT(i, field)                                                                  \
+  if (has(offsetof(ncclConfig_t, field), sizeof(int)) && config->field != NCCL_CONFIG_UNDEF_INT) { \
+    v.has[i] = true;                                                                               \
+    v.value[i] = config->field;                                                                    \
+  }
+#define DDRR_CONFIG_STR(i, field)                                           \
+  if (has(offsetof(ncclConfig_t, field), sizeof(char*)) && config->field) { \
+    v.has[i] = true;                                                        \
+    v.text[i] = config->field;                                              \
+  }
+  DDRR_CONFIG_INT(0, blocking)
+  DDRR_CONFIG_INT(1, cgaClusterSize)
+  DDRR_CONFIG_INT(2, minCTAs)
+  DDRR_CONFIG_INT(3, maxCTAs)
+  DDRR_CONFIG_STR(4, netName)
+  DDRR_CONFIG_INT(5, splitShare)
+  DDRR_CONFIG_INT(6, trafficClass)
+  DDRR_CONFIG_STR(7, commName)
+  DDRR_CONFIG_INT(8, collnetEnable)
+  DDRR_CONFIG_INT(9, CTAPolicy)
+  DDRR_CONFIG_INT(10, shrinkShare)
+  DDRR_CONFIG_INT(11, nvlsCTAs)
+  DDRR_CONFIG_INT(12, nChannelsPerNetPeer)
+  DDRR_CONFIG_INT(13, nvlinkCentricSched)
+#undef DDRR_CONFIG_INT
+#undef DDRR_CONFIG_STR
+  return &v;
+}
+
+// A host-immediate PreMulSum scalar is read now (it is a value the job chose); a device one is
+// not (reading device memory would synchronise the job).
+std::string_view ScalarBytes(const void* scalar, ncclDataType_t datatype,
+                             ncclScalarResidence_t residence) {
+  if (scalar == nullptr || residence != ncclScalarHostImmediate) return {};
+  return {static_cast<const char*>(scalar), DatatypeBytes(datatype)};
+}
+
+namespace hooks {
+
+void NcclCommInitRank(CallEvent& ev, ncclComm_t* comm, int nranks, ncclUniqueId id, int rank) {
+  const uint64_t key = KeyHasher().Add(id.internal, NCCL_UNIQUE_ID_BYTES).Add(nranks).Done();
+  ev.OnCreated(comm ? *comm : nullptr, key, nranks, rank);
+}
+
+void NcclCommInitRankConfig(CallEvent& ev, ncclComm_t* comm, int nranks, ncclUniqueId id, int rank,
+                            ncclConfig_t*) {
+  NcclCommInitRank(ev, comm, nranks, id, rank);
+}
+
+void NcclCommInitRankScalable(CallEvent& ev, ncclComm_t* comm, int nranks, int rank, int n_id,
+                              ncclUniqueId* ids, ncclConfig_t*) {
+  KeyHasher h;
+  for (int i = 0; ids && i < n_id; ++i) h.Add(ids[i].internal, NCCL_UNIQUE_ID_BYTES);
+  ev.OnCreated(comm ? *comm : nullptr, h.Add(nranks).Done(), nranks, rank);
+}
+
+// All ranks of an InitAll communicator live in this process: one key for all of them.
+void NcclCommInitAll(CallEvent& ev, ncclComm_t* comms, int ndev, const int*) {
+  static std::atomic<uint64_t> ordinal{0};
+  const uint64_t n = ordinal.fetch_add(1);
+  const uint64_t key =
+      KeyHasher().Add("initall", 7).Add(static_cast<uint64_t>(getpid())).Add(n).Add(ndev).Done();
+  for (int i = 0; comms && i < ndev; ++i) ev.OnCreated(comms[i], key, ndev, i);
+  ev.OnCreated(nullptr, key, ndev, -1);
+}
+
+// A split's key = parent key + color + how many splits the parent has seen: the same on every
+// rank, because splits are collective over the parent.
+void NcclCommSplit(CallEvent& ev, ncclComm_t parent, int color, int, ncclComm_t* newcomm,
+                   ncclConfig_t*) {
+  uint64_t parent_key, ordinal;
+  {
+    std::lock_guard<std::mutex> lock(g_comms_mu);
+    CommState& p = StateOf(parent);
+    parent_key = p.key;
+    ordinal = ++p.splits;
+  }
+  const uint64_t key = KeyHasher().Add(parent_key).Add(color).Add(ordinal).Done();
+  ev.OnCreated(newcomm ? *newcomm : nullptr, key, -1, -1);
+}
+
+void NcclCommShrink(CallEvent& ev, ncclComm_t parent, int*, int, ncclComm_t* newcomm, ncclConfig_t*,
+                    int) {
+  uint64_t parent_key, ordinal;
+  {
+    std::lock_guard<std::mutex> lock(g_comms_mu);
+    CommState& p = StateOf(parent);
+    parent_key = p.key;
+    ordinal = ++p.shrinks;
+  }
+  const uint64_t key = KeyHasher().Add(parent_key).Add("shrink", 6).Add(ordinal).Done();
+  ev.OnCreated(newcomm ? *newcomm : nullptr, key, -1, -1);
+}
+
+}  // namespace hooks
+}  // namespace ddrr::interpose

@@ -1,0 +1,117 @@
+// What the generated wrappers (wrappers.cc, from src/spec/gen_wrappers.py) stand on: resolving the
+// real function, the call-depth guard, timing, communicator keys and op numbers, and the event that
+// goes to the recorder. Everything here passes through on internal failure: a wrapper always
+// returns exactly what the real function returned.
+#pragma once
+
+#include <cuda_runtime_api.h>
+#include <curand.h>
+#include <nccl.h>
+
+#include <cstdint>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include "spec/api_encode.h"
+#include "spec/api_table.h"
+#include "trace/wire_encoder.h"
+
+#define DDRR_EXPORT __attribute__((visibility("default")))
+
+namespace ddrr::interpose {
+
+enum class Library { kNccl, kCudart, kCurand };
+
+// The real function: pncclX / cudaX from the next object in lookup order, else from the library
+// found with dlopen(RTLD_NOLOAD) (NCCL loaded RTLD_LOCAL by Python). nullptr if not found.
+void* Resolve(Library lib, const char* name);
+
+// What a wrapper returns when the real function cannot be found (warned once).
+template <typename R>
+R Missing(const char* name);
+void Missing(const char* name);
+
+uint64_t NowNs();  // CLOCK_MONOTONIC
+
+// Records only the outermost intercepted call of a thread (NCCL calls its own public functions)
+// and only while recording is on; constructed before the real call.
+class CallGuard {
+ public:
+  CallGuard();
+  ~CallGuard();
+  bool recording() const { return recording_; }
+
+ private:
+  bool recording_;
+};
+
+// One ApiCall being recorded: the wrapper encodes the arguments into encoder(), then Commit().
+class CallEvent {
+ public:
+  CallEvent(trace::FunctionId fn, uint64_t t0, int64_t result);
+  trace::WireEncoder& encoder() { return encoder_; }
+  // The call acts on `comm`: its job-wide key; collectives and p2p also take the next op number.
+  void OnComm(ncclComm_t comm, bool counts_op);
+  // A created communicator: registers `comm` under `key` and makes it this call's comm_key.
+  void OnCreated(ncclComm_t comm, uint64_t key, int nranks, int rank);
+  void OnGroup(trace::FunctionId fn);  // GroupStart/GroupEnd nesting (after a successful call)
+  void Commit();
+
+ private:
+  trace::FunctionId fn_;
+  uint64_t t0_, t1_;
+  int64_t result_;
+  uint64_t comm_key_ = 0;
+  uint64_t op_seq_ = 0;
+  uint32_t group_depth_;
+  size_t body_;
+  trace::WireEncoder& encoder_;
+};
+
+// Argument conversions for the encoders.
+template <typename T>
+inline auto Scalar(T v) {
+  if constexpr (std::is_pointer_v<T>) {
+    return static_cast<uint64_t>(reinterpret_cast<uintptr_t>(v));
+  } else if constexpr (std::is_enum_v<T>) {
+    return static_cast<int64_t>(v);
+  } else if constexpr (std::is_floating_point_v<T>) {
+    return v;
+  } else if constexpr (std::is_signed_v<T>) {
+    return static_cast<int64_t>(v);
+  } else {
+    return static_cast<uint64_t>(v);
+  }
+}
+template <typename R>
+int64_t ResultCode(R r) {
+  if constexpr (std::is_pointer_v<R>) {
+    return 0;  // ncclGetErrorString / ncclGetLastError return text, not a code
+  } else {
+    return static_cast<int64_t>(r);
+  }
+}
+std::string_view UniqueIdBytes(const ncclUniqueId* id);
+std::span<const std::string_view> UniqueIds(const ncclUniqueId* ids, int n);
+std::span<const int64_t> Ints(const int* v, int n);
+std::span<const uint64_t> Handles(const ncclComm_t* v, int n);
+const trace::NcclConfigValue* Config(const ncclConfig_t* config);
+std::string_view ScalarBytes(const void* scalar, ncclDataType_t datatype,
+                             ncclScalarResidence_t residence);
+
+// Communicator creation: job-wide keys that every rank computes alike (DESIGN.md "Trace").
+namespace hooks {
+void NcclCommInitRank(CallEvent& ev, ncclComm_t* comm, int nranks, ncclUniqueId id, int rank);
+void NcclCommInitRankConfig(CallEvent& ev, ncclComm_t* comm, int nranks, ncclUniqueId id, int rank,
+                            ncclConfig_t* config);
+void NcclCommInitAll(CallEvent& ev, ncclComm_t* comms, int ndev, const int* devlist);
+void NcclCommInitRankScalable(CallEvent& ev, ncclComm_t* comm, int nranks, int rank, int n_id,
+                              ncclUniqueId* ids, ncclConfig_t* config);
+void NcclCommSplit(CallEvent& ev, ncclComm_t parent, int color, int key, ncclComm_t* newcomm,
+                   ncclConfig_t* config);
+void NcclCommShrink(CallEvent& ev, ncclComm_t parent, int* exclude, int n_exclude,
+                    ncclComm_t* newcomm, ncclConfig_t* config, int flags);
+}  // namespace hooks
+
+}  // namespace ddrr::interpose

@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# record_test.sh CASE DDRR SAMPLES_DIR LIBDDRR — one recording scenario on the host runtime.
+set -uo pipefail
+case_name=$1 ddrr=$2 samples=$3 lib=$4
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+export DDRR_SAMPLE_BOOTSTRAP_DIR="$work/bootstrap" DDRR_EMU_TIMEOUT=5 DDRR_RUN_GRACE=5
+mkdir -p "$DDRR_SAMPLE_BOOTSTRAP_DIR"
+fail() { echo "FAIL [$case_name]: $*" >&2; tail -20 "$work/out" >&2 2>/dev/null; exit 1; }
+json() { "$ddrr" dump "$work/run" --json >"$work/dump.json" || fail "dump failed"; }
+py() { python3 - "$work/dump.json" "$@"; }
+
+case $case_name in
+  sgd_all_ranks_recorded)
+    "$ddrr" record -o "$work/run" -- "$ddrr" run --host -n 4 -- "$samples/sgd_allreduce" \
+      --steps 6 >"$work/out" 2>&1 || fail "record exited $?"
+    "$ddrr" info "$work/run" >"$work/info" || fail "info found problems: $(tail -5 "$work/info")"
+    [ "$(grep -c 'ended     cleanly (process exit' "$work/info")" -eq 4 ] || fail "not 4 clean ranks"
+    [ "$(grep -o 'comm      [0-9a-f]* size 4' "$work/info" | sort -u | wc -l)" -eq 1 ] \
+      || fail "ranks disagree on the communicator key"
+    json
+    py <<'PY' || fail "recorded calls wrong"
+import json, sys, collections
+ev = [json.loads(l) for l in open(sys.argv[1])]
+calls = [e for e in ev if e["type"] == "call"]
+by_rank = collections.defaultdict(list)
+for c in calls: by_rank[c["rank"]].append(c)
+assert sorted(by_rank) == [0, 1, 2, 3], sorted(by_rank)
+for r, cs in by_rank.items():
+    fns = [c["fn"] for c in cs]
+    assert fns.count("ncclCommInitRank") == 1, fns
+    init = next(c for c in cs if c["fn"] == "ncclCommInitRank")
+    assert init["args"]["nranks"] == 4 and init["args"]["rank"] == r, init
+    assert init["result_name"] == "ncclSuccess"
+    bc = [c for c in cs if c["fn"] == "ncclBroadcast"]
+    assert bc and bc[0]["args"]["root"] == 0, bc[:1]
+    ar = [c for c in cs if c["fn"] == "ncclAllReduce"]
+    assert len(ar) >= 6, len(ar)
+    assert all(c["args"]["datatype"] == "ncclFloat32" and c["args"]["op"] == "ncclSum" for c in ar)
+    ops = [c["op_seq"] for c in cs if c["fn"] in ("ncclBroadcast", "ncclAllReduce")]
+    assert ops == list(range(1, len(ops) + 1)), ops
+    assert fns[-1] == "ncclCommDestroy" or "ncclCommDestroy" in fns, fns[-3:]
+counts = {r: sum(c["fn"] == "ncclAllReduce" for c in cs) for r, cs in by_rank.items()}
+assert len(set(counts.values())) == 1, counts
+PY
+    ;;
+  output_unchanged)
+    "$ddrr" run --host -n 3 -- "$samples/sgd_allreduce" --steps 8 --seed 3 >"$work/plain" 2>&1 \
+      || fail "plain run failed"
+    "$ddrr" record -o "$work/run" -- "$ddrr" run --host -n 3 -- "$samples/sgd_allreduce" \
+      --steps 8 --seed 3 >"$work/out" 2>&1 || fail "recorded run failed"
+    a=$(grep -o 'weights_hash=[0-9a-f]*' "$work/plain" | sort -u)
+    b=$(grep -o 'weights_hash=[0-9a-f]*' "$work/out" | sort -u)
+    [ -n "$a" ] && [ "$a" = "$b" ] || fail "recording changed the result: $a vs $b" ;;
+  tour_comm_keys_align)
+    "$ddrr" record -o "$work/run" -- "$ddrr" run --host -n 4 -- "$samples/collectives_tour" \
+      >"$work/out" 2>&1 || fail "record exited $?"
+    json
+    py <<'PY' || fail "communicator keys or op numbers do not align"
+import json, sys, collections
+ev = [json.loads(l) for l in open(sys.argv[1])]
+ops = collections.defaultdict(dict)   # comm_key -> rank -> [(op_seq, fn)]
+for e in ev:
+    if e["type"] == "call" and e.get("op_seq"):
+        ops[e["comm_key"]].setdefault(e["rank"], []).append((e["op_seq"], e["fn"]))
+assert len(ops) >= 3, list(ops)                       # world + split halves + second comm
+for key, ranks in ops.items():
+    seqs = list(ranks.values())
+    for s in seqs:
+        assert [o for o, _ in s] == list(range(1, len(s) + 1)), (key, s[:5])
+    colls = [[f for _, f in s if f not in ("ncclSend", "ncclRecv")] for s in seqs]
+    assert all(c == colls[0] for c in colls), (key, [len(c) for c in colls])
+PY
+    ;;
+  exports_only_api)
+    bad=$(nm -D --defined-only "$lib" | awk '{print $3}' | grep -vE '^(nccl|cuda|curand|ddrr_)' \
+      | grep -vE '^(_init|_fini)$')
+    [ -z "$bad" ] || fail "exports beyond the API: $(echo $bad | head -c 300)"
+    nm -D --defined-only "$lib" | grep -q ' pnccl' && fail "exports pnccl* (would shadow NCCL)"
+    [ "$(nm -D --defined-only "$lib" | grep -c ' nccl')" -eq 41 ] || fail "not 41 NCCL functions"
+    for f in ddrr_mark ddrr_record_rng ddrr_enabled cudaMalloc curandGenerateNormal; do
+      nm -D --defined-only "$lib" | grep -q " $f\$" || fail "$f not exported"
+    done
+    ldd "$lib" | grep -q protobuf && fail "libddrr.so loads libprotobuf"
+    true ;;
+  unwritable_dir_passes_through)
+    mkdir "$work/ro" && chmod 500 "$work/ro"
+    [ "$(id -u)" -eq 0 ] && target=/proc/ddrr-cannot-write || target="$work/ro/run"
+    "$ddrr" run --host -n 2 -- "$samples/sgd_allreduce" --steps 4 >"$work/plain" 2>&1
+    LD_PRELOAD="$lib" DDRR_OUT="$target" "$ddrr" run --host -n 2 -- \
+      "$samples/sgd_allreduce" --steps 4 >"$work/out" 2>&1 || fail "job failed: exit $?"
+    [ "$(grep -c 'ddrr WARN cannot record' "$work/out")" -eq 2 ] || fail "want one warning per rank"
+    diff <(grep -o 'weights_hash=.*' "$work/plain") <(grep -o 'weights_hash=.*' "$work/out") \
+      || fail "output changed" ;;
+  bad_variable_passes_through)
+    LD_PRELOAD="$lib" DDRR_OUT="$work/run" DDRR_SPOOL_MB=lots "$ddrr" run --host -n 2 -- \
+      "$samples/sgd_allreduce" --steps 3 >"$work/out" 2>&1 || fail "job failed: exit $?"
+    grep -q "DDRR_SPOOL_MB=lots is not a size" "$work/out" || fail "no warning"
+    grep -q "final loss" "$work/out" || fail "job did not finish" ;;
+  killed_rank_salvaged)
+    ( "$ddrr" record -o "$work/run" -- "$ddrr" run --host -n 3 -- "$samples/sgd_allreduce" \
+        --steps 1000000 --log-every 1000 --seed 7130002 >"$work/out" 2>&1; echo $? >"$work/rc" ) &
+    for _ in $(seq 100); do grep -q 'step 2000 ' "$work/out" 2>/dev/null && break; sleep 0.1; done
+    victim=$(pgrep -f "^[^ ]*/sgd_allreduce .*--seed 7130002$" | tail -1)  # this job's rank
+    [ -n "$victim" ] || fail "no rank to kill"
+    kill -9 "$victim"
+    wait
+    grep -q "ddrr: salvaged .*rank-[0-9].spool" "$work/out" || fail "no salvage reported"
+    "$ddrr" info "$work/run" >"$work/info"
+    grep -q "salvaged from spool" "$work/info" || fail "killed rank not salvaged: $(cat "$work/info")"
+    [ "$(ls "$work/run"/*.spool 2>/dev/null | wc -l)" -eq 0 ] || fail "spool left behind" ;;
+  *) fail "unknown case" ;;
+esac
+echo "ok [$case_name]"

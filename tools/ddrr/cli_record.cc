@@ -1,0 +1,129 @@
+// ddrr record [-o DIR] -- CMD ARGS: runs CMD with libddrr.so preloaded, so every process of the
+// job that is a rank writes DIR/rank-<r>.ddrr; afterwards salvages what killed ranks left.
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <random>
+
+#include "cli_common.h"
+#include "record/recorder.h"
+
+namespace ddrr::cli {
+namespace {
+namespace fs = std::filesystem;
+
+pid_t g_child = -1;
+void ForwardSignal(int sig) {
+  if (g_child > 0) kill(g_child, sig);
+}
+
+std::string DefaultDir() {
+  char buf[64];
+  const std::time_t now = std::time(nullptr);
+  std::strftime(buf, sizeof(buf), "ddrr-run-%Y%m%d-%H%M%S", std::localtime(&now));
+  return buf;
+}
+
+class RecordCommand : public Command {
+ public:
+  explicit RecordCommand(const char* argv0) : argv0_(argv0) {}
+
+  CLI::App* Register(CLI::App& app) override {
+    auto* sub = app.add_subcommand(
+        "record",
+        "Run a command with every rank recorded (libddrr.so preloaded); works with "
+        "torchrun, mpirun, srun and `ddrr run` as the command");
+    sub->add_option("-o,--output", dir_, "Run directory (default: ./ddrr-run-<date>-<time>)");
+    sub->add_option("--level", level_, "Capture level (only metadata is implemented yet)")
+        ->check(CLI::IsMember({"metadata", "digests", "payloads"}));
+    sub->add_option("COMMAND", argv_, "Command and its arguments (after --)")->required();
+    sub->footer(
+        "Environment passed to the job: LD_PRELOAD, DDRR_OUT, DDRR_RUN_ID, DDRR_LEVEL. "
+        "DDRR_LIB overrides where libddrr.so is found.");
+    return sub;
+  }
+
+  int Run() override {
+    std::string lib;
+    if (const char* env = getenv("DDRR_LIB")) {
+      lib = env;
+    } else {
+      std::error_code ec;
+      fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+      lib = ((ec ? fs::path(argv0_) : exe).parent_path() / "../lib/libddrr.so").lexically_normal();
+    }
+    if (!fs::exists(lib))
+      return Fail(lib + ": libddrr.so not found; build it, or set DDRR_LIB to its path");
+    if (dir_.empty()) dir_ = DefaultDir();
+    std::error_code ec;
+    fs::create_directories(dir_, ec);
+    if (ec) return Fail("cannot create " + dir_ + ": " + ec.message());
+    const std::string abs_dir = fs::absolute(dir_).string();
+
+    std::string preload = lib;
+    if (const char* old = getenv("LD_PRELOAD"); old && *old) preload += std::string(":") + old;
+    std::random_device rd;
+    char run_id[32];
+    snprintf(run_id, sizeof(run_id), "%08x%08x", rd(), rd());
+    setenv("LD_PRELOAD", preload.c_str(), 1);
+    setenv("DDRR_OUT", abs_dir.c_str(), 1);
+    setenv("DDRR_RUN_ID", run_id, 1);
+    setenv("DDRR_LEVEL", level_.c_str(), 1);
+
+    g_child = fork();
+    if (g_child < 0) return Fail(std::string("fork: ") + strerror(errno));
+    if (g_child == 0) {
+      std::vector<char*> args;
+      for (auto& a : argv_) args.push_back(a.data());
+      args.push_back(nullptr);
+      execvp(args[0], args.data());
+      fprintf(stderr, "ddrr: error: cannot run %s: %s\n", args[0], strerror(errno));
+      _exit(127);
+    }
+    for (int sig : {SIGINT, SIGTERM, SIGHUP}) signal(sig, ForwardSignal);
+    int status = 0;
+    while (waitpid(g_child, &status, 0) < 0 && errno == EINTR) {
+    }
+    const int rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    SalvageLeftovers(abs_dir);
+    fprintf(stderr, "ddrr: recorded to %s (job exit %d); `ddrr info %s` summarises it\n",
+            abs_dir.c_str(), rc, dir_.c_str());
+    return rc;
+  }
+
+ private:
+  // A rank killed before it closed its trace leaves rank-<r>.spool: turn it into a complete
+  // rank file now, so the run directory is self-contained.
+  static void SalvageLeftovers(const std::string& dir) {
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+      if (e.path().extension() != ".spool") continue;
+      auto n = record::Salvage(e.path().string());
+      if (n.ok())
+        fprintf(stderr, "ddrr: salvaged %s (%llu events from the spool)\n", e.path().c_str(),
+                static_cast<unsigned long long>(*n));
+      else
+        fprintf(stderr, "ddrr: warning: %s\n", n.status().message().c_str());
+    }
+  }
+
+  const char* argv0_;
+  std::string dir_;
+  std::string level_ = "metadata";
+  std::vector<std::string> argv_;
+};
+
+}  // namespace
+
+std::unique_ptr<Command> MakeRecordCommand(const char* argv0) {
+  return std::make_unique<RecordCommand>(argv0);
+}
+
+}  // namespace ddrr::cli
