@@ -20,6 +20,8 @@ const char* StatusCodeName(StatusCode code) {
       return "I/O error";
     case StatusCode::kUnimplemented:
       return "Unimplemented";
+    case StatusCode::kUnavailable:
+      return "Unavailable";
     case StatusCode::kInternal:
       return "Internal error";
   }

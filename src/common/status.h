@@ -18,6 +18,7 @@ enum class StatusCode {
   kUnsupportedVersion,  // written by a newer ddrr
   kIoError,             // the OS refused (disk full, permission denied)
   kUnimplemented,       // known input that this build cannot handle yet
+  kUnavailable,         // in use by someone else right now (a live rank's spool); try later
   kInternal,            // a bug in ddrr
 };
 
@@ -39,6 +40,7 @@ class Status {
   static Status Unimplemented(std::string msg) {
     return {StatusCode::kUnimplemented, std::move(msg)};
   }
+  static Status Unavailable(std::string msg) { return {StatusCode::kUnavailable, std::move(msg)}; }
   static Status Internal(std::string msg) { return {StatusCode::kInternal, std::move(msg)}; }
   // Builds an IoError from errno, naming what was being done ("open rank-0.ddrr").
   static Status FromErrno(const std::string& what, int err);

@@ -154,6 +154,12 @@ record::Recorder* ActiveRecorder() {
   return r && !r->disabled() ? r : nullptr;
 }
 
+record::Recorder* RunningRecorder() {
+  if (g_in_child.load(std::memory_order_relaxed)) return nullptr;
+  record::Recorder* r = g_recorder.load(std::memory_order_acquire);
+  return r && !r->disabled() ? r : nullptr;
+}
+
 uint64_t SessionStartNs() { return g_start_ns; }
 
 uint32_t ThreadIndex() {

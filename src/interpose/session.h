@@ -11,6 +11,10 @@ namespace ddrr::interpose {
 
 // The recorder when this process records, else nullptr (disabled, failed, forked child).
 record::Recorder* ActiveRecorder();
+// The recorder if it is already running, else nullptr; never starts it. For hooks that may run
+// inside the recorder's own start-up (open/read of /proc/self/cmdline), where starting would
+// recurse.
+record::Recorder* RunningRecorder();
 uint64_t SessionStartNs();  // CLOCK_MONOTONIC at start; event times count from here
 uint32_t ThreadIndex();     // small per-process index of the calling thread
 

@@ -136,6 +136,10 @@ StatusOr<uint64_t> Salvage(const std::string& spool_path) {
       spool_path.compare(spool_path.size() - kSuffix.size(), kSuffix.size(), kSuffix) != 0) {
     return Status::InvalidArgument("salvage: " + spool_path + " is not a .spool file");
   }
+  if (SpoolIsLive(spool_path))
+    return Status::Unavailable(spool_path +
+                               ": still being written by a live process; not "
+                               "salvaged (run ddrr seal once the rank has ended)");
   DDRR_ASSIGN_OR_RETURN(auto spool, Spool::OpenReadOnly(spool_path));
   const std::string trace_path = spool_path.substr(0, spool_path.size() - kSuffix.size()) + ".ddrr";
   const std::string tmp_path = trace_path + ".salvage-tmp";

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -26,13 +27,28 @@ Status Bad(const std::string& path, const std::string& why) {
 
 void AppendLock::Yield() { sched_yield(); }
 
-Spool::Spool(std::string path, void* base, size_t size)
-    : path_(std::move(path)), base_(base), size_(size), header_(static_cast<SpoolHeader*>(base)) {
+Spool::Spool(std::string path, void* base, size_t size, int lock_fd)
+    : path_(std::move(path)),
+      base_(base),
+      size_(size),
+      header_(static_cast<SpoolHeader*>(base)),
+      lock_fd_(lock_fd) {
   ring_ = static_cast<uint8_t*>(base) + header_->ring_offset;
   capacity_ = header_->ring_capacity;
 }
 
-Spool::~Spool() { ::munmap(base_, size_); }
+Spool::~Spool() {
+  ::munmap(base_, size_);
+  if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock: the spool may be salvaged now
+}
+
+bool SpoolIsLive(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool live = ::flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  ::close(fd);  // also drops our lock if we got it
+  return live;
+}
 
 std::string_view Spool::preamble() const {
   return {static_cast<const char*>(base_) + header_->preamble_offset, header_->preamble_len};
@@ -66,8 +82,8 @@ StatusOr<std::unique_ptr<Spool>> Spool::Create(const std::string& path, uint32_t
   }
   void* base = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   err = errno;
-  ::close(fd);
   if (base == MAP_FAILED) {
+    ::close(fd);
     ::unlink(path.c_str());
     return Status::FromErrno("map spool " + path, err);
   }
@@ -89,7 +105,10 @@ StatusOr<std::unique_ptr<Spool>> Spool::Create(const std::string& path, uint32_t
   std::memcpy(static_cast<uint8_t*>(base) + preamble_offset, preamble.data(), preamble.size());
   std::atomic_thread_fence(std::memory_order_release);
   std::memcpy(h->magic, kSpoolMagic, 8);  // last: a spool without magic was never started
-  return std::unique_ptr<Spool>(new Spool(path, base, size));
+  // Held until the writer ends (the kernel drops it when the process dies): a reader that
+  // cannot take it knows the spool is live and leaves it alone.
+  (void)::flock(fd, LOCK_EX | LOCK_NB);
+  return std::unique_ptr<Spool>(new Spool(path, base, size, fd));
 }
 
 StatusOr<std::unique_ptr<Spool>> Spool::OpenReadOnly(const std::string& path) {

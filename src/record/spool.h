@@ -80,7 +80,7 @@ class Spool {
   void Release(uint64_t pos) { header_->tail.store(pos, std::memory_order_release); }
 
  private:
-  Spool(std::string path, void* base, size_t size);
+  Spool(std::string path, void* base, size_t size, int lock_fd = -1);
   uint8_t* RingAt(uint64_t pos) const { return ring_ + pos % capacity_; }
 
   std::string path_;
@@ -90,6 +90,11 @@ class Spool {
   uint8_t* ring_ = nullptr;
   uint64_t capacity_ = 0;
   AppendLock lock_;
+  int lock_fd_;  // the writer's flock on the spool file: held while the writer lives
 };
+
+// True while a live process still writes `path` (it holds the spool's flock): such a spool
+// must not be salvaged.
+bool SpoolIsLive(const std::string& path);
 
 }  // namespace ddrr::record

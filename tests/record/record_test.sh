@@ -73,8 +73,16 @@ for key, ranks in ops.items():
 PY
     ;;
   exports_only_api)
+    # The intercepted API, ddrr's C API, and the entropy hooks (src/interpose/entropy.cc).
+    hooks="getrandom getentropy syscall open open64 openat openat64 __open_2 __open64_2 __openat_2
+      __openat64_2 read __read_chk close _ZNSt13random_device9_M_getvalEv
+      _ZNSt13random_device13_M_getval_pretrEv arc4random arc4random_buf arc4random_uniform"
+    hook_re="^($(echo $hooks | tr ' ' '|'))\$"
     bad=$(nm -D --defined-only "$lib" | awk '{print $3}' | grep -vE '^(nccl|cuda|curand|ddrr_)' \
-      | grep -vE '^(_init|_fini)$')
+      | grep -vE "$hook_re" | grep -vE '^(_init|_fini)$')
+    for h in $hooks; do
+      nm -D --defined-only "$lib" | grep -q " $h\$" || fail "entropy hook $h not exported"
+    done
     [ -z "$bad" ] || fail "exports beyond the API: $(echo $bad | head -c 300)"
     nm -D --defined-only "$lib" | grep -q ' pnccl' && fail "exports pnccl* (would shadow NCCL)"
     [ "$(nm -D --defined-only "$lib" | grep -c ' nccl')" -eq 41 ] || fail "not 41 NCCL functions"
@@ -108,6 +116,26 @@ PY
     grep -q "ddrr: salvaged .*rank-[0-9].spool" "$work/out" || fail "no salvage reported"
     "$ddrr" info "$work/run" >"$work/info"
     grep -q "salvaged from spool" "$work/info" || fail "killed rank not salvaged: $(cat "$work/info")"
+    [ "$(ls "$work/run"/*.spool 2>/dev/null | wc -l)" -eq 0 ] || fail "spool left behind" ;;
+  transparent_salvage_spares_live_ranks)
+    # Recorded with a plain LD_PRELOAD, so nothing salvages by itself.
+    ( LD_PRELOAD="$lib" DDRR_OUT="$work/run" "$ddrr" run --host -n 2 -- \
+        "$samples/sgd_allreduce" --steps 1000000 --log-every 1000 --seed 7130003 \
+        >"$work/out" 2>&1; echo $? >"$work/rc" ) &
+    for _ in $(seq 100); do grep -q 'step 2000 ' "$work/out" 2>/dev/null && break; sleep 0.1; done
+    "$ddrr" info "$work/run" >"$work/live" 2>&1
+    grep -q "still being written by a live process; not salvaged" "$work/live" \
+      || fail "a live rank's spool was not left alone: $(head -3 "$work/live")"
+    [ "$(ls "$work/run"/*.spool | wc -l)" -eq 2 ] || fail "live spools touched"
+    victim=$(pgrep -f "^[^ ]*/sgd_allreduce .*--seed 7130003$" | tail -1)
+    [ -n "$victim" ] || fail "no rank to kill"
+    kill -9 "$victim"
+    wait
+    "$ddrr" info "$work/run" >"$work/info" 2>&1
+    grep -q "ddrr: salvaged .*rank-[01].spool" "$work/info" || fail "info did not salvage"
+    grep -q "salvaged from spool" "$work/info" || fail "rank not shown as salvaged"
+    "$ddrr" seal "$work/run" >"$work/seal" 2>&1 || fail "seal failed"
+    grep -q "0 spool(s) salvaged" "$work/seal" || fail "seal: $(cat "$work/seal")"
     [ "$(ls "$work/run"/*.spool 2>/dev/null | wc -l)" -eq 0 ] || fail "spool left behind" ;;
   *) fail "unknown case" ;;
 esac

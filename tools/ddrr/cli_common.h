@@ -28,6 +28,11 @@ class Command {
 // argv0 lets commands find files installed beside the binary.
 std::vector<std::unique_ptr<Command>> MakeCommands(const char* argv0);
 
+// Turns every rank-<r>.spool left by a killed rank in `run_path` (a run directory) into a
+// complete rank file, reporting each on stderr; spools of live ranks are left alone. Returns
+// the number of spools salvaged. A no-op for a single rank file.
+int SalvageSpools(const std::string& run_path);
+
 // "ddrr: error: <message>" on stderr; returns kExitUsage.
 int Fail(const Status& status);
 int Fail(const std::string& message);

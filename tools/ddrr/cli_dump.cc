@@ -25,6 +25,7 @@ class DumpCommand : public Command {
   }
 
   int Run() override {
+    SalvageSpools(run_path_);
     auto run = trace::Run::Open(run_path_);
     if (!run.ok()) return Fail(run.status());
     if (rank_ && !run->FindRank(*rank_))

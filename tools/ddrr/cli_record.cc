@@ -92,28 +92,13 @@ class RecordCommand : public Command {
     while (waitpid(g_child, &status, 0) < 0 && errno == EINTR) {
     }
     const int rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    SalvageLeftovers(abs_dir);
+    SalvageSpools(abs_dir);  // killed ranks' spools become complete rank files
     fprintf(stderr, "ddrr: recorded to %s (job exit %d); `ddrr info %s` summarises it\n",
             abs_dir.c_str(), rc, dir_.c_str());
     return rc;
   }
 
  private:
-  // A rank killed before it closed its trace leaves rank-<r>.spool: turn it into a complete
-  // rank file now, so the run directory is self-contained.
-  static void SalvageLeftovers(const std::string& dir) {
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator(dir, ec)) {
-      if (e.path().extension() != ".spool") continue;
-      auto n = record::Salvage(e.path().string());
-      if (n.ok())
-        fprintf(stderr, "ddrr: salvaged %s (%llu events from the spool)\n", e.path().c_str(),
-                static_cast<unsigned long long>(*n));
-      else
-        fprintf(stderr, "ddrr: warning: %s\n", n.status().message().c_str());
-    }
-  }
-
   const char* argv0_;
   std::string dir_;
   std::string level_ = "metadata";

@@ -11,6 +11,7 @@ std::unique_ptr<Command> MakeRunCommand(const char* argv0);
 #endif
 #ifdef DDRR_HAVE_RECORDER
 std::unique_ptr<Command> MakeRecordCommand(const char* argv0);
+std::unique_ptr<Command> MakeSealCommand();
 #endif
 
 std::vector<std::unique_ptr<Command>> MakeCommands(const char* argv0) {
@@ -20,6 +21,9 @@ std::vector<std::unique_ptr<Command>> MakeCommands(const char* argv0) {
 #endif
   c.push_back(MakeInfoCommand());
   c.push_back(MakeDumpCommand());
+#ifdef DDRR_HAVE_RECORDER
+  c.push_back(MakeSealCommand());
+#endif
 #ifdef DDRR_HAVE_LAUNCHER
   c.push_back(MakeRunCommand(argv0));
 #endif

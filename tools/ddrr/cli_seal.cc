@@ -1,0 +1,37 @@
+// ddrr seal RUN: salvages, explicitly, every spool left by a killed rank (other commands do it
+// transparently before reading).
+#include <cstdio>
+
+#include "cli_common.h"
+#include "trace/run.h"
+
+namespace ddrr::cli {
+namespace {
+
+class SealCommand : public Command {
+ public:
+  CLI::App* Register(CLI::App& app) override {
+    auto* sub = app.add_subcommand("seal",
+                                   "Turn the spools of killed ranks into complete rank "
+                                   "files (ddrr info and dump do this by themselves)");
+    sub->add_option("RUN", run_path_, "Run directory")->required();
+    return sub;
+  }
+
+  int Run() override {
+    auto run = trace::Run::Open(run_path_);  // checks the path before anything is changed
+    if (!run.ok()) return Fail(run.status());
+    const int n = SalvageSpools(run_path_);
+    printf("ddrr seal: %d spool(s) salvaged in %s\n", n, run_path_.c_str());
+    return kExitOk;
+  }
+
+ private:
+  std::string run_path_;
+};
+
+}  // namespace
+
+std::unique_ptr<Command> MakeSealCommand() { return std::make_unique<SealCommand>(); }
+
+}  // namespace ddrr::cli
