@@ -122,7 +122,7 @@ class EntropyScope {
  public:
   EntropyScope() : outer_(!t_inside) {
     if (outer_) t_inside = true;
-    recording_ = outer_ && RunningRecorder() != nullptr;
+    recording_ = outer_ && !InsideInterceptedCall() && RunningRecorder() != nullptr;
   }
   ~EntropyScope() {
     if (outer_) t_inside = false;

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -102,6 +103,32 @@ trace::HeaderInfo MakeHeader() {
 
 void AtForkChild() { g_in_child.store(true, std::memory_order_relaxed); }
 
+// Fatal signals: note the signal in the spool (one atomic store: async-signal-safe), put back
+// the handler that was there before us (the job's own, Python's faulthandler, or the default)
+// and let the signal take its course. Everything recorded is already in the spool; the next
+// ddrr command salvages it into a rank file that ends with END_SIGNAL and the signal.
+constexpr int kFatalSignals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+struct sigaction g_previous[sizeof(kFatalSignals) / sizeof(int)];
+
+void OnFatalSignal(int sig, siginfo_t* info, void*) {
+  if (record::Recorder* r = g_recorder.load(std::memory_order_relaxed)) r->NoteFatalSignal(sig);
+  for (size_t i = 0; i < sizeof(kFatalSignals) / sizeof(int); ++i)
+    if (kFatalSignals[i] == sig) sigaction(sig, &g_previous[i], nullptr);
+  // A fault re-executes its instruction on return; a sent signal (kill, raise, abort) must be
+  // raised again.
+  if (info == nullptr || info->si_code <= 0) raise(sig);
+}
+
+void InstallFatalSignalHandlers() {
+  for (size_t i = 0; i < sizeof(kFatalSignals) / sizeof(int); ++i) {
+    struct sigaction sa = {};
+    sa.sa_sigaction = OnFatalSignal;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    sigaction(kFatalSignals[i], &sa, &g_previous[i]);
+  }
+}
+
 void Start() {
   g_start_ns = NowNs();
   pthread_atfork(nullptr, nullptr, AtForkChild);
@@ -132,6 +159,7 @@ void Start() {
     return;
   }
   g_recorder.store(std::move(rec).value().release(), std::memory_order_release);
+  InstallFatalSignalHandlers();
 }
 
 __attribute__((destructor)) void CloseAtExit() {

@@ -157,6 +157,8 @@ uint64_t NowNs() {
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
 }
 
+bool InsideInterceptedCall() { return t_depth > 0; }
+
 CallGuard::CallGuard() : recording_(t_depth++ == 0 && ActiveRecorder() != nullptr) {}
 CallGuard::~CallGuard() { --t_depth; }
 

@@ -34,6 +34,10 @@ void Missing(const char* name);
 
 uint64_t NowNs();  // CLOCK_MONOTONIC
 
+// True while this thread is inside an intercepted call (NCCL reading /dev/urandom for its own
+// unique id is NCCL's business, not entropy handed to the application).
+bool InsideInterceptedCall();
+
 // Records only the outermost intercepted call of a thread (NCCL calls its own public functions)
 // and only while recording is on; constructed before the real call.
 class CallGuard {

@@ -155,6 +155,9 @@ class RecorderImpl final : public Recorder {
     return s;
   }
   bool disabled() const override { return disabled_.load(std::memory_order_relaxed); }
+  void NoteFatalSignal(int sig) override {
+    spool_->header().fatal_signal.store(sig, std::memory_order_relaxed);
+  }
   const std::string& trace_path() const override { return trace_path_; }
   const std::string& spool_path() const override { return spool_path_; }
 

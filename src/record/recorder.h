@@ -78,6 +78,10 @@ class Recorder {
   // Seals everything, writes the footer, removes the spool. Idempotent.
   virtual Status Close(const trace::FooterInfo& footer) = 0;
 
+  // Async-signal-safe: notes in the spool that the process is dying of `sig`; the next salvage
+  // ends the rank file with END_SIGNAL and the signal number.
+  virtual void NoteFatalSignal(int sig) = 0;
+
   virtual RecorderStats stats() const = 0;
   virtual bool disabled() const = 0;
   virtual const std::string& trace_path() const = 0;

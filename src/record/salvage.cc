@@ -230,6 +230,10 @@ StatusOr<uint64_t> Salvage(const std::string& spool_path) {
 
   trace::FooterInfo footer;
   footer.end_reason = 3;  // END_SALVAGED
+  if (const int sig = h.fatal_signal.load(std::memory_order_relaxed); sig > 0) {
+    footer.end_reason = 2;  // END_SIGNAL: the handler noted it before the process died
+    footer.signal = sig;
+  }
   footer.end_time_ns = last_time;
   footer.dropped_events = h.dropped.load(std::memory_order_relaxed);
   Status st = writer->Close(footer);

@@ -50,11 +50,16 @@ struct SpoolHeader {
   alignas(64) std::atomic<uint64_t> tail;  // records before it are sealed in the .ddrr
   std::atomic<uint64_t> sealed_seq;        // last event seq written to the .ddrr (0: none)
   std::atomic<uint64_t> sealed_events;     // events written to the .ddrr
+
+  // Set (async-signal-safely) by the fatal-signal handler; salvage reports it in the footer.
+  // Spools written before this field existed read 0 here (the header is zero padded).
+  alignas(64) std::atomic<int32_t> fatal_signal;
 };
 static_assert(sizeof(SpoolHeader) <= kSpoolHeaderSize);
 static_assert(offsetof(SpoolHeader, ring_capacity) == 48 && offsetof(SpoolHeader, head) == 64 &&
               offsetof(SpoolHeader, dropped) == 80 && offsetof(SpoolHeader, tail) == 128 &&
-              offsetof(SpoolHeader, sealed_events) == 144);  // docs/FORMAT.md "Spool"
+              offsetof(SpoolHeader, sealed_events) == 144 &&
+              offsetof(SpoolHeader, fatal_signal) == 192);  // docs/FORMAT.md "Spool"
 static_assert(std::atomic<uint64_t>::is_always_lock_free);
 
 // Record commit states. A record is written in three steps: under the append lock its `len`

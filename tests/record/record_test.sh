@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# record_test.sh CASE DDRR SAMPLES_DIR LIBDDRR — one recording scenario on the host runtime.
+# record_test.sh CASE DDRR SAMPLES_DIR LIBDDRR PROBE HOSTRT_DIR — one recording scenario on the
+# host runtime.
 set -uo pipefail
-case_name=$1 ddrr=$2 samples=$3 lib=$4
+case_name=$1 ddrr=$2 samples=$3 lib=$4 probe=$5 hostrt=$6
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export DDRR_SAMPLE_BOOTSTRAP_DIR="$work/bootstrap" DDRR_EMU_TIMEOUT=5 DDRR_RUN_GRACE=5
@@ -137,6 +138,42 @@ PY
     "$ddrr" seal "$work/run" >"$work/seal" 2>&1 || fail "seal failed"
     grep -q "0 spool(s) salvaged" "$work/seal" || fail "seal: $(cat "$work/seal")"
     [ "$(ls "$work/run"/*.spool 2>/dev/null | wc -l)" -eq 0 ] || fail "spool left behind" ;;
+  threads_no_loss)
+    RANK=0 WORLD_SIZE=1 LD_LIBRARY_PATH="$hostrt" "$ddrr" record -o "$work/run" -- \
+      "$probe" threads 16 2000 >"$work/out" 2>&1 || fail "probe failed"
+    json
+    py <<'PY' || fail "events lost, duplicated or out of order"
+import json, sys, collections
+ev = [json.loads(l) for l in open(sys.argv[1])]
+seqs = [e["seq"] for e in ev]
+assert seqs == list(range(1, len(seqs) + 1)), "seqs not 1..n"
+calls = collections.Counter(e["thread"] for e in ev if e.get("fn") == "ncclGetVersion")
+marks = {e["step"]: e["thread"] for e in ev if e["type"] == "mark"}
+assert sum(calls.values()) == 1 + 16 * 2000, sum(calls.values())
+assert sorted(marks) == list(range(16)), sorted(marks)
+for step, thread in marks.items():            # every thread's mark precedes its own calls
+    first_call = min(e["seq"] for e in ev if e["thread"] == thread and e.get("fn"))
+    mark_seq = next(e["seq"] for e in ev if e["type"] == "mark" and e["step"] == step)
+    assert mark_seq < first_call, (step, thread)
+    assert calls[thread] == 2000 + (1 if thread == 0 else 0), (thread, calls[thread])
+PY
+    ;;
+  fork_child_not_recorded)
+    RANK=0 WORLD_SIZE=1 LD_LIBRARY_PATH="$hostrt" "$ddrr" record -o "$work/run" -- \
+      "$probe" fork >"$work/out" 2>&1 || fail "probe failed"
+    [ "$(ls "$work/run" | wc -l)" -eq 1 ] || fail "files: $(ls "$work/run")"
+    json
+    [ "$(grep -c '"fn":"ncclGetVersion"' "$work/dump.json")" -eq 4 ] \
+      || fail "want the parent's 4 calls only, got $(grep -c ncclGetVersion "$work/dump.json")" ;;
+  abort_ends_with_signal)
+    RANK=0 WORLD_SIZE=1 LD_LIBRARY_PATH="$hostrt" "$ddrr" record -o "$work/run" -- \
+      "$probe" abort >"$work/out" 2>&1
+    rc=$?
+    [ "$rc" -eq 134 ] || fail "the job's exit changed: $rc (want 134, SIGABRT)"
+    "$ddrr" info "$work/run" >"$work/info" 2>&1
+    grep -q "ended     NOT cleanly (fatal signal, signal 6)" "$work/info" \
+      || fail "no END_SIGNAL: $(grep ended "$work/info")"
+    "$ddrr" dump "$work/run" | grep -q "ncclGetVersion" || fail "the call before abort was lost" ;;
   *) fail "unknown case" ;;
 esac
 echo "ok [$case_name]"

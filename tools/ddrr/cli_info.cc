@@ -41,7 +41,7 @@ const char* EndName(int reason) {
     case trace::END_EXIT:
       return "process exit";
     case trace::END_SIGNAL:
-      return "fatal signal, trace flushed";
+      return "fatal signal";
     case trace::END_SALVAGED:
       return "salvaged from spool";
     case trace::END_CLOSED:
@@ -157,7 +157,9 @@ class InfoCommand : public Command {
         printf("\n");
       }
       if (const trace::Footer* f = r.footer()) {
-        printf("  ended     cleanly (%s", EndName(f->end_reason()));
+        const bool clean =
+            f->end_reason() == trace::END_EXIT || f->end_reason() == trace::END_CLOSED;
+        printf("  ended     %s (%s", clean ? "cleanly" : "NOT cleanly", EndName(f->end_reason()));
         if (f->end_reason() == trace::END_EXIT) printf(", status %d", f->exit_status());
         if (f->signal()) printf(", signal %d", f->signal());
         printf(")\n");

@@ -1,0 +1,73 @@
+// A small NCCL program for the recorder's process and thread tests:
+//   interpose_probe threads N M   N threads, each marks its index and calls ncclGetVersion M times
+//   interpose_probe fork          calls in the parent, forks, the child calls 50 times and exits,
+//                                 then the parent calls 3 more times
+//   interpose_probe abort         one call, then abort()
+// ddrr_mark is looked up at run time, so the probe runs with or without libddrr.so.
+#include <dlfcn.h>
+#include <nccl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+void Mark(const char* label, int64_t step) {
+  using MarkFn = void (*)(const char*, int64_t);
+  static auto mark = reinterpret_cast<MarkFn>(dlsym(RTLD_DEFAULT, "ddrr_mark"));
+  if (mark) mark(label, step);
+}
+
+void Calls(int n) {
+  for (int i = 0; i < n; ++i) {
+    int v = 0;
+    if (ncclGetVersion(&v) != ncclSuccess || v == 0) {
+      fprintf(stderr, "interpose_probe: ncclGetVersion failed\n");
+      exit(1);
+    }
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string mode = argc > 1 ? argv[1] : "";
+  if (mode == "threads" && argc == 4) {
+    const int n = atoi(argv[2]), m = atoi(argv[3]);
+    Calls(1);  // starts the recorder before the threads race
+    std::vector<std::thread> threads;
+    for (int t = 0; t < n; ++t) {
+      threads.emplace_back([t, m] {
+        Mark("thread", t);
+        Calls(m);
+      });
+    }
+    for (auto& th : threads) th.join();
+  } else if (mode == "fork") {
+    Calls(1);
+    const pid_t child = fork();
+    if (child == 0) {
+      Calls(50);
+      _exit(0);
+    }
+    int status = 0;
+    waitpid(child, &status, 0);
+    Calls(3);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return 1;
+  } else if (mode == "abort") {
+    Calls(1);
+    abort();
+  } else {
+    fprintf(stderr, "usage: interpose_probe threads N M | fork | abort\n");
+    return 2;
+  }
+  printf("interpose_probe %s: done\n", mode.c_str());
+  return 0;
+}
