@@ -12,6 +12,7 @@
 #include <unordered_map>
 
 #include "common/log.h"
+#include "interpose/completion.h"
 #include "interpose/session.h"
 #include "trace/format.h"
 #include "trace/record_encoders.h"
@@ -185,7 +186,10 @@ void CallEvent::OnComm(ncclComm_t comm, bool counts_op) {
   std::lock_guard<std::mutex> lock(g_comms_mu);
   CommState& s = StateOf(comm);
   comm_key_ = s.key;
-  if (counts_op) op_seq_ = ++s.ops;
+  if (counts_op) {
+    op_seq_ = ++s.ops;
+    counts_op_ = true;
+  }
 }
 
 void CallEvent::OnCreated(ncclComm_t comm, uint64_t key, int nranks, int rank) {
@@ -214,7 +218,10 @@ void CallEvent::Commit() {
   trace::EventMeta meta;
   meta.comm_key = comm_key_;
   meta.op_seq = op_seq_;
-  r->Append(ThreadIndex(), t0_ - SessionStartNs(), encoder_.view(), meta);
+  const uint64_t seq = r->Append(ThreadIndex(), t0_ - SessionStartNs(), encoder_.view(), meta);
+  const bool ok = result_ == ncclSuccess || result_ == ncclInProgress;
+  if (counts_op_ && ok) OnCollectiveIssued(seq, comm_key_, op_seq_, stream_, group_depth_);
+  if (fn_ == trace::FunctionId::kNcclGroupEnd && ok) OnGroupEnded(seq, t_group_depth);
 }
 
 std::string_view UniqueIdBytes(const ncclUniqueId* id) {

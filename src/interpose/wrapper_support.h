@@ -60,6 +60,7 @@ class CallEvent {
   // A created communicator: registers `comm` under `key` and makes it this call's comm_key.
   void OnCreated(ncclComm_t comm, uint64_t key, int nranks, int rank);
   void OnGroup(trace::FunctionId fn);  // GroupStart/GroupEnd nesting (after a successful call)
+  void OnStream(cudaStream_t stream) { stream_ = stream; }  // collectives: completion tracking
   void Commit();
 
  private:
@@ -68,6 +69,8 @@ class CallEvent {
   int64_t result_;
   uint64_t comm_key_ = 0;
   uint64_t op_seq_ = 0;
+  bool counts_op_ = false;
+  cudaStream_t stream_ = nullptr;
   uint32_t group_depth_;
   size_t body_;
   trace::WireEncoder& encoder_;

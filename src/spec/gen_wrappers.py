@@ -91,6 +91,9 @@ def gen():
         elif f.comm_arg:
             counts = "true" if f.category in ("collective", "p2p") else "false"
             out.append(f"  _ev.OnComm({f.comm_arg}, /*counts_op=*/{counts});")
+        if f.category in ("collective", "p2p"):
+            stream = next(a.name for a in f.args if a.type.handle == "stream")
+            out.append(f"  _ev.OnStream({stream});")
         if f.category == "group":
             out.append(f"  _ev.OnGroup(FunctionId::k{camel(f.name)});")
         args = ", ".join(["_ev.encoder()"] + [encode_expr(f, a, None) for a in f.args])

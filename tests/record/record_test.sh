@@ -43,6 +43,15 @@ for r, cs in by_rank.items():
     assert fns[-1] == "ncclCommDestroy" or "ncclCommDestroy" in fns, fns[-3:]
 counts = {r: sum(c["fn"] == "ncclAllReduce" for c in cs) for r, cs in by_rank.items()}
 assert len(set(counts.values())) == 1, counts
+# Completion tracking: every collective completed once, after it was issued, on its comm.
+for r in by_rank:
+    colls = {e["seq"]: e for e in ev if e["rank"] == r and e.get("fn") in ("ncclBroadcast", "ncclAllReduce")}
+    done = [e for e in ev if e["rank"] == r and e["type"] == "completion"]
+    assert sorted(d["call_seq"] for d in done) == sorted(colls), (r, len(done), len(colls))
+    for d in done:
+        c = colls[d["call_seq"]]
+        assert d["seq"] > c["seq"] and d["comm_key"] == c["comm_key"] and d["op_seq"] == c["op_seq"]
+        assert d["error"] == 0
 PY
     ;;
   output_unchanged)
@@ -71,6 +80,14 @@ for key, ranks in ops.items():
         assert [o for o, _ in s] == list(range(1, len(s) + 1)), (key, s[:5])
     colls = [[f for _, f in s if f not in ("ncclSend", "ncclRecv")] for s in seqs]
     assert all(c == colls[0] for c in colls), (key, [len(c) for c in colls])
+# Completions name a collective or p2p call outside a group, or the group's ncclGroupEnd.
+by_seq = {(e["rank"], e["seq"]): e for e in ev}
+done = [e for e in ev if e["type"] == "completion"]
+assert done, "no completions"
+for d in done:
+    c = by_seq[(d["rank"], d["call_seq"])]
+    assert c.get("fn") == "ncclGroupEnd" or (c.get("op_seq") and not c.get("group_depth")), c
+assert any(by_seq[(d["rank"], d["call_seq"])]["fn"] == "ncclGroupEnd" for d in done)
 PY
     ;;
   exports_only_api)
