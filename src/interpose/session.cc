@@ -169,7 +169,8 @@ __attribute__((destructor)) void CloseAtExit() {
   f.end_reason = 1;  // END_EXIT
   f.end_time_ns = NowNs() - g_start_ns;
   Status st = r->Close(f);
-  if (!st.ok()) DDRR_WARN("closing the trace: %s", st.ToString().c_str());
+  // A recorder that failed earlier has already said so, once.
+  if (!st.ok() && !r->disabled()) DDRR_WARN("closing the trace: %s", st.ToString().c_str());
   // Deliberately not deleted: other threads may still be inside a wrapper at exit.
 }
 

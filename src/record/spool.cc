@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "common/crc32c.h"
+#include "common/file_size_guard.h"
 #include "common/log.h"
 
 namespace ddrr::record {
@@ -69,12 +70,15 @@ StatusOr<std::unique_ptr<Spool>> Spool::Create(const std::string& path, uint32_t
   if (fd < 0) return Status::FromErrno("create spool " + path, errno);
   // Allocate the blocks now: a store into a sparse mapping on a full disk raises SIGBUS in the
   // job, which the recorder must never cause.
+  // Runs on a job thread: past RLIMIT_FSIZE this must fail (EFBIG), not kill the job.
+  FileSizeSignalGuard guard;
   int err = ::posix_fallocate(fd, 0, static_cast<off_t>(size));
   if (err == EOPNOTSUPP || err == EINVAL) {
     DDRR_WARN("spool %s: cannot preallocate (%s); a full disk could fault the job", path.c_str(),
               strerror(err));
     err = ::ftruncate(fd, static_cast<off_t>(size)) == 0 ? 0 : errno;
   }
+  if (err == EFBIG) guard.Consume();
   if (err != 0) {
     ::close(fd);
     ::unlink(path.c_str());

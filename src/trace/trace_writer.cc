@@ -7,6 +7,7 @@
 #include <cerrno>
 
 #include "common/crc32c.h"
+#include "common/file_size_guard.h"
 #include "trace/format.h"
 
 namespace ddrr::trace {
@@ -58,11 +59,14 @@ TraceWriter::~TraceWriter() {
 Status TraceWriter::WriteAll(const void* data, size_t size) {
   const auto* p = static_cast<const uint8_t*>(data);
   size_t done = 0;
+  FileSizeSignalGuard guard;  // past RLIMIT_FSIZE: EFBIG, never a SIGXFSZ that kills the job
   while (done < size) {
     ssize_t n = ::pwrite(fd_, p + done, size - done, static_cast<off_t>(offset_ + done));
     if (n < 0) {
       if (errno == EINTR) continue;
-      return Status::FromErrno("write " + path_, errno);
+      const int err = errno;
+      if (err == EFBIG) guard.Consume();
+      return Status::FromErrno("write " + path_, err);
     }
     done += static_cast<size_t>(n);
   }

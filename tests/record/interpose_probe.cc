@@ -3,9 +3,12 @@
 //   interpose_probe fork          calls in the parent, forks, the child calls 50 times and exits,
 //                                 then the parent calls 3 more times
 //   interpose_probe abort         one call, then abort()
+//   interpose_probe entropy N     one call, then N getrandom() draws of 64 KiB (incompressible:
+//                                 grows the rank file fast, for the file-size tests)
 // ddrr_mark is looked up at run time, so the probe runs with or without libddrr.so.
 #include <dlfcn.h>
 #include <nccl.h>
+#include <sys/random.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -61,11 +64,17 @@ int main(int argc, char** argv) {
     waitpid(child, &status, 0);
     Calls(3);
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return 1;
+  } else if (mode == "entropy" && argc == 3) {
+    Calls(1);
+    std::vector<char> buf(64 << 10);
+    for (int i = 0, n = atoi(argv[2]); i < n; ++i) {
+      if (getrandom(buf.data(), buf.size(), 0) != static_cast<ssize_t>(buf.size())) return 1;
+    }
   } else if (mode == "abort") {
     Calls(1);
     abort();
   } else {
-    fprintf(stderr, "usage: interpose_probe threads N M | fork | abort\n");
+    fprintf(stderr, "usage: interpose_probe threads N M | fork | abort | entropy N\n");
     return 2;
   }
   printf("interpose_probe %s: done\n", mode.c_str());

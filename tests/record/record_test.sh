@@ -191,6 +191,42 @@ PY
     grep -q "ended     NOT cleanly (fatal signal, signal 6)" "$work/info" \
       || fail "no END_SIGNAL: $(grep ended "$work/info")"
     "$ddrr" dump "$work/run" | grep -q "ncclGetVersion" || fail "the call before abort was lost" ;;
+  file_size_limit_passes_through)
+    # RLIMIT_FSIZE too small for the spool: ddrr must fail with a warning, never kill the job
+    # with SIGXFSZ. (The probe has no emu segment, which the limit would hit by itself.)
+    export RANK=0 WORLD_SIZE=1 LD_LIBRARY_PATH="$hostrt"
+    plain=$("$probe" threads 2 100 2>&1); plain_rc=$?
+    out=$( (ulimit -f 64; LD_PRELOAD="$lib" DDRR_OUT="$work/run" "$probe" threads 2 100) 2>&1 )
+    rc=$?
+    [ "$rc" -eq "$plain_rc" ] || fail "exit changed: $rc vs $plain_rc"
+    [ "$(grep -c 'ddrr WARN cannot record' <<<"$out")" -eq 1 ] || fail "want one warning: $out"
+    [ "$(grep -v 'ddrr WARN' <<<"$out")" = "$plain" ] || fail "output changed" ;;
+  file_size_limit_mid_run)
+    # The spool fits, the rank file outgrows the limit while the job runs: the sealer stops,
+    # warns once, the job goes on and ends as it would.
+    export RANK=0 WORLD_SIZE=1 LD_LIBRARY_PATH="$hostrt"
+    out=$( (ulimit -f 1300; LD_PRELOAD="$lib" DDRR_OUT="$work/run" DDRR_SPOOL_MB=1 \
+      "$probe" entropy 60) 2>&1 )
+    rc=$?
+    [ "$rc" -eq 0 ] || fail "job exit $rc: $out"
+    grep -q "interpose_probe entropy: done" <<<"$out" || fail "job did not finish"
+    [ "$(grep -c 'recorder disabled' <<<"$out")" -eq 1 ] || fail "want one warning: $out"
+    grep -q "File too large" <<<"$out" || fail "warning does not say why: $out"
+    "$ddrr" info "$work/run" >"$work/info" 2>&1
+    grep -q "rank 0 of 1" "$work/info" || fail "nothing readable left: $(cat "$work/info")" ;;
+  full_disk_passes_through)
+    mkdir -p "$work/tiny"
+    if ! mount -t tmpfs -o size=3m tmpfs "$work/tiny" 2>/dev/null; then
+      echo "skipped: cannot mount a tmpfs here (needs root)"; exit 77
+    fi
+    trap 'umount "$work/tiny"; rm -rf "$work"' EXIT
+    export RANK=0 WORLD_SIZE=1 LD_LIBRARY_PATH="$hostrt"
+    out=$(LD_PRELOAD="$lib" DDRR_OUT="$work/tiny/run" DDRR_SPOOL_MB=1 "$probe" entropy 60 2>&1)
+    rc=$?
+    [ "$rc" -eq 0 ] || fail "job exit $rc: $out"
+    grep -q "interpose_probe entropy: done" <<<"$out" || fail "job did not finish"
+    [ "$(grep -c 'ddrr WARN' <<<"$out")" -eq 1 ] || fail "want one warning: $out"
+    grep -q "No space left on device" <<<"$out" || fail "warning does not say why: $out" ;;
   *) fail "unknown case" ;;
 esac
 echo "ok [$case_name]"

@@ -163,6 +163,9 @@ class InfoCommand : public Command {
         if (f->end_reason() == trace::END_EXIT) printf(", status %d", f->exit_status());
         if (f->signal()) printf(", signal %d", f->signal());
         printf(")\n");
+        if (f->dropped_events())
+          printf("  dropped   %llu events: the spool was full (raise DDRR_SPOOL_MB)\n",
+                 static_cast<unsigned long long>(f->dropped_events()));
       } else {
         printf("  ended     NOT cleanly: no footer (killed, crashed, or still running)\n");
       }
