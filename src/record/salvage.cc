@@ -14,6 +14,7 @@
 #include "common/crc32c.h"
 #include "common/log.h"
 #include "record/recorder.h"
+#include "record/sealer.h"
 #include "record/spool.h"
 #include "trace/format.h"
 #include "trace/trace_reader.h"
@@ -208,22 +209,16 @@ StatusOr<uint64_t> Salvage(const std::string& spool_path) {
     }
     if (slot == Spool::Slot::kNotCommitted) ++skipped;
     if (slot == Spool::Slot::kRecord) {
-      Status st;
-      if (rec->flags & kFlagPayload) {
-        st = writer->AppendPayload(rec->comm_key, Spool::Body(rec));
-      } else if (rec->seq > last_seq) {
-        trace::EventMeta meta;
-        meta.is_mark = (rec->flags & kFlagMark) != 0;
-        meta.mark_step = rec->mark_step;
-        meta.mark_label = Spool::Label(rec);
-        meta.comm_key = rec->comm_key;
-        meta.op_seq = rec->op_seq;
-        st = writer->Append(rec->seq, rec->thread, rec->time_ns, Spool::Body(rec), &meta);
-        last_seq = rec->seq;
-        last_time = std::max(last_time, rec->time_ns);
-        ++recovered;
+      const bool payload = (rec->flags & kFlagPayload) != 0;
+      if (payload || rec->seq > last_seq) {  // events already in the copied frames are skipped
+        Status st = WriteRecord(*writer, rec);
+        if (!st.ok()) return fail(st);
+        if (!payload) {
+          last_seq = rec->seq;
+          last_time = std::max(last_time, rec->time_ns);
+          ++recovered;
+        }
       }
-      if (!st.ok()) return fail(st);
     }
     pos = next;
   }

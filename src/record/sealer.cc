@@ -41,20 +41,23 @@ StatusOr<uint64_t> Sealer::Drain(uint64_t until, uint32_t wait_ms) {
   return fed;
 }
 
+Status WriteRecord(trace::TraceWriter& writer, const RecordHeader* rec) {
+  if (rec->flags & kFlagPayload) return writer.AppendPayload(rec->comm_key, Spool::Body(rec));
+  trace::EventMeta meta;
+  meta.is_mark = (rec->flags & kFlagMark) != 0;
+  meta.mark_step = rec->mark_step;
+  meta.mark_label = Spool::Label(rec);
+  meta.comm_key = rec->comm_key;
+  meta.op_seq = rec->op_seq;
+  return writer.Append(rec->seq, rec->thread, rec->time_ns, Spool::Body(rec), &meta);
+}
+
 Status Sealer::Feed(const RecordHeader* rec) {
-  const std::string_view body = Spool::Body(rec);
+  DDRR_RETURN_IF_ERROR(WriteRecord(*writer_, rec));
   if (rec->flags & kFlagPayload) {
-    DDRR_RETURN_IF_ERROR(writer_->AppendPayload(rec->comm_key, body));
     // A sealed payload frame holds every payload fed so far, this one included.
     payloads_open_ = writer_->bytes_written() == bytes_seen_;
   } else {
-    trace::EventMeta meta;
-    meta.is_mark = (rec->flags & kFlagMark) != 0;
-    meta.mark_step = rec->mark_step;
-    meta.mark_label = Spool::Label(rec);
-    meta.comm_key = rec->comm_key;
-    meta.op_seq = rec->op_seq;
-    DDRR_RETURN_IF_ERROR(writer_->Append(rec->seq, rec->thread, rec->time_ns, body, &meta));
     fed_seq_ = rec->seq;
     ++fed_events_;
     events_open_ = writer_->bytes_written() == bytes_seen_;

@@ -15,6 +15,11 @@
 
 namespace ddrr::record {
 
+// Writes one committed spool record into the rank file: a payload by its content hash, an
+// event with its seq, thread, time, mark and communicator metadata. The sealer and salvage
+// both go through here, so a salvaged file holds exactly what sealing would have written.
+Status WriteRecord(trace::TraceWriter& writer, const RecordHeader* rec);
+
 class Sealer {
  public:
   Sealer(Spool* spool, std::unique_ptr<trace::TraceWriter> writer);
