@@ -66,8 +66,22 @@ StatusOr<std::unique_ptr<Spool>> Spool::Create(const std::string& path, uint32_t
   const uint64_t ring_offset = PageUp(preamble_offset + preamble.size());
   const uint64_t size = ring_offset + capacity;
 
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  // Lock before truncating: two live processes that claim one rank (a launcher without rank
+  // variables taken for rank 0, say) must not clobber each other's spool and rank file.
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) return Status::FromErrno("create spool " + path, errno);
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return Status::Unavailable(path +
+                               " is being recorded by another live process (two "
+                               "processes claim rank " +
+                               std::to_string(rank) + "; set RANK)");
+  }
+  if (::ftruncate(fd, 0) != 0) {
+    const int e = errno;
+    ::close(fd);
+    return Status::FromErrno("truncate spool " + path, e);
+  }
   // Allocate the blocks now: a store into a sparse mapping on a full disk raises SIGBUS in the
   // job, which the recorder must never cause.
   // Runs on a job thread: past RLIMIT_FSIZE this must fail (EFBIG), not kill the job.
@@ -109,9 +123,8 @@ StatusOr<std::unique_ptr<Spool>> Spool::Create(const std::string& path, uint32_t
   std::memcpy(static_cast<uint8_t*>(base) + preamble_offset, preamble.data(), preamble.size());
   std::atomic_thread_fence(std::memory_order_release);
   std::memcpy(h->magic, kSpoolMagic, 8);  // last: a spool without magic was never started
-  // Held until the writer ends (the kernel drops it when the process dies): a reader that
-  // cannot take it knows the spool is live and leaves it alone.
-  (void)::flock(fd, LOCK_EX | LOCK_NB);
+  // The lock taken above is held until the writer ends (the kernel drops it when the process
+  // dies): a reader that cannot take it knows the spool is live and leaves it alone.
   return std::unique_ptr<Spool>(new Spool(path, base, size, fd));
 }
 

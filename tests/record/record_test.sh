@@ -227,6 +227,22 @@ PY
     grep -q "interpose_probe entropy: done" <<<"$out" || fail "job did not finish"
     [ "$(grep -c 'ddrr WARN' <<<"$out")" -eq 1 ] || fail "want one warning: $out"
     grep -q "No space left on device" <<<"$out" || fail "warning does not say why: $out" ;;
+  same_rank_twice_is_refused)
+    # A second live process claiming rank 0 is not recorded; the first one's files are intact.
+    export RANK=0 WORLD_SIZE=1 LD_LIBRARY_PATH="$hostrt"
+    ( LD_PRELOAD="$lib" DDRR_OUT="$work/run" "$samples/sgd_allreduce" --steps 1000000 \
+        --log-every 1000 --seed 7130004 >"$work/out" 2>&1 ) &
+    for _ in $(seq 100); do grep -q 'step 2000 ' "$work/out" 2>/dev/null && break; sleep 0.1; done
+    second=$(LD_PRELOAD="$lib" DDRR_OUT="$work/run" "$probe" threads 1 10 2>&1) \
+      || fail "second process failed: $second"
+    grep -q "is being recorded by another live process (two processes claim rank 0" <<<"$second" \
+      || fail "no refusal: $second"
+    kill -9 "$(pgrep -f "^[^ ]*/sgd_allreduce .*--seed 7130004$")"
+    wait
+    "$ddrr" dump "$work/run" >"$work/dump.txt" 2>&1  # salvages the killed first process
+    grep -q "ncclCommInitRank" "$work/dump.txt" || fail "the first process's trace is gone"
+    grep -q "ncclGetVersion" "$work/dump.txt" && fail "the second process wrote into it"
+    true ;;
   *) fail "unknown case" ;;
 esac
 echo "ok [$case_name]"
