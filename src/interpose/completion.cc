@@ -64,9 +64,6 @@ class Poller {
   void Track(uint64_t seq, uint64_t key, uint64_t op, cudaStream_t stream) {
     const Cuda& cuda = RealCuda();
     if (!enabled_ || !cuda.ok || failed_.load(std::memory_order_relaxed)) return;
-    cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
-    if (cuda.is_capturing(stream, &capture) != cudaSuccess) return Fail("cudaStreamIsCapturing");
-    if (capture != cudaStreamCaptureStatusNone) return;  // graph capture: launches run it later
     cudaEvent_t event = TakeEvent();
     if (event == nullptr) return;
     if (cuda.event_record(event, stream) != cudaSuccess) return Fail("cudaEventRecord");
@@ -195,6 +192,13 @@ struct GroupStream {
 thread_local std::vector<GroupStream> t_group_streams;
 
 }  // namespace
+
+bool StreamIsCapturing(cudaStream_t stream) {
+  const Cuda& cuda = RealCuda();
+  cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
+  return cuda.is_capturing && cuda.is_capturing(stream, &capture) == cudaSuccess &&
+         capture != cudaStreamCaptureStatusNone;
+}
 
 void OnCollectiveIssued(uint64_t seq, uint64_t comm_key, uint64_t op_seq, cudaStream_t stream,
                         uint32_t group_depth) {

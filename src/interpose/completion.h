@@ -12,7 +12,11 @@
 
 namespace ddrr::interpose {
 
-// A collective or p2p call that returned success, as recorded under `seq`.
+// True when `stream` is capturing a CUDA graph (the real runtime is asked; false on error).
+bool StreamIsCapturing(cudaStream_t stream);
+
+// A collective or p2p call that returned success, as recorded under `seq`, on a stream that was
+// not capturing.
 void OnCollectiveIssued(uint64_t seq, uint64_t comm_key, uint64_t op_seq, cudaStream_t stream,
                         uint32_t group_depth);
 // A successful ncclGroupEnd recorded under `seq`, leaving the group nesting at `depth_after`.

@@ -199,6 +199,11 @@ void CallEvent::OnCreated(ncclComm_t comm, uint64_t key, int nranks, int rank) {
   g_comms[comm] = CommState{key, 0, 0, 0};
 }
 
+void CallEvent::OnStream(cudaStream_t stream) {
+  stream_ = stream;
+  graph_captured_ = StreamIsCapturing(stream);
+}
+
 void CallEvent::OnGroup(trace::FunctionId fn) {
   if (result_ != ncclSuccess && result_ != ncclInProgress) return;
   if (fn == trace::FunctionId::kNcclGroupStart) ++t_group_depth;
@@ -213,6 +218,7 @@ void CallEvent::Commit() {
   c.duration_ns = t1_ - t0_;
   c.comm_key = comm_key_;
   c.group_depth = group_depth_;
+  c.graph_captured = graph_captured_;
   trace::EncodeCallCommon(encoder_, c);
   encoder_.EndMessage(body_);
   trace::EventMeta meta;
@@ -220,7 +226,8 @@ void CallEvent::Commit() {
   meta.op_seq = op_seq_;
   const uint64_t seq = r->Append(ThreadIndex(), t0_ - SessionStartNs(), encoder_.view(), meta);
   const bool ok = result_ == ncclSuccess || result_ == ncclInProgress;
-  if (counts_op_ && ok) OnCollectiveIssued(seq, comm_key_, op_seq_, stream_, group_depth_);
+  if (counts_op_ && ok && !graph_captured_)
+    OnCollectiveIssued(seq, comm_key_, op_seq_, stream_, group_depth_);
   if (fn_ == trace::FunctionId::kNcclGroupEnd && ok) OnGroupEnded(seq, t_group_depth);
 }
 

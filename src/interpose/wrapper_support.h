@@ -60,7 +60,10 @@ class CallEvent {
   // A created communicator: registers `comm` under `key` and makes it this call's comm_key.
   void OnCreated(ncclComm_t comm, uint64_t key, int nranks, int rank);
   void OnGroup(trace::FunctionId fn);  // GroupStart/GroupEnd nesting (after a successful call)
-  void OnStream(cudaStream_t stream) { stream_ = stream; }  // collectives: completion tracking
+  // Collectives and p2p: the stream they were enqueued on (completion tracking; a call made
+  // while the stream captures a CUDA graph is tagged graph_captured and not tracked: it runs at
+  // each graph launch).
+  void OnStream(cudaStream_t stream);
   void Commit();
 
  private:
@@ -71,6 +74,7 @@ class CallEvent {
   uint64_t op_seq_ = 0;
   bool counts_op_ = false;
   cudaStream_t stream_ = nullptr;
+  bool graph_captured_ = false;
   uint32_t group_depth_;
   size_t body_;
   trace::WireEncoder& encoder_;

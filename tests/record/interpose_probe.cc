@@ -3,9 +3,12 @@
 //   interpose_probe fork          calls in the parent, forks, the child calls 50 times and exits,
 //                                 then the parent calls 3 more times
 //   interpose_probe abort         one call, then abort()
+//   interpose_probe capture       a zero-count all-reduce on a stream capturing a CUDA graph,
+//                                 then one on a plain stream
 //   interpose_probe entropy N     one call, then N getrandom() draws of 64 KiB (incompressible:
 //                                 grows the rank file fast, for the file-size tests)
 // ddrr_mark is looked up at run time, so the probe runs with or without libddrr.so.
+#include <cuda_runtime_api.h>
 #include <dlfcn.h>
 #include <nccl.h>
 #include <sys/random.h>
@@ -70,11 +73,24 @@ int main(int argc, char** argv) {
     for (int i = 0, n = atoi(argv[2]); i < n; ++i) {
       if (getrandom(buf.data(), buf.size(), 0) != static_cast<ssize_t>(buf.size())) return 1;
     }
+  } else if (mode == "capture") {
+    ncclComm_t comm;
+    int dev = 0;
+    cudaStream_t stream;
+    cudaGraph_t graph;
+    if (ncclCommInitAll(&comm, 1, &dev) != ncclSuccess || cudaStreamCreate(&stream) != cudaSuccess)
+      return 1;
+    if (cudaStreamBeginCapture(stream, cudaStreamCaptureModeRelaxed) != cudaSuccess) return 1;
+    ncclAllReduce(nullptr, nullptr, 0, ncclFloat32, ncclSum, comm, stream);
+    if (cudaStreamEndCapture(stream, &graph) != cudaSuccess) return 1;
+    ncclAllReduce(nullptr, nullptr, 0, ncclFloat32, ncclSum, comm, stream);
+    if (cudaStreamSynchronize(stream) != cudaSuccess) return 1;
+    ncclCommDestroy(comm);
   } else if (mode == "abort") {
     Calls(1);
     abort();
   } else {
-    fprintf(stderr, "usage: interpose_probe threads N M | fork | abort | entropy N\n");
+    fprintf(stderr, "usage: interpose_probe threads N M | fork | abort | entropy N | capture\n");
     return 2;
   }
   printf("interpose_probe %s: done\n", mode.c_str());

@@ -243,6 +243,20 @@ PY
     grep -q "ncclCommInitRank" "$work/dump.txt" || fail "the first process's trace is gone"
     grep -q "ncclGetVersion" "$work/dump.txt" && fail "the second process wrote into it"
     true ;;
+  graph_capture_tagged)
+    RANK=0 WORLD_SIZE=1 LD_LIBRARY_PATH="$hostrt" "$ddrr" record -o "$work/run" -- \
+      "$probe" capture >"$work/out" 2>&1 || fail "probe failed: $(cat "$work/out")"
+    json
+    py <<'PY' || fail "captured collective not tagged, or tracked"
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+ar = [e for e in ev if e.get("fn") == "ncclAllReduce"]
+assert len(ar) == 2, len(ar)
+assert ar[0].get("graph_captured") is True and "graph_captured" not in ar[1], ar
+done = {e["call_seq"] for e in ev if e["type"] == "completion"}
+assert ar[0]["seq"] not in done and ar[1]["seq"] in done, (done, ar)
+PY
+    ;;
   *) fail "unknown case" ;;
 esac
 echo "ok [$case_name]"
