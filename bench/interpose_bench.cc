@@ -3,6 +3,8 @@
 // work dominates: comm lookup, op number, encoding, spool append). Each call is timed on its
 // own; the program prints median and p99. Run it with and without libddrr.so preloaded:
 // bench/interpose_overhead.sh does both and prints the difference.
+// `interpose_bench ITERS launch` times cudaLaunchKernel instead (counted, not recorded; on the
+// host runtime the launch itself fails fast, which is what makes its cost measurable here).
 #include <cuda_runtime_api.h>
 #include <nccl.h>
 
@@ -10,10 +12,12 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 #include <vector>
 
 int main(int argc, char** argv) {
   const int iters = argc > 1 ? atoi(argv[1]) : 200000;
+  const bool launches = argc > 2 && std::string(argv[2]) == "launch";
   ncclComm_t comm;
   int dev = 0;
   if (ncclCommInitAll(&comm, 1, &dev) != ncclSuccess) {
@@ -23,7 +27,12 @@ int main(int argc, char** argv) {
   std::vector<double> ns(iters);
   for (int i = 0; i < iters; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
-    ncclAllReduce(nullptr, nullptr, 0, ncclFloat32, ncclSum, comm, nullptr);
+    if (launches) {
+      static const char kFakeKernel = 0;
+      cudaLaunchKernel(&kFakeKernel, dim3(1), dim3(1), nullptr, 0, nullptr);
+    } else {
+      ncclAllReduce(nullptr, nullptr, 0, ncclFloat32, ncclSum, comm, nullptr);
+    }
     const auto t1 = std::chrono::steady_clock::now();
     ns[i] = std::chrono::duration<double, std::nano>(t1 - t0).count();
   }

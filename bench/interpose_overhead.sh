@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# bench/interpose_overhead.sh [BUILD_DIR] [ITERS] — added latency of libddrr.so per NCCL call
-# (metadata level), on the host runtime: the same loop plain, then under `ddrr record`.
+# bench/interpose_overhead.sh [BUILD_DIR] [ITERS] [launch] — added latency of libddrr.so per
+# NCCL call (or, with `launch`, per counted kernel launch), on the host runtime: the same loop
+# plain, then under `ddrr record`.
 set -euo pipefail
 build=${1:-build}
 iters=${2:-200000}
+mode=${3:-}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 export RANK=0 WORLD_SIZE=1 LD_LIBRARY_PATH="$build/lib/hostrt"
 for trial in 1 2 3; do
-  plain=$("$build/bin/bench/interpose_bench" "$iters")
-  rec=$("$build/bin/ddrr" record -o "$out/run$trial" -- "$build/bin/bench/interpose_bench" "$iters" 2>/dev/null)
+  plain=$("$build/bin/bench/interpose_bench" "$iters" $mode 2>/dev/null)
+  rec=$("$build/bin/ddrr" record -o "$out/run$trial" -- "$build/bin/bench/interpose_bench" "$iters" $mode 2>/dev/null)
   pm=$(sed -E 's/.*median_ns=([0-9]+).*/\1/' <<<"$plain"); pp=$(sed -E 's/.*p99_ns=([0-9]+).*/\1/' <<<"$plain")
   rm=$(sed -E 's/.*median_ns=([0-9]+).*/\1/' <<<"$rec"); rp=$(sed -E 's/.*p99_ns=([0-9]+).*/\1/' <<<"$rec")
   events=$("$build/bin/ddrr" info "$out/run$trial" | grep -o 'events    [0-9]*' | awk '{print $2}')

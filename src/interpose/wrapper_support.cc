@@ -221,6 +221,7 @@ void CallEvent::Commit() {
   c.graph_captured = graph_captured_;
   trace::EncodeCallCommon(encoder_, c);
   encoder_.EndMessage(body_);
+  if (counts_op_) FlushLaunchCounts(t0_ - SessionStartNs());  // launches since the last one
   trace::EventMeta meta;
   meta.comm_key = comm_key_;
   meta.op_seq = op_seq_;

@@ -38,6 +38,10 @@ uint64_t NowNs();  // CLOCK_MONOTONIC
 // unique id is NCCL's business, not entropy handed to the application).
 bool InsideInterceptedCall();
 
+// Writes this thread's kernel-launch counts (launches.cc) as KernelLaunches events, then resets
+// them; called just before a collective is recorded.
+void FlushLaunchCounts(uint64_t time_ns);
+
 // Records only the outermost intercepted call of a thread (NCCL calls its own public functions)
 // and only while recording is on; constructed before the real call.
 class CallGuard {

@@ -3,6 +3,10 @@
 //   interpose_probe fork          calls in the parent, forks, the child calls 50 times and exits,
 //                                 then the parent calls 3 more times
 //   interpose_probe abort         one call, then abort()
+//   interpose_probe launches      5 kernel launches on stream A and 3 on stream B (they fail with
+//                                 "no GPU" on the host runtime, but are launches all the same),
+//                                 then a zero-count all-reduce on A, then 2 more on A and another
+//                                 all-reduce
 //   interpose_probe capture       a zero-count all-reduce on a stream capturing a CUDA graph,
 //                                 then one on a plain stream
 //   interpose_probe entropy N     one call, then N getrandom() draws of 64 KiB (incompressible:
@@ -73,6 +77,24 @@ int main(int argc, char** argv) {
     for (int i = 0, n = atoi(argv[2]); i < n; ++i) {
       if (getrandom(buf.data(), buf.size(), 0) != static_cast<ssize_t>(buf.size())) return 1;
     }
+  } else if (mode == "launches") {
+    ncclComm_t comm;
+    int dev = 0;
+    cudaStream_t a, b;
+    if (ncclCommInitAll(&comm, 1, &dev) != ncclSuccess || cudaStreamCreate(&a) != cudaSuccess ||
+        cudaStreamCreate(&b) != cudaSuccess)
+      return 1;
+    static const char kFakeKernel = 0;  // never runs: only the launch call is observed
+    auto launch = [](cudaStream_t s) {
+      cudaLaunchKernel(&kFakeKernel, dim3(1), dim3(1), nullptr, 0, s);
+    };
+    for (int i = 0; i < 5; ++i) launch(a);
+    for (int i = 0; i < 3; ++i) launch(b);
+    ncclAllReduce(nullptr, nullptr, 0, ncclFloat32, ncclSum, comm, a);
+    for (int i = 0; i < 2; ++i) launch(a);
+    ncclAllReduce(nullptr, nullptr, 0, ncclFloat32, ncclSum, comm, a);
+    cudaGetLastError();  // the failed launches left an error; the job would clear it too
+    ncclCommDestroy(comm);
   } else if (mode == "capture") {
     ncclComm_t comm;
     int dev = 0;
@@ -90,7 +112,8 @@ int main(int argc, char** argv) {
     Calls(1);
     abort();
   } else {
-    fprintf(stderr, "usage: interpose_probe threads N M | fork | abort | entropy N | capture\n");
+    fprintf(stderr,
+            "usage: interpose_probe threads N M | fork | abort | entropy N | capture | launches\n");
     return 2;
   }
   printf("interpose_probe %s: done\n", mode.c_str());

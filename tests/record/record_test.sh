@@ -94,7 +94,8 @@ PY
     # The intercepted API, ddrr's C API, and the entropy hooks (src/interpose/entropy.cc).
     hooks="getrandom getentropy syscall open open64 openat openat64 __open_2 __open64_2 __openat_2
       __openat64_2 read __read_chk close _ZNSt13random_device9_M_getvalEv
-      _ZNSt13random_device13_M_getval_pretrEv arc4random arc4random_buf arc4random_uniform"
+      _ZNSt13random_device13_M_getval_pretrEv arc4random arc4random_buf arc4random_uniform
+      __cudaLaunchKernel __cudaLaunchKernel_ptsz"
     hook_re="^($(echo $hooks | tr ' ' '|'))\$"
     bad=$(nm -D --defined-only "$lib" | awk '{print $3}' | grep -vE '^(nccl|cuda|curand|ddrr_)' \
       | grep -vE "$hook_re" | grep -vE '^(_init|_fini)$')
@@ -255,6 +256,22 @@ assert len(ar) == 2, len(ar)
 assert ar[0].get("graph_captured") is True and "graph_captured" not in ar[1], ar
 done = {e["call_seq"] for e in ev if e["type"] == "completion"}
 assert ar[0]["seq"] not in done and ar[1]["seq"] in done, (done, ar)
+PY
+    ;;
+  kernel_launches_counted)
+    RANK=0 WORLD_SIZE=1 LD_LIBRARY_PATH="$hostrt" "$ddrr" record -o "$work/run" -- \
+      "$probe" launches >"$work/out" 2>&1 || fail "probe failed: $(cat "$work/out")"
+    json
+    py <<'PY' || fail "launch counts wrong"
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+seq = [(e["type"], e.get("fn"), e.get("stream"), e.get("count")) for e in ev
+       if e["type"] == "kernels" or e.get("fn") == "ncclAllReduce"]
+want = [("kernels", None, "stream1", 5), ("kernels", None, "stream2", 3),
+        ("call", "ncclAllReduce", None, None), ("kernels", None, "stream1", 2),
+        ("call", "ncclAllReduce", None, None)]
+assert seq == want, seq
+assert not any(e.get("fn") == "cudaLaunchKernel" for e in ev)  # counted, not recorded
 PY
     ;;
   *) fail "unknown case" ;;
