@@ -1,0 +1,79 @@
+#include "analysis/call_summary.h"
+
+#include <google/protobuf/descriptor.h>
+
+#include "ddrr/options.pb.h"
+#include "trace/event_printer.h"
+
+namespace ddrr::analysis {
+namespace {
+
+using google::protobuf::FieldDescriptor;
+using google::protobuf::Message;
+using trace::ArgValue;
+using trace::EventPrinter;
+
+// The C name of an enum argument, as ddrr dump shows it (the option carries "ncclFloat32").
+std::string EnumText(const FieldDescriptor* f, int64_t value) {
+  const auto* v = f->enum_type()->FindValueByNumber(static_cast<int>(value));
+  if (!v) return std::to_string(value);
+  const std::string& c = v->options().GetExtension(trace::c_enum_value);
+  return c.empty() ? v->name() : c;
+}
+
+}  // namespace
+
+CallSummary Summarize(const trace::ApiCall& call, int64_t rank, uint64_t seq, uint64_t time_ns) {
+  CallSummary s;
+  s.rank = rank;
+  s.seq = seq;
+  s.time_ns = time_ns;
+  s.comm_key = call.comm_key();
+  s.op_seq = call.op_seq();
+  s.fn = EventPrinter::FunctionName(call);
+  s.result = call.result();
+  s.result_name = EventPrinter::ResultName(call);
+  s.group_depth = call.group_depth();
+  s.graph_captured = call.graph_captured();
+  s.p2p = s.fn == "ncclSend" || s.fn == "ncclRecv";
+  const FieldDescriptor* fn_field = trace::ApiCall::descriptor()->FindFieldByNumber(call.fn_case());
+  if (!fn_field) return s;
+  const Message& m = call.GetReflection()->GetMessage(call, fn_field);
+  const auto* d = m.GetDescriptor();
+  s.nccl = d->options().GetExtension(trace::library) == "nccl";
+  // Argument names differ per function (count, sendcount, recvcount); any of them is "the
+  // count" that all ranks must agree on.
+  for (const char* name : {"count", "sendcount", "recvcount"}) {
+    if (const FieldDescriptor* f = d->FindFieldByName(name)) {
+      const ArgValue v = trace::ReadArg(m, f, -1);
+      s.has_count = true;
+      s.count = v.u ? v.u : static_cast<uint64_t>(v.i);
+      break;
+    }
+  }
+  if (const FieldDescriptor* f = d->FindFieldByName("datatype"))
+    s.datatype = EnumText(f, trace::ReadArg(m, f, -1).i);
+  if (const FieldDescriptor* f = d->FindFieldByName("op"); f && f->enum_type())
+    s.op = EnumText(f, trace::ReadArg(m, f, -1).i);
+  if (const FieldDescriptor* f = d->FindFieldByName("root")) {
+    s.has_root = true;
+    s.root = trace::ReadArg(m, f, -1).i;
+  }
+  if (const FieldDescriptor* f = d->FindFieldByName("peer")) {
+    s.has_peer = true;
+    s.peer = trace::ReadArg(m, f, -1).i;
+  }
+  return s;
+}
+
+std::string CallSummary::Describe() const {
+  std::string s = fn;
+  if (has_count) s += " count " + std::to_string(count);
+  if (!datatype.empty()) s += " " + datatype;
+  if (!op.empty()) s += " " + op;
+  if (has_root) s += " root " + std::to_string(root);
+  if (has_peer) s += " peer " + std::to_string(peer);
+  return s;
+}
+
+}  // namespace ddrr::analysis
