@@ -274,6 +274,24 @@ assert seq == want, seq
 assert not any(e.get("fn") == "cudaLaunchKernel" for e in ev)  # counted, not recorded
 PY
     ;;
+  diff_finds_the_seed)
+    for r in a b; do
+      "$ddrr" record -o "$work/$r" -- "$ddrr" run --host -n 2 -- "$samples/sgd_allreduce" \
+        --steps 4 --seed 1 >/dev/null 2>&1 || fail "record $r failed"
+    done
+    "$ddrr" record -o "$work/c" -- "$ddrr" run --host -n 2 -- "$samples/sgd_allreduce" \
+      --steps 4 --seed 2 >/dev/null 2>&1 || fail "record c failed"
+    "$ddrr" diff "$work/a" "$work/b" >"$work/same" 2>&1 || fail "same seed differs: $(cat "$work/same")"
+    grep -q "no difference in 2 rank(s)" "$work/same" || fail "$(cat "$work/same")"
+    "$ddrr" diff "$work/a" "$work/c" >"$work/other" 2>&1
+    [ $? -eq 1 ] || fail "different seeds: want exit 1"
+    [ "$(grep -c '^rank [01]: first difference' "$work/other")" -eq 2 ] || fail "$(cat "$work/other")"
+    [ "$(grep -c '^  A .*curandSetPseudoRandomGeneratorSeed' "$work/other")" -eq 2 ] \
+      || fail "first difference is not the seed: $(cat "$work/other")"
+    "$ddrr" diff "$work/a" "$work/c" --rank 1 | grep -q '^rank 0' && fail "--rank ignored"
+    "$ddrr" diff "$work/a" "$work/nope" >/dev/null 2>&1
+    [ $? -eq 2 ] || fail "missing run: want exit 2"
+    true ;;
   *) fail "unknown case" ;;
 esac
 echo "ok [$case_name]"
