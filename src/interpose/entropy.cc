@@ -158,7 +158,7 @@ bool IsRandomPath(const char* path) {
 }
 
 // Every successful open sets its slot, so a number reused after a close we did not see (glibc's
-// internal close) is forgotten rather than recorded.
+// internal close) is forgotten rather than recorded. Leaves errno as the open left it.
 int TrackOpen(int fd, const char* path) {
   if (fd >= 0 && fd < kMaxFd) {
     g_random_fd[fd].store(IsRandomPath(path) ? 1 : 0, std::memory_order_relaxed);
@@ -212,11 +212,8 @@ int DoOpenat(OpenatFn real, int dirfd, const char* path, int flags, mode_t mode)
   const int fd = real ? real(dirfd, path, flags, mode)
                       : static_cast<int>(RawSyscall(SYS_openat, dirfd, reinterpret_cast<long>(path),
                                                     flags, mode));
-  const int saved = errno;
   // A relative path under another directory is not the device: only absolute paths count.
-  TrackOpen(fd, path);
-  errno = saved;
-  return fd;
+  return TrackOpen(fd, path);
 }
 
 // arc4random fallback when glibc has none (before 2.36) yet the hook was called: the kernel's
@@ -303,11 +300,7 @@ DDRR_EXPORT int open(const char* path, int flags, ...) {
   }
   auto real = DDRR_REAL(OpenFn, "open");
   if (!real) return DoOpenat(nullptr, AT_FDCWD, path, flags, mode);
-  const int fd = real(path, flags, mode);
-  const int saved = errno;
-  TrackOpen(fd, path);
-  errno = saved;
-  return fd;
+  return TrackOpen(real(path, flags, mode), path);
 }
 
 DDRR_EXPORT int open64(const char* path, int flags, ...) {
@@ -320,11 +313,7 @@ DDRR_EXPORT int open64(const char* path, int flags, ...) {
   }
   auto real = DDRR_REAL(OpenFn, "open64");
   if (!real) return DoOpenat(nullptr, AT_FDCWD, path, flags | O_LARGEFILE, mode);
-  const int fd = real(path, flags, mode);
-  const int saved = errno;
-  TrackOpen(fd, path);
-  errno = saved;
-  return fd;
+  return TrackOpen(real(path, flags, mode), path);
 }
 
 DDRR_EXPORT int openat(int dirfd, const char* path, int flags, ...) {
@@ -353,41 +342,25 @@ DDRR_EXPORT int openat64(int dirfd, const char* path, int flags, ...) {
 DDRR_EXPORT int __open_2(const char* path, int flags) {
   auto real = DDRR_REAL(Open2Fn, "__open_2");
   if (!real) return DoOpenat(nullptr, AT_FDCWD, path, flags, 0);
-  const int fd = real(path, flags);
-  const int saved = errno;
-  TrackOpen(fd, path);
-  errno = saved;
-  return fd;
+  return TrackOpen(real(path, flags), path);
 }
 
 DDRR_EXPORT int __open64_2(const char* path, int flags) {
   auto real = DDRR_REAL(Open2Fn, "__open64_2");
   if (!real) return DoOpenat(nullptr, AT_FDCWD, path, flags | O_LARGEFILE, 0);
-  const int fd = real(path, flags);
-  const int saved = errno;
-  TrackOpen(fd, path);
-  errno = saved;
-  return fd;
+  return TrackOpen(real(path, flags), path);
 }
 
 DDRR_EXPORT int __openat_2(int dirfd, const char* path, int flags) {
   auto real = DDRR_REAL(Openat2Fn, "__openat_2");
   if (!real) return DoOpenat(nullptr, dirfd, path, flags, 0);
-  const int fd = real(dirfd, path, flags);
-  const int saved = errno;
-  TrackOpen(fd, path);
-  errno = saved;
-  return fd;
+  return TrackOpen(real(dirfd, path, flags), path);
 }
 
 DDRR_EXPORT int __openat64_2(int dirfd, const char* path, int flags) {
   auto real = DDRR_REAL(Openat2Fn, "__openat64_2");
   if (!real) return DoOpenat(nullptr, dirfd, path, flags | O_LARGEFILE, 0);
-  const int fd = real(dirfd, path, flags);
-  const int saved = errno;
-  TrackOpen(fd, path);
-  errno = saved;
-  return fd;
+  return TrackOpen(real(dirfd, path, flags), path);
 }
 
 DDRR_EXPORT ssize_t read(int fd, void* buf, size_t count) {

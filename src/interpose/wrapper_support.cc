@@ -211,7 +211,7 @@ void CallEvent::OnGroup(trace::FunctionId fn) {
 }
 
 void CallEvent::Commit() {
-  record::Recorder* r = ActiveRecorder();
+  record::Recorder* r = RunningRecorder();  // CallGuard started it; no second call_once here
   if (!r) return;
   trace::CallInfo c;
   c.result = result_;

@@ -81,8 +81,7 @@ class CheckCommand : public Command {
   }
 
   int Run() override {
-    SalvageSpools(run_path_);  // a killed rank's spool becomes a complete rank file first
-    auto run = trace::Run::Open(run_path_);
+    auto run = OpenRun(run_path_);
     if (!run.ok()) return Fail(run.status());
     // With no readable rank there is nothing to align: that is an input error, not "clean".
     bool readable = false;

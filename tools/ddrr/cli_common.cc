@@ -37,4 +37,9 @@ int SalvageSpools(const std::string& run_path) {
   return salvaged;
 }
 
+StatusOr<trace::Run> OpenRun(const std::string& run_path) {
+  SalvageSpools(run_path);  // a killed rank's spool becomes a complete rank file first
+  return trace::Run::Open(run_path);
+}
+
 }  // namespace ddrr::cli

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "trace/run.h"
 
 namespace ddrr::cli {
 
@@ -32,6 +33,9 @@ std::vector<std::unique_ptr<Command>> MakeCommands(const char* argv0);
 // complete rank file, reporting each on stderr; spools of live ranks are left alone. Returns
 // the number of spools salvaged. A no-op for a single rank file.
 int SalvageSpools(const std::string& run_path);
+
+// What every reading command does first: salvage killed ranks' spools, then open the run.
+StatusOr<trace::Run> OpenRun(const std::string& run_path);
 
 // "ddrr: error: <message>" on stderr; returns kExitUsage.
 int Fail(const Status& status);

@@ -66,11 +66,9 @@ class DiffCommand : public Command {
   }
 
   int Run() override {
-    SalvageSpools(a_path_);
-    SalvageSpools(b_path_);
-    auto a = trace::Run::Open(a_path_);
+    auto a = OpenRun(a_path_);
     if (!a.ok()) return Fail(a.status());
-    auto b = trace::Run::Open(b_path_);
+    auto b = OpenRun(b_path_);
     if (!b.ok()) return Fail(b.status());
     int differing = 0, compared = 0;
     for (auto& ea : a->ranks()) {

@@ -25,8 +25,7 @@ class DumpCommand : public Command {
   }
 
   int Run() override {
-    SalvageSpools(run_path_);
-    auto run = trace::Run::Open(run_path_);
+    auto run = OpenRun(run_path_);
     if (!run.ok()) return Fail(run.status());
     if (rank_ && !run->FindRank(*rank_))
       return Fail(run_path_ + ": no readable trace for rank " + std::to_string(*rank_) +

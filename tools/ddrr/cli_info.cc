@@ -116,8 +116,7 @@ class InfoCommand : public Command {
   }
 
   int Run() override {
-    SalvageSpools(run_path_);  // a killed rank's spool becomes a complete rank file first
-    auto run = trace::Run::Open(run_path_);
+    auto run = OpenRun(run_path_);
     if (!run.ok()) return Fail(run.status());
     printf("run %s: %zu rank file(s), world size %u\n", run_path_.c_str(), run->ranks().size(),
            run->world_size());
