@@ -5,6 +5,8 @@
 // bench/interpose_overhead.sh does both and prints the difference.
 // `interpose_bench ITERS launch` times cudaLaunchKernel instead (counted, not recorded; on the
 // host runtime the launch itself fails fast, which is what makes its cost measurable here).
+// `interpose_bench ITERS floats N` all-reduces N floats per call instead (for the digests and
+// payloads levels, whose cost grows with the buffer: bench/data_capture_cost.sh).
 #include <cuda_runtime_api.h>
 #include <nccl.h>
 
@@ -18,6 +20,9 @@
 int main(int argc, char** argv) {
   const int iters = argc > 1 ? atoi(argv[1]) : 200000;
   const bool launches = argc > 2 && std::string(argv[2]) == "launch";
+  const size_t floats = argc > 3 && std::string(argv[2]) == "floats" ? atol(argv[3]) : 0;
+  float* buf = nullptr;
+  if (floats && cudaMalloc(&buf, floats * sizeof(float)) != cudaSuccess) return 1;
   ncclComm_t comm;
   int dev = 0;
   if (ncclCommInitAll(&comm, 1, &dev) != ncclSuccess) {
@@ -31,7 +36,7 @@ int main(int argc, char** argv) {
       static const char kFakeKernel = 0;
       cudaLaunchKernel(&kFakeKernel, dim3(1), dim3(1), nullptr, 0, nullptr);
     } else {
-      ncclAllReduce(nullptr, nullptr, 0, ncclFloat32, ncclSum, comm, nullptr);
+      ncclAllReduce(buf, buf, floats, ncclFloat32, ncclSum, comm, nullptr);
     }
     const auto t1 = std::chrono::steady_clock::now();
     ns[i] = std::chrono::duration<double, std::nano>(t1 - t0).count();

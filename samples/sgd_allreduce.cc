@@ -20,6 +20,7 @@
 #include "common/bootstrap.h"
 #include "common/check.h"
 #include "common/device_buffer.h"
+#include "common/marks.h"
 #include "common/numeric.h"
 #include "common/options.h"
 #include "common/wait.h"
@@ -184,6 +185,7 @@ int Run(int argc, char** argv) {
   bool reported_non_finite = false;
   bool retired_id = false;
   for (int step = 0; step < options.steps; ++step) {
+    MarkStep(step);
     if (fault.Fires(FaultKind::kAbort, step)) {
       NCCL_CHECK(ncclCommAbort(comm));
       fprintf(stderr, "%saborted the communicator at step %d; exiting\n", LogPrefix(), step);

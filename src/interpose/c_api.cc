@@ -2,6 +2,7 @@
 #include <string_view>
 
 #include "ddrr/ddrr.h"
+#include "interpose/capture_config.h"
 #include "interpose/session.h"
 #include "interpose/wrapper_support.h"
 #include "trace/record_encoders.h"
@@ -13,6 +14,7 @@ extern "C" DDRR_EXPORT int ddrr_enabled(void) { return ActiveRecorder() != nullp
 extern "C" DDRR_EXPORT void ddrr_mark(const char* label, int64_t step) {
   ddrr::record::Recorder* r = ActiveRecorder();
   if (!r) return;
+  if (step >= 0) ddrr::interpose::SetCurrentStep(step);  // opens and closes the payload window
   thread_local ddrr::trace::WireEncoder e;
   e.Clear();
   const std::string_view text = label ? label : "";

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/log.h"
+#include "interpose/data_capture.h"
 #include "interpose/session.h"
 #include "interpose/wrapper_support.h"
 #include "trace/record_encoders.h"
@@ -52,6 +53,7 @@ constexpr auto kIdlePoll = std::chrono::microseconds(100);
 struct Pending {
   cudaEvent_t event;
   uint64_t call_seq, comm_key, op_seq;
+  StagedBuffers data;  // buffers copied before the event (digests and payloads levels)
 };
 
 class Poller {
@@ -61,18 +63,22 @@ class Poller {
     return *p;
   }
 
-  void Track(uint64_t seq, uint64_t key, uint64_t op, cudaStream_t stream) {
+  void Track(uint64_t seq, uint64_t key, uint64_t op, cudaStream_t stream, StagedBuffers data) {
     const Cuda& cuda = RealCuda();
-    if (!enabled_ || !cuda.ok || failed_.load(std::memory_order_relaxed)) return;
+    if ((!enabled_ && data.empty()) || !cuda.ok || failed_.load(std::memory_order_relaxed))
+      return ReleaseStaged(data);
     cudaEvent_t event = TakeEvent();
-    if (event == nullptr) return;
-    if (cuda.event_record(event, stream) != cudaSuccess) return Fail("cudaEventRecord");
+    if (event == nullptr) return ReleaseStaged(data);
+    if (cuda.event_record(event, stream) != cudaSuccess) {
+      ReleaseStaged(data);
+      return Fail("cudaEventRecord");
+    }
     std::lock_guard<std::mutex> lock(mu_);
-    if (stopping_) return;
+    if (stopping_) return ReleaseStaged(data);
     if (!thread_.joinable()) Start();
     // No notify: waking the poller is a futex call on the job's thread. The poller checks the
     // queue every kIdlePoll instead (completion times are observed at most that late).
-    queue_.push_back({event, seq, key, op});
+    queue_.push_back({event, seq, key, op, std::move(data)});
   }
 
  private:
@@ -133,9 +139,9 @@ class Poller {
           drain_deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(200);
         if (std::chrono::steady_clock::now() > drain_deadline) return;
       }
-      Pending p = queue_.front();
+      cudaEvent_t head = queue_.front().event;
       lock.unlock();
-      const cudaError_t st = cuda.event_query(p.event);
+      const cudaError_t st = cuda.event_query(head);
       lock.lock();
       if (st == cudaErrorNotReady) {  // in order: the head blocks the rest
         if (stopping_) {
@@ -149,10 +155,16 @@ class Poller {
         continue;
       }
       wait = std::chrono::microseconds(20);
+      Pending p = std::move(queue_.front());
       queue_.pop_front();
       free_.push_back(p.event);
       lock.unlock();
-      Emit(p, st == cudaSuccess ? 0 : static_cast<int32_t>(st));
+      if (enabled_) Emit(p, st == cudaSuccess ? 0 : static_cast<int32_t>(st));
+      if (st == cudaSuccess) {
+        EmitStaged(p.data);
+      } else {
+        ReleaseStaged(p.data);
+      }
       lock.lock();
     }
   }
@@ -188,6 +200,7 @@ class Poller {
 struct GroupStream {
   cudaStream_t stream;
   uint64_t comm_key, op_seq;
+  StagedBuffers data;  // outputs are copied once the group has been launched
 };
 thread_local std::vector<GroupStream> t_group_streams;
 
@@ -201,24 +214,34 @@ bool StreamIsCapturing(cudaStream_t stream) {
 }
 
 void OnCollectiveIssued(uint64_t seq, uint64_t comm_key, uint64_t op_seq, cudaStream_t stream,
-                        uint32_t group_depth) {
-  if (seq == 0) return;  // not recorded (dropped): nothing to refer to
+                        uint32_t group_depth, StagedBuffers data) {
+  if (seq == 0) return ReleaseStaged(data);  // not recorded (dropped): nothing to refer to
   if (group_depth == 0) {
-    Poller::Get().Track(seq, comm_key, op_seq, stream);
+    CopyOutputs(data);
+    Poller::Get().Track(seq, comm_key, op_seq, stream, std::move(data));
     return;
   }
   for (auto& g : t_group_streams) {
     if (g.stream == stream) {
-      g = {stream, comm_key, op_seq};
+      g.comm_key = comm_key;
+      g.op_seq = op_seq;
+      for (auto& b : data) g.data.push_back(b);
       return;
     }
   }
-  t_group_streams.push_back({stream, comm_key, op_seq});
+  t_group_streams.push_back({stream, comm_key, op_seq, std::move(data)});
 }
 
-void OnGroupEnded(uint64_t seq, uint32_t depth_after) {
+void OnGroupEnded(uint64_t seq, uint32_t depth_after, bool ok) {
   if (depth_after != 0) return;
-  for (const auto& g : t_group_streams) Poller::Get().Track(seq, g.comm_key, g.op_seq, g.stream);
+  for (auto& g : t_group_streams) {
+    if (!ok) {  // nothing was launched: no completion to wait for, no output to read
+      ReleaseStaged(g.data);
+      continue;
+    }
+    CopyOutputs(g.data);
+    Poller::Get().Track(seq, g.comm_key, g.op_seq, g.stream, std::move(g.data));
+  }
   t_group_streams.clear();
 }
 

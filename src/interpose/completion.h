@@ -10,6 +10,8 @@
 
 #include <cstdint>
 
+#include "interpose/data_capture.h"
+
 namespace ddrr::interpose {
 
 // True when `stream` is capturing a CUDA graph (the real runtime is asked; false on error).
@@ -17,9 +19,12 @@ bool StreamIsCapturing(cudaStream_t stream);
 
 // A collective or p2p call that returned success, as recorded under `seq`, on a stream that was
 // not capturing.
+// `data`: its staged buffers (digests and payloads levels); outputs are copied here, or at the
+// outermost ncclGroupEnd for grouped calls, right before the completion event.
 void OnCollectiveIssued(uint64_t seq, uint64_t comm_key, uint64_t op_seq, cudaStream_t stream,
-                        uint32_t group_depth);
-// A successful ncclGroupEnd recorded under `seq`, leaving the group nesting at `depth_after`.
-void OnGroupEnded(uint64_t seq, uint32_t depth_after);
+                        uint32_t group_depth, StagedBuffers data);
+// An ncclGroupEnd recorded under `seq`, leaving the group nesting at `depth_after`; `ok`: it
+// returned success (or ncclInProgress).
+void OnGroupEnded(uint64_t seq, uint32_t depth_after, bool ok);
 
 }  // namespace ddrr::interpose

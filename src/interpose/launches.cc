@@ -1,12 +1,15 @@
 // Kernel launches are counted, not recorded: a training step launches thousands, and what a
 // diagnosis needs is how many ran on each stream between two collectives. Counts live per
 // thread (no lock on the launch path) and are written as KernelLaunches events right before the
-// next collective that thread records (FlushLaunchCounts, called by CallEvent). Launches made
-// by the CUDA runtime's own users inside a library (cuBLAS, NCCL) never cross these symbols.
+// next collective that thread records (FlushLaunchCounts, called by CallEvent). With
+// DDRR_KERNELS=full (`ddrr record --kernels full`) every launch is recorded as a call instead,
+// with its kernel, grid, block, shared memory and stream. Launches made by the CUDA runtime's
+// own users inside a library (cuBLAS, NCCL) never cross these symbols.
 #include <cuda_runtime_api.h>
 
 #include <vector>
 
+#include "interpose/capture_config.h"
 #include "interpose/session.h"
 #include "interpose/wrapper_support.h"
 #include "trace/record_encoders.h"
@@ -21,7 +24,7 @@ struct StreamCount {
 thread_local std::vector<StreamCount> t_counts;
 
 inline void Count(cudaStream_t stream) {
-  if (InsideInterceptedCall() || RunningRecorder() == nullptr) return;
+  if (InsideInterceptedCall() || RunningRecorder() == nullptr || Capture().kernels_full) return;
   for (auto& c : t_counts) {
     if (c.stream == stream) {
       ++c.count;
@@ -34,6 +37,33 @@ inline void Count(cudaStream_t stream) {
 template <typename Fn>
 Fn Real(const char* name) {
   return reinterpret_cast<Fn>(Resolve(Library::kCudart, name));
+}
+
+trace::Dim3Value Dim(dim3 d) { return {d.x, d.y, d.z}; }
+
+// DDRR_KERNELS=full: the launch as a call event. `internal`: the launch came through
+// __cudaLaunchKernel (nvcc's <<<>>>), whose kernel handle differs from a function pointer.
+template <typename Launch>
+cudaError_t RecordedLaunch(bool internal, const void* func, dim3 grid, dim3 block,
+                           size_t shared_mem, cudaStream_t stream, Launch launch) {
+  if (!Capture().kernels_full || InsideInterceptedCall() || RunningRecorder() == nullptr)
+    return launch();
+  CallGuard guard;
+  if (!guard.recording()) return launch();
+  const uint64_t t0 = NowNs();
+  const cudaError_t result = launch();
+  using trace::FunctionId;
+  CallEvent ev(internal ? FunctionId::kCudaLaunchKernelInternal : FunctionId::kCudaLaunchKernel, t0,
+               result);
+  if (internal) {
+    trace::EncodeCudaLaunchKernelInternal(ev.encoder(), Scalar(func), Dim(grid), Dim(block),
+                                          shared_mem, Scalar(stream));
+  } else {
+    trace::EncodeCudaLaunchKernel(ev.encoder(), Scalar(func), Dim(grid), Dim(block), shared_mem,
+                                  Scalar(stream));
+  }
+  ev.Commit();
+  return result;
 }
 
 }  // namespace
@@ -67,7 +97,9 @@ extern "C" DDRR_EXPORT cudaError_t cudaLaunchKernel(const void* func, dim3 grid,
   static const auto real = ddrr::interpose::Real<LaunchFn>("cudaLaunchKernel");
   if (real == nullptr) return Missing<cudaError_t>("cudaLaunchKernel");
   ddrr::interpose::Count(stream);
-  return real(func, grid, block, args, shared_mem, stream);
+  return ddrr::interpose::RecordedLaunch(false, func, grid, block, shared_mem, stream, [&] {
+    return real(func, grid, block, args, shared_mem, stream);
+  });
 }
 
 extern "C" DDRR_EXPORT cudaError_t cudaLaunchKernel_ptsz(const void* func, dim3 grid, dim3 block,
@@ -76,7 +108,9 @@ extern "C" DDRR_EXPORT cudaError_t cudaLaunchKernel_ptsz(const void* func, dim3 
   static const auto real = ddrr::interpose::Real<LaunchFn>("cudaLaunchKernel_ptsz");
   if (real == nullptr) return Missing<cudaError_t>("cudaLaunchKernel_ptsz");
   ddrr::interpose::Count(stream);
-  return real(func, grid, block, args, shared_mem, stream);
+  return ddrr::interpose::RecordedLaunch(false, func, grid, block, shared_mem, stream, [&] {
+    return real(func, grid, block, args, shared_mem, stream);
+  });
 }
 
 // What nvcc 13's <<<>>> calls (field-notes.md 2.2).
@@ -86,7 +120,9 @@ extern "C" DDRR_EXPORT cudaError_t __cudaLaunchKernel(cudaKernel_t kernel, dim3 
   static const auto real = ddrr::interpose::Real<KernelLaunchFn>("__cudaLaunchKernel");
   if (real == nullptr) return Missing<cudaError_t>("__cudaLaunchKernel");
   ddrr::interpose::Count(stream);
-  return real(kernel, grid, block, args, shared_mem, stream);
+  return ddrr::interpose::RecordedLaunch(true, kernel, grid, block, shared_mem, stream, [&] {
+    return real(kernel, grid, block, args, shared_mem, stream);
+  });
 }
 
 extern "C" DDRR_EXPORT cudaError_t __cudaLaunchKernel_ptsz(cudaKernel_t kernel, dim3 grid,
@@ -95,7 +131,9 @@ extern "C" DDRR_EXPORT cudaError_t __cudaLaunchKernel_ptsz(cudaKernel_t kernel, 
   static const auto real = ddrr::interpose::Real<KernelLaunchFn>("__cudaLaunchKernel_ptsz");
   if (real == nullptr) return Missing<cudaError_t>("__cudaLaunchKernel_ptsz");
   ddrr::interpose::Count(stream);
-  return real(kernel, grid, block, args, shared_mem, stream);
+  return ddrr::interpose::RecordedLaunch(true, kernel, grid, block, shared_mem, stream, [&] {
+    return real(kernel, grid, block, args, shared_mem, stream);
+  });
 }
 
 extern "C" DDRR_EXPORT cudaError_t cudaLaunchKernelExC(const cudaLaunchConfig_t* config,
@@ -103,5 +141,8 @@ extern "C" DDRR_EXPORT cudaError_t cudaLaunchKernelExC(const cudaLaunchConfig_t*
   static const auto real = ddrr::interpose::Real<LaunchExFn>("cudaLaunchKernelExC");
   if (real == nullptr) return Missing<cudaError_t>("cudaLaunchKernelExC");
   ddrr::interpose::Count(config ? config->stream : nullptr);
-  return real(config, func, args);
+  if (config == nullptr) return real(config, func, args);
+  return ddrr::interpose::RecordedLaunch(false, func, config->gridDim, config->blockDim,
+                                         config->dynamicSmemBytes, config->stream,
+                                         [&] { return real(config, func, args); });
 }

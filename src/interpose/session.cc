@@ -16,7 +16,10 @@
 #include <random>
 
 #include "common/log.h"
+#include "interpose/capture_config.h"
+#include "interpose/data_capture.h"
 #include "interpose/wrapper_support.h"
+#include "trace/record_encoders.h"
 
 namespace ddrr::interpose {
 namespace {
@@ -135,11 +138,13 @@ void Start() {
   if (const char* off = Env("DDRR_DISABLE"); off && strcmp(off, "0") != 0) return;
   record::RecorderConfig config;
   config.dir = Env("DDRR_OUT") ? Env("DDRR_OUT") : "ddrr-run";
-  if (const char* level = Env("DDRR_LEVEL")) {
-    if (strcmp(level, "metadata") != 0) {
-      DDRR_WARN("DDRR_LEVEL=%s: only 'metadata' is implemented yet; recording metadata", level);
-    }
+  auto capture = ParseCaptureSettings();
+  if (!capture.ok()) {
+    DDRR_WARN("%s; recording disabled, the job runs on unrecorded",
+              capture.status().message().c_str());
+    return;
   }
+  SetCapture(*capture);
   if (const char* mb = Env("DDRR_SPOOL_MB")) {
     char* end = nullptr;
     const unsigned long v = strtoul(mb, &end, 10);
@@ -153,6 +158,14 @@ void Start() {
     config.wal_bytes = static_cast<size_t>(v) << 20;
   }
   config.header = MakeHeader();
+  config.header.capture.level = static_cast<int32_t>(capture->level);
+  if (capture->has_step_window) {
+    config.header.capture.payload_step_begin = capture->step_begin;
+    config.header.capture.payload_step_end = capture->step_end;
+  }
+  if (capture->level == CaptureLevel::kPayloads)
+    config.header.capture.payload_byte_budget = capture->payload_budget_bytes;
+  config.header.capture.kernels_full = capture->kernels_full;
   auto rec = record::Recorder::Start(std::move(config));
   if (!rec.ok()) {
     DDRR_WARN("cannot record: %s; the job runs on unrecorded", rec.status().ToString().c_str());
@@ -165,6 +178,11 @@ void Start() {
 __attribute__((destructor)) void CloseAtExit() {
   record::Recorder* r = g_recorder.exchange(nullptr);
   if (!r || g_in_child.load()) return;
+  if (const std::string summary = DataCaptureSummary(); !summary.empty()) {
+    trace::WireEncoder e;
+    trace::EncodeNoteBody(e, summary, 0);
+    r->Append(ThreadIndex(), NowNs() - g_start_ns, e.view(), {});
+  }
   trace::FooterInfo f;
   f.end_reason = 1;  // END_EXIT
   f.end_time_ns = NowNs() - g_start_ns;

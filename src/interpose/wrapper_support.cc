@@ -84,6 +84,8 @@ CommState& StateOf(ncclComm_t comm) {  // g_comms_mu held
   return it->second;
 }
 
+}  // namespace
+
 size_t DatatypeBytes(ncclDataType_t t) {
   switch (t) {
     case ncclInt8:
@@ -102,8 +104,6 @@ size_t DatatypeBytes(ncclDataType_t t) {
       return 8;
   }
 }
-
-}  // namespace
 
 void* Resolve(Library lib, const char* name) {
   const std::string plain(name);
@@ -205,12 +205,13 @@ void CallEvent::OnStream(cudaStream_t stream) {
 }
 
 void CallEvent::OnGroup(trace::FunctionId fn) {
+  // NCCL leaves a group even when its ncclGroupEnd fails (only an unmatched one changes nothing).
+  if (fn == trace::FunctionId::kNcclGroupEnd && t_group_depth > 0) --t_group_depth;
   if (result_ != ncclSuccess && result_ != ncclInProgress) return;
   if (fn == trace::FunctionId::kNcclGroupStart) ++t_group_depth;
-  if (fn == trace::FunctionId::kNcclGroupEnd && t_group_depth > 0) --t_group_depth;
 }
 
-void CallEvent::Commit() {
+void CallEvent::Commit(DataCapture* data) {
   record::Recorder* r = RunningRecorder();  // CallGuard started it; no second call_once here
   if (!r) return;
   trace::CallInfo c;
@@ -227,9 +228,10 @@ void CallEvent::Commit() {
   meta.op_seq = op_seq_;
   const uint64_t seq = r->Append(ThreadIndex(), t0_ - SessionStartNs(), encoder_.view(), meta);
   const bool ok = result_ == ncclSuccess || result_ == ncclInProgress;
+  StagedBuffers staged = data ? data->Take(seq, ok && !graph_captured_) : StagedBuffers();
   if (counts_op_ && ok && !graph_captured_)
-    OnCollectiveIssued(seq, comm_key_, op_seq_, stream_, group_depth_);
-  if (fn_ == trace::FunctionId::kNcclGroupEnd && ok) OnGroupEnded(seq, t_group_depth);
+    OnCollectiveIssued(seq, comm_key_, op_seq_, stream_, group_depth_, std::move(staged));
+  if (fn_ == trace::FunctionId::kNcclGroupEnd) OnGroupEnded(seq, t_group_depth, ok);
 }
 
 std::string_view UniqueIdBytes(const ncclUniqueId* id) {

@@ -13,6 +13,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "interpose/data_capture.h"
 #include "spec/api_encode.h"
 #include "spec/api_table.h"
 #include "trace/wire_encoder.h"
@@ -33,6 +34,9 @@ R Missing(const char* name);
 void Missing(const char* name);
 
 uint64_t NowNs();  // CLOCK_MONOTONIC
+
+// Bytes per element of an NCCL datatype.
+size_t DatatypeBytes(ncclDataType_t t);
 
 // True while this thread is inside an intercepted call (NCCL reading /dev/urandom for its own
 // unique id is NCCL's business, not entropy handed to the application).
@@ -68,7 +72,8 @@ class CallEvent {
   // while the stream captures a CUDA graph is tagged graph_captured and not tracked: it runs at
   // each graph launch).
   void OnStream(cudaStream_t stream);
-  void Commit();
+  // `data`: the call's staged buffers (collectives and p2p at the digests/payloads levels).
+  void Commit(DataCapture* data = nullptr);
 
  private:
   trace::FunctionId fn_;

@@ -359,6 +359,18 @@ def validate():
                 assert a.type.proto in ENUMS, f"{f.name}.{a.name}: unknown enum {a.type.proto}"
         if f.comm_arg:
             assert f.comm_arg in [a.name for a in f.args], f"{f.name}: no arg {f.comm_arg}"
+    by_name = {f.name: f for f in FUNCTIONS}
+    for name, buffers in BUFFERS.items():
+        f = by_name[name]
+        assert f.category in ("collective", "p2p"), name
+        arg_names = [a.name for a in f.args]
+        for role, buf, _count, whose in buffers:
+            assert role in ("in", "out") and whose in ("all", "root"), (name, buf)
+            assert buf in arg_names, f"{name}: no buffer arg {buf}"
+            assert whose == "all" or "root" in arg_names, f"{name}: root-only without a root"
+    for f in FUNCTIONS:
+        if f.category in ("collective", "p2p"):
+            assert f.name in BUFFERS, f"{f.name}: say which buffers it reads and writes"
 
 
 # ---- C signatures, for the generated wrappers --------------------------------------------------
@@ -424,6 +436,29 @@ EXTRA_ARGS = {("ncclRedOpCreatePreMulSum", "scalar_value"):
 # Out-arguments read through a struct rather than a plain pointer.
 OUT_EXPR = {("ncclGroupSimulateEnd", "estimated_time"):
             "(estimated_time ? estimated_time->estimatedTime : 0.0f)"}
+
+# Data buffers of collectives and p2p, for the digests and payloads capture levels: (role, buffer
+# argument, element count, whose data it is). The count is a C++ expression over the arguments;
+# `nranks` is the communicator's size. "root": only the root's buffer means anything (a
+# Broadcast's input, a Reduce's output); "all": every rank's.
+BUFFERS = {
+    "ncclAllReduce": [("in", "sendbuff", "count", "all"), ("out", "recvbuff", "count", "all")],
+    "ncclBroadcast": [("in", "sendbuff", "count", "root"), ("out", "recvbuff", "count", "all")],
+    "ncclBcast": [("in", "buff", "count", "root"), ("out", "buff", "count", "all")],
+    "ncclReduce": [("in", "sendbuff", "count", "all"), ("out", "recvbuff", "count", "root")],
+    "ncclAllGather": [("in", "sendbuff", "sendcount", "all"),
+                      ("out", "recvbuff", "sendcount * nranks", "all")],
+    "ncclReduceScatter": [("in", "sendbuff", "recvcount * nranks", "all"),
+                          ("out", "recvbuff", "recvcount", "all")],
+    "ncclAlltoAll": [("in", "sendbuff", "count * nranks", "all"),
+                     ("out", "recvbuff", "count * nranks", "all")],
+    "ncclGather": [("in", "sendbuff", "count", "all"),
+                   ("out", "recvbuff", "count * nranks", "root")],
+    "ncclScatter": [("in", "sendbuff", "count * nranks", "root"),
+                    ("out", "recvbuff", "count", "all")],
+    "ncclSend": [("in", "sendbuff", "count", "all")],
+    "ncclRecv": [("out", "recvbuff", "count", "all")],
+}
 
 C_PARAMS.update({
     "cudaGetDeviceCount": ["int*"],

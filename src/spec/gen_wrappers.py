@@ -8,12 +8,13 @@ Usage: gen_wrappers.py OUT_FILE
 """
 
 import os
+import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import api_spec  # noqa: E402
-from api_spec import (C_PARAMS, C_RESULT, EXTRA_ARGS, LIBRARY_RESULT, OUT_EXPR,  # noqa: E402
-                      REPEAT_COUNT)
+from api_spec import (BUFFERS, C_PARAMS, C_RESULT, EXTRA_ARGS, LIBRARY_RESULT,  # noqa: E402
+                      OUT_EXPR, REPEAT_COUNT)
 from gen_api import camel, write_if_changed, HEADER  # noqa: E402
 
 
@@ -47,6 +48,19 @@ def encode_expr(f, a, ctype):
     return f"::ddrr::interpose::Scalar({value})"
 
 
+def data_lines(f, role):
+    """Statements staging the buffers of `role` ("in" or "out") of a collective or p2p call."""
+    lines = []
+    for r, buf, count, whose in BUFFERS.get(f.name, []):
+        if r != role:
+            continue
+        count = re.sub(r"\bnranks\b", "_data.nranks()", count)
+        holds = "true" if whose == "all" else "_data.IsRoot(root)"
+        method = "Input" if role == "in" else "Output"
+        lines.append(f"  if (_data.active()) _data.{method}({buf}, {count}, {holds});")
+    return lines
+
+
 def gen():
     out = [HEADER, '#include "interpose/wrapper_support.h"', "",
            "// clang-format off", "using ::ddrr::trace::FunctionId;", ""]
@@ -76,6 +90,10 @@ def gen():
             out.append(f"  if (!_guard.recording()) return {call};")
         else:
             out.append(f"  if (!_guard.recording()) return {call};")
+        if f.name in BUFFERS:  # inputs are copied before the call, outside its measured time
+            stream = next(a.name for a in f.args if a.type.handle == "stream")
+            out.append(f"  ::ddrr::interpose::DataCapture _data(datatype, {f.comm_arg}, {stream});")
+            out += data_lines(f, "in")
         out.append("  const uint64_t _t0 = ::ddrr::interpose::NowNs();")
         if ret == "void":
             out.append(f"  {call};")
@@ -94,11 +112,12 @@ def gen():
         if f.category in ("collective", "p2p"):
             stream = next(a.name for a in f.args if a.type.handle == "stream")
             out.append(f"  _ev.OnStream({stream});")
+            out += data_lines(f, "out")
         if f.category == "group":
             out.append(f"  _ev.OnGroup(FunctionId::k{camel(f.name)});")
         args = ", ".join(["_ev.encoder()"] + [encode_expr(f, a, None) for a in f.args])
         out.append(f"  ::ddrr::trace::Encode{camel(f.name)}({args});")
-        out.append("  _ev.Commit();")
+        out.append("  _ev.Commit(&_data);" if f.name in BUFFERS else "  _ev.Commit();")
         if ret != "void":
             out.append("  return _result;")
         out.append("}")

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "common/crc32c.h"
@@ -278,6 +279,43 @@ bool RankFileReader::LoadNextFrame() {
     return true;
   }
   return false;
+}
+
+StatusOr<std::string> RankFileReader::Payload(uint64_t content_hash) const {
+  FrameHeader h;
+  std::string raw;
+  ddrr::trace::Payload entry;
+  // Every intact payload frame in file order; damaged bytes are stepped over one at a time.
+  for (uint64_t off = frames_begin_; off + kFrameHeaderSize <= frames_end_;) {
+    if (!ValidFrameAt(off, &h)) {
+      ++off;
+      continue;
+    }
+    const uint64_t next = off + kFrameHeaderSize + h.compressed_len;
+    if (h.kind == static_cast<uint8_t>(FrameKindCode::kPayloads) &&
+        h.raw_len <= kMaxFrameRawBytes) {
+      raw.resize(h.raw_len);
+      const size_t n =
+          ZSTD_decompress(raw.data(), raw.size(), data_ + off + kFrameHeaderSize, h.compressed_len);
+      if (!ZSTD_isError(n) && n == h.raw_len) {
+        const auto* p = reinterpret_cast<const uint8_t*>(raw.data());
+        const auto* end = p + raw.size();
+        while (p < end) {
+          uint64_t len = 0;
+          const size_t used = ReadVarint(p, end, &len);
+          if (used == 0 || len > uint64_t(end - p) - used ||
+              !entry.ParseFromArray(p + used, static_cast<int>(len)))
+            break;
+          if (entry.content_hash() == content_hash) return std::move(*entry.mutable_data());
+          p += used + len;
+        }
+      }
+    }
+    off = next;
+  }
+  char hex[17];
+  snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(content_hash));
+  return Status::NotFound(name_ + ": no payload " + hex + " in its payload frames");
 }
 
 bool RankFileReader::Next(Event* event, EventPosition* pos) {

@@ -61,6 +61,10 @@ class RankFileReader {
   const std::vector<TraceProblem>& problems() const { return problems_; }
   uint64_t payload_frames() const { return payload_frames_; }
 
+  // The data stored under `content_hash` in the payload frames (capture level payloads).
+  // NotFound when no intact payload frame holds it. Independent of Next()'s position.
+  StatusOr<std::string> Payload(uint64_t content_hash) const;
+
  private:
   RankFileReader(std::string name, const uint8_t* data, uint64_t size, void* mapping);
   Status ReadPreamble();

@@ -9,6 +9,7 @@
 //                                 all-reduce
 //   interpose_probe capture       a zero-count all-reduce on a stream capturing a CUDA graph,
 //                                 then one on a plain stream
+//   interpose_probe big-allreduce an all-reduce of 300,000 floats, then one of 16
 //   interpose_probe entropy N     one call, then N getrandom() draws of 64 KiB (incompressible:
 //                                 grows the rank file fast, for the file-size tests)
 // ddrr_mark is looked up at run time, so the probe runs with or without libddrr.so.
@@ -108,12 +109,27 @@ int main(int argc, char** argv) {
     ncclAllReduce(nullptr, nullptr, 0, ncclFloat32, ncclSum, comm, stream);
     if (cudaStreamSynchronize(stream) != cudaSuccess) return 1;
     ncclCommDestroy(comm);
+  } else if (mode == "big-allreduce") {
+    ncclComm_t comm;
+    int dev = 0;
+    float* buf = nullptr;
+    const size_t big = 300000;
+    if (ncclCommInitAll(&comm, 1, &dev) != ncclSuccess ||
+        cudaMalloc(&buf, big * sizeof(float)) != cudaSuccess ||
+        cudaMemset(buf, 0, big * sizeof(float)) != cudaSuccess)
+      return 1;
+    if (ncclAllReduce(buf, buf, big, ncclFloat32, ncclSum, comm, nullptr) != ncclSuccess ||
+        ncclAllReduce(buf, buf, 16, ncclFloat32, ncclSum, comm, nullptr) != ncclSuccess ||
+        cudaDeviceSynchronize() != cudaSuccess)
+      return 1;
+    ncclCommDestroy(comm);
   } else if (mode == "abort") {
     Calls(1);
     abort();
   } else {
     fprintf(stderr,
-            "usage: interpose_probe threads N M | fork | abort | entropy N | capture | launches\n");
+            "usage: interpose_probe threads N M | fork | abort | entropy N | capture | launches | "
+            "big-allreduce\n");
     return 2;
   }
   printf("interpose_probe %s: done\n", mode.c_str());

@@ -42,4 +42,16 @@ StatusOr<trace::Run> OpenRun(const std::string& run_path) {
   return trace::Run::Open(run_path);
 }
 
+const char* CaptureLevelName(int level) {
+  switch (level) {
+    case trace::CAPTURE_METADATA:
+      return "metadata";
+    case trace::CAPTURE_DIGESTS:
+      return "digests";
+    case trace::CAPTURE_PAYLOADS:
+      return "payloads";
+  }
+  return "unknown";
+}
+
 }  // namespace ddrr::cli

@@ -37,6 +37,9 @@ int SalvageSpools(const std::string& run_path);
 // What every reading command does first: salvage killed ranks' spools, then open the run.
 StatusOr<trace::Run> OpenRun(const std::string& run_path);
 
+// "metadata", "digests" or "payloads" (trace.proto CaptureLevel).
+const char* CaptureLevelName(int level);
+
 // "ddrr: error: <message>" on stderr; returns kExitUsage.
 int Fail(const Status& status);
 int Fail(const std::string& message);

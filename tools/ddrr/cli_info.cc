@@ -24,18 +24,6 @@ std::string CudaVersion(int code) {
   return std::to_string(code / 1000) + "." + std::to_string(code % 1000 / 10);
 }
 
-const char* LevelName(int level) {
-  switch (level) {
-    case trace::CAPTURE_METADATA:
-      return "metadata";
-    case trace::CAPTURE_DIGESTS:
-      return "digests";
-    case trace::CAPTURE_PAYLOADS:
-      return "payloads";
-  }
-  return "unknown";
-}
-
 const char* EndName(int reason) {
   switch (reason) {
     case trace::END_EXIT:
@@ -138,7 +126,18 @@ class InfoCommand : public Command {
         printf("  device    %d %s %s\n", d.ordinal(), d.name().c_str(), d.pci_bus_id().c_str());
       std::string layers;
       for (const auto& l : h.layers()) layers += (layers.empty() ? "" : ",") + l;
-      printf("  capture   %s; layers %s\n", LevelName(h.capture().level()),
+      std::string capture = CaptureLevelName(h.capture().level());
+      if (h.capture().level() == trace::CAPTURE_PAYLOADS) {
+        const auto& c = h.capture();
+        if (c.payload_step_begin() || c.payload_step_end())
+          capture += " (steps " + std::to_string(c.payload_step_begin()) + "-" +
+                     std::to_string(c.payload_step_end()) + ")";
+        if (c.payload_byte_budget())
+          capture += ", budget " + std::to_string(c.payload_byte_budget() >> 20) + " MiB";
+        capture += ", " + std::to_string(r.payload_frames()) + " payload frames";
+      }
+      if (h.capture().kernels_full()) capture += ", every kernel launch";
+      printf("  capture   %s; layers %s\n", capture.c_str(),
              layers.empty() ? "none" : layers.c_str());
       printf("  events    %" PRIu64 " (seq %" PRIu64 "..%" PRIu64 "), %" PRIu64 " calls, %" PRIu64
              " failed; span %.3f s",

@@ -41,11 +41,34 @@ class RecordCommand : public Command {
         "Run a command with every rank recorded (libddrr.so preloaded); works with "
         "torchrun, mpirun, srun and `ddrr run` as the command");
     sub->add_option("-o,--output", dir_, "Run directory (default: ./ddrr-run-<date>-<time>)");
-    sub->add_option("--level", level_, "Capture level (only metadata is implemented yet)")
+    sub->add_option("--level", level_,
+                    "Capture level: metadata (calls, default), digests (+ a hash of every "
+                    "collective's input and output), payloads (+ the data each rank received)")
         ->check(CLI::IsMember({"metadata", "digests", "payloads"}));
+    sub->add_option("--payload-steps", payload_steps_,
+                    "Payloads only for these steps (A-B, inclusive; steps come from ddrr_mark)")
+        ->check([](const std::string& v) -> std::string {
+          const size_t dash = v.find('-', 1);
+          const std::string a = v.substr(0, dash);
+          const std::string b = dash == std::string::npos ? a : v.substr(dash + 1);
+          const bool digits = !a.empty() && !b.empty() &&
+                              a.find_first_not_of("0123456789") == std::string::npos &&
+                              b.find_first_not_of("0123456789") == std::string::npos;
+          if (!digits || std::stoll(a) > std::stoll(b))
+            return "expected a step range A-B with 0 <= A <= B, e.g. 100-110";
+          return "";
+        });
+    sub->add_option("--payload-mb", payload_mb_,
+                    "Payload byte budget per rank in MiB (default 1024)")
+        ->check(CLI::Range(1, 1 << 20));
+    sub->add_option("--kernels", kernels_,
+                    "Kernel launches: count (per stream between collectives, default) or full "
+                    "(every launch recorded as a call)")
+        ->check(CLI::IsMember({"count", "full"}));
     sub->add_option("COMMAND", argv_, "Command and its arguments (after --)")->required();
     sub->footer(
-        "Environment passed to the job: LD_PRELOAD, DDRR_OUT, DDRR_RUN_ID, DDRR_LEVEL. "
+        "Environment passed to the job: LD_PRELOAD, DDRR_OUT, DDRR_RUN_ID, DDRR_LEVEL, and "
+        "with their options DDRR_PAYLOAD_STEPS, DDRR_PAYLOAD_MB, DDRR_KERNELS. "
         "DDRR_LIB overrides where libddrr.so is found.");
     return sub;
   }
@@ -59,6 +82,8 @@ class RecordCommand : public Command {
       fs::path exe = fs::read_symlink("/proc/self/exe", ec);
       lib = ((ec ? fs::path(argv0_) : exe).parent_path() / "../lib/libddrr.so").lexically_normal();
     }
+    if ((!payload_steps_.empty() || payload_mb_ > 0) && level_ != "payloads")
+      return Fail("--payload-steps and --payload-mb need --level payloads");
     if (!fs::exists(lib))
       return Fail(lib + ": libddrr.so not found; build it, or set DDRR_LIB to its path");
     if (dir_.empty()) dir_ = DefaultDir();
@@ -76,6 +101,9 @@ class RecordCommand : public Command {
     setenv("DDRR_OUT", abs_dir.c_str(), 1);
     setenv("DDRR_RUN_ID", run_id, 1);
     setenv("DDRR_LEVEL", level_.c_str(), 1);
+    if (!payload_steps_.empty()) setenv("DDRR_PAYLOAD_STEPS", payload_steps_.c_str(), 1);
+    if (payload_mb_ > 0) setenv("DDRR_PAYLOAD_MB", std::to_string(payload_mb_).c_str(), 1);
+    if (!kernels_.empty()) setenv("DDRR_KERNELS", kernels_.c_str(), 1);
 
     g_child = fork();
     if (g_child < 0) return Fail(std::string("fork: ") + strerror(errno));
@@ -102,6 +130,9 @@ class RecordCommand : public Command {
   const char* argv0_;
   std::string dir_;
   std::string level_ = "metadata";
+  std::string payload_steps_;
+  int payload_mb_ = 0;
+  std::string kernels_;
   std::vector<std::string> argv_;
 };
 

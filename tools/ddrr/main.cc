@@ -6,6 +6,7 @@
 namespace ddrr::cli {
 std::unique_ptr<Command> MakeInfoCommand();
 std::unique_ptr<Command> MakeDumpCommand();
+std::unique_ptr<Command> MakePayloadCommand();
 std::unique_ptr<Command> MakeDiffCommand();
 std::unique_ptr<Command> MakeCheckCommand();
 #ifdef DDRR_HAVE_LAUNCHER
@@ -23,6 +24,7 @@ std::vector<std::unique_ptr<Command>> MakeCommands(const char* argv0) {
 #endif
   c.push_back(MakeInfoCommand());
   c.push_back(MakeDumpCommand());
+  c.push_back(MakePayloadCommand());
   c.push_back(MakeDiffCommand());
   c.push_back(MakeCheckCommand());
 #ifdef DDRR_HAVE_RECORDER

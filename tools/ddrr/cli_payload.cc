@@ -1,0 +1,85 @@
+// ddrr payload RUN --rank R --call SEQ: writes the data a call's buffer held, as recorded at the
+// payloads level (for a bug report, or to feed a single-rank replay by hand).
+#include <cerrno>
+#include <cstdio>
+#include <optional>
+
+#include "cli_common.h"
+#include "trace/run.h"
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+namespace ddrr::cli {
+namespace {
+
+class PayloadCommand : public Command {
+ public:
+  CLI::App* Register(CLI::App& app) override {
+    auto* sub = app.add_subcommand(
+        "payload", "Write the recorded data of one call's buffer (capture level payloads)");
+    sub->add_option("RUN", run_path_, "Run directory or rank-N.ddrr file")->required();
+    sub->add_option("--rank", rank_, "Rank whose call it is")
+        ->required()
+        ->check(CLI::NonNegativeNumber);
+    sub->add_option("--call", call_seq_, "Sequence number of the call (#N in `ddrr dump`)")
+        ->required();
+    sub->add_option("--role", role_, "Buffer: output (default; what the rank received) or input")
+        ->check(CLI::IsMember({"input", "output"}));
+    sub->add_option("-o,--output", out_path_, "File to write (default: standard output)");
+    return sub;
+  }
+
+  int Run() override {
+    auto run = OpenRun(run_path_);
+    if (!run.ok()) return Fail(run.status());
+    trace::RankEntry* entry = run->FindRank(rank_);
+    if (!entry || !entry->reader)
+      return Fail(run_path_ + ": no readable trace for rank " + std::to_string(rank_) +
+                  "; `ddrr info " + run_path_ + "` lists the ranks");
+    const int role = role_ == "input" ? trace::BUFFER_INPUT : trace::BUFFER_OUTPUT;
+    std::optional<uint64_t> hash;
+    trace::Event ev;
+    trace::EventPosition pos;
+    while (!hash && entry->reader->Next(&ev, &pos)) {
+      if (ev.has_payload() && ev.payload().call_seq() == call_seq_ && ev.payload().role() == role)
+        hash = ev.payload().content_hash();
+    }
+    if (!hash) {
+      fprintf(stderr,
+              "ddrr: no %s payload recorded for call #%llu of rank %lld (capture level %s; "
+              "payloads cover collective outputs and receives, within --payload-steps and "
+              "--payload-mb)\n",
+              role_.c_str(), static_cast<unsigned long long>(call_seq_),
+              static_cast<long long>(rank_),
+              CaptureLevelName(entry->reader->header().capture().level()));
+      return kExitFindings;
+    }
+    auto data = entry->reader->Payload(*hash);
+    if (!data.ok()) return Fail(data.status());
+    // The content hash is the recorder's XXH64 of the bytes: a cheap end-to-end integrity check.
+    if (XXH64(data->data(), data->size(), 0) != *hash)
+      return Fail(entry->reader->name() + ": payload of call #" + std::to_string(call_seq_) +
+                  " does not match its recorded hash; the file is damaged");
+    FILE* out = out_path_.empty() ? stdout : fopen(out_path_.c_str(), "wb");
+    if (!out) return Fail(Status::FromErrno("open " + out_path_, errno));
+    const bool written = fwrite(data->data(), 1, data->size(), out) == data->size();
+    const bool closed = out == stdout ? fflush(out) == 0 : fclose(out) == 0;
+    if (!written || !closed)
+      return Fail(Status::FromErrno("write " + (out_path_.empty() ? "stdout" : out_path_), errno));
+    return kExitOk;
+  }
+
+ private:
+  std::string run_path_;
+  int64_t rank_ = 0;
+  uint64_t call_seq_ = 0;
+  std::string role_ = "output";
+  std::string out_path_;
+};
+
+}  // namespace
+
+std::unique_ptr<Command> MakePayloadCommand() { return std::make_unique<PayloadCommand>(); }
+
+}  // namespace ddrr::cli
