@@ -148,7 +148,9 @@ JobInfo DetectJob() {
   constexpr Source kSources[] = {{"RANK", "WORLD_SIZE"},
                                  {"OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"},
                                  {"PMI_RANK", "PMI_SIZE"},
-                                 {"SLURM_PROCID", "SLURM_NTASKS"}};
+                                 {"SLURM_PROCID", "SLURM_NTASKS"},
+                                 // A launcher ddrr does not know (tests of rank detection).
+                                 {"DDRR_SAMPLE_RANK", "DDRR_SAMPLE_WORLD_SIZE"}};
   JobInfo job;
   job.source = "none (single rank)";
   for (const Source& source : kSources) {

@@ -29,6 +29,8 @@ std::atomic<record::Recorder*> g_recorder{nullptr};
 std::atomic<bool> g_in_child{false};
 uint64_t g_start_ns = 0;
 std::atomic<uint32_t> g_next_thread{0};
+// No rank variable: the rank is learnt from the first communicator (AdoptRankFromComm).
+std::atomic<bool> g_rank_pending{false};
 
 const char* Env(const char* name) {
   const char* v = getenv(name);
@@ -78,7 +80,7 @@ int RealVersion(Library lib, const char* fn) {
 
 trace::HeaderInfo MakeHeader() {
   trace::HeaderInfo h;
-  if (!DetectRank(&h)) h.rank_source = "none (rank 0 assumed)";
+  if (!DetectRank(&h)) h.rank_source = "pending: first communicator";
   char host[256] = {0};
   gethostname(host, sizeof(host) - 1);
   h.host = host;
@@ -166,7 +168,24 @@ void Start() {
   if (capture->level == CaptureLevel::kPayloads)
     config.header.capture.payload_byte_budget = capture->payload_budget_bytes;
   config.header.capture.kernels_full = capture->kernels_full;
-  auto rec = record::Recorder::Start(std::move(config));
+  const bool pending = config.header.rank_source.rfind("pending", 0) == 0;
+  // With no rank variable, several processes of one job may start here at once: each takes the
+  // first file number that no finished process wrote and no live one holds; its rank comes later.
+  const auto taken = [&](uint32_t k) {
+    struct stat st;
+    const std::string path = config.dir + "/rank-" + std::to_string(k) + ".ddrr";
+    return pending && stat(path.c_str(), &st) == 0;
+  };
+  uint32_t k = 0;
+  while (taken(k) && k < 4096) ++k;
+  if (pending) config.header.rank = k;
+  auto rec = record::Recorder::Start(config);
+  while (pending && !rec.ok() && rec.status().code() == StatusCode::kUnavailable && ++k < 4096) {
+    if (taken(k)) continue;
+    config.header.rank = k;
+    rec = record::Recorder::Start(config);
+  }
+  g_rank_pending.store(pending, std::memory_order_relaxed);
   if (!rec.ok()) {
     DDRR_WARN("cannot record: %s; the job runs on unrecorded", rec.status().ToString().c_str());
     return;
@@ -199,6 +218,18 @@ record::Recorder* ActiveRecorder() {
   std::call_once(g_start_once, Start);
   record::Recorder* r = g_recorder.load(std::memory_order_acquire);
   return r && !r->disabled() ? r : nullptr;
+}
+
+void AdoptRankFromComm(int rank, int nranks) {
+  if (rank < 0 || nranks <= 0 || !g_rank_pending.exchange(false)) return;
+  record::Recorder* r = RunningRecorder();
+  if (!r) return;
+  r->AssignRank(static_cast<uint32_t>(rank), static_cast<uint32_t>(nranks));
+  const std::string text = "rank " + std::to_string(rank) + " of " + std::to_string(nranks) +
+                           " from the first communicator (no rank variable was set)";
+  trace::WireEncoder e;
+  trace::EncodeNoteBody(e, text, 0);
+  r->Append(ThreadIndex(), NowNs() - g_start_ns, e.view(), {});
 }
 
 record::Recorder* RunningRecorder() {

@@ -15,6 +15,9 @@ record::Recorder* ActiveRecorder();
 // inside the recorder's own start-up (open/read of /proc/self/cmdline), where starting would
 // recurse.
 record::Recorder* RunningRecorder();
+// A communicator was created with this rank and size: when the process had no rank variable,
+// the first one gives the rank of its trace (rank-source "comm").
+void AdoptRankFromComm(int rank, int nranks);
 uint64_t SessionStartNs();  // CLOCK_MONOTONIC at start; event times count from here
 uint32_t ThreadIndex();     // small per-process index of the calling thread
 

@@ -307,6 +307,7 @@ namespace hooks {
 void NcclCommInitRank(CallEvent& ev, ncclComm_t* comm, int nranks, ncclUniqueId id, int rank) {
   const uint64_t key = KeyHasher().Add(id.internal, NCCL_UNIQUE_ID_BYTES).Add(nranks).Done();
   ev.OnCreated(comm ? *comm : nullptr, key, nranks, rank);
+  if (ev.succeeded()) AdoptRankFromComm(rank, nranks);
 }
 
 void NcclCommInitRankConfig(CallEvent& ev, ncclComm_t* comm, int nranks, ncclUniqueId id, int rank,
@@ -319,6 +320,7 @@ void NcclCommInitRankScalable(CallEvent& ev, ncclComm_t* comm, int nranks, int r
   KeyHasher h;
   for (int i = 0; ids && i < n_id; ++i) h.Add(ids[i].internal, NCCL_UNIQUE_ID_BYTES);
   ev.OnCreated(comm ? *comm : nullptr, h.Add(nranks).Done(), nranks, rank);
+  if (ev.succeeded()) AdoptRankFromComm(rank, nranks);
 }
 
 // All ranks of an InitAll communicator live in this process: one key for all of them.

@@ -74,6 +74,7 @@ class CallEvent {
   void OnStream(cudaStream_t stream);
   // `data`: the call's staged buffers (collectives and p2p at the digests/payloads levels).
   void Commit(DataCapture* data = nullptr);
+  bool succeeded() const { return result_ == ncclSuccess || result_ == ncclInProgress; }
 
  private:
   trace::FunctionId fn_;

@@ -134,6 +134,7 @@ class RecorderImpl final : public Recorder {
     if (st.ok()) {
       trace::FooterInfo f = footer;
       f.dropped_events = spool_->header().dropped.load(std::memory_order_relaxed);
+      AssignedRankInto(spool_->header(), &f);
       st = sealer_.Close(f);
     }
     if (!st.ok()) {
@@ -157,6 +158,11 @@ class RecorderImpl final : public Recorder {
   bool disabled() const override { return disabled_.load(std::memory_order_relaxed); }
   void NoteFatalSignal(int sig) override {
     spool_->header().fatal_signal.store(sig, std::memory_order_relaxed);
+  }
+  void AssignRank(uint32_t rank, uint32_t world_size) override {
+    SpoolHeader& h = spool_->header();
+    h.assigned_world_size.store(world_size, std::memory_order_relaxed);
+    h.assigned_rank_plus1.store(rank + 1, std::memory_order_release);
   }
   const std::string& trace_path() const override { return trace_path_; }
   const std::string& spool_path() const override { return spool_path_; }

@@ -81,6 +81,9 @@ class Recorder {
   // Async-signal-safe: notes in the spool that the process is dying of `sig`; the next salvage
   // ends the rank file with END_SIGNAL and the signal number.
   virtual void NoteFatalSignal(int sig) = 0;
+  // The process had no rank variable and learnt its rank from its first communicator: the
+  // footer (and a salvage) carries it, and readers use it over the header's (file names stay).
+  virtual void AssignRank(uint32_t rank, uint32_t world_size) = 0;
 
   virtual RecorderStats stats() const = 0;
   virtual bool disabled() const = 0;

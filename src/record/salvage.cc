@@ -225,6 +225,7 @@ StatusOr<uint64_t> Salvage(const std::string& spool_path) {
 
   trace::FooterInfo footer;
   footer.end_reason = 3;  // END_SALVAGED
+  AssignedRankInto(h, &footer);
   if (const int sig = h.fatal_signal.load(std::memory_order_relaxed); sig > 0) {
     footer.end_reason = 2;  // END_SIGNAL: the handler noted it before the process died
     footer.signal = sig;

@@ -18,6 +18,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "trace/record_encoders.h"
+
 namespace ddrr::record {
 
 inline constexpr char kSpoolMagic[8] = {'D', 'D', 'R', 'R', 's', 'p', 'l', '\0'};
@@ -54,13 +56,27 @@ struct SpoolHeader {
   // Set (async-signal-safely) by the fatal-signal handler; salvage reports it in the footer.
   // Spools written before this field existed read 0 here (the header is zero padded).
   alignas(64) std::atomic<int32_t> fatal_signal;
+  // A rank taken from the first communicator (no rank variable): rank + 1, 0 while unknown.
+  std::atomic<uint32_t> assigned_rank_plus1;
+  std::atomic<uint32_t> assigned_world_size;
 };
 static_assert(sizeof(SpoolHeader) <= kSpoolHeaderSize);
 static_assert(offsetof(SpoolHeader, ring_capacity) == 48 && offsetof(SpoolHeader, head) == 64 &&
               offsetof(SpoolHeader, dropped) == 80 && offsetof(SpoolHeader, tail) == 128 &&
               offsetof(SpoolHeader, sealed_events) == 144 &&
-              offsetof(SpoolHeader, fatal_signal) == 192);  // docs/FORMAT.md "Spool"
+              offsetof(SpoolHeader, fatal_signal) == 192 &&
+              offsetof(SpoolHeader, assigned_rank_plus1) == 196 &&
+              offsetof(SpoolHeader, assigned_world_size) == 200);  // docs/FORMAT.md "Spool"
 static_assert(std::atomic<uint64_t>::is_always_lock_free);
+
+// The rank a process learnt from its first communicator, if any, into a footer.
+inline void AssignedRankInto(const SpoolHeader& h, trace::FooterInfo* f) {
+  if (const uint32_t r = h.assigned_rank_plus1.load(std::memory_order_acquire); r != 0) {
+    f->has_assigned_rank = true;
+    f->assigned_rank = r - 1;
+    f->assigned_world_size = h.assigned_world_size.load(std::memory_order_relaxed);
+  }
+}
 
 // Record commit states. A record is written in three steps: under the append lock its `len`
 // and `state = kReserved` (so the chain of records from tail to head is always walkable), then

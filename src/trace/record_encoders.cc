@@ -167,6 +167,10 @@ void EncodeFooter(WireEncoder& e, const std::vector<FrameIndexInfo>& frames, uin
   e.Varint(6, static_cast<uint64_t>(static_cast<int64_t>(f.signal)));
   e.Varint(7, f.end_time_ns);
   e.Varint(8, f.dropped_events);
+  if (f.has_assigned_rank) {
+    e.VarintAlways(9, f.assigned_rank);
+    e.Varint(10, f.assigned_world_size);
+  }
 }
 
 }  // namespace ddrr::trace

@@ -97,6 +97,8 @@ struct FooterInfo {
   int32_t signal = 0;
   uint64_t end_time_ns = 0;
   uint64_t dropped_events = 0;
+  bool has_assigned_rank = false;  // the rank came from the first communicator
+  uint32_t assigned_rank = 0, assigned_world_size = 0;
 };
 
 void EncodeFooter(WireEncoder& e, const std::vector<FrameIndexInfo>& frames, uint64_t event_count,

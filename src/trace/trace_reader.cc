@@ -175,6 +175,13 @@ void RankFileReader::ReadFooter() {
     return;
   }
   has_footer_ = true;
+  // A process with no rank variable learnt its rank from its first communicator after the
+  // header was written: readers see the rank it really had.
+  if (footer_.has_assigned_rank()) {
+    header_.set_rank(footer_.assigned_rank());
+    header_.set_world_size(footer_.assigned_world_size());
+    header_.set_rank_source("first communicator");
+  }
   frames_end_ = footer_off;
 }
 

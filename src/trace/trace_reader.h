@@ -46,6 +46,8 @@ class RankFileReader {
 
   const std::string& name() const { return name_; }
   uint32_t format_version() const { return version_; }
+  // The rank file header; rank, world size and rank source as the footer corrects them when the
+  // process took its rank from its first communicator.
   const Header& header() const { return header_; }
   // The footer when present and intact; nullptr when the rank did not close its trace.
   const Footer* footer() const { return has_footer_ ? &footer_ : nullptr; }

@@ -201,6 +201,30 @@ assert launch["args"]["grid_dim"] and launch["args"]["block_dim"], launch
 assert not [e for e in ev if e["type"] == "kernels"], "counted as well as recorded"
 PY
     ;;
+  rank_from_first_comm)
+    # No rank variable ddrr knows: each process takes a free file number, then its rank from
+    # ncclCommInitRank; readers see the real ranks.
+    lib="$(dirname "$ddrr")/../lib/libddrr.so"
+    for i in 0 1 2; do
+      env -u RANK -u WORLD_SIZE -u LOCAL_RANK DDRR_SAMPLE_RANK=$i DDRR_SAMPLE_WORLD_SIZE=3 \
+        LD_PRELOAD="$lib" DDRR_OUT="$work/run" LD_LIBRARY_PATH="$hostrt" \
+        "$samples/sgd_allreduce" --steps 4 >"$work/out$i" 2>&1 &
+    done
+    wait || true
+    for i in 0 1 2; do grep -q weights_hash "$work/out$i" || fail "process $i: $(cat "$work/out$i")"; done
+    "$ddrr" info "$work/run" >"$work/info" || fail "info found problems: $(cat "$work/info")"
+    [ "$(grep -c '(rank from first communicator)' "$work/info")" -eq 3 ] || fail "$(cat "$work/info")"
+    grep -q 'world size 3' "$work/info" || fail "world size: $(head -1 "$work/info")"
+    json
+    py <<'PY' || fail "ranks not taken from the communicator"
+import json, sys, collections
+ev = [json.loads(l) for l in open(sys.argv[1])]
+init = {e["rank"]: e["args"]["rank"] for e in ev if e.get("fn") == "ncclCommInitRank"}
+assert init == {0: 0, 1: 1, 2: 2}, init
+notes = [e for e in ev if e["type"] == "note" and "from the first communicator" in e["text"]]
+assert len(notes) == 3, notes
+PY
+    "$ddrr" check "$work/run" >"$work/check" || fail "check: $(cat "$work/check")" ;;
   bad_data_settings)
     sgd >"$work/plain" 2>&1 || fail "plain run failed"
     for bad in DDRR_LEVEL=everything DDRR_PAYLOAD_STEPS=5-2 DDRR_PAYLOAD_MB=0 DDRR_KERNELS=some; do
