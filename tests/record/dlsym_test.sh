@@ -111,6 +111,27 @@ for r, cs in by_rank.items():
 assert len(keys) == 1, keys  # one communicator, the same key on every rank
 PY
     ;;
+  ctypes_nccl_recorded)
+    # vLLM's pynccl: Python's ctypes dlopens NCCL by path (RTLD_LOCAL) and looks each call up.
+    RANK=0 WORLD_SIZE=1 "$ddrr" record -o "$work/run" -- python3 - "$hostrt/libnccl.so.2" \
+      >"$work/out" 2>&1 <<'PY' || fail "recorded python exited $?"
+import ctypes, sys
+nccl = ctypes.CDLL(sys.argv[1])
+version = ctypes.c_int()
+assert nccl.ncclGetVersion(ctypes.byref(version)) == 0 and version.value == 22809
+unique_id = (ctypes.c_char * 128)()
+assert nccl.ncclGetUniqueId(ctypes.byref(unique_id)) == 0
+print("id", unique_id.raw.hex())
+PY
+    "$ddrr" dump "$work/run" --json >"$work/dump.json" || fail "dump failed"
+    python3 - "$work/dump.json" "$(grep -o 'id [0-9a-f]*' "$work/out")" <<'PY' \
+      || fail "ctypes calls not recorded"
+import json, sys
+calls = [json.loads(l) for l in open(sys.argv[1])]
+assert [c["fn"] for c in calls] == ["ncclGetVersion", "ncclGetUniqueId"], calls
+assert calls[1]["args"]["unique_id"] == sys.argv[2].split()[1], (calls[1], sys.argv[2])
+PY
+    ;;
   *) fail "unknown case" ;;
 esac
 echo "ok [$case_name]"
