@@ -25,8 +25,7 @@ int main(int argc, char** argv) {
   };
   const Kind kinds[] = {
       {"handle_unwrapped", nccl, "pncclAllReduce"},  // passes straight through
-      {"default_unwrapped", RTLD_DEFAULT, "malloc"},
-      {"next_unwrapped", RTLD_NEXT, "malloc"},
+      {"default_unwrapped", RTLD_DEFAULT, "malloc"},      {"next_unwrapped", RTLD_NEXT, "malloc"},
       {"handle_wrapped", nccl, "ncclAllReduce"},  // answered with libddrr's wrapper
       {"default_wrapped", RTLD_DEFAULT, "ncclAllReduce"},
   };
