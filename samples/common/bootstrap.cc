@@ -192,13 +192,14 @@ int SelectDevice(const JobInfo& job, bool duplicate_device) {
   return device;
 }
 
-ncclUniqueId ShareUniqueId(const JobInfo& job, const std::string& name) {
+ncclUniqueId ShareUniqueId(const JobInfo& job, const std::string& name,
+                           const std::function<ncclUniqueId()>& create) {
   ncclUniqueId id;
   const std::string path = IdPath(name);
   if (job.rank == 0) {
     // Clear any id left by an earlier run first, so that a fast reader cannot take it.
     if (unlink(path.c_str()) != 0 && errno != ENOENT) DieErrno("cannot remove stale", path);
-    NCCL_CHECK(ncclGetUniqueId(&id));
+    id = create();
     PublishId(path, id);
     if (Published().empty()) atexit(RemovePublished);
     Published().push_back(path);

@@ -12,7 +12,10 @@
 
 #include <nccl.h>
 
+#include <functional>
 #include <string>
+
+#include "common/check.h"
 
 namespace ddrr_samples {
 
@@ -34,10 +37,21 @@ JobInfo DetectJob();
 // instead: device 0, or device 1 % count when this rank is local rank 0 itself.
 int SelectDevice(const JobInfo& job, bool duplicate_device);
 
-// Rank 0 creates an id with ncclGetUniqueId and publishes it as "nccl-id-<name>"; the other
-// ranks wait for that file (timeout $DDRR_SAMPLE_BOOTSTRAP_TIMEOUT seconds, default 120) and
-// read it. Use a different `name` for each independently created communicator.
-ncclUniqueId ShareUniqueId(const JobInfo& job, const std::string& name);
+// Rank 0 creates an id with `create` and publishes it as "nccl-id-<name>"; the other ranks wait
+// for that file (timeout $DDRR_SAMPLE_BOOTSTRAP_TIMEOUT seconds, default 120) and read it. Use a
+// different `name` for each independently created communicator.
+ncclUniqueId ShareUniqueId(const JobInfo& job, const std::string& name,
+                           const std::function<ncclUniqueId()>& create);
+
+// The same with the linked ncclGetUniqueId. Inline, so that only the samples calling it need
+// libnccl (dlopen_nccl passes the one it looked up).
+inline ncclUniqueId ShareUniqueId(const JobInfo& job, const std::string& name) {
+  return ShareUniqueId(job, name, [] {
+    ncclUniqueId id;
+    NCCL_CHECK(ncclGetUniqueId(&id));
+    return id;
+  });
+}
 
 // Rank 0 removes the published file. Call once every rank is known to have read it (after the
 // first collective on the communicator completed), so the next run with the same job key can

@@ -65,13 +65,11 @@ void DieCurand(curandStatus_t status, const char* call, const char* file, int li
   exit(kExitFailure);
 }
 
-void DieNccl(ncclResult_t result, const char* call, const char* file, int line) {
-  // ncclGetLastError holds NCCL's own explanation (e.g. which argument was invalid).
-  const char* detail = ncclGetLastError(nullptr);
+void DieNcclText(ncclResult_t result, const char* text, const char* detail, const char* call,
+                 const char* file, int line) {
   fprintf(stderr, "%s%s:%d: NCCL error %d: %s%s%s\n  in %s\n", g_prefix, file, line,
-          static_cast<int>(result), ncclGetErrorString(result),
-          (detail != nullptr && *detail != '\0') ? "; " : "", detail != nullptr ? detail : "",
-          call);
+          static_cast<int>(result), text, (detail != nullptr && *detail != '\0') ? "; " : "",
+          detail != nullptr ? detail : "", call);
   exit(kExitFailure);
 }
 

@@ -24,6 +24,10 @@ const char* LogPrefix();
 [[noreturn]] void DieCuda(cudaError_t error, const char* call, const char* file, int line);
 [[noreturn]] void DieCurand(curandStatus_t status, const char* call, const char* file, int line);
 [[noreturn]] void DieNccl(ncclResult_t result, const char* call, const char* file, int line);
+// DieNccl's message from texts the caller looked up: samples that load NCCL with dlopen call their
+// own ncclGetErrorString and ncclGetLastError (check_nccl.cc holds the linked DieNccl).
+[[noreturn]] void DieNcclText(ncclResult_t result, const char* text, const char* detail,
+                              const char* call, const char* file, int line);
 
 }  // namespace ddrr_samples
 

@@ -34,7 +34,7 @@ std::string FaultList(const SampleSpec& spec) {
     if (!list.empty()) list += ", ";
     list += FaultName(kind);
   }
-  return list;
+  return list.empty() ? "none" : list;
 }
 
 void PrintUsage(const SampleSpec& spec, FILE* out) {
@@ -52,10 +52,12 @@ void PrintUsage(const SampleSpec& spec, FILE* out) {
               *std::get<double*>(extra.target));
     }
   }
-  fprintf(out, "  --fault KIND      inject a fault on one rank; KIND is one of:\n");
-  fprintf(out, "                    %s\n", FaultList(spec).c_str());
-  fprintf(out, "  --fault-rank R    the rank that misbehaves (default: the last rank)\n");
-  fprintf(out, "  --fault-step S    %s\n", spec.fault_step_help);
+  if (!spec.faults.empty()) {  // a sample that injects none (dlopen_nccl) lists no fault flags
+    fprintf(out, "  --fault KIND      inject a fault on one rank; KIND is one of:\n");
+    fprintf(out, "                    %s\n", FaultList(spec).c_str());
+    fprintf(out, "  --fault-rank R    the rank that misbehaves (default: the last rank)\n");
+    fprintf(out, "  --fault-step S    %s\n", spec.fault_step_help);
+  }
   fprintf(out, "  -h, --help        show this help\n");
   fprintf(out,
           "\nRank and world size come from RANK/WORLD_SIZE (or OMPI_COMM_WORLD_*, PMI_*, SLURM_*);"

@@ -29,6 +29,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "interpose/dl_hooks.h"
 #include "interpose/session.h"
 #include "interpose/wrapper_support.h"
 #include "trace/record_encoders.h"
@@ -96,11 +97,11 @@ void* Real(std::atomic<void*>& slot, const char* name) {
   if (p || t_resolving) return p;
   t_resolving = true;
   const int saved = errno;
-  p = dlsym(RTLD_NEXT, name);
+  p = RealDlsym(RTLD_NEXT, name);
   if (!p && strncmp(name, "_ZNSt", 5) == 0) {
     // libstdc++ loaded RTLD_LOCAL by an extension module: loaded, but not after us in scope.
     if (void* h = dlopen("libstdc++.so.6", RTLD_NOLOAD | RTLD_LAZY)) {
-      p = dlsym(h, name);
+      p = RealDlsym(h, name);
       dlclose(h);
     }
   }

@@ -13,6 +13,7 @@
 
 #include "common/log.h"
 #include "interpose/completion.h"
+#include "interpose/dl_hooks.h"
 #include "interpose/session.h"
 #include "trace/format.h"
 #include "trace/record_encoders.h"
@@ -35,16 +36,10 @@ const char* SonameOf(Library lib) {
   return "";
 }
 
-// True when `p` lies in libddrr.so itself: resolving to our own wrapper would recurse.
-bool IsOurs(void* p) {
-  Dl_info mine{}, theirs{};
-  if (!dladdr(reinterpret_cast<void*>(&IsOurs), &mine) || !dladdr(p, &theirs)) return false;
-  return mine.dli_fbase == theirs.dli_fbase;
-}
-
+// Not our own wrapper: resolving to it would recurse.
 void* Lookup(void* handle, const std::string& name) {
-  void* p = dlsym(handle, name.c_str());
-  return p && !IsOurs(p) ? p : nullptr;
+  void* p = RealDlsym(handle, name.c_str());
+  return p && !InLibddrr(p) ? p : nullptr;
 }
 
 // 64-bit FNV-1a, then a finalizer so nearby inputs spread.
@@ -104,6 +99,13 @@ size_t DatatypeBytes(ncclDataType_t t) {
       return 8;
   }
 }
+
+bool SameObject(const void* a, const void* b) {
+  Dl_info ia{}, ib{};
+  return dladdr(a, &ia) && dladdr(b, &ib) && ia.dli_fbase == ib.dli_fbase;
+}
+
+bool InLibddrr(const void* p) { return SameObject(reinterpret_cast<const void*>(&InLibddrr), p); }
 
 void* Resolve(Library lib, const char* name) {
   const std::string plain(name);

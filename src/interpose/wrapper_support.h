@@ -28,6 +28,10 @@ enum class Library { kNccl, kCudart, kCurand };
 // found with dlopen(RTLD_NOLOAD) (NCCL loaded RTLD_LOCAL by Python). nullptr if not found.
 void* Resolve(Library lib, const char* name);
 
+// True when both addresses lie in one loaded object (dladdr); false if either lies in none.
+bool SameObject(const void* a, const void* b);
+bool InLibddrr(const void* p);
+
 // What a wrapper returns when the real function cannot be found (warned once).
 template <typename R>
 R Missing(const char* name);

@@ -91,22 +91,29 @@ assert any(by_seq[(d["rank"], d["call_seq"])]["fn"] == "ncclGroupEnd" for d in d
 PY
     ;;
   exports_only_api)
-    # The intercepted API, ddrr's C API, and the entropy hooks (src/interpose/entropy.cc).
+    # The intercepted API, ddrr's C API, the entropy hooks (src/interpose/entropy.cc), the
+    # launch counters (launches.cc) and the dlsym hook (dl_hooks.cc).
     hooks="getrandom getentropy syscall open open64 openat openat64 __open_2 __open64_2 __openat_2
       __openat64_2 read __read_chk close _ZNSt13random_device9_M_getvalEv
       _ZNSt13random_device13_M_getval_pretrEv arc4random arc4random_buf arc4random_uniform
-      __cudaLaunchKernel __cudaLaunchKernel_ptsz"
+      __cudaLaunchKernel __cudaLaunchKernel_ptsz dlsym"
     hook_re="^($(echo $hooks | tr ' ' '|'))\$"
-    bad=$(nm -D --defined-only "$lib" | awk '{print $3}' | grep -vE '^(nccl|cuda|curand|ddrr_)' \
+    # Read once into files: `nm | grep -q` under pipefail fails when grep exits before nm ends.
+    nm -D --defined-only "$lib" >"$work/syms" || fail "nm failed"
+    readelf -rW "$lib" >"$work/relocs" || fail "readelf failed"
+    bad=$(awk '{print $3}' "$work/syms" | grep -vE '^(nccl|cuda|curand|ddrr_)' \
       | grep -vE "$hook_re" | grep -vE '^(_init|_fini)$')
     for h in $hooks; do
-      nm -D --defined-only "$lib" | grep -q " $h\$" || fail "entropy hook $h not exported"
+      grep -q " $h\$" "$work/syms" || fail "hook $h not exported"
     done
+    # libddrr's own lookups call the real dlsym (RealDlsym): a relocation against dlsym would be
+    # a call into the hook from inside libddrr.
+    grep -qE ' dlsym(@| |$)' "$work/relocs" && fail "libddrr calls its own dlsym hook"
     [ -z "$bad" ] || fail "exports beyond the API: $(echo $bad | head -c 300)"
-    nm -D --defined-only "$lib" | grep -q ' pnccl' && fail "exports pnccl* (would shadow NCCL)"
-    [ "$(nm -D --defined-only "$lib" | grep -c ' nccl')" -eq 41 ] || fail "not 41 NCCL functions"
+    grep -q ' pnccl' "$work/syms" && fail "exports pnccl* (would shadow NCCL)"
+    [ "$(grep -c ' nccl' "$work/syms")" -eq 41 ] || fail "not 41 NCCL functions"
     for f in ddrr_mark ddrr_record_rng ddrr_enabled cudaMalloc curandGenerateNormal; do
-      nm -D --defined-only "$lib" | grep -q " $f\$" || fail "$f not exported"
+      grep -q " $f\$" "$work/syms" || fail "$f not exported"
     done
     ldd "$lib" | grep -q protobuf && fail "libddrr.so loads libprotobuf"
     true ;;
