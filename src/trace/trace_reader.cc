@@ -368,6 +368,14 @@ void RankFileReader::Rewind() {
   payload_frames_ = 0;
 }
 
+void RankFileReader::ReleaseMemory() {
+  std::string().swap(raw_);
+  cursor_ = 0;
+  // A read-only private mapping: dropping the pages loses nothing, the next access faults them
+  // back in from the page cache.
+  if (mapping_) madvise(mapping_, size_, MADV_DONTNEED);
+}
+
 void RankFileReader::SeekToSeq(uint64_t seq) {
   Rewind();
   skip_below_seq_ = seq;

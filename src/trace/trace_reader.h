@@ -57,6 +57,10 @@ class RankFileReader {
   void SeekToSeq(uint64_t seq);
   // Rewinds to the first frame; problems found so far are kept (not duplicated).
   void Rewind();
+  // Gives back the memory a pass over the file took (the decompressed frame, the file's pages
+  // mapped in): a tool that reads thousands of ranks one after another stays at one rank's
+  // worth. Reading may go on afterwards (Rewind() first); the pages are mapped in again.
+  void ReleaseMemory();
 
   const std::vector<TraceProblem>& problems() const { return problems_; }
   uint64_t payload_frames() const { return payload_frames_; }
