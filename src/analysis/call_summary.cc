@@ -23,19 +23,17 @@ std::string EnumText(const FieldDescriptor* f, int64_t value) {
 
 }  // namespace
 
-CallSummary Summarize(const trace::ApiCall& call, int64_t rank, uint64_t seq, uint64_t time_ns) {
+CallSummary Summarize(const trace::ApiCall& call, int64_t rank, uint64_t seq, int64_t time_ns) {
   CallSummary s;
   s.rank = rank;
   s.seq = seq;
   s.time_ns = time_ns;
+  s.duration_ns = call.duration_ns();
   s.comm_key = call.comm_key();
   s.op_seq = call.op_seq();
   s.fn = EventPrinter::FunctionName(call);
   s.result = call.result();
   s.result_name = EventPrinter::ResultName(call);
-  s.group_depth = call.group_depth();
-  s.graph_captured = call.graph_captured();
-  s.p2p = s.fn == "ncclSend" || s.fn == "ncclRecv";
   const FieldDescriptor* fn_field = trace::ApiCall::descriptor()->FindFieldByNumber(call.fn_case());
   if (!fn_field) return s;
   const Message& m = call.GetReflection()->GetMessage(call, fn_field);
@@ -63,6 +61,31 @@ CallSummary Summarize(const trace::ApiCall& call, int64_t rank, uint64_t seq, ui
     s.has_peer = true;
     s.peer = trace::ReadArg(m, f, -1).i;
   }
+  return s;
+}
+
+CallSummary FromRecord(const OpRecord& r, int64_t rank, uint64_t comm_key) {
+  CallSummary s;
+  s.rank = rank;
+  s.seq = r.seq;
+  s.time_ns = r.time_ns;
+  s.comm_key = comm_key;
+  s.op_seq = r.op_seq;
+  s.fn = FunctionName(r.fn);
+  s.has_count = true;
+  s.count = r.count;
+  if (r.datatype >= 0) s.datatype = DatatypeName(r.datatype);
+  if (r.redop >= 0) s.op = RedOpName(r.redop);
+  if (IsP2p(r.fn)) {
+    s.has_peer = true;
+    s.peer = r.root;
+  } else if (r.root >= 0) {
+    s.has_root = true;
+    s.root = r.root;
+  }
+  s.result = r.result;
+  s.result_name = ResultName(r.fn, r.result);
+  s.nccl = true;
   return s;
 }
 

@@ -1,32 +1,94 @@
 #include "analysis/finding.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <tuple>
 
 namespace ddrr::analysis {
 
 const char* KindName(FindingKind kind) {
   switch (kind) {
+    case FindingKind::kCommSizeMismatch:
+      return "comm-size-mismatch";
+    case FindingKind::kDuplicateRank:
+      return "duplicate-rank";
+    case FindingKind::kDuplicateDevice:
+      return "duplicate-device";
+    case FindingKind::kMissingFromInit:
+      return "missing-from-init";
+    case FindingKind::kSplitInconsistent:
+      return "split-inconsistent";
     case FindingKind::kMismatchedCollective:
       return "mismatched-collective";
+    case FindingKind::kUnmatchedP2p:
+      return "unmatched-p2p";
+    case FindingKind::kMismatchedP2p:
+      return "mismatched-p2p";
     case FindingKind::kMissingParticipant:
       return "missing-participant";
+    case FindingKind::kCommAbort:
+      return "comm-abort";
+    case FindingKind::kNcclAsyncError:
+      return "nccl-async-error";
     case FindingKind::kNcclError:
       return "nccl-error";
+    case FindingKind::kCudaError:
+      return "cuda-error";
+    case FindingKind::kNanAppeared:
+      return "nan-appeared";
+    case FindingKind::kDataDivergence:
+      return "data-divergence";
     case FindingKind::kNotCompleted:
       return "not-completed";
+    case FindingKind::kStraggler:
+      return "straggler";
   }
   return "unknown";
 }
 
-const char* SeverityName(Severity severity) {
-  return severity == Severity::kError ? "error" : "warning";
+int KindClass(FindingKind kind) {
+  if (kind <= FindingKind::kSplitInconsistent) return 0;
+  if (kind <= FindingKind::kMismatchedP2p) return 1;
+  if (kind == FindingKind::kMissingParticipant) return 2;
+  if (kind <= FindingKind::kCudaError) return 3;
+  if (kind <= FindingKind::kDataDivergence) return 4;
+  return 5;
 }
+
+const char* SeverityName(Severity severity) {
+  switch (severity) {
+    case Severity::kError:
+      return "error";
+    case Severity::kWarning:
+      return "warning";
+    case Severity::kInfo:
+      return "info";
+  }
+  return "error";
+}
+
+namespace {
+
+// When a finding happened: its own time, else its earliest quoted call; unknown sorts last.
+int64_t When(const Finding& f) {
+  if (f.time_ns) return f.time_ns;
+  int64_t t = INT64_MAX;
+  for (const RankCall& c : f.calls)
+    if (c.has_call && c.call.time_ns) t = std::min(t, c.call.time_ns);
+  return t;
+}
+
+}  // namespace
 
 void SortFindings(std::vector<Finding>& findings) {
   auto key = [](const Finding& f) {
+    const int cls = KindClass(f.kind);
+    // Within a class the earliest is the likely cause of the others, whatever its kind (a
+    // communicator built wrong first, the first rank to fail); warnings and information go by
+    // kind.
+    const int64_t when = cls < 5 ? When(f) : 0;
     const int64_t first_rank = f.ranks.empty() ? -1 : f.ranks.front();
-    return std::make_tuple(static_cast<int>(f.kind), f.comm_key, f.op_seq, first_rank);
+    return std::make_tuple(cls, when, static_cast<int>(f.kind), f.comm_key, f.op_seq, first_rank);
   };
   std::stable_sort(findings.begin(), findings.end(),
                    [&](const Finding& a, const Finding& b) { return key(a) < key(b); });
@@ -39,6 +101,10 @@ std::string RankList(const std::vector<int64_t>& ranks) {
     s += std::to_string(r);
   }
   return s;
+}
+
+std::string RanksWord(const std::vector<int64_t>& ranks) {
+  return (ranks.size() == 1 ? "rank " : "ranks ") + RankList(ranks);
 }
 
 }  // namespace ddrr::analysis

@@ -28,6 +28,11 @@ std::once_flag g_start_once;
 std::atomic<record::Recorder*> g_recorder{nullptr};
 std::atomic<bool> g_in_child{false};
 uint64_t g_start_ns = 0;
+// Wall-clock time read right beside g_start_ns: the pair puts this rank's event times on a clock
+// shared with the other ranks (ddrr check compares arrival times across ranks). Read later, the
+// work in between (resolving libraries, reading the environment) would skew every rank by a
+// different few milliseconds.
+uint64_t g_start_unix_ns = 0;
 std::atomic<uint32_t> g_next_thread{0};
 // No rank variable: the rank is learnt from the first communicator (AdoptRankFromComm).
 std::atomic<bool> g_rank_pending{false};
@@ -97,9 +102,7 @@ trace::HeaderInfo MakeHeader() {
   h.nccl_version = RealVersion(Library::kNccl, "ncclGetVersion");
   h.cuda_runtime_version = RealVersion(Library::kCudart, "cudaRuntimeGetVersion");
   h.layers = {"nccl", "cudart", "curand"};
-  h.start_unix_ns = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                              std::chrono::system_clock::now().time_since_epoch())
-                                              .count());
+  h.start_unix_ns = g_start_unix_ns;
   h.start_mono_ns = g_start_ns;
   if (const char* id = Env("DDRR_RUN_ID")) h.run_id = id;
   h.ddrr_version = DDRR_VERSION_STRING;
@@ -136,6 +139,9 @@ void InstallFatalSignalHandlers() {
 
 void Start() {
   g_start_ns = NowNs();
+  g_start_unix_ns = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                              std::chrono::system_clock::now().time_since_epoch())
+                                              .count());
   pthread_atfork(nullptr, nullptr, AtForkChild);
   if (const char* off = Env("DDRR_DISABLE"); off && strcmp(off, "0") != 0) return;
   record::RecorderConfig config;

@@ -20,6 +20,19 @@ struct SyntheticRunOptions {
   // Fault injection for tests of readers and analysis:
   int64_t stop_rank = -1;     // this rank stops (no footer: "killed")...
   uint32_t stop_at_step = 0;  // ...at the start of this step
+  // Ranks share one timeline, as collectives make real ranks do: every rank's events follow a
+  // common schedule plus a small per-rank jitter that does not accumulate. Off: each rank's
+  // clock drifts on its own (a random walk), the stream the trace benchmarks were measured on.
+  bool synchronized = false;
+  int64_t slow_rank = -1;  // with `synchronized`: calls each all-reduce this much late
+  uint64_t slow_ns = 0;
+  // Capture level `digests`: an input and an output Digest after every all-reduce. Inputs
+  // differ per rank, outputs are equal on all ranks unless a fault says otherwise.
+  bool digests = false;
+  int64_t nan_rank = -1;      // feeds a NaN into the first all-reduce of nan_step; every
+  uint32_t nan_step = 0;      // output from there on, and every later input, counts NaN
+  int64_t diverge_rank = -1;  // gets a different output digest from the last all-reduce of
+  uint32_t diverge_step = 0;  // this step on
   WriterOptions writer;
 };
 

@@ -76,6 +76,9 @@ StatusOr<std::unique_ptr<RankFileReader>> RankFileReader::Open(const std::string
   std::unique_ptr<RankFileReader> r(
       new RankFileReader(path, static_cast<const uint8_t*>(map), size, map));
   DDRR_RETURN_IF_ERROR(r->ReadPreamble());
+  // The header and footer are parsed: their pages need not stay mapped until events are read
+  // (a run of thousands of ranks opens every file before reading any).
+  r->ReleaseMemory();
   return r;
 }
 
@@ -223,6 +226,7 @@ void RankFileReader::Resync(uint64_t from) {
 }
 
 bool RankFileReader::LoadNextFrame() {
+  if (recent_ops_.empty()) recent_ops_.resize(kRecentCalls);
   while (!done_) {
     if (pos_ >= frames_end_) {
       done_ = true;
@@ -411,6 +415,15 @@ void RankFileReader::Rewind() {
   done_ = false;
   skip_below_seq_ = 0;
   payload_frames_ = 0;
+}
+
+void RankFileReader::ReleaseMemory() {
+  std::string().swap(raw_);
+  cursor_ = 0;
+  std::vector<std::pair<uint64_t, uint64_t>>().swap(recent_ops_);
+  // A read-only private mapping: dropping the pages loses nothing, the next access faults them
+  // back in from the page cache.
+  if (mapping_) madvise(mapping_, size_, MADV_DONTNEED);
 }
 
 void RankFileReader::SeekToSeq(uint64_t seq) {

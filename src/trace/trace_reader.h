@@ -59,6 +59,11 @@ class RankFileReader {
   void SeekToSeq(uint64_t seq);
   // Rewinds to the first frame; problems found so far are kept (not duplicated).
   void Rewind();
+  // Gives back the memory reading took (the decompressed frame, the recent-calls ring, the
+  // file's pages mapped in, including those opening the file faulted in): a tool that holds
+  // thousands of readers and reads them one after another stays at one rank's worth. Reading
+  // may go on afterwards (Rewind() first); the pages are mapped in again.
+  void ReleaseMemory();
 
   const std::vector<TraceProblem>& problems() const { return problems_; }
   uint64_t payload_frames() const { return payload_frames_; }
@@ -98,10 +103,11 @@ class RankFileReader {
   uint64_t prev_time_ = 0;
   uint64_t skip_below_seq_ = 0;
   std::unordered_map<uint64_t, uint64_t> frame_last_op_;  // comm_key -> op_seq, this frame
-  // Recent calls' op_seq by seq, so completions can name their op (bounded ring).
+  // Recent calls' op_seq by seq, so completions can name their op (bounded ring). Allocated
+  // when the first frame is read, freed by ReleaseMemory(): a tool holding thousands of open
+  // readers pays for it only while reading.
   static constexpr size_t kRecentCalls = 4096;
-  std::vector<std::pair<uint64_t, uint64_t>> recent_ops_ =
-      std::vector<std::pair<uint64_t, uint64_t>>(kRecentCalls);
+  std::vector<std::pair<uint64_t, uint64_t>> recent_ops_;
   bool done_ = false;
   uint64_t payload_frames_ = 0;
   std::set<std::pair<uint64_t, std::string>> seen_problems_;

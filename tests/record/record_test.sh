@@ -134,7 +134,7 @@ PY
   killed_rank_salvaged)
     ( "$ddrr" record -o "$work/run" -- "$ddrr" run --host -n 3 -- "$samples/sgd_allreduce" \
         --steps 1000000 --log-every 1000 --seed 7130002 >"$work/out" 2>&1; echo $? >"$work/rc" ) &
-    for _ in $(seq 100); do grep -q 'step 2000 ' "$work/out" 2>/dev/null && break; sleep 0.1; done
+    for _ in $(seq 300); do grep -q 'step 2000 ' "$work/out" 2>/dev/null && break; sleep 0.1; done
     victim=$(pgrep -f "^[^ ]*/sgd_allreduce .*--seed 7130002$" | tail -1)  # this job's rank
     [ -n "$victim" ] || fail "no rank to kill"
     kill -9 "$victim"
@@ -144,11 +144,13 @@ PY
     grep -q "salvaged from spool" "$work/info" || fail "killed rank not salvaged: $(cat "$work/info")"
     [ "$(ls "$work/run"/*.spool 2>/dev/null | wc -l)" -eq 0 ] || fail "spool left behind" ;;
   transparent_salvage_spares_live_ranks)
-    # Recorded with a plain LD_PRELOAD, so nothing salvages by itself.
+    # Recorded with a plain LD_PRELOAD, so nothing salvages by itself. A failure must not leave
+    # the million-step job running (the test would then time out instead of saying why).
+    trap 'pkill -9 -f -- "--seed 7130003$"; rm -rf "$work"' EXIT
     ( LD_PRELOAD="$lib" DDRR_OUT="$work/run" "$ddrr" run --host -n 2 -- \
         "$samples/sgd_allreduce" --steps 1000000 --log-every 1000 --seed 7130003 \
         >"$work/out" 2>&1; echo $? >"$work/rc" ) &
-    for _ in $(seq 100); do grep -q 'step 2000 ' "$work/out" 2>/dev/null && break; sleep 0.1; done
+    for _ in $(seq 300); do grep -q 'step 2000 ' "$work/out" 2>/dev/null && break; sleep 0.1; done
     "$ddrr" info "$work/run" >"$work/live" 2>&1
     grep -q "still being written by a live process; not salvaged" "$work/live" \
       || fail "a live rank's spool was not left alone: $(head -3 "$work/live")"
@@ -240,7 +242,7 @@ PY
     export RANK=0 WORLD_SIZE=1 LD_LIBRARY_PATH="$hostrt"
     ( LD_PRELOAD="$lib" DDRR_OUT="$work/run" "$samples/sgd_allreduce" --steps 1000000 \
         --log-every 1000 --seed 7130004 >"$work/out" 2>&1 ) &
-    for _ in $(seq 100); do grep -q 'step 2000 ' "$work/out" 2>/dev/null && break; sleep 0.1; done
+    for _ in $(seq 300); do grep -q 'step 2000 ' "$work/out" 2>/dev/null && break; sleep 0.1; done
     second=$(LD_PRELOAD="$lib" DDRR_OUT="$work/run" "$probe" threads 1 10 2>&1) \
       || fail "second process failed: $second"
     grep -q "is being recorded by another live process (two processes claim rank 0" <<<"$second" \

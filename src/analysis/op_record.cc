@@ -1,0 +1,198 @@
+#include "analysis/op_record.h"
+
+#include <google/protobuf/descriptor.h>
+
+#include "ddrr/options.pb.h"
+#include "spec/api_table.h"
+
+namespace ddrr::analysis {
+namespace {
+
+using google::protobuf::EnumDescriptor;
+using trace::ApiCall;
+using trace::FunctionId;
+
+constexpr uint16_t Id(FunctionId f) { return static_cast<uint16_t>(f); }
+
+// The fields every collective message shares, read through its typed accessors (reflection
+// would cost more than the rest of the check per op).
+template <typename M>
+uint64_t Common(const M& m, OpRecord* r) {
+  r->datatype = static_cast<int8_t>(m.datatype());
+  return m.comm();
+}
+template <typename M>
+void RedOp(const M& m, OpRecord* r) {
+  r->redop = static_cast<int8_t>(m.op());
+}
+
+std::string EnumCName(const EnumDescriptor* e, int value) {
+  if (const auto* v = e ? e->FindValueByNumber(value) : nullptr) {
+    const std::string& c = v->options().GetExtension(trace::c_enum_value);
+    return c.empty() ? v->name() : c;
+  }
+  return std::to_string(value);
+}
+
+const EnumDescriptor* FindEnum(const std::string& name) {
+  if (name.empty()) return nullptr;
+  return ApiCall::descriptor()->file()->pool()->FindEnumTypeByName("ddrr.trace." + name);
+}
+
+const google::protobuf::Descriptor* FnMessage(uint16_t fn) {
+  const auto* f = ApiCall::descriptor()->FindFieldByNumber(100 + fn);
+  return f ? f->message_type() : nullptr;
+}
+
+}  // namespace
+
+bool IsCollective(uint16_t fn) {
+  return fn >= Id(FunctionId::kNcclReduce) && fn <= Id(FunctionId::kNcclScatter);
+}
+bool IsP2p(uint16_t fn) {
+  return fn == Id(FunctionId::kNcclSend) || fn == Id(FunctionId::kNcclRecv);
+}
+bool IsSend(uint16_t fn) { return fn == Id(FunctionId::kNcclSend); }
+
+bool OutputMustAgree(uint16_t fn) {
+  return fn == Id(FunctionId::kNcclAllReduce) || fn == Id(FunctionId::kNcclBroadcast) ||
+         fn == Id(FunctionId::kNcclBcast) || fn == Id(FunctionId::kNcclAllGather);
+}
+
+uint64_t DatatypeBytes(int datatype) {
+  switch (datatype) {
+    case 0:   // ncclInt8
+    case 1:   // ncclUint8
+    case 10:  // ncclFloat8e4m3
+    case 11:  // ncclFloat8e5m2
+      return 1;
+    case 6:  // ncclFloat16
+    case 9:  // ncclBfloat16
+      return 2;
+    case 2:  // ncclInt32
+    case 3:  // ncclUint32
+    case 7:  // ncclFloat32
+      return 4;
+    case 4:  // ncclInt64
+    case 5:  // ncclUint64
+    case 8:  // ncclFloat64
+      return 8;
+    default:
+      return 0;
+  }
+}
+
+bool ExtractOp(const ApiCall& c, uint64_t seq, int64_t time_ns, OpRecord* r,
+               uint64_t* comm_handle) {
+  *r = OpRecord{};
+  uint64_t comm = 0;
+  switch (c.fn_case()) {
+    case ApiCall::kNcclReduce: {
+      const auto& m = c.nccl_reduce();
+      comm = Common(m, r);
+      RedOp(m, r);
+      r->count = m.count();
+      r->root = m.root();
+      break;
+    }
+    case ApiCall::kNcclBcast: {
+      const auto& m = c.nccl_bcast();
+      comm = Common(m, r);
+      r->count = m.count();
+      r->root = m.root();
+      break;
+    }
+    case ApiCall::kNcclBroadcast: {
+      const auto& m = c.nccl_broadcast();
+      comm = Common(m, r);
+      r->count = m.count();
+      r->root = m.root();
+      break;
+    }
+    case ApiCall::kNcclAllReduce: {
+      const auto& m = c.nccl_all_reduce();
+      comm = Common(m, r);
+      RedOp(m, r);
+      r->count = m.count();
+      break;
+    }
+    case ApiCall::kNcclReduceScatter: {
+      const auto& m = c.nccl_reduce_scatter();
+      comm = Common(m, r);
+      RedOp(m, r);
+      r->count = m.recvcount();
+      break;
+    }
+    case ApiCall::kNcclAllGather: {
+      const auto& m = c.nccl_all_gather();
+      comm = Common(m, r);
+      r->count = m.sendcount();
+      break;
+    }
+    case ApiCall::kNcclAlltoAll: {
+      const auto& m = c.nccl_allto_all();
+      comm = Common(m, r);
+      r->count = m.count();
+      break;
+    }
+    case ApiCall::kNcclGather: {
+      const auto& m = c.nccl_gather();
+      comm = Common(m, r);
+      r->count = m.count();
+      r->root = m.root();
+      break;
+    }
+    case ApiCall::kNcclScatter: {
+      const auto& m = c.nccl_scatter();
+      comm = Common(m, r);
+      r->count = m.count();
+      r->root = m.root();
+      break;
+    }
+    case ApiCall::kNcclSend: {
+      const auto& m = c.nccl_send();
+      comm = Common(m, r);
+      r->count = m.count();
+      r->root = m.peer();
+      break;
+    }
+    case ApiCall::kNcclRecv: {
+      const auto& m = c.nccl_recv();
+      comm = Common(m, r);
+      r->count = m.count();
+      r->root = m.peer();
+      break;
+    }
+    default:
+      return false;
+  }
+  r->seq = seq;
+  r->time_ns = time_ns;
+  r->op_seq = static_cast<uint32_t>(c.op_seq());
+  r->fn = static_cast<uint16_t>(c.fn_case() - 100);
+  r->result = static_cast<int16_t>(c.result());
+  if (c.group_depth()) r->flags |= kOpInGroup;
+  if (c.graph_captured()) r->flags |= kOpGraphCaptured;
+  *comm_handle = comm;
+  return true;
+}
+
+std::string FunctionName(uint16_t fn) {
+  const auto* m = FnMessage(fn);
+  return m ? m->options().GetExtension(trace::c_name) : "unknown#" + std::to_string(fn + 100);
+}
+
+std::string DatatypeName(int datatype) {
+  return EnumCName(trace::NcclDataType_descriptor(), datatype);
+}
+
+std::string RedOpName(int redop) { return EnumCName(trace::NcclRedOp_descriptor(), redop); }
+
+std::string ResultName(uint16_t fn, int64_t result) {
+  const auto* m = FnMessage(fn);
+  const std::string name = m ? m->options().GetExtension(trace::result_enum) : "";
+  if (name.empty()) return std::to_string(result);
+  return EnumCName(FindEnum(name), static_cast<int>(result));
+}
+
+}  // namespace ddrr::analysis

@@ -1,0 +1,196 @@
+// Test helper: writes small rank files call by call, as the recorder would (same writer, same
+// encoders), so the analysis tests can state a scenario in a few lines: rank 2 sends twice,
+// rank 0 receives once. Op numbers and group depth are kept per communicator handle like the
+// interposer keeps them. Every call is 1 us after the previous one unless Advance() says more.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "spec/api_encode.h"
+#include "trace/record_encoders.h"
+#include "trace/trace_writer.h"
+
+namespace ddrr::analysis::testing {
+
+// ncclDataType_t / ncclRedOp_t values as the traces store them.
+constexpr int kInt32 = 2, kFloat16 = 6, kFloat32 = 7;
+constexpr int kSum = 0;
+
+class RankTrace {
+ public:
+  explicit RankTrace(uint32_t rank, uint32_t world) : rank_(rank), world_(world) {}
+
+  void Advance(uint64_t ns) { time_ += ns; }
+  void SetLocalRank(int32_t local_rank) { local_rank_ = local_rank; }
+  void SetHost(std::string host) { host_ = std::move(host); }
+  void SetDigests() { digests_ = true; }
+  void SetFrameBytes(size_t bytes) { writer_.frame_raw_bytes = bytes; }
+
+  uint64_t SetDevice(int dev, uint32_t thread = 0) {
+    return Call({}, thread, [&](trace::WireEncoder& e) { trace::EncodeCudaSetDevice(e, dev); });
+  }
+  uint64_t CudaMalloc(int64_t result) {
+    trace::CallInfo c;
+    c.result = result;
+    return Call(c, 0, [&](trace::WireEncoder& e) { trace::EncodeCudaMalloc(e, 0, 1 << 20); });
+  }
+  uint64_t InitRank(uint64_t comm, uint64_t key, int nranks, const std::string& id, int rank,
+                    int64_t result = 0, uint32_t thread = 0) {
+    ops_[comm] = 0;
+    keys_[comm] = key;
+    return Call({result, 1000, key}, thread, [&](trace::WireEncoder& e) {
+      trace::EncodeNcclCommInitRank(e, comm, nranks, std::string(128, 'u') + id, rank);
+    });
+  }
+  uint64_t InitAll(const std::vector<uint64_t>& comms, uint64_t key,
+                   const std::vector<int64_t>& devlist) {
+    for (uint64_t c : comms) {
+      ops_[c] = 0;
+      keys_[c] = key;
+    }
+    return Call({0, 1000, key}, 0, [&](trace::WireEncoder& e) {
+      trace::EncodeNcclCommInitAll(e, comms, static_cast<int64_t>(comms.size()), devlist);
+    });
+  }
+  uint64_t Split(uint64_t parent, uint64_t newcomm, uint64_t key, int color, int split_key) {
+    ops_[newcomm] = 0;
+    keys_[newcomm] = key;
+    return Call({0, 1000, key}, 0, [&](trace::WireEncoder& e) {
+      trace::EncodeNcclCommSplit(e, parent, color, split_key, newcomm, nullptr);
+    });
+  }
+  uint64_t CommCount(uint64_t comm, int count) {
+    return Call({0, 10, keys_[comm]}, 0,
+                [&](trace::WireEncoder& e) { trace::EncodeNcclCommCount(e, comm, count); });
+  }
+  uint64_t UserRank(uint64_t comm, int rank) {
+    return Call({0, 10, keys_[comm]}, 0,
+                [&](trace::WireEncoder& e) { trace::EncodeNcclCommUserRank(e, comm, rank); });
+  }
+  uint64_t Abort(uint64_t comm) {
+    return Call({0, 10, keys_[comm]}, 0,
+                [&](trace::WireEncoder& e) { trace::EncodeNcclCommAbort(e, comm); });
+  }
+  uint64_t AsyncError(uint64_t comm, int error) {
+    return Call({0, 10, keys_[comm]}, 0,
+                [&](trace::WireEncoder& e) { trace::EncodeNcclCommGetAsyncError(e, comm, error); });
+  }
+  uint64_t AllReduce(uint64_t comm, uint64_t count, int dtype = kFloat32, int64_t result = 0) {
+    return Op(comm, result, [&](trace::WireEncoder& e) {
+      trace::EncodeNcclAllReduce(e, 0x1000, 0x1000, count, dtype, kSum, comm, 0x5);
+    });
+  }
+  uint64_t Broadcast(uint64_t comm, uint64_t count, int root) {
+    return Op(comm, 0, [&](trace::WireEncoder& e) {
+      trace::EncodeNcclBroadcast(e, 0x1000, 0x1000, count, kFloat32, root, comm, 0x5);
+    });
+  }
+  uint64_t Send(uint64_t comm, uint64_t count, int peer, int dtype = kFloat32) {
+    return Op(comm, 0, [&](trace::WireEncoder& e) {
+      trace::EncodeNcclSend(e, 0x1000, count, dtype, peer, comm, 0x5);
+    });
+  }
+  uint64_t Recv(uint64_t comm, uint64_t count, int peer, int dtype = kFloat32) {
+    return Op(comm, 0, [&](trace::WireEncoder& e) {
+      trace::EncodeNcclRecv(e, 0x1000, count, dtype, peer, comm, 0x5);
+    });
+  }
+  uint64_t GroupStart() {
+    const uint64_t s = Call({0, 10, 0, depth_}, 0, trace::EncodeNcclGroupStart);
+    ++depth_;
+    return s;
+  }
+  uint64_t GroupEnd() {
+    const uint64_t s = Call({0, 10, 0, depth_}, 0, trace::EncodeNcclGroupEnd);
+    --depth_;
+    return s;
+  }
+  void Completion(uint64_t call_seq) {
+    Body([&](trace::WireEncoder& e, uint64_t seq) {
+      trace::EncodeCompletionBody(e, seq - call_seq, 0, 0, 0);
+    });
+  }
+  // Input (role 0) or output (role 1) digest of a call.
+  void Digest(uint64_t call_seq, int role, uint64_t value, uint64_t nan = 0) {
+    Body([&](trace::WireEncoder& e, uint64_t seq) {
+      trace::EncodeDigestBody(e, seq - call_seq, role, value, 4096, nan, 0);
+    });
+  }
+
+  // Writes <dir>/rank-<r>.ddrr; `killed`: no footer, as a killed rank leaves it.
+  Status Write(const std::string& dir, bool killed = false) const {
+    trace::HeaderInfo h;
+    h.rank = rank_;
+    h.world_size = world_;
+    h.local_rank = local_rank_ >= 0 ? local_rank_ : static_cast<int32_t>(rank_);
+    h.host = host_;
+    h.start_unix_ns = 1'800'000'000'000'000'000ull;
+    h.start_mono_ns = 1'000'000'000ull;
+    h.run_id = "test";
+    h.capture.level = digests_ ? 1 : 0;
+    DDRR_ASSIGN_OR_RETURN(
+        auto w,
+        trace::TraceWriter::Create(dir + "/rank-" + std::to_string(rank_) + ".ddrr", h, writer_));
+    for (const Ev& ev : events_) {
+      trace::EventMeta meta;
+      meta.comm_key = ev.key;
+      meta.op_seq = ev.op_seq;
+      DDRR_RETURN_IF_ERROR(w->Append(ev.seq, ev.thread, ev.time, ev.body, &meta));
+    }
+    if (killed) return w->Abandon();
+    trace::FooterInfo f;
+    f.end_reason = 1;  // END_EXIT
+    return w->Close(f);
+  }
+
+ private:
+  struct Ev {
+    uint64_t seq, time;
+    uint32_t thread;
+    uint64_t key, op_seq;
+    std::string body;
+  };
+
+  template <typename Fn>
+  uint64_t Call(trace::CallInfo c, uint32_t thread, Fn&& encode, uint64_t op_seq = 0) {
+    if (!c.group_depth) c.group_depth = depth_;
+    trace::WireEncoder e;
+    const size_t m = trace::BeginCallBody(e, c);
+    encode(e);
+    trace::EndCallBody(e, m);
+    time_ += 1000;
+    events_.push_back({++seq_, time_, thread, c.comm_key, op_seq, std::string(e.view())});
+    return seq_;
+  }
+  template <typename Fn>
+  uint64_t Op(uint64_t comm, int64_t result, Fn&& encode) {
+    trace::CallInfo c;
+    c.result = result;
+    c.comm_key = keys_[comm];
+    c.duration_ns = 500;
+    return Call(c, 0, encode, ++ops_[comm]);
+  }
+  template <typename Fn>
+  void Body(Fn&& encode) {
+    trace::WireEncoder e;
+    encode(e, seq_ + 1);
+    time_ += 100;
+    events_.push_back({++seq_, time_, 0, 0, 0, std::string(e.view())});
+  }
+
+  uint32_t rank_, world_;
+  int32_t local_rank_ = -1;
+  std::string host_ = "node0";
+  bool digests_ = false;
+  trace::WriterOptions writer_;
+  uint64_t seq_ = 0, time_ = 1000;
+  uint32_t depth_ = 0;
+  std::map<uint64_t, uint64_t> ops_, keys_;  // by comm handle
+  std::vector<Ev> events_;
+};
+
+}  // namespace ddrr::analysis::testing
