@@ -233,6 +233,40 @@ case $case_name in
     [ $? -eq 2 ] || fail "garbage file not exit 2"
     [ "$(wc -l <"$work/err")" -ge 1 ] && grep -q "rank-0.ddrr" "$work/err" \
       || fail "error does not name the file: $(cat "$work/err")" ;;
+  diff_data_divergence)
+    # ddrr diff compares digests when both runs have them: rank 2's output digest differs from
+    # op 16 on, the structure nowhere.
+    synth -n 3 --steps 6 --digests
+    mv "$work/run" "$work/a"
+    synth -n 3 --steps 6 --digests --diverge-rank 2 --diverge-step 4
+    "$ddrr" diff "$work/a" "$work/a" >"$work/diff" 2>&1 || fail "a run differs from itself"
+    "$ddrr" diff "$work/a" "$work/run" >"$work/diff" 2>&1
+    [ $? -eq 1 ] || fail "diff exit $?, want 1: $(cat "$work/diff")"
+    [ "$(grep -c 'first data difference' "$work/diff")" -eq 1 ] || fail "$(cat "$work/diff")"
+    grep -q '^rank 2: first data difference at event [0-9]*: output digest of #' "$work/diff"       || fail "$(cat "$work/diff")"
+    grep -q 'ncclAllReduce(.*\[comm [0-9a-f]* op 16\]' "$work/diff" || fail "call not named"
+    grep -q 'first difference at' "$work/diff" && fail "structure differs: $(cat "$work/diff")"
+    true ;;
+  diff_data_nan)
+    # Rank 1 fed the NaN: its first data difference is the input of op 9; the others' is its
+    # output.
+    synth -n 3 --steps 6 --digests
+    mv "$work/run" "$work/a"
+    synth -n 3 --steps 6 --digests --nan-rank 1 --nan-step 3
+    "$ddrr" diff "$work/a" "$work/run" >"$work/diff" 2>&1
+    [ $? -eq 1 ] || fail "want exit 1: $(cat "$work/diff")"
+    grep -A3 '^rank 1: first data difference' "$work/diff" | grep -q 'input digest'       || fail "$(cat "$work/diff")"
+    for r in 0 2; do
+      grep -A4 "^rank $r: first data difference" "$work/diff" | grep -q 'output digest'         || fail "rank $r: $(cat "$work/diff")"
+    done
+    grep -A4 '^rank 0: first data difference' "$work/diff" | grep -q '^  B .*1 NaN'       || fail "NaN count not shown" ;;
+  diff_digests_one_side)
+    synth -n 2 --steps 3 --digests
+    mv "$work/run" "$work/a"
+    synth -n 2 --steps 3
+    "$ddrr" diff "$work/a" "$work/run" >"$work/diff" 2>&1 || fail "$(cat "$work/diff")"
+    [ "$(grep -c 'digests only in' "$work/diff")" -eq 2 ] || fail "$(cat "$work/diff")"
+    grep -q "no difference in 2 rank(s)" "$work/diff" || fail "$(cat "$work/diff")" ;;
   *) fail "unknown case" ;;
 esac
 echo "ok [$case_name]"
