@@ -385,7 +385,8 @@ class Scanner {
 
   void OnOtherCall(const ApiCall& c, uint32_t thread, uint64_t seq, int64_t t) {
     const uint32_t id = static_cast<uint32_t>(c.fn_case()) - 100;
-    const bool ok = c.result() == 0;
+    // Out-arguments are valid when the call succeeded (a non-blocking NCCL call: in progress).
+    const bool ok = IsNcclFn(id) ? NcclOk(c.result()) : c.result() == 0;
     switch (c.fn_case()) {
       case ApiCall::kNcclCommInitRank: {
         const auto& a = c.nccl_comm_init_rank();
