@@ -117,6 +117,16 @@ case $case_name in
     # Rank 2 aborts before the collective of the fault's op: it stopped first.
     expect first missing-participant 2 --op "$(fault_op)" --msg "rank 2 stopped first"
     expect has comm-abort 2 ;;
+  sgd_nan_digests | tour_nan_digests)
+    # Needs the recorder's digests level: skipped (77) while it records metadata only.
+    sample=sgd_allreduce; [ "${case_name%%_*}" = tour ] && sample=collectives_tour
+    "$ddrr" record -o "$work/run" --level digests -- "$ddrr" run --host -n 3 -- \
+      "$samples/$sample" --steps 6 --fault nan >"$work/out" 2>&1
+    "$ddrr" info "$work/run" 2>/dev/null | grep -q "capture   digests" \
+      || { echo "skipped [$case_name]: the recorder does not write digests yet"; exit 77; }
+    check 1
+    # Rank 2 put the NaN in its input; ranks 0 and 1 only received it.
+    expect first nan-appeared 2 --op "$(fault_op)" --msg "ranks 0,1 received it" ;;
   sgd_clean | tour_clean)
     sample=sgd_allreduce; [ "${case_name%%_*}" = tour ] && sample=collectives_tour
     record $sample --steps 10
