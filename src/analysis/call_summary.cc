@@ -39,6 +39,7 @@ CallSummary Summarize(const trace::ApiCall& call, int64_t rank, uint64_t seq, in
   const Message& m = call.GetReflection()->GetMessage(call, fn_field);
   const auto* d = m.GetDescriptor();
   s.nccl = d->options().GetExtension(trace::library) == "nccl";
+  if (!s.nccl) return s;  // what follows is how NCCL names its arguments
   // Argument names differ per function (count, sendcount, recvcount); any of them is "the
   // count" that all ranks must agree on.
   for (const char* name : {"count", "sendcount", "recvcount"}) {

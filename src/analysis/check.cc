@@ -38,9 +38,13 @@ StatusOr<CheckResult> CheckRun(trace::Run& run, const CheckOptions& options) {
   result.stats.communicators = model.comms().size();
   if (options.comm_filter) result.comm_found = model.Find(options.comm_filter) != nullptr;
 
-  CheckContext ctx{
-      scans,           model,       *store, complete, static_cast<int64_t>(run.world_size()),
-      result.findings, result.notes};
+  CheckContext ctx{.scans = scans,
+                   .model = model,
+                   .store = *store,
+                   .world_complete = complete,
+                   .world_size = static_cast<int64_t>(run.world_size()),
+                   .out = result.findings,
+                   .notes = result.notes};
   CheckSetup(ctx);
   DataChecker data(ctx);
   StragglerTracker stragglers(ctx);

@@ -48,11 +48,10 @@ Finding Mismatch(const Comm& c, const std::vector<Aligned>& ops) {
   for (size_t g = 1; g < groups.size(); ++g)
     if (groups[g].size() > groups[major].size()) major = g;
   const OpRecord& usual = *ops[groups[major].front()].rec;
-  auto ranks_of = [&](const std::vector<size_t>& g) {
-    std::vector<int64_t> r;
-    for (size_t i : g) r.push_back(ops[i].member->rank);
-    SortUnique(r);
-    return r;
+  auto members_of = [&](const std::vector<size_t>& g) {
+    std::vector<const Member*> m;
+    for (size_t i : g) m.push_back(ops[i].member);
+    return m;
   };
   Finding f;
   f.kind = FindingKind::kMismatchedCollective;
@@ -63,17 +62,18 @@ Finding Mismatch(const Comm& c, const std::vector<Aligned>& ops) {
   std::vector<bool> odd(ops.size(), false);
   for (size_t g = 0; g < groups.size(); ++g) {
     if (g == major) continue;
-    const std::vector<int64_t> r = ranks_of(groups[g]);
-    f.ranks.insert(f.ranks.end(), r.begin(), r.end());
-    for (size_t i : groups[g]) odd[i] = true;
+    for (size_t i : groups[g]) {
+      odd[i] = true;
+      f.ranks.push_back(ops[i].member->rank);
+    }
     if (!odd_text.empty()) odd_text += "; ";
     const OpRecord& rec = *ops[groups[g].front()].rec;
-    odd_text +=
-        RanksWord(r) + " called " + Describe(c, rec) + " (" + Difference(rec, usual) + " differs)";
+    odd_text += c.Who(members_of(groups[g])) + " called " + Describe(c, rec) + " (" +
+                Difference(rec, usual) + " differs)";
   }
   SortUnique(f.ranks);
   f.message =
-      odd_text + " while " + RanksWord(ranks_of(groups[major])) + " called " + Describe(c, usual);
+      odd_text + " while " + c.Who(members_of(groups[major])) + " called " + Describe(c, usual);
   for (size_t i = 0; i < ops.size(); ++i) {
     f.calls.push_back(SideOf(c, *ops[i].member, ops[i].rec, odd[i] ? "odd one out" : ""));
     f.evidence.push_back(c.Label(*ops[i].member) + ": #" + std::to_string(ops[i].rec->seq) + " " +
@@ -91,8 +91,8 @@ void CheckMissing(CheckContext& ctx, const Comm& c) {
   if (by_count.size() < 2) return;
   const uint64_t full = by_count.rbegin()->first;
   const std::vector<const Member*>& culprits = by_count.begin()->second;
-  std::map<uint64_t, std::vector<int64_t>, std::greater<>> by_last;  // furthest first
-  for (const Member& m : c.members) by_last[m.facts->last_op].push_back(m.rank);
+  std::map<uint64_t, std::vector<const Member*>, std::greater<>> by_last;  // furthest first
+  for (const Member& m : c.members) by_last[m.facts->last_op].push_back(&m);
   Finding f;
   f.kind = FindingKind::kMissingParticipant;
   SetComm(f, c);
@@ -104,18 +104,14 @@ void CheckMissing(CheckContext& ctx, const Comm& c) {
   SortUnique(f.ranks);
   f.op_seq = first_stop + 1;
   std::string reached;
-  for (auto& [last, ranks] : by_last) {
-    SortUnique(ranks);
-    const Member* any = nullptr;
-    for (const Member& m : c.members)
-      if (m.facts->last_op == last) any = &m;
+  for (const auto& [last, members] : by_last) {
     if (!reached.empty()) reached += "; ";
-    reached += RanksWord(ranks) +
-               (any->facts->collectives == full ? " reached op " : " stopped at op ") +
+    reached += c.Who(members) +
+               (members.front()->facts->collectives == full ? " reached op " : " stopped at op ") +
                std::to_string(last);
   }
-  f.message = reached + "; " + RanksWord(f.ranks) + " stopped first (likely culprit" +
-              (f.ranks.size() > 1 ? "s" : "") + ")";
+  f.message = reached + "; " + c.Who(culprits) + " stopped first (likely culprit" +
+              (culprits.size() > 1 ? "s" : "") + ")";
   for (const auto& [n, members] : by_count)
     for (const Member* m : members)
       f.evidence.push_back(

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <tuple>
 
+#include "analysis/finding.h"
+
 namespace ddrr::analysis {
 namespace {
 
@@ -45,9 +47,23 @@ const Member* Comm::ByCommRank(int64_t comm_rank) const {
 
 std::string Comm::Label(const Member& m) const {
   std::string s = "rank " + std::to_string(m.rank);
-  if (m.comm_rank >= 0 && m.comm_rank != m.rank)
+  if (m.comm_rank >= 0 && (shared_ranks || m.comm_rank != m.rank))
     s += " (comm rank " + std::to_string(m.comm_rank) + ")";
   return s;
+}
+
+std::string Comm::Who(const std::vector<const Member*>& members) const {
+  std::vector<int64_t> ranks, comm_ranks;
+  for (const Member* m : members) {
+    ranks.push_back(m->rank);
+    comm_ranks.push_back(m->comm_rank);
+  }
+  std::sort(ranks.begin(), ranks.end());
+  ranks.erase(std::unique(ranks.begin(), ranks.end()), ranks.end());
+  if (!shared_ranks) return RanksWord(ranks);
+  std::sort(comm_ranks.begin(), comm_ranks.end());
+  return std::string(comm_ranks.size() == 1 ? "comm rank " : "comm ranks ") + RankList(comm_ranks) +
+         " (" + RanksWord(ranks) + ")";
 }
 
 CommModel::CommModel(const std::vector<RankScan>& scans) {
@@ -67,11 +83,14 @@ CommModel::CommModel(const std::vector<RankScan>& scans) {
   }
   std::map<uint64_t, int> state;
   for (auto& [key, c] : comms_) ResolveRanks(c, state);
-  for (auto& [key, c] : comms_)
+  for (auto& [key, c] : comms_) {
+    for (size_t i = 1; i < c.members.size(); ++i)
+      for (size_t j = 0; j < i; ++j) c.shared_ranks |= c.members[i].rank == c.members[j].rank;
     std::sort(c.members.begin(), c.members.end(), [](const Member& a, const Member& b) {
       return std::make_tuple(a.comm_rank < 0, a.comm_rank, a.rank, a.facts->handle) <
              std::make_tuple(b.comm_rank < 0, b.comm_rank, b.rank, b.facts->handle);
     });
+  }
 }
 
 const Comm* CommModel::Find(uint64_t key) const {

@@ -28,13 +28,18 @@ struct Comm {
   uint16_t created_by = 0;  // trace::FunctionId; 0: no member recorded its creation
   // Sorted by comm rank (unknown last), then global rank.
   std::vector<Member> members;
+  // Some rank file holds several members (ncclCommInitAll, a thread per device): global ranks
+  // alone do not tell members apart, so reports name comm ranks.
+  bool shared_ranks = false;
 
   // True when all members are in one process (ncclCommInitAll, or threads of one rank).
   bool SingleProcess() const;
   // The member with this comm rank; nullptr if none or ambiguous.
   const Member* ByCommRank(int64_t comm_rank) const;
-  // "rank 3", or "rank 0 (comm rank 2)" when the two differ.
+  // "rank 3", or "rank 0 (comm rank 2)" when the two differ or ranks are shared.
   std::string Label(const Member& m) const;
+  // "rank 3" / "ranks 0,1,3"; with shared ranks "comm ranks 0,2 (rank 0)".
+  std::string Who(const std::vector<const Member*>& members) const;
 };
 
 class CommModel {

@@ -24,9 +24,11 @@ Finding NanFinding(const Comm* c,
   f.time_ns = first.time_ns;
   const std::string what =
       FromRecord(first, -1, f.comm_key).Describe() + " (op " + std::to_string(first.op_seq) + ")";
-  std::vector<int64_t> fed, got;
+  std::vector<int64_t> fed;
+  std::vector<const Member*> fed_members, got_members;
   for (const auto& [m, r] : feeds) {
     fed.push_back(m->rank);
+    fed_members.push_back(m);
     f.evidence.push_back((c ? c->Label(*m) : "rank " + std::to_string(m->rank)) + ": #" +
                          std::to_string(r->seq) + " input digest counted " + NonFinite(*r) +
                          "; no output of this rank had any before");
@@ -38,14 +40,14 @@ Finding NanFinding(const Comm* c,
     }
   }
   for (const auto& [m, r] : receivers) {
-    got.push_back(m->rank);
+    got_members.push_back(m);
     f.calls.push_back(SideOf(*c, *m, r, "received NaN/Inf"));
   }
   SortUnique(fed);
-  SortUnique(got);
   f.ranks = fed;
-  f.message = RanksWord(fed) + " fed NaN/Inf into " + what;
-  if (!got.empty()) f.message += "; " + RanksWord(got) + " received it in their output";
+  f.message = (c ? c->Who(fed_members) : RanksWord(fed)) + " fed NaN/Inf into " + what;
+  if (!got_members.empty())
+    f.message += "; " + c->Who(got_members) + " received it in their output";
   return f;
 }
 
@@ -97,28 +99,29 @@ void DataChecker::OnPosition(const Comm& c, uint64_t, const std::vector<Aligned>
   const OpRecord& usual = *groups[major].second.front()->rec;
   f.op_seq = usual.op_seq;
   f.time_ns = usual.time_ns;
-  std::vector<int64_t> majority_ranks;
-  for (const Aligned* a : groups[major].second) majority_ranks.push_back(a->member->rank);
-  SortUnique(majority_ranks);
+  auto members_of = [](const std::vector<const Aligned*>& g) {
+    std::vector<const Member*> m;
+    for (const Aligned* a : g) m.push_back(a->member);
+    return m;
+  };
   std::string odd;
   for (size_t g = 0; g < groups.size(); ++g) {
-    std::vector<int64_t> r;
     for (const Aligned* a : groups[g].second) {
-      r.push_back(a->member->rank);
+      if (g != major) f.ranks.push_back(a->member->rank);
       f.calls.push_back(SideOf(c, *a->member, a->rec,
                                g == major ? "output " + Hex16(groups[g].first)
                                           : "odd output " + Hex16(groups[g].first)));
     }
-    SortUnique(r);
-    f.evidence.push_back(RanksWord(r) + ": output digest " + Hex16(groups[g].first));
+    const std::string who = c.Who(members_of(groups[g].second));
+    f.evidence.push_back(who + ": output digest " + Hex16(groups[g].first));
     if (g == major) continue;
-    f.ranks.insert(f.ranks.end(), r.begin(), r.end());
-    odd += (odd.empty() ? "" : "; ") + RanksWord(r) + " got " + Hex16(groups[g].first);
+    if (!odd.empty()) odd += "; ";
+    odd += who + " got " + Hex16(groups[g].first);
   }
   SortUnique(f.ranks);
   f.message = FromRecord(usual, -1, c.key).Describe() + " (op " + std::to_string(usual.op_seq) +
               ") must give every rank the same output, but " + odd + " while " +
-              RanksWord(majority_ranks) + " got " + Hex16(groups[major].first);
+              c.Who(members_of(groups[major].second)) + " got " + Hex16(groups[major].first);
   if (tie) f.message += " (no majority: the odd side is a guess)";
 }
 

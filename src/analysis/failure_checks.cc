@@ -18,6 +18,7 @@ Finding Base(CheckContext& ctx, FindingKind kind, const RankScan& s, const Incid
     SetComm(f, *c);
   else
     f.comm_key = key;
+  // The failing op, or for calls that are no op (queries, aborts) the last op the rank reached.
   f.op_seq = inc.call.op_seq ? inc.call.op_seq : inc.last_op;
   f.ranks = {s.rank};
   // A failure happens when the call returns: a call that blocked until a peer failed started
@@ -41,49 +42,44 @@ std::string Where(const CallSummary& c) {
          ")";
 }
 
-void NcclErrors(CheckContext& ctx) {
+// One finding per incident of `list` on every rank, worded by `say(rank, incident)`; with
+// `mark_first`, the earliest is marked "first to fail".
+template <typename Say>
+void EachIncident(CheckContext& ctx, FindingKind kind, std::vector<Incident> RankScan::*list,
+                  bool mark_first, Say say) {
   const size_t from = ctx.out.size();
   for (const RankScan& s : ctx.scans)
-    for (const Incident& inc : s.nccl_errors) {
-      Finding f = Base(ctx, FindingKind::kNcclError, s, inc);
-      f.message = "rank " + std::to_string(s.rank) + " " + inc.call.Describe() + " returned " +
-                  inc.call.result_name + Where(inc.call) + More(inc.count, "failed calls like it");
+    for (const Incident& inc : s.*list) {
+      Finding f = Base(ctx, kind, s, inc);
+      f.message = "rank " + std::to_string(s.rank) + " " + say(inc);
       f.calls.push_back(SideOf(s, inc.member, &inc.call, ""));
       ctx.out.push_back(std::move(f));
     }
-  MarkFirst(ctx.out, from);
+  if (mark_first) MarkFirst(ctx.out, from);
+}
+
+void NcclErrors(CheckContext& ctx) {
+  EachIncident(ctx, FindingKind::kNcclError, &RankScan::nccl_errors, true, [](const Incident& i) {
+    return i.call.Describe() + " returned " + i.call.result_name + Where(i.call) +
+           More(i.count, "failed calls like it");
+  });
 }
 
 void CudaErrors(CheckContext& ctx) {
-  const size_t from = ctx.out.size();
-  for (const RankScan& s : ctx.scans)
-    for (const Incident& inc : s.cuda_errors) {
-      Finding f = Base(ctx, FindingKind::kCudaError, s, inc);
-      f.message = "rank " + std::to_string(s.rank) + " " +
-                  (inc.what.empty() ? inc.call.fn + " returned " + inc.call.result_name +
-                                          Where(inc.call) + More(inc.count, "like it")
-                                    : inc.what);
-      f.calls.push_back(SideOf(s, inc.member, &inc.call, ""));
-      ctx.out.push_back(std::move(f));
-    }
-  MarkFirst(ctx.out, from);
+  EachIncident(ctx, FindingKind::kCudaError, &RankScan::cuda_errors, true, [](const Incident& i) {
+    if (!i.what.empty()) return i.what;  // a stream error the completion poller saw
+    return i.call.fn + " returned " + i.call.result_name + Where(i.call) + More(i.count, "like it");
+  });
 }
 
 void AsyncErrors(CheckContext& ctx) {
-  const size_t from = ctx.out.size();
-  for (const RankScan& s : ctx.scans)
-    for (const Incident& inc : s.async_errors) {
-      Finding f = Base(ctx, FindingKind::kNcclAsyncError, s, inc);
-      f.op_seq = inc.last_op;
-      f.message = "rank " + std::to_string(s.rank) + " ncclCommGetAsyncError reported " +
-                  ResultName(static_cast<uint16_t>(trace::ApiCall::kNcclCommGetAsyncError - 100),
-                             inc.detail) +
-                  " after op " + std::to_string(inc.last_op) + " (seq " +
-                  std::to_string(inc.call.seq) + ")" + More(inc.count, "polls reporting it");
-      f.calls.push_back(SideOf(s, inc.member, &inc.call, ""));
-      ctx.out.push_back(std::move(f));
-    }
-  MarkFirst(ctx.out, from);
+  constexpr auto kFn = static_cast<uint16_t>(trace::ApiCall::kNcclCommGetAsyncError - 100);
+  EachIncident(ctx, FindingKind::kNcclAsyncError, &RankScan::async_errors, true,
+               [&](const Incident& i) {
+                 return "ncclCommGetAsyncError reported " + ResultName(kFn, i.detail) +
+                        " after op " + std::to_string(i.last_op) + " (seq " +
+                        std::to_string(i.call.seq) + ")" + More(i.count, "polls reporting it");
+               });
 }
 
 // One finding per communicator: who aborted (or revoked) it first, and who followed.
@@ -101,7 +97,6 @@ void Aborts(CheckContext& ctx) {
     const auto& [s, inc] = list.front();
     Finding f = Base(ctx, FindingKind::kCommAbort, *s, *inc);
     f.time_ns = inc->call.time_ns;  // the decision to abort, not its end
-    f.op_seq = inc->last_op;
     f.message = "rank " + std::to_string(s->rank) + " called " + inc->call.fn + " after op " +
                 std::to_string(inc->last_op) + " (seq " + std::to_string(inc->call.seq) + ")";
     std::vector<int64_t> others;
@@ -120,17 +115,16 @@ void Aborts(CheckContext& ctx) {
 }
 
 void NotCompleted(CheckContext& ctx) {
-  for (const RankScan& s : ctx.scans)
-    for (const Incident& inc : s.not_completed) {
-      Finding f = Base(ctx, FindingKind::kNotCompleted, s, inc);
-      f.severity = Severity::kWarning;
-      f.message = "rank " + std::to_string(s.rank) + " " + inc.call.Describe() + Where(inc.call) +
-                  (inc.what.empty() ? "" : " " + inc.what) + " has no completion";
-      if (inc.count > 1)
-        f.message += "; " + std::to_string(inc.count) + " ops on this communicator never completed";
-      f.calls.push_back(SideOf(s, inc.member, &inc.call, ""));
-      ctx.out.push_back(std::move(f));
-    }
+  const size_t from = ctx.out.size();
+  EachIncident(
+      ctx, FindingKind::kNotCompleted, &RankScan::not_completed, false, [](const Incident& i) {
+        std::string m = i.call.Describe() + Where(i.call) + (i.what.empty() ? "" : " " + i.what) +
+                        " has no completion";
+        if (i.count > 1)
+          m += "; " + std::to_string(i.count) + " ops on this communicator never completed";
+        return m;
+      });
+  for (size_t k = from; k < ctx.out.size(); ++k) ctx.out[k].severity = Severity::kWarning;
 }
 
 }  // namespace

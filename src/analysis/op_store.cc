@@ -68,7 +68,13 @@ Status OpStore::Flush(StreamId s) {
           n < 0 ? errno : ENOSPC);
     done += static_cast<size_t>(n);
   }
-  st.chunks.push_back({end_, st.pending.size()});
+  // Written right after the stream's previous chunk (nothing else in between, as when a rank
+  // issues only collectives): one longer chunk, so the index does not grow with the run.
+  if (!st.chunks.empty() &&
+      st.chunks.back().offset + st.chunks.back().count * sizeof(OpRecord) == end_)
+    st.chunks.back().count += st.pending.size();
+  else
+    st.chunks.push_back({end_, st.pending.size()});
   end_ += bytes;
   st.pending.clear();
   st.pending.shrink_to_fit();  // the rank is done with it until its next append

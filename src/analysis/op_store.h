@@ -2,8 +2,9 @@
 // the ranks one by one and comparing them across ranks. Records go to an unlinked temporary
 // file in chunks, so memory does not grow with the length of the run: appending holds one
 // chunk per stream being written (only the current rank's), reading holds one small buffer per
-// open cursor (one per member of the communicator being compared). The chunk index is the
-// only part that grows with the run: 16 bytes per 512 records.
+// open cursor (one per member of the communicator being compared). The chunk index grows only
+// when a rank's streams interleave (16 bytes per switch between them, at most one per 512
+// records): chunks written back to back for one stream are one chunk.
 //
 // Thread-safety: none.
 #pragma once
@@ -34,6 +35,7 @@ class OpStore {
   // Writes what the stream has buffered and frees the buffer; more appends may follow.
   Status Flush(StreamId s);
   uint64_t size(StreamId s) const { return streams_[s].size; }
+  size_t chunks(StreamId s) const { return streams_[s].chunks.size(); }
   uint64_t bytes_written() const { return end_; }
   const std::string& dir() const { return dir_; }
 

@@ -53,6 +53,22 @@ TEST(OpStoreTest, InterleavedStreamsReadBackInOrderAcrossChunks) {
   EXPECT_FALSE(ce.Next(&r));
 }
 
+TEST(OpStoreTest, OneStreamWrittenAloneIsOneChunk) {
+  auto store = OpStore::Create();
+  ASSERT_TRUE(store.ok());
+  OpStore& s = **store;
+  const auto a = s.NewStream();
+  for (uint64_t i = 1; i <= 5000; ++i) ASSERT_TRUE(s.Append(a, Rec(i)).ok());
+  ASSERT_TRUE(s.Flush(a).ok());
+  EXPECT_EQ(s.chunks(a), 1u);
+  // Read back across the read buffer's boundaries of one long chunk.
+  auto c = s.Read(a);
+  OpRecord r;
+  uint64_t n = 0;
+  while (c.Next(&r)) ASSERT_EQ(r.seq, ++n);
+  EXPECT_EQ(n, 5000u);
+}
+
 TEST(OpStoreTest, UnwritableDirectoryIsAnError) {
   auto store = OpStore::Create("/proc/ddrr-no-such-dir");
   ASSERT_FALSE(store.ok());

@@ -52,20 +52,20 @@ class Pairing {
         return time != o.time ? time > o.time : member > o.member;
       }
     };
+    // Peers are comm ranks: a member whose own is unknown (a split whose parent left no
+    // complete trace) would leave its peers' operations looking unmatched. Pair nothing then.
+    for (const Member& m : c_.members)
+      if (m.facts->p2p && m.comm_rank < 0) {
+        ctx_.notes.push_back("comm " + Hex16(c_.key) + ": send/recv not paired: the rank of " +
+                             c_.Label(m) + " in the communicator is unknown");
+        return Status::Ok();
+      }
     std::vector<OpStore::Cursor> cursors;
     std::vector<OpRecord> heads(c_.members.size());
     std::priority_queue<Head, std::vector<Head>, std::greater<>> next;
     for (size_t i = 0; i < c_.members.size(); ++i) {
       cursors.push_back(ctx_.store.Read(c_.members[i].facts->p2p_stream));
-      if (c_.members[i].facts->p2p == 0) continue;
-      if (c_.members[i].comm_rank < 0) {
-        ctx_.notes.push_back("comm " + Hex16(c_.key) + ": " +
-                             std::to_string(c_.members[i].facts->p2p) + " send/recv of rank " +
-                             std::to_string(c_.members[i].rank) +
-                             " not paired (its rank in the communicator is unknown)");
-        continue;
-      }
-      if (cursors[i].Next(&heads[i])) next.push({heads[i].time_ns, i});
+      if (c_.members[i].facts->p2p && cursors[i].Next(&heads[i])) next.push({heads[i].time_ns, i});
     }
     // Earliest call first across members: a send and its receive are posted close in time.
     while (!next.empty()) {

@@ -160,7 +160,8 @@ class Scanner {
   // The member a call on `handle` acts on. A handle is reused after ncclCommDestroy, so a key
   // that differs from the registered one means a communicator created out of our sight.
   int32_t MemberFor(uint64_t handle, uint64_t key) {
-    if (handle && handle == cached_handle_) return cached_member_;
+    if (handle && handle == cached_handle_ && s_.members[cached_member_].comm_key == key)
+      return cached_member_;
     auto it = handle ? by_handle_.find(handle) : by_handle_.end();
     int32_t idx;
     if (it != by_handle_.end() && s_.members[it->second].comm_key == key) {
@@ -385,7 +386,8 @@ class Scanner {
 
   void OnOtherCall(const ApiCall& c, uint32_t thread, uint64_t seq, int64_t t) {
     const uint32_t id = static_cast<uint32_t>(c.fn_case()) - 100;
-    const bool ok = c.result() == 0;
+    // Out-arguments are valid when the call succeeded (a non-blocking NCCL call: in progress).
+    const bool ok = IsNcclFn(id) ? NcclOk(c.result()) : c.result() == 0;
     switch (c.fn_case()) {
       case ApiCall::kNcclCommInitRank: {
         const auto& a = c.nccl_comm_init_rank();

@@ -216,7 +216,10 @@ void Splits(CheckContext& ctx) {
     const Comm* p = ctx.model.Find(pk);
     if (!p) continue;
     std::map<uint64_t, std::vector<const Member*>> by_count;
-    for (const Member& m : p->members) by_count[m.facts->splits_made].push_back(&m);
+    // A rank whose trace was cut short made fewer splits for that reason alone: the
+    // missing-participant finding covers it.
+    for (const Member& m : p->members)
+      if (m.scan->has_footer) by_count[m.facts->splits_made].push_back(&m);
     if (by_count.size() < 2) continue;
     Finding f;
     f.kind = FindingKind::kSplitInconsistent;
@@ -239,6 +242,10 @@ void Splits(CheckContext& ctx) {
 
   // Within a round, the ranks of one color must form one communicator of that many ranks.
   for (const auto& [round, list] : rounds) {
+    // A color's size can only be judged when every member of the parent left a trace.
+    const Comm* parent = ctx.model.Find(round.first);
+    const bool parent_complete =
+        parent && parent->size > 0 && static_cast<int64_t>(parent->members.size()) == parent->size;
     std::map<int64_t, std::vector<Split>> by_color;
     for (const Split& s : list)
       if (s.facts->split_color >= 0) by_color[s.facts->split_color].push_back(s);
@@ -247,7 +254,7 @@ void Splits(CheckContext& ctx) {
       int64_t counted = -1;
       for (const Split& s : group) {
         keys.insert(s.facts->comm_key);
-        if (s.facts->counted_size > 0 &&
+        if (parent_complete && s.facts->counted_size > 0 &&
             s.facts->counted_size != static_cast<int64_t>(group.size()))
           counted = s.facts->counted_size;
       }
