@@ -7,10 +7,7 @@ set -uo pipefail
 case_name=$1 ddrr=$2 samples=$3 synth=$4 preload=$5
 here=$(cd "$(dirname "$0")" && pwd)
 hostrt=$(cd "$(dirname "$ddrr")/../lib/hostrt" && pwd)
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-export DDRR_SAMPLE_BOOTSTRAP_DIR="$work/bootstrap" DDRR_EMU_TIMEOUT=5 DDRR_RUN_GRACE=5
-mkdir -p "$DDRR_SAMPLE_BOOTSTRAP_DIR"
+source "$(dirname "$0")/../lib.sh"
 fail() { echo "FAIL [$case_name]: $*" >&2; head -c 3000 "$work/check.json" >&2 2>/dev/null; exit 1; }
 
 # record SAMPLE ARGS...: a 3-rank run of a sample under the recorder. The faulty job's own exit

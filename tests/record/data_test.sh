@@ -4,13 +4,7 @@
 # recorded on the host runtime and checked with `ddrr dump`.
 set -uo pipefail
 case_name=$1 ddrr=$2 samples=$3 probe=$4 hostrt=$5
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-export DDRR_SAMPLE_BOOTSTRAP_DIR="$work/bootstrap" DDRR_EMU_TIMEOUT=5 DDRR_RUN_GRACE=5
-mkdir -p "$DDRR_SAMPLE_BOOTSTRAP_DIR"
-fail() { echo "FAIL [$case_name]: $*" >&2; tail -20 "$work/out" >&2 2>/dev/null; exit 1; }
-json() { "$ddrr" dump "$work/run" --json >"$work/dump.json" || fail "dump failed"; }
-py() { python3 - "$work/dump.json" "$@"; }
+source "$(dirname "$0")/../lib.sh"
 sgd() { "$ddrr" run --host -n 3 -- "$samples/sgd_allreduce" --steps 6 --seed 5 "$@"; }
 
 case $case_name in

@@ -4,11 +4,7 @@
 # and every other dlsym answer is the one glibc gives without ddrr.
 set -uo pipefail
 case_name=$1 ddrr=$2 probe=$3 samples=$4 hostrt=$5
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-export DDRR_SAMPLE_BOOTSTRAP_DIR="$work/bootstrap" DDRR_EMU_TIMEOUT=5 DDRR_RUN_GRACE=5
-mkdir -p "$DDRR_SAMPLE_BOOTSTRAP_DIR"
-fail() { echo "FAIL [$case_name]: $*" >&2; tail -20 "$work/out" >&2 2>/dev/null; exit 1; }
+source "$(dirname "$0")/../lib.sh"
 
 case $case_name in
   dlsym_answers)

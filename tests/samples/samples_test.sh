@@ -2,11 +2,7 @@
 # samples_test.sh CASE DDRR SAMPLES_DIR HOSTRT_DIR — one sample scenario on the host runtime.
 set -uo pipefail
 case_name=$1 ddrr=$2 samples=$3 hostrt=$4
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-export DDRR_SAMPLE_BOOTSTRAP_DIR="$work/bootstrap" DDRR_EMU_TIMEOUT=5 DDRR_RUN_GRACE=5
-mkdir -p "$DDRR_SAMPLE_BOOTSTRAP_DIR"
-fail() { echo "FAIL [$case_name]: $*" >&2; tail -20 "$work/out" >&2 2>/dev/null; exit 1; }
+source "$(dirname "$0")/../lib.sh"
 run() {  # run WANT_RC ARGS... : ddrr run --host with output in $work/out; WANT_RC may be
          # "nonzero" (any failure, but not the timeout's 124)
   local want=$1; shift
