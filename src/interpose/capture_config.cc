@@ -7,6 +7,8 @@
 #include <cstring>
 #include <string>
 
+#include "common/step_range.h"
+
 namespace ddrr::interpose {
 namespace {
 
@@ -55,13 +57,7 @@ StatusOr<CaptureSettings> ParseCaptureSettings() {
     }
   }
   if (const char* steps = Env("DDRR_PAYLOAD_STEPS")) {
-    // "A-B" or a single step "A"; steps are >= 0, so the first '-' after the first digit splits.
-    const std::string text(steps);
-    const size_t dash = text.find('-', 1);
-    const std::string a = text.substr(0, dash),
-                      b = dash == std::string::npos ? a : text.substr(dash + 1);
-    if (!ParseInt(a.c_str(), &s.step_begin) || !ParseInt(b.c_str(), &s.step_end) ||
-        s.step_begin < 0 || s.step_end < s.step_begin)
+    if (!ParseStepRange(steps, &s.step_begin, &s.step_end))
       return Status::InvalidArgument(std::string("DDRR_PAYLOAD_STEPS=") + steps +
                                      " is not a step range A-B with 0 <= A <= B");
     s.has_step_window = true;

@@ -13,6 +13,7 @@
 #include <random>
 
 #include "cli_common.h"
+#include "common/step_range.h"
 #include "record/recorder.h"
 
 namespace ddrr::cli {
@@ -48,15 +49,10 @@ class RecordCommand : public Command {
     sub->add_option("--payload-steps", payload_steps_,
                     "Payloads only for these steps (A-B, inclusive; steps come from ddrr_mark)")
         ->check([](const std::string& v) -> std::string {
-          const size_t dash = v.find('-', 1);
-          const std::string a = v.substr(0, dash);
-          const std::string b = dash == std::string::npos ? a : v.substr(dash + 1);
-          const bool digits = !a.empty() && !b.empty() &&
-                              a.find_first_not_of("0123456789") == std::string::npos &&
-                              b.find_first_not_of("0123456789") == std::string::npos;
-          if (!digits || std::stoll(a) > std::stoll(b))
-            return "expected a step range A-B with 0 <= A <= B, e.g. 100-110";
-          return "";
+          int64_t a, b;
+          return ParseStepRange(v, &a, &b) ? ""
+                                           : "expected a step range A-B with 0 <= A <= B, "
+                                             "e.g. 100-110";
         });
     sub->add_option("--payload-mb", payload_mb_,
                     "Payload byte budget per rank in MiB (default 1024)")
