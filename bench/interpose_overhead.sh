@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # bench/interpose_overhead.sh [BUILD_DIR] [ITERS] [launch] — added latency of libddrr.so per
 # NCCL call (or, with `launch`, per counted kernel launch), on the host runtime: the same loop
-# plain, then under `ddrr record`.
+# plain, then under `ddrr record`. With completion tracking on (the default), it also times the
+# CUDA runtime calls tracking makes (cudaStreamIsCapturing + cudaEventRecord) without ddrr, and
+# prints what remains: ddrr's own work.
 set -euo pipefail
 build=${1:-build}
 iters=${2:-200000}
@@ -17,4 +19,11 @@ for trial in 1 2 3; do
   events=$("$build/bin/ddrr" info "$out/run$trial" | grep -o 'events    [0-9]*' | awk '{print $2}')
   echo "trial $trial: plain median ${pm} ns p99 ${pp} ns | recorded median ${rm} ns p99 ${rp} ns" \
        "| added median $((rm - pm)) ns p99 $((rp - pp)) ns | events recorded ${events}"
+  if [ -z "$mode" ] && [ "${DDRR_COMPLETIONS:-1}" != 0 ]; then
+    # The runtime calls completion tracking makes, timed without ddrr: the rest is ddrr's own.
+    rt=$("$build/bin/bench/interpose_bench" "$iters" runtime 2>/dev/null)
+    tm=$(sed -E 's/.*median_ns=([0-9]+).*/\1/' <<<"$rt")
+    echo "         plain + tracking's runtime calls median ${tm} ns (runtime calls $((tm - pm)) ns)" \
+         "| ddrr's own work median $((rm - tm)) ns"
+  fi
 done

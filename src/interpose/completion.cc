@@ -4,7 +4,6 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
-#include <deque>
 #include <mutex>
 #include <string_view>
 #include <thread>
@@ -14,6 +13,7 @@
 #include "interpose/data_capture.h"
 #include "interpose/session.h"
 #include "interpose/wrapper_support.h"
+#include "trace/format.h"
 #include "trace/record_encoders.h"
 
 namespace ddrr::interpose {
@@ -50,10 +50,40 @@ const Cuda& RealCuda() {
 
 constexpr auto kIdlePoll = std::chrono::microseconds(100);
 
-struct Pending {
-  cudaEvent_t event;
-  uint64_t call_seq, comm_key, op_seq;
+// One tracked op. Its event stays with the slot and is reused when the slot comes round again.
+struct Slot {
+  cudaEvent_t event = nullptr;
+  uint64_t call_seq = 0, comm_key = 0, op_seq = 0;
   StagedBuffers data;  // buffers copied before the event (digests and payloads levels)
+};
+
+constexpr uint32_t kBlockSlots = 256;
+struct Block {
+  Slot slots[kBlockSlots];
+  std::atomic<Block*> next{nullptr};
+};
+
+// The ops one thread issued, in issue order: a single-producer (the job's thread) single-consumer
+// (the poller) queue of blocks, so that tracking an op takes no lock on the job's thread. Blocks
+// the poller has finished go back to the producer with their events (`returned`), so in steady
+// state no event is created: blocks in circulation are bounded by how far the poller lags. A
+// thread that exits leaves its queue as an orphan, which the next new thread adopts: queues are
+// bounded by the threads alive at once.
+struct alignas(64) OpQueue {
+  // Producer side.
+  Block* write_block;
+  uint32_t write_index = 0;
+  Block* free_blocks = nullptr;  // linked through Block::next
+  alignas(64) std::atomic<uint64_t> published{0};
+  // Consumer side (poller only).
+  alignas(64) Block* read_block;
+  uint32_t read_index = 0;
+  uint64_t consumed = 0;
+  alignas(64) std::atomic<Block*> returned{nullptr};  // pushed by the poller, taken whole
+  std::atomic<bool> orphan{false};
+  OpQueue* next_queue = nullptr;  // all queues, newest first; never unlinked
+
+  OpQueue() : write_block(new Block), read_block(write_block) {}
 };
 
 class Poller {
@@ -65,34 +95,83 @@ class Poller {
 
   void Track(uint64_t seq, uint64_t key, uint64_t op, cudaStream_t stream, StagedBuffers data) {
     const Cuda& cuda = RealCuda();
-    if ((!enabled_ && data.empty()) || !cuda.ok || failed_.load(std::memory_order_relaxed))
+    if ((!enabled_ && data.empty()) || !cuda.ok || failed_.load(std::memory_order_relaxed) ||
+        stopping_.load(std::memory_order_relaxed))
       return ReleaseStaged(data);
-    cudaEvent_t event = TakeEvent();
-    if (event == nullptr) return ReleaseStaged(data);
-    if (cuda.event_record(event, stream) != cudaSuccess) {
+    OpQueue* q = ThisThreadQueue();
+    if (q == nullptr) return ReleaseStaged(data);
+    if (q->write_index == kBlockSlots) {
+      if (q->free_blocks == nullptr)
+        q->free_blocks = q->returned.exchange(nullptr, std::memory_order_acquire);
+      Block* b = q->free_blocks;
+      if (b != nullptr) {
+        q->free_blocks = b->next.load(std::memory_order_relaxed);
+      } else {
+        b = new Block;
+      }
+      b->next.store(nullptr, std::memory_order_relaxed);
+      q->write_block->next.store(b, std::memory_order_release);
+      q->write_block = b;
+      q->write_index = 0;
+    }
+    Slot& s = q->write_block->slots[q->write_index];
+    if (s.event == nullptr && cuda.event_create(&s.event, cudaEventDisableTiming) != cudaSuccess) {
+      s.event = nullptr;
+      ReleaseStaged(data);
+      return Fail("cudaEventCreateWithFlags");
+    }
+    if (cuda.event_record(s.event, stream) != cudaSuccess) {
       ReleaseStaged(data);
       return Fail("cudaEventRecord");
     }
-    std::lock_guard<std::mutex> lock(mu_);
-    if (stopping_) return ReleaseStaged(data);
-    if (!thread_.joinable()) Start();
-    // No notify: waking the poller is a futex call on the job's thread. The poller checks the
-    // queue every kIdlePoll instead (completion times are observed at most that late).
-    queue_.push_back({event, seq, key, op, std::move(data)});
+    s.call_seq = seq;
+    s.comm_key = key;
+    s.op_seq = op;
+    s.data = std::move(data);
+    ++q->write_index;
+    // No wake-up: that would be a futex call on the job's thread. The poller looks every
+    // kIdlePoll instead (completion times are observed at most that late).
+    q->published.store(q->published.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+    if (!started_.load(std::memory_order_acquire)) Start();
   }
 
  private:
-  void Start() {  // mu_ held
+  struct ThreadQueue {
+    OpQueue* queue = nullptr;
+    ~ThreadQueue() {
+      if (queue) queue->orphan.store(true, std::memory_order_release);
+    }
+  };
+
+  OpQueue* ThisThreadQueue() {
+    thread_local ThreadQueue t;
+    if (t.queue) return t.queue;
+    std::lock_guard<std::mutex> lock(mu_);
+    for (OpQueue* q = queues_.load(std::memory_order_relaxed); q; q = q->next_queue) {
+      bool was_orphan = true;
+      if (q->orphan.compare_exchange_strong(was_orphan, false, std::memory_order_acquire))
+        return t.queue = q;
+    }
+    auto* q = new OpQueue;
+    q->next_queue = queues_.load(std::memory_order_relaxed);
+    queues_.store(q, std::memory_order_release);
+    return t.queue = q;
+  }
+
+  void Start() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (started_.load(std::memory_order_relaxed)) return;
     thread_ = std::thread([this] { Run(); });
     // atexit handlers run before the CUDA runtime's teardown (registered earlier): stop polling
     // while the runtime is still there.
     std::atexit([] { Poller::Get().Stop(); });
+    started_.store(true, std::memory_order_release);
   }
 
   void Stop() {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      stopping_ = true;
+      stopping_.store(true, std::memory_order_relaxed);
     }
     cv_.notify_one();
     if (thread_.joinable()) thread_.join();
@@ -103,21 +182,46 @@ class Poller {
       DDRR_WARN("completion tracking off (%s failed); calls are still recorded", what);
   }
 
-  cudaEvent_t TakeEvent() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (!free_.empty()) {
-        cudaEvent_t e = free_.back();
-        free_.pop_back();
-        return e;
+  enum class Drained { kEmpty, kWaiting, kProgress };
+
+  // Reports the ops of `q` that have completed, in order; stops at the first one still running.
+  Drained Drain(OpQueue* q) {
+    const Cuda& cuda = RealCuda();
+    const uint64_t published = q->published.load(std::memory_order_acquire);
+    Drained result = Drained::kEmpty;
+    while (q->consumed < published) {
+      if (q->read_index == kBlockSlots) {
+        Block* done = q->read_block;
+        q->read_block = done->next.load(std::memory_order_acquire);
+        q->read_index = 0;
+        Recycle(q, done);
+      }
+      Slot& s = q->read_block->slots[q->read_index];
+      const cudaError_t st = cuda.event_query(s.event);
+      if (st == cudaErrorNotReady) return Drained::kWaiting;  // in order: the head blocks the rest
+      const uint64_t call_seq = s.call_seq, comm_key = s.comm_key, op_seq = s.op_seq;
+      StagedBuffers data = std::move(s.data);
+      ++q->read_index;
+      ++q->consumed;
+      result = Drained::kProgress;
+      if (enabled_)
+        Emit(call_seq, comm_key, op_seq, st == cudaSuccess ? 0 : static_cast<int32_t>(st));
+      if (st == cudaSuccess) {
+        EmitStaged(data);
+      } else {
+        ReleaseStaged(data);
       }
     }
-    cudaEvent_t e = nullptr;
-    if (RealCuda().event_create(&e, cudaEventDisableTiming) != cudaSuccess) {
-      Fail("cudaEventCreateWithFlags");
-      return nullptr;
-    }
-    return e;
+    return result;
+  }
+
+  // A block the poller has passed goes back to its producer, events and all.
+  static void Recycle(OpQueue* q, Block* done) {
+    Block* head = q->returned.load(std::memory_order_relaxed);
+    do {
+      done->next.store(head, std::memory_order_relaxed);
+    } while (!q->returned.compare_exchange_weak(head, done, std::memory_order_release,
+                                                std::memory_order_relaxed));
   }
 
   void Run() {
@@ -126,67 +230,57 @@ class Poller {
       cudaStreamCaptureMode mode = cudaStreamCaptureModeRelaxed;
       cuda.exchange_capture_mode(&mode);
     }
-    std::unique_lock<std::mutex> lock(mu_);
     auto wait = std::chrono::microseconds(20);
     // At exit, what already finished is still reported (a short, bounded drain); what has not
     // finished by then stays without a Completion, as in a hang.
     std::chrono::steady_clock::time_point drain_deadline{};
     for (;;) {
-      while (!stopping_ && queue_.empty()) cv_.wait_for(lock, kIdlePoll);
-      if (stopping_) {
-        if (queue_.empty()) return;
+      bool waiting = false, progress = false;
+      for (OpQueue* q = queues_.load(std::memory_order_acquire); q; q = q->next_queue) {
+        const Drained d = Drain(q);
+        waiting |= d == Drained::kWaiting;
+        progress |= d == Drained::kProgress;
+      }
+      const bool stopping = stopping_.load(std::memory_order_relaxed);
+      if (stopping) {
+        if (!waiting) return;
         if (drain_deadline == std::chrono::steady_clock::time_point{})
           drain_deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(200);
         if (std::chrono::steady_clock::now() > drain_deadline) return;
       }
-      cudaEvent_t head = queue_.front().event;
-      lock.unlock();
-      const cudaError_t st = cuda.event_query(head);
-      lock.lock();
-      if (st == cudaErrorNotReady) {  // in order: the head blocks the rest
-        if (stopping_) {
-          lock.unlock();
-          std::this_thread::sleep_for(wait);
-          lock.lock();
-        } else {
-          cv_.wait_for(lock, wait, [this] { return stopping_; });
-        }
-        wait = std::min(wait * 2, std::chrono::microseconds(1000));
-        continue;
-      }
-      wait = std::chrono::microseconds(20);
-      Pending p = std::move(queue_.front());
-      queue_.pop_front();
-      free_.push_back(p.event);
-      lock.unlock();
-      if (enabled_) Emit(p, st == cudaSuccess ? 0 : static_cast<int32_t>(st));
-      if (st == cudaSuccess) {
-        EmitStaged(p.data);
+      if (progress) wait = std::chrono::microseconds(20);
+      std::unique_lock<std::mutex> lock(mu_);
+      if (stopping) {
+        lock.unlock();
+        std::this_thread::sleep_for(wait);
       } else {
-        ReleaseStaged(p.data);
+        cv_.wait_for(lock, waiting ? wait : kIdlePoll,
+                     [this] { return stopping_.load(std::memory_order_relaxed); });
       }
-      lock.lock();
+      if (waiting && !progress) wait = std::min(wait * 2, std::chrono::microseconds(1000));
     }
   }
 
-  static void Emit(const Pending& p, int32_t error) {
+  static void Emit(uint64_t call_seq, uint64_t comm_key, uint64_t op_seq, int32_t error) {
     record::Recorder* r = RunningRecorder();
     if (!r) return;
     trace::EventMeta meta;
     r->AppendWithSeq(
         ThreadIndex(), NowNs() - SessionStartNs(),
         [&](uint64_t own_seq, trace::WireEncoder& e) {
-          trace::EncodeCompletionBody(e, own_seq - p.call_seq, p.comm_key, 0, error);
+          const uint64_t back = own_seq - call_seq;
+          trace::EncodeCompletionBody(e, back, comm_key, 0, error,
+                                      back > trace::kImplicitOpSeqMaxBack ? op_seq : 0);
         },
         meta);
   }
 
-  std::mutex mu_;
+  std::mutex mu_;  // thread start/stop and queue registration; never taken per op
   std::condition_variable cv_;
-  std::deque<Pending> queue_;
-  std::vector<cudaEvent_t> free_;
+  std::atomic<OpQueue*> queues_{nullptr};
   std::thread thread_;
-  bool stopping_ = false;
+  std::atomic<bool> started_{false};
+  std::atomic<bool> stopping_{false};
   std::atomic<bool> failed_{false};
   // DDRR_COMPLETIONS=0 turns tracking off (calls are still recorded).
   const bool enabled_ = [] {
@@ -194,7 +288,6 @@ class Poller {
     return v == nullptr || std::string_view(v) != "0";
   }();
 };
-
 // Collectives issued inside a group complete with the group: remember their streams until the
 // outermost ncclGroupEnd.
 struct GroupStream {

@@ -26,6 +26,10 @@ inline constexpr uint32_t kFooterMagic = 0x52544644;  // "DFTR"
 inline constexpr uint32_t kFormatVersion = 1;
 inline constexpr uint32_t kOldestReadableVersion = 1;
 
+// A Completion whose call is at most this many events back may leave out the call's op_seq:
+// readers remember that many recent calls (docs/FORMAT.md).
+inline constexpr uint64_t kImplicitOpSeqMaxBack = 1024;
+
 inline constexpr size_t kPreambleSize = 20;
 inline constexpr size_t kFrameHeaderSize = 32;
 inline constexpr size_t kFooterPrefixSize = 12;

@@ -72,9 +72,10 @@ void EncodeCallCommon(WireEncoder& e, const CallInfo& c) {
 }
 
 void EncodeCompletionBody(WireEncoder& e, uint64_t call_seq_back, uint64_t comm_key,
-                          int64_t observed_delta_ns, int32_t error) {
+                          int64_t observed_delta_ns, int32_t error, uint64_t op_seq) {
   const size_t m = e.BeginMessage(field::kEventCompletion);
   e.Fixed64(2, comm_key);
+  if (op_seq) e.Varint(3, op_seq);
   e.Sint(4, observed_delta_ns);
   e.Sint(5, error);
   e.Varint(6, call_seq_back);

@@ -66,9 +66,11 @@ size_t BeginCallBody(WireEncoder& e, const CallInfo& c);
 // after the function's arguments, once the call has returned).
 void EncodeCallCommon(WireEncoder& e, const CallInfo& c);
 inline void EndCallBody(WireEncoder& e, size_t m) { e.EndMessage(m); }
-// `call_seq_back` = this event's seq minus the seq of the call it refers to.
+// `call_seq_back` = this event's seq minus the seq of the call it refers to. `op_seq` (0: left
+// out) is the call's op number; readers take it from the call when that is at most
+// kImplicitOpSeqMaxBack (format.h) events back, so writers send it only when the call is further.
 void EncodeCompletionBody(WireEncoder& e, uint64_t call_seq_back, uint64_t comm_key,
-                          int64_t observed_delta_ns, int32_t error);
+                          int64_t observed_delta_ns, int32_t error, uint64_t op_seq = 0);
 void EncodeMarkBody(WireEncoder& e, std::string_view label, int64_t step);
 void EncodeRngBody(WireEncoder& e, std::string_view name, std::string_view state);
 void EncodeEntropyBody(WireEncoder& e, int32_t source, std::string_view data, uint32_t flags);

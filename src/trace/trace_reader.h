@@ -19,6 +19,7 @@
 
 #include "common/status.h"
 #include "ddrr/trace.pb.h"
+#include "trace/format.h"
 
 namespace ddrr::trace {
 
@@ -107,6 +108,7 @@ class RankFileReader {
   // when the first frame is read, freed by ReleaseMemory(): a tool holding thousands of open
   // readers pays for it only while reading.
   static constexpr size_t kRecentCalls = 4096;
+  static_assert(kRecentCalls >= kImplicitOpSeqMaxBack);
   std::vector<std::pair<uint64_t, uint64_t>> recent_ops_;
   bool done_ = false;
   uint64_t payload_frames_ = 0;

@@ -1,5 +1,8 @@
 // A small NCCL program for the recorder's process and thread tests:
 //   interpose_probe threads N M   N threads, each marks its index and calls ncclGetVersion M times
+//   interpose_probe collective-threads W N M
+//                                 W waves of N threads; each thread makes its own 1-rank
+//                                 communicator and stream and issues M zero-count all-reduces
 //   interpose_probe fork          calls in the parent, forks, the child calls 50 times and exits,
 //                                 then the parent calls 3 more times
 //   interpose_probe abort         one call, then abort()
@@ -61,6 +64,30 @@ int main(int argc, char** argv) {
       });
     }
     for (auto& th : threads) th.join();
+  } else if (mode == "collective-threads" && argc == 5) {
+    const int waves = atoi(argv[2]), n = atoi(argv[3]), m = atoi(argv[4]);
+    for (int w = 0; w < waves; ++w) {  // later waves take over the queues of exited threads
+      std::vector<std::thread> threads;
+      for (int t = 0; t < n; ++t) {
+        threads.emplace_back([m] {
+          ncclComm_t comm;
+          int dev = 0;
+          cudaStream_t stream;
+          if (ncclCommInitAll(&comm, 1, &dev) != ncclSuccess ||
+              cudaStreamCreate(&stream) != cudaSuccess)
+            exit(1);
+          for (int i = 0; i < m; ++i) {
+            if (ncclAllReduce(nullptr, nullptr, 0, ncclFloat32, ncclSum, comm, stream) !=
+                ncclSuccess)
+              exit(1);
+          }
+          if (cudaStreamSynchronize(stream) != cudaSuccess) exit(1);
+          ncclCommDestroy(comm);
+          cudaStreamDestroy(stream);
+        });
+      }
+      for (auto& th : threads) th.join();
+    }
   } else if (mode == "fork") {
     Calls(1);
     const pid_t child = fork();
@@ -128,7 +155,8 @@ int main(int argc, char** argv) {
     abort();
   } else {
     fprintf(stderr,
-            "usage: interpose_probe threads N M | fork | abort | entropy N | capture | launches | "
+            "usage: interpose_probe threads N M | collective-threads W N M | fork | abort | "
+            "entropy N | capture | launches | "
             "big-allreduce\n");
     return 2;
   }

@@ -179,6 +179,31 @@ for step, thread in marks.items():            # every thread's mark precedes its
     assert calls[thread] == 2000 + (1 if thread == 0 else 0), (thread, calls[thread])
 PY
     ;;
+  completions_many_threads)
+    # Per-thread completion queues: several blocks each, and threads that exit hand theirs on.
+    RANK=0 WORLD_SIZE=1 LD_LIBRARY_PATH="$hostrt" "$ddrr" record -o "$work/run" -- \
+      "$probe" collective-threads 3 6 700 >"$work/out" 2>&1 || fail "probe failed"
+    json
+    py <<'PY' || fail "completions lost, duplicated or wrong"
+import json, sys, collections
+ev = [json.loads(l) for l in open(sys.argv[1])]
+colls = {e["seq"]: e for e in ev if e.get("fn") == "ncclAllReduce"}
+assert len(colls) == 3 * 6 * 700, len(colls)
+done = collections.Counter(e["call_seq"] for e in ev if e["type"] == "completion")
+assert set(done) == set(colls), (len(done), len(colls))
+assert max(done.values()) == 1, "a collective completed twice"
+for d in (e for e in ev if e["type"] == "completion"):
+    c = colls[d["call_seq"]]
+    assert d["seq"] > c["seq"] and d["comm_key"] == c["comm_key"] and d["op_seq"] == c["op_seq"], d
+    assert d["error"] == 0, d
+# Per communicator, completions arrive in op order.
+by_comm = collections.defaultdict(list)
+for d in sorted((e for e in ev if e["type"] == "completion"), key=lambda e: e["seq"]):
+    by_comm[d["comm_key"]].append(d["op_seq"])
+assert all(ops == list(range(1, 701)) for ops in by_comm.values()), "out of order"
+assert len(by_comm) == 18, len(by_comm)
+PY
+    ;;
   fork_child_not_recorded)
     RANK=0 WORLD_SIZE=1 LD_LIBRARY_PATH="$hostrt" "$ddrr" record -o "$work/run" -- \
       "$probe" fork >"$work/out" 2>&1 || fail "probe failed"
