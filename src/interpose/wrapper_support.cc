@@ -11,6 +11,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "common/fast_clock.h"
 #include "common/log.h"
 #include "interpose/completion.h"
 #include "interpose/dl_hooks.h"
@@ -154,11 +155,7 @@ curandStatus_t Missing<curandStatus_t>(const char* name) {
 }
 void Missing(const char* name) { WarnMissing(name); }
 
-uint64_t NowNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
-}
+uint64_t NowNs() { return FastClock::Get().NowNs(); }
 
 bool InsideInterceptedCall() { return t_depth > 0; }
 
@@ -218,7 +215,7 @@ void CallEvent::Commit(DataCapture* data) {
   if (!r) return;
   trace::CallInfo c;
   c.result = result_;
-  c.duration_ns = t1_ - t0_;
+  c.duration_ns = t1_ > t0_ ? t1_ - t0_ : 0;
   c.comm_key = comm_key_;
   c.group_depth = group_depth_;
   c.graph_captured = graph_captured_;

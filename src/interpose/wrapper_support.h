@@ -37,7 +37,7 @@ template <typename R>
 R Missing(const char* name);
 void Missing(const char* name);
 
-uint64_t NowNs();  // CLOCK_MONOTONIC
+uint64_t NowNs();  // CLOCK_MONOTONIC, read through the TSC where it can be (common/fast_clock.h)
 
 // Bytes per element of an NCCL datatype.
 size_t DatatypeBytes(ncclDataType_t t);
