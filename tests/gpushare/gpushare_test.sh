@@ -95,6 +95,21 @@ PY
     DDRR_HOST_DEVICES=2 run 0 --host -n 5 --ranks-per-gpu 4 -- true
     DDRR_HOST_DEVICES=0 run 3 --host -n 1 --ranks-per-gpu 4 -- true
     one_line_error "cudaGetDeviceCount failed: no CUDA-capable device is detected" ;;
+  without_host_over_runtime_on_path)
+    # The path without --host, as on a GPU machine, with the host runtime playing NVIDIA's: it is
+    # found as "libcudart.so.13" on the inherited LD_LIBRARY_PATH, by the device probe and by the
+    # ranks, and emu's lone libnccl.so.2 (lib/emu) goes in front of it.
+    DDRR_HOST_DEVICES=1 DDRR_EMU_STRICT_DEVICES=1 LD_LIBRARY_PATH="$hostrt" \
+      run 0 -n 4 --ranks-per-gpu 4 -- "$samples/sgd_allreduce" --steps 12
+    [ "$(grep -c 'final loss=' "$work/out")" -eq 4 ] || fail "not every rank finished"
+    [ "$(devices)" -eq 4 ] || fail "ranks not on 4 distinct devices"
+    [ "$(hashes | wc -l)" -eq 1 ] || fail "ranks disagree: $(hashes)"
+    DDRR_HOST_DEVICES=1 LD_LIBRARY_PATH="$hostrt" run 0 -n 1 --ranks-per-gpu 4 -- \
+      sh -c 'echo "path=$LD_LIBRARY_PATH preload=$LD_PRELOAD k=$DDRR_RANKS_PER_GPU"'
+    grep -qE "path=[^:]*/lib/emu:$hostrt preload=$shim k=4\$" "$work/out" \
+      || fail "rank environment: $(cat "$work/out")"
+    DDRR_HOST_DEVICES=1 LD_LIBRARY_PATH="$hostrt" run 3 -n 5 --ranks-per-gpu 4 -- true
+    one_line_error "5 ranks at 4 per GPU need 2 devices, but 1 is visible" ;;
   no_usable_gpu)
     # Over the real CUDA runtime with no device visible: no driver (this CI) or
     # CUDA_VISIBLE_DEVICES hiding every GPU; either way, one line before any rank starts.
