@@ -168,18 +168,31 @@ double GraceSeconds(const LaunchOptions& options) {
   return seconds;
 }
 
-// The inherited environment with the rank variables (and LD_LIBRARY_PATH) replaced.
+// `dir`, then the inherited search path if there is one.
+std::string Prepended(const std::string& dir, const char* inherited) {
+  if (inherited == nullptr || *inherited == '\0') return dir;
+  return dir + ":" + inherited;
+}
+
+// The inherited environment with the rank variables (and LD_LIBRARY_PATH, LD_PRELOAD,
+// DDRR_RANKS_PER_GPU when they apply) replaced.
 std::vector<std::string> RankEnvironment(const LaunchOptions& options, int rank, int port) {
   std::vector<std::pair<std::string, std::string>> overrides = {
       {"RANK", std::to_string(rank)},       {"WORLD_SIZE", std::to_string(options.nranks)},
       {"LOCAL_RANK", std::to_string(rank)}, {"LOCAL_WORLD_SIZE", std::to_string(options.nranks)},
       {"MASTER_ADDR", "127.0.0.1"},         {"MASTER_PORT", std::to_string(port)},
   };
-  if (options.host_runtime) {
-    const char* inherited = getenv("LD_LIBRARY_PATH");
-    std::string path = options.hostrt_dir;
-    if (inherited != nullptr && *inherited != '\0') path += std::string(":") + inherited;
-    overrides.emplace_back("LD_LIBRARY_PATH", path);
+  const std::string& first_dir = options.host_runtime ? options.hostrt_dir : options.emu_dir;
+  if (!first_dir.empty()) {
+    overrides.emplace_back("LD_LIBRARY_PATH", Prepended(first_dir, getenv("LD_LIBRARY_PATH")));
+  }
+  if (options.ranks_per_gpu > 0) {
+    // Appended: a preloaded recorder must come first, so that it records the virtual devices.
+    const char* preload = getenv("LD_PRELOAD");
+    overrides.emplace_back("LD_PRELOAD", preload != nullptr && *preload != '\0'
+                                             ? preload + std::string(":") + options.gpushare_lib
+                                             : options.gpushare_lib);
+    overrides.emplace_back("DDRR_RANKS_PER_GPU", std::to_string(options.ranks_per_gpu));
   }
   std::vector<std::string> env;
   for (char** entry = environ; *entry != nullptr; ++entry) {
@@ -249,6 +262,9 @@ Status CheckOptions(const LaunchOptions& options) {
   if (options.argv.empty()) return Status::InvalidArgument("no program to run");
   if (options.host_runtime && options.hostrt_dir.empty()) {
     return Status::InvalidArgument("host runtime requested without its directory");
+  }
+  if (options.ranks_per_gpu > 0 && options.gpushare_lib.empty()) {
+    return Status::InvalidArgument("ranks per GPU requested without libddrr_gpushare.so");
   }
   return Status::Ok();
 }
@@ -375,15 +391,10 @@ StatusOr<int> RunRanks(const LaunchOptions& options) {
   return first_failure.value_or(0);
 }
 
-StatusOr<std::string> FindHostRuntimeDir(const char* argv0) {
-  auto holds_runtime = [](const std::string& dir) {
-    struct stat info;
-    return stat((dir + "/libcudart.so.13").c_str(), &info) == 0;
-  };
-  if (const char* dir = getenv("DDRR_HOSTRT_DIR"); dir != nullptr && *dir != '\0') {
-    if (holds_runtime(dir)) return std::string(dir);
-    return Status::NotFound(std::string("DDRR_HOSTRT_DIR=") + dir + " holds no libcudart.so.13");
-  }
+namespace {
+
+// <directory of the running executable>/../lib, resolved: the build and install layout.
+std::string LibDirBesideExecutable(const char* argv0) {
   std::string exe_dir;
   char exe[PATH_MAX];
   ssize_t length = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
@@ -394,12 +405,46 @@ StatusOr<std::string> FindHostRuntimeDir(const char* argv0) {
   }
   size_t slash = exe_dir.rfind('/');
   exe_dir = slash == std::string::npos ? "." : exe_dir.substr(0, slash);
-  std::string candidate = exe_dir + "/../lib/hostrt";
+  std::string candidate = exe_dir + "/../lib";
   char resolved[PATH_MAX];
   if (realpath(candidate.c_str(), resolved) != nullptr) candidate = resolved;
-  if (holds_runtime(candidate)) return candidate;
-  return Status::NotFound("no host runtime (libcudart.so.13) in " + candidate +
-                          "; set DDRR_HOSTRT_DIR");
+  return candidate;
+}
+
+bool Exists(const std::string& path) {
+  struct stat info;
+  return stat(path.c_str(), &info) == 0;
+}
+
+// `variable`'s value if set, else `fallback`; found when that + `file_in_dir` exists.
+StatusOr<std::string> FindInstalled(const char* variable, const std::string& fallback,
+                                    const std::string& file_in_dir, const char* what) {
+  std::string where = fallback;
+  const char* value = getenv(variable);
+  const bool from_env = value != nullptr && *value != '\0';
+  if (from_env) where = value;
+  if (Exists(where + file_in_dir)) return where;
+  if (from_env) {
+    return Status::NotFound(std::string(variable) + "=" + where + " holds no " + what);
+  }
+  return Status::NotFound(std::string("no ") + what + " in " + where + "; set " + variable);
+}
+
+}  // namespace
+
+StatusOr<std::string> FindHostRuntimeDir(const char* argv0) {
+  return FindInstalled("DDRR_HOSTRT_DIR", LibDirBesideExecutable(argv0) + "/hostrt",
+                       "/libcudart.so.13", "host runtime (libcudart.so.13)");
+}
+
+StatusOr<std::string> FindEmuNcclDir(const char* argv0) {
+  return FindInstalled("DDRR_EMU_DIR", LibDirBesideExecutable(argv0) + "/emu", "/libnccl.so.2",
+                       "emu libnccl.so.2");
+}
+
+StatusOr<std::string> FindGpushareLibrary(const char* argv0) {
+  return FindInstalled("DDRR_GPUSHARE_LIB", LibDirBesideExecutable(argv0) + "/libddrr_gpushare.so",
+                       "", "libddrr_gpushare.so");
 }
 
 }  // namespace ddrr::hostrt

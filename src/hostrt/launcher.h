@@ -1,9 +1,13 @@
-// Starts the ranks of a job as local processes: `ddrr run --host -n N -- PROG ARGS`.
+// Starts the ranks of a job as local processes: `ddrr run --host -n N -- PROG ARGS`, `ddrr run
+// -n N --ranks-per-gpu K -- PROG ARGS`.
 //
 // Each rank gets RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR=127.0.0.1 and
 // MASTER_PORT (a free port unless given), runs in a process group of its own, with stdin from
-// /dev/null, and, with host_runtime, ddrr's host runtime directory first on LD_LIBRARY_PATH.
-// LD_PRELOAD and the rest of the environment are inherited untouched.
+// /dev/null, and, with host_runtime, ddrr's host runtime directory first on LD_LIBRARY_PATH
+// (without it, emu_dir if given). With ranks_per_gpu, libddrr_gpushare.so is appended to
+// LD_PRELOAD (after what is there, so a recorder preloaded by `ddrr record` sees the virtual
+// devices the program asked for) and DDRR_RANKS_PER_GPU is set. The rest of the environment is
+// inherited untouched.
 //
 // With prefix_output, each line a rank writes to stdout/stderr is copied to the launcher's
 // stdout/stderr prefixed with "[rank N] ", whole lines only, in the rank's own order.
@@ -28,6 +32,9 @@ struct LaunchOptions {
   int nranks = 1;
   bool host_runtime = false;
   std::string hostrt_dir;         // required when host_runtime
+  std::string emu_dir;            // without host_runtime: a directory holding only libnccl.so.2
+  int ranks_per_gpu = 0;          // > 0: K ranks share each device through gpushare_lib
+  std::string gpushare_lib;       // libddrr_gpushare.so; required when ranks_per_gpu > 0
   std::vector<std::string> argv;  // program and arguments; argv[0] is looked up on PATH
   bool prefix_output = true;
   int master_port = 0;            // 0: pick a free port on 127.0.0.1
@@ -45,5 +52,14 @@ StatusOr<int> RunRanks(const LaunchOptions& options);
 // back to argv0's directory when /proc/self/exe is unreadable. NotFound unless the directory
 // holds libcudart.so.13.
 StatusOr<std::string> FindHostRuntimeDir(const char* argv0);
+
+// Where emu's libnccl.so.2 is alone, for --ranks-per-gpu over the real CUDA runtime:
+// $DDRR_EMU_DIR if set, else <directory of the running executable>/../lib/emu. NotFound unless
+// it holds libnccl.so.2.
+StatusOr<std::string> FindEmuNcclDir(const char* argv0);
+
+// libddrr_gpushare.so: $DDRR_GPUSHARE_LIB if set, else <executable's directory>/../lib/. NotFound
+// unless the file exists.
+StatusOr<std::string> FindGpushareLibrary(const char* argv0);
 
 }  // namespace ddrr::hostrt

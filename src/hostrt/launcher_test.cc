@@ -175,6 +175,35 @@ TEST(HostRtLauncher, HostRuntimeGoesFirstOnLibraryPathAndPreloadIsKept) {
       << run.out;
 }
 
+TEST(HostRtLauncher, RanksPerGpuAppendsTheShimAndPutsEmuFirst) {
+  setenv("LD_LIBRARY_PATH", "/inherited/lib", 1);
+  setenv("LD_PRELOAD", "/opt/ddrr/lib/libddrr.so", 1);
+  LaunchOptions options =
+      Shell(1, "echo \"path=$LD_LIBRARY_PATH preload=$LD_PRELOAD k=$DDRR_RANKS_PER_GPU\"");
+  options.emu_dir = "/opt/ddrr/lib/emu";
+  options.ranks_per_gpu = 4;
+  options.gpushare_lib = "/opt/ddrr/lib/libddrr_gpushare.so";
+  Captured run = RunCaptured(options);
+  unsetenv("LD_PRELOAD");
+  unsetenv("LD_LIBRARY_PATH");
+  ASSERT_TRUE(run.result.ok());
+  // The recorder stays first, so that it records the virtual devices the program asks for.
+  EXPECT_NE(run.out.find("path=/opt/ddrr/lib/emu:/inherited/lib "
+                         "preload=/opt/ddrr/lib/libddrr.so:/opt/ddrr/lib/libddrr_gpushare.so k=4"),
+            std::string::npos)
+      << run.out;
+}
+
+TEST(HostRtLauncher, RanksPerGpuWithNothingPreloadedPreloadsTheShimAlone) {
+  unsetenv("LD_PRELOAD");
+  LaunchOptions options = Shell(1, "echo \"preload=$LD_PRELOAD\"");
+  options.ranks_per_gpu = 2;
+  options.gpushare_lib = "/x/libddrr_gpushare.so";
+  Captured run = RunCaptured(options);
+  ASSERT_TRUE(run.result.ok());
+  EXPECT_NE(run.out.find("preload=/x/libddrr_gpushare.so\n"), std::string::npos) << run.out;
+}
+
 TEST(HostRtLauncher, WithoutPrefixingRanksWriteDirectly) {
   LaunchOptions options = Shell(2, "echo plain");
   options.prefix_output = false;
@@ -201,6 +230,9 @@ TEST(HostRtLauncher, RejectsBadOptions) {
   options.nranks = 1;
   options.host_runtime = true;
   EXPECT_FALSE(RunRanks(options).ok());
+  options.host_runtime = false;
+  options.ranks_per_gpu = 2;
+  EXPECT_FALSE(RunRanks(options).ok()) << "no shim to preload";
 }
 
 TEST(HostRtLauncher, FindHostRuntimeDirHonoursTheEnvironment) {

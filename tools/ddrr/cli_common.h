@@ -13,9 +13,10 @@ namespace ddrr::cli {
 
 // Documented in README.md ("Exit codes"); scripts rely on them.
 enum ExitCode : int {
-  kExitOk = 0,        // success, nothing to report
-  kExitFindings = 1,  // ran, and found problems (damage, missing ranks, faults)
-  kExitUsage = 2,     // bad arguments or unreadable input: nothing was analysed
+  kExitOk = 0,         // success, nothing to report
+  kExitFindings = 1,   // ran, and found problems (damage, missing ranks, faults)
+  kExitUsage = 2,      // bad arguments or unreadable input: nothing was analysed
+  kExitNoDevices = 3,  // ddrr run: the ranks cannot be placed (no usable GPU, too few devices)
 };
 
 class Command {

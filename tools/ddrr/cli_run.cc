@@ -1,8 +1,12 @@
-// ddrr run --host -n N -- PROG ARGS: starts N ranks of PROG as local processes on ddrr's host
-// runtime (no GPU), with the launcher variables torchrun would set.
+// ddrr run -n N [--host] [--ranks-per-gpu K] -- PROG ARGS: starts N ranks of PROG as local
+// processes, with the launcher variables torchrun would set, on ddrr's host runtime (--host, no
+// GPU) and/or with K ranks sharing each device through emu's libnccl.so.2 and
+// libddrr_gpushare.so (--ranks-per-gpu).
 #include <cstdio>
 
 #include "cli_common.h"
+#include "gpushare/device_map.h"
+#include "hostrt/device_probe.h"
 #include "hostrt/launcher.h"
 
 namespace ddrr::cli {
@@ -20,8 +24,12 @@ class RunCommand : public Command {
         "rank's status");
     sub->add_flag("--host", host_,
                   "Run on ddrr's host runtime: libcudart.so.13, libnccl.so.2 (emu) and "
-                  "libcurand.so.10 on host memory, no GPU needed")
-        ->required();
+                  "libcurand.so.10 on host memory, no GPU needed");
+    sub->add_option("--ranks-per-gpu", ranks_per_gpu_,
+                    "Let K ranks share each device: the CUDA runtime shows K virtual devices per "
+                    "real one (libddrr_gpushare.so) and NCCL is emu's; without --host, on the "
+                    "real GPUs")
+        ->check(CLI::Range(1, gpushare::kMaxRanksPerGpu));
     sub->add_option("-n,--nranks", nranks_, "Number of ranks")
         ->required()
         ->check(CLI::Range(1, 1024));
@@ -30,21 +38,42 @@ class RunCommand : public Command {
     sub->add_flag("--no-prefix", no_prefix_, "Do not prefix output lines with [rank N]");
     sub->add_option("PROGRAM", argv_, "Program and its arguments (after --)")->required();
     sub->footer(
-        "Environment: DDRR_HOSTRT_DIR (host runtime libraries), DDRR_RUN_GRACE (seconds "
-        "the other ranks get after one fails, default 10).");
+        "Either --host or --ranks-per-gpu (or both) is required. Exit status 3: the ranks "
+        "cannot be placed (no usable GPU or driver, or fewer than N/K devices). Environment: "
+        "DDRR_HOSTRT_DIR (host runtime libraries), DDRR_EMU_DIR (emu's libnccl.so.2 alone), "
+        "DDRR_GPUSHARE_LIB (libddrr_gpushare.so), DDRR_RUN_GRACE (seconds the other ranks get "
+        "after one fails, default 10).");
     return sub;
   }
 
   int Run() override {
-    auto dir = hostrt::FindHostRuntimeDir(argv0_);
-    if (!dir.ok())
-      return Fail(dir.status().message() +
-                  "; set DDRR_HOSTRT_DIR to the directory "
-                  "holding ddrr's libcudart.so.13");
+    if (!host_ && ranks_per_gpu_ == 0) {
+      return Fail(
+          "ddrr run needs --host (ddrr's host runtime, no GPU) or --ranks-per-gpu K (K ranks "
+          "per GPU through emu), or both");
+    }
     hostrt::LaunchOptions o;
     o.nranks = nranks_;
     o.host_runtime = host_;
-    o.hostrt_dir = *dir;
+    if (host_) {
+      auto dir = hostrt::FindHostRuntimeDir(argv0_);
+      if (!dir.ok())
+        return Fail(dir.status().message() +
+                    "; set DDRR_HOSTRT_DIR to the directory "
+                    "holding ddrr's libcudart.so.13");
+      o.hostrt_dir = *dir;
+    } else {
+      auto dir = hostrt::FindEmuNcclDir(argv0_);
+      if (!dir.ok()) return Fail(dir.status());
+      o.emu_dir = *dir;
+    }
+    if (ranks_per_gpu_ > 0) {
+      auto lib = hostrt::FindGpushareLibrary(argv0_);
+      if (!lib.ok()) return Fail(lib.status());
+      o.ranks_per_gpu = ranks_per_gpu_;
+      o.gpushare_lib = *lib;
+      if (int rc = CheckPlacement(o); rc != kExitOk) return rc;
+    }
     o.argv = argv_;
     o.prefix_output = !no_prefix_;
     o.master_port = port_;
@@ -54,8 +83,27 @@ class RunCommand : public Command {
   }
 
  private:
+  // Asks the runtime the ranks will use how many devices it has, and refuses a job that does
+  // not fit, before any rank starts.
+  int CheckPlacement(const hostrt::LaunchOptions& o) {
+    const std::string cudart = host_ ? o.hostrt_dir + "/libcudart.so.13" : "libcudart.so.13";
+    StatusOr<int> devices = hostrt::ProbeDeviceCount(cudart);
+    if (!devices.ok()) {
+      fprintf(stderr, "ddrr: error: %s%s\n", devices.status().message().c_str(),
+              host_ ? "" : "; without a GPU, run on ddrr's host runtime with --host");
+      return kExitNoDevices;
+    }
+    Status fits = hostrt::CheckRanksFit(nranks_, ranks_per_gpu_, *devices);
+    if (!fits.ok()) {
+      fprintf(stderr, "ddrr: error: %s\n", fits.message().c_str());
+      return kExitNoDevices;
+    }
+    return kExitOk;
+  }
+
   const char* argv0_;
   bool host_ = false;
+  int ranks_per_gpu_ = 0;
   int nranks_ = 1;
   int port_ = 0;
   bool no_prefix_ = false;

@@ -1,0 +1,90 @@
+#include "gpushare/shim_state.h"
+
+#include <dlfcn.h>
+
+#include <atomic>
+#include <cstdlib>
+
+#include "common/log.h"
+
+namespace ddrr::gpushare {
+namespace {
+
+// The thread's last successfully set virtual device; -1 until it sets one (the runtime's own
+// default, device 0, then reads as virtual device 0).
+thread_local int t_virtual_device = -1;
+
+std::atomic<int> g_real_count{-1};
+
+bool InThisLibrary(const void* address) {
+  Dl_info mine{}, theirs{};
+  return dladdr(reinterpret_cast<const void*>(&InThisLibrary), &mine) != 0 &&
+         dladdr(address, &theirs) != 0 && mine.dli_fbase == theirs.dli_fbase;
+}
+
+}  // namespace
+
+const DeviceMap& Map() {
+  static const DeviceMap map = [] {
+    const char* text = getenv("DDRR_RANKS_PER_GPU");
+    StatusOr<int> k = ParseRanksPerGpu(text);
+    if (k.ok()) return DeviceMap(*k);
+    DDRR_WARN("gpushare: %s; devices are not shared (set it to the ranks per GPU, e.g. 4)",
+              k.status().message().c_str());
+    return DeviceMap(1);
+  }();
+  return map;
+}
+
+void* FindNext(const char* name) {
+  void* found = dlsym(RTLD_NEXT, name);
+  if (found == nullptr) {
+    // A program that dlopened the runtime RTLD_LOCAL: not in the global scope, but loaded.
+    if (void* handle = dlopen("libcudart.so.13", RTLD_NOLOAD | RTLD_LAZY)) {
+      found = dlsym(handle, name);
+      dlclose(handle);
+    }
+  }
+  return found != nullptr && !InThisLibrary(found) ? found : nullptr;
+}
+
+cudaError_t NoNext(const char* name) {
+  static std::atomic<bool> warned{false};
+  if (!warned.exchange(true)) {
+    DDRR_WARN("gpushare: no CUDA runtime defines %s after libddrr_gpushare.so; returning an error",
+              name);
+  }
+  return cudaErrorSharedObjectSymbolNotFound;
+}
+
+cudaError_t CurrentVirtualDevice(int* device) {
+  DDRR_GPUSHARE_NEXT(cudaGetDevice);
+  int real = 0;
+  cudaError_t err = next(&real);
+  if (err == cudaSuccess) *device = Map().VirtualFor(real, t_virtual_device);
+  return err;
+}
+
+void NoteCurrentVirtualDevice(int device) { t_virtual_device = device; }
+
+int RealDeviceCount() {
+  int cached = g_real_count.load(std::memory_order_relaxed);
+  if (cached >= 0) return cached;
+  static const auto next =
+      reinterpret_cast<decltype(&cudaGetDeviceCount)>(FindNext("cudaGetDeviceCount"));
+  int count = 0;
+  if (next == nullptr || next(&count) != cudaSuccess) return -1;
+  g_real_count.store(count, std::memory_order_relaxed);  // fixed for the process's lifetime
+  return count;
+}
+
+bool IsVirtualDevice(int device) {
+  int real_count = RealDeviceCount();
+  return device >= 0 && real_count > 0 && device < Map().VirtualCount(real_count);
+}
+
+bool ShareOneGpu(int a, int b) {
+  return a != b && IsVirtualDevice(a) && IsVirtualDevice(b) && Map().RealOf(a) == Map().RealOf(b);
+}
+
+}  // namespace ddrr::gpushare
