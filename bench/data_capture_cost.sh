@@ -6,7 +6,10 @@ build=${1:-build}
 iters=${2:-2000}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-export RANK=0 WORLD_SIZE=1 LD_LIBRARY_PATH="$build/lib/hostrt"
+export RANK=0 WORLD_SIZE=1
+# DDRR_BENCH_RUNTIME=real: the CUDA runtime and NCCL the loader finds (a GPU machine); default:
+# ddrr's host runtime.
+[ "${DDRR_BENCH_RUNTIME:-host}" = real ] || export LD_LIBRARY_PATH="$build/lib/hostrt"
 bench="$build/bin/bench/interpose_bench"
 for floats in 256 262144 4194304; do
   line="floats=$floats ($((floats * 4)) bytes):"

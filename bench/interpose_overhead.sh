@@ -10,7 +10,10 @@ iters=${2:-200000}
 mode=${3:-}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-export RANK=0 WORLD_SIZE=1 LD_LIBRARY_PATH="$build/lib/hostrt"
+export RANK=0 WORLD_SIZE=1
+# DDRR_BENCH_RUNTIME=real: the CUDA runtime and NCCL the loader finds (a GPU machine); default:
+# ddrr's host runtime.
+[ "${DDRR_BENCH_RUNTIME:-host}" = real ] || export LD_LIBRARY_PATH="$build/lib/hostrt"
 for trial in 1 2 3; do
   plain=$("$build/bin/bench/interpose_bench" "$iters" $mode 2>/dev/null)
   rec=$("$build/bin/ddrr" record -o "$out/run$trial" -- "$build/bin/bench/interpose_bench" "$iters" $mode 2>/dev/null)
