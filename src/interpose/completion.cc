@@ -99,7 +99,6 @@ class Poller {
         stopping_.load(std::memory_order_relaxed))
       return ReleaseStaged(data);
     OpQueue* q = ThisThreadQueue();
-    if (q == nullptr) return ReleaseStaged(data);
     if (q->write_index == kBlockSlots) {
       if (q->free_blocks == nullptr)
         q->free_blocks = q->returned.exchange(nullptr, std::memory_order_acquire);
@@ -288,6 +287,7 @@ class Poller {
     return v == nullptr || std::string_view(v) != "0";
   }();
 };
+
 // Collectives issued inside a group complete with the group: remember their streams until the
 // outermost ncclGroupEnd.
 struct GroupStream {
