@@ -1,10 +1,14 @@
 #include "emu/collectives.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <string>
 #include <vector>
 
+#include "common/log.h"
 #include "emu/comm.h"
+#include "emu/direct.h"
 #include "emu/reduce.h"
 
 namespace ddrr::emu {
@@ -54,9 +58,63 @@ class CollectiveOp final : public Op {
           if (!comm_->IsCollTurn(ticket_)) return Result::Pending();
           Result r = Start();
           if (!r.ok()) return Finish(r);
-          phase_ = Phase::kProduce;
+          if (DirectCandidate()) {
+            PublishDirect();
+            target_ = comm_->Arrive();
+            waiter_.Reset();
+            phase_ = Phase::kDirectDescs;
+            NoteProgress();
+          } else {
+            phase_ = Phase::kProduce;
+          }
           break;
         }
+        case Phase::kDirectDescs: {
+          if (!comm_->AllArrived(target_, &missing_)) return Wait();
+          Result r = CheckPeersAgree();
+          if (!r.ok()) return Finish(r);
+          NoteProgress();
+          if (!DirectPossible()) {
+            phase_ = Phase::kProduce;  // this operation stages; the comm keeps trying
+            break;
+          }
+          Status mapped = MapPeers();
+          if (comm_->direct_mode() == Comm::DirectMode::kOn) {
+            if (!mapped.ok())
+              return Finish(Result(Code::kSystemError, Prefix() + mapped.message()));
+            RunDirect();
+            break;
+          }
+          // First try on this comm: every rank says whether it could map its peers' buffers,
+          // and all switch to direct, or all stage from now on.
+          if (!mapped.ok()) first_map_error_ = mapped.message();
+          comm_->seg()->rank(me_)->desc[ticket_ % 2].direct_mapped = mapped.ok() ? 1 : 0;
+          target_ = comm_->Arrive();
+          waiter_.Reset();
+          phase_ = Phase::kDirectVote;
+          break;
+        }
+        case Phase::kDirectVote: {
+          if (!comm_->AllArrived(target_, &missing_)) return Wait();
+          NoteProgress();
+          if (VoteCarried()) {
+            comm_->set_direct_mode(Comm::DirectMode::kOn);
+            RunDirect();
+          } else {
+            comm_->set_direct_mode(Comm::DirectMode::kOff);
+            DDRR_INFO(log::kEmu, "emu: %s: direct collectives off, staging instead%s%s",
+                      comm_->Describe().c_str(), first_map_error_.empty() ? "" : ": ",
+                      first_map_error_.c_str());
+            views_.clear();
+            phase_ = Phase::kProduce;
+          }
+          break;
+        }
+        case Phase::kDirectDone:
+          if (!comm_->AllArrived(target_, &missing_)) return Wait();
+          NoteProgress();
+          views_.clear();
+          return Finish(Result::Ok());
         case Phase::kProduce: {
           Result r = Produce();
           if (!r.ok()) return Finish(r);
@@ -100,13 +158,117 @@ class CollectiveOp final : public Op {
   }
 
  private:
-  enum class Phase { kWaitTurn, kProduce, kWaitInputs, kWaitResult, kConsume };
+  enum class Phase {
+    kWaitTurn,
+    kProduce,
+    kWaitInputs,
+    kWaitResult,
+    kConsume,
+    kDirectDescs,  // direct: peers' buffer references published, waiting for all
+    kDirectVote,   // direct, first time on this comm: waiting for every rank's mapping result
+    kDirectDone,   // direct: our share done, waiting for the others' (they write our output)
+  };
 
   std::string What() const {
     return std::string(CollName(a_.kind)) + " #" + std::to_string(ticket_);
   }
 
   Result Wait() { return comm_->CheckWait(waiter_, missing_, What()); }
+  std::string Prefix() const { return "ddrr emu: " + comm_->Describe() + " " + What() + ": "; }
+
+  // Same answer on every rank whose call agrees (mode, count and type are shared knowledge);
+  // a rank whose call disagrees fails the shape check at the first barrier either way.
+  bool DirectCandidate() const {
+    return comm_->direct_mode() != Comm::DirectMode::kOff && n_ > 1 && a_.count > 0 &&
+           static_cast<int64_t>(a_.count * esz_) >= comm_->direct_min_bytes();
+  }
+
+  void PublishDirect() {
+    OpDesc& d = comm_->seg()->rank(me_)->desc[ticket_ % 2];
+    d.direct_eligible = DirectSafe(a_, n_) ? 1 : 0;
+    Describe(a_.send, SendElems(a_, n_) * esz_, PeersReadSend(a_.kind, me_, a_.root), &d.send_ref);
+    Describe(a_.recv, RecvElems(a_, n_) * esz_, PeersWriteRecv(a_.kind, me_, a_.root), &d.recv_ref);
+  }
+
+  void Describe(const void* buffer, size_t bytes, bool peers_use_it, PeerRef* ref) {
+    *ref = PeerRef{};
+    ref->pid = static_cast<int32_t>(getpid());
+    ref->process = ThisProcessToken();
+    ref->address = reinterpret_cast<uintptr_t>(buffer);
+    if (peers_use_it && comm_->mem()->Export(buffer, bytes, ref)) ref->exported = 1;
+  }
+
+  // Decided from what every rank published, so all ranks decide alike: when the comm spans
+  // processes, every buffer peers touch must be exported.
+  bool DirectPossible() const {
+    bool one_process = true;
+    uint64_t first = comm_->seg()->rank(0)->desc[ticket_ % 2].send_ref.process;
+    for (int q = 0; q < n_; ++q) {
+      const OpDesc& d = comm_->seg()->rank(q)->desc[ticket_ % 2];
+      if (d.direct_eligible == 0) return false;
+      one_process = one_process && d.send_ref.process == first;
+    }
+    if (one_process) return true;
+    for (int q = 0; q < n_; ++q) {
+      const OpDesc& d = comm_->seg()->rank(q)->desc[ticket_ % 2];
+      if (PeersReadSend(a_.kind, q, a_.root) && d.send_ref.exported == 0) return false;
+      if (PeersWriteRecv(a_.kind, q, a_.root) && d.recv_ref.exported == 0) return false;
+    }
+    return true;
+  }
+
+  static Status Reach(MemoryOps* mem, const PeerRef& ref, size_t bytes, PeerView* view) {
+    if (ref.process == ThisProcessToken()) {
+      view->data = reinterpret_cast<char*>(ref.address);
+      return Status::Ok();
+    }
+    return mem->Import(ref, bytes, view);
+  }
+
+  // Maps every peer buffer this rank's share touches.
+  Status MapPeers() {
+    views_.assign(2 * n_, PeerView{});
+    buffers_.send.assign(n_, nullptr);
+    buffers_.recv.assign(n_, nullptr);
+    for (int q = 0; q < n_; ++q) {
+      const OpDesc& d = comm_->seg()->rank(q)->desc[ticket_ % 2];
+      if (q == me_) {
+        buffers_.send[q] = static_cast<const char*>(a_.send);
+        buffers_.recv[q] = static_cast<char*>(a_.recv);
+        continue;
+      }
+      if (PeersReadSend(a_.kind, q, a_.root)) {
+        Status s = Reach(comm_->mem(), d.send_ref, SendElems(a_, n_) * esz_, &views_[2 * q]);
+        if (!s.ok())
+          return Status::Unavailable("mapping rank " + std::to_string(q) +
+                                     "'s send buffer: " + s.message());
+        buffers_.send[q] = views_[2 * q].data;
+      }
+      if (PeersWriteRecv(a_.kind, q, a_.root)) {
+        Status s = Reach(comm_->mem(), d.recv_ref, RecvElems(a_, n_) * esz_, &views_[2 * q + 1]);
+        if (!s.ok())
+          return Status::Unavailable("mapping rank " + std::to_string(q) +
+                                     "'s receive buffer: " + s.message());
+        buffers_.recv[q] = views_[2 * q + 1].data;
+      }
+    }
+    return Status::Ok();
+  }
+
+  bool VoteCarried() const {
+    for (int q = 0; q < n_; ++q) {
+      if (comm_->seg()->rank(q)->desc[ticket_ % 2].direct_mapped == 0) return false;
+    }
+    return true;
+  }
+
+  void RunDirect() {
+    RunDirectShare(a_, me_, n_, scalars_.data(), buffers_);
+    target_ = comm_->Arrive();
+    waiter_.Reset();
+    phase_ = Phase::kDirectDone;
+    NoteProgress();
+  }
 
   Result Finish(Result r) {
     comm_->FinishCollTurn(ticket_);
@@ -297,6 +459,9 @@ class CollectiveOp final : public Op {
   std::vector<int> missing_;
   std::vector<uint64_t> scalars_;
   std::vector<const void*> inputs_;
+  std::vector<PeerView> views_;  // peer mappings held for the operation's life
+  DirectBuffers buffers_;
+  std::string first_map_error_;
 };
 
 }  // namespace

@@ -1,5 +1,7 @@
 // Every collective against an element-by-element reference: every dtype x operator, sizes 0, 1,
-// odd, multi-chunk and 16 MiB, 1..8 ranks, driven from one thread (group) or from n threads.
+// odd, multi-chunk and 16 MiB, 1..8 ranks, driven from one thread (group) or from n threads;
+// each through the staging buffers and through the direct path (ranks reach each other's
+// buffers), which must give the same bits.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -78,6 +80,26 @@ void ExpectOutputs(const Case& c, const Inputs& in, const std::vector<Bytes>& ou
   }
 }
 
+// Staged: every byte through the shared segment. Direct: every size takes the direct path.
+class emu_Collectives : public ::testing::TestWithParam<bool> {
+ protected:
+  bool direct() const { return GetParam(); }
+  CommOptions Options(size_t chunk_bytes = 0) const {
+    CommOptions opts;
+    opts.chunk_bytes = chunk_bytes;
+    opts.direct = direct() ? 1 : 0;
+    opts.direct_min_bytes = 0;
+    return opts;
+  }
+  // The path the comm settled on must be the one this run is about.
+  void ExpectMode(const std::vector<Comm*>& comms) const {
+    for (Comm* c : comms) {
+      if (c->nranks() < 2) continue;
+      EXPECT_EQ(c->direct_mode(), direct() ? Comm::DirectMode::kOn : Comm::DirectMode::kOff);
+    }
+  }
+};
+
 // All ranks on this thread, in one group.
 void RunLocal(std::vector<Comm*>& comms, const Case& c) {
   int n = static_cast<int>(comms.size());
@@ -101,10 +123,9 @@ void RunLocal(std::vector<Comm*>& comms, const Case& c) {
   ExpectOutputs(c, in, outs);
 }
 
-TEST(emu_Collectives, EveryDtypeAndOpReducesLikeTheReference) {
-  CommOptions opts;
-  opts.chunk_bytes = 4096;  // small chunks: the odd size below spans many of them
-  auto comms = testing::InitLocal(3, opts);
+TEST_P(emu_Collectives, EveryDtypeAndOpReducesLikeTheReference) {
+  // small chunks: the odd size below spans many of them
+  auto comms = testing::InitLocal(3, Options(4096));
   for (CollKind kind : {CollKind::kAllReduce, CollKind::kReduce, CollKind::kReduceScatter}) {
     for (int dt = 0; dt < kNumDataTypes; ++dt) {
       for (RedOpKind op : kAllOps) {
@@ -115,13 +136,12 @@ TEST(emu_Collectives, EveryDtypeAndOpReducesLikeTheReference) {
       }
     }
   }
+  ExpectMode(comms);
   testing::DestroyAll(comms);
 }
 
-TEST(emu_Collectives, EveryCollectiveEveryDtypeEveryRoot) {
-  CommOptions opts;
-  opts.chunk_bytes = 4096;
-  auto comms = testing::InitLocal(4, opts);
+TEST_P(emu_Collectives, EveryCollectiveEveryDtypeEveryRoot) {
+  auto comms = testing::InitLocal(4, Options(4096));
   for (CollKind kind : kAllKinds) {
     for (int dt = 0; dt < kNumDataTypes; ++dt) {
       for (size_t count : {size_t{0}, size_t{1}, size_t{777}, size_t{5000}}) {
@@ -131,34 +151,37 @@ TEST(emu_Collectives, EveryCollectiveEveryDtypeEveryRoot) {
       }
     }
   }
+  ExpectMode(comms);
   testing::DestroyAll(comms);
 }
 
-TEST(emu_Collectives, OneToEightRanks) {
+TEST_P(emu_Collectives, OneToEightRanks) {
   for (int n = 1; n <= 8; ++n) {
-    auto comms = testing::InitLocal(n);
+    auto comms = testing::InitLocal(n, Options());
     for (CollKind kind : kAllKinds) {
       RunLocal(comms, {kind, DataType::kFloat32, RedOpKind::kSum, 1237, n - 1});
       RunLocal(comms, {kind, DataType::kBfloat16, RedOpKind::kAvg, 65, 0});
       if (::testing::Test::HasFatalFailure()) return;
     }
+    ExpectMode(comms);
     testing::DestroyAll(comms);
   }
 }
 
-TEST(emu_Collectives, SixteenMiBWithDefaultChunks) {
-  auto comms = testing::InitLocal(4);
+TEST_P(emu_Collectives, SixteenMiBWithDefaultChunks) {
+  auto comms = testing::InitLocal(4, Options());
   size_t count = (16u << 20) / 4;
   RunLocal(comms, {CollKind::kAllReduce, DataType::kFloat32, RedOpKind::kSum, count, 0});
   RunLocal(comms, {CollKind::kReduceScatter, DataType::kFloat16, RedOpKind::kMax, count / 4, 0});
   RunLocal(comms, {CollKind::kAllGather, DataType::kInt64, RedOpKind::kSum, count / 8, 0});
+  ExpectMode(comms);
   testing::DestroyAll(comms);
 }
 
-TEST(emu_Collectives, InPlaceVariants) {
+TEST_P(emu_Collectives, InPlaceVariants) {
   const int n = 3;
   const size_t count = 1000;
-  auto comms = testing::InitLocal(n);
+  auto comms = testing::InitLocal(n, Options());
   // AllGather in place: each rank's input already sits at its block of the output.
   std::vector<std::vector<int32_t>> buf(n, std::vector<int32_t>(count * n, -1));
   for (int r = 0; r < n; ++r)
@@ -188,12 +211,32 @@ TEST(emu_Collectives, InPlaceVariants) {
   for (int r = 0; r < n; ++r)
     for (size_t i = 0; i < count; ++i)
       ASSERT_EQ(ar[r][r * count + i], 3 * static_cast<int>(r * count + i) + 3);
+  // AllReduce and Broadcast in place.
+  for (int r = 0; r < n; ++r)
+    for (size_t i = 0; i < count; ++i) ar[r][i] = static_cast<int>(i) * (r + 1);
+  ASSERT_TRUE(GroupStart().ok());
+  for (int r = 0; r < n; ++r) {
+    ASSERT_TRUE(Collective(comms[r], CollKind::kAllReduce, ar[r].data(), ar[r].data(), count,
+                           static_cast<int>(DataType::kInt32), 0, 0, nullptr)
+                    .ok());
+    ASSERT_TRUE(Collective(comms[r], CollKind::kBroadcast, buf[r].data(), buf[r].data(), count,
+                           static_cast<int>(DataType::kInt32), 0, /*root=*/1, nullptr)
+                    .ok());
+  }
+  ASSERT_TRUE(GroupEnd().ok());
+  for (int r = 0; r < n; ++r)
+    for (size_t i = 0; i < count; ++i) {
+      ASSERT_EQ(ar[r][i], 6 * static_cast<int>(i));
+      ASSERT_EQ(buf[r][i], buf[1][i]);
+    }
+  ASSERT_EQ(buf[0][5], 5);  // rank 1's block 0 after the all-gather above
+  ExpectMode(comms);
   testing::DestroyAll(comms);
 }
 
-TEST(emu_Collectives, SeveralCollectivesPerCommInOneGroupKeepIssueOrder) {
+TEST_P(emu_Collectives, SeveralCollectivesPerCommInOneGroupKeepIssueOrder) {
   const int n = 3;
-  auto comms = testing::InitLocal(n);
+  auto comms = testing::InitLocal(n, Options());
   std::vector<std::vector<float>> a(n, std::vector<float>(10)), b(n, std::vector<float>(10));
   for (int r = 0; r < n; ++r)
     for (int i = 0; i < 10; ++i) {
@@ -214,10 +257,11 @@ TEST(emu_Collectives, SeveralCollectivesPerCommInOneGroupKeepIssueOrder) {
     EXPECT_EQ(a[r][3], 6.0f);
     EXPECT_EQ(b[r][3], 30.0f);
   }
+  ExpectMode(comms);
   testing::DestroyAll(comms);
 }
 
-TEST(emu_Collectives, RanksOnThreadsWithoutGroups) {
+TEST_P(emu_Collectives, RanksOnThreadsWithoutGroups) {
   const int n = 4;
   UniqueIdBytes id = GetUniqueId();
   std::vector<Case> cases = {
@@ -230,7 +274,7 @@ TEST(emu_Collectives, RanksOnThreadsWithoutGroups) {
   std::vector<std::vector<Bytes>> outs(cases.size(), std::vector<Bytes>(n));
   testing::RunThreads(n, [&](int rank) {
     Comm* comm = nullptr;
-    Result r = CommInitRank(&comm, n, id, rank, {});
+    Result r = CommInitRank(&comm, n, id, rank, Options());
     ASSERT_TRUE(r.ok()) << r.message();
     for (size_t i = 0; i < cases.size(); ++i) {
       const Case& c = cases[i];
@@ -239,10 +283,60 @@ TEST(emu_Collectives, RanksOnThreadsWithoutGroups) {
       r = Issue(comm, c, ins[i], rank, &outs[i][rank], &handle);
       ASSERT_TRUE(r.ok()) << r.message();
     }
+    ExpectMode({comm});
     CommDestroy(comm);
   });
   for (size_t i = 0; i < cases.size(); ++i) ExpectOutputs(cases[i], ins[i], outs[i]);
 }
+
+// Below the threshold a comm stages, above it goes direct; interleaved, results stay exact.
+TEST(emu_CollectivesDirect, SmallAndLargeInterleave) {
+  CommOptions opts;
+  opts.direct = 1;
+  opts.direct_min_bytes = 4096;
+  opts.chunk_bytes = 4096;
+  auto comms = testing::InitLocal(3, opts);
+  for (int round = 0; round < 3; ++round) {
+    for (size_t count : {size_t{10}, size_t{5000}, size_t{1023}, size_t{1024}, size_t{70000}}) {
+      RunLocal(comms, {CollKind::kAllReduce, DataType::kFloat32, RedOpKind::kSum, count, 0});
+      RunLocal(comms, {CollKind::kAllGather, DataType::kInt8, RedOpKind::kSum, count, 0});
+      if (::testing::Test::HasFatalFailure()) return;
+    }
+  }
+  for (Comm* c : comms) EXPECT_EQ(c->direct_mode(), Comm::DirectMode::kOn);
+  testing::DestroyAll(comms);
+}
+
+// An in-place all-to-all cannot be split into disjoint shares: it stages, the comm stays direct.
+TEST(emu_CollectivesDirect, InPlaceAlltoAllStages) {
+  CommOptions opts;
+  opts.direct_min_bytes = 0;
+  const int n = 3;
+  const size_t count = 500;
+  auto comms = testing::InitLocal(n, opts);
+  std::vector<std::vector<int32_t>> buf(n, std::vector<int32_t>(count * n));
+  for (int r = 0; r < n; ++r)
+    for (size_t i = 0; i < count * n; ++i) buf[r][i] = r * 1000000 + static_cast<int>(i);
+  ASSERT_TRUE(GroupStart().ok());
+  for (int r = 0; r < n; ++r) {
+    ASSERT_TRUE(Collective(comms[r], CollKind::kAlltoAll, buf[r].data(), buf[r].data(), count,
+                           static_cast<int>(DataType::kInt32), 0, 0, nullptr)
+                    .ok());
+  }
+  ASSERT_TRUE(GroupEnd().ok());
+  // Rank r's block q is rank q's former block r.
+  for (int r = 0; r < n; ++r)
+    for (int q = 0; q < n; ++q)
+      for (size_t i = 0; i < count; i += 37)
+        ASSERT_EQ(buf[r][q * count + i], q * 1000000 + static_cast<int>(r * count + i));
+  for (Comm* c : comms) EXPECT_EQ(c->direct_mode(), Comm::DirectMode::kUntested);
+  testing::DestroyAll(comms);
+}
+
+INSTANTIATE_TEST_SUITE_P(Paths, emu_Collectives, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "Direct" : "Staged";
+                         });
 
 }  // namespace
 }  // namespace ddrr::emu

@@ -67,6 +67,20 @@ CommOptions ResolveOptions(CommOptions o, int nranks) {
   // Room for one 8-byte element per rank (all-to-all splits a slot n ways), 4 KiB aligned.
   o.chunk_bytes = std::max<size_t>(o.chunk_bytes, 8 * static_cast<size_t>(nranks));
   o.chunk_bytes = (o.chunk_bytes + 4095) / 4096 * 4096;
+  if (o.direct < 0) {
+    const char* v = std::getenv("DDRR_EMU_DIRECT");
+    o.direct = (v != nullptr && *v != '\0' && std::atoi(v) == 0) ? 0 : 1;
+  }
+  if (o.direct_min_bytes < 0) {
+    const char* v = std::getenv("DDRR_EMU_DIRECT_MIN_BYTES");
+    char* end = nullptr;
+    long long parsed = v != nullptr ? std::strtoll(v, &end, 10) : -1;
+    if (v != nullptr && (end == v || *end != '\0' || parsed < 0)) {
+      DDRR_WARN("ddrr emu: ignoring DDRR_EMU_DIRECT_MIN_BYTES=%s (expected bytes >= 0)", v);
+      parsed = -1;
+    }
+    o.direct_min_bytes = parsed >= 0 ? parsed : int64_t{64} << 10;
+  }
   if (o.mem == nullptr) o.mem = HostMemoryOps();
   return o;
 }
@@ -208,6 +222,21 @@ Result Comm::CheckWait(Waiter& waiter, const std::vector<int>& missing, const st
                                           FormatSeconds(options_.timeout_s) + " s");
   }
   return Result::Pending();
+}
+
+bool Comm::WantsDirect() const { return options_.direct != 0 && options_.mem->HostAccessible(); }
+
+void Comm::AgreeDirect() {
+  // Every rank computes this from the same published values, so all agree without a message.
+  bool all = true;
+  int64_t min_bytes = 0;
+  for (int q = 0; q < nranks_; ++q) {
+    const RankSlot* slot = seg_->rank(q);
+    all = all && slot->direct != 0;
+    min_bytes = std::max(min_bytes, slot->direct_min_bytes);
+  }
+  direct_mode_ = all ? DirectMode::kUntested : DirectMode::kOff;
+  direct_min_bytes_ = min_bytes;
 }
 
 uint64_t Comm::ReserveSend(int peer, uint64_t chunks) {

@@ -18,12 +18,14 @@ namespace ddrr::emu {
 
 struct CommOptions {
   int device = 0;
-  int64_t device_key = -1;   // identifies the physical device; -1: same as `device`
-  double timeout_s = -1;     // < 0: DDRR_EMU_TIMEOUT, else 300
-  int strict_devices = -1;   // < 0: DDRR_EMU_STRICT_DEVICES, else 0
-  size_t chunk_bytes = 0;    // 0: DDRR_EMU_CHUNK_BYTES, else a size chosen from nranks
-  MemoryOps* mem = nullptr;  // null: host memory
-  std::string name;          // user's name for messages (ncclConfig_t::commName)
+  int64_t device_key = -1;        // identifies the physical device; -1: same as `device`
+  double timeout_s = -1;          // < 0: DDRR_EMU_TIMEOUT, else 300
+  int strict_devices = -1;        // < 0: DDRR_EMU_STRICT_DEVICES, else 0
+  size_t chunk_bytes = 0;         // 0: DDRR_EMU_CHUNK_BYTES, else a size chosen from nranks
+  MemoryOps* mem = nullptr;       // null: host memory
+  int direct = -1;                // < 0: DDRR_EMU_DIRECT, else 1 (see collectives.h)
+  int64_t direct_min_bytes = -1;  // < 0: DDRR_EMU_DIRECT_MIN_BYTES, else 64 KiB
+  std::string name;               // user's name for messages (ncclConfig_t::commName)
 };
 
 // Tracks how long an operation has waited on peers.
@@ -106,6 +108,18 @@ class Comm {
   uint64_t ReserveSend(int peer, uint64_t chunks);
   uint64_t ReserveRecv(int peer, uint64_t chunks);
 
+  // Whether collectives may work on peers' buffers directly. Unknown until the first direct
+  // collective's vote; every rank of the comm reaches the same answer.
+  enum class DirectMode { kUntested, kOn, kOff };
+  DirectMode direct_mode() const { return direct_mode_; }
+  void set_direct_mode(DirectMode mode) { direct_mode_ = mode; }
+  // Collectives of at least this many bytes per rank try the direct path.
+  int64_t direct_min_bytes() const { return direct_min_bytes_; }
+  // Whether this rank's options and memory allow direct collectives (published at claim).
+  bool WantsDirect() const;
+  // Settles the comm's direct mode from what every rank published at claim.
+  void AgreeDirect();
+
   uint64_t NextSplitSeq() { return ++splits_; }
   uint64_t NextShrinkSeq() { return ++shrinks_; }
 
@@ -135,6 +149,8 @@ class Comm {
   uint64_t coll_tickets_ = 0;
   uint64_t coll_done_ = 0;
   uint64_t chunk_sets_ = 0;
+  DirectMode direct_mode_ = DirectMode::kUntested;
+  int64_t direct_min_bytes_ = 0;
   uint64_t splits_ = 0;
   uint64_t shrinks_ = 0;
   std::vector<uint64_t> send_next_;

@@ -71,6 +71,8 @@ class InitOp final : public Op {
       slot->pid = static_cast<int32_t>(getpid());
       slot->device = comm_->device();
       slot->device_key = comm_->device_key();
+      slot->direct = comm_->WantsDirect() ? 1 : 0;
+      slot->direct_min_bytes = comm_->options().direct_min_bytes;
       std::atomic_ref<uint64_t>(slot->ready).store(1, std::memory_order_release);
       std::atomic_ref<uint32_t>(comm_->seg()->header()->attached).fetch_add(1);
       comm_->set_claimed(true);
@@ -92,6 +94,7 @@ class InitOp final : public Op {
       Result r = CheckDistinctDevices();
       if (!r.ok()) return r;
     }
+    comm_->AgreeDirect();
     comm_->SetReady();
     DDRR_INFO(log::kEmu, "emu: %s ready (%d ranks, device %d)", comm_->Describe().c_str(),
               comm_->nranks(), comm_->device());

@@ -37,4 +37,13 @@ cudaError_t cudaFree(void* ptr) {
 
 const char* cudaGetErrorString(cudaError_t) { return "fake cuda error"; }
 
+cudaError_t cudaGetLastError() { return cudaSuccess; }
+
+// No ddrrHostMemGetAddressRange here, so the facade never shares memory between processes.
+cudaError_t cudaIpcGetMemHandle(cudaIpcMemHandle_t*, void*) { return cudaErrorNotSupported; }
+cudaError_t cudaIpcOpenMemHandle(void**, cudaIpcMemHandle_t, unsigned int) {
+  return cudaErrorNotSupported;
+}
+cudaError_t cudaIpcCloseMemHandle(void*) { return cudaErrorNotSupported; }
+
 }  // extern "C"

@@ -3,6 +3,8 @@
 #include <sched.h>
 #include <time.h>
 
+#include <algorithm>
+
 #include "common/log.h"
 #include "emu/comm.h"
 
@@ -19,13 +21,15 @@ thread_local uint64_t g_ticks = 0;
 
 // Spin briefly (peers on other cores answer in microseconds), then yield (cheap, and lets an
 // oversubscribed peer run), and only after tens of milliseconds sleep: a sleep costs ~100 us of
-// timer slack per wake-up, which would dominate chunk times.
+// timer slack per wake-up, which would dominate chunk times. With more ranks than cores the
+// peer we wait for may need this very core, so spinning only delays it: yield at once.
 class Backoff {
  public:
+  explicit Backoff(bool oversubscribed) : spin_rounds_(oversubscribed ? 0 : 64) {}
   void Reset() { rounds_ = 0; }
   void Pause() {
     ++rounds_;
-    if (rounds_ < 64) {
+    if (rounds_ < spin_rounds_) {
       for (int i = 0; i < 32; ++i) __builtin_ia32_pause();
     } else if (rounds_ < 64 + 20000) {
       sched_yield();
@@ -36,8 +40,27 @@ class Backoff {
   }
 
  private:
+  int spin_rounds_;
   int rounds_ = 0;
 };
+
+int UsableCpus() {
+  static const int cpus = [] {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof(set), &set) == 0) return std::max(CPU_COUNT(&set), 1);
+    return 1;
+  }();
+  return cpus;
+}
+
+// Ranks of one comm all live on this host; more of them than usable cores means time-sharing.
+bool Oversubscribed(const std::vector<std::unique_ptr<Op>>& ops) {
+  int ranks = 0;
+  for (const auto& op : ops) {
+    if (op != nullptr && op->comm() != nullptr) ranks = std::max(ranks, op->comm()->nranks());
+  }
+  return ranks > UsableCpus();
+}
 
 void Abandon(std::vector<std::unique_ptr<Op>>& ops, const Result& cause) {
   for (auto& op : ops) {
@@ -89,7 +112,7 @@ void NoteGroupError(const Result& error) {
 
 Result RunToCompletion(std::vector<std::unique_ptr<Op>> ops) {
   size_t remaining = ops.size();
-  Backoff backoff;
+  Backoff backoff(Oversubscribed(ops));
   while (remaining > 0) {
     uint64_t before = ProgressTicks();
     for (auto& op : ops) {

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "emu/memory_ops.h"
 #include "emu/result.h"
 
 namespace boost::interprocess {
@@ -17,7 +18,7 @@ class mapped_region;
 namespace ddrr::emu {
 
 inline constexpr uint64_t kSegmentMagic = 0x31554d4552524444ull;  // "DDRREMU1"
-inline constexpr uint32_t kSegmentVersion = 1;
+inline constexpr uint32_t kSegmentVersion = 2;
 
 // What one rank says about the collective it is entering; peers compare them.
 struct OpDesc {
@@ -30,6 +31,12 @@ struct OpDesc {
   int32_t color;    // split
   int32_t key;
   uint64_t seq;
+  // Direct collectives (collectives.cc): whether this rank can work on its peers' buffers,
+  // where its own are, and whether it could map every peer's (the one-time vote).
+  uint32_t direct_eligible;
+  uint32_t direct_mapped;
+  PeerRef send_ref;
+  PeerRef recv_ref;
 };
 
 struct alignas(64) RankSlot {
@@ -38,6 +45,8 @@ struct alignas(64) RankSlot {
   int32_t pid;
   int32_t device;
   int64_t device_key;
+  uint32_t direct;              // 1: this rank may use direct collectives (options + memory)
+  int64_t direct_min_bytes;     // its threshold for them
   alignas(64) uint64_t arrive;  // barrier counter, only this rank increments it
   alignas(64) OpDesc desc[2];   // indexed by collective sequence parity
 };
