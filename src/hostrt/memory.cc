@@ -130,6 +130,7 @@ cudaError_t cudaPointerGetAttributes(cudaPointerAttributes* attributes, const vo
   attributes->device = allocation->device;
   switch (allocation->kind) {
     case AllocationKind::kDevice:
+    case AllocationKind::kIpcMapped:  // of the device current when it was opened
       attributes->type = cudaMemoryTypeDevice;
       attributes->devicePointer = address;
       break;
