@@ -1,30 +1,44 @@
 #include "hostrt/allocations.h"
 
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <tuple>
 #include <vector>
 
 namespace ddrr::hostrt {
 namespace {
 
 constexpr size_t kAlignment = 256;
-// From this size on, memory comes from mmap: zero pages cost nothing until touched, which
+// From this size on, private memory comes from mmap: zero pages cost nothing until touched, which
 // matters for programs that reserve large pools up front (caching allocators).
 constexpr size_t kMmapThreshold = size_t{1} << 20;
+constexpr size_t kMaxShareable = 256;
+
+using ImportKey = std::tuple<pid_t, dev_t, ino_t>;
 
 struct Table {
   std::mutex mutex;
   std::map<uintptr_t, Allocation> by_base;  // ordered: FindAllocation looks up the predecessor
+  std::map<ImportKey, uintptr_t> imports;   // kIpcMapped mappings by the file they map
+  size_t shareable_live = 0;
+  uint64_t last_serial = 0;
 };
 
 Table& GetTable() {
   static Table* table = new Table();  // never destroyed: frees may run during exit
   return *table;
 }
+
+std::atomic<size_t> cap_for_testing{0};
 
 void* AcquireZeroed(size_t size) {
   if (size >= kMmapThreshold) {
@@ -37,24 +51,102 @@ void* AcquireZeroed(size_t size) {
   return p;
 }
 
-void ReleaseAcquired(void* p, size_t size) {
-  if (size >= kMmapThreshold) {
-    munmap(p, size);
-  } else {
-    free(p);
+// A fresh memfd is zero-filled and its mapping page-aligned, as cudaMalloc's memory must be.
+// False (nothing left open) when any step fails; the caller then falls back to private memory.
+bool AcquireShared(size_t size, Allocation* allocation) {
+  int fd = memfd_create("ddrr-device-memory", MFD_CLOEXEC);
+  if (fd < 0) return false;
+  struct stat st;
+  if (ftruncate(fd, static_cast<off_t>(size)) != 0 || fstat(fd, &st) != 0) {
+    close(fd);
+    return false;
   }
+  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (p == MAP_FAILED) {
+    close(fd);
+    return false;
+  }
+  allocation->base = p;
+  allocation->shareable = true;
+  allocation->fd = fd;
+  allocation->file_device = st.st_dev;
+  allocation->inode = st.st_ino;
+  return true;
+}
+
+void ReleaseAcquired(const Allocation& allocation) {
+  if (allocation.shareable) {
+    munmap(allocation.base, allocation.size);
+    close(allocation.fd);
+  } else if (allocation.kind == AllocationKind::kIpcMapped || allocation.size >= kMmapThreshold) {
+    munmap(allocation.base, allocation.size);
+  } else {
+    free(allocation.base);
+  }
+}
+
+// Removes the entry at `it` and its bookkeeping; the memory is the caller's to release.
+std::map<uintptr_t, Allocation>::iterator EraseLocked(
+    Table& table, std::map<uintptr_t, Allocation>::iterator it) {
+  const Allocation& allocation = it->second;
+  if (allocation.shareable) --table.shareable_live;
+  if (allocation.kind == AllocationKind::kIpcMapped) {
+    table.imports.erase(ImportKey{allocation.owner_pid, allocation.file_device, allocation.inode});
+  }
+  return table.by_base.erase(it);
+}
+
+// The base of this process's mapping of that file with one more reference, or nullptr.
+void* RetainImportLocked(Table& table, const ImportKey& key) {
+  auto found = table.imports.find(key);
+  if (found == table.imports.end()) return nullptr;
+  Allocation& allocation = table.by_base.at(found->second);
+  ++allocation.references;
+  return allocation.base;
 }
 
 }  // namespace
 
+size_t ShareableCap() {
+  if (size_t cap = cap_for_testing.load(std::memory_order_relaxed); cap != 0) return cap;
+  struct rlimit limit;
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) {
+    return kMaxShareable;
+  }
+  return std::min<size_t>(kMaxShareable, limit.rlim_cur / 4);
+}
+
+void SetShareableCapForTesting(size_t cap) {
+  cap_for_testing.store(cap, std::memory_order_relaxed);
+}
+
 void* AllocateTracked(size_t size, AllocationKind kind, int device) {
   if (size == 0) return nullptr;
-  void* p = AcquireZeroed(size);
-  if (p == nullptr) return nullptr;
   Table& table = GetTable();
+  Allocation allocation{nullptr, size, kind, device};
+  if (kind == AllocationKind::kDevice && size >= kShareableMinBytes) {
+    size_t cap = ShareableCap();
+    bool reserved = false;
+    {
+      std::lock_guard<std::mutex> lock(table.mutex);
+      if (table.shareable_live < cap) {
+        ++table.shareable_live;  // held while the memfd is made, so racing threads keep the cap
+        reserved = true;
+      }
+    }
+    if (reserved && !AcquireShared(size, &allocation)) {
+      std::lock_guard<std::mutex> lock(table.mutex);
+      --table.shareable_live;
+    }
+  }
+  if (!allocation.shareable) {
+    allocation.base = AcquireZeroed(size);
+    if (allocation.base == nullptr) return nullptr;
+  }
   std::lock_guard<std::mutex> lock(table.mutex);
-  table.by_base[reinterpret_cast<uintptr_t>(p)] = Allocation{p, size, kind, device};
-  return p;
+  allocation.serial = ++table.last_serial;
+  table.by_base[reinterpret_cast<uintptr_t>(allocation.base)] = allocation;
+  return allocation.base;
 }
 
 bool ReleaseTracked(void* ptr, unsigned kinds) {
@@ -64,13 +156,14 @@ bool ReleaseTracked(void* ptr, unsigned kinds) {
     std::lock_guard<std::mutex> lock(table.mutex);
     auto it = table.by_base.find(reinterpret_cast<uintptr_t>(ptr));
     if (it == table.by_base.end() || (KindBit(it->second.kind) & kinds) == 0 ||
-        it->second.kind == AllocationKind::kRegistered) {
+        it->second.kind == AllocationKind::kRegistered ||
+        it->second.kind == AllocationKind::kIpcMapped) {
       return false;
     }
     allocation = it->second;
-    table.by_base.erase(it);
+    EraseLocked(table, it);
   }
-  ReleaseAcquired(allocation.base, allocation.size);
+  ReleaseAcquired(allocation);
   return true;
 }
 
@@ -84,7 +177,9 @@ bool RegisterExternal(void* base, size_t size, int device) {
     const Allocation& prev = std::prev(next)->second;
     if (reinterpret_cast<uintptr_t>(prev.base) + prev.size > begin) return false;
   }
-  table.by_base[begin] = Allocation{base, size, AllocationKind::kRegistered, device};
+  Allocation allocation{base, size, AllocationKind::kRegistered, device};
+  allocation.serial = ++table.last_serial;
+  table.by_base[begin] = allocation;
   return true;
 }
 
@@ -94,6 +189,52 @@ bool UnregisterExternal(void* base) {
   auto it = table.by_base.find(reinterpret_cast<uintptr_t>(base));
   if (it == table.by_base.end() || it->second.kind != AllocationKind::kRegistered) return false;
   table.by_base.erase(it);
+  return true;
+}
+
+void* ImportShared(int fd, size_t size, int device, pid_t owner_pid, dev_t file_device,
+                   ino_t inode) {
+  Table& table = GetTable();
+  ImportKey key{owner_pid, file_device, inode};
+  {
+    std::lock_guard<std::mutex> lock(table.mutex);
+    if (void* existing = RetainImportLocked(table, key)) return existing;
+  }
+  // Mapped outside the lock; a thread that raced us to the same file wins and ours is dropped.
+  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (p == MAP_FAILED) return nullptr;
+  void* existing = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(table.mutex);
+    existing = RetainImportLocked(table, key);
+    if (existing == nullptr) {
+      Allocation allocation{p, size, AllocationKind::kIpcMapped, device};
+      allocation.serial = ++table.last_serial;
+      allocation.file_device = file_device;
+      allocation.inode = inode;
+      allocation.owner_pid = owner_pid;
+      allocation.references = 1;
+      table.by_base[reinterpret_cast<uintptr_t>(p)] = allocation;
+      table.imports[key] = reinterpret_cast<uintptr_t>(p);
+      return p;
+    }
+  }
+  munmap(p, size);
+  return existing;
+}
+
+bool ReleaseImport(void* ptr) {
+  Allocation allocation;
+  {
+    Table& table = GetTable();
+    std::lock_guard<std::mutex> lock(table.mutex);
+    auto it = table.by_base.find(reinterpret_cast<uintptr_t>(ptr));
+    if (it == table.by_base.end() || it->second.kind != AllocationKind::kIpcMapped) return false;
+    if (--it->second.references > 0) return true;
+    allocation = it->second;
+    EraseLocked(table, it);
+  }
+  ReleaseAcquired(allocation);
   return true;
 }
 
@@ -127,15 +268,16 @@ void ReleaseDeviceAllocations(int device) {
     Table& table = GetTable();
     std::lock_guard<std::mutex> lock(table.mutex);
     for (auto it = table.by_base.begin(); it != table.by_base.end();) {
-      if (it->second.device == device && it->second.kind == AllocationKind::kDevice) {
+      if (it->second.device == device && (it->second.kind == AllocationKind::kDevice ||
+                                          it->second.kind == AllocationKind::kIpcMapped)) {
         released.push_back(it->second);
-        it = table.by_base.erase(it);
+        it = EraseLocked(table, it);
       } else {
         ++it;
       }
     }
   }
-  for (const Allocation& allocation : released) ReleaseAcquired(allocation.base, allocation.size);
+  for (const Allocation& allocation : released) ReleaseAcquired(allocation);
 }
 
 }  // namespace ddrr::hostrt

@@ -5,6 +5,7 @@
 
 #include "hostrt/aliases.h"
 #include "hostrt/allocations.h"
+#include "hostrt/ddrr_extensions.h"
 #include "hostrt/device.h"
 #include "hostrt/errors.h"
 #include "hostrt/streams.h"
@@ -130,6 +131,7 @@ cudaError_t cudaPointerGetAttributes(cudaPointerAttributes* attributes, const vo
   attributes->device = allocation->device;
   switch (allocation->kind) {
     case AllocationKind::kDevice:
+    case AllocationKind::kIpcMapped:  // of the device current when it was opened
       attributes->type = cudaMemoryTypeDevice;
       attributes->devicePointer = address;
       break;
@@ -177,6 +179,15 @@ cudaError_t cudaHostGetFlags(unsigned int* flags, void* host_ptr) {
   }
   *flags = cudaHostAllocMapped;
   return Finish(cudaSuccess);
+}
+
+cudaError_t ddrrHostMemGetAddressRange(void** base, size_t* size, const void* ptr) {
+  // Deliberately not through Finish: see ddrr_extensions.h.
+  auto allocation = ddrr::hostrt::FindAllocation(ptr);
+  if (!allocation) return cudaErrorInvalidValue;
+  if (base != nullptr) *base = allocation->base;
+  if (size != nullptr) *size = allocation->size;
+  return cudaSuccess;
 }
 
 // Placement hints: memory has one home here.

@@ -1,10 +1,12 @@
-// Allocation, pointer attributes and copies of the host libcudart (linked directly).
+// Allocation, pointer attributes, address ranges and copies (host libcudart, linked directly).
 #include <cuda_runtime.h>
 #include <gtest/gtest.h>
 
 #include <cstdint>
 #include <cstring>
 #include <vector>
+
+#include "hostrt/ddrr_extensions.h"
 
 extern "C" void __cudaRegisterVar(void** handle, char* host_var, char* device_address,
                                   const char* device_name, int ext, size_t size, int constant,
@@ -182,6 +184,57 @@ TEST(HostRtMemory, DeviceVariablesLiveInTheirHostShadow) {
   static int unregistered;
   EXPECT_EQ(cudaMemcpyToSymbol(&unregistered, values, sizeof(int)), cudaErrorInvalidSymbol);
   cudaGetLastError();
+}
+
+TEST(HostRtMemory, AddressRangeOfEveryKindLeavesTheLastErrorAlone) {
+  constexpr size_t kSize = size_t{1} << 20;
+  char* device = nullptr;
+  char* small = nullptr;
+  char* pinned = nullptr;
+  char* managed = nullptr;
+  ASSERT_EQ(cudaMalloc(&device, kSize), cudaSuccess);
+  ASSERT_EQ(cudaMalloc(&small, 100), cudaSuccess);
+  ASSERT_EQ(cudaHostAlloc(&pinned, 5000, cudaHostAllocDefault), cudaSuccess);
+  ASSERT_EQ(cudaMallocManaged(&managed, 300, cudaMemAttachGlobal), cudaSuccess);
+  std::vector<char> registered(777);
+  ASSERT_EQ(cudaHostRegister(registered.data(), registered.size(), 0), cudaSuccess);
+
+  struct Case {
+    const char* ptr;
+    const void* base;
+    size_t size;
+  };
+  for (const Case& c :
+       {Case{device + 4097, device, kSize}, Case{device, device, kSize},
+        Case{small + 99, small, 100}, Case{pinned + 4999, pinned, 5000},
+        Case{managed + 1, managed, 300}, Case{registered.data() + 776, registered.data(), 777}}) {
+    void* base = nullptr;
+    size_t size = 0;
+    ASSERT_EQ(ddrrHostMemGetAddressRange(&base, &size, c.ptr), cudaSuccess);
+    EXPECT_EQ(base, c.base);
+    EXPECT_EQ(size, c.size);
+  }
+  void* base = nullptr;
+  size_t size = 0;
+  EXPECT_EQ(ddrrHostMemGetAddressRange(nullptr, &size, device + 1), cudaSuccess);
+  EXPECT_EQ(size, kSize);
+  EXPECT_EQ(ddrrHostMemGetAddressRange(&base, nullptr, device + 1), cudaSuccess);
+  EXPECT_EQ(base, device);
+
+  ASSERT_EQ(cudaGetLastError(), cudaSuccess);
+  int on_stack = 0;
+  base = &on_stack;
+  EXPECT_EQ(ddrrHostMemGetAddressRange(&base, &size, &on_stack), cudaErrorInvalidValue);
+  EXPECT_EQ(base, &on_stack) << "nothing stored";
+  EXPECT_EQ(ddrrHostMemGetAddressRange(&base, &size, device + kSize), cudaErrorInvalidValue);
+  EXPECT_EQ(ddrrHostMemGetAddressRange(&base, &size, nullptr), cudaErrorInvalidValue);
+  EXPECT_EQ(cudaGetLastError(), cudaSuccess) << "probing leaves the last error alone";
+
+  EXPECT_EQ(cudaHostUnregister(registered.data()), cudaSuccess);
+  EXPECT_EQ(cudaFreeHost(pinned), cudaSuccess);
+  EXPECT_EQ(cudaFree(managed), cudaSuccess);
+  EXPECT_EQ(cudaFree(small), cudaSuccess);
+  EXPECT_EQ(cudaFree(device), cudaSuccess);
 }
 
 }  // namespace
