@@ -170,7 +170,7 @@ class Poller {
   void Stop() {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      stopping_.store(true, std::memory_order_relaxed);
+      stopping_.store(true, std::memory_order_release);
     }
     cv_.notify_one();
     if (thread_.joinable()) thread_.join();
@@ -234,13 +234,15 @@ class Poller {
     // finished by then stays without a Completion, as in a hang.
     std::chrono::steady_clock::time_point drain_deadline{};
     for (;;) {
+      // Read before the pass: a pass that starts after Stop sees every op published before it,
+      // while one already under way at Stop may have passed a queue that filled up since.
+      const bool stopping = stopping_.load(std::memory_order_acquire);
       bool waiting = false, progress = false;
       for (OpQueue* q = queues_.load(std::memory_order_acquire); q; q = q->next_queue) {
         const Drained d = Drain(q);
         waiting |= d == Drained::kWaiting;
         progress |= d == Drained::kProgress;
       }
-      const bool stopping = stopping_.load(std::memory_order_relaxed);
       if (stopping) {
         if (!waiting) return;
         if (drain_deadline == std::chrono::steady_clock::time_point{})
