@@ -99,6 +99,7 @@ class CollectiveOp final : public Op {
           NoteProgress();
           if (VoteCarried()) {
             comm_->set_direct_mode(Comm::DirectMode::kOn);
+            DDRR_INFO(log::kEmu, "emu: %s: direct collectives on", comm_->Describe().c_str());
             RunDirect();
           } else {
             comm_->set_direct_mode(Comm::DirectMode::kOff);

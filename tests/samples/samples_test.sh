@@ -15,8 +15,27 @@ run() {  # run WANT_RC ARGS... : ddrr run --host with output in $work/out; WANT_
   fi
 }
 hashes() { grep -o 'weights_hash=[0-9a-f]*' "$work/out" | sort -u; }
+direct_ranks() { grep -c 'direct collectives on' "$work/out"; }
 
 case $case_name in
+  sgd_direct_same_weights)
+    # Gradients of 80 KB: emu's ranks reduce straight from each other's cudaMalloc buffers
+    # (shared through the host runtime's CUDA IPC handles), and must land on the very same bits
+    # as through staging.
+    args=(--steps 10 --size 20000 --samples 32 --lr 0.001)
+    DDRR_DEBUG=INFO DDRR_DEBUG_SUBSYS=EMU run 0 -n 4 -- "$samples/sgd_allreduce" "${args[@]}"
+    direct=$(hashes)
+    [ "$(direct_ranks)" -eq 4 ] || fail "want 4 ranks direct: $(grep -c direct "$work/out")"
+    DDRR_EMU_DIRECT=0 DDRR_DEBUG=INFO DDRR_DEBUG_SUBSYS=EMU \
+      run 0 -n 4 -- "$samples/sgd_allreduce" "${args[@]}"
+    [ "$(direct_ranks)" -eq 0 ] || fail "DDRR_EMU_DIRECT=0 still went direct"
+    [ "$(hashes | wc -l)" -eq 1 ] && [ "$(hashes)" = "$direct" ] \
+      || fail "direct gave $direct, staged $(hashes)" ;;
+  tour_direct_across_processes)
+    # Every collective and p2p pattern with 80 KB blocks, four processes, direct where it can.
+    DDRR_DEBUG=INFO DDRR_DEBUG_SUBSYS=EMU run 0 -n 4 -- "$samples/collectives_tour" --size 20000
+    [ "$(grep -c 'collectives_tour: OK' "$work/out")" -eq 4 ] || fail "the tour failed"
+    [ "$(direct_ranks)" -ge 4 ] || fail "no communicator went direct" ;;
   sgd_ranks_agree)
     run 0 -n 4 -- "$samples/sgd_allreduce" --steps 15
     [ "$(grep -c 'final loss=' "$work/out")" -eq 4 ] || fail "not every rank finished"
