@@ -5,6 +5,7 @@
 #endif
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 #include "emu/reduce.h"
@@ -16,10 +17,22 @@ namespace {
 // destination, and it keeps in-place outputs from overwriting inputs mid-reduction.
 constexpr size_t kScratchBytes = size_t{32} << 10;
 
-// From this many bytes written per rank and operation, outputs bypass the cache: they would
-// not stay there anyway, and ordinary stores first read every destination line (write
-// allocate), which costs a third more memory traffic than the copy itself.
-constexpr size_t kStreamingBytes = size_t{4} << 20;
+// Once a collective writes more than the last-level cache holds (all ranks' outputs together),
+// outputs bypass the cache: they would not stay there anyway, and ordinary stores first read
+// every destination line (write allocate), a third more memory traffic than the copy itself.
+// Below that, outputs stay cached for the peers and the next operation.
+size_t StreamingBytes() {
+  static const size_t bytes = [] {
+    // sysfs gives the cache one core shares (sysconf's figure may add up every CCD's).
+    size_t kib = 0;
+    if (FILE* f = std::fopen("/sys/devices/system/cpu/cpu0/cache/index3/size", "r")) {
+      if (std::fscanf(f, "%zuK", &kib) != 1) kib = 0;
+      std::fclose(f);
+    }
+    return kib > 0 ? kib << 10 : size_t{32} << 20;
+  }();
+  return bytes;
+}
 
 // Copies with non-temporal stores where the CPU has them. Weakly ordered: FinishStreaming()
 // must run before peers are told the data is there.
@@ -84,6 +97,11 @@ size_t ShareWriteBytes(const CollArgs& a, int me, int n) {
   }
 }
 
+bool Overlap(const void* a, const void* b, size_t bytes) {
+  auto x = reinterpret_cast<uintptr_t>(a), y = reinterpret_cast<uintptr_t>(b);
+  return x < y + bytes && y < x + bytes;
+}
+
 // Reduces `elems` elements at `in_offset` (bytes) of every rank's send buffer and writes the
 // result at `out_offset` of each buffer in `outs`.
 void ReduceInto(const Writer& w, const CollArgs& a, int nranks, const uint64_t* scalars,
@@ -98,8 +116,17 @@ void ReduceInto(const Writer& w, const CollArgs& a, int nranks, const uint64_t* 
     size_t len = std::min(piece, elems - done);
     size_t at = done * esz;
     for (int q = 0; q < nranks; ++q) inputs[q] = b.send[q] + in_offset + at;
-    ReduceRanks(a.dtype, a.op, inputs.data(), scalars, nranks, scratch.data(), len);
-    for (char* out : outs) w.Copy(out + out_offset + at, scratch.data(), len * esz);
+    // Cache-resident outputs: reduce straight into the first and copy it on while it is hot.
+    // Not when that output overlaps an input (in place), nor when streaming, which must not
+    // read the destination.
+    char* first = outs[0] + out_offset + at;
+    bool direct = !w.streaming;
+    for (int q = 0; q < nranks && direct; ++q) {
+      direct = !Overlap(first, inputs[q], len * esz);
+    }
+    const char* result = direct ? first : scratch.data();
+    ReduceRanks(a.dtype, a.op, inputs.data(), scalars, nranks, const_cast<char*>(result), len);
+    for (char* out : outs) w.Copy(out + out_offset + at, result, len * esz);
   }
 }
 
@@ -170,7 +197,7 @@ bool DirectSafe(const CollArgs& a, int n) {
 
 void RunDirectShare(const CollArgs& a, int me, int n, const uint64_t* scalars,
                     const DirectBuffers& b) {
-  Writer w{ShareWriteBytes(a, me, n) >= kStreamingBytes};
+  Writer w{ShareWriteBytes(a, me, n) * n >= StreamingBytes()};
   size_t esz = ElementSize(a.dtype);
   size_t block = a.count * esz;  // one rank's block, for the kinds that have blocks
   // Reductions and broadcast split the count into n contiguous slices, one per rank.

@@ -66,47 +66,65 @@ C Min(C a, C b) {
 constexpr size_t kBlock = 1024;
 
 template <typename T, RedOpKind kOp>
+typename T::Compute Combine(typename T::Compute a, typename T::Compute b) {
+  using C = typename T::Compute;
+  if constexpr (kOp == RedOpKind::kSum || kOp == RedOpKind::kPreMulSum) {
+    return Add<C>(a, b);
+  } else if constexpr (kOp == RedOpKind::kProd) {
+    return Mul<C>(a, b);
+  } else if constexpr (kOp == RedOpKind::kMax) {
+    return Max<C>(a, b);
+  } else {
+    return Min<C>(a, b);
+  }
+}
+
+// target[i] = a[i] (op) b[i], rounded to the storage type. `target` may be `a`.
+template <typename T, RedOpKind kOp>
+void CombineInto(typename T::Storage* target, const typename T::Storage* a,
+                 const typename T::Storage* b, size_t len) {
+  for (size_t i = 0; i < len; ++i) {
+    target[i] = T::Store(Combine<T, kOp>(T::Load(a[i]), T::Load(b[i])));
+  }
+}
+
+// One pass per input, fused: the first combines inputs 0 and 1, the last writes the result
+// straight to `out`, so two ranks cost a single pass and no copy.
+template <typename T, RedOpKind kOp>
 void ReduceTyped(const void* const* in, const uint64_t* scalars, int n, void* out, size_t count) {
   using S = typename T::Storage;
   using C = typename T::Compute;
   S* dst = static_cast<S*>(out);
   S acc[kBlock];
   S scaled[kBlock];
-  std::vector<S> scale(n);
-  if constexpr (kOp == RedOpKind::kPreMulSum) {
-    for (int q = 0; q < n; ++q) std::memcpy(&scale[q], &scalars[q], sizeof(S));
-  }
+  auto scalar_of = [&](int q) {
+    S v;
+    std::memcpy(&v, &scalars[q], sizeof(S));  // raw, in the element type
+    return v;
+  };
+  // Input q of this block, pre-multiplied into `buffer` for PreMulSum.
+  auto term = [&](int q, size_t base, size_t len, S* buffer) -> const S* {
+    const S* src = static_cast<const S*>(in[q]) + base;
+    if constexpr (kOp != RedOpKind::kPreMulSum) {
+      return src;
+    } else {
+      C s = T::Load(scalar_of(q));
+      for (size_t i = 0; i < len; ++i) buffer[i] = T::Store(Mul<C>(T::Load(src[i]), s));
+      return buffer;
+    }
+  };
   for (size_t base = 0; base < count; base += kBlock) {
     size_t len = std::min(kBlock, count - base);
-    for (int q = 0; q < n; ++q) {
-      const S* src = static_cast<const S*>(in[q]) + base;
-      const S* term = src;
-      if constexpr (kOp == RedOpKind::kPreMulSum) {
-        C s = T::Load(scale[q]);
-        for (size_t i = 0; i < len; ++i) scaled[i] = T::Store(Mul<C>(T::Load(src[i]), s));
-        term = scaled;
-      }
-      if (q == 0) {
-        std::memcpy(acc, term, len * sizeof(S));
-        continue;
-      }
-      for (size_t i = 0; i < len; ++i) {
-        C a = T::Load(acc[i]);
-        C b = T::Load(term[i]);
-        C r;
-        if constexpr (kOp == RedOpKind::kSum || kOp == RedOpKind::kPreMulSum) {
-          r = Add<C>(a, b);
-        } else if constexpr (kOp == RedOpKind::kProd) {
-          r = Mul<C>(a, b);
-        } else if constexpr (kOp == RedOpKind::kMax) {
-          r = Max<C>(a, b);
-        } else {
-          r = Min<C>(a, b);
-        }
-        acc[i] = T::Store(r);
-      }
+    const S* running = term(0, base, len, acc);
+    if (n == 1) {
+      std::memmove(dst + base, running, len * sizeof(S));
+      continue;
     }
-    std::memcpy(dst + base, acc, len * sizeof(S));
+    for (int q = 1; q < n; ++q) {
+      S* target = q == n - 1 ? dst + base : acc;
+      CombineInto<T, kOp>(target, running, term(q, base, len, scaled), len);
+      running = acc;
+    }
   }
 }
 
