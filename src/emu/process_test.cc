@@ -24,6 +24,15 @@ struct Case {
   size_t count;
 };
 
+// What each rank contributes to `c`; every process computes all of them for the reference.
+std::vector<Bytes> EveryRanksInput(const Case& c, int n) {
+  std::vector<Bytes> inputs;
+  for (int q = 0; q < n; ++q) {
+    inputs.push_back(testing::MakeInput(c.dtype, testing::InputElems(c.kind, c.count, n), q + 1));
+  }
+  return inputs;
+}
+
 // Memory every rank process reaches through one mapping made before fork, as the host
 // runtime's CUDA IPC handles let rank processes reach each other's cudaMalloc buffers.
 class ArenaOps final : public MemoryOps {
@@ -75,12 +84,8 @@ std::vector<int> RunArenaCases(int n, const std::vector<Case>& cases, int refusi
     Comm* comm = nullptr;
     if (!CommInitRank(&comm, n, id, rank, opts).ok()) return 2;
     for (const Case& c : cases) {
-      std::vector<Bytes> inputs;
+      std::vector<Bytes> inputs = EveryRanksInput(c, n);
       std::vector<uint64_t> scalars(n, 0);
-      for (int q = 0; q < n; ++q) {
-        inputs.push_back(
-            testing::MakeInput(c.dtype, testing::InputElems(c.kind, c.count, n), q + 1));
-      }
       char* send = arena + rank * per_rank;
       size_t out_bytes = testing::OutputElems(c.kind, c.count, n) * ElementSize(c.dtype);
       char* recv = send + per_rank / 2;
@@ -138,12 +143,8 @@ TEST(emu_Process, CollectivesAcrossProcesses) {
     Comm* comm = nullptr;
     if (!CommInitRank(&comm, n, id, rank, {}).ok()) return 2;
     for (const Case& c : cases) {
-      std::vector<Bytes> inputs;
+      std::vector<Bytes> inputs = EveryRanksInput(c, n);
       std::vector<uint64_t> scalars(n, 0);
-      for (int q = 0; q < n; ++q) {
-        inputs.push_back(
-            testing::MakeInput(c.dtype, testing::InputElems(c.kind, c.count, n), q + 1));
-      }
       Bytes out(testing::OutputElems(c.kind, c.count, n) * ElementSize(c.dtype));
       Result r = Collective(comm, c.kind, inputs[rank].data(), out.data(), c.count,
                             static_cast<int>(c.dtype), static_cast<int>(c.op), 1, nullptr);
