@@ -1,7 +1,5 @@
 #include "emu/collectives.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -193,7 +191,6 @@ class CollectiveOp final : public Op {
 
   void Describe(const void* buffer, size_t bytes, bool peers_use_it, PeerRef* ref) {
     *ref = PeerRef{};
-    ref->pid = static_cast<int32_t>(getpid());
     ref->process = ThisProcessToken();
     ref->address = reinterpret_cast<uintptr_t>(buffer);
     if (peers_use_it && comm_->mem()->Export(buffer, bytes, ref)) ref->exported = 1;
@@ -239,21 +236,24 @@ class CollectiveOp final : public Op {
         continue;
       }
       if (PeersReadSend(a_.kind, q, a_.root)) {
-        Status s = Reach(comm_->mem(), d.send_ref, SendElems(a_, n_) * esz_, &views_[2 * q]);
-        if (!s.ok())
-          return Status::Unavailable("mapping rank " + std::to_string(q) +
-                                     "'s send buffer: " + s.message());
+        Status s = MapPeer(q, "send", d.send_ref, SendElems(a_, n_), &views_[2 * q]);
+        if (!s.ok()) return s;
         buffers_.send[q] = views_[2 * q].data;
       }
       if (PeersWriteRecv(a_.kind, q, a_.root)) {
-        Status s = Reach(comm_->mem(), d.recv_ref, RecvElems(a_, n_) * esz_, &views_[2 * q + 1]);
-        if (!s.ok())
-          return Status::Unavailable("mapping rank " + std::to_string(q) +
-                                     "'s receive buffer: " + s.message());
+        Status s = MapPeer(q, "receive", d.recv_ref, RecvElems(a_, n_), &views_[2 * q + 1]);
+        if (!s.ok()) return s;
         buffers_.recv[q] = views_[2 * q + 1].data;
       }
     }
     return Status::Ok();
+  }
+
+  Status MapPeer(int q, const char* which, const PeerRef& ref, size_t elems, PeerView* view) {
+    Status s = Reach(comm_->mem(), ref, elems * esz_, view);
+    if (s.ok()) return s;
+    return Status::Unavailable("mapping rank " + std::to_string(q) + "'s " + which +
+                               " buffer: " + s.message());
   }
 
   bool VoteCarried() const {

@@ -45,7 +45,7 @@ class IpcMappings {
   Status Open(const PeerRef& ref, size_t bytes, PeerView* view) {
     std::lock_guard<std::mutex> lock(mu_);
     for (auto it = open_.begin(); it != open_.end(); ++it) {
-      if (it->pid == ref.pid && std::memcmp(it->handle, ref.handle, sizeof(it->handle)) == 0) {
+      if (std::memcmp(it->handle, ref.handle, sizeof(it->handle)) == 0) {
         open_.splice(open_.begin(), open_, it);
         return View(open_.front(), ref, bytes, view);
       }
@@ -61,8 +61,7 @@ class IpcMappings {
     size_t size = 0;
     void* range_base = nullptr;
     if (address_range_(&range_base, &size, base) != cudaSuccess) size = 0;
-    Entry entry{
-        ref.pid, {}, size, std::shared_ptr<void>(base, [](void* p) { cudaIpcCloseMemHandle(p); })};
+    Entry entry{{}, size, std::shared_ptr<void>(base, [](void* p) { cudaIpcCloseMemHandle(p); })};
     std::memcpy(entry.handle, ref.handle, sizeof(entry.handle));
     open_.push_front(std::move(entry));
     Evict();
@@ -74,8 +73,7 @@ class IpcMappings {
  private:
   static constexpr size_t kMaxOpen = 64;
   struct Entry {
-    int32_t pid;
-    uint8_t handle[64];
+    uint8_t handle[64];  // CUDA IPC handles name one allocation of one process
     size_t size;
     std::shared_ptr<void> base;  // closes the handle when the last user lets go
   };

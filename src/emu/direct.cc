@@ -78,23 +78,10 @@ struct Writer {
   }
 };
 
-// Bytes this rank writes in its share.
-size_t ShareWriteBytes(const CollArgs& a, int me, int n) {
-  size_t esz = ElementSize(a.dtype);
-  size_t slice = (a.count * (me + 1) / n - a.count * me / n) * esz;
-  size_t block = a.count * esz;
-  switch (a.kind) {
-    case CollKind::kAllReduce:
-    case CollKind::kBroadcast:
-      return slice * n;
-    case CollKind::kReduce:
-      return slice;
-    case CollKind::kAllGather:
-    case CollKind::kAlltoAll:
-      return block * n;
-    default:
-      return block;
-  }
+// Bytes the collective writes, all ranks' outputs together.
+size_t OutputBytes(const CollArgs& a, int n) {
+  bool root_only = a.kind == CollKind::kReduce || a.kind == CollKind::kGather;
+  return RecvElems(a, n) * ElementSize(a.dtype) * (root_only ? 1 : n);
 }
 
 bool Overlap(const void* a, const void* b, size_t bytes) {
@@ -197,7 +184,7 @@ bool DirectSafe(const CollArgs& a, int n) {
 
 void RunDirectShare(const CollArgs& a, int me, int n, const uint64_t* scalars,
                     const DirectBuffers& b) {
-  Writer w{ShareWriteBytes(a, me, n) * n >= StreamingBytes()};
+  Writer w{OutputBytes(a, n) >= StreamingBytes()};
   size_t esz = ElementSize(a.dtype);
   size_t block = a.count * esz;  // one rank's block, for the kinds that have blocks
   // Reductions and broadcast split the count into n contiguous slices, one per rank.

@@ -14,7 +14,6 @@ namespace ddrr::emu {
 // A user buffer as a peer rank names it. Plain data: it travels through the shared segment.
 struct PeerRef {
   uint64_t process = 0;     // ThisProcessToken() of the owner: the same process uses `address`
-  int32_t pid = 0;          // the owner's pid
   uint32_t exported = 0;    // 1: `handle` + `offset` let another process map it
   uint64_t address = 0;     // the buffer in its owner's address space
   uint64_t offset = 0;      // from the start of the shared allocation `handle` names
