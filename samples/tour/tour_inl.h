@@ -9,6 +9,17 @@
 
 namespace ddrr_samples {
 
+// The reference for one element of a reduction: every member's contribution, `value_of(world
+// rank)`, folded in rank order.
+template <typename ValueOf>
+double FoldMembers(const Comm& comm, ncclRedOp_t op, ValueOf value_of) {
+  double accumulated = value_of(comm.members[0]);
+  for (int j = 1; j < comm.size(); ++j) {
+    accumulated = Combine(op, accumulated, value_of(comm.members[j]));
+  }
+  return accumulated;
+}
+
 template <typename D>
 std::vector<typename D::Storage> Tour::Inputs(int op, int world_rank, size_t first, size_t count,
                                               Pattern pattern, int modulus) {
@@ -57,10 +68,8 @@ Pending<D> Tour::StartAllReduce(const Comm& comm, ncclRedOp_t op, Pattern patter
       ncclAllReduce(p.send.get(), p.recv.get(), call.count, call.dtype, op, comm.handle, stream_));
   p.expected.resize(count_);
   for (size_t i = 0; i < count_; ++i) {
-    double accumulated = InputValue(id, comm.members[0], i, pattern, modulus);
-    for (int j = 1; j < comm.size(); ++j) {
-      accumulated = Combine(op, accumulated, InputValue(id, comm.members[j], i, pattern, modulus));
-    }
+    double accumulated = FoldMembers(
+        comm, op, [&](int member) { return InputValue(id, member, i, pattern, modulus); });
     p.expected[i] = op == ncclAvg ? accumulated / comm.size() : accumulated;
   }
   // NCCL may compute an average as a sum of pre-scaled values: not bit-exact.
@@ -117,11 +126,7 @@ void Tour::Reduce(const Comm& comm, ncclRedOp_t op, int root) {
   if (comm.rank == root) {
     p.expected.resize(count_);
     for (size_t i = 0; i < count_; ++i) {
-      double accumulated = SmallValue(id, comm.members[0], i);
-      for (int j = 1; j < comm.size(); ++j) {
-        accumulated = Combine(op, accumulated, SmallValue(id, comm.members[j], i));
-      }
-      p.expected[i] = accumulated;
+      p.expected[i] = FoldMembers(comm, op, [&](int member) { return SmallValue(id, member, i); });
     }
   }
   Finish(p);
@@ -168,11 +173,8 @@ void Tour::ReduceScatter(const Comm& comm, ncclRedOp_t op) {
   const size_t first = static_cast<size_t>(comm.rank) * count_;
   p.expected.resize(count_);
   for (size_t i = 0; i < count_; ++i) {
-    double accumulated = SmallValue(id, comm.members[0], first + i);
-    for (size_t j = 1; j < n; ++j) {
-      accumulated = Combine(op, accumulated, SmallValue(id, comm.members[j], first + i));
-    }
-    p.expected[i] = accumulated;
+    p.expected[i] =
+        FoldMembers(comm, op, [&](int member) { return SmallValue(id, member, first + i); });
   }
   Finish(p);
 }
