@@ -4,6 +4,7 @@
 
 #include "ddrr/options.pb.h"
 #include "spec/api_table.h"
+#include "spec/api_views.h"
 
 namespace ddrr::analysis {
 namespace {
@@ -13,18 +14,6 @@ using trace::ApiCall;
 using trace::FunctionId;
 
 constexpr uint16_t Id(FunctionId f) { return static_cast<uint16_t>(f); }
-
-// The fields every collective message shares, read through its typed accessors (reflection
-// would cost more than the rest of the check per op).
-template <typename M>
-uint64_t Common(const M& m, OpRecord* r) {
-  r->datatype = static_cast<int8_t>(m.datatype());
-  return m.comm();
-}
-template <typename M>
-void RedOp(const M& m, OpRecord* r) {
-  r->redop = static_cast<int8_t>(m.op());
-}
 
 std::string EnumCName(const EnumDescriptor* e, int value) {
   if (const auto* v = e ? e->FindValueByNumber(value) : nullptr) {
@@ -85,95 +74,20 @@ uint64_t DatatypeBytes(int datatype) {
 bool ExtractOp(const ApiCall& c, uint64_t seq, int64_t time_ns, OpRecord* r,
                uint64_t* comm_handle) {
   *r = OpRecord{};
-  uint64_t comm = 0;
-  switch (c.fn_case()) {
-    case ApiCall::kNcclReduce: {
-      const auto& m = c.nccl_reduce();
-      comm = Common(m, r);
-      RedOp(m, r);
-      r->count = m.count();
-      r->root = m.root();
-      break;
-    }
-    case ApiCall::kNcclBcast: {
-      const auto& m = c.nccl_bcast();
-      comm = Common(m, r);
-      r->count = m.count();
-      r->root = m.root();
-      break;
-    }
-    case ApiCall::kNcclBroadcast: {
-      const auto& m = c.nccl_broadcast();
-      comm = Common(m, r);
-      r->count = m.count();
-      r->root = m.root();
-      break;
-    }
-    case ApiCall::kNcclAllReduce: {
-      const auto& m = c.nccl_all_reduce();
-      comm = Common(m, r);
-      RedOp(m, r);
-      r->count = m.count();
-      break;
-    }
-    case ApiCall::kNcclReduceScatter: {
-      const auto& m = c.nccl_reduce_scatter();
-      comm = Common(m, r);
-      RedOp(m, r);
-      r->count = m.recvcount();
-      break;
-    }
-    case ApiCall::kNcclAllGather: {
-      const auto& m = c.nccl_all_gather();
-      comm = Common(m, r);
-      r->count = m.sendcount();
-      break;
-    }
-    case ApiCall::kNcclAlltoAll: {
-      const auto& m = c.nccl_allto_all();
-      comm = Common(m, r);
-      r->count = m.count();
-      break;
-    }
-    case ApiCall::kNcclGather: {
-      const auto& m = c.nccl_gather();
-      comm = Common(m, r);
-      r->count = m.count();
-      r->root = m.root();
-      break;
-    }
-    case ApiCall::kNcclScatter: {
-      const auto& m = c.nccl_scatter();
-      comm = Common(m, r);
-      r->count = m.count();
-      r->root = m.root();
-      break;
-    }
-    case ApiCall::kNcclSend: {
-      const auto& m = c.nccl_send();
-      comm = Common(m, r);
-      r->count = m.count();
-      r->root = m.peer();
-      break;
-    }
-    case ApiCall::kNcclRecv: {
-      const auto& m = c.nccl_recv();
-      comm = Common(m, r);
-      r->count = m.count();
-      r->root = m.peer();
-      break;
-    }
-    default:
-      return false;
-  }
+  trace::OpView v;
+  if (!trace::ViewOp(c, &v)) return false;
   r->seq = seq;
   r->time_ns = time_ns;
+  r->count = v.count;
+  r->datatype = static_cast<int8_t>(v.datatype);
+  r->redop = static_cast<int8_t>(v.redop);
+  r->root = v.p2p() ? v.peer : v.root;
   r->op_seq = static_cast<uint32_t>(c.op_seq());
-  r->fn = static_cast<uint16_t>(c.fn_case() - 100);
+  r->fn = static_cast<uint16_t>(v.fn);
   r->result = static_cast<int16_t>(c.result());
   if (c.group_depth()) r->flags |= kOpInGroup;
   if (c.graph_captured()) r->flags |= kOpGraphCaptured;
-  *comm_handle = comm;
+  *comm_handle = v.comm;
   return true;
 }
 

@@ -1,14 +1,15 @@
 """The one declaration of every function ddrr intercepts.
 
-Each Function here generates (gen_api.py): its typed message in api.proto, its encoder for the
-interposer (no libprotobuf), its row in the function table used by the dumper, and later its
-wrapper and replay entry. Ids are the protobuf field numbers of ApiCall.fn and of the argument
-fields: NEVER renumber or reuse one (docs/FORMAT.md, "Compatibility"). Add new functions with
-new ids; retire old ones by leaving their id unused.
+Each Function here generates (gen_api.py, gen_wrappers.py, gen_replay.py): its typed message in
+api.proto, its encoder for the interposer (no libprotobuf), its row in the function table used by
+the dumper, the interposer's wrapper, the reader-side view of a collective's arguments, and its
+comm-replay entry. Ids are the protobuf field numbers of ApiCall.fn and of the argument fields:
+NEVER renumber or reuse one (docs/FORMAT.md, "Compatibility"). Add new functions with new ids;
+retire old ones by leaving their id unused.
 """
 
-from dataclasses import dataclass, field
-from typing import List, Optional
+from dataclasses import dataclass
+from typing import Optional, Sequence
 
 
 # ---- argument types -------------------------------------------------------------------------
@@ -17,65 +18,106 @@ class Type:
     proto: str          # protobuf field type
     cpp: str            # C++ parameter type of the generated encoder
     kind: str           # ArgKind in options.proto: how tools show it
+    c: str = ""         # the C type an argument of this kind has, unless the Arg says otherwise
     handle: str = ""    # handle family (comm, stream, event, ...) for numbering in dumps
     wire: str = "varint"  # varint | zigzag | fixed32 | fixed64 | bytes | float | double
 
 
-INT = Type("int32", "int64_t", "ARG_INT")
-UINT = Type("uint32", "uint64_t", "ARG_INT")
-INT64 = Type("int64", "int64_t", "ARG_INT")
-UINT64 = Type("uint64", "uint64_t", "ARG_INT")
-SIZE = Type("uint64", "uint64_t", "ARG_SIZE")
-FLAGS = Type("uint32", "uint64_t", "ARG_FLAGS")
-FLOAT = Type("float", "float", "ARG_FLOAT", wire="float")
-DOUBLE = Type("double", "double", "ARG_FLOAT", wire="double")
-PTR = Type("uint64", "uint64_t", "ARG_POINTER")       # device or host address
-FUNC = Type("uint64", "uint64_t", "ARG_FUNCTION")     # host function / kernel handle
-STRING = Type("string", "std::string_view", "ARG_STRING", wire="bytes")
+INT = Type("int32", "int64_t", "ARG_INT", "int")
+UINT = Type("uint32", "uint64_t", "ARG_INT", "unsigned int")
+INT64 = Type("int64", "int64_t", "ARG_INT", "long long")
+UINT64 = Type("uint64", "uint64_t", "ARG_INT", "unsigned long long")
+SIZE = Type("uint64", "uint64_t", "ARG_SIZE", "size_t")
+FLAGS = Type("uint32", "uint64_t", "ARG_FLAGS", "unsigned int")
+FLOAT = Type("float", "float", "ARG_FLOAT", "float", wire="float")
+DOUBLE = Type("double", "double", "ARG_FLOAT", "double", wire="double")
+PTR = Type("uint64", "uint64_t", "ARG_POINTER", "void*")       # device or host address
+FUNC = Type("uint64", "uint64_t", "ARG_FUNCTION", "const void*")  # host function / kernel handle
+STRING = Type("string", "std::string_view", "ARG_STRING", "const char*", wire="bytes")
 BYTES = Type("bytes", "std::string_view", "ARG_BYTES", wire="bytes")
-UNIQUE_ID = Type("bytes", "std::string_view", "ARG_UNIQUE_ID", wire="bytes")  # ncclUniqueId
+UNIQUE_ID = Type("bytes", "std::string_view", "ARG_UNIQUE_ID", "ncclUniqueId", wire="bytes")
 
 
-def Handle(family: str) -> Type:
-    return Type("uint64", "uint64_t", "ARG_HANDLE", handle=family)
+def Handle(family: str, c: str) -> Type:
+    return Type("uint64", "uint64_t", "ARG_HANDLE", c, handle=family)
 
 
-def Enum(name: str) -> Type:
-    return Type(name, "int64_t", "ARG_ENUM")
+def Enum(name: str, c: str) -> Type:
+    return Type(name, "int64_t", "ARG_ENUM", c)
 
 
-COMM = Handle("comm")
-STREAM = Handle("stream")
-EVENT = Handle("event")
-GRAPH = Handle("graph")
-GRAPH_EXEC = Handle("graphExec")
-CURAND_GEN = Handle("curandGenerator")
-NCCL_REG = Handle("ncclRegistration")
-NCCL_WINDOW = Handle("ncclWindow")
-DATATYPE = Enum("NcclDataType")
-REDOP = Enum("NcclRedOp")
-MEMCPY_KIND = Enum("CudaMemcpyKind")
-SCALAR_RESIDENCE = Enum("NcclScalarResidence")
-RNG_TYPE = Enum("CurandRngType")
-CAPTURE_MODE = Enum("CudaStreamCaptureMode")
-DIM3 = Type("Dim3", "Dim3Value", "ARG_DIM3", wire="message")
-NCCL_CONFIG = Type("NcclConfig", "const NcclConfigValue*", "ARG_CONFIG", wire="message")
+COMM = Handle("comm", "ncclComm_t")
+STREAM = Handle("stream", "cudaStream_t")
+EVENT = Handle("event", "cudaEvent_t")
+GRAPH = Handle("graph", "cudaGraph_t")
+GRAPH_EXEC = Handle("graphExec", "cudaGraphExec_t")
+CURAND_GEN = Handle("curandGenerator", "curandGenerator_t")
+NCCL_REG = Handle("ncclRegistration", "void*")
+NCCL_WINDOW = Handle("ncclWindow", "ncclWindow_t")
+NCCL_RESULT = Enum("NcclResult", "ncclResult_t")
+DATATYPE = Enum("NcclDataType", "ncclDataType_t")
+REDOP = Enum("NcclRedOp", "ncclRedOp_t")
+MEMCPY_KIND = Enum("CudaMemcpyKind", "enum cudaMemcpyKind")
+SCALAR_RESIDENCE = Enum("NcclScalarResidence", "ncclScalarResidence_t")
+RNG_TYPE = Enum("CurandRngType", "curandRngType_t")
+CAPTURE_MODE = Enum("CudaStreamCaptureMode", "enum cudaStreamCaptureMode")
+DIM3 = Type("Dim3", "Dim3Value", "ARG_DIM3", "dim3", wire="message")
+NCCL_CONFIG = Type("NcclConfig", "const NcclConfigValue*", "ARG_CONFIG", "ncclConfig_t*",
+                   wire="message")
 
 
 @dataclass(frozen=True)
 class Arg:
     name: str
     type: Type
-    direction: str = "in"     # in: value passed; out: value written by the callee (recorded after)
-    repeated: bool = False    # an array (count given by another argument)
+    direction: str = "in"  # in: value passed; out: value written by the callee (recorded after)
+    ctype: str = ""        # C parameter type as the header declares it; "" for a derived argument
+    count: str = ""        # an array: the argument holding its length
+    expr: str = ""         # wrapper: the C++ expression giving the recorded value, when it is not
+                           # the parameter itself (derived arguments, outputs read through a struct)
+
+    @property
+    def repeated(self) -> bool:
+        return bool(self.count)
+
+    @property
+    def derived(self) -> bool:  # recorded, but not a C parameter
+        return not self.ctype
 
 
-def In(name, t, repeated=False):
-    return Arg(name, t, "in", repeated)
+def In(name, t, ctype=None, count="", expr=""):
+    return Arg(name, t, "in", t.c if ctype is None else ctype, count, expr)
 
 
-def Out(name, t, repeated=False):
-    return Arg(name, t, "out", repeated)
+def Out(name, t, ctype=None, count="", expr=""):
+    return Arg(name, t, "out", t.c + "*" if ctype is None else ctype, count, expr)
+
+
+def Derived(name, t, expr):
+    """Recorded with the call but not a C parameter: `expr` computes it in the wrapper."""
+    return Arg(name, t, "in", "", "", expr)
+
+
+@dataclass(frozen=True)
+class Buffer:
+    """A data buffer of a collective or p2p call, for the digests and payloads capture levels, the
+    collective view and comm replay's data checks."""
+    role: str               # in | out
+    arg: str                # the pointer argument
+    count: str              # the argument holding its element count
+    per_rank: bool = False  # the buffer holds count elements for each rank of the communicator
+    whose: str = "all"      # all: every rank's buffer matters; root: only the root's
+
+
+# How comm replay (`ddrr replay`, src/replay) treats a recorded call.
+ISSUE = "issue"    # re-issued with its arguments mapped: handles, buffers, devices (generated)
+CUSTOM = "custom"  # re-issued by a hand-written entry in src/replay/custom_entries.cc
+SKIP = "skip"      # not replayed: it neither communicates nor orders communication
+
+# How the interposer wraps a function.
+GENERATED = "generated"  # the wrapper is generated
+HOOKED = "hooked"        # generated, and it calls interpose::hooks::<Name> (created comms' keys)
+MANUAL = "manual"        # hand-written (kernel launches, interpose/launches.cc)
 
 
 @dataclass(frozen=True)
@@ -83,209 +125,252 @@ class Function:
     id: int
     name: str               # C name
     library: str            # nccl | cudart | curand
-    args: List[Arg]
+    args: Sequence[Arg]
     result: str = ""        # enum that names the return code ("" = not an error code)
     category: str = ""      # collective | p2p | group | comm_create | comm_destroy | memory | ...
     comm_arg: Optional[str] = None  # the argument holding the communicator the call acts on
+    replay: str = SKIP
+    wrapper: str = GENERATED
+    c_result: str = ""      # C return type when it is not the library's result code
+    buffers: Sequence[Buffer] = ()
+
+    @property
+    def c_args(self):
+        return [a for a in self.args if not a.derived]
+
+    @property
+    def c_return(self):
+        return self.c_result or LIBRARY_RESULT[self.library]
+
+
+# Default result type per library.
+LIBRARY_RESULT = {"nccl": "ncclResult_t", "cudart": "cudaError_t", "curand": "curandStatus_t"}
 
 
 # ---- NCCL 2.28.9: all 41 public host functions (field-notes.md 1.1) ---------------------------
 _R = "NcclResult"
+
+
+def _coll(count="count"):
+    """The leading arguments every collective but Bcast shares."""
+    return [In("sendbuff", PTR, "const void*"), In("recvbuff", PTR), In(count, SIZE),
+            In("datatype", DATATYPE)]
+
+
+_TAIL = [In("comm", COMM), In("stream", STREAM)]
+
+
+def _nccl(id, name, args, category, comm_arg=None, replay=SKIP, **kw):
+    return Function(id, name, "nccl", args, kw.pop("result", _R), category, comm_arg, replay,
+                    **kw)
+
+
 NCCL = [
-    Function(1, "ncclGetVersion", "nccl", [Out("version", INT)], _R, "info"),
-    Function(2, "ncclGetUniqueId", "nccl", [Out("unique_id", UNIQUE_ID)], _R, "info"),
-    Function(3, "ncclGetErrorString", "nccl", [In("result", Enum("NcclResult"))], "", "info"),
-    Function(4, "ncclGetLastError", "nccl", [In("comm", COMM)], "", "info", "comm"),
-    Function(5, "ncclResetDebugInit", "nccl", [], "", "info"),
-    Function(6, "ncclMemAlloc", "nccl", [Out("ptr", PTR), In("size", SIZE)], _R, "memory"),
-    Function(7, "ncclMemFree", "nccl", [In("ptr", PTR)], _R, "memory"),
-    Function(10, "ncclCommInitRank", "nccl",
-             [Out("comm", COMM), In("nranks", INT), In("comm_id", UNIQUE_ID), In("rank", INT)],
-             _R, "comm_create", "comm"),
-    Function(11, "ncclCommInitRankConfig", "nccl",
-             [Out("comm", COMM), In("nranks", INT), In("comm_id", UNIQUE_ID), In("rank", INT),
-              In("config", NCCL_CONFIG)], _R, "comm_create", "comm"),
-    Function(12, "ncclCommInitAll", "nccl",
-             [Out("comms", COMM, repeated=True), In("ndev", INT),
-              In("devlist", INT, repeated=True)], _R, "comm_create"),
-    Function(13, "ncclCommInitRankScalable", "nccl",
-             [Out("newcomm", COMM), In("nranks", INT), In("myrank", INT), In("n_id", INT),
-              In("comm_ids", UNIQUE_ID, repeated=True), In("config", NCCL_CONFIG)],
-             _R, "comm_create", "newcomm"),
-    Function(14, "ncclCommSplit", "nccl",
-             [In("comm", COMM), In("color", INT), In("key", INT), Out("newcomm", COMM),
-              In("config", NCCL_CONFIG)], _R, "comm_create", "comm"),
-    Function(15, "ncclCommShrink", "nccl",
-             [In("comm", COMM), In("exclude_ranks", INT, repeated=True),
-              In("exclude_ranks_count", INT), Out("newcomm", COMM), In("config", NCCL_CONFIG),
-              In("shrink_flags", FLAGS)], _R, "comm_create", "comm"),
-    Function(20, "ncclCommFinalize", "nccl", [In("comm", COMM)], _R, "comm_destroy", "comm"),
-    Function(21, "ncclCommDestroy", "nccl", [In("comm", COMM)], _R, "comm_destroy", "comm"),
-    Function(22, "ncclCommAbort", "nccl", [In("comm", COMM)], _R, "comm_destroy", "comm"),
-    Function(23, "ncclCommRevoke", "nccl", [In("comm", COMM), In("revoke_flags", FLAGS)], _R,
-             "comm_destroy", "comm"),
-    Function(24, "ncclCommGetAsyncError", "nccl",
-             [In("comm", COMM), Out("async_error", Enum("NcclResult"))], _R, "comm_query", "comm"),
-    Function(25, "ncclCommCount", "nccl", [In("comm", COMM), Out("count", INT)], _R,
-             "comm_query", "comm"),
-    Function(26, "ncclCommCuDevice", "nccl", [In("comm", COMM), Out("device", INT)], _R,
-             "comm_query", "comm"),
-    Function(27, "ncclCommUserRank", "nccl", [In("comm", COMM), Out("rank", INT)], _R,
-             "comm_query", "comm"),
-    Function(30, "ncclCommRegister", "nccl",
-             [In("comm", COMM), In("buff", PTR), In("size", SIZE), Out("handle", NCCL_REG)], _R,
-             "registration", "comm"),
-    Function(31, "ncclCommDeregister", "nccl", [In("comm", COMM), In("handle", NCCL_REG)], _R,
-             "registration", "comm"),
-    Function(32, "ncclCommWindowRegister", "nccl",
-             [In("comm", COMM), In("buff", PTR), In("size", SIZE), Out("win", NCCL_WINDOW),
-              In("win_flags", FLAGS)], _R, "registration", "comm"),
-    Function(33, "ncclCommWindowDeregister", "nccl", [In("comm", COMM), In("win", NCCL_WINDOW)],
-             _R, "registration", "comm"),
-    Function(35, "ncclRedOpCreatePreMulSum", "nccl",
-             [Out("op", REDOP), In("scalar", PTR), In("datatype", DATATYPE),
-              In("residence", SCALAR_RESIDENCE), In("comm", COMM),
-              In("scalar_value", BYTES)], _R, "redop", "comm"),
-    Function(36, "ncclRedOpDestroy", "nccl", [In("op", REDOP), In("comm", COMM)], _R, "redop",
-             "comm"),
-    Function(40, "ncclReduce", "nccl",
-             [In("sendbuff", PTR), In("recvbuff", PTR), In("count", SIZE), In("datatype", DATATYPE),
-              In("op", REDOP), In("root", INT), In("comm", COMM), In("stream", STREAM)], _R,
-             "collective", "comm"),
-    Function(41, "ncclBcast", "nccl",
-             [In("buff", PTR), In("count", SIZE), In("datatype", DATATYPE), In("root", INT),
-              In("comm", COMM), In("stream", STREAM)], _R, "collective", "comm"),
-    Function(42, "ncclBroadcast", "nccl",
-             [In("sendbuff", PTR), In("recvbuff", PTR), In("count", SIZE), In("datatype", DATATYPE),
-              In("root", INT), In("comm", COMM), In("stream", STREAM)], _R, "collective", "comm"),
-    Function(43, "ncclAllReduce", "nccl",
-             [In("sendbuff", PTR), In("recvbuff", PTR), In("count", SIZE), In("datatype", DATATYPE),
-              In("op", REDOP), In("comm", COMM), In("stream", STREAM)], _R, "collective", "comm"),
-    Function(44, "ncclReduceScatter", "nccl",
-             [In("sendbuff", PTR), In("recvbuff", PTR), In("recvcount", SIZE),
-              In("datatype", DATATYPE), In("op", REDOP), In("comm", COMM), In("stream", STREAM)],
-             _R, "collective", "comm"),
-    Function(45, "ncclAllGather", "nccl",
-             [In("sendbuff", PTR), In("recvbuff", PTR), In("sendcount", SIZE),
-              In("datatype", DATATYPE), In("comm", COMM), In("stream", STREAM)], _R, "collective",
-             "comm"),
-    Function(46, "ncclAlltoAll", "nccl",
-             [In("sendbuff", PTR), In("recvbuff", PTR), In("count", SIZE), In("datatype", DATATYPE),
-              In("comm", COMM), In("stream", STREAM)], _R, "collective", "comm"),
-    Function(47, "ncclGather", "nccl",
-             [In("sendbuff", PTR), In("recvbuff", PTR), In("count", SIZE), In("datatype", DATATYPE),
-              In("root", INT), In("comm", COMM), In("stream", STREAM)], _R, "collective", "comm"),
-    Function(48, "ncclScatter", "nccl",
-             [In("sendbuff", PTR), In("recvbuff", PTR), In("count", SIZE), In("datatype", DATATYPE),
-              In("root", INT), In("comm", COMM), In("stream", STREAM)], _R, "collective", "comm"),
-    Function(50, "ncclSend", "nccl",
-             [In("sendbuff", PTR), In("count", SIZE), In("datatype", DATATYPE), In("peer", INT),
-              In("comm", COMM), In("stream", STREAM)], _R, "p2p", "comm"),
-    Function(51, "ncclRecv", "nccl",
-             [In("recvbuff", PTR), In("count", SIZE), In("datatype", DATATYPE), In("peer", INT),
-              In("comm", COMM), In("stream", STREAM)], _R, "p2p", "comm"),
-    Function(55, "ncclGroupStart", "nccl", [], _R, "group"),
-    Function(56, "ncclGroupEnd", "nccl", [], _R, "group"),
-    Function(57, "ncclGroupSimulateEnd", "nccl", [Out("estimated_time", FLOAT)], _R, "group"),
+    _nccl(1, "ncclGetVersion", [Out("version", INT)], "info"),
+    # Replay makes ids afresh when it creates a communicator, and passes them between its ranks.
+    _nccl(2, "ncclGetUniqueId", [Out("unique_id", UNIQUE_ID)], "info"),
+    _nccl(3, "ncclGetErrorString", [In("result", NCCL_RESULT)], "info", result="",
+          c_result="const char*"),
+    _nccl(4, "ncclGetLastError", [In("comm", COMM)], "info", "comm", result="",
+          c_result="const char*"),
+    _nccl(5, "ncclResetDebugInit", [], "info", result="", c_result="void"),
+    _nccl(6, "ncclMemAlloc", [Out("ptr", PTR), In("size", SIZE)], "memory", replay=CUSTOM),
+    _nccl(7, "ncclMemFree", [In("ptr", PTR)], "memory", replay=CUSTOM),
+    _nccl(10, "ncclCommInitRank",
+          [Out("comm", COMM), In("nranks", INT), In("comm_id", UNIQUE_ID), In("rank", INT)],
+          "comm_create", "comm", CUSTOM, wrapper=HOOKED),
+    _nccl(11, "ncclCommInitRankConfig",
+          [Out("comm", COMM), In("nranks", INT), In("comm_id", UNIQUE_ID), In("rank", INT),
+           In("config", NCCL_CONFIG)], "comm_create", "comm", CUSTOM, wrapper=HOOKED),
+    _nccl(12, "ncclCommInitAll",
+          [Out("comms", COMM, "ncclComm_t*", count="ndev"), In("ndev", INT),
+           In("devlist", INT, "const int*", count="ndev")], "comm_create", replay=CUSTOM,
+          wrapper=HOOKED),
+    _nccl(13, "ncclCommInitRankScalable",
+          [Out("newcomm", COMM), In("nranks", INT), In("myrank", INT), In("n_id", INT),
+           In("comm_ids", UNIQUE_ID, "ncclUniqueId*", count="n_id"), In("config", NCCL_CONFIG)],
+          "comm_create", "newcomm", CUSTOM, wrapper=HOOKED),
+    _nccl(14, "ncclCommSplit",
+          [In("comm", COMM), In("color", INT), In("key", INT), Out("newcomm", COMM),
+           In("config", NCCL_CONFIG)], "comm_create", "comm", CUSTOM, wrapper=HOOKED),
+    _nccl(15, "ncclCommShrink",
+          [In("comm", COMM), In("exclude_ranks", INT, "int*", count="exclude_ranks_count"),
+           In("exclude_ranks_count", INT), Out("newcomm", COMM), In("config", NCCL_CONFIG),
+           In("shrink_flags", FLAGS, "int")], "comm_create", "comm", CUSTOM, wrapper=HOOKED),
+    _nccl(20, "ncclCommFinalize", [In("comm", COMM)], "comm_destroy", "comm", ISSUE),
+    _nccl(21, "ncclCommDestroy", [In("comm", COMM)], "comm_destroy", "comm", ISSUE),
+    _nccl(22, "ncclCommAbort", [In("comm", COMM)], "comm_destroy", "comm", ISSUE),
+    _nccl(23, "ncclCommRevoke", [In("comm", COMM), In("revoke_flags", FLAGS, "int")],
+          "comm_destroy", "comm", ISSUE),
+    # Polled: replay waits until the answer is no longer ncclInProgress where the program saw one.
+    _nccl(24, "ncclCommGetAsyncError", [In("comm", COMM), Out("async_error", NCCL_RESULT)],
+          "comm_query", "comm", CUSTOM),
+    _nccl(25, "ncclCommCount", [In("comm", COMM, "const ncclComm_t"), Out("count", INT)],
+          "comm_query", "comm", ISSUE),
+    _nccl(26, "ncclCommCuDevice", [In("comm", COMM, "const ncclComm_t"), Out("device", INT)],
+          "comm_query", "comm", ISSUE),
+    _nccl(27, "ncclCommUserRank", [In("comm", COMM, "const ncclComm_t"), Out("rank", INT)],
+          "comm_query", "comm", ISSUE),
+    _nccl(30, "ncclCommRegister",
+          [In("comm", COMM, "const ncclComm_t"), In("buff", PTR), In("size", SIZE),
+           Out("handle", NCCL_REG)], "registration", "comm", ISSUE),
+    _nccl(31, "ncclCommDeregister", [In("comm", COMM, "const ncclComm_t"), In("handle", NCCL_REG)],
+          "registration", "comm", ISSUE),
+    _nccl(32, "ncclCommWindowRegister",
+          [In("comm", COMM), In("buff", PTR), In("size", SIZE), Out("win", NCCL_WINDOW),
+           In("win_flags", FLAGS, "int")], "registration", "comm", ISSUE),
+    _nccl(33, "ncclCommWindowDeregister", [In("comm", COMM), In("win", NCCL_WINDOW)],
+          "registration", "comm", ISSUE),
+    _nccl(35, "ncclRedOpCreatePreMulSum",
+          [Out("op", REDOP), In("scalar", PTR), In("datatype", DATATYPE),
+           In("residence", SCALAR_RESIDENCE), In("comm", COMM),
+           Derived("scalar_value", BYTES,
+                   "::ddrr::interpose::ScalarBytes(scalar, datatype, residence)")],
+          "redop", "comm", CUSTOM),
+    _nccl(36, "ncclRedOpDestroy", [In("op", REDOP), In("comm", COMM)], "redop", "comm", ISSUE),
+    _nccl(40, "ncclReduce", _coll() + [In("op", REDOP), In("root", INT)] + _TAIL, "collective",
+          "comm", ISSUE,
+          buffers=[Buffer("in", "sendbuff", "count"), Buffer("out", "recvbuff", "count",
+                                                             whose="root")]),
+    _nccl(41, "ncclBcast",
+          [In("buff", PTR), In("count", SIZE), In("datatype", DATATYPE), In("root", INT)] + _TAIL,
+          "collective", "comm", ISSUE,
+          buffers=[Buffer("in", "buff", "count", whose="root"), Buffer("out", "buff", "count")]),
+    _nccl(42, "ncclBroadcast", _coll() + [In("root", INT)] + _TAIL, "collective", "comm", ISSUE,
+          buffers=[Buffer("in", "sendbuff", "count", whose="root"),
+                   Buffer("out", "recvbuff", "count")]),
+    _nccl(43, "ncclAllReduce", _coll() + [In("op", REDOP)] + _TAIL, "collective", "comm", ISSUE,
+          buffers=[Buffer("in", "sendbuff", "count"), Buffer("out", "recvbuff", "count")]),
+    _nccl(44, "ncclReduceScatter", _coll("recvcount") + [In("op", REDOP)] + _TAIL, "collective",
+          "comm", ISSUE,
+          buffers=[Buffer("in", "sendbuff", "recvcount", per_rank=True),
+                   Buffer("out", "recvbuff", "recvcount")]),
+    _nccl(45, "ncclAllGather", _coll("sendcount") + _TAIL, "collective", "comm", ISSUE,
+          buffers=[Buffer("in", "sendbuff", "sendcount"),
+                   Buffer("out", "recvbuff", "sendcount", per_rank=True)]),
+    _nccl(46, "ncclAlltoAll", _coll() + _TAIL, "collective", "comm", ISSUE,
+          buffers=[Buffer("in", "sendbuff", "count", per_rank=True),
+                   Buffer("out", "recvbuff", "count", per_rank=True)]),
+    _nccl(47, "ncclGather", _coll() + [In("root", INT)] + _TAIL, "collective", "comm", ISSUE,
+          buffers=[Buffer("in", "sendbuff", "count"),
+                   Buffer("out", "recvbuff", "count", per_rank=True, whose="root")]),
+    _nccl(48, "ncclScatter", _coll() + [In("root", INT)] + _TAIL, "collective", "comm", ISSUE,
+          buffers=[Buffer("in", "sendbuff", "count", per_rank=True, whose="root"),
+                   Buffer("out", "recvbuff", "count")]),
+    _nccl(50, "ncclSend",
+          [In("sendbuff", PTR, "const void*"), In("count", SIZE), In("datatype", DATATYPE),
+           In("peer", INT)] + _TAIL, "p2p", "comm", ISSUE,
+          buffers=[Buffer("in", "sendbuff", "count")]),
+    _nccl(51, "ncclRecv",
+          [In("recvbuff", PTR), In("count", SIZE), In("datatype", DATATYPE), In("peer", INT)]
+          + _TAIL, "p2p", "comm", ISSUE, buffers=[Buffer("out", "recvbuff", "count")]),
+    _nccl(55, "ncclGroupStart", [], "group", replay=ISSUE),
+    _nccl(56, "ncclGroupEnd", [], "group", replay=ISSUE),
+    _nccl(57, "ncclGroupSimulateEnd",
+          [Out("estimated_time", FLOAT, "ncclSimInfo_t*",
+               expr="(estimated_time ? estimated_time->estimatedTime : 0.0f)")], "group"),
 ]
 
 # ---- CUDA runtime: the calls that matter for replay and diagnosis ------------------------------
 _C = "CudaError"
+
+
+def _cuda(id, name, args, category, replay=SKIP, **kw):
+    return Function(id, name, "cudart", args, _C, category, None, replay, **kw)
+
+
 CUDART = [
-    Function(200, "cudaGetDeviceCount", "cudart", [Out("count", INT)], _C, "device"),
-    Function(201, "cudaSetDevice", "cudart", [In("device", INT)], _C, "device"),
-    Function(202, "cudaGetDevice", "cudart", [Out("device", INT)], _C, "device"),
-    Function(203, "cudaDeviceSynchronize", "cudart", [], _C, "sync"),
-    Function(204, "cudaDeviceReset", "cudart", [], _C, "device"),
-    Function(210, "cudaMalloc", "cudart", [Out("dev_ptr", PTR), In("size", SIZE)], _C, "memory"),
-    Function(211, "cudaFree", "cudart", [In("dev_ptr", PTR)], _C, "memory"),
-    Function(212, "cudaMallocHost", "cudart", [Out("ptr", PTR), In("size", SIZE)], _C, "memory"),
-    Function(213, "cudaFreeHost", "cudart", [In("ptr", PTR)], _C, "memory"),
-    Function(214, "cudaHostAlloc", "cudart",
-             [Out("host_ptr", PTR), In("size", SIZE), In("flags", FLAGS)], _C, "memory"),
-    Function(215, "cudaMallocManaged", "cudart",
-             [Out("dev_ptr", PTR), In("size", SIZE), In("flags", FLAGS)], _C, "memory"),
-    Function(216, "cudaMallocAsync", "cudart",
-             [Out("dev_ptr", PTR), In("size", SIZE), In("stream", STREAM)], _C, "memory"),
-    Function(217, "cudaFreeAsync", "cudart", [In("dev_ptr", PTR), In("stream", STREAM)], _C,
-             "memory"),
-    Function(220, "cudaMemcpy", "cudart",
-             [In("dst", PTR), In("src", PTR), In("count", SIZE), In("kind", MEMCPY_KIND)], _C,
-             "copy"),
-    Function(221, "cudaMemcpyAsync", "cudart",
-             [In("dst", PTR), In("src", PTR), In("count", SIZE), In("kind", MEMCPY_KIND),
-              In("stream", STREAM)], _C, "copy"),
-    Function(222, "cudaMemset", "cudart",
-             [In("dev_ptr", PTR), In("value", INT), In("count", SIZE)], _C, "copy"),
-    Function(223, "cudaMemsetAsync", "cudart",
-             [In("dev_ptr", PTR), In("value", INT), In("count", SIZE), In("stream", STREAM)], _C,
-             "copy"),
-    Function(230, "cudaStreamCreate", "cudart", [Out("stream", STREAM)], _C, "stream"),
-    Function(231, "cudaStreamCreateWithFlags", "cudart",
-             [Out("stream", STREAM), In("flags", FLAGS)], _C, "stream"),
-    Function(232, "cudaStreamCreateWithPriority", "cudart",
-             [Out("stream", STREAM), In("flags", FLAGS), In("priority", INT)], _C, "stream"),
-    Function(233, "cudaStreamDestroy", "cudart", [In("stream", STREAM)], _C, "stream"),
-    Function(234, "cudaStreamSynchronize", "cudart", [In("stream", STREAM)], _C, "sync"),
-    Function(235, "cudaStreamQuery", "cudart", [In("stream", STREAM)], _C, "sync"),
-    Function(236, "cudaStreamWaitEvent", "cudart",
-             [In("stream", STREAM), In("event", EVENT), In("flags", FLAGS)], _C, "sync"),
-    Function(240, "cudaEventCreate", "cudart", [Out("event", EVENT)], _C, "event"),
-    Function(241, "cudaEventCreateWithFlags", "cudart", [Out("event", EVENT), In("flags", FLAGS)],
-             _C, "event"),
-    Function(242, "cudaEventRecord", "cudart", [In("event", EVENT), In("stream", STREAM)], _C,
-             "event"),
-    Function(243, "cudaEventSynchronize", "cudart", [In("event", EVENT)], _C, "sync"),
-    Function(244, "cudaEventQuery", "cudart", [In("event", EVENT)], _C, "sync"),
-    Function(245, "cudaEventDestroy", "cudart", [In("event", EVENT)], _C, "event"),
-    Function(250, "cudaStreamBeginCapture", "cudart",
-             [In("stream", STREAM), In("mode", CAPTURE_MODE)], _C, "graph"),
-    Function(251, "cudaStreamEndCapture", "cudart", [In("stream", STREAM), Out("graph", GRAPH)],
-             _C, "graph"),
-    Function(252, "cudaGraphInstantiate", "cudart",
-             [Out("graph_exec", GRAPH_EXEC), In("graph", GRAPH), In("flags", FLAGS)], _C, "graph"),
-    Function(253, "cudaGraphLaunch", "cudart",
-             [In("graph_exec", GRAPH_EXEC), In("stream", STREAM)], _C, "graph"),
-    Function(260, "cudaLaunchKernel", "cudart",
-             [In("func", FUNC), In("grid_dim", DIM3), In("block_dim", DIM3),
-              In("shared_mem", SIZE), In("stream", STREAM)], _C, "launch"),
-    Function(261, "__cudaLaunchKernel", "cudart",
-             [In("kernel", FUNC), In("grid_dim", DIM3), In("block_dim", DIM3),
-              In("shared_mem", SIZE), In("stream", STREAM)], _C, "launch"),
+    _cuda(200, "cudaGetDeviceCount", [Out("count", INT)], "device"),
+    _cuda(201, "cudaSetDevice", [In("device", INT)], "device", CUSTOM),  # devices are remapped
+    _cuda(202, "cudaGetDevice", [Out("device", INT)], "device"),
+    _cuda(203, "cudaDeviceSynchronize", [], "sync", ISSUE),
+    _cuda(204, "cudaDeviceReset", [], "device"),
+    # Replay allocates only what NCCL calls use, sized to the largest extent used.
+    _cuda(210, "cudaMalloc", [Out("dev_ptr", PTR), In("size", SIZE)], "memory", CUSTOM),
+    _cuda(211, "cudaFree", [In("dev_ptr", PTR)], "memory", CUSTOM),
+    _cuda(212, "cudaMallocHost", [Out("ptr", PTR), In("size", SIZE)], "memory", CUSTOM),
+    _cuda(213, "cudaFreeHost", [In("ptr", PTR)], "memory", CUSTOM),
+    _cuda(214, "cudaHostAlloc", [Out("host_ptr", PTR), In("size", SIZE), In("flags", FLAGS)],
+          "memory", CUSTOM),
+    _cuda(215, "cudaMallocManaged", [Out("dev_ptr", PTR), In("size", SIZE), In("flags", FLAGS)],
+          "memory", CUSTOM),
+    _cuda(216, "cudaMallocAsync", [Out("dev_ptr", PTR), In("size", SIZE), In("stream", STREAM)],
+          "memory", CUSTOM),
+    _cuda(217, "cudaFreeAsync", [In("dev_ptr", PTR), In("stream", STREAM)], "memory", CUSTOM),
+    # The application's own data movement: comm replay brings its own data.
+    _cuda(220, "cudaMemcpy",
+          [In("dst", PTR), In("src", PTR, "const void*"), In("count", SIZE),
+           In("kind", MEMCPY_KIND)], "copy"),
+    _cuda(221, "cudaMemcpyAsync",
+          [In("dst", PTR), In("src", PTR, "const void*"), In("count", SIZE),
+           In("kind", MEMCPY_KIND), In("stream", STREAM)], "copy"),
+    _cuda(222, "cudaMemset", [In("dev_ptr", PTR), In("value", INT), In("count", SIZE)], "copy"),
+    _cuda(223, "cudaMemsetAsync",
+          [In("dev_ptr", PTR), In("value", INT), In("count", SIZE), In("stream", STREAM)], "copy"),
+    _cuda(230, "cudaStreamCreate", [Out("stream", STREAM)], "stream", ISSUE),
+    _cuda(231, "cudaStreamCreateWithFlags", [Out("stream", STREAM), In("flags", FLAGS)], "stream",
+          ISSUE),
+    _cuda(232, "cudaStreamCreateWithPriority",
+          [Out("stream", STREAM), In("flags", FLAGS), In("priority", INT)], "stream", ISSUE),
+    _cuda(233, "cudaStreamDestroy", [In("stream", STREAM)], "stream", ISSUE),
+    _cuda(234, "cudaStreamSynchronize", [In("stream", STREAM)], "sync", ISSUE),
+    # A query that found the work done is where the program waited for it: replay synchronizes.
+    _cuda(235, "cudaStreamQuery", [In("stream", STREAM)], "sync", CUSTOM),
+    _cuda(236, "cudaStreamWaitEvent", [In("stream", STREAM), In("event", EVENT), In("flags", FLAGS)],
+          "sync", ISSUE),
+    _cuda(240, "cudaEventCreate", [Out("event", EVENT)], "event", ISSUE),
+    _cuda(241, "cudaEventCreateWithFlags", [Out("event", EVENT), In("flags", FLAGS)], "event",
+          ISSUE),
+    _cuda(242, "cudaEventRecord", [In("event", EVENT), In("stream", STREAM)], "event", ISSUE),
+    _cuda(243, "cudaEventSynchronize", [In("event", EVENT)], "sync", ISSUE),
+    _cuda(244, "cudaEventQuery", [In("event", EVENT)], "sync", CUSTOM),
+    _cuda(245, "cudaEventDestroy", [In("event", EVENT)], "event", ISSUE),
+    # A collective captured into a graph runs at each launch without a host call: comm replay
+    # leaves graphs out (and says how many collectives were captured).
+    _cuda(250, "cudaStreamBeginCapture", [In("stream", STREAM), In("mode", CAPTURE_MODE)],
+          "graph"),
+    _cuda(251, "cudaStreamEndCapture", [In("stream", STREAM), Out("graph", GRAPH)], "graph"),
+    _cuda(252, "cudaGraphInstantiate",
+          [Out("graph_exec", GRAPH_EXEC), In("graph", GRAPH),
+           In("flags", FLAGS, "unsigned long long")], "graph"),
+    _cuda(253, "cudaGraphLaunch", [In("graph_exec", GRAPH_EXEC), In("stream", STREAM)], "graph"),
+    _cuda(260, "cudaLaunchKernel",
+          [In("func", FUNC), In("grid_dim", DIM3), In("block_dim", DIM3),
+           In("shared_mem", SIZE), In("stream", STREAM)], "launch", wrapper=MANUAL),
+    _cuda(261, "__cudaLaunchKernel",
+          [In("kernel", FUNC), In("grid_dim", DIM3), In("block_dim", DIM3),
+           In("shared_mem", SIZE), In("stream", STREAM)], "launch", wrapper=MANUAL),
 ]
 
-# ---- cuRAND host API ----------------------------------------------------------------------------
+# ---- cuRAND host API: recorded for application replay; comm replay skips it ---------------------
 _Q = "CurandStatus"
+
+
+def _curand(id, name, args, category="rng"):
+    return Function(id, name, "curand", args, _Q, category)
+
+
+def _generate(id, name, ptr_type, extra=()):
+    return _curand(id, name, [In("generator", CURAND_GEN), In("output_ptr", PTR, ptr_type),
+                              In("n" if extra else "num", SIZE)] + list(extra), "rng_generate")
+
+
 CURAND = [
-    Function(300, "curandCreateGenerator", "curand",
-             [Out("generator", CURAND_GEN), In("rng_type", RNG_TYPE)], _Q, "rng"),
-    Function(301, "curandCreateGeneratorHost", "curand",
-             [Out("generator", CURAND_GEN), In("rng_type", RNG_TYPE)], _Q, "rng"),
-    Function(302, "curandDestroyGenerator", "curand", [In("generator", CURAND_GEN)], _Q, "rng"),
-    Function(303, "curandSetPseudoRandomGeneratorSeed", "curand",
-             [In("generator", CURAND_GEN), In("seed", UINT64)], _Q, "rng"),
-    Function(304, "curandSetGeneratorOffset", "curand",
-             [In("generator", CURAND_GEN), In("offset", UINT64)], _Q, "rng"),
-    Function(305, "curandSetStream", "curand",
-             [In("generator", CURAND_GEN), In("stream", STREAM)], _Q, "rng"),
-    Function(310, "curandGenerate", "curand",
-             [In("generator", CURAND_GEN), In("output_ptr", PTR), In("num", SIZE)], _Q,
-             "rng_generate"),
-    Function(311, "curandGenerateUniform", "curand",
-             [In("generator", CURAND_GEN), In("output_ptr", PTR), In("num", SIZE)], _Q,
-             "rng_generate"),
-    Function(312, "curandGenerateNormal", "curand",
-             [In("generator", CURAND_GEN), In("output_ptr", PTR), In("n", SIZE), In("mean", FLOAT),
-              In("stddev", FLOAT)], _Q, "rng_generate"),
-    Function(313, "curandGenerateUniformDouble", "curand",
-             [In("generator", CURAND_GEN), In("output_ptr", PTR), In("num", SIZE)], _Q,
-             "rng_generate"),
-    Function(314, "curandGenerateNormalDouble", "curand",
-             [In("generator", CURAND_GEN), In("output_ptr", PTR), In("n", SIZE),
-              In("mean", DOUBLE), In("stddev", DOUBLE)], _Q, "rng_generate"),
-    Function(315, "curandGenerateLongLong", "curand",
-             [In("generator", CURAND_GEN), In("output_ptr", PTR), In("num", SIZE)], _Q,
-             "rng_generate"),
+    _curand(300, "curandCreateGenerator", [Out("generator", CURAND_GEN), In("rng_type", RNG_TYPE)]),
+    _curand(301, "curandCreateGeneratorHost",
+            [Out("generator", CURAND_GEN), In("rng_type", RNG_TYPE)]),
+    _curand(302, "curandDestroyGenerator", [In("generator", CURAND_GEN)]),
+    _curand(303, "curandSetPseudoRandomGeneratorSeed",
+            [In("generator", CURAND_GEN), In("seed", UINT64)]),
+    _curand(304, "curandSetGeneratorOffset", [In("generator", CURAND_GEN), In("offset", UINT64)]),
+    _curand(305, "curandSetStream", [In("generator", CURAND_GEN), In("stream", STREAM)]),
+    _generate(310, "curandGenerate", "unsigned int*"),
+    _generate(311, "curandGenerateUniform", "float*"),
+    _generate(312, "curandGenerateNormal", "float*", [In("mean", FLOAT), In("stddev", FLOAT)]),
+    _generate(313, "curandGenerateUniformDouble", "double*"),
+    _generate(314, "curandGenerateNormalDouble", "double*",
+              [In("mean", DOUBLE), In("stddev", DOUBLE)]),
+    _generate(315, "curandGenerateLongLong", "unsigned long long*"),
 ]
 
 FUNCTIONS = NCCL + CUDART + CURAND
@@ -344,7 +429,7 @@ ENUMS = {
 
 
 def validate():
-    """Ids unique, names unique, enums referenced exist. Run by the generator."""
+    """Ids unique, names unique, every reference resolvable. Run by the generators."""
     ids, names = set(), set()
     for f in FUNCTIONS:
         assert f.id not in ids, f"duplicate function id {f.id} ({f.name})"
@@ -352,161 +437,26 @@ def validate():
         ids.add(f.id)
         names.add(f.name)
         assert 1 <= f.id < 19000, f.name
+        assert f.replay in (ISSUE, CUSTOM, SKIP), f.name
+        assert f.wrapper in (GENERATED, HOOKED, MANUAL), f.name
         if f.result:
             assert f.result in ENUMS, f"{f.name}: unknown result enum {f.result}"
+        arg_names = [a.name for a in f.args]
         for a in f.args:
             if a.type.kind == "ARG_ENUM":
                 assert a.type.proto in ENUMS, f"{f.name}.{a.name}: unknown enum {a.type.proto}"
+            if a.repeated:
+                assert a.count in arg_names, f"{f.name}.{a.name}: no count argument {a.count}"
+            if a.derived:
+                assert a.expr, f"{f.name}.{a.name}: neither a C parameter nor derived"
+            if f.wrapper != MANUAL:
+                assert a.derived or a.type.c or a.ctype, f"{f.name}.{a.name}: no C type"
         if f.comm_arg:
-            assert f.comm_arg in [a.name for a in f.args], f"{f.name}: no arg {f.comm_arg}"
-    by_name = {f.name: f for f in FUNCTIONS}
-    for name, buffers in BUFFERS.items():
-        f = by_name[name]
-        assert f.category in ("collective", "p2p"), name
-        arg_names = [a.name for a in f.args]
-        for role, buf, _count, whose in buffers:
-            assert role in ("in", "out") and whose in ("all", "root"), (name, buf)
-            assert buf in arg_names, f"{name}: no buffer arg {buf}"
-            assert whose == "all" or "root" in arg_names, f"{name}: root-only without a root"
-    for f in FUNCTIONS:
+            assert f.comm_arg in arg_names, f"{f.name}: no arg {f.comm_arg}"
         if f.category in ("collective", "p2p"):
-            assert f.name in BUFFERS, f"{f.name}: say which buffers it reads and writes"
-
-
-# ---- C signatures, for the generated wrappers --------------------------------------------------
-# Parameter types in C order, exactly as the library's header declares them (the compiler checks
-# every generated definition against the real header, so a mismatch does not build). A spec
-# argument beyond the C parameters is derived (EXTRA_ARGS). Functions without an entry here get
-# no wrapper yet (CUDA runtime and cuRAND wrappers come next).
-C_RESULT = {"ncclGetErrorString": "const char*", "ncclGetLastError": "const char*",
-            "ncclResetDebugInit": "void"}
-_COLL = ["const void*", "void*", "size_t", "ncclDataType_t"]
-C_PARAMS = {
-    "ncclGetVersion": ["int*"],
-    "ncclGetUniqueId": ["ncclUniqueId*"],
-    "ncclGetErrorString": ["ncclResult_t"],
-    "ncclGetLastError": ["ncclComm_t"],
-    "ncclResetDebugInit": [],
-    "ncclMemAlloc": ["void**", "size_t"],
-    "ncclMemFree": ["void*"],
-    "ncclCommInitRank": ["ncclComm_t*", "int", "ncclUniqueId", "int"],
-    "ncclCommInitRankConfig": ["ncclComm_t*", "int", "ncclUniqueId", "int", "ncclConfig_t*"],
-    "ncclCommInitAll": ["ncclComm_t*", "int", "const int*"],
-    "ncclCommInitRankScalable": ["ncclComm_t*", "int", "int", "int", "ncclUniqueId*",
-                                 "ncclConfig_t*"],
-    "ncclCommSplit": ["ncclComm_t", "int", "int", "ncclComm_t*", "ncclConfig_t*"],
-    "ncclCommShrink": ["ncclComm_t", "int*", "int", "ncclComm_t*", "ncclConfig_t*", "int"],
-    "ncclCommFinalize": ["ncclComm_t"],
-    "ncclCommDestroy": ["ncclComm_t"],
-    "ncclCommAbort": ["ncclComm_t"],
-    "ncclCommRevoke": ["ncclComm_t", "int"],
-    "ncclCommGetAsyncError": ["ncclComm_t", "ncclResult_t*"],
-    "ncclCommCount": ["const ncclComm_t", "int*"],
-    "ncclCommCuDevice": ["const ncclComm_t", "int*"],
-    "ncclCommUserRank": ["const ncclComm_t", "int*"],
-    "ncclCommRegister": ["const ncclComm_t", "void*", "size_t", "void**"],
-    "ncclCommDeregister": ["const ncclComm_t", "void*"],
-    "ncclCommWindowRegister": ["ncclComm_t", "void*", "size_t", "ncclWindow_t*", "int"],
-    "ncclCommWindowDeregister": ["ncclComm_t", "ncclWindow_t"],
-    "ncclRedOpCreatePreMulSum": ["ncclRedOp_t*", "void*", "ncclDataType_t",
-                                 "ncclScalarResidence_t", "ncclComm_t"],
-    "ncclRedOpDestroy": ["ncclRedOp_t", "ncclComm_t"],
-    "ncclReduce": _COLL + ["ncclRedOp_t", "int", "ncclComm_t", "cudaStream_t"],
-    "ncclBcast": ["void*", "size_t", "ncclDataType_t", "int", "ncclComm_t", "cudaStream_t"],
-    "ncclBroadcast": _COLL + ["int", "ncclComm_t", "cudaStream_t"],
-    "ncclAllReduce": _COLL + ["ncclRedOp_t", "ncclComm_t", "cudaStream_t"],
-    "ncclReduceScatter": _COLL + ["ncclRedOp_t", "ncclComm_t", "cudaStream_t"],
-    "ncclAllGather": _COLL + ["ncclComm_t", "cudaStream_t"],
-    "ncclAlltoAll": _COLL + ["ncclComm_t", "cudaStream_t"],
-    "ncclGather": _COLL + ["int", "ncclComm_t", "cudaStream_t"],
-    "ncclScatter": _COLL + ["int", "ncclComm_t", "cudaStream_t"],
-    "ncclSend": ["const void*", "size_t", "ncclDataType_t", "int", "ncclComm_t", "cudaStream_t"],
-    "ncclRecv": ["void*", "size_t", "ncclDataType_t", "int", "ncclComm_t", "cudaStream_t"],
-    "ncclGroupStart": [],
-    "ncclGroupEnd": [],
-    "ncclGroupSimulateEnd": ["ncclSimInfo_t*"],
-}
-# How a repeated argument's length is known (another argument's C name).
-REPEAT_COUNT = {("ncclCommInitAll", "comms"): "ndev", ("ncclCommInitAll", "devlist"): "ndev",
-                ("ncclCommInitRankScalable", "comm_ids"): "n_id",
-                ("ncclCommShrink", "exclude_ranks"): "exclude_ranks_count"}
-# Spec arguments with no C parameter: the C++ expression that computes them in the wrapper.
-EXTRA_ARGS = {("ncclRedOpCreatePreMulSum", "scalar_value"):
-              "::ddrr::interpose::ScalarBytes(scalar, datatype, residence)"}
-# Out-arguments read through a struct rather than a plain pointer.
-OUT_EXPR = {("ncclGroupSimulateEnd", "estimated_time"):
-            "(estimated_time ? estimated_time->estimatedTime : 0.0f)"}
-
-# Data buffers of collectives and p2p, for the digests and payloads capture levels: (role, buffer
-# argument, element count, whose data it is). The count is a C++ expression over the arguments;
-# `nranks` is the communicator's size. "root": only the root's buffer means anything (a
-# Broadcast's input, a Reduce's output); "all": every rank's.
-BUFFERS = {
-    "ncclAllReduce": [("in", "sendbuff", "count", "all"), ("out", "recvbuff", "count", "all")],
-    "ncclBroadcast": [("in", "sendbuff", "count", "root"), ("out", "recvbuff", "count", "all")],
-    "ncclBcast": [("in", "buff", "count", "root"), ("out", "buff", "count", "all")],
-    "ncclReduce": [("in", "sendbuff", "count", "all"), ("out", "recvbuff", "count", "root")],
-    "ncclAllGather": [("in", "sendbuff", "sendcount", "all"),
-                      ("out", "recvbuff", "sendcount * nranks", "all")],
-    "ncclReduceScatter": [("in", "sendbuff", "recvcount * nranks", "all"),
-                          ("out", "recvbuff", "recvcount", "all")],
-    "ncclAlltoAll": [("in", "sendbuff", "count * nranks", "all"),
-                     ("out", "recvbuff", "count * nranks", "all")],
-    "ncclGather": [("in", "sendbuff", "count", "all"),
-                   ("out", "recvbuff", "count * nranks", "root")],
-    "ncclScatter": [("in", "sendbuff", "count * nranks", "root"),
-                    ("out", "recvbuff", "count", "all")],
-    "ncclSend": [("in", "sendbuff", "count", "all")],
-    "ncclRecv": [("out", "recvbuff", "count", "all")],
-}
-
-C_PARAMS.update({
-    "cudaGetDeviceCount": ["int*"],
-    "cudaSetDevice": ["int"],
-    "cudaGetDevice": ["int*"],
-    "cudaDeviceSynchronize": [],
-    "cudaDeviceReset": [],
-    "cudaMalloc": ["void**", "size_t"],
-    "cudaFree": ["void*"],
-    "cudaMallocHost": ["void**", "size_t"],
-    "cudaFreeHost": ["void*"],
-    "cudaHostAlloc": ["void**", "size_t", "unsigned int"],
-    "cudaMallocManaged": ["void**", "size_t", "unsigned int"],
-    "cudaMallocAsync": ["void**", "size_t", "cudaStream_t"],
-    "cudaFreeAsync": ["void*", "cudaStream_t"],
-    "cudaMemcpy": ["void*", "const void*", "size_t", "enum cudaMemcpyKind"],
-    "cudaMemcpyAsync": ["void*", "const void*", "size_t", "enum cudaMemcpyKind", "cudaStream_t"],
-    "cudaMemset": ["void*", "int", "size_t"],
-    "cudaMemsetAsync": ["void*", "int", "size_t", "cudaStream_t"],
-    "cudaStreamCreate": ["cudaStream_t*"],
-    "cudaStreamCreateWithFlags": ["cudaStream_t*", "unsigned int"],
-    "cudaStreamCreateWithPriority": ["cudaStream_t*", "unsigned int", "int"],
-    "cudaStreamDestroy": ["cudaStream_t"],
-    "cudaStreamSynchronize": ["cudaStream_t"],
-    "cudaStreamQuery": ["cudaStream_t"],
-    "cudaStreamWaitEvent": ["cudaStream_t", "cudaEvent_t", "unsigned int"],
-    "cudaEventCreate": ["cudaEvent_t*"],
-    "cudaEventCreateWithFlags": ["cudaEvent_t*", "unsigned int"],
-    "cudaEventRecord": ["cudaEvent_t", "cudaStream_t"],
-    "cudaEventSynchronize": ["cudaEvent_t"],
-    "cudaEventQuery": ["cudaEvent_t"],
-    "cudaEventDestroy": ["cudaEvent_t"],
-    "cudaStreamBeginCapture": ["cudaStream_t", "enum cudaStreamCaptureMode"],
-    "cudaStreamEndCapture": ["cudaStream_t", "cudaGraph_t*"],
-    "cudaGraphInstantiate": ["cudaGraphExec_t*", "cudaGraph_t", "unsigned long long"],
-    "cudaGraphLaunch": ["cudaGraphExec_t", "cudaStream_t"],
-    "curandCreateGenerator": ["curandGenerator_t*", "curandRngType_t"],
-    "curandCreateGeneratorHost": ["curandGenerator_t*", "curandRngType_t"],
-    "curandDestroyGenerator": ["curandGenerator_t"],
-    "curandSetPseudoRandomGeneratorSeed": ["curandGenerator_t", "unsigned long long"],
-    "curandSetGeneratorOffset": ["curandGenerator_t", "unsigned long long"],
-    "curandSetStream": ["curandGenerator_t", "cudaStream_t"],
-    "curandGenerate": ["curandGenerator_t", "unsigned int*", "size_t"],
-    "curandGenerateUniform": ["curandGenerator_t", "float*", "size_t"],
-    "curandGenerateNormal": ["curandGenerator_t", "float*", "size_t", "float", "float"],
-    "curandGenerateUniformDouble": ["curandGenerator_t", "double*", "size_t"],
-    "curandGenerateNormalDouble": ["curandGenerator_t", "double*", "size_t", "double", "double"],
-    "curandGenerateLongLong": ["curandGenerator_t", "unsigned long long*", "size_t"],
-})
-# Default result type per library.
-LIBRARY_RESULT = {"nccl": "ncclResult_t", "cudart": "cudaError_t", "curand": "curandStatus_t"}
+            assert f.buffers, f"{f.name}: say which buffers it reads and writes"
+        for b in f.buffers:
+            assert f.category in ("collective", "p2p"), f.name
+            assert b.role in ("in", "out") and b.whose in ("all", "root"), (f.name, b.arg)
+            assert b.arg in arg_names and b.count in arg_names, (f.name, b.arg, b.count)
+            assert b.whose == "all" or "root" in arg_names, f"{f.name}: root-only without a root"

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Generates, from api_spec.py: api.proto, api_encode.h (interposer-side encoders that need no
-libprotobuf), api_table.{h,cc} (function/argument metadata for dumpers, analysis and replay) and
-api_samples.cc (deterministic sample calls for round-trip tests and benchmarks).
+libprotobuf), api_table.{h,cc} (function/argument metadata for dumpers, analysis and replay),
+api_views.{h,cc} (reader-side: a collective's or send/recv's arguments, whichever function it is)
+and api_samples.cc (deterministic sample calls for round-trip tests and benchmarks).
 
 Usage: gen_api.py OUT_DIR
 """
@@ -283,6 +284,83 @@ def gen_samples_cc():
     return "\n".join(out)
 
 
+# ---- api_views: the arguments of a collective or send/recv, read from its message ------------
+VIEWS_H = HEADER + """#pragma once
+
+#include <cstdint>
+
+#include "ddrr/api.pb.h"
+#include "spec/api_table.h"
+
+namespace ddrr::trace {
+
+// A data buffer of a collective or send/recv call (api_spec.py, Function.buffers).
+struct BufferView {
+  bool output = false;
+  uint64_t ptr = 0;
+  uint64_t count = 0;      // the call's count argument
+  bool per_rank = false;   // holds `count` elements for each rank of the communicator
+  bool root_only = false;  // only the root's buffer matters
+  uint64_t Elements(int64_t nranks) const {
+    return per_rank ? count * static_cast<uint64_t>(nranks > 0 ? nranks : 0) : count;
+  }
+};
+
+// A collective's or send/recv's arguments, whichever function it is.
+struct OpView {
+  FunctionId fn{};
+  uint64_t comm = 0;
+  uint64_t stream = 0;
+  uint64_t count = 0;     // count / sendcount / recvcount: the function's count argument
+  int32_t datatype = -1;  // ncclDataType_t
+  int32_t redop = -1;     // ncclRedOp_t; -1: the function reduces nothing
+  int32_t root = -1;      // -1: not a rooted collective
+  int32_t peer = -1;      // -1: not a send/recv
+  uint32_t nbuffers = 0;
+  BufferView buffers[2];
+  bool p2p() const { return peer >= 0; }
+};
+
+// Fills `view` from a collective or send/recv call; false for any other call.
+bool ViewOp(const ApiCall& call, OpView* view);
+
+}  // namespace ddrr::trace
+"""
+
+
+def gen_views_cc():
+    out = [HEADER, '#include "spec/api_views.h"', "", "namespace ddrr::trace {", "",
+           "bool ViewOp(const ApiCall& call, OpView* v) {", "  *v = OpView{};",
+           "  switch (call.fn_case()) {"]
+    for f in FUNCTIONS:
+        if not f.buffers:
+            continue
+        names = [a.name for a in f.args]
+        count = f.buffers[0].count
+        out.append(f"    case ApiCall::k{camel(f.name)}: {{")
+        out.append(f"      const auto& m = call.{snake(f.name)}();")
+        out.append(f"      v->fn = FunctionId::k{camel(f.name)};")
+        out.append("      v->comm = m.comm();")
+        out.append("      v->stream = m.stream();")
+        out.append(f"      v->count = m.{count}();")
+        out.append("      v->datatype = static_cast<int32_t>(m.datatype());")
+        if "op" in names:
+            out.append("      v->redop = static_cast<int32_t>(m.op());")
+        for field in ("root", "peer"):
+            if field in names:
+                out.append(f"      v->{field} = static_cast<int32_t>(m.{field}());")
+        out.append(f"      v->nbuffers = {len(f.buffers)};")
+        for i, b in enumerate(f.buffers):
+            out.append(f"      v->buffers[{i}] = {{{str(b.role == 'out').lower()}, m.{b.arg}(), "
+                       f"m.{b.count}(), {str(b.per_rank).lower()}, "
+                       f"{str(b.whose == 'root').lower()}}};")
+        out.append("      return true;")
+        out.append("    }")
+    out += ["    default:", "      return false;", "  }", "}", "",
+            "}  // namespace ddrr::trace", ""]
+    return "\n".join(out)
+
+
 def main():
     api_spec.validate()
     out_dir = sys.argv[1]
@@ -293,6 +371,8 @@ def main():
     write_if_changed(os.path.join(out_dir, "spec", "api_table.h"), gen_table_h())
     write_if_changed(os.path.join(out_dir, "spec", "api_table.cc"), gen_table_cc())
     write_if_changed(os.path.join(out_dir, "spec", "api_samples.cc"), gen_samples_cc())
+    write_if_changed(os.path.join(out_dir, "spec", "api_views.h"), VIEWS_H)
+    write_if_changed(os.path.join(out_dir, "spec", "api_views.cc"), gen_views_cc())
 
 
 if __name__ == "__main__":

@@ -1,34 +1,29 @@
 #!/usr/bin/env python3
-"""Generates the interposer's wrappers (src/interpose) from api_spec.py: for every function with a
-C signature in C_PARAMS, an exported definition with the real header's signature that forwards
-to the real function and, at call depth 0, records an ApiCall event. Generated locals start
-with '_' so they never meet a parameter name (apitrace's rule).
+"""Generates the interposer's wrappers (src/interpose) from api_spec.py: for every function whose
+wrapper is not written by hand, an exported definition with the real header's signature that
+forwards to the real function and, at call depth 0, records an ApiCall event. Generated locals
+start with '_' so they never meet a parameter name (apitrace's rule).
 
 Usage: gen_wrappers.py OUT_FILE
 """
 
 import os
-import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import api_spec  # noqa: E402
-from api_spec import (BUFFERS, C_PARAMS, C_RESULT, EXTRA_ARGS, LIBRARY_RESULT,  # noqa: E402
-                      OUT_EXPR, REPEAT_COUNT)
+from api_spec import HOOKED, MANUAL  # noqa: E402
 from gen_api import camel, write_if_changed, HEADER  # noqa: E402
 
 
-def encode_expr(f, a, ctype):
-    """C++ expression giving the encoder's value for argument `a` (C type `ctype`)."""
-    key = (f.name, a.name)
-    if key in EXTRA_ARGS:
-        return EXTRA_ARGS[key]
-    if key in OUT_EXPR:
-        return OUT_EXPR[key]
+def encode_expr(a):
+    """C++ expression giving the encoder's value for argument `a`."""
+    if a.expr:
+        return a.expr
     t = a.type
     n = a.name
     if a.repeated:
-        count = REPEAT_COUNT[key]
+        count = a.count
         if t.kind == "ARG_UNIQUE_ID":
             return f"::ddrr::interpose::UniqueIds({n}, {count})"
         if t.cpp == "int64_t":
@@ -51,13 +46,13 @@ def encode_expr(f, a, ctype):
 def data_lines(f, role):
     """Statements staging the buffers of `role` ("in" or "out") of a collective or p2p call."""
     lines = []
-    for r, buf, count, whose in BUFFERS.get(f.name, []):
-        if r != role:
+    for b in f.buffers:
+        if b.role != role:
             continue
-        count = re.sub(r"\bnranks\b", "_data.nranks()", count)
-        holds = "true" if whose == "all" else "_data.IsRoot(root)"
+        count = f"{b.count} * _data.nranks()" if b.per_rank else b.count
+        holds = "true" if b.whose == "all" else "_data.IsRoot(root)"
         method = "Input" if role == "in" else "Output"
-        lines.append(f"  if (_data.active()) _data.{method}({buf}, {count}, {holds});")
+        lines.append(f"  if (_data.active()) _data.{method}({b.arg}, {count}, {holds});")
     return lines
 
 
@@ -65,13 +60,13 @@ def gen():
     out = [HEADER, '#include "interpose/wrapper_support.h"', "",
            "// clang-format off", "using ::ddrr::trace::FunctionId;", ""]
     for f in api_spec.FUNCTIONS:
-        if f.name not in C_PARAMS:
+        if f.wrapper == MANUAL:
             continue
-        ctypes = C_PARAMS[f.name]
-        cargs = [a for a in f.args if (f.name, a.name) not in EXTRA_ARGS]
-        params = ", ".join(f"{ct} {a.name}" for ct, a in zip(ctypes, cargs))
+        cargs = f.c_args
+        ctypes = [a.ctype for a in cargs]
+        params = ", ".join(f"{a.ctype} {a.name}" for a in cargs)
         names = ", ".join(a.name for a in cargs)
-        ret = C_RESULT.get(f.name, LIBRARY_RESULT[f.library])
+        ret = f.c_return
         lib = f.library
         out.append(f"extern \"C\" DDRR_EXPORT {ret} {f.name}({params}) {{")
         out.append(f"  using Fn = {ret} (*)({', '.join(ctypes)});")
@@ -90,7 +85,7 @@ def gen():
             out.append(f"  if (!_guard.recording()) return {call};")
         else:
             out.append(f"  if (!_guard.recording()) return {call};")
-        if f.name in BUFFERS:  # inputs are copied before the call, outside its measured time
+        if f.buffers:  # inputs are copied before the call, outside its measured time
             stream = next(a.name for a in f.args if a.type.handle == "stream")
             out.append(f"  ::ddrr::interpose::DataCapture _data(datatype, {f.comm_arg}, {stream});")
             out += data_lines(f, "in")
@@ -104,7 +99,7 @@ def gen():
         out.append(f"  ::ddrr::interpose::CallEvent _ev(FunctionId::k{camel(f.name)}, _t0, {result});")
         # Communicator bookkeeping: created comms get their job-wide key; ops get op numbers.
         hook = f"::ddrr::interpose::hooks::{camel(f.name)}"
-        if f.name in HOOKED:
+        if f.wrapper == HOOKED:
             out.append(f"  {hook}(_ev, {names});")
         elif f.comm_arg:
             counts = "true" if f.category in ("collective", "p2p") else "false"
@@ -115,20 +110,15 @@ def gen():
             out += data_lines(f, "out")
         if f.category == "group":
             out.append(f"  _ev.OnGroup(FunctionId::k{camel(f.name)});")
-        args = ", ".join(["_ev.encoder()"] + [encode_expr(f, a, None) for a in f.args])
+        args = ", ".join(["_ev.encoder()"] + [encode_expr(a) for a in f.args])
         out.append(f"  ::ddrr::trace::Encode{camel(f.name)}({args});")
-        out.append("  _ev.Commit(&_data);" if f.name in BUFFERS else "  _ev.Commit();")
+        out.append("  _ev.Commit(&_data);" if f.buffers else "  _ev.Commit();")
         if ret != "void":
             out.append("  return _result;")
         out.append("}")
         out.append("")
     out.append("// clang-format on")
     return "\n".join(out) + "\n"
-
-
-# Creation calls whose new communicators need keys (wrapper_support.h, namespace hooks).
-HOOKED = {"ncclCommInitRank", "ncclCommInitRankConfig", "ncclCommInitAll",
-          "ncclCommInitRankScalable", "ncclCommSplit", "ncclCommShrink"}
 
 
 def main():
