@@ -39,7 +39,7 @@ SampleSpec MakeSpec() {
           "                    numbered in the fault note printed to stderr)",
       .faults = {FaultKind::kSkipCollective, FaultKind::kWrongCount, FaultKind::kWrongRoot,
                  FaultKind::kWrongDtype, FaultKind::kUnmatchedSend, FaultKind::kSameDevice,
-                 FaultKind::kAbort, FaultKind::kNan},
+                 FaultKind::kAbort, FaultKind::kNan, FaultKind::kStall},
       .extras = {},
   };
 }

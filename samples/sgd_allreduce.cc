@@ -120,7 +120,7 @@ SampleSpec MakeSpec(int* samples, double* lr, int* log_every) {
           "                    and 'same-device' act at startup whatever the step",
       .faults = {FaultKind::kSkipCollective, FaultKind::kWrongCount, FaultKind::kWrongRoot,
                  FaultKind::kWrongDtype, FaultKind::kUnmatchedSend, FaultKind::kSameDevice,
-                 FaultKind::kAbort, FaultKind::kNan},
+                 FaultKind::kAbort, FaultKind::kNan, FaultKind::kStall},
       .extras = {{"--samples", "N", "training samples per rank", samples},
                  {"--lr", "X", "learning rate", lr},
                  {"--log-every", "N", "print the loss every N steps (0: never)", log_every}},
@@ -201,6 +201,8 @@ int Run(int argc, char** argv) {
       NCCL_CHECK(
           ncclSend(reduced.get(), features + 1, ncclFloat, (rank + 1) % world, comm, stream));
     }
+    if (fault.Fires(FaultKind::kStall, step))
+      StallForever(("the gradient all-reduce of step " + std::to_string(step)).c_str());
     const bool skipped = fault.Fires(FaultKind::kSkipCollective, step);
     if (!skipped) {
       size_t count = features + 1;

@@ -26,6 +26,7 @@ constexpr FaultEntry kFaults[] = {
     {FaultKind::kSameDevice, "same-device"},
     {FaultKind::kAbort, "abort"},
     {FaultKind::kNan, "nan"},
+    {FaultKind::kStall, "stall"},
 };
 
 std::string FaultList(const SampleSpec& spec) {

@@ -23,6 +23,7 @@ enum class FaultKind {
   kSameDevice,      // the rank selects a device another rank already uses
   kAbort,           // the rank aborts its communicator and exits non-zero
   kNan,             // the rank's data (gradient) gets a NaN
+  kStall,           // the rank stops in its own code before a collective, until it is killed
 };
 
 const char* FaultName(FaultKind kind);

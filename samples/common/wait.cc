@@ -51,4 +51,10 @@ void WaitStream(cudaStream_t stream, ncclComm_t comm, const char* what) {
   }
 }
 
+void StallForever(const char* what) {
+  fprintf(stderr, "%sstalling before %s until killed\n", LogPrefix(), what);
+  fflush(stderr);
+  for (;;) std::this_thread::sleep_for(std::chrono::hours(1));
+}
+
 }  // namespace ddrr_samples

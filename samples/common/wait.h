@@ -15,6 +15,10 @@ namespace ddrr_samples {
 // it off). The caller must have selected the stream's device.
 void WaitStream(cudaStream_t stream, ncclComm_t comm, const char* what);
 
+// The `stall` fault: a rank stuck in its own code (a data loader, a lock) never gets to its next
+// collective. Prints a note naming `what` it never reaches and sleeps until it is killed.
+[[noreturn]] void StallForever(const char* what);
+
 }  // namespace ddrr_samples
 
 #endif  // DDRR_SAMPLES_COMMON_WAIT_H_

@@ -46,6 +46,7 @@ int Tour::BeginOp(const Comm& comm, const std::string& what) {
             id);
     exit(kExitAborted);
   }
+  if (Trigger(FaultKind::kStall, true)) StallForever(("operation " + std::to_string(id)).c_str());
   return id + value_salt_;
 }
 
