@@ -10,39 +10,34 @@
 #include "analysis/op_store.h"
 #include "analysis/p2p_pairing.h"
 #include "analysis/rank_scan.h"
+#include "analysis/run_model.h"
 #include "analysis/setup_checks.h"
 #include "analysis/stragglers.h"
 
 namespace ddrr::analysis {
 
 StatusOr<CheckResult> CheckRun(trace::Run& run, const CheckOptions& options) {
-  DDRR_ASSIGN_OR_RETURN(std::unique_ptr<OpStore> store, OpStore::Create(options.temp_dir));
+  DDRR_ASSIGN_OR_RETURN(std::unique_ptr<RunModel> model, ModelRun(run, options.temp_dir));
+  return CheckModel(*model, options);
+}
+
+StatusOr<CheckResult> CheckModel(RunModel& run, const CheckOptions& options) {
   CheckResult result;
-  std::vector<RankScan> scans;
-  bool complete = run.MissingRanks().empty();
-  for (trace::RankEntry& e : run.ranks()) {
-    if (!e.reader) {
-      complete = false;
-      continue;
-    }
-    DDRR_ASSIGN_OR_RETURN(RankScan scan, ScanRank(e, *store));
+  result.notes = run.notes;
+  for (const RankScan& scan : run.scans) {
     result.stats.events += scan.events;
     for (const MemberFacts& m : scan.members) result.stats.ops += m.collectives + m.p2p;
-    if (scan.late_digests)
-      result.notes.push_back(scan.file + ": " + std::to_string(scan.late_digests) +
-                             " digest(s) came too long after their call to be checked");
-    scans.push_back(std::move(scan));
   }
-  result.stats.ranks = scans.size();
-  const CommModel model(scans);
+  result.stats.ranks = run.scans.size();
+  const CommModel& model = *run.comms;
   result.stats.communicators = model.comms().size();
   if (options.comm_filter) result.comm_found = model.Find(options.comm_filter) != nullptr;
 
-  CheckContext ctx{.scans = scans,
+  CheckContext ctx{.scans = run.scans,
                    .model = model,
-                   .store = *store,
-                   .world_complete = complete,
-                   .world_size = static_cast<int64_t>(run.world_size()),
+                   .store = *run.store,
+                   .world_complete = run.world_complete,
+                   .world_size = run.world_size,
                    .out = result.findings,
                    .notes = result.notes};
   CheckSetup(ctx);
@@ -57,7 +52,7 @@ StatusOr<CheckResult> CheckRun(trace::Run& run, const CheckOptions& options) {
   data.Finish();
   stragglers.Finish();
   CheckFailures(ctx);
-  result.stats.spilled_bytes = store->bytes_written();
+  result.stats.spilled_bytes = run.store->bytes_written();
 
   if (options.comm_filter)
     result.findings.erase(

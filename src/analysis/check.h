@@ -44,4 +44,8 @@ struct CheckResult {
 // Fails only when the spill file cannot be written (disk full, no temporary directory).
 StatusOr<CheckResult> CheckRun(trace::Run& run, const CheckOptions& options = {});
 
+struct RunModel;
+// The same checks on a run already scanned (run_model.h); its op store is read, not consumed.
+StatusOr<CheckResult> CheckModel(RunModel& run, const CheckOptions& options = {});
+
 }  // namespace ddrr::analysis

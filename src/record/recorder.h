@@ -97,4 +97,10 @@ class Recorder {
 // from the spool.
 StatusOr<uint64_t> Salvage(const std::string& spool_path);
 
+// Salvages every rank-<r>.spool of a run directory whose process is gone, calling `report` with
+// each spool's path and what Salvage() said (a live process's spool is left alone: its
+// Salvage() fails, and says so). Returns how many were salvaged; 0 for anything but a directory.
+int SalvageRun(const std::string& run_dir,
+               const std::function<void(const std::string&, const StatusOr<uint64_t>&)>& report);
+
 }  // namespace ddrr::record

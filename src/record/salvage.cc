@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <map>
 #include <string_view>
 
@@ -243,6 +244,21 @@ StatusOr<uint64_t> Salvage(const std::string& spool_path) {
             static_cast<unsigned long long>(skipped));
   if (::unlink(spool_path.c_str()) != 0) return Status::FromErrno("remove " + spool_path, errno);
   return recovered;
+}
+
+int SalvageRun(const std::string& run_dir,
+               const std::function<void(const std::string&, const StatusOr<uint64_t>&)>& report) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::is_directory(run_dir, ec)) return 0;
+  int salvaged = 0;
+  for (const auto& e : fs::directory_iterator(run_dir, ec)) {
+    if (e.path().extension() != ".spool") continue;
+    const StatusOr<uint64_t> n = Salvage(e.path().string());
+    salvaged += n.ok() ? 1 : 0;
+    report(e.path().string(), n);
+  }
+  return salvaged;
 }
 
 }  // namespace ddrr::record

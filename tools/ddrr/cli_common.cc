@@ -17,24 +17,17 @@ int Fail(const std::string& message) {
 int Fail(const Status& status) { return Fail(status.message()); }
 
 int SalvageSpools(const std::string& run_path) {
-  int salvaged = 0;
 #ifdef DDRR_HAVE_RECORDER
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  if (!fs::is_directory(run_path, ec)) return 0;
-  for (const auto& e : fs::directory_iterator(run_path, ec)) {
-    if (e.path().extension() != ".spool") continue;
-    auto n = record::Salvage(e.path().string());
-    if (n.ok()) {
-      ++salvaged;
-      fprintf(stderr, "ddrr: salvaged %s: %llu events recovered from the spool\n", e.path().c_str(),
-              static_cast<unsigned long long>(*n));
-    } else {
+  return record::SalvageRun(run_path, [](const std::string& spool, const StatusOr<uint64_t>& n) {
+    if (n.ok())
+      fprintf(stderr, "ddrr: salvaged %s: %llu events recovered from the spool\n", spool.c_str(),
+              static_cast<unsigned long long>(n.value()));
+    else
       fprintf(stderr, "ddrr: note: %s\n", n.status().message().c_str());
-    }
-  }
+  });
+#else
+  return 0;
 #endif
-  return salvaged;
 }
 
 StatusOr<trace::Run> OpenRun(const std::string& run_path) {

@@ -1,0 +1,31 @@
+#include "analysis/run_model.h"
+
+namespace ddrr::analysis {
+
+const RankScan* RunModel::Scan(int64_t rank) const {
+  for (const RankScan& s : scans)
+    if (s.rank == rank) return &s;
+  return nullptr;
+}
+
+StatusOr<std::unique_ptr<RunModel>> ModelRun(trace::Run& run, const std::string& temp_dir) {
+  auto m = std::make_unique<RunModel>();
+  DDRR_ASSIGN_OR_RETURN(m->store, OpStore::Create(temp_dir));
+  m->world_complete = run.MissingRanks().empty();
+  m->world_size = static_cast<int64_t>(run.world_size());
+  for (trace::RankEntry& e : run.ranks()) {
+    if (!e.reader) {
+      m->world_complete = false;
+      continue;
+    }
+    DDRR_ASSIGN_OR_RETURN(RankScan scan, ScanRank(e, *m->store));
+    if (scan.late_digests)
+      m->notes.push_back(scan.file + ": " + std::to_string(scan.late_digests) +
+                         " digest(s) came too long after their call to be checked");
+    m->scans.push_back(std::move(scan));
+  }
+  m->comms = std::make_unique<CommModel>(m->scans);
+  return m;
+}
+
+}  // namespace ddrr::analysis
