@@ -13,7 +13,9 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import api_spec  # noqa: E402
 from api_spec import HOOKED, MANUAL  # noqa: E402
-from gen_api import camel, write_if_changed, HEADER  # noqa: E402
+from gen_api import camel, generated_by, write_if_changed  # noqa: E402
+
+HEADER = generated_by("gen_wrappers.py")
 
 
 def encode_expr(a):

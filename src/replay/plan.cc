@@ -1,0 +1,471 @@
+#include "replay/plan.h"
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <limits>
+#include <map>
+#include <memory>
+#include <set>
+
+#include "analysis/run_model.h"
+#include "spec/api_table.h"
+#include "spec/api_views.h"
+
+namespace ddrr::replay {
+namespace {
+
+using trace::ApiCall;
+using trace::FunctionId;
+
+std::string Hex16(uint64_t v) {
+  char buf[20];
+  snprintf(buf, sizeof(buf), "%016" PRIx64, v);
+  return buf;
+}
+
+bool Ok(int64_t result) { return result == 0 || result == 7; }  // success, or ncclInProgress
+
+bool Replayed(const ApiCall& c) {
+  const trace::FunctionInfo* f = trace::FindFunction(trace::FunctionOfField(c.fn_case()));
+  return f != nullptr && f->replay != "skip";
+}
+
+bool Setup(const ApiCall& c) {
+  const trace::FunctionInfo* f = trace::FindFunction(trace::FunctionOfField(c.fn_case()));
+  static const std::set<std::string_view> kSetup = {"comm_create", "comm_destroy", "registration",
+                                                    "redop",       "memory",       "stream",
+                                                    "event",       "device",       "group"};
+  return f != nullptr && kSetup.count(f->category) > 0;
+}
+
+uint64_t DatatypeBytes(int64_t datatype) {
+  static const uint64_t kBytes[] = {1, 1, 4, 4, 8, 8, 2, 4, 8, 2, 1, 1};
+  return datatype >= 0 && datatype < 12 ? kBytes[datatype] : 0;
+}
+
+// Disjoint address ranges, merged as they are added.
+class Ranges {
+ public:
+  void Add(uint64_t begin, uint64_t end) {
+    auto it = ranges_.upper_bound(begin);
+    if (it != ranges_.begin() && std::prev(it)->second >= begin) {
+      --it;
+      begin = it->first;
+    }
+    while (it != ranges_.end() && it->first <= end) {
+      end = std::max(end, it->second);
+      it = ranges_.erase(it);
+    }
+    ranges_[begin] = end;
+  }
+  const std::map<uint64_t, uint64_t>& ranges() const { return ranges_; }
+
+ private:
+  std::map<uint64_t, uint64_t> ranges_;  // begin -> end
+};
+
+// What one pass over a rank file gives the plan.
+class RankPass {
+ public:
+  RankPass(const std::map<uint64_t, int64_t>& comm_sizes, int64_t world_size,
+           const PlanOptions& options, RankPlan& out)
+      : comm_sizes_(comm_sizes), world_size_(world_size), options_(options), out_(out) {}
+
+  void Run(trace::RankFileReader& reader, std::vector<std::string>& damage) {
+    reader.Rewind();
+    trace::Event ev;
+    trace::EventPosition pos;
+    size_t problems = reader.problems().size();
+    bool passed_from = options_.from.kind == WindowPoint::kNone;
+    while (reader.Next(&ev, &pos)) {
+      if (reader.problems().size() != problems && out_.damage_seq() == 0) {
+        out_.set_damage_seq(pos.seq);
+        damage.push_back(reader.problems()[problems].ToString());
+      }
+      problems = reader.problems().size();
+      if (out_.damage_seq()) break;
+      last_time_ns_ = static_cast<int64_t>(pos.time_ns);
+      if (ev.has_mark()) {
+        OnMark(ev.mark(), pos.seq, passed_from);
+        continue;
+      }
+      if (!ev.has_call()) continue;
+      const ApiCall& c = ev.call();
+      if (!first_comm_ && c.comm_key()) first_comm_ = c.comm_key();
+      OnWindowOp(c, pos.seq, passed_from);
+      if (out_.until_seq() && pos.seq > out_.until_seq()) continue;
+      OnCall(c, ev.thread(), pos.seq, passed_from || Setup(c));
+    }
+    if (reader.problems().size() != problems && out_.damage_seq() == 0) {
+      out_.set_damage_seq(std::numeric_limits<uint64_t>::max());  // damage at the very end
+      damage.push_back(reader.problems()[problems].ToString());
+    }
+    if (!passed_from) out_.set_from_seq(std::numeric_limits<uint64_t>::max());
+    Finish();
+  }
+
+  int64_t last_time_ns() const { return last_time_ns_; }
+  size_t devices() const { return devices_.size(); }
+  const std::set<int>& device_set() const { return devices_; }
+
+ private:
+  struct Live {
+    uint64_t seq;
+    uint64_t size;
+  };
+
+  void OnMark(const trace::Mark& m, uint64_t seq, bool& passed_from) {
+    if (!passed_from && options_.from.kind == WindowPoint::kStep &&
+        m.step() >= options_.from.step) {
+      out_.set_from_seq(seq);
+      passed_from = true;
+    }
+    if (options_.until.kind == WindowPoint::kStep && !out_.until_seq() &&
+        m.step() > options_.until.step)
+      out_.set_until_seq(seq - 1);
+  }
+
+  bool OnWindowComm(uint64_t key, const WindowPoint& w) const {
+    return w.kind == WindowPoint::kOp && key && key == (w.comm_key ? w.comm_key : first_comm_);
+  }
+
+  void OnWindowOp(const ApiCall& c, uint64_t seq, bool& passed_from) {
+    if (!c.op_seq()) return;
+    if (!passed_from && OnWindowComm(c.comm_key(), options_.from) &&
+        c.op_seq() >= options_.from.op) {
+      out_.set_from_seq(seq);
+      passed_from = true;
+    }
+    if (!out_.until_seq() && OnWindowComm(c.comm_key(), options_.until) &&
+        c.op_seq() >= options_.until.op)
+      out_.set_until_seq(seq);
+  }
+
+  // Memory NCCL reads or writes: into the allocation that holds it, or a region of its own.
+  void Use(uint64_t ptr, uint64_t bytes) {
+    if (ptr == 0 || bytes == 0) return;
+    auto it = live_.upper_bound(ptr);
+    if (it != live_.begin()) {
+      --it;
+      if (ptr - it->first < std::max<uint64_t>(it->second.size, 1)) {
+        uint64_t& need = need_[it->second.seq];
+        need = std::max(need, ptr - it->first + bytes);
+        return;
+      }
+    }
+    regions_.Add(ptr, ptr + bytes);
+  }
+
+  void Allocated(const ApiCall& c, uint64_t seq, uint64_t ptr, uint64_t size) {
+    if (Ok(c.result()) && ptr) live_[ptr] = {seq, size};
+  }
+  void Freed(uint64_t ptr) { live_.erase(ptr); }
+
+  int64_t CommSize(uint64_t key) const {
+    auto it = comm_sizes_.find(key);
+    return it != comm_sizes_.end() && it->second > 0 ? it->second : world_size_;
+  }
+
+  void OnCall(const ApiCall& c, uint32_t thread, uint64_t seq, bool in_window) {
+    switch (c.fn_case()) {  // memory comes and goes whatever the window
+      case ApiCall::kCudaMalloc:
+        return Allocated(c, seq, c.cuda_malloc().dev_ptr(), c.cuda_malloc().size());
+      case ApiCall::kCudaMallocHost:
+        return Allocated(c, seq, c.cuda_malloc_host().ptr(), c.cuda_malloc_host().size());
+      case ApiCall::kCudaHostAlloc:
+        return Allocated(c, seq, c.cuda_host_alloc().host_ptr(), c.cuda_host_alloc().size());
+      case ApiCall::kCudaMallocManaged:
+        return Allocated(c, seq, c.cuda_malloc_managed().dev_ptr(), c.cuda_malloc_managed().size());
+      case ApiCall::kCudaMallocAsync:
+        return Allocated(c, seq, c.cuda_malloc_async().dev_ptr(), c.cuda_malloc_async().size());
+      case ApiCall::kNcclMemAlloc:
+        return Allocated(c, seq, c.nccl_mem_alloc().ptr(), c.nccl_mem_alloc().size());
+      case ApiCall::kCudaFree:
+        return Freed(c.cuda_free().dev_ptr());
+      case ApiCall::kCudaFreeHost:
+        return Freed(c.cuda_free_host().ptr());
+      case ApiCall::kCudaFreeAsync:
+        return Freed(c.cuda_free_async().dev_ptr());
+      case ApiCall::kNcclMemFree:
+        return Freed(c.nccl_mem_free().ptr());
+      default:
+        break;
+    }
+    if (!Replayed(c) || !in_window) return;
+    ++calls_;
+    threads_.insert(thread);
+    if (!device_set_.count(thread)) uses_default_device_ = true;
+    trace::OpView view;
+    if (trace::ViewOp(c, &view)) {
+      const uint64_t bytes = DatatypeBytes(view.datatype);
+      for (uint32_t b = 0; b < view.nbuffers; ++b)
+        Use(view.buffers[b].ptr, view.buffers[b].Elements(CommSize(c.comm_key())) * bytes);
+      return;
+    }
+    switch (c.fn_case()) {
+      case ApiCall::kNcclCommRegister:
+        Use(c.nccl_comm_register().buff(), c.nccl_comm_register().size());
+        break;
+      case ApiCall::kNcclCommWindowRegister:
+        Use(c.nccl_comm_window_register().buff(), c.nccl_comm_window_register().size());
+        break;
+      case ApiCall::kNcclRedOpCreatePreMulSum: {
+        const auto& m = c.nccl_red_op_create_pre_mul_sum();
+        if (m.residence() == trace::NCCL_SCALAR_RESIDENCE_ncclScalarDevice)
+          Use(m.scalar(), DatatypeBytes(m.datatype()));
+        break;
+      }
+      case ApiCall::kCudaSetDevice:
+        if (Ok(c.result())) {
+          devices_.insert(static_cast<int>(c.cuda_set_device().device()));
+          device_set_.insert(thread);
+        }
+        break;
+      case ApiCall::kNcclCommInitAll: {
+        const auto& m = c.nccl_comm_init_all();
+        for (int64_t i = 0; i < m.ndev(); ++i)
+          devices_.insert(
+              static_cast<int>(i < m.devlist_size() ? m.devlist(static_cast<int>(i)) : i));
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  void Finish() {
+    for (const auto& [seq, bytes] : need_) {
+      PlanAllocation* a = out_.add_allocations();
+      a->set_call_seq(seq);
+      a->set_bytes(bytes);
+    }
+    for (const auto& [begin, end] : regions_.ranges()) {
+      PlanRegion* r = out_.add_regions();
+      r->set_base(begin);
+      r->set_bytes(end - begin);
+    }
+    if (uses_default_device_ || devices_.empty()) devices_.insert(0);
+    out_.set_initial_device(0);
+    out_.set_threads(static_cast<uint32_t>(threads_.size()));
+    out_.set_calls(calls_);
+  }
+
+  const std::map<uint64_t, int64_t>& comm_sizes_;
+  int64_t world_size_;
+  const PlanOptions& options_;
+  RankPlan& out_;
+  std::map<uint64_t, Live> live_;
+  std::map<uint64_t, uint64_t> need_;  // allocating call's seq -> bytes used
+  Ranges regions_;
+  std::set<int> devices_;
+  std::set<uint32_t> device_set_;  // threads that chose a device
+  bool uses_default_device_ = false;
+  std::set<uint32_t> threads_;
+  uint64_t calls_ = 0;
+  uint64_t first_comm_ = 0;
+  int64_t last_time_ns_ = 0;
+};
+
+// How the recorded process ended, as far as its file tells. A process that died without a word
+// (killed) either died right there (its peers then failed at once) or stalled until it was
+// killed with the rest (its peers then waited): `peers_failed_after` tells them apart.
+void SetEnd(const trace::RankFileReader& reader, bool peers_failed_after, RankPlan& out) {
+  const trace::Footer* f = reader.footer();
+  if (f && f->end_reason() == trace::END_EXIT) {
+    out.set_end(END_EXIT);
+    out.set_exit_status(f->exit_status());
+  } else if (f && f->end_reason() == trace::END_SIGNAL) {
+    out.set_end(END_SIGNAL);
+    out.set_signal(f->signal());
+  } else if (f && f->end_reason() != trace::END_SALVAGED) {
+    out.set_end(END_EXIT);  // closed by a tool: nothing to imitate
+  } else if (peers_failed_after) {
+    out.set_end(END_SIGNAL);
+    out.set_signal(9);
+  } else {
+    out.set_end(END_IDLE);
+  }
+}
+
+}  // namespace
+
+StatusOr<WindowPoint> ParseWindowPoint(const std::string& text) {
+  WindowPoint w;
+  auto number = [](const std::string& s, int base, uint64_t* v) {
+    if (s.empty() || s[0] == '-') return false;
+    char* end = nullptr;
+    *v = strtoull(s.c_str(), &end, base);
+    return *end == '\0';
+  };
+  const std::string usage = "'" + text + "': expected step:N, op:N or op:KEY:N";
+  uint64_t v = 0;
+  if (text.rfind("step:", 0) == 0) {
+    if (!number(text.substr(5), 10, &v)) return Status::InvalidArgument(usage);
+    w.kind = WindowPoint::kStep;
+    w.step = static_cast<int64_t>(v);
+    return w;
+  }
+  if (text.rfind("op:", 0) != 0) return Status::InvalidArgument(usage);
+  std::string rest = text.substr(3);
+  const size_t colon = rest.find(':');
+  if (colon != std::string::npos) {
+    if (colon != 16 || !number(rest.substr(0, colon), 16, &w.comm_key) || w.comm_key == 0)
+      return Status::InvalidArgument(usage + " (KEY: 16 hex digits, as `ddrr info` prints)");
+    rest = rest.substr(colon + 1);
+  }
+  if (!number(rest, 10, &v) || v == 0) return Status::InvalidArgument(usage + ", N >= 1");
+  w.kind = WindowPoint::kOp;
+  w.op = v;
+  return w;
+}
+
+StatusOr<PlannedReplay> BuildPlan(trace::Run& run, const analysis::RunModel& recording,
+                                  const std::vector<analysis::Finding>& findings,
+                                  const PlanOptions& options) {
+  PlannedReplay out;
+  ReplayPlan& plan = out.plan;
+  plan.set_recording(run.path());
+  plan.set_data(options.data);
+  plan.set_pace_recorded(options.pace_recorded);
+  plan.set_timeout_seconds(options.timeout_seconds);
+  plan.set_work_dir(options.work_dir);
+  plan.set_exact_reductions(options.exact_reductions);
+
+  // Which ranks.
+  std::set<int64_t> selected(options.ranks.begin(), options.ranks.end());
+  const std::vector<uint32_t> missing = run.MissingRanks();
+  if (selected.empty()) {
+    if (!missing.empty()) {
+      std::string present;
+      for (const auto& e : run.ranks())
+        if (e.reader) present += (present.empty() ? "" : ",") + std::to_string(e.rank);
+      return Status::InvalidArgument(
+          "rank " + std::to_string(missing.front()) + " of " + std::to_string(run.world_size()) +
+          " has no readable rank file in " + run.path() + "; replay the others with --ranks " +
+          (present.empty() ? "LIST" : present));
+    }
+    for (const auto& e : run.ranks()) selected.insert(e.rank);
+  }
+  for (int64_t r : selected) {
+    const trace::RankEntry* e = run.FindRank(r);
+    if (e == nullptr || !e->reader)
+      return Status::InvalidArgument("rank " + std::to_string(r) +
+                                     " has no readable rank file in " + run.path() +
+                                     (e ? ": " + e->open_status.message() : ""));
+  }
+  bool everyone = missing.empty();
+  for (const auto& e : run.ranks()) everyone &= selected.count(e.rank) > 0;
+
+  // Communicators, from the ranks' scans.
+  for (const analysis::RankScan& scan : recording.scans)
+    if (const trace::RankEntry* e = run.FindRank(scan.rank); e && e->reader)
+      if (!e->reader->header().run_id().empty()) plan.set_run_id(e->reader->header().run_id());
+  const analysis::CommModel& model = *recording.comms;
+  const std::vector<analysis::RankScan>& scans = recording.scans;
+  std::map<uint64_t, int64_t> sizes;
+  for (const auto& [key, c] : model.comms()) {
+    PlanComm* pc = plan.add_comms();
+    pc->set_key(key);
+    pc->set_size(static_cast<int32_t>(c.size));
+    pc->set_parent_key(c.parent_key);
+    sizes[key] = c.size;
+    if (c.size > 0) {
+      pc->mutable_member_ranks()->Resize(static_cast<int>(c.size), -1);
+      for (const analysis::Member& m : c.members)
+        if (m.comm_rank >= 0 && m.comm_rank < c.size && pc->member_ranks(m.comm_rank) < 0)
+          pc->set_member_ranks(static_cast<int>(m.comm_rank), m.rank);
+    }
+    std::string why;
+    for (const analysis::Member& m : c.members)
+      if (!selected.count(m.rank) && why.empty())
+        why = "rank " + std::to_string(m.rank) + " is a member and is not replayed";
+    // Replaying every rank, a member that never joined is absent from the replay too, as
+    // recorded; replaying some, a member without a trace may be one of the others.
+    if (why.empty() && !everyone) {
+      if (c.size < 0) why = "its size is unknown";
+      for (int i = 0; why.empty() && i < pc->member_ranks_size(); ++i)
+        if (pc->member_ranks(i) < 0)
+          why = "its comm rank " + std::to_string(i) + " is in no replayed rank's recording";
+    }
+    pc->set_replayed(why.empty());
+    pc->set_skip_reason(why);
+  }
+  for (PlanComm& pc : *plan.mutable_comms()) {
+    if (!pc.replayed() || !pc.parent_key()) continue;
+    const PlanComm* parent = nullptr;
+    for (const PlanComm& p : plan.comms())
+      if (p.key() == pc.parent_key()) parent = &p;
+    if (parent && parent->replayed()) continue;
+    bool ranks_known = pc.size() > 0;
+    for (int64_t r : pc.member_ranks()) ranks_known &= r >= 0;
+    if (ranks_known) {
+      pc.set_init_instead(true);
+      out.notes.push_back("communicator " + Hex16(pc.key()) +
+                          " is created from a fresh id: its parent " + Hex16(pc.parent_key()) +
+                          " is not replayed");
+    } else {
+      pc.set_replayed(false);
+      pc.set_skip_reason("its parent is not replayed and its members' ranks are unknown");
+    }
+  }
+  for (const PlanComm& pc : plan.comms())
+    if (!pc.replayed())
+      out.notes.push_back("communicator " + Hex16(pc.key()) + " is left out: " + pc.skip_reason());
+
+  // Each rank's own pass.
+  std::map<int64_t, int64_t> last_unix;
+  std::map<int64_t, RankPass*> passes;
+  std::vector<std::unique_ptr<RankPass>> keep;
+  for (trace::RankEntry& e : run.ranks()) {
+    if (!e.reader || !selected.count(e.rank)) continue;
+    RankPlan* rp = plan.add_ranks();
+    rp->set_rank(e.rank);
+    rp->set_path(e.path);
+    keep.push_back(std::make_unique<RankPass>(sizes, run.world_size(), options, *rp));
+    keep.back()->Run(*e.reader, out.damage);
+    e.reader->ReleaseMemory();
+    last_unix[e.rank] =
+        static_cast<int64_t>(e.reader->header().start_unix_ns()) + keep.back()->last_time_ns();
+    passes[e.rank] = keep.back().get();
+  }
+  // Devices: each rank's in order, onto consecutive replay devices.
+  for (RankPlan& rp : *plan.mutable_ranks()) {
+    for (int d : passes[rp.rank()]->device_set()) {
+      PlanDevice* pd = rp.add_devices();
+      pd->set_recorded(d);
+      pd->set_replay(out.devices++);
+    }
+    if (rp.from_seq() == std::numeric_limits<uint64_t>::max())
+      out.notes.push_back("rank " + std::to_string(rp.rank()) +
+                          " never reaches the window's start: only its setup is replayed");
+  }
+  // Ends.
+  for (RankPlan& rp : *plan.mutable_ranks()) {
+    bool peers_failed_after = false;
+    for (const analysis::RankScan& s : scans) {
+      if (s.rank == rp.rank()) continue;
+      for (const auto& inc : s.nccl_errors)
+        peers_failed_after |= inc.call.time_ns >= last_unix[rp.rank()];
+    }
+    SetEnd(*run.FindRank(rp.rank())->reader, peers_failed_after, rp);
+  }
+  // Faulty operations: no data is right there, nor after on that communicator.
+  std::map<uint64_t, uint64_t> unchecked;
+  for (const analysis::Finding& f : findings) {
+    if (f.severity != analysis::Severity::kError || !f.comm_key) continue;
+    uint64_t op = f.op_seq ? f.op_seq : 1;
+    for (const auto& side : f.calls)
+      if (side.has_call && side.call.op_seq) op = std::min(op, side.call.op_seq);
+    auto [it, fresh] = unchecked.emplace(f.comm_key, op);
+    if (!fresh) it->second = std::min(it->second, op);
+  }
+  for (const auto& [key, op] : unchecked) {
+    PlanOp* po = plan.add_unchecked_ops();
+    po->set_comm_key(key);
+    po->set_op_seq(op);
+  }
+  return out;
+}
+
+}  // namespace ddrr::replay

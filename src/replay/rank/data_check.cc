@@ -1,0 +1,119 @@
+#include "replay/rank/data_check.h"
+
+#include <cstdio>
+#include <vector>
+
+namespace ddrr::replay {
+namespace {
+
+uint64_t Combine(uint64_t a, uint64_t b) {
+  uint64_t x = a ^ (b + 0x9e3779b97f4a7c15ull + (a << 6) + (a >> 2));
+  x = (x ^ (x >> 33)) * 0xff51afd7ed558ccdull;
+  return x ^ (x >> 33);
+}
+
+std::string Hex16(uint64_t v) {
+  char buf[20];
+  snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+}  // namespace
+
+DataChecker::DataChecker(Replayer& replayer, ResultLog& log) : replayer_(replayer), log_(log) {
+  for (const PlanOp& op : replayer.plan().unchecked_ops()) {
+    auto [it, fresh] = unchecked_from_.emplace(op.comm_key(), op.op_seq());
+    if (!fresh && op.op_seq() < it->second) it->second = op.op_seq();
+  }
+}
+
+bool DataChecker::Unchecked(uint64_t comm_key, uint64_t op_seq) const {
+  auto it = unchecked_from_.find(comm_key);
+  return it != unchecked_from_.end() && op_seq >= it->second;
+}
+
+uint64_t DataChecker::NextSeed(uint64_t comm_key, const trace::OpView& view, int rank) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!view.p2p()) return Combine(Combine(comm_key, 1), collectives_[comm_key]++);
+  const bool send = view.fn == trace::FunctionId::kNcclSend;
+  const int src = send ? rank : view.peer, dst = send ? view.peer : rank;
+  const uint64_t n = messages_[{comm_key, src, dst}]++;
+  return Combine(Combine(Combine(comm_key, 2), Combine(static_cast<uint64_t>(src), dst)), n);
+}
+
+std::optional<PendingCheck> DataChecker::Prepare(const trace::ApiCall& call,
+                                                 const trace::OpView& view, uint64_t seq) {
+  const auto comm = replayer_.FindComm(view.comm);
+  if (!comm) return std::nullopt;  // not issued: unresolved
+  PatternOp op;
+  op.fn = view.fn;
+  op.datatype = view.datatype;
+  op.redop = view.redop;
+  op.count = view.count;
+  op.nranks = comm->size;
+  op.rank = comm->rank;
+  op.root = view.root;
+  op.peer = view.peer;
+  op.seed = NextSeed(comm->key, view, comm->rank);
+  const bool checkable = Checkable(op) && !Unchecked(call.comm_key(), call.op_seq());
+  auto stream = replayer_.Stream(view.stream);
+  const size_t bytes = ElementBytes(op.datatype);
+  if (!checkable || !stream || bytes == 0) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++counts_.unchecked;
+    return std::nullopt;
+  }
+  PendingCheck check{op, seq, call.comm_key(), call.op_seq(), nullptr, 0, *stream};
+  // Earlier work on the stream may still use these buffers (NCCL is asynchronous).
+  cudaStreamSynchronize(*stream);
+  for (uint32_t b = 0; b < view.nbuffers; ++b) {
+    const trace::BufferView& buf = view.buffers[b];
+    const uint64_t elements = buf.Elements(op.nranks);
+    auto live = replayer_.Translate(buf.ptr);
+    if (!live || *live == nullptr || elements == 0) continue;
+    if (buf.output) {
+      if (HasOutput(op)) {
+        check.output = *live;
+        check.elements = elements;
+      }
+    } else if (HasInput(op)) {
+      std::vector<char> host(elements * bytes);
+      FillInput(op, op.rank, 0, elements, host.data());
+      cudaMemcpy(*live, host.data(), host.size(), cudaMemcpyHostToDevice);
+    }
+  }
+  if (check.output == nullptr) {
+    // A Send, or a Reduce/Gather off the root: nothing comes back to check here.
+    return std::nullopt;
+  }
+  return check;
+}
+
+void DataChecker::Check(const PendingCheck& check) {
+  const size_t bytes = ElementBytes(check.op.datatype);
+  std::vector<char> host(check.elements * bytes);
+  cudaStreamSynchronize(check.stream);
+  const cudaError_t copied =
+      cudaMemcpy(host.data(), check.output, host.size(), cudaMemcpyDeviceToHost);
+  std::optional<Mismatch> wrong;
+  if (copied == cudaSuccess)
+    wrong = CheckOutput(check.op, host.data(), check.elements, replayer_.plan().exact_reductions());
+  std::lock_guard<std::mutex> lock(mu_);
+  if (copied != cudaSuccess) {
+    ++counts_.unchecked;
+    return;
+  }
+  ++counts_.checked;
+  if (!wrong) return;
+  ++counts_.wrong;
+  log_.Write("mismatch", std::to_string(check.seq) + " " + Hex16(check.comm_key) + " " +
+                             std::to_string(check.op_seq) + " " + std::to_string(wrong->index) +
+                             " " + wrong->got + " " + wrong->expected);
+}
+
+DataCounts DataChecker::counts() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return counts_;
+}
+
+}  // namespace ddrr::replay

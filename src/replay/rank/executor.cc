@@ -1,0 +1,338 @@
+#include "replay/rank/executor.h"
+
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "replay/rank/call.h"
+#include "replay/rank/data_check.h"
+#include "replay/rank/replayer.h"
+#include "spec/api_table.h"
+#include "spec/api_views.h"
+
+namespace ddrr::replay {
+namespace {
+
+using trace::FunctionId;
+using trace::FunctionInfo;
+
+// A call that blocked this long (as a share of the replay's timeout) and failed has hung.
+constexpr double kHungShare = 0.9;
+constexpr size_t kMaxQueued = 1 << 16;  // recorded calls read ahead of the replay threads
+
+// How the executor treats each function, looked up by id on every call.
+struct FunctionFacts {
+  const FunctionInfo* info = nullptr;
+  bool replayed = false;
+  bool setup = false;    // replayed before a --from window: it builds what the window uses
+  bool creates = false;  // it hands back a handle or memory other calls use
+  bool nccl = false;
+};
+
+class FactTable {
+ public:
+  FactTable() {
+    for (const FunctionInfo& f : trace::AllFunctions()) {
+      const auto id = static_cast<size_t>(f.id);
+      if (id >= facts_.size()) continue;
+      FunctionFacts& x = facts_[id];
+      x.info = &f;
+      x.replayed = f.replay != "skip";
+      static const std::set<std::string_view> kSetup = {
+          "comm_create", "comm_destroy", "registration", "redop", "memory",
+          "stream",      "event",        "device",       "group"};
+      x.setup = kSetup.count(f.category) > 0;
+      for (const auto& a : f.args)
+        x.creates |= a.out && (a.type == trace::ArgType::kHandle ||
+                               a.type == trace::ArgType::kPointer || f.category == "redop");
+      x.nccl = f.library == "nccl";
+    }
+  }
+  const FunctionFacts& operator[](FunctionId id) const {
+    static const FunctionFacts kNone;
+    const auto i = static_cast<size_t>(id);
+    return i < facts_.size() ? facts_[i] : kNone;
+  }
+
+ private:
+  std::array<FunctionFacts, 512> facts_{};
+};
+
+const FactTable& Facts() {
+  static const FactTable table;
+  return table;
+}
+
+bool ResultOk(const FunctionFacts& f, int64_t result) {
+  return result == 0 || (f.nccl && result == ncclInProgress);
+}
+
+// One recorded call waiting for its replay thread.
+struct Item {
+  trace::Event event;
+  trace::EventPosition pos;
+};
+
+// What a replay thread keeps between its calls.
+struct ThreadState {
+  uint32_t group_depth = 0;
+  std::vector<PendingCheck> group_checks;
+  int64_t recorded_end = -1;  // --pace recorded: end of the previous call, recorded and replayed
+  int64_t replay_end = 0;
+};
+
+class Runner {
+ public:
+  Runner(const ReplayPlan& plan, const RankPlan& rank, ProgressWriter progress, ResultLog& log)
+      : plan_(plan), rank_(rank), replayer_(plan, rank), progress_(progress), log_(log) {
+    if (plan.data() == DATA_PATTERN) data_ = std::make_unique<DataChecker>(replayer_, log);
+  }
+
+  Replayer& replayer() { return replayer_; }
+  std::atomic<bool>& stop() { return stop_; }
+
+  // Whether the reader hands this call to a replay thread at all.
+  bool Wanted(const trace::Event& ev, const trace::EventPosition& pos) {
+    if (!ev.has_call()) return false;
+    const FunctionFacts& f = Facts()[trace::FunctionOfField(ev.call().fn_case())];
+    if (!f.replayed) return false;
+    if (pos.seq < rank_.from_seq() && !f.setup) {
+      window_skipped_.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
+    return true;
+  }
+
+  static bool Creates(const trace::Event& ev) {
+    return Facts()[trace::FunctionOfField(ev.call().fn_case())].creates;
+  }
+
+  // Replays one call; false when the rank must stop (the call hung).
+  bool Execute(const Item& item, ThreadState& ts) {
+    const trace::ApiCall& api = item.event.call();
+    const FunctionId id = trace::FunctionOfField(api.fn_case());
+    const FunctionFacts& f = Facts()[id];
+    const uint64_t seq = item.pos.seq;
+    Pace(item, ts);
+    progress_.Enter(static_cast<uint32_t>(id), seq, api.comm_key(), api.op_seq());
+    trace::OpView view;
+    const bool is_op = trace::ViewOp(api, &view);
+    std::optional<PendingCheck> check;
+    if (is_op && data_) check = data_->Prepare(api, view, seq);
+    const int64_t t0 = MonotonicNs();
+    Call call(replayer_, api, seq);
+    const CallOutcome out = ReplayCall(api, call);
+    const double seconds = static_cast<double>(MonotonicNs() - t0) * 1e-9;
+    const std::string what = std::to_string(seq) + " " + std::string(f.info->name);
+    const bool issued = out.kind == CallOutcome::kIssued;
+    const bool ok = issued && ResultOk(f, out.result);
+    switch (out.kind) {
+      case CallOutcome::kIssued:
+        issued_.fetch_add(1, std::memory_order_relaxed);
+        if (out.result != api.result()) {
+          diverged_.fetch_add(1, std::memory_order_relaxed);
+          log_.Write("diverged",
+                     what + " " + std::to_string(api.result()) + " " + std::to_string(out.result));
+        }
+        break;
+      case CallOutcome::kSkipped:
+        skipped_.fetch_add(1, std::memory_order_relaxed);
+        if (f.nccl) log_.Write("skipped", what + " " + out.note);
+        break;
+      case CallOutcome::kUnresolved:
+        unresolved_.fetch_add(1, std::memory_order_relaxed);
+        log_.Write("unresolved", what + " " + out.note);
+        break;
+      case CallOutcome::kNotReplayed:
+        break;
+    }
+    if (issued && id == FunctionId::kNcclGroupStart && ok) ++ts.group_depth;
+    if (issued && id == FunctionId::kNcclGroupEnd && ts.group_depth > 0) {
+      // NCCL leaves the group even when ncclGroupEnd fails: the group's ops are settled.
+      if (--ts.group_depth == 0) {
+        if (ok)
+          for (const PendingCheck& c : ts.group_checks) data_->Check(c);
+        ts.group_checks.clear();
+      }
+    }
+    if (check && ok) {
+      if (ts.group_depth > 0)
+        ts.group_checks.push_back(*check);
+      else
+        data_->Check(*check);
+    }
+    if (seconds >= kHungShare * plan_.timeout_seconds() &&
+        (out.kind == CallOutcome::kSkipped || (issued && !ok))) {
+      char text[64];
+      snprintf(text, sizeof(text), " %016llx %llu %.1f",
+               static_cast<unsigned long long>(api.comm_key()),
+               static_cast<unsigned long long>(api.op_seq()), seconds);
+      log_.Write("hung", what + text);
+      progress_.State(RankState::kStopped);
+      stop_.store(true);
+      return false;
+    }
+    progress_.Leave();
+    if (plan_.pace_recorded()) {
+      ts.recorded_end = static_cast<int64_t>(item.pos.time_ns + api.duration_ns());
+      ts.replay_end = MonotonicNs();
+    }
+    return true;
+  }
+
+  void Summary() {
+    const DataCounts d = data_ ? data_->counts() : DataCounts{};
+    log_.Write("summary", "issued=" + std::to_string(issued_) +
+                              " skipped=" + std::to_string(skipped_) +
+                              " unresolved=" + std::to_string(unresolved_) +
+                              " diverged=" + std::to_string(diverged_) +
+                              " window_skipped=" + std::to_string(window_skipped_) +
+                              " checked=" + std::to_string(d.checked) + " unchecked=" +
+                              std::to_string(d.unchecked) + " wrong=" + std::to_string(d.wrong));
+  }
+
+ private:
+  // --pace recorded: the gap the program spent between its previous call and this one.
+  void Pace(const Item& item, const ThreadState& ts) {
+    if (!plan_.pace_recorded() || ts.recorded_end < 0) return;
+    const int64_t gap = static_cast<int64_t>(item.pos.time_ns) - ts.recorded_end;
+    const int64_t wait = ts.replay_end + gap - MonotonicNs();
+    if (wait > 0) std::this_thread::sleep_for(std::chrono::nanoseconds(wait));
+  }
+
+  const ReplayPlan& plan_;
+  const RankPlan& rank_;
+  Replayer replayer_;
+  ProgressWriter progress_;
+  ResultLog& log_;
+  std::unique_ptr<DataChecker> data_;
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> issued_{0}, skipped_{0}, unresolved_{0}, diverged_{0}, window_skipped_{0};
+};
+
+// Several recorded threads: one replay thread each, fed by the reader.
+class ThreadPool {
+ public:
+  explicit ThreadPool(Runner& runner) : runner_(runner) {}
+  ~ThreadPool() { Finish(); }
+
+  // Queues a call for the replay thread of recorded thread `thread`; false once stopped.
+  bool Push(uint32_t thread, Item item) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return queued_ < kMaxQueued || runner_.stop().load(); });
+    if (runner_.stop().load()) return false;
+    auto [it, fresh] = index_.try_emplace(thread, workers_.size());
+    if (fresh) {
+      workers_.push_back(std::make_unique<Worker>());
+      Worker* w = workers_.back().get();
+      const size_t idx = it->second;
+      w->thread = std::thread([this, idx] { Work(idx); });
+    }
+    Worker& w = *workers_[it->second];
+    if (Runner::Creates(item.event)) w.creating.insert(item.pos.seq);
+    w.queue.push_back(std::move(item));
+    ++queued_;
+    cv_.notify_all();
+    return true;
+  }
+
+  void Finish() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      done_ = true;
+      cv_.notify_all();
+    }
+    for (auto& w : workers_)
+      if (w->thread.joinable()) w->thread.join();
+  }
+
+ private:
+  struct Worker {
+    std::thread thread;
+    std::deque<Item> queue;       // guarded by mu_
+    std::set<uint64_t> creating;  // seqs of queued or running calls that create; guarded by mu_
+    ThreadState state;            // the worker's own
+  };
+
+  // No other thread still owes a handle-creating call that came before `seq`.
+  bool MayStart(size_t self, uint64_t seq) const {  // mu_ held
+    for (size_t i = 0; i < workers_.size(); ++i)
+      if (i != self && !workers_[i]->creating.empty() && *workers_[i]->creating.begin() < seq)
+        return false;
+    return true;
+  }
+
+  void Work(size_t self) {
+    Worker* w;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      w = workers_[self].get();
+    }
+    for (;;) {
+      Item* item;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] {
+          return runner_.stop().load() || (w->queue.empty() && done_) ||
+                 (!w->queue.empty() && MayStart(self, w->queue.front().pos.seq));
+        });
+        if (runner_.stop().load() || w->queue.empty()) return;
+        item = &w->queue.front();  // deque: stays put while others are pushed behind it
+      }
+      const bool go_on = runner_.Execute(*item, w->state);
+      std::lock_guard<std::mutex> lock(mu_);
+      w->creating.erase(item->pos.seq);
+      w->queue.pop_front();
+      --queued_;
+      cv_.notify_all();
+      if (!go_on) return;
+    }
+  }
+
+  Runner& runner_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<Worker>> workers_;  // guarded by mu_ (the vector, not the workers)
+  std::map<uint32_t, size_t> index_;              // recorded thread -> worker; guarded by mu_
+  size_t queued_ = 0;                             // guarded by mu_
+  bool done_ = false;                             // guarded by mu_
+};
+
+}  // namespace
+
+StatusOr<ReplayEnd> ReplayRank(const ReplayPlan& plan, const RankPlan& rank,
+                               trace::RankFileReader& reader, ProgressWriter progress,
+                               ResultLog& log) {
+  Runner runner(plan, rank, progress, log);
+  cudaSetDevice(runner.replayer().InitialDevice());
+  DDRR_RETURN_IF_ERROR(runner.replayer().AllocateRegions());
+  progress.Total(rank.calls());
+  progress.State(RankState::kReplaying);
+  const bool threaded = rank.threads() > 1;
+  std::unique_ptr<ThreadPool> pool;
+  if (threaded) pool = std::make_unique<ThreadPool>(runner);
+  ThreadState inline_state;
+  Item item;
+  while (!runner.stop().load() && reader.Next(&item.event, &item.pos)) {
+    if (rank.damage_seq() && item.pos.seq >= rank.damage_seq()) break;
+    if (rank.until_seq() && item.pos.seq > rank.until_seq()) break;
+    if (!runner.Wanted(item.event, item.pos)) continue;
+    if (!threaded) {
+      if (!runner.Execute(item, inline_state)) break;
+      continue;
+    }
+    if (!pool->Push(item.event.thread(), item)) break;
+  }
+  if (pool) pool->Finish();
+  runner.Summary();
+  return runner.stop().load() ? ReplayEnd::kHung : ReplayEnd::kCompleted;
+}
+
+}  // namespace ddrr::replay

@@ -1,0 +1,266 @@
+#include "replay/rank/pattern.h"
+
+#include <nccl.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
+#include "emu/dtype.h"
+#include "emu/lowp.h"
+#include "emu/reduce.h"
+
+namespace ddrr::replay {
+namespace {
+
+using trace::FunctionId;
+constexpr uint64_t kChunk = 16384;  // elements compared at a time (bounded host memory)
+
+uint64_t Mix(uint64_t seed, int q, uint64_t i) {
+  uint64_t x =
+      seed ^ (static_cast<uint64_t>(q) * 0x9e3779b97f4a7c15ull) ^ (i * 0xbf58476d1ce4e5b9ull);
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+double Value(const PatternOp& op, int q, uint64_t i) {
+  const uint64_t h = Mix(op.seed, q, i);
+  switch (op.redop) {
+    case ncclProd: {  // a single 2 among the ranks' ones: the product is 2, exactly
+      const uint64_t n = op.nranks > 0 ? static_cast<uint64_t>(op.nranks) : 1;
+      return (i + static_cast<uint64_t>(q) + op.seed) % n == 0 ? 2 : 1;
+    }
+    case ncclMax:
+    case ncclMin:
+      return static_cast<double>(h % 64);
+    case -1:
+      return static_cast<double>(h % 100);
+    default:  // sums and averages of 0, 1 and 2 stay small
+      return static_cast<double>(h % 3);
+  }
+}
+
+void Store(int datatype, double v, void* out, uint64_t i) {
+  auto* p = static_cast<char*>(out);
+  switch (static_cast<emu::DataType>(datatype)) {
+    case emu::DataType::kInt8:
+      reinterpret_cast<int8_t*>(p)[i] = static_cast<int8_t>(v);
+      return;
+    case emu::DataType::kUint8:
+      reinterpret_cast<uint8_t*>(p)[i] = static_cast<uint8_t>(v);
+      return;
+    case emu::DataType::kInt32:
+      reinterpret_cast<int32_t*>(p)[i] = static_cast<int32_t>(v);
+      return;
+    case emu::DataType::kUint32:
+      reinterpret_cast<uint32_t*>(p)[i] = static_cast<uint32_t>(v);
+      return;
+    case emu::DataType::kInt64:
+      reinterpret_cast<int64_t*>(p)[i] = static_cast<int64_t>(v);
+      return;
+    case emu::DataType::kUint64:
+      reinterpret_cast<uint64_t*>(p)[i] = static_cast<uint64_t>(v);
+      return;
+    case emu::DataType::kFloat16:
+      reinterpret_cast<uint16_t*>(p)[i] = emu::FloatToHalf(static_cast<float>(v));
+      return;
+    case emu::DataType::kFloat32:
+      reinterpret_cast<float*>(p)[i] = static_cast<float>(v);
+      return;
+    case emu::DataType::kFloat64:
+      reinterpret_cast<double*>(p)[i] = v;
+      return;
+    case emu::DataType::kBfloat16:
+      reinterpret_cast<uint16_t*>(p)[i] = emu::FloatToBf16(static_cast<float>(v));
+      return;
+    case emu::DataType::kFloat8e4m3:
+      reinterpret_cast<uint8_t*>(p)[i] = emu::FloatToFp8E4m3(static_cast<float>(v));
+      return;
+    case emu::DataType::kFloat8e5m2:
+      reinterpret_cast<uint8_t*>(p)[i] = emu::FloatToFp8E5m2(static_cast<float>(v));
+      return;
+  }
+}
+
+double Load(int datatype, const void* in, uint64_t i) {
+  const auto* p = static_cast<const char*>(in);
+  switch (static_cast<emu::DataType>(datatype)) {
+    case emu::DataType::kInt8:
+      return reinterpret_cast<const int8_t*>(p)[i];
+    case emu::DataType::kUint8:
+      return reinterpret_cast<const uint8_t*>(p)[i];
+    case emu::DataType::kInt32:
+      return reinterpret_cast<const int32_t*>(p)[i];
+    case emu::DataType::kUint32:
+      return reinterpret_cast<const uint32_t*>(p)[i];
+    case emu::DataType::kInt64:
+      return static_cast<double>(reinterpret_cast<const int64_t*>(p)[i]);
+    case emu::DataType::kUint64:
+      return static_cast<double>(reinterpret_cast<const uint64_t*>(p)[i]);
+    case emu::DataType::kFloat16:
+      return emu::HalfToFloat(reinterpret_cast<const uint16_t*>(p)[i]);
+    case emu::DataType::kFloat32:
+      return reinterpret_cast<const float*>(p)[i];
+    case emu::DataType::kFloat64:
+      return reinterpret_cast<const double*>(p)[i];
+    case emu::DataType::kBfloat16:
+      return emu::Bf16ToFloat(reinterpret_cast<const uint16_t*>(p)[i]);
+    case emu::DataType::kFloat8e4m3:
+      return emu::Fp8E4m3ToFloat(reinterpret_cast<const uint8_t*>(p)[i]);
+    case emu::DataType::kFloat8e5m2:
+      return emu::Fp8E5m2ToFloat(reinterpret_cast<const uint8_t*>(p)[i]);
+  }
+  return 0;
+}
+
+// Unit roundoff of a floating datatype; 0 for integers (compared exactly).
+double Epsilon(int datatype) {
+  switch (static_cast<emu::DataType>(datatype)) {
+    case emu::DataType::kFloat16:
+      return 0x1p-10;
+    case emu::DataType::kFloat32:
+      return 0x1p-23;
+    case emu::DataType::kFloat64:
+      return 0x1p-52;
+    case emu::DataType::kBfloat16:
+      return 0x1p-7;
+    case emu::DataType::kFloat8e4m3:
+      return 0x1p-3;
+    case emu::DataType::kFloat8e5m2:
+      return 0x1p-2;
+    default:
+      return 0;
+  }
+}
+
+bool Reduces(FunctionId fn) {
+  return fn == FunctionId::kNcclAllReduce || fn == FunctionId::kNcclReduce ||
+         fn == FunctionId::kNcclReduceScatter;
+}
+
+// Where output element j comes from: comm rank `q`'s input element `index`, or (reductions) every
+// rank's element `index`.
+struct Source {
+  int q;
+  uint64_t index;
+};
+Source SourceOf(const PatternOp& op, uint64_t j) {
+  const uint64_t c = op.count ? op.count : 1;
+  const auto r = static_cast<uint64_t>(op.rank);
+  switch (op.fn) {
+    case FunctionId::kNcclBroadcast:
+    case FunctionId::kNcclBcast:
+      return {op.root, j};
+    case FunctionId::kNcclAllGather:
+    case FunctionId::kNcclGather:
+      return {static_cast<int>(j / c), j % c};
+    case FunctionId::kNcclAlltoAll:
+      return {static_cast<int>(j / c), r * c + j % c};
+    case FunctionId::kNcclScatter:
+      return {op.root, r * c + j};
+    case FunctionId::kNcclReduceScatter:
+      return {-1, r * c + j};
+    case FunctionId::kNcclRecv:
+      return {op.peer, j};
+    default:  // AllReduce, Reduce
+      return {-1, j};
+  }
+}
+
+std::string Text(int datatype, double v) {
+  char buf[40];
+  if (Epsilon(datatype) == 0)
+    snprintf(buf, sizeof(buf), "%.0f", v);
+  else
+    snprintf(buf, sizeof(buf), "%.9g", v);
+  return buf;
+}
+
+}  // namespace
+
+size_t ElementBytes(int datatype) {
+  if (!emu::IsValidDataType(datatype)) return 0;
+  return emu::ElementSize(static_cast<emu::DataType>(datatype));
+}
+
+bool Checkable(const PatternOp& op) {
+  if (ElementBytes(op.datatype) == 0 || op.nranks <= 0 || op.rank < 0) return false;
+  if (Reduces(op.fn) && (op.redop < ncclSum || op.redop > ncclAvg)) return false;
+  if (op.fn == FunctionId::kNcclRecv || op.fn == FunctionId::kNcclSend)
+    return op.peer >= 0 && op.peer < op.nranks;
+  return true;
+}
+
+bool HasOutput(const PatternOp& op) {
+  switch (op.fn) {
+    case FunctionId::kNcclSend:
+      return false;
+    case FunctionId::kNcclReduce:
+    case FunctionId::kNcclGather:
+      return op.rank == op.root;
+    default:
+      return true;
+  }
+}
+
+bool HasInput(const PatternOp& op) {
+  switch (op.fn) {
+    case FunctionId::kNcclRecv:
+      return false;
+    case FunctionId::kNcclBroadcast:
+    case FunctionId::kNcclBcast:
+    case FunctionId::kNcclScatter:
+      return op.rank == op.root;
+    default:
+      return true;
+  }
+}
+
+void FillInput(const PatternOp& op, int q, uint64_t first, uint64_t n, void* out) {
+  for (uint64_t i = 0; i < n; ++i) Store(op.datatype, Value(op, q, first + i), out, i);
+}
+
+std::optional<Mismatch> CheckOutput(const PatternOp& op, const void* output, uint64_t elements,
+                                    bool exact) {
+  const size_t bytes = ElementBytes(op.datatype);
+  const double eps = exact ? 0 : Epsilon(op.datatype);
+  const bool reduces = Reduces(op.fn);
+  std::vector<char> expected(kChunk * bytes);
+  std::vector<std::vector<char>> inputs;
+  std::vector<const void*> in_ptrs;
+  if (reduces) {
+    inputs.assign(static_cast<size_t>(op.nranks), std::vector<char>(kChunk * bytes));
+    for (auto& in : inputs) in_ptrs.push_back(in.data());
+  }
+  for (uint64_t first = 0; first < elements; first += kChunk) {
+    const uint64_t n = std::min(kChunk, elements - first);
+    if (reduces) {
+      const uint64_t from = SourceOf(op, first).index;
+      for (int q = 0; q < op.nranks; ++q)
+        FillInput(op, q, from, n, inputs[static_cast<size_t>(q)].data());
+      emu::ReduceRanks(static_cast<emu::DataType>(op.datatype),
+                       static_cast<emu::RedOpKind>(op.redop), in_ptrs.data(), nullptr, op.nranks,
+                       expected.data(), n);
+    } else {
+      for (uint64_t j = 0; j < n; ++j) {
+        const Source s = SourceOf(op, first + j);
+        Store(op.datatype, Value(op, s.q, s.index), expected.data(), j);
+      }
+    }
+    const char* got = static_cast<const char*>(output) + first * bytes;
+    if (std::memcmp(got, expected.data(), n * bytes) == 0) continue;
+    for (uint64_t j = 0; j < n; ++j) {
+      if (std::memcmp(got + j * bytes, expected.data() + j * bytes, bytes) == 0) continue;
+      const double g = Load(op.datatype, got, j), e = Load(op.datatype, expected.data(), j);
+      const bool close = reduces && eps > 0 &&
+                         (std::fabs(g - e) <= (op.nranks + 1) * eps * std::max(1.0, std::fabs(e)) ||
+                          (std::isnan(g) && std::isnan(e)));
+      if (!close) return Mismatch{first + j, Text(op.datatype, g), Text(op.datatype, e)};
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace ddrr::replay

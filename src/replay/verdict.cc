@@ -1,0 +1,429 @@
+#include "replay/verdict.h"
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <functional>
+#include <optional>
+#include <set>
+#include <unordered_map>
+
+#include "analysis/op_record.h"
+#include "analysis/report.h"
+#include "spec/api_table.h"
+#include "spec/api_views.h"
+#include "trace/event_printer.h"
+
+namespace ddrr::replay {
+namespace {
+
+using trace::ApiCall;
+using trace::FunctionId;
+
+constexpr double kHungShare = 0.9;          // as the replay ranks judge their own calls
+constexpr double kDefaultEmuTimeout = 300;  // emu's default wait for peers (DDRR_EMU_TIMEOUT)
+constexpr size_t kMaxPendingTimes = 65536;  // ops waiting for their completion, for timing
+constexpr int32_t kBuiltinRedOps = 5;       // ncclSum .. ncclAvg; higher values are PreMulSum ops
+
+std::string Hex16(uint64_t v) {
+  char buf[20];
+  snprintf(buf, sizeof(buf), "%016" PRIx64, v);
+  return buf;
+}
+
+bool Communication(std::string_view category) {
+  static const std::set<std::string_view> kScope = {"comm_create",  "comm_destroy", "comm_query",
+                                                    "registration", "redop",        "collective",
+                                                    "p2p",          "group"};
+  return kScope.count(category) > 0;
+}
+
+bool SetupCategory(std::string_view category) {
+  return category != "collective" && category != "p2p" && category != "comm_query";
+}
+
+// How long a run lets a rank wait for its peers before its call fails: a failure after about
+// that long is a hang, not an error of its own.
+double RunTimeout(const trace::RankFileReader& r) {
+  auto it = r.header().env().find("DDRR_EMU_TIMEOUT");
+  if (it != r.header().env().end()) {
+    char* end = nullptr;
+    const double v = strtod(it->second.c_str(), &end);
+    if (*end == '\0' && v > 0) return v;
+  }
+  return kDefaultEmuTimeout;
+}
+
+// One communication call, reduced to what the two runs must share.
+struct Item {
+  uint64_t seq = 0;
+  FunctionId fn{};
+  std::string_view category;
+  uint64_t comm_key = 0;
+  bool op = false;
+  trace::OpView view;
+  int64_t result = 0;
+  bool hung = false;
+  std::string line;
+};
+
+// The communication calls of one rank file, in order, that a predicate keeps.
+class CommStream {
+ public:
+  using Keep = std::function<bool(const ApiCall&, uint64_t seq, const trace::FunctionInfo&,
+                                  uint64_t parent_key)>;
+  CommStream(trace::RankEntry& e, const analysis::RankScan* scan, double timeout, Keep keep,
+             std::vector<TimingRow>* timing, bool recorded)
+      : reader_(*e.reader),
+        printer_(e.rank),
+        timeout_ns_(timeout * 1e9),
+        keep_(std::move(keep)),
+        timing_(timing),
+        recorded_(recorded) {
+    reader_.Rewind();
+    if (scan && scan->recorded_completions && !scan->has_footer) {
+      // A rank that never closed its trace: ops it issued that never completed hung there.
+      for (const analysis::Incident& inc : scan->not_completed)
+        if (inc.member >= 0)
+          first_not_completed_[scan->members[inc.member].comm_key] = inc.call.op_seq;
+    }
+  }
+
+  std::optional<Item> Next() {
+    trace::Event ev;
+    trace::EventPosition pos;
+    while (reader_.Next(&ev, &pos)) {
+      if (ev.has_completion()) {
+        Completed(ev.completion(), pos);
+        continue;
+      }
+      if (!ev.has_call()) {
+        printer_.Observe(ev);
+        continue;
+      }
+      const ApiCall& c = ev.call();
+      const FunctionId fn = trace::FunctionOfField(c.fn_case());
+      const trace::FunctionInfo* info = trace::FindFunction(fn);
+      uint64_t parent = 0;
+      if (info && info->category == "comm_create") {
+        parent = ParentKey(c);
+        Created(c);
+      }
+      const bool keep = info && info->library == "nccl" && info->replay != "skip" &&
+                        fn != FunctionId::kNcclCommGetAsyncError && Communication(info->category) &&
+                        keep_(c, pos.seq, *info, parent);
+      if (!keep) {
+        printer_.Observe(ev);
+        continue;
+      }
+      Item it;
+      it.seq = pos.seq;
+      it.fn = fn;
+      it.category = info->category;
+      it.comm_key = c.comm_key();
+      it.op = trace::ViewOp(c, &it.view);
+      it.result = c.result();
+      it.hung = Hung(c);
+      it.line = printer_.Text(ev, pos);
+      if (it.op && timing_) Started(it, pos, c);
+      return it;
+    }
+    FlushTimes();
+    return std::nullopt;
+  }
+
+ private:
+  bool Hung(const ApiCall& c) const {
+    if (!analysis::NcclOk(c.result()))
+      return static_cast<double>(c.duration_ns()) >= kHungShare * timeout_ns_;
+    auto it = first_not_completed_.find(c.comm_key());
+    return c.op_seq() && it != first_not_completed_.end() && c.op_seq() >= it->second;
+  }
+
+  void Created(const ApiCall& c) {
+    if (!analysis::NcclOk(c.result())) return;
+    switch (c.fn_case()) {
+      case ApiCall::kNcclCommInitRank:
+        handles_[c.nccl_comm_init_rank().comm()] = c.comm_key();
+        break;
+      case ApiCall::kNcclCommInitRankConfig:
+        handles_[c.nccl_comm_init_rank_config().comm()] = c.comm_key();
+        break;
+      case ApiCall::kNcclCommInitRankScalable:
+        handles_[c.nccl_comm_init_rank_scalable().newcomm()] = c.comm_key();
+        break;
+      case ApiCall::kNcclCommInitAll:
+        for (uint64_t h : c.nccl_comm_init_all().comms()) handles_[h] = c.comm_key();
+        break;
+      case ApiCall::kNcclCommSplit:
+        handles_[c.nccl_comm_split().newcomm()] = c.comm_key();
+        break;
+      case ApiCall::kNcclCommShrink:
+        handles_[c.nccl_comm_shrink().newcomm()] = c.comm_key();
+        break;
+      default:
+        break;
+    }
+  }
+
+  uint64_t ParentKey(const ApiCall& c) const {
+    uint64_t h = 0;
+    if (c.has_nccl_comm_split()) h = c.nccl_comm_split().comm();
+    if (c.has_nccl_comm_shrink()) h = c.nccl_comm_shrink().comm();
+    auto it = handles_.find(h);
+    return h && it != handles_.end() ? it->second : 0;
+  }
+
+  struct Pending {
+    std::string fn;
+    uint64_t bytes;
+    uint64_t start_ns;
+    uint64_t duration_ns;
+  };
+  void Started(const Item& it, const trace::EventPosition& pos, const ApiCall& c) {
+    if (!analysis::NcclOk(c.result())) return;
+    uint64_t bytes = it.view.count * analysis::DatatypeBytes(it.view.datatype);
+    uint64_t bucket = 1;
+    while (bucket < bytes) bucket <<= 1;
+    pending_[it.seq] = {std::string(trace::FindFunction(it.fn)->name), bytes ? bucket : 0,
+                        pos.time_ns, c.duration_ns()};
+    if (pending_.size() > kMaxPendingTimes) {
+      auto first = pending_.begin();
+      Sample(first->second, first->second.duration_ns);
+      pending_.erase(first);
+    }
+  }
+  void Completed(const trace::Completion& done, const trace::EventPosition& pos) {
+    auto it = pending_.find(done.call_seq());
+    if (it == pending_.end()) return;
+    const int64_t observed = static_cast<int64_t>(pos.time_ns) + done.observed_delta_ns();
+    const int64_t took = observed - static_cast<int64_t>(it->second.start_ns);
+    Sample(it->second, std::max<uint64_t>(static_cast<uint64_t>(std::max<int64_t>(took, 0)),
+                                          it->second.duration_ns));
+    pending_.erase(it);
+  }
+  void FlushTimes() {
+    for (const auto& [seq, p] : pending_) Sample(p, p.duration_ns);
+    pending_.clear();
+  }
+  void Sample(const Pending& p, uint64_t ns) {
+    samples_[{p.fn, p.bytes}].push_back(static_cast<double>(ns) / 1e3);
+  }
+
+ public:
+  std::map<std::pair<std::string, uint64_t>, std::vector<double>>& samples() { return samples_; }
+
+ private:
+  trace::RankFileReader& reader_;
+  trace::EventPrinter printer_;
+  double timeout_ns_;
+  Keep keep_;
+  std::vector<TimingRow>* timing_;
+  bool recorded_;
+  std::unordered_map<uint64_t, uint64_t> handles_;  // comm handle -> key
+  std::unordered_map<uint64_t, uint64_t> first_not_completed_;
+  std::map<uint64_t, Pending> pending_;
+  std::map<std::pair<std::string, uint64_t>, std::vector<double>> samples_;
+};
+
+std::string ResultText(FunctionId fn, int64_t result) {
+  return analysis::ResultName(static_cast<uint16_t>(fn), result);
+}
+
+// What differs between the recorded and the replayed call, or "".
+std::string Differ(const Item& r, const Item& p, std::map<uint64_t, uint64_t>& keys) {
+  const bool creates = r.category == "comm_create" && p.category == "comm_create";
+  if (r.fn != p.fn && !creates)
+    return std::string(trace::FindFunction(p.fn)->name) + " where the recording called " +
+           std::string(trace::FindFunction(r.fn)->name);
+  if (creates) {
+    if (p.comm_key) keys[p.comm_key] = r.comm_key;
+  } else if (r.comm_key) {
+    auto it = keys.find(p.comm_key);
+    if (it == keys.end() || it->second != r.comm_key)
+      return "on another communicator than communicator " + Hex16(r.comm_key);
+  }
+  if (r.op && p.op) {
+    const trace::OpView &a = r.view, &b = p.view;
+    if (a.count != b.count)
+      return "count " + std::to_string(b.count) + " where the recording had " +
+             std::to_string(a.count);
+    if (a.datatype != b.datatype)
+      return "datatype " + analysis::DatatypeName(b.datatype) + " where the recording had " +
+             analysis::DatatypeName(a.datatype);
+    const bool builtin_a = a.redop < kBuiltinRedOps, builtin_b = b.redop < kBuiltinRedOps;
+    if (builtin_a != builtin_b || (builtin_a && a.redop != b.redop))
+      return "reduction op " + analysis::RedOpName(b.redop) + " where the recording had " +
+             analysis::RedOpName(a.redop);
+    if (a.root != b.root)
+      return "root " + std::to_string(b.root) + " where the recording had " +
+             std::to_string(a.root);
+    if (a.peer != b.peer)
+      return "peer " + std::to_string(b.peer) + " where the recording had " +
+             std::to_string(a.peer);
+  }
+  if (r.hung != p.hung)
+    return r.hung ? "it did not hang, as it did when recorded"
+                  : "it hung (blocked until the replay's timeout, or never completed), which it "
+                    "did not when recorded";
+  if (r.hung) return "";
+  const bool ok_r = analysis::NcclOk(r.result), ok_p = analysis::NcclOk(p.result);
+  if (ok_r && ok_p) return "";  // ncclInProgress and ncclSuccess: both still fine
+  if (r.result != p.result)
+    return "returned " + ResultText(p.fn, p.result) + " where the recording returned " +
+           ResultText(r.fn, r.result);
+  return "";
+}
+
+std::string FirstLine(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+const analysis::Finding* FirstError(const std::vector<analysis::Finding>& findings) {
+  for (const analysis::Finding& f : findings)
+    if (f.severity == analysis::Severity::kError) return &f;
+  return nullptr;
+}
+
+double Median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+}  // namespace
+
+StatusOr<Verdict> Judge(trace::Run& recording, const analysis::RunModel& recorded_model,
+                        const std::vector<analysis::Finding>& recorded_findings, trace::Run& replay,
+                        const analysis::RunModel& replay_model,
+                        const std::vector<analysis::Finding>& replay_findings,
+                        const ReplayPlan& plan) {
+  Verdict v;
+  std::unordered_map<uint64_t, const PlanComm*> comms;
+  for (const PlanComm& c : plan.comms()) comms[c.key()] = &c;
+  auto replayed = [&](uint64_t key) {
+    auto it = comms.find(key);
+    return it != comms.end() && it->second->replayed();
+  };
+  std::map<std::pair<std::string, uint64_t>, std::vector<double>> rec_times, rep_times;
+  std::vector<TimingRow> unused;
+  for (const RankPlan& rp : plan.ranks()) {
+    RankVerdict rv;
+    rv.rank = rp.rank();
+    trace::RankEntry* re = recording.FindRank(rp.rank());
+    trace::RankEntry* pe = replay.FindRank(rp.rank());
+    if (!re || !re->reader)
+      return Status::NotFound("rank " + std::to_string(rp.rank()) + " vanished from the recording");
+    if (!pe || !pe->reader) {
+      rv.diverged = true;
+      rv.difference = "the replay left no readable trace for this rank";
+      v.ranks.push_back(rv);
+      continue;
+    }
+    CommStream rec(
+        *re, recorded_model.Scan(rp.rank()), RunTimeout(*re->reader),
+        [&](const ApiCall& c, uint64_t seq, const trace::FunctionInfo& f, uint64_t parent) {
+          if (rp.damage_seq() && seq >= rp.damage_seq()) return false;
+          if (rp.until_seq() && seq > rp.until_seq()) return false;
+          if (seq < rp.from_seq() && !SetupCategory(f.category)) return false;
+          if (f.category == "group") return true;
+          if (f.category == "comm_create")
+            return replayed(c.comm_key()) || (parent && replayed(parent));
+          return c.comm_key() != 0 && replayed(c.comm_key());
+        },
+        &unused, true);
+    CommStream rep(
+        *pe, replay_model.Scan(rp.rank()), plan.timeout_seconds(),
+        [](const ApiCall&, uint64_t, const trace::FunctionInfo&, uint64_t) { return true; },
+        &unused, false);
+    std::map<uint64_t, uint64_t> keys;
+    bool last_hung = false;
+    for (;;) {
+      std::optional<Item> r = rec.Next(), p = rep.Next();
+      if (!r && !p) break;
+      if (!p) {
+        if (last_hung || r->hung) {
+          rv.hung = true;
+          rv.hung_call = r->line;
+          break;
+        }
+        rv.diverged = true;
+        rv.difference = "the replay stopped before this call of the recording";
+        rv.recorded_call = r->line;
+        rv.replayed_call = "(none)";
+        break;
+      }
+      if (!r) {
+        rv.diverged = true;
+        rv.difference = "the replay made a call the recording did not";
+        rv.recorded_call = "(none)";
+        rv.replayed_call = p->line;
+        break;
+      }
+      const std::string diff = Differ(*r, *p, keys);
+      if (!diff.empty()) {
+        rv.diverged = true;
+        rv.difference = diff;
+        rv.recorded_call = r->line;
+        rv.replayed_call = p->line;
+        break;
+      }
+      ++rv.compared;
+      if (r->hung && p->hung) {
+        rv.hung = true;
+        rv.hung_call = r->line;
+        last_hung = true;
+        break;
+      }
+    }
+    for (auto& [k, s] : rec.samples()) {
+      auto& dst = rec_times[k];
+      dst.insert(dst.end(), s.begin(), s.end());
+    }
+    for (auto& [k, s] : rep.samples()) {
+      auto& dst = rep_times[k];
+      dst.insert(dst.end(), s.begin(), s.end());
+    }
+    for (const auto& [replay_key, recorded_key] : keys) v.replay_keys[replay_key] = recorded_key;
+    re->reader->ReleaseMemory();
+    pe->reader->ReleaseMemory();
+    v.ranks.push_back(std::move(rv));
+  }
+
+  const analysis::Finding* fr = FirstError(recorded_findings);
+  const analysis::Finding* fp = FirstError(replay_findings);
+  if (fr) v.recorded_finding = FirstLine(analysis::FindingText(*fr));
+  if (fp) v.replayed_finding = FirstLine(analysis::FindingText(*fp));
+  if (!fr || !fp) {
+    v.findings_agree = !fr && !fp;
+  } else {
+    auto key = v.replay_keys.find(fp->comm_key);
+    const uint64_t mapped = fp->comm_key == 0            ? 0
+                            : key == v.replay_keys.end() ? ~0ull
+                                                         : key->second;
+    const bool windowed = std::any_of(plan.ranks().begin(), plan.ranks().end(),
+                                      [](const RankPlan& r) { return r.from_seq() != 0; });
+    v.findings_agree = fr->kind == fp->kind && fr->comm_key == mapped && fr->ranks == fp->ranks &&
+                       (windowed || fr->op_seq == fp->op_seq);
+  }
+
+  for (const auto& [k, samples] : rec_times) {
+    TimingRow row;
+    row.fn = k.first;
+    row.bytes = k.second;
+    row.recorded_ops = samples.size();
+    row.recorded_us = Median(samples);
+    auto it = rep_times.find(k);
+    if (it != rep_times.end()) {
+      row.replayed_ops = it->second.size();
+      row.replayed_us = Median(it->second);
+    }
+    v.timing.push_back(row);
+  }
+  bool diverged = false;
+  for (const RankVerdict& rv : v.ranks) diverged |= rv.diverged;
+  v.reproduced = !diverged && v.findings_agree;
+  return v;
+}
+
+}  // namespace ddrr::replay
