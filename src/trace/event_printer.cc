@@ -276,9 +276,10 @@ std::string EventPrinter::AllocationOf(uint64_t addr, uint64_t* id, uint64_t* of
 }
 
 void EventPrinter::BeforePrint(const Event& event) {
+  // Number handles in order of appearance even for events not printed.
+  if (event.has_kernels()) handles_.Number("stream", event.kernels().stream());
   if (!event.has_call()) return;
   allocations_.Before(event.call());
-  // Number handles in order of appearance even for events not printed.
   handles_.Observe(event.call());
 }
 
