@@ -1,6 +1,8 @@
-// ddrr diff A B [--rank R]: for each rank, the first event where two traces of the same program
-// differ, with the events before it, and the first digest whose data differs. What is
-// compared, and what is not, is src/analysis/event_diff.h's contract.
+// ddrr diff A B [--rank R] [--scope auto|all|nccl]: for each rank, the first event where two
+// traces of the same program differ, with the events before it, and the first digest whose
+// data differs. What is compared, and what is not, is src/analysis/event_diff.h's contract.
+// Scope auto compares NCCL communication only when either run is a replay (a replay repeats the
+// communication, with buffers of its own), everything otherwise.
 #include <cstdio>
 #include <optional>
 
@@ -21,6 +23,11 @@ class DiffCommand : public Command {
     sub->add_option("A", a_path_, "Run directory or rank file")->required();
     sub->add_option("B", b_path_, "Run directory or rank file")->required();
     sub->add_option("--rank", rank_, "Only this rank")->check(CLI::NonNegativeNumber);
+    sub->add_option("--scope", scope_,
+                    "all: every event; nccl: NCCL communication only; auto: nccl when either "
+                    "run is a replay, else all")
+        ->check(CLI::IsMember({"auto", "all", "nccl"}))
+        ->default_val("auto");
     return sub;
   }
 
@@ -29,7 +36,8 @@ class DiffCommand : public Command {
     if (!a.ok()) return Fail(a.status());
     auto b = OpenRun(b_path_);
     if (!b.ok()) return Fail(b.status());
-    const analysis::DiffOptions options;
+    analysis::DiffOptions options;
+    options.scope = ChooseScope(*a, *b);
     int differing = 0, compared = 0;
     for (auto& ea : a->ranks()) {
       if (rank_ && ea.rank != *rank_) continue;
@@ -57,8 +65,22 @@ class DiffCommand : public Command {
   }
 
  private:
+  // Says which scope is used unless it is all.
+  analysis::DiffScope ChooseScope(const trace::Run& a, const trace::Run& b) const {
+    if (scope_ == "all") return analysis::DiffScope::kAll;
+    const char* why = "--scope nccl";
+    if (scope_ == "auto") {
+      const bool ra = analysis::IsReplay(a), rb = analysis::IsReplay(b);
+      if (!ra && !rb) return analysis::DiffScope::kAll;
+      why = ra && rb ? "A and B are replays" : ra ? "A is a replay" : "B is a replay";
+    }
+    printf("comparing NCCL communication only (%s)\n", why);
+    return analysis::DiffScope::kNccl;
+  }
+
   std::string a_path_, b_path_;
   std::optional<int64_t> rank_;
+  std::string scope_ = "auto";
 };
 
 }  // namespace
