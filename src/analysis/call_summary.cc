@@ -34,9 +34,9 @@ CallSummary Summarize(const trace::ApiCall& call, int64_t rank, uint64_t seq, in
   s.fn = EventPrinter::FunctionName(call);
   s.result = call.result();
   s.result_name = EventPrinter::ResultName(call);
-  const FieldDescriptor* fn_field = trace::ApiCall::descriptor()->FindFieldByNumber(call.fn_case());
-  if (!fn_field) return s;
-  const Message& m = call.GetReflection()->GetMessage(call, fn_field);
+  const Message* args = trace::CallArgs(call);
+  if (!args) return s;
+  const Message& m = *args;
   const auto* d = m.GetDescriptor();
   s.nccl = d->options().GetExtension(trace::library) == "nccl";
   if (!s.nccl) return s;  // what follows is how NCCL names its arguments

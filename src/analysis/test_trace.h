@@ -29,6 +29,7 @@ class RankTrace {
   void SetHost(std::string host) { host_ = std::move(host); }
   void SetDigests() { digests_ = true; }
   void SetFrameBytes(size_t bytes) { writer_.frame_raw_bytes = bytes; }
+  void SetEnv(const std::string& name, const std::string& value) { env_[name] = value; }
 
   uint64_t SetDevice(int dev, uint32_t thread = 0) {
     return Call({}, thread, [&](trace::WireEncoder& e) { trace::EncodeCudaSetDevice(e, dev); });
@@ -121,6 +122,31 @@ class RankTrace {
     });
   }
 
+  // Any call: `encode` writes its arguments with the generated encoders (spec/api_encode.h).
+  template <typename Fn>
+  uint64_t Call(trace::CallInfo c, uint32_t thread, Fn&& encode, uint64_t op_seq = 0) {
+    if (!c.group_depth) c.group_depth = depth_;
+    trace::WireEncoder e;
+    const size_t m = trace::BeginCallBody(e, c);
+    encode(e);
+    trace::EndCallBody(e, m);
+    time_ += 1000;
+    events_.push_back({++seq_, time_, thread, c.comm_key, op_seq, std::string(e.view())});
+    return seq_;
+  }
+  // A call on communicator handle `comm`: its key and its next op number.
+  template <typename Fn>
+  uint64_t Op(uint64_t comm, int64_t result, Fn&& encode) {
+    trace::CallInfo c;
+    c.result = result;
+    c.comm_key = keys_[comm];
+    c.duration_ns = 500;
+    return Call(c, 0, encode, ++ops_[comm]);
+  }
+  void Entropy(const std::string& bytes) {
+    Body([&](trace::WireEncoder& e, uint64_t) { trace::EncodeEntropyBody(e, 0, bytes, 0); });
+  }
+
   // Writes <dir>/rank-<r>.ddrr; `killed`: no footer, as a killed rank leaves it.
   Status Write(const std::string& dir, bool killed = false) const {
     trace::HeaderInfo h;
@@ -131,6 +157,7 @@ class RankTrace {
     h.start_unix_ns = 1'800'000'000'000'000'000ull;
     h.start_mono_ns = 1'000'000'000ull;
     h.run_id = "test";
+    h.env = env_;
     h.capture.level = digests_ ? 1 : 0;
     DDRR_ASSIGN_OR_RETURN(
         auto w,
@@ -156,25 +183,6 @@ class RankTrace {
   };
 
   template <typename Fn>
-  uint64_t Call(trace::CallInfo c, uint32_t thread, Fn&& encode, uint64_t op_seq = 0) {
-    if (!c.group_depth) c.group_depth = depth_;
-    trace::WireEncoder e;
-    const size_t m = trace::BeginCallBody(e, c);
-    encode(e);
-    trace::EndCallBody(e, m);
-    time_ += 1000;
-    events_.push_back({++seq_, time_, thread, c.comm_key, op_seq, std::string(e.view())});
-    return seq_;
-  }
-  template <typename Fn>
-  uint64_t Op(uint64_t comm, int64_t result, Fn&& encode) {
-    trace::CallInfo c;
-    c.result = result;
-    c.comm_key = keys_[comm];
-    c.duration_ns = 500;
-    return Call(c, 0, encode, ++ops_[comm]);
-  }
-  template <typename Fn>
   void Body(Fn&& encode) {
     trace::WireEncoder e;
     encode(e, seq_ + 1);
@@ -185,6 +193,7 @@ class RankTrace {
   uint32_t rank_, world_;
   int32_t local_rank_ = -1;
   std::string host_ = "node0";
+  std::map<std::string, std::string> env_;
   bool digests_ = false;
   trace::WriterOptions writer_;
   uint64_t seq_ = 0, time_ = 1000;

@@ -18,12 +18,6 @@ using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
 using google::protobuf::Reflection;
 
-const Message* FnMessage(const ApiCall& call) {
-  const FieldDescriptor* f = ApiCall::descriptor()->FindFieldByNumber(call.fn_case());
-  if (!f) return nullptr;
-  return &call.GetReflection()->GetMessage(call, f);
-}
-
 std::string EnumName(const EnumDescriptor* e, int value) {
   if (const EnumValueDescriptor* v = e ? e->FindValueByNumber(value) : nullptr) {
     const std::string& c = v->options().GetExtension(c_enum_value);
@@ -158,6 +152,68 @@ ArgValue ReadArg(const Message& m, const FieldDescriptor* f, int k) {
   return v;
 }
 
+const Message* CallArgs(const ApiCall& call) {
+  const FieldDescriptor* f = ApiCall::descriptor()->FindFieldByNumber(call.fn_case());
+  if (!f) return nullptr;
+  return &call.GetReflection()->GetMessage(call, f);
+}
+
+uint64_t HandleNumbering::Number(const std::string& family, uint64_t value) {
+  if (value == 0) return 0;
+  auto& ids = ids_[family];
+  return ids.emplace(value, ids.size() + 1).first->second;
+}
+
+std::string HandleNumbering::Name(const std::string& family, uint64_t value) {
+  const uint64_t n = Number(family, value);
+  return n ? family + std::to_string(n) : "NULL";
+}
+
+void HandleNumbering::Observe(const ApiCall& call) {
+  const Message* m = CallArgs(call);
+  if (!m) return;
+  const Descriptor* d = m->GetDescriptor();
+  const Reflection* r = m->GetReflection();
+  for (int i = 0; i < d->field_count(); ++i) {
+    const FieldDescriptor* f = d->field(i);
+    if (f->options().GetExtension(arg_kind) != ARG_HANDLE) continue;
+    const std::string& fam = f->options().GetExtension(handle_family);
+    if (f->is_repeated()) {
+      for (int k = 0; k < r->FieldSize(*m, f); ++k) Number(fam, r->GetRepeatedUInt64(*m, f, k));
+    } else {
+      Number(fam, r->GetUInt64(*m, f));
+    }
+  }
+}
+
+bool AllocationMap::Find(uint64_t addr, uint64_t* id, uint64_t* offset) const {
+  auto it = by_base_.upper_bound(addr);
+  if (it == by_base_.begin()) return false;
+  --it;
+  if (addr - it->first >= std::max<uint64_t>(it->second.size, 1)) return false;
+  *id = it->second.id;
+  *offset = addr - it->first;
+  return true;
+}
+
+void AllocationMap::Track(const ApiCall& call, bool after) {
+  const Message* m = CallArgs(call);
+  if (!m || call.result() != 0) return;
+  const Descriptor* d = m->GetDescriptor();
+  if (d->options().GetExtension(category) != "memory") return;
+  const Reflection* r = m->GetReflection();
+  const FieldDescriptor* ptr = d->field(0);
+  if (ptr->options().GetExtension(arg_kind) != ARG_POINTER) return;
+  const uint64_t addr = r->GetUInt64(*m, ptr);
+  const bool is_alloc = ptr->options().GetExtension(out);
+  if (is_alloc && !after) {
+    const FieldDescriptor* size = d->FindFieldByName("size");
+    if (addr && size) by_base_[addr] = {next_++, r->GetUInt64(*m, size)};
+  } else if (!is_alloc && after) {
+    by_base_.erase(addr);
+  }
+}
+
 std::string EventPrinter::Hex(uint64_t v) {
   char buf[24];
   snprintf(buf, sizeof(buf), "0x%" PRIx64, v);
@@ -203,79 +259,37 @@ std::string EventPrinter::JsonString(std::string_view s) {
 }
 
 std::string EventPrinter::FunctionName(const ApiCall& call) {
-  if (const Message* m = FnMessage(call)) return m->GetDescriptor()->options().GetExtension(c_name);
+  if (const Message* m = CallArgs(call)) return m->GetDescriptor()->options().GetExtension(c_name);
   return "unknown#" + std::to_string(call.fn_case());
 }
 
 std::string EventPrinter::ResultName(const ApiCall& call) {
-  const Message* m = FnMessage(call);
+  const Message* m = CallArgs(call);
   const std::string enum_name = m ? m->GetDescriptor()->options().GetExtension(result_enum) : "";
   if (enum_name.empty()) return std::to_string(call.result());
   return EnumName(FindEnum(enum_name), static_cast<int>(call.result()));
 }
 
-std::string EventPrinter::HandleName(const std::string& family, uint64_t value) {
-  if (value == 0) return "NULL";
-  auto& ids = handles_[family];
-  auto it = ids.find(value);
-  if (it == ids.end()) it = ids.emplace(value, ++next_handle_[family]).first;
-  return family + std::to_string(it->second);
-}
-
 std::string EventPrinter::AllocationOf(uint64_t addr, uint64_t* id, uint64_t* offset) const {
-  auto it = allocations_.upper_bound(addr);
-  if (it == allocations_.begin()) return "";
-  --it;
-  if (addr - it->first >= std::max<uint64_t>(it->second.size, 1)) return "";
-  *id = it->second.id;
-  *offset = addr - it->first;
+  if (!allocations_.Find(addr, id, offset)) return "";
   return "alloc" + std::to_string(*id) + "+" + Hex(*offset);
 }
 
-// Allocation calls name their pointer first (out for allocations, in for frees) and the size
-// "size". Allocations are added before an event is shown (cudaMalloc shows alloc1+0x0) and
-// removed after (cudaFree still shows the allocation it frees).
-void EventPrinter::TrackMemory(const ApiCall& call, bool after_print) {
-  const Message* m = FnMessage(call);
-  if (!m || call.result() != 0) return;
-  const Descriptor* d = m->GetDescriptor();
-  if (d->options().GetExtension(category) != "memory") return;
-  const Reflection* r = m->GetReflection();
-  const FieldDescriptor* ptr = d->field(0);
-  if (ptr->options().GetExtension(arg_kind) != ARG_POINTER) return;
-  const uint64_t addr = r->GetUInt64(*m, ptr);
-  const bool is_alloc = ptr->options().GetExtension(out);
-  if (is_alloc && !after_print) {
-    const FieldDescriptor* size = d->FindFieldByName("size");
-    if (addr && size) allocations_[addr] = {next_allocation_++, r->GetUInt64(*m, size)};
-  } else if (!is_alloc && after_print) {
-    allocations_.erase(addr);
-  }
+void EventPrinter::BeforePrint(const Event& event) {
+  // Number handles in order of appearance even for events not printed.
+  if (event.has_kernels()) handles_.Number("stream", event.kernels().stream());
+  if (!event.has_call()) return;
+  allocations_.Before(event.call());
+  handles_.Observe(event.call());
+}
+
+void EventPrinter::AfterPrint(const Event& event) {
+  if (event.has_call()) allocations_.After(event.call());
 }
 
 void EventPrinter::Observe(const Event& event) {
   BeforePrint(event);
-  if (event.has_call()) TrackMemory(event.call(), /*after_print=*/true);
-}
-
-void EventPrinter::BeforePrint(const Event& event) {
-  if (!event.has_call()) return;
-  TrackMemory(event.call(), /*after_print=*/false);
-  // Number handles in order of appearance even for events not printed.
-  const Message* m = FnMessage(event.call());
-  if (!m) return;
-  const Descriptor* d = m->GetDescriptor();
-  const Reflection* r = m->GetReflection();
-  for (int i = 0; i < d->field_count(); ++i) {
-    const FieldDescriptor* f = d->field(i);
-    if (f->options().GetExtension(arg_kind) != ARG_HANDLE) continue;
-    const std::string& fam = f->options().GetExtension(handle_family);
-    if (f->is_repeated()) {
-      for (int k = 0; k < r->FieldSize(*m, f); ++k) HandleName(fam, r->GetRepeatedUInt64(*m, f, k));
-    } else {
-      HandleName(fam, r->GetUInt64(*m, f));
-    }
-  }
+  AfterPrint(event);
 }
 
 std::string EventPrinter::TextValue(const FieldDescriptor* f, const ArgValue& v) {
@@ -288,7 +302,7 @@ std::string EventPrinter::TextValue(const FieldDescriptor* f, const ArgValue& v)
       return EnumName(f->enum_type(), static_cast<int>(v.i));
     case FieldDescriptor::CPPTYPE_UINT32:
     case FieldDescriptor::CPPTYPE_UINT64:
-      if (kind == ARG_HANDLE) return HandleName(f->options().GetExtension(handle_family), v.u);
+      if (kind == ARG_HANDLE) return handles_.Name(f->options().GetExtension(handle_family), v.u);
       if (kind == ARG_POINTER) {
         if (v.u == 0) return "NULL";
         uint64_t id, off;
@@ -326,7 +340,7 @@ std::string EventPrinter::JsonValue(const FieldDescriptor* f, const ArgValue& v)
     case FieldDescriptor::CPPTYPE_UINT64: {
       if (kind == ARG_HANDLE)
         return "{\"handle\":" +
-               JsonString(HandleName(f->options().GetExtension(handle_family), v.u)) +
+               JsonString(handles_.Name(f->options().GetExtension(handle_family), v.u)) +
                ",\"value\":" + JsonString(Hex(v.u)) + "}";
       if (kind != ARG_POINTER && kind != ARG_FUNCTION) return std::to_string(v.u);
       uint64_t id = 0, off = 0;
@@ -352,7 +366,7 @@ std::string EventPrinter::JsonValue(const FieldDescriptor* f, const ArgValue& v)
 }
 
 std::string EventPrinter::CallText(const ApiCall& call) {
-  const Message* m = FnMessage(call);
+  const Message* m = CallArgs(call);
   if (!m) return "unknown call #" + std::to_string(call.fn_case()) + " (newer ddrr?)";
   std::string s = m->GetDescriptor()->options().GetExtension(c_name) + "(";
   s += JoinArgs(
@@ -413,7 +427,7 @@ std::string EventPrinter::TextBody(const Event& event, const EventPosition& pos)
              KeyHex(p.content_hash()) + " (" + std::to_string(p.bytes()) + " bytes)";
     }
     case Event::kKernels:
-      return s + "kernels " + HandleName("stream", event.kernels().stream()) + " count " +
+      return s + "kernels " + handles_.Name("stream", event.kernels().stream()) + " count " +
              std::to_string(event.kernels().count());
     case Event::kThreadName:
       return s + "thread name " + JsonString(event.thread_name().name()) + " tid " +
@@ -440,7 +454,7 @@ std::string EventPrinter::CallJson(const ApiCall& call) {
   if (call.group_depth()) s += ",\"group_depth\":" + std::to_string(call.group_depth());
   if (call.graph_captured()) s += ",\"graph_captured\":true";
   if (call.call_depth()) s += ",\"call_depth\":" + std::to_string(call.call_depth());
-  const Message* m = FnMessage(call);
+  const Message* m = CallArgs(call);
   if (!m) return s;
   s += ",\"args\":{";
   s += JoinArgs(
@@ -493,7 +507,7 @@ std::string EventPrinter::JsonBody(const Event& event, const EventPosition& pos)
     }
     case Event::kKernels:
       return s + "\"type\":\"kernels\",\"stream\":" +
-             JsonString(HandleName("stream", event.kernels().stream())) +
+             JsonString(handles_.Name("stream", event.kernels().stream())) +
              ",\"count\":" + std::to_string(event.kernels().count()) + "}";
     case Event::kThreadName:
       return s + "\"type\":\"thread_name\",\"name\":" + JsonString(event.thread_name().name()) +
@@ -510,14 +524,14 @@ std::string EventPrinter::JsonBody(const Event& event, const EventPosition& pos)
 std::string EventPrinter::Text(const Event& event, const EventPosition& pos) {
   BeforePrint(event);
   std::string line = TextBody(event, pos);
-  if (event.has_call()) TrackMemory(event.call(), /*after_print=*/true);
+  AfterPrint(event);
   return line;
 }
 
 std::string EventPrinter::Json(const Event& event, const EventPosition& pos) {
   BeforePrint(event);
   std::string line = JsonBody(event, pos);
-  if (event.has_call()) TrackMemory(event.call(), /*after_print=*/true);
+  AfterPrint(event);
   return line;
 }
 

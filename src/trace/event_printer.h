@@ -2,7 +2,8 @@
 // Handles (comms, streams, ...) are numbered in order of first appearance ("comm1"); pointers
 // inside a recorded allocation are shown as allocation+offset ("alloc2+0x400"); enum values and
 // return codes by their C names. The printer keeps that state, so feed it every event of a rank
-// in file order, printing only the ones wanted (Observe() for the others).
+// in file order, printing only the ones wanted (Observe() for the others). HandleNumbering and
+// AllocationMap are that state on their own, for comparisons that number what they compare.
 //
 // Thread-safety: none.
 #pragma once
@@ -32,6 +33,46 @@ struct ArgValue {
 ArgValue ReadArg(const google::protobuf::Message& m, const google::protobuf::FieldDescriptor* f,
                  int k);
 
+// The arguments of a call (its NcclAllReduce, CudaMalloc, ... message); null for a function this
+// build does not know.
+const google::protobuf::Message* CallArgs(const ApiCall& call);
+
+// Handles numbered per family in order of first appearance: the first comm seen is comm1. The
+// number is what two runs of one program share; the value is an address of the run.
+class HandleNumbering {
+ public:
+  uint64_t Number(const std::string& family, uint64_t value);   // 0 for NULL
+  std::string Name(const std::string& family, uint64_t value);  // "comm1", "NULL"
+  // Numbers every handle argument of `call`, in argument order.
+  void Observe(const ApiCall& call);
+
+ private:
+  std::unordered_map<std::string, std::unordered_map<uint64_t, uint64_t>> ids_;
+};
+
+// The allocations recorded calls made, numbered in order, while they live. Allocation calls
+// (category memory) name their pointer first (out for allocations, in for frees) and the size
+// "size". An allocation is known from its own call (cudaMalloc shows alloc1+0x0) until after
+// the call that frees it (cudaFree still shows the allocation it frees): Before() a call's
+// arguments are looked at, After() once done.
+class AllocationMap {
+ public:
+  void Before(const ApiCall& call) { Track(call, /*after=*/false); }
+  void After(const ApiCall& call) { Track(call, /*after=*/true); }
+  // The number of the live allocation holding `addr` and the offset in it; false if none.
+  bool Find(uint64_t addr, uint64_t* id, uint64_t* offset) const;
+
+ private:
+  struct Allocation {
+    uint64_t id;
+    uint64_t size;
+  };
+  void Track(const ApiCall& call, bool after);
+
+  std::map<uint64_t, Allocation> by_base_;
+  uint64_t next_ = 1;
+};
+
 class EventPrinter {
  public:
   explicit EventPrinter(int64_t rank) : rank_(rank) {}
@@ -50,15 +91,10 @@ class EventPrinter {
   static std::string JsonString(std::string_view s);     // quoted and escaped
 
  private:
-  struct Allocation {
-    uint64_t id;
-    uint64_t size;
-  };
-  std::string HandleName(const std::string& family, uint64_t value);
   // "alloc3+0x10" when `addr` lies in a live recorded allocation, else "".
   std::string AllocationOf(uint64_t addr, uint64_t* id, uint64_t* offset) const;
   void BeforePrint(const Event& event);
-  void TrackMemory(const ApiCall& call, bool after_print);
+  void AfterPrint(const Event& event);
   std::string TextBody(const Event& event, const EventPosition& pos);
   std::string JsonBody(const Event& event, const EventPosition& pos);
   std::string TextValue(const google::protobuf::FieldDescriptor* f, const ArgValue& v);
@@ -67,10 +103,8 @@ class EventPrinter {
   std::string CallJson(const ApiCall& call);
 
   int64_t rank_;
-  std::unordered_map<std::string, std::unordered_map<uint64_t, uint64_t>> handles_;
-  std::unordered_map<std::string, uint64_t> next_handle_;
-  std::map<uint64_t, Allocation> allocations_;  // by base address
-  uint64_t next_allocation_ = 1;
+  HandleNumbering handles_;
+  AllocationMap allocations_;
 };
 
 }  // namespace ddrr::trace

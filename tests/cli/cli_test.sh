@@ -98,6 +98,28 @@ PY
       expect_rc 0 "$ddrr" "$sub" --help
       grep -q "RUN" "$work/out" || fail "$sub --help lacks RUN"
     done ;;
+  diff_scope_nccl)
+    # Communication only: one all-reduce fewer per step is found where the communication goes
+    # on differently. Two recordings are compared in full unless asked.
+    "$synth" -o "$work/fewer" -n 3 --steps 4 --seed 7 --buckets 3 >/dev/null || fail "synth failed"
+    expect_rc 0 "$ddrr" diff "$work/run" "$work/run" --scope nccl
+    [ "$(head -1 "$work/out")" = "comparing NCCL communication only (--scope nccl)" ] \
+      || fail "no scope line: $(head -1 "$work/out")"
+    grep -qx "no difference in 3 rank(s)" "$work/out" || fail "$(cat "$work/out")"
+    expect_rc 1 "$ddrr" diff "$work/run" "$work/fewer" --scope nccl --rank 1
+    grep -qx "rank 1: first difference at event 14" "$work/out" || fail "$(cat "$work/out")"
+    grep -q '^  A \[1\] #[0-9]* .* ncclAllReduce(.* op 13\]' "$work/out" \
+      || fail "$(cat "$work/out")"
+    grep -q '^  B \[1\] #[0-9]* .* ncclCommDestroy(' "$work/out" || fail "$(cat "$work/out")"
+    [ "$(grep -c '^    \[1\] ' "$work/out")" -eq 3 ] || fail "not 3 context lines"
+    expect_rc 1 "$ddrr" diff "$work/run" "$work/fewer" --rank 1
+    grep -q "comparing" "$work/out" && fail "auto scope of two recordings is not all"
+    grep -q "^rank 1: first difference" "$work/out" || fail "$(cat "$work/out")" ;;
+  diff_bad_scope)
+    expect_rc 2 "$ddrr" diff "$work/run" "$work/run" --scope everything
+    grep -q -- "--scope" "$work/err" || fail "error does not name --scope: $(cat "$work/err")"
+    [ -s "$work/out" ] && fail "compared anyway: $(cat "$work/out")"
+    true ;;
   *) fail "unknown case" ;;
 esac
 echo "ok [$case_name]"

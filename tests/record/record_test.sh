@@ -320,6 +320,34 @@ PY
     "$ddrr" diff "$work/a" "$work/nope" >/dev/null 2>&1
     [ $? -eq 2 ] || fail "missing run: want exit 2"
     true ;;
+  diff_scope_of_a_replay)
+    # A run whose rank files carry DDRR_REPLAY_OF is compared on its NCCL communication only:
+    # another seed changes what the program computes, not what it communicates; one step fewer
+    # does.
+    rec() {  # rec DIR REPLAY_OF ARGS...
+      local dir=$1 of=$2; shift 2
+      env ${of:+DDRR_REPLAY_OF="$of"} "$ddrr" record -o "$dir" -- "$ddrr" run --host -n 2 -- \
+        "$samples/sgd_allreduce" "$@" >/dev/null 2>&1 || fail "record $dir failed"
+    }
+    rec "$work/a" "" --steps 3 --seed 1
+    rec "$work/b" "$work/a" --steps 3 --seed 2
+    rec "$work/c" "$work/a" --steps 2 --seed 1
+    "$ddrr" diff "$work/a" "$work/b" >"$work/out" 2>&1 || fail "replay differs: $(cat "$work/out")"
+    [ "$(head -1 "$work/out")" = "comparing NCCL communication only (B is a replay)" ] \
+      || fail "scope line: $(cat "$work/out")"
+    grep -qx "no difference in 2 rank(s)" "$work/out" || fail "$(cat "$work/out")"
+    "$ddrr" diff "$work/b" "$work/a" | head -1 \
+      | grep -qx "comparing NCCL communication only (A is a replay)" || fail "A not the replay"
+    "$ddrr" diff "$work/a" "$work/b" --scope all >"$work/out" 2>&1
+    [ $? -eq 1 ] || fail "--scope all: want exit 1: $(cat "$work/out")"
+    grep -q "comparing" "$work/out" && fail "--scope all says it compares less"
+    [ "$(grep -c '^  A .*curandSetPseudoRandomGeneratorSeed' "$work/out")" -eq 2 ] \
+      || fail "--scope all: first difference is not the seed: $(cat "$work/out")"
+    "$ddrr" diff "$work/a" "$work/c" >"$work/out" 2>&1
+    [ $? -eq 1 ] || fail "a step fewer: want exit 1: $(cat "$work/out")"
+    [ "$(grep -c '^  A .*ncclAllReduce(' "$work/out")" -eq 2 ] || fail "$(cat "$work/out")"
+    grep -q 'cudaMemcpy' "$work/out" && fail "CUDA calls compared: $(cat "$work/out")"
+    true ;;
   *) fail "unknown case" ;;
 esac
 echo "ok [$case_name]"
