@@ -19,7 +19,8 @@ bool CapturesDigests(const trace::RankFileReader& r) {
   return r.header().capture().level() >= trace::CAPTURE_DIGESTS;
 }
 
-// Categories of api_spec.py whose NCCL calls describe communication.
+}  // namespace
+
 bool IsCommunication(const trace::ApiCall& call) {
   if (call.fn_case() == trace::ApiCall::kNcclCommGetAsyncError) return false;
   const Message* m = trace::CallArgs(call);
@@ -32,6 +33,8 @@ bool IsCommunication(const trace::ApiCall& call) {
     if (c == want) return true;
   return false;
 }
+
+namespace {
 
 bool SameData(const trace::Digest& a, const trace::Digest& b) {
   return a.value() == b.value() && a.nan_count() == b.nan_count() && a.inf_count() == b.inf_count();

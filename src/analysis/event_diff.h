@@ -54,6 +54,10 @@ struct DiffOptions {
   size_t context = 3;  // equal events shown before a structural difference
 };
 
+// Whether scope kNccl compares this call: an NCCL call of a category that describes
+// communication (api_spec.py), less ncclCommGetAsyncError.
+bool IsCommunication(const trace::ApiCall& call);
+
 // The header variable that marks a replay's rank files.
 inline constexpr char kReplayOfEnv[] = "DDRR_REPLAY_OF";
 // Whether any rank file of `run` was written by a replay.

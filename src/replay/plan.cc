@@ -9,6 +9,8 @@
 #include <set>
 
 #include "analysis/run_model.h"
+#include "replay/hang.h"
+#include "replay/window.h"
 #include "spec/api_table.h"
 #include "spec/api_views.h"
 
@@ -33,10 +35,7 @@ bool Replayed(const ApiCall& c) {
 
 bool Setup(const ApiCall& c) {
   const trace::FunctionInfo* f = trace::FindFunction(trace::FunctionOfField(c.fn_case()));
-  static const std::set<std::string_view> kSetup = {"comm_create", "comm_destroy", "registration",
-                                                    "redop",       "memory",       "stream",
-                                                    "event",       "device",       "group"};
-  return f != nullptr && kSetup.count(f->category) > 0;
+  return f != nullptr && ReplayedBeforeWindow(f->category);
 }
 
 uint64_t DatatypeBytes(int64_t datatype) {
@@ -440,13 +439,18 @@ StatusOr<PlannedReplay> BuildPlan(trace::Run& run, const analysis::RunModel& rec
       out.notes.push_back("rank " + std::to_string(rp.rank()) +
                           " never reaches the window's start: only its setup is replayed");
   }
-  // Ends.
+  // Ends. A peer's call that failed soon after this rank's last event (not one that waited for
+  // it until its run gave up: that is a hang) says this rank died right there.
   for (RankPlan& rp : *plan.mutable_ranks()) {
     bool peers_failed_after = false;
     for (const analysis::RankScan& s : scans) {
       if (s.rank == rp.rank()) continue;
+      const trace::RankEntry* pe = run.FindRank(s.rank);
+      const double timeout = pe && pe->reader ? RunTimeout(pe->reader->header()) : kDefaultEmuTimeout;
       for (const auto& inc : s.nccl_errors)
-        peers_failed_after |= inc.call.time_ns >= last_unix[rp.rank()];
+        peers_failed_after |=
+            inc.call.time_ns + static_cast<int64_t>(inc.call.duration_ns) >= last_unix[rp.rank()] &&
+            !BlockedUntilTimeout(inc.call.duration_ns, timeout);
     }
     SetEnd(*run.FindRank(rp.rank())->reader, peers_failed_after, rp);
   }

@@ -10,10 +10,13 @@
 #include <set>
 #include <unordered_map>
 
+#include "analysis/event_diff.h"
 #include "analysis/op_record.h"
 #include "analysis/report.h"
 #include "spec/api_table.h"
 #include "spec/api_views.h"
+#include "replay/hang.h"
+#include "replay/window.h"
 #include "trace/event_printer.h"
 
 namespace ddrr::replay {
@@ -31,29 +34,6 @@ std::string Hex16(uint64_t v) {
   char buf[20];
   snprintf(buf, sizeof(buf), "%016" PRIx64, v);
   return buf;
-}
-
-bool Communication(std::string_view category) {
-  static const std::set<std::string_view> kScope = {"comm_create",  "comm_destroy", "comm_query",
-                                                    "registration", "redop",        "collective",
-                                                    "p2p",          "group"};
-  return kScope.count(category) > 0;
-}
-
-bool SetupCategory(std::string_view category) {
-  return category != "collective" && category != "p2p" && category != "comm_query";
-}
-
-// How long a run lets a rank wait for its peers before its call fails: a failure after about
-// that long is a hang, not an error of its own.
-double RunTimeout(const trace::RankFileReader& r) {
-  auto it = r.header().env().find("DDRR_EMU_TIMEOUT");
-  if (it != r.header().env().end()) {
-    char* end = nullptr;
-    const double v = strtod(it->second.c_str(), &end);
-    if (*end == '\0' && v > 0) return v;
-  }
-  return kDefaultEmuTimeout;
 }
 
 // One communication call, reduced to what the two runs must share.
@@ -74,17 +54,12 @@ class CommStream {
  public:
   using Keep = std::function<bool(const ApiCall&, uint64_t seq, const trace::FunctionInfo&,
                                   uint64_t parent_key)>;
-  CommStream(trace::RankEntry& e, const analysis::RankScan* scan, double timeout, Keep keep,
-             std::vector<TimingRow>* timing, bool recorded)
-      : reader_(*e.reader),
-        printer_(e.rank),
-        timeout_ns_(timeout * 1e9),
-        keep_(std::move(keep)),
-        timing_(timing),
-        recorded_(recorded) {
+  CommStream(trace::RankEntry& e, const analysis::RankScan* scan, double timeout, Keep keep)
+      : reader_(*e.reader), printer_(e.rank), timeout_(timeout), keep_(std::move(keep)) {
     reader_.Rewind();
-    if (scan && scan->recorded_completions && !scan->has_footer) {
-      // A rank that never closed its trace: ops it issued that never completed hung there.
+    const trace::Footer* end = reader_.footer();
+    if (scan && scan->recorded_completions && (!end || end->end_reason() != trace::END_EXIT)) {
+      // A rank that did not exit (killed, crashed): ops it issued that never completed hung.
       for (const analysis::Incident& inc : scan->not_completed)
         if (inc.member >= 0)
           first_not_completed_[scan->members[inc.member].comm_key] = inc.call.op_seq;
@@ -111,8 +86,8 @@ class CommStream {
         parent = ParentKey(c);
         Created(c);
       }
-      const bool keep = info && info->library == "nccl" && info->replay != "skip" &&
-                        fn != FunctionId::kNcclCommGetAsyncError && Communication(info->category) &&
+      // What `ddrr diff` compares of a replay, less what a comm replay does not re-issue.
+      const bool keep = info && info->replay != "skip" && analysis::IsCommunication(c) &&
                         keep_(c, pos.seq, *info, parent);
       if (!keep) {
         printer_.Observe(ev);
@@ -127,7 +102,7 @@ class CommStream {
       it.result = c.result();
       it.hung = Hung(c);
       it.line = printer_.Text(ev, pos);
-      if (it.op && timing_) Started(it, pos, c);
+      if (it.op) Started(it, pos, c);
       return it;
     }
     FlushTimes();
@@ -136,8 +111,7 @@ class CommStream {
 
  private:
   bool Hung(const ApiCall& c) const {
-    if (!analysis::NcclOk(c.result()))
-      return static_cast<double>(c.duration_ns()) >= kHungShare * timeout_ns_;
+    if (!analysis::NcclOk(c.result())) return BlockedUntilTimeout(c.duration_ns(), timeout_);
     auto it = first_not_completed_.find(c.comm_key());
     return c.op_seq() && it != first_not_completed_.end() && c.op_seq() >= it->second;
   }
@@ -218,10 +192,8 @@ class CommStream {
  private:
   trace::RankFileReader& reader_;
   trace::EventPrinter printer_;
-  double timeout_ns_;
+  double timeout_;
   Keep keep_;
-  std::vector<TimingRow>* timing_;
-  bool recorded_;
   std::unordered_map<uint64_t, uint64_t> handles_;  // comm handle -> key
   std::unordered_map<uint64_t, uint64_t> first_not_completed_;
   std::map<uint64_t, Pending> pending_;
@@ -306,7 +278,6 @@ StatusOr<Verdict> Judge(trace::Run& recording, const analysis::RunModel& recorde
     return it != comms.end() && it->second->replayed();
   };
   std::map<std::pair<std::string, uint64_t>, std::vector<double>> rec_times, rep_times;
-  std::vector<TimingRow> unused;
   for (const RankPlan& rp : plan.ranks()) {
     RankVerdict rv;
     rv.rank = rp.rank();
@@ -321,21 +292,19 @@ StatusOr<Verdict> Judge(trace::Run& recording, const analysis::RunModel& recorde
       continue;
     }
     CommStream rec(
-        *re, recorded_model.Scan(rp.rank()), RunTimeout(*re->reader),
+        *re, recorded_model.Scan(rp.rank()), RunTimeout(re->reader->header()),
         [&](const ApiCall& c, uint64_t seq, const trace::FunctionInfo& f, uint64_t parent) {
           if (rp.damage_seq() && seq >= rp.damage_seq()) return false;
           if (rp.until_seq() && seq > rp.until_seq()) return false;
-          if (seq < rp.from_seq() && !SetupCategory(f.category)) return false;
+          if (seq < rp.from_seq() && !ReplayedBeforeWindow(f.category)) return false;
           if (f.category == "group") return true;
           if (f.category == "comm_create")
             return replayed(c.comm_key()) || (parent && replayed(parent));
           return c.comm_key() != 0 && replayed(c.comm_key());
-        },
-        &unused, true);
+        });
     CommStream rep(
         *pe, replay_model.Scan(rp.rank()), plan.timeout_seconds(),
-        [](const ApiCall&, uint64_t, const trace::FunctionInfo&, uint64_t) { return true; },
-        &unused, false);
+        [](const ApiCall&, uint64_t, const trace::FunctionInfo&, uint64_t) { return true; });
     std::map<uint64_t, uint64_t> keys;
     bool last_hung = false;
     for (;;) {

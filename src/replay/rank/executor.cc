@@ -14,6 +14,8 @@
 #include "replay/rank/call.h"
 #include "replay/rank/data_check.h"
 #include "replay/rank/replayer.h"
+#include "replay/hang.h"
+#include "replay/window.h"
 #include "spec/api_table.h"
 #include "spec/api_views.h"
 
@@ -23,8 +25,6 @@ namespace {
 using trace::FunctionId;
 using trace::FunctionInfo;
 
-// A call that blocked this long (as a share of the replay's timeout) and failed has hung.
-constexpr double kHungShare = 0.9;
 constexpr size_t kMaxQueued = 1 << 16;  // recorded calls read ahead of the replay threads
 
 // How the executor treats each function, looked up by id on every call.
@@ -45,10 +45,7 @@ class FactTable {
       FunctionFacts& x = facts_[id];
       x.info = &f;
       x.replayed = f.replay != "skip";
-      static const std::set<std::string_view> kSetup = {
-          "comm_create", "comm_destroy", "registration", "redop", "memory",
-          "stream",      "event",        "device",       "group"};
-      x.setup = kSetup.count(f.category) > 0;
+      x.setup = ReplayedBeforeWindow(f.category);
       for (const auto& a : f.args)
         x.creates |= a.out && (a.type == trace::ArgType::kHandle ||
                                a.type == trace::ArgType::kPointer || f.category == "redop");
@@ -168,7 +165,7 @@ class Runner {
       else
         data_->Check(*check);
     }
-    if (seconds >= kHungShare * plan_.timeout_seconds() &&
+    if (BlockedUntilTimeout(static_cast<uint64_t>(seconds * 1e9), plan_.timeout_seconds()) &&
         (out.kind == CallOutcome::kSkipped || (issued && !ok))) {
       char text[64];
       snprintf(text, sizeof(text), " %016llx %llu %.1f",

@@ -1,0 +1,406 @@
+#include "replay/session.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cinttypes>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "analysis/check.h"
+#include "analysis/op_record.h"
+#include "analysis/run_model.h"
+#include "launch/device_probe.h"
+#include "launch/installed.h"
+#include "launch/launcher.h"
+#include "record/recorder.h"
+#include "replay/progress.h"
+#include "trace/run.h"
+
+namespace ddrr::replay {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+// After the last move, how much longer than the timeout a replay may sit still: the ranks' own
+// timeouts (emu's wait for peers, the rendezvous) fire first and say where they hung.
+constexpr double kStopMargin = 3;
+
+std::string Hex16(uint64_t v) {
+  char buf[20];
+  snprintf(buf, sizeof(buf), "%016" PRIx64, v);
+  return buf;
+}
+
+std::string TempDir(const std::string& prefix) {
+  const char* base = getenv("TMPDIR");
+  std::string t = std::string(base && *base ? base : "/tmp") + "/" + prefix + "XXXXXX";
+  if (mkdtemp(t.data()) == nullptr) return "";
+  return t;
+}
+
+ReplayOutcome Failed(ReplayFailure f, std::string message) {
+  ReplayOutcome o;
+  o.failure = f;
+  o.message = std::move(message);
+  return o;
+}
+
+// Wall time of a recording: from its first rank's start to its last rank's last event.
+double RecordedSeconds(const analysis::RunModel& m, trace::Run& run) {
+  int64_t first = 0, last = 0;
+  for (const trace::RankEntry& e : run.ranks()) {
+    if (!e.reader) continue;
+    const int64_t start = static_cast<int64_t>(e.reader->header().start_unix_ns());
+    if (!first || start < first) first = start;
+    int64_t end = start;
+    if (const trace::Footer* f = e.reader->footer()) end += static_cast<int64_t>(f->end_time_ns());
+    last = std::max(last, end);
+  }
+  (void)m;
+  return last > first ? static_cast<double>(last - first) * 1e-9 : 0;
+}
+
+std::vector<std::string> Split(const std::string& line) {
+  std::vector<std::string> words;
+  std::istringstream in(line);
+  for (std::string w; in >> w;) words.push_back(w);
+  return words;
+}
+
+RankLog ReadLog(const std::string& path, int64_t rank) {
+  RankLog log;
+  log.rank = rank;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) {
+    const size_t space = line.find(' ');
+    const std::string kind = line.substr(0, space);
+    const std::string rest = space == std::string::npos ? "" : line.substr(space + 1);
+    if (kind == "mismatch") log.mismatches.push_back(rest);
+    if (kind == "unresolved") log.unresolved.push_back(rest);
+    if (kind == "skipped") log.skipped.push_back(rest);
+    if (kind == "error") log.errors.push_back(rest);
+    if (kind == "summary") {
+      log.summarized = true;
+      for (const std::string& w : Split(rest)) {
+        const size_t eq = w.find('=');
+        if (eq == std::string::npos) continue;
+        const uint64_t v = strtoull(w.c_str() + eq + 1, nullptr, 10);
+        const std::string k = w.substr(0, eq);
+        if (k == "checked") log.checked = v;
+        if (k == "unchecked") log.unchecked = v;
+        if (k == "wrong") log.wrong = v;
+      }
+    }
+  }
+  return log;
+}
+
+// Watches the progress table while the ranks run: draws the progress line, and says when to
+// stop: every live rank waits where its recording stopped, or nothing moved for the timeout.
+class Monitor {
+ public:
+  Monitor(ProgressTable& table, const ReplayPlan& plan, bool draw)
+      : table_(table), plan_(plan), draw_(draw), started_(Clock::now()) {}
+
+  bool ShouldStop() {
+    const int64_t now = MonotonicNs();
+    int64_t last_change = 0;
+    int live = 0, waiting = 0;
+    uint64_t done = 0, total = 0;
+    for (int i = 0; i < table_.slots(); ++i) {
+      const RankSlot& s = table_.slot(i);
+      const auto state = static_cast<RankState>(s.state.load());
+      last_change = std::max(last_change, s.changed_ns.load());
+      done += s.calls_done.load();
+      total += s.calls_total.load();
+      if (state == RankState::kFinished) continue;
+      ++live;
+      if (state == RankState::kAtEnd || state == RankState::kStopped) ++waiting;
+    }
+    done_ = done;
+    Draw(done, total);
+    if (live > 0 && waiting == live && AllStarted()) {
+      stopped_ = true;
+      return true;
+    }
+    const double still = last_change ? static_cast<double>(now - last_change) * 1e-9
+                                     : std::chrono::duration<double>(Clock::now() - started_).count();
+    if (still > plan_.timeout_seconds() + kStopMargin) {
+      stopped_ = hang_ = true;
+      return true;
+    }
+    return false;
+  }
+
+  void Snapshot(std::vector<RankSnapshot>* out) const {
+    const int64_t now = MonotonicNs();
+    for (int i = 0; i < table_.slots(); ++i) {
+      const RankSlot& s = table_.slot(i);
+      RankSnapshot r;
+      r.rank = s.rank.load();
+      const auto state = static_cast<RankState>(s.state.load());
+      r.state = RankStateName(state);
+      r.seconds = s.changed_ns.load() ? static_cast<double>(now - s.changed_ns.load()) * 1e-9 : 0;
+      r.waiting = state == RankState::kInCall || state == RankState::kStopped;
+      r.at_end = state == RankState::kAtEnd;
+      if (r.waiting) {
+        const auto* f = trace::FindFunction(static_cast<trace::FunctionId>(s.fn.load()));
+        r.call = std::string(f ? f->name : "a call") + " (#" + std::to_string(s.seq.load()) + ")";
+        if (s.op_seq.load())
+          r.call += " op " + std::to_string(s.op_seq.load()) + " of communicator " +
+                    Hex16(s.comm_key.load());
+        else if (s.comm_key.load())
+          r.call += " on communicator " + Hex16(s.comm_key.load());
+      }
+      out->push_back(r);
+    }
+  }
+
+  void EndLine() {
+    if (drew_) fprintf(stderr, "\n");
+  }
+  bool stopped() const { return stopped_; }
+  bool hang() const { return hang_; }
+  uint64_t done() const { return done_; }
+
+ private:
+  bool AllStarted() const {
+    for (int i = 0; i < table_.slots(); ++i)
+      if (table_.slot(i).rank.load() < 0) return false;
+    return true;
+  }
+
+  void Draw(uint64_t done, uint64_t total) {
+    if (!draw_) return;
+    const auto now = Clock::now();
+    if (drew_ && now - last_draw_ < std::chrono::milliseconds(250)) return;
+    last_draw_ = now;
+    drew_ = true;
+    const double secs = std::chrono::duration<double>(now - started_).count();
+    fprintf(stderr, "\rddrr replay: %" PRIu64 "/%" PRIu64 " calls (%.0f%%), %.1f s   ", done,
+            total, total ? 100.0 * static_cast<double>(done) / static_cast<double>(total) : 0.0,
+            secs);
+    fflush(stderr);
+  }
+
+  ProgressTable& table_;
+  const ReplayPlan& plan_;
+  bool draw_;
+  Clock::time_point started_, last_draw_;
+  bool drew_ = false, stopped_ = false, hang_ = false;
+  uint64_t done_ = 0;
+};
+
+}  // namespace
+
+bool ReplayReport::data_wrong() const {
+  for (const RankLog& l : logs)
+    if (l.wrong || !l.mismatches.empty()) return true;
+  return false;
+}
+
+bool ReplayReport::reproduced() const {
+  bool unresolved = false;
+  for (const RankLog& l : logs) unresolved |= !l.unresolved.empty() || !l.errors.empty();
+  return verdict.reproduced && !data_wrong() && !unresolved;
+}
+
+ReplayOutcome RunReplay(const ReplayOptions& o) {
+  // The recording: killed ranks' spools become rank files first, as for every reader.
+  record::SalvageRun(o.run, [](const std::string&, const StatusOr<uint64_t>&) {});
+  auto run = trace::Run::Open(o.run);
+  if (!run.ok()) return Failed(ReplayFailure::kInput, run.status().message());
+  for (const trace::TraceProblem& p : run->Problems())
+    if (p.message.find("newer") != std::string::npos)
+      return Failed(ReplayFailure::kInput, p.ToString());
+  bool readable = false;
+  for (const auto& e : run->ranks()) readable |= e.reader != nullptr;
+  if (!readable) {
+    std::string why;
+    for (const auto& e : run->ranks())
+      if (!e.reader && why.empty()) why = e.path + ": " + e.open_status.message();
+    return Failed(ReplayFailure::kInput, "no readable rank file in " + o.run + (why.empty() ? "" : " (" + why + ")"));
+  }
+  WindowPoint from, until;
+  if (!o.from.empty()) {
+    auto w = ParseWindowPoint(o.from);
+    if (!w.ok()) return Failed(ReplayFailure::kInput, "--from " + w.status().message());
+    from = *w;
+  }
+  if (!o.until.empty()) {
+    auto w = ParseWindowPoint(o.until);
+    if (!w.ok()) return Failed(ReplayFailure::kInput, "--until " + w.status().message());
+    until = *w;
+  }
+
+  auto recorded_model = analysis::ModelRun(*run);
+  if (!recorded_model.ok()) return Failed(ReplayFailure::kInput, recorded_model.status().message());
+  auto recorded_check = analysis::CheckModel(**recorded_model);
+  if (!recorded_check.ok()) return Failed(ReplayFailure::kInput, recorded_check.status().message());
+
+  // Where the ranks run.
+  const char* argv0 = o.argv0;
+  launch::LaunchOptions lo;
+  std::string placement;
+  if (o.host) {
+    auto dir = launch::FindHostRuntimeDir(argv0);
+    if (!dir.ok()) return Failed(ReplayFailure::kPlacement, dir.status().message());
+    lo.host_runtime = true;
+    lo.hostrt_dir = *dir;
+    placement = "ddrr's host runtime (emu, no GPU)";
+  } else if (o.ranks_per_gpu > 0) {
+    auto dir = launch::FindEmuNcclDir(argv0);
+    if (!dir.ok()) return Failed(ReplayFailure::kPlacement, dir.status().message());
+    lo.emu_dir = *dir;
+    placement = std::to_string(o.ranks_per_gpu) + " ranks per GPU (emu over the CUDA runtime)";
+  } else {
+    placement = "one rank per GPU (the machine's NCCL)";
+  }
+  if (o.ranks_per_gpu > 0) {
+    auto lib = launch::FindGpushareLibrary(argv0);
+    if (!lib.ok()) return Failed(ReplayFailure::kPlacement, lib.status().message());
+    lo.ranks_per_gpu = o.ranks_per_gpu;
+    lo.gpushare_lib = *lib;
+    if (o.host) placement += ", " + std::to_string(o.ranks_per_gpu) + " ranks per device";
+  }
+  auto driver = launch::FindReplayDriver(argv0);
+  if (!driver.ok()) return Failed(ReplayFailure::kInput, driver.status().message());
+  auto recorder = launch::FindRecorderLibrary(argv0);
+  if (!recorder.ok()) return Failed(ReplayFailure::kInput, recorder.status().message());
+
+  const std::string work = TempDir("ddrr-replay-work-");
+  if (work.empty()) return Failed(ReplayFailure::kInput, "cannot create a temporary directory");
+  struct Cleanup {
+    std::string dir;
+    ~Cleanup() {
+      std::error_code ec;
+      fs::remove_all(dir, ec);
+    }
+  } cleanup{work};
+
+  PlanOptions po;
+  po.ranks = o.ranks;
+  po.from = from;
+  po.until = until;
+  po.data = o.data;
+  po.pace_recorded = o.pace_recorded;
+  po.timeout_seconds = o.timeout_seconds;
+  po.exact_reductions = o.host || o.ranks_per_gpu > 0;
+  po.work_dir = work;
+  auto planned = BuildPlan(*run, **recorded_model, recorded_check->findings, po);
+  if (!planned.ok()) return Failed(ReplayFailure::kInput, planned.status().message());
+  const ReplayPlan& plan = planned->plan;
+
+  // Placement: the devices the ranks use together, against what the runtime offers.
+  {
+    launch::LaunchOptions probe = lo;
+    probe.nranks = std::max(planned->devices, 1);
+    if (o.host) {
+      // The host runtime shows as many devices as it is told to.
+      lo.extra_env.emplace_back("DDRR_HOST_DEVICES", std::to_string(std::max(planned->devices, 8)));
+      setenv("DDRR_HOST_DEVICES", std::to_string(std::max(planned->devices, 8)).c_str(), 1);
+    }
+    Status fits = launch::CheckPlacement(probe);
+    if (!fits.ok())
+      return Failed(ReplayFailure::kPlacement,
+                    fits.message() + (o.host ? "" : "; without enough GPUs, replay with --host"));
+  }
+
+  // The replay's own run directory.
+  ReplayReport report;
+  report.placement = placement;
+  report.notes = planned->notes;
+  report.damage = planned->damage;
+  report.output = o.output.empty() ? TempDir("ddrr-replay-") : o.output;
+  std::error_code ec;
+  fs::create_directories(report.output, ec);
+  if (report.output.empty() || ec)
+    return Failed(ReplayFailure::kInput, "cannot create " + report.output + ": " + ec.message());
+  if (!o.output.empty() && !fs::is_empty(report.output, ec))
+    return Failed(ReplayFailure::kInput, report.output +
+                                             " is not empty; give -o a new or empty directory");
+  report.output = fs::absolute(report.output).string();
+
+  const std::string plan_path = work + "/plan";
+  {
+    std::ofstream out(plan_path, std::ios::binary);
+    if (!out || !plan.SerializeToOstream(&out))
+      return Failed(ReplayFailure::kInput, "cannot write " + plan_path);
+  }
+  auto table = ProgressTable::Create(work + "/progress", plan.ranks_size());
+  if (!table.ok()) return Failed(ReplayFailure::kInput, table.status().message());
+
+  lo.nranks = plan.ranks_size();
+  for (const RankPlan& rp : plan.ranks()) lo.rank_ids.push_back(static_cast<int>(rp.rank()));
+  lo.world_size = std::max<int>(static_cast<int>(run->world_size()),
+                                static_cast<int>(plan.ranks(plan.ranks_size() - 1).rank()) + 1);
+  lo.argv = {*driver, plan_path};
+  lo.grace_seconds = 1e9;  // a rank that exits with an error does not stop the others: the
+                           // replay stops when nothing moves, as the recording did
+  std::random_device rd;
+  char run_id[32];
+  snprintf(run_id, sizeof(run_id), "%08x%08x", rd(), rd());
+  const char* old_preload = getenv("LD_PRELOAD");
+  lo.extra_env.emplace_back("LD_PRELOAD", *recorder + (old_preload && *old_preload
+                                                            ? std::string(":") + old_preload
+                                                            : std::string()));
+  lo.extra_env.emplace_back("DDRR_OUT", report.output);
+  lo.extra_env.emplace_back("DDRR_RUN_ID", run_id);
+  lo.extra_env.emplace_back("DDRR_LEVEL", "metadata");
+  lo.extra_env.emplace_back("DDRR_REPLAY_OF", plan.run_id().empty() ? "unknown" : plan.run_id());
+  char timeout[32];
+  snprintf(timeout, sizeof(timeout), "%g", o.timeout_seconds);
+  lo.extra_env.emplace_back("DDRR_EMU_TIMEOUT", timeout);
+
+  Monitor monitor(*table, plan, o.progress_line);
+  lo.should_stop = [&] { return monitor.ShouldStop(); };
+  const auto t0 = Clock::now();
+  auto launched = launch::RunRanks(lo);
+  report.replay_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  monitor.EndLine();
+  if (!launched.ok()) return Failed(ReplayFailure::kInput, launched.status().message());
+  report.stopped = monitor.stopped();
+  report.hang = monitor.hang();
+  if (report.stopped) monitor.Snapshot(&report.snapshot);
+  report.replayed_calls = monitor.done();
+  report.recorded_seconds = RecordedSeconds(**recorded_model, *run);
+  for (const RankPlan& rp : plan.ranks())
+    report.logs.push_back(ReadLog(work + "/rank-" + std::to_string(rp.rank()) + ".log", rp.rank()));
+
+  // The replay's own trace, read like any run.
+  record::SalvageRun(report.output, [](const std::string&, const StatusOr<uint64_t>&) {});
+  auto replay = trace::Run::Open(report.output);
+  if (!replay.ok())
+    return Failed(ReplayFailure::kInput,
+                  "the replay recorded nothing in " + report.output + ": " +
+                      replay.status().message());
+  auto replay_model = analysis::ModelRun(*replay);
+  if (!replay_model.ok()) return Failed(ReplayFailure::kInput, replay_model.status().message());
+  auto replay_check = analysis::CheckModel(**replay_model);
+  if (!replay_check.ok()) return Failed(ReplayFailure::kInput, replay_check.status().message());
+  auto verdict = Judge(*run, **recorded_model, recorded_check->findings, *replay, **replay_model,
+                       replay_check->findings, plan);
+  if (!verdict.ok()) return Failed(ReplayFailure::kInput, verdict.status().message());
+  report.verdict = std::move(*verdict);
+
+  if (report.reproduced() && o.output.empty()) {
+    fs::remove_all(report.output, ec);
+    report.output_kept = false;
+  }
+  ReplayOutcome out;
+  out.report = std::move(report);
+  if (!out.report.damage.empty()) {
+    out.failure = ReplayFailure::kInput;
+    out.message = out.report.damage.front() +
+                  "; replayed what is intact up to there (the verdict covers that part only)";
+  }
+  return out;
+}
+
+}  // namespace ddrr::replay

@@ -1,0 +1,138 @@
+// ddrr replay RUN: re-issues every replayed rank's recorded communication (src/replay/session.h)
+// and says whether the replay behaved as recorded. Exit 0 reproduced, 1 diverged, 2 input error,
+// 3 the ranks cannot be placed.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <set>
+
+#include "cli_common.h"
+#include "replay/report.h"
+#include "replay/session.h"
+
+namespace ddrr::cli {
+namespace {
+
+// "all" or "0,2,5-7".
+bool ParseRanks(const std::string& text, std::vector<int64_t>* out) {
+  out->clear();
+  if (text == "all") return true;
+  std::set<int64_t> ranks;
+  size_t start = 0;
+  while (start <= text.size()) {
+    const size_t comma = text.find(',', start);
+    const std::string part = text.substr(start, comma == std::string::npos ? text.npos : comma - start);
+    char* end = nullptr;
+    const long long a = strtoll(part.c_str(), &end, 10);
+    long long b = a;
+    if (end == part.c_str() || a < 0) return false;
+    if (*end == '-') {
+      const char* second = end + 1;
+      b = strtoll(second, &end, 10);
+      if (end == second || b < a) return false;
+    }
+    if (*end != '\0' || b - a > 100000) return false;
+    for (long long r = a; r <= b; ++r) ranks.insert(r);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  out->assign(ranks.begin(), ranks.end());
+  return !out->empty();
+}
+
+class ReplayCommand : public Command {
+ public:
+  explicit ReplayCommand(const char* argv0) : argv0_(argv0) {}
+
+  CLI::App* Register(CLI::App& app) override {
+    auto* sub = app.add_subcommand(
+        "replay",
+        "Re-issue a recorded run's NCCL communication, every rank or some, on real GPUs, on "
+        "fewer GPUs (--ranks-per-gpu) or with no GPU (--host), and say whether it behaves as "
+        "recorded (errors and hangs included)");
+    sub->add_option("RUN", run_, "Run directory or rank-N.ddrr file")->required();
+    sub->add_option("--ranks", ranks_, "Ranks to replay: all (default) or a list such as 0,2,4-7");
+    sub->add_flag("--host", host_, "Replay on ddrr's host runtime (emu, no GPU needed)");
+    sub->add_option("--ranks-per-gpu", ranks_per_gpu_,
+                    "K ranks share each GPU through emu (with --host: each host device)")
+        ->check(CLI::Range(1, 1024));
+    sub->add_option("--timeout", timeout_,
+                    "Seconds without progress after which the replay is a hang (default 60)")
+        ->check(CLI::Range(1.0, 86400.0));
+    sub->add_option("--from", from_, "Start at step:N (from ddrr_mark) or op:[KEY:]N");
+    sub->add_option("--until", until_, "Stop after step:N or op:[KEY:]N");
+    sub->add_option("--pace", pace_,
+                    "none: flat out (default); recorded: keep the recorded gaps between a "
+                    "rank's calls")
+        ->check(CLI::IsMember({"none", "recorded"}));
+    sub->add_option("--data", data_,
+                    "pattern: fill inputs and check every output element (default); zeros: "
+                    "no data, no checks (fastest)")
+        ->check(CLI::IsMember({"pattern", "zeros"}));
+    sub->add_option("-o,--output", output_,
+                    "Where the replay records itself (default: a temporary directory, kept "
+                    "when the replay diverges)");
+    sub->add_flag("--json", json_, "The report as one JSON object (docs/REPLAY.md)");
+    sub->add_flag("--no-progress", no_progress_, "No progress line, even on a terminal");
+    sub->footer(
+        "Exit status: 0 reproduced, 1 diverged, 2 input error (unreadable, damaged or "
+        "truncated rank files, missing ranks without --ranks, a newer format), 3 the ranks "
+        "cannot be placed. Environment: DDRR_REPLAY_DRIVER (ddrr-replay-rank), DDRR_LIB "
+        "(libddrr.so), DDRR_HOSTRT_DIR, DDRR_EMU_DIR, DDRR_GPUSHARE_LIB, DDRR_HOST_DEVICES.");
+    return sub;
+  }
+
+  int Run() override {
+    replay::ReplayOptions o;
+    o.run = run_;
+    if (!ParseRanks(ranks_, &o.ranks))
+      return Fail("--ranks " + ranks_ + ": expected all or a list such as 0,2,4-7");
+    o.host = host_;
+    o.ranks_per_gpu = ranks_per_gpu_;
+    o.timeout_seconds = timeout_;
+    o.from = from_;
+    o.until = until_;
+    o.pace_recorded = pace_ == "recorded";
+    o.data = data_ == "zeros" ? replay::DATA_ZEROS : replay::DATA_PATTERN;
+    o.output = output_;
+    o.progress_line = !no_progress_ && !json_ && isatty(STDERR_FILENO);
+    o.argv0 = argv0_;
+    replay::ReplayOutcome out = replay::RunReplay(o);
+    if (out.failure == replay::ReplayFailure::kPlacement) {
+      fprintf(stderr, "ddrr: error: %s\n", out.message.c_str());
+      return kExitNoDevices;
+    }
+    const bool replayed = !out.report.verdict.ranks.empty();
+    if (replayed) {
+      if (json_)
+        printf("%s\n", replay::ReportJson(out.report).c_str());
+      else
+        printf("%s", replay::ReportText(out.report).c_str());
+    }
+    if (out.failure == replay::ReplayFailure::kInput) return Fail(out.message);
+    return out.report.reproduced() ? kExitOk : kExitFindings;
+  }
+
+ private:
+  const char* argv0_;
+  std::string run_;
+  std::string ranks_ = "all";
+  bool host_ = false;
+  int ranks_per_gpu_ = 0;
+  double timeout_ = 60;
+  std::string from_, until_;
+  std::string pace_ = "none";
+  std::string data_ = "pattern";
+  std::string output_;
+  bool json_ = false;
+  bool no_progress_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Command> MakeReplayCommand(const char* argv0) {
+  return std::make_unique<ReplayCommand>(argv0);
+}
+
+}  // namespace ddrr::cli
