@@ -6,8 +6,8 @@
 
 #include "cli_common.h"
 #include "gpushare/device_map.h"
-#include "hostrt/device_probe.h"
-#include "hostrt/launcher.h"
+#include "launch/device_probe.h"
+#include "launch/launcher.h"
 
 namespace ddrr::cli {
 namespace {
@@ -52,23 +52,23 @@ class RunCommand : public Command {
           "ddrr run needs --host (ddrr's host runtime, no GPU) or --ranks-per-gpu K (K ranks "
           "per GPU through emu), or both");
     }
-    hostrt::LaunchOptions o;
+    launch::LaunchOptions o;
     o.nranks = nranks_;
     o.host_runtime = host_;
     if (host_) {
-      auto dir = hostrt::FindHostRuntimeDir(argv0_);
+      auto dir = launch::FindHostRuntimeDir(argv0_);
       if (!dir.ok())
         return Fail(dir.status().message() +
                     "; set DDRR_HOSTRT_DIR to the directory "
                     "holding ddrr's libcudart.so.13");
       o.hostrt_dir = *dir;
     } else {
-      auto dir = hostrt::FindEmuNcclDir(argv0_);
+      auto dir = launch::FindEmuNcclDir(argv0_);
       if (!dir.ok()) return Fail(dir.status());
       o.emu_dir = *dir;
     }
     if (ranks_per_gpu_ > 0) {
-      auto lib = hostrt::FindGpushareLibrary(argv0_);
+      auto lib = launch::FindGpushareLibrary(argv0_);
       if (!lib.ok()) return Fail(lib.status());
       o.ranks_per_gpu = ranks_per_gpu_;
       o.gpushare_lib = *lib;
@@ -77,7 +77,7 @@ class RunCommand : public Command {
     o.argv = argv_;
     o.prefix_output = !no_prefix_;
     o.master_port = port_;
-    auto status = hostrt::RunRanks(o);
+    auto status = launch::RunRanks(o);
     if (!status.ok()) return Fail(status.status());
     return *status;
   }
@@ -85,15 +85,15 @@ class RunCommand : public Command {
  private:
   // Asks the runtime the ranks will use how many devices it has, and refuses a job that does
   // not fit, before any rank starts.
-  int CheckPlacement(const hostrt::LaunchOptions& o) {
+  int CheckPlacement(const launch::LaunchOptions& o) {
     const std::string cudart = host_ ? o.hostrt_dir + "/libcudart.so.13" : "libcudart.so.13";
-    StatusOr<int> devices = hostrt::ProbeDeviceCount(cudart);
+    StatusOr<int> devices = launch::ProbeDeviceCount(cudart);
     if (!devices.ok()) {
       fprintf(stderr, "ddrr: error: %s%s\n", devices.status().message().c_str(),
               host_ ? "" : "; without a GPU, run on ddrr's host runtime with --host");
       return kExitNoDevices;
     }
-    Status fits = hostrt::CheckRanksFit(nranks_, ranks_per_gpu_, *devices);
+    Status fits = launch::CheckRanksFit(nranks_, ranks_per_gpu_, *devices);
     if (!fits.ok()) {
       fprintf(stderr, "ddrr: error: %s\n", fits.message().c_str());
       return kExitNoDevices;

@@ -7,7 +7,7 @@
 
 #include "common/status.h"
 
-namespace ddrr::hostrt {
+namespace ddrr::launch {
 
 // cudaGetDeviceCount of the CUDA runtime `cudart` (a soname such as "libcudart.so.13", found
 // as the ranks would find it, or a path), asked in a forked child: CUDA initialised in the
@@ -21,4 +21,4 @@ StatusOr<int> ProbeDeviceCount(const std::string& cudart, double timeout_seconds
 // InvalidArgument saying how many devices they need and how to fix it.
 Status CheckRanksFit(int nranks, int ranks_per_gpu, int devices);
 
-}  // namespace ddrr::hostrt
+}  // namespace ddrr::launch

@@ -1,17 +1,17 @@
 // ProbeDeviceCount over the host runtime (its count is DDRR_HOST_DEVICES) and CheckRanksFit.
-#include "hostrt/device_probe.h"
+#include "launch/device_probe.h"
 
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <string>
 
-namespace ddrr::hostrt {
+namespace ddrr::launch {
 namespace {
 
 const std::string kHostCudart = std::string(DDRR_HOSTRT_DIR) + "/libcudart.so.13";
 
-TEST(HostRtDeviceProbe, CountsTheRuntimesDevicesInAChild) {
+TEST(DeviceProbe, CountsTheRuntimesDevicesInAChild) {
   setenv("DDRR_HOST_DEVICES", "3", 1);
   StatusOr<int> count = ProbeDeviceCount(kHostCudart);
   unsetenv("DDRR_HOST_DEVICES");
@@ -19,7 +19,7 @@ TEST(HostRtDeviceProbe, CountsTheRuntimesDevicesInAChild) {
   EXPECT_EQ(*count, 3);
 }
 
-TEST(HostRtDeviceProbe, AFailingCallIsReportedInTheRuntimesWords) {
+TEST(DeviceProbe, AFailingCallIsReportedInTheRuntimesWords) {
   setenv("DDRR_HOST_DEVICES", "0", 1);
   StatusOr<int> count = ProbeDeviceCount(kHostCudart);
   unsetenv("DDRR_HOST_DEVICES");
@@ -33,7 +33,7 @@ TEST(HostRtDeviceProbe, AFailingCallIsReportedInTheRuntimesWords) {
       << count.status().message();
 }
 
-TEST(HostRtDeviceProbe, AMissingRuntimeIsNamed) {
+TEST(DeviceProbe, AMissingRuntimeIsNamed) {
   StatusOr<int> count = ProbeDeviceCount("/nonexistent/libcudart.so.13");
   ASSERT_FALSE(count.ok());
   EXPECT_NE(
@@ -42,7 +42,7 @@ TEST(HostRtDeviceProbe, AMissingRuntimeIsNamed) {
       << count.status().message();
 }
 
-TEST(HostRtDeviceProbe, RanksFitWhenDevicesTimesKCoverThem) {
+TEST(DeviceProbe, RanksFitWhenDevicesTimesKCoverThem) {
   EXPECT_TRUE(CheckRanksFit(4, 4, 1).ok());
   EXPECT_TRUE(CheckRanksFit(8, 4, 2).ok());
   EXPECT_TRUE(CheckRanksFit(3, 4, 1).ok());
@@ -55,4 +55,4 @@ TEST(HostRtDeviceProbe, RanksFitWhenDevicesTimesKCoverThem) {
 }
 
 }  // namespace
-}  // namespace ddrr::hostrt
+}  // namespace ddrr::launch

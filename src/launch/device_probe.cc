@@ -1,4 +1,4 @@
-#include "hostrt/device_probe.h"
+#include "launch/device_probe.h"
 
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -12,7 +12,7 @@
 #include <cstdio>
 #include <cstring>
 
-namespace ddrr::hostrt {
+namespace ddrr::launch {
 namespace {
 
 // CUDA 13's values (driver_types.h); this file stays free of CUDA headers.
@@ -154,4 +154,4 @@ Status CheckRanksFit(int nranks, int ranks_per_gpu, int devices) {
       " visible; lower -n, raise --ranks-per-gpu, or make more devices visible");
 }
 
-}  // namespace ddrr::hostrt
+}  // namespace ddrr::launch

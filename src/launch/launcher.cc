@@ -1,4 +1,4 @@
-#include "hostrt/launcher.h"
+#include "launch/launcher.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -21,11 +21,11 @@
 #include <vector>
 
 #include "common/log.h"
-#include "hostrt/line_prefixer.h"
+#include "launch/line_prefixer.h"
 
 extern char** environ;
 
-namespace ddrr::hostrt {
+namespace ddrr::launch {
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -447,4 +447,4 @@ StatusOr<std::string> FindGpushareLibrary(const char* argv0) {
                        "", "libddrr_gpushare.so");
 }
 
-}  // namespace ddrr::hostrt
+}  // namespace ddrr::launch

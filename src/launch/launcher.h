@@ -26,7 +26,7 @@
 
 #include "common/status.h"
 
-namespace ddrr::hostrt {
+namespace ddrr::launch {
 
 struct LaunchOptions {
   int nranks = 1;
@@ -62,4 +62,4 @@ StatusOr<std::string> FindEmuNcclDir(const char* argv0);
 // unless the file exists.
 StatusOr<std::string> FindGpushareLibrary(const char* argv0);
 
-}  // namespace ddrr::hostrt
+}  // namespace ddrr::launch

@@ -1,5 +1,5 @@
 // RunRanks: environment, exit statuses, output prefixing, failure and signal handling.
-#include "hostrt/launcher.h"
+#include "launch/launcher.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -14,7 +14,7 @@
 #include <string>
 #include <thread>
 
-namespace ddrr::hostrt {
+namespace ddrr::launch {
 namespace {
 
 struct Captured {
@@ -65,7 +65,7 @@ int CountLines(const std::string& text, const std::string& prefix) {
   return count;
 }
 
-TEST(HostRtLauncher, SetsRankEnvironmentAndPrefixesOutput) {
+TEST(Launcher, SetsRankEnvironmentAndPrefixesOutput) {
   Captured run =
       RunCaptured(Shell(3,
                         "echo \"rank=$RANK world=$WORLD_SIZE local=$LOCAL_RANK/$LOCAL_WORLD_SIZE "
@@ -81,7 +81,7 @@ TEST(HostRtLauncher, SetsRankEnvironmentAndPrefixesOutput) {
   EXPECT_EQ(run.out.find("port=0"), std::string::npos);
 }
 
-TEST(HostRtLauncher, KeepsEachRanksLinesWholeAndInOrder) {
+TEST(Launcher, KeepsEachRanksLinesWholeAndInOrder) {
   // Many lines written in odd-sized pieces, and a last line with no newline.
   Captured run =
       RunCaptured(Shell(2,
@@ -105,7 +105,7 @@ TEST(HostRtLauncher, KeepsEachRanksLinesWholeAndInOrder) {
   }
 }
 
-TEST(HostRtLauncher, ReturnsTheFailingRanksStatus) {
+TEST(Launcher, ReturnsTheFailingRanksStatus) {
   Captured run = RunCaptured(Shell(3, "[ $RANK = 1 ] && exit 4; exit 0"));
   ASSERT_TRUE(run.result.ok());
   EXPECT_EQ(*run.result, 4);
@@ -114,7 +114,7 @@ TEST(HostRtLauncher, ReturnsTheFailingRanksStatus) {
   EXPECT_EQ(*run.result, 128 + SIGKILL);
 }
 
-TEST(HostRtLauncher, AFailingRankStopsTheOthers) {
+TEST(Launcher, AFailingRankStopsTheOthers) {
   LaunchOptions options = Shell(3, "[ $RANK = 2 ] && exit 9; sleep 30");
   options.grace_seconds = 0.2;
   auto start = std::chrono::steady_clock::now();
@@ -125,7 +125,7 @@ TEST(HostRtLauncher, AFailingRankStopsTheOthers) {
   EXPECT_LT(elapsed, std::chrono::seconds(10));
 }
 
-TEST(HostRtLauncher, EscalatesToSigkillForRanksIgnoringSigterm) {
+TEST(Launcher, EscalatesToSigkillForRanksIgnoringSigterm) {
   LaunchOptions options = Shell(2, "[ $RANK = 0 ] && exit 3; trap '' TERM; sleep 30");
   options.grace_seconds = 0.1;
   options.kill_after_seconds = 0.3;
@@ -136,7 +136,7 @@ TEST(HostRtLauncher, EscalatesToSigkillForRanksIgnoringSigterm) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
 }
 
-TEST(HostRtLauncher, ForwardsSignalsToEveryRank) {
+TEST(Launcher, ForwardsSignalsToEveryRank) {
   char dir_template[] = "/tmp/ddrr_launcher_testXXXXXX";
   ASSERT_NE(mkdtemp(dir_template), nullptr);
   std::string dir = dir_template;
@@ -160,7 +160,7 @@ TEST(HostRtLauncher, ForwardsSignalsToEveryRank) {
   std::system(("rm -rf " + dir).c_str());
 }
 
-TEST(HostRtLauncher, HostRuntimeGoesFirstOnLibraryPathAndPreloadIsKept) {
+TEST(Launcher, HostRuntimeGoesFirstOnLibraryPathAndPreloadIsKept) {
   setenv("LD_LIBRARY_PATH", "/inherited/lib", 1);
   setenv("LD_PRELOAD", "libm.so.6", 1);
   LaunchOptions options = Shell(1, "echo \"path=$LD_LIBRARY_PATH preload=$LD_PRELOAD\"");
@@ -175,7 +175,7 @@ TEST(HostRtLauncher, HostRuntimeGoesFirstOnLibraryPathAndPreloadIsKept) {
       << run.out;
 }
 
-TEST(HostRtLauncher, RanksPerGpuAppendsTheShimAndPutsEmuFirst) {
+TEST(Launcher, RanksPerGpuAppendsTheShimAndPutsEmuFirst) {
   setenv("LD_LIBRARY_PATH", "/inherited/lib", 1);
   setenv("LD_PRELOAD", "/opt/ddrr/lib/libddrr.so", 1);
   LaunchOptions options =
@@ -194,7 +194,7 @@ TEST(HostRtLauncher, RanksPerGpuAppendsTheShimAndPutsEmuFirst) {
       << run.out;
 }
 
-TEST(HostRtLauncher, RanksPerGpuWithNothingPreloadedPreloadsTheShimAlone) {
+TEST(Launcher, RanksPerGpuWithNothingPreloadedPreloadsTheShimAlone) {
   unsetenv("LD_PRELOAD");
   LaunchOptions options = Shell(1, "echo \"preload=$LD_PRELOAD\"");
   options.ranks_per_gpu = 2;
@@ -204,7 +204,7 @@ TEST(HostRtLauncher, RanksPerGpuWithNothingPreloadedPreloadsTheShimAlone) {
   EXPECT_NE(run.out.find("preload=/x/libddrr_gpushare.so\n"), std::string::npos) << run.out;
 }
 
-TEST(HostRtLauncher, WithoutPrefixingRanksWriteDirectly) {
+TEST(Launcher, WithoutPrefixingRanksWriteDirectly) {
   LaunchOptions options = Shell(2, "echo plain");
   options.prefix_output = false;
   Captured run = RunCaptured(options);
@@ -212,7 +212,7 @@ TEST(HostRtLauncher, WithoutPrefixingRanksWriteDirectly) {
   EXPECT_EQ(run.out, "plain\nplain\n");
 }
 
-TEST(HostRtLauncher, MissingProgramExits127) {
+TEST(Launcher, MissingProgramExits127) {
   LaunchOptions options;
   options.nranks = 1;
   options.argv = {"/nonexistent/ddrr-test-program"};
@@ -222,7 +222,7 @@ TEST(HostRtLauncher, MissingProgramExits127) {
   EXPECT_NE(run.err.find("cannot execute"), std::string::npos);
 }
 
-TEST(HostRtLauncher, RejectsBadOptions) {
+TEST(Launcher, RejectsBadOptions) {
   LaunchOptions options;
   options.nranks = 0;
   options.argv = {"true"};
@@ -235,7 +235,7 @@ TEST(HostRtLauncher, RejectsBadOptions) {
   EXPECT_FALSE(RunRanks(options).ok()) << "no shim to preload";
 }
 
-TEST(HostRtLauncher, FindHostRuntimeDirHonoursTheEnvironment) {
+TEST(Launcher, FindHostRuntimeDirHonoursTheEnvironment) {
   char dir_template[] = "/tmp/ddrr_hostrt_dirXXXXXX";
   ASSERT_NE(mkdtemp(dir_template), nullptr);
   std::string dir = dir_template;
@@ -250,4 +250,4 @@ TEST(HostRtLauncher, FindHostRuntimeDirHonoursTheEnvironment) {
 }
 
 }  // namespace
-}  // namespace ddrr::hostrt
+}  // namespace ddrr::launch
