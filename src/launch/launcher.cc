@@ -6,13 +6,11 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
-#include <climits>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -389,62 +387,6 @@ StatusOr<int> RunRanks(const LaunchOptions& options) {
   }
   if (!start_error.ok()) return start_error;
   return first_failure.value_or(0);
-}
-
-namespace {
-
-// <directory of the running executable>/../lib, resolved: the build and install layout.
-std::string LibDirBesideExecutable(const char* argv0) {
-  std::string exe_dir;
-  char exe[PATH_MAX];
-  ssize_t length = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-  if (length > 0) {
-    exe_dir.assign(exe, static_cast<size_t>(length));
-  } else if (argv0 != nullptr) {
-    exe_dir = argv0;
-  }
-  size_t slash = exe_dir.rfind('/');
-  exe_dir = slash == std::string::npos ? "." : exe_dir.substr(0, slash);
-  std::string candidate = exe_dir + "/../lib";
-  char resolved[PATH_MAX];
-  if (realpath(candidate.c_str(), resolved) != nullptr) candidate = resolved;
-  return candidate;
-}
-
-bool Exists(const std::string& path) {
-  struct stat info;
-  return stat(path.c_str(), &info) == 0;
-}
-
-// `variable`'s value if set, else `fallback`; found when that + `file_in_dir` exists.
-StatusOr<std::string> FindInstalled(const char* variable, const std::string& fallback,
-                                    const std::string& file_in_dir, const char* what) {
-  std::string where = fallback;
-  const char* value = getenv(variable);
-  const bool from_env = value != nullptr && *value != '\0';
-  if (from_env) where = value;
-  if (Exists(where + file_in_dir)) return where;
-  if (from_env) {
-    return Status::NotFound(std::string(variable) + "=" + where + " holds no " + what);
-  }
-  return Status::NotFound(std::string("no ") + what + " in " + where + "; set " + variable);
-}
-
-}  // namespace
-
-StatusOr<std::string> FindHostRuntimeDir(const char* argv0) {
-  return FindInstalled("DDRR_HOSTRT_DIR", LibDirBesideExecutable(argv0) + "/hostrt",
-                       "/libcudart.so.13", "host runtime (libcudart.so.13)");
-}
-
-StatusOr<std::string> FindEmuNcclDir(const char* argv0) {
-  return FindInstalled("DDRR_EMU_DIR", LibDirBesideExecutable(argv0) + "/emu", "/libnccl.so.2",
-                       "emu libnccl.so.2");
-}
-
-StatusOr<std::string> FindGpushareLibrary(const char* argv0) {
-  return FindInstalled("DDRR_GPUSHARE_LIB", LibDirBesideExecutable(argv0) + "/libddrr_gpushare.so",
-                       "", "libddrr_gpushare.so");
 }
 
 }  // namespace ddrr::launch

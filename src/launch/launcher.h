@@ -47,19 +47,4 @@ struct LaunchOptions {
 // only when the ranks could not be started (bad options, fork or pipe failure).
 StatusOr<int> RunRanks(const LaunchOptions& options);
 
-// Where libcudart.so.13 and friends of the host runtime are: $DDRR_HOSTRT_DIR if set, else
-// <directory of the running executable>/../lib/hostrt (the build and install layout), falling
-// back to argv0's directory when /proc/self/exe is unreadable. NotFound unless the directory
-// holds libcudart.so.13.
-StatusOr<std::string> FindHostRuntimeDir(const char* argv0);
-
-// Where emu's libnccl.so.2 is alone, for --ranks-per-gpu over the real CUDA runtime:
-// $DDRR_EMU_DIR if set, else <directory of the running executable>/../lib/emu. NotFound unless
-// it holds libnccl.so.2.
-StatusOr<std::string> FindEmuNcclDir(const char* argv0);
-
-// libddrr_gpushare.so: $DDRR_GPUSHARE_LIB if set, else <executable's directory>/../lib/. NotFound
-// unless the file exists.
-StatusOr<std::string> FindGpushareLibrary(const char* argv0);
-
 }  // namespace ddrr::launch

@@ -9,7 +9,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -233,20 +232,6 @@ TEST(Launcher, RejectsBadOptions) {
   options.host_runtime = false;
   options.ranks_per_gpu = 2;
   EXPECT_FALSE(RunRanks(options).ok()) << "no shim to preload";
-}
-
-TEST(Launcher, FindHostRuntimeDirHonoursTheEnvironment) {
-  char dir_template[] = "/tmp/ddrr_hostrt_dirXXXXXX";
-  ASSERT_NE(mkdtemp(dir_template), nullptr);
-  std::string dir = dir_template;
-  setenv("DDRR_HOSTRT_DIR", dir.c_str(), 1);
-  EXPECT_FALSE(FindHostRuntimeDir("ddrr").ok()) << "no libcudart.so.13 there yet";
-  std::ofstream(dir + "/libcudart.so.13") << "";
-  auto found = FindHostRuntimeDir("ddrr");
-  ASSERT_TRUE(found.ok()) << found.status().ToString();
-  EXPECT_EQ(*found, dir);
-  unsetenv("DDRR_HOSTRT_DIR");
-  std::system(("rm -rf " + dir).c_str());
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 
 #include "cli_common.h"
 #include "common/step_range.h"
+#include "launch/installed.h"
 #include "record/recorder.h"
 
 namespace ddrr::cli {
@@ -70,18 +71,11 @@ class RecordCommand : public Command {
   }
 
   int Run() override {
-    std::string lib;
-    if (const char* env = getenv("DDRR_LIB")) {
-      lib = env;
-    } else {
-      std::error_code ec;
-      fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-      lib = ((ec ? fs::path(argv0_) : exe).parent_path() / "../lib/libddrr.so").lexically_normal();
-    }
     if ((!payload_steps_.empty() || payload_mb_ > 0) && level_ != "payloads")
       return Fail("--payload-steps and --payload-mb need --level payloads");
-    if (!fs::exists(lib))
-      return Fail(lib + ": libddrr.so not found; build it, or set DDRR_LIB to its path");
+    StatusOr<std::string> found = launch::FindRecorderLibrary(argv0_);
+    if (!found.ok()) return Fail(found.status());
+    const std::string& lib = *found;
     if (dir_.empty()) dir_ = DefaultDir();
     std::error_code ec;
     fs::create_directories(dir_, ec);

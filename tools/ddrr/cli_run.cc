@@ -7,6 +7,7 @@
 #include "cli_common.h"
 #include "gpushare/device_map.h"
 #include "launch/device_probe.h"
+#include "launch/installed.h"
 #include "launch/launcher.h"
 
 namespace ddrr::cli {
