@@ -20,6 +20,7 @@
 
 #include "common/log.h"
 #include "launch/line_prefixer.h"
+#include "launch/process.h"
 
 extern char** environ;
 
@@ -29,7 +30,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr double kDefaultGraceSeconds = 10;
-constexpr int kForwardedSignals[] = {SIGINT, SIGTERM, SIGHUP};
 // After the last rank exits, how long to keep reading pipes that a leftover grandchild may
 // still hold open.
 constexpr auto kDrainAfterExit = std::chrono::seconds(2);
@@ -44,36 +44,6 @@ void OnForwardedSignal(int signal_number) {
   [[maybe_unused]] ssize_t ignored = write(g_signal_pipe_write, &byte, 1);
   errno = saved_errno;
 }
-
-// Installs the forwarding handlers (and ignores SIGPIPE, so a closed stdout cannot kill the
-// launcher) for the lifetime of the object; restores the previous dispositions after.
-class SignalForwarding {
- public:
-  explicit SignalForwarding(int write_fd) {
-    g_signal_pipe_write = write_fd;
-    struct sigaction action = {};
-    action.sa_handler = OnForwardedSignal;
-    sigemptyset(&action.sa_mask);
-    action.sa_flags = SA_RESTART;
-    for (size_t i = 0; i < std::size(kForwardedSignals); ++i) {
-      sigaction(kForwardedSignals[i], &action, &previous_[i]);
-    }
-    struct sigaction ignore = {};
-    ignore.sa_handler = SIG_IGN;
-    sigaction(SIGPIPE, &ignore, &previous_pipe_);
-  }
-  ~SignalForwarding() {
-    for (size_t i = 0; i < std::size(kForwardedSignals); ++i) {
-      sigaction(kForwardedSignals[i], &previous_[i], nullptr);
-    }
-    sigaction(SIGPIPE, &previous_pipe_, nullptr);
-    g_signal_pipe_write = -1;
-  }
-
- private:
-  struct sigaction previous_[std::size(kForwardedSignals)];
-  struct sigaction previous_pipe_;
-};
 
 class Fd {
  public:
@@ -204,13 +174,6 @@ std::vector<std::string> RankEnvironment(const LaunchOptions& options, int rank,
   return env;
 }
 
-std::vector<char*> CStrings(std::vector<std::string>& strings) {
-  std::vector<char*> pointers;
-  for (std::string& s : strings) pointers.push_back(s.data());
-  pointers.push_back(nullptr);
-  return pointers;
-}
-
 // Between fork and exec: only async-signal-safe calls.
 [[noreturn]] void ExecRank(const std::vector<char*>& argv, const std::vector<char*>& envp,
                            int stdin_fd, int stdout_fd, int stderr_fd) {
@@ -227,12 +190,6 @@ std::vector<char*> CStrings(std::vector<std::string>& strings) {
   ignored = write(STDERR_FILENO, argv[0], strlen(argv[0]));
   ignored = write(STDERR_FILENO, "\n", 1);
   _exit(127);
-}
-
-int ExitCodeOf(int wait_status) {
-  if (WIFEXITED(wait_status)) return WEXITSTATUS(wait_status);
-  if (WIFSIGNALED(wait_status)) return 128 + WTERMSIG(wait_status);
-  return 1;
 }
 
 void SignalRunning(const std::vector<Rank>& ranks, int signal_number) {
@@ -280,7 +237,9 @@ StatusOr<int> RunRanks(const LaunchOptions& options) {
   DDRR_ASSIGN_OR_RETURN(Pipe signal_pipe, MakePipe());
   fcntl(signal_pipe.read_end.get(), F_SETFL, O_NONBLOCK);
   fcntl(signal_pipe.write_end.get(), F_SETFL, O_NONBLOCK);
-  SignalForwarding forwarding(signal_pipe.write_end.get());
+  g_signal_pipe_write = signal_pipe.write_end.get();
+  // SIGPIPE ignored: a closed stdout must not kill the launcher.
+  ForwardedSignalHandlers forwarding(OnForwardedSignal, /*ignore_sigpipe=*/true);
 
   std::vector<std::string> argv_strings = options.argv;
   std::vector<char*> argv = CStrings(argv_strings);
@@ -363,7 +322,7 @@ StatusOr<int> RunRanks(const LaunchOptions& options) {
       int status = 0;
       if (waitpid(rank.pid, &status, WNOHANG) != rank.pid) continue;
       rank.running = false;
-      int code = ExitCodeOf(status);
+      int code = ExitStatusOf(status);
       if (code != 0 && !first_failure) {
         first_failure = code;
         DDRR_INFO(log::kHostRt, "rank %d exited with status %d; stopping the others", rank.index,

@@ -7,47 +7,21 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdio>
 #include <cstdlib>
 #include <sstream>
 #include <string>
 #include <thread>
 
+#include "launch/test_util.h"
+
 namespace ddrr::launch {
 namespace {
 
-struct Captured {
-  StatusOr<int> result;
-  std::string out;
-  std::string err;
-};
-
-std::string ReadAll(FILE* file) {
-  std::string text;
-  rewind(file);
-  char buffer[4096];
-  size_t n;
-  while ((n = fread(buffer, 1, sizeof(buffer), file)) > 0) text.append(buffer, n);
-  fclose(file);
-  return text;
-}
+using RunResult = Captured<StatusOr<int>>;
 
 // Runs the ranks with the launcher's stdout and stderr redirected to files.
-Captured RunCaptured(const LaunchOptions& options) {
-  fflush(stdout);
-  fflush(stderr);
-  FILE* out = tmpfile();
-  FILE* err = tmpfile();
-  int saved_out = dup(STDOUT_FILENO);
-  int saved_err = dup(STDERR_FILENO);
-  dup2(fileno(out), STDOUT_FILENO);
-  dup2(fileno(err), STDERR_FILENO);
-  StatusOr<int> result = RunRanks(options);
-  dup2(saved_out, STDOUT_FILENO);
-  dup2(saved_err, STDERR_FILENO);
-  close(saved_out);
-  close(saved_err);
-  return Captured{result, ReadAll(out), ReadAll(err)};
+RunResult RunCaptured(const LaunchOptions& options) {
+  return Capture([&] { return RunRanks(options); });
 }
 
 LaunchOptions Shell(int nranks, const std::string& script) {
@@ -65,7 +39,7 @@ int CountLines(const std::string& text, const std::string& prefix) {
 }
 
 TEST(Launcher, SetsRankEnvironmentAndPrefixesOutput) {
-  Captured run =
+  RunResult run =
       RunCaptured(Shell(3,
                         "echo \"rank=$RANK world=$WORLD_SIZE local=$LOCAL_RANK/$LOCAL_WORLD_SIZE "
                         "addr=$MASTER_ADDR port=$MASTER_PORT\"; echo oops >&2"));
@@ -82,7 +56,7 @@ TEST(Launcher, SetsRankEnvironmentAndPrefixesOutput) {
 
 TEST(Launcher, KeepsEachRanksLinesWholeAndInOrder) {
   // Many lines written in odd-sized pieces, and a last line with no newline.
-  Captured run =
+  RunResult run =
       RunCaptured(Shell(2,
                         "i=0; while [ $i -lt 300 ]; do printf 'line %d of rank %s\\n' $i $RANK; "
                         "i=$((i+1)); done; printf 'tail'"));
@@ -105,7 +79,7 @@ TEST(Launcher, KeepsEachRanksLinesWholeAndInOrder) {
 }
 
 TEST(Launcher, ReturnsTheFailingRanksStatus) {
-  Captured run = RunCaptured(Shell(3, "[ $RANK = 1 ] && exit 4; exit 0"));
+  RunResult run = RunCaptured(Shell(3, "[ $RANK = 1 ] && exit 4; exit 0"));
   ASSERT_TRUE(run.result.ok());
   EXPECT_EQ(*run.result, 4);
   run = RunCaptured(Shell(2, "[ $RANK = 0 ] && kill -9 $$; exit 0"));
@@ -117,7 +91,7 @@ TEST(Launcher, AFailingRankStopsTheOthers) {
   LaunchOptions options = Shell(3, "[ $RANK = 2 ] && exit 9; sleep 30");
   options.grace_seconds = 0.2;
   auto start = std::chrono::steady_clock::now();
-  Captured run = RunCaptured(options);
+  RunResult run = RunCaptured(options);
   auto elapsed = std::chrono::steady_clock::now() - start;
   ASSERT_TRUE(run.result.ok());
   EXPECT_EQ(*run.result, 9);
@@ -129,7 +103,7 @@ TEST(Launcher, EscalatesToSigkillForRanksIgnoringSigterm) {
   options.grace_seconds = 0.1;
   options.kill_after_seconds = 0.3;
   auto start = std::chrono::steady_clock::now();
-  Captured run = RunCaptured(options);
+  RunResult run = RunCaptured(options);
   ASSERT_TRUE(run.result.ok());
   EXPECT_EQ(*run.result, 3);
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
@@ -142,16 +116,13 @@ TEST(Launcher, ForwardsSignalsToEveryRank) {
   LaunchOptions options =
       Shell(2, "trap 'exit 7' TERM; touch " + dir + "/ready.$RANK; while :; do sleep 0.05; done");
   options.grace_seconds = 60;  // a quick exit proves forwarding, not escalation
-  std::optional<Captured> run;
+  std::optional<RunResult> run;
   std::thread launcher([&] { run = RunCaptured(options); });
   auto ready = [&](int r) {
     struct stat info;
     return stat((dir + "/ready." + std::to_string(r)).c_str(), &info) == 0;
   };
-  for (int i = 0; i < 200 && !(ready(0) && ready(1)); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(25));
-  }
-  ASSERT_TRUE(ready(0) && ready(1));
+  ASSERT_TRUE(WaitUntil([&] { return ready(0) && ready(1); }));
   kill(getpid(), SIGTERM);  // caught by the launcher's handler while RunRanks runs
   launcher.join();
   ASSERT_TRUE(run->result.ok());
@@ -165,7 +136,7 @@ TEST(Launcher, HostRuntimeGoesFirstOnLibraryPathAndPreloadIsKept) {
   LaunchOptions options = Shell(1, "echo \"path=$LD_LIBRARY_PATH preload=$LD_PRELOAD\"");
   options.host_runtime = true;
   options.hostrt_dir = "/opt/ddrr/lib/hostrt";
-  Captured run = RunCaptured(options);
+  RunResult run = RunCaptured(options);
   unsetenv("LD_PRELOAD");
   unsetenv("LD_LIBRARY_PATH");
   ASSERT_TRUE(run.result.ok());
@@ -182,7 +153,7 @@ TEST(Launcher, RanksPerGpuAppendsTheShimAndPutsEmuFirst) {
   options.emu_dir = "/opt/ddrr/lib/emu";
   options.ranks_per_gpu = 4;
   options.gpushare_lib = "/opt/ddrr/lib/libddrr_gpushare.so";
-  Captured run = RunCaptured(options);
+  RunResult run = RunCaptured(options);
   unsetenv("LD_PRELOAD");
   unsetenv("LD_LIBRARY_PATH");
   ASSERT_TRUE(run.result.ok());
@@ -198,7 +169,7 @@ TEST(Launcher, RanksPerGpuWithNothingPreloadedPreloadsTheShimAlone) {
   LaunchOptions options = Shell(1, "echo \"preload=$LD_PRELOAD\"");
   options.ranks_per_gpu = 2;
   options.gpushare_lib = "/x/libddrr_gpushare.so";
-  Captured run = RunCaptured(options);
+  RunResult run = RunCaptured(options);
   ASSERT_TRUE(run.result.ok());
   EXPECT_NE(run.out.find("preload=/x/libddrr_gpushare.so\n"), std::string::npos) << run.out;
 }
@@ -206,7 +177,7 @@ TEST(Launcher, RanksPerGpuWithNothingPreloadedPreloadsTheShimAlone) {
 TEST(Launcher, WithoutPrefixingRanksWriteDirectly) {
   LaunchOptions options = Shell(2, "echo plain");
   options.prefix_output = false;
-  Captured run = RunCaptured(options);
+  RunResult run = RunCaptured(options);
   ASSERT_TRUE(run.result.ok());
   EXPECT_EQ(run.out, "plain\nplain\n");
 }
@@ -215,7 +186,7 @@ TEST(Launcher, MissingProgramExits127) {
   LaunchOptions options;
   options.nranks = 1;
   options.argv = {"/nonexistent/ddrr-test-program"};
-  Captured run = RunCaptured(options);
+  RunResult run = RunCaptured(options);
   ASSERT_TRUE(run.result.ok());
   EXPECT_EQ(*run.result, 127);
   EXPECT_NE(run.err.find("cannot execute"), std::string::npos);

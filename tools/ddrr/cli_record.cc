@@ -1,30 +1,20 @@
 // ddrr record [-o DIR] -- CMD ARGS: runs CMD with libddrr.so preloaded, so every process of the
 // job that is a rank writes DIR/rank-<r>.ddrr; afterwards salvages what killed ranks left.
-#include <signal.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <chrono>
 #include <cstdio>
-#include <cstring>
+#include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <random>
 
 #include "cli_common.h"
 #include "common/step_range.h"
 #include "launch/installed.h"
+#include "launch/spawn.h"
 #include "record/recorder.h"
 
 namespace ddrr::cli {
 namespace {
 namespace fs = std::filesystem;
-
-pid_t g_child = -1;
-void ForwardSignal(int sig) {
-  if (g_child > 0) kill(g_child, sig);
-}
 
 std::string DefaultDir() {
   char buf[64];
@@ -95,21 +85,9 @@ class RecordCommand : public Command {
     if (payload_mb_ > 0) setenv("DDRR_PAYLOAD_MB", std::to_string(payload_mb_).c_str(), 1);
     if (!kernels_.empty()) setenv("DDRR_KERNELS", kernels_.c_str(), 1);
 
-    g_child = fork();
-    if (g_child < 0) return Fail(std::string("fork: ") + strerror(errno));
-    if (g_child == 0) {
-      std::vector<char*> args;
-      for (auto& a : argv_) args.push_back(a.data());
-      args.push_back(nullptr);
-      execvp(args[0], args.data());
-      fprintf(stderr, "ddrr: error: cannot run %s: %s\n", args[0], strerror(errno));
-      _exit(127);
-    }
-    for (int sig : {SIGINT, SIGTERM, SIGHUP}) signal(sig, ForwardSignal);
-    int status = 0;
-    while (waitpid(g_child, &status, 0) < 0 && errno == EINTR) {
-    }
-    const int rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    StatusOr<int> job = launch::RunChild(argv_);
+    if (!job.ok()) return Fail(job.status());
+    const int rc = *job;
     SalvageSpools(abs_dir);  // killed ranks' spools become complete rank files
     fprintf(stderr, "ddrr: recorded to %s (job exit %d); `ddrr info %s` summarises it\n",
             abs_dir.c_str(), rc, dir_.c_str());
