@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -152,6 +153,13 @@ Status CheckRanksFit(int nranks, int ranks_per_gpu, int devices) {
       std::to_string(needed) + " device" + (needed == 1 ? "" : "s") + ", but " +
       std::to_string(devices) + (devices == 1 ? " is" : " are") +
       " visible; lower -n, raise --ranks-per-gpu, or make more devices visible");
+}
+
+Status CheckPlacement(const LaunchOptions& options, double timeout_seconds) {
+  const std::string cudart =
+      options.host_runtime ? options.hostrt_dir + "/libcudart.so.13" : "libcudart.so.13";
+  DDRR_ASSIGN_OR_RETURN(int devices, ProbeDeviceCount(cudart, timeout_seconds));
+  return CheckRanksFit(options.nranks, std::max(options.ranks_per_gpu, 1), devices);
 }
 
 }  // namespace ddrr::launch

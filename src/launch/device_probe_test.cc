@@ -54,5 +54,39 @@ TEST(DeviceProbe, RanksFitWhenDevicesTimesKCoverThem) {
   EXPECT_FALSE(CheckRanksFit(1, 4, 0).ok());
 }
 
+// Placement on the host runtime, whose device count is DDRR_HOST_DEVICES.
+Status PlaceOnHostDevices(const char* devices, int nranks, int ranks_per_gpu) {
+  LaunchOptions options;
+  options.nranks = nranks;
+  options.ranks_per_gpu = ranks_per_gpu;
+  options.host_runtime = true;
+  options.hostrt_dir = DDRR_HOSTRT_DIR;
+  setenv("DDRR_HOST_DEVICES", devices, 1);
+  Status placed = CheckPlacement(options);
+  unsetenv("DDRR_HOST_DEVICES");
+  return placed;
+}
+
+TEST(DeviceProbe, PlacementChecksTheRanksAgainstTheRuntimesDevices) {
+  EXPECT_TRUE(PlaceOnHostDevices("2", 5, 4).ok());
+  Status too_few = PlaceOnHostDevices("1", 5, 4);
+  EXPECT_EQ(too_few.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(too_few.message(),
+            "5 ranks at 4 per GPU need 2 devices, but 1 is visible; lower -n, raise "
+            "--ranks-per-gpu, or make more devices visible");
+}
+
+TEST(DeviceProbe, PlacementWithoutRanksPerGpuIsOneRankPerDevice) {
+  EXPECT_TRUE(PlaceOnHostDevices("3", 3, 0).ok());
+  EXPECT_EQ(PlaceOnHostDevices("2", 3, 0).code(), StatusCode::kInvalidArgument);
+}
+
+TEST(DeviceProbe, PlacementFailsUnavailableWhenTheRuntimeCannotCount) {
+  Status placed = PlaceOnHostDevices("0", 1, 1);
+  EXPECT_EQ(placed.code(), StatusCode::kUnavailable);
+  EXPECT_NE(placed.message().find("cudaGetDeviceCount failed"), std::string::npos)
+      << placed.message();
+}
+
 }  // namespace
 }  // namespace ddrr::launch

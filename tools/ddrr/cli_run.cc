@@ -84,22 +84,14 @@ class RunCommand : public Command {
   }
 
  private:
-  // Asks the runtime the ranks will use how many devices it has, and refuses a job that does
-  // not fit, before any rank starts.
+  // Refuses a job that does not fit on the devices before any rank starts.
   int CheckPlacement(const launch::LaunchOptions& o) {
-    const std::string cudart = host_ ? o.hostrt_dir + "/libcudart.so.13" : "libcudart.so.13";
-    StatusOr<int> devices = launch::ProbeDeviceCount(cudart);
-    if (!devices.ok()) {
-      fprintf(stderr, "ddrr: error: %s%s\n", devices.status().message().c_str(),
-              host_ ? "" : "; without a GPU, run on ddrr's host runtime with --host");
-      return kExitNoDevices;
-    }
-    Status fits = launch::CheckRanksFit(nranks_, ranks_per_gpu_, *devices);
-    if (!fits.ok()) {
-      fprintf(stderr, "ddrr: error: %s\n", fits.message().c_str());
-      return kExitNoDevices;
-    }
-    return kExitOk;
+    Status placed = launch::CheckPlacement(o);
+    if (placed.ok()) return kExitOk;
+    const bool no_runtime = placed.code() == StatusCode::kUnavailable;
+    fprintf(stderr, "ddrr: error: %s%s\n", placed.message().c_str(),
+            no_runtime && !host_ ? "; without a GPU, run on ddrr's host runtime with --host" : "");
+    return kExitNoDevices;
   }
 
   const char* argv0_;
