@@ -78,9 +78,9 @@ class RunCommand : public Command {
     o.argv = argv_;
     o.prefix_output = !no_prefix_;
     o.master_port = port_;
-    auto status = launch::RunRanks(o);
-    if (!status.ok()) return Fail(status.status());
-    return *status;
+    StatusOr<launch::LaunchResult> job = launch::RunRanks(o);
+    if (!job.ok()) return Fail(job.status());
+    return job->exit_status;
   }
 
  private:
