@@ -1,15 +1,18 @@
-# ddrr_add_gtest(NAME SOURCES a_test.cc ... LIBS lib ...)
+# ddrr_add_gtest(NAME SOURCES a_test.cc ... LIBS lib ... [PREFIX p.])
 # Unit tests live beside the unit they pin (LevelDB style); each test case becomes one CTest
-# entry so the CTest summary counts them.
+# entry, named PREFIX (default "NAME.") then Suite.Case, so the CTest summary counts them.
 include(GoogleTest)
 function(ddrr_add_gtest name)
-  cmake_parse_arguments(T "" "" "SOURCES;LIBS" ${ARGN})
+  cmake_parse_arguments(T "" "PREFIX" "SOURCES;LIBS" ${ARGN})
   if(NOT DDRR_BUILD_TESTS OR DDRR_FUZZ)
     return()
+  endif()
+  if(NOT DEFINED T_PREFIX)
+    set(T_PREFIX "${name}.")
   endif()
   add_executable(${name} ${T_SOURCES})
   target_link_libraries(${name} PRIVATE ${T_LIBS} GTest::gtest GTest::gtest_main GTest::gmock)
   target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/src ${PROJECT_BINARY_DIR}/src)
-  gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST TEST_PREFIX "${name}."
+  gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST TEST_PREFIX "${T_PREFIX}"
                        PROPERTIES ENVIRONMENT "DDRR_TEST_BUILD_DIR=${PROJECT_BINARY_DIR}")
 endfunction()

@@ -1,29 +1,20 @@
 // ddrr record [-o DIR] -- CMD ARGS: runs CMD with libddrr.so preloaded, so every process of the
 // job that is a rank writes DIR/rank-<r>.ddrr; afterwards salvages what killed ranks left.
-#include <signal.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <chrono>
 #include <cstdio>
-#include <cstring>
+#include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <random>
 
 #include "cli_common.h"
 #include "common/step_range.h"
+#include "launch/installed.h"
+#include "launch/spawn.h"
 #include "record/recorder.h"
 
 namespace ddrr::cli {
 namespace {
 namespace fs = std::filesystem;
-
-pid_t g_child = -1;
-void ForwardSignal(int sig) {
-  if (g_child > 0) kill(g_child, sig);
-}
 
 std::string DefaultDir() {
   char buf[64];
@@ -70,18 +61,11 @@ class RecordCommand : public Command {
   }
 
   int Run() override {
-    std::string lib;
-    if (const char* env = getenv("DDRR_LIB")) {
-      lib = env;
-    } else {
-      std::error_code ec;
-      fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-      lib = ((ec ? fs::path(argv0_) : exe).parent_path() / "../lib/libddrr.so").lexically_normal();
-    }
     if ((!payload_steps_.empty() || payload_mb_ > 0) && level_ != "payloads")
       return Fail("--payload-steps and --payload-mb need --level payloads");
-    if (!fs::exists(lib))
-      return Fail(lib + ": libddrr.so not found; build it, or set DDRR_LIB to its path");
+    StatusOr<std::string> found = launch::FindRecorderLibrary(argv0_);
+    if (!found.ok()) return Fail(found.status());
+    const std::string& lib = *found;
     if (dir_.empty()) dir_ = DefaultDir();
     std::error_code ec;
     fs::create_directories(dir_, ec);
@@ -101,21 +85,9 @@ class RecordCommand : public Command {
     if (payload_mb_ > 0) setenv("DDRR_PAYLOAD_MB", std::to_string(payload_mb_).c_str(), 1);
     if (!kernels_.empty()) setenv("DDRR_KERNELS", kernels_.c_str(), 1);
 
-    g_child = fork();
-    if (g_child < 0) return Fail(std::string("fork: ") + strerror(errno));
-    if (g_child == 0) {
-      std::vector<char*> args;
-      for (auto& a : argv_) args.push_back(a.data());
-      args.push_back(nullptr);
-      execvp(args[0], args.data());
-      fprintf(stderr, "ddrr: error: cannot run %s: %s\n", args[0], strerror(errno));
-      _exit(127);
-    }
-    for (int sig : {SIGINT, SIGTERM, SIGHUP}) signal(sig, ForwardSignal);
-    int status = 0;
-    while (waitpid(g_child, &status, 0) < 0 && errno == EINTR) {
-    }
-    const int rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    StatusOr<int> job = launch::RunChild(argv_);
+    if (!job.ok()) return Fail(job.status());
+    const int rc = *job;
     SalvageSpools(abs_dir);  // killed ranks' spools become complete rank files
     fprintf(stderr, "ddrr: recorded to %s (job exit %d); `ddrr info %s` summarises it\n",
             abs_dir.c_str(), rc, dir_.c_str());

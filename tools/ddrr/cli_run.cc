@@ -6,8 +6,9 @@
 
 #include "cli_common.h"
 #include "gpushare/device_map.h"
-#include "hostrt/device_probe.h"
-#include "hostrt/launcher.h"
+#include "launch/device_probe.h"
+#include "launch/installed.h"
+#include "launch/launcher.h"
 
 namespace ddrr::cli {
 namespace {
@@ -52,23 +53,23 @@ class RunCommand : public Command {
           "ddrr run needs --host (ddrr's host runtime, no GPU) or --ranks-per-gpu K (K ranks "
           "per GPU through emu), or both");
     }
-    hostrt::LaunchOptions o;
+    launch::LaunchOptions o;
     o.nranks = nranks_;
     o.host_runtime = host_;
     if (host_) {
-      auto dir = hostrt::FindHostRuntimeDir(argv0_);
+      auto dir = launch::FindHostRuntimeDir(argv0_);
       if (!dir.ok())
         return Fail(dir.status().message() +
                     "; set DDRR_HOSTRT_DIR to the directory "
                     "holding ddrr's libcudart.so.13");
       o.hostrt_dir = *dir;
     } else {
-      auto dir = hostrt::FindEmuNcclDir(argv0_);
+      auto dir = launch::FindEmuNcclDir(argv0_);
       if (!dir.ok()) return Fail(dir.status());
       o.emu_dir = *dir;
     }
     if (ranks_per_gpu_ > 0) {
-      auto lib = hostrt::FindGpushareLibrary(argv0_);
+      auto lib = launch::FindGpushareLibrary(argv0_);
       if (!lib.ok()) return Fail(lib.status());
       o.ranks_per_gpu = ranks_per_gpu_;
       o.gpushare_lib = *lib;
@@ -77,28 +78,20 @@ class RunCommand : public Command {
     o.argv = argv_;
     o.prefix_output = !no_prefix_;
     o.master_port = port_;
-    auto status = hostrt::RunRanks(o);
-    if (!status.ok()) return Fail(status.status());
-    return *status;
+    StatusOr<launch::LaunchResult> job = launch::RunRanks(o);
+    if (!job.ok()) return Fail(job.status());
+    return job->exit_status;
   }
 
  private:
-  // Asks the runtime the ranks will use how many devices it has, and refuses a job that does
-  // not fit, before any rank starts.
-  int CheckPlacement(const hostrt::LaunchOptions& o) {
-    const std::string cudart = host_ ? o.hostrt_dir + "/libcudart.so.13" : "libcudart.so.13";
-    StatusOr<int> devices = hostrt::ProbeDeviceCount(cudart);
-    if (!devices.ok()) {
-      fprintf(stderr, "ddrr: error: %s%s\n", devices.status().message().c_str(),
-              host_ ? "" : "; without a GPU, run on ddrr's host runtime with --host");
-      return kExitNoDevices;
-    }
-    Status fits = hostrt::CheckRanksFit(nranks_, ranks_per_gpu_, *devices);
-    if (!fits.ok()) {
-      fprintf(stderr, "ddrr: error: %s\n", fits.message().c_str());
-      return kExitNoDevices;
-    }
-    return kExitOk;
+  // Refuses a job that does not fit on the devices before any rank starts.
+  int CheckPlacement(const launch::LaunchOptions& o) {
+    Status placed = launch::CheckPlacement(o);
+    if (placed.ok()) return kExitOk;
+    const bool no_runtime = placed.code() == StatusCode::kUnavailable;
+    fprintf(stderr, "ddrr: error: %s%s\n", placed.message().c_str(),
+            no_runtime && !host_ ? "; without a GPU, run on ddrr's host runtime with --host" : "");
+    return kExitNoDevices;
   }
 
   const char* argv0_;

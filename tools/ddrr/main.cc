@@ -12,14 +12,16 @@ std::unique_ptr<Command> MakeCheckCommand();
 #ifdef DDRR_HAVE_LAUNCHER
 std::unique_ptr<Command> MakeRunCommand(const char* argv0);
 #endif
-#ifdef DDRR_HAVE_RECORDER
+#if defined(DDRR_HAVE_RECORDER) && defined(DDRR_HAVE_LAUNCHER)
 std::unique_ptr<Command> MakeRecordCommand(const char* argv0);
+#endif
+#ifdef DDRR_HAVE_RECORDER
 std::unique_ptr<Command> MakeSealCommand();
 #endif
 
 std::vector<std::unique_ptr<Command>> MakeCommands(const char* argv0) {
   std::vector<std::unique_ptr<Command>> c;
-#ifdef DDRR_HAVE_RECORDER
+#if defined(DDRR_HAVE_RECORDER) && defined(DDRR_HAVE_LAUNCHER)
   c.push_back(MakeRecordCommand(argv0));
 #endif
   c.push_back(MakeInfoCommand());

@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-namespace ddrr::hostrt {
+namespace ddrr::launch {
 
 class LinePrefixer {
  public:
@@ -23,4 +23,4 @@ class LinePrefixer {
   std::string pending_;  // bytes after the last newline seen
 };
 
-}  // namespace ddrr::hostrt
+}  // namespace ddrr::launch

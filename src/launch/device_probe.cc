@@ -1,4 +1,4 @@
-#include "hostrt/device_probe.h"
+#include "launch/device_probe.h"
 
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -7,12 +7,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 
-namespace ddrr::hostrt {
+namespace ddrr::launch {
 namespace {
 
 // CUDA 13's values (driver_types.h); this file stays free of CUDA headers.
@@ -154,4 +155,11 @@ Status CheckRanksFit(int nranks, int ranks_per_gpu, int devices) {
       " visible; lower -n, raise --ranks-per-gpu, or make more devices visible");
 }
 
-}  // namespace ddrr::hostrt
+Status CheckPlacement(const LaunchOptions& options, double timeout_seconds) {
+  const std::string cudart =
+      options.host_runtime ? options.hostrt_dir + "/libcudart.so.13" : "libcudart.so.13";
+  DDRR_ASSIGN_OR_RETURN(int devices, ProbeDeviceCount(cudart, timeout_seconds));
+  return CheckRanksFit(options.nranks, std::max(options.ranks_per_gpu, 1), devices);
+}
+
+}  // namespace ddrr::launch

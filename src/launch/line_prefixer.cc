@@ -1,6 +1,6 @@
-#include "hostrt/line_prefixer.h"
+#include "launch/line_prefixer.h"
 
-namespace ddrr::hostrt {
+namespace ddrr::launch {
 
 std::string LinePrefixer::Feed(std::string_view data) {
   std::string out;
@@ -27,4 +27,4 @@ std::string LinePrefixer::Flush() {
   return out;
 }
 
-}  // namespace ddrr::hostrt
+}  // namespace ddrr::launch

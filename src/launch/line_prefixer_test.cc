@@ -1,11 +1,11 @@
-#include "hostrt/line_prefixer.h"
+#include "launch/line_prefixer.h"
 
 #include <gtest/gtest.h>
 
-namespace ddrr::hostrt {
+namespace ddrr::launch {
 namespace {
 
-TEST(HostRtLinePrefixer, PrefixesWholeLinesAcrossChunks) {
+TEST(LinePrefixer, PrefixesWholeLinesAcrossChunks) {
   LinePrefixer prefixer("[rank 1] ");
   EXPECT_EQ(prefixer.Feed("hel"), "");
   EXPECT_EQ(prefixer.Feed("lo\nwor"), "[rank 1] hello\n");
@@ -14,11 +14,11 @@ TEST(HostRtLinePrefixer, PrefixesWholeLinesAcrossChunks) {
   EXPECT_EQ(prefixer.Flush(), "");
 }
 
-TEST(HostRtLinePrefixer, EmptyInputProducesNothing) {
+TEST(LinePrefixer, EmptyInputProducesNothing) {
   LinePrefixer prefixer("> ");
   EXPECT_EQ(prefixer.Feed(""), "");
   EXPECT_EQ(prefixer.Flush(), "");
 }
 
 }  // namespace
-}  // namespace ddrr::hostrt
+}  // namespace ddrr::launch

@@ -1,4 +1,4 @@
-#include "hostrt/launcher.h"
+#include "launch/launcher.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -6,32 +6,34 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <climits>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/log.h"
-#include "hostrt/line_prefixer.h"
+#include "launch/line_prefixer.h"
+#include "launch/process.h"
 
 extern char** environ;
 
-namespace ddrr::hostrt {
+namespace ddrr::launch {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
 constexpr double kDefaultGraceSeconds = 10;
-constexpr int kForwardedSignals[] = {SIGINT, SIGTERM, SIGHUP};
 // After the last rank exits, how long to keep reading pipes that a leftover grandchild may
 // still hold open.
 constexpr auto kDrainAfterExit = std::chrono::seconds(2);
@@ -46,36 +48,6 @@ void OnForwardedSignal(int signal_number) {
   [[maybe_unused]] ssize_t ignored = write(g_signal_pipe_write, &byte, 1);
   errno = saved_errno;
 }
-
-// Installs the forwarding handlers (and ignores SIGPIPE, so a closed stdout cannot kill the
-// launcher) for the lifetime of the object; restores the previous dispositions after.
-class SignalForwarding {
- public:
-  explicit SignalForwarding(int write_fd) {
-    g_signal_pipe_write = write_fd;
-    struct sigaction action = {};
-    action.sa_handler = OnForwardedSignal;
-    sigemptyset(&action.sa_mask);
-    action.sa_flags = SA_RESTART;
-    for (size_t i = 0; i < std::size(kForwardedSignals); ++i) {
-      sigaction(kForwardedSignals[i], &action, &previous_[i]);
-    }
-    struct sigaction ignore = {};
-    ignore.sa_handler = SIG_IGN;
-    sigaction(SIGPIPE, &ignore, &previous_pipe_);
-  }
-  ~SignalForwarding() {
-    for (size_t i = 0; i < std::size(kForwardedSignals); ++i) {
-      sigaction(kForwardedSignals[i], &previous_[i], nullptr);
-    }
-    sigaction(SIGPIPE, &previous_pipe_, nullptr);
-    g_signal_pipe_write = -1;
-  }
-
- private:
-  struct sigaction previous_[std::size(kForwardedSignals)];
-  struct sigaction previous_pipe_;
-};
 
 class Fd {
  public:
@@ -121,9 +93,12 @@ struct Relay {
 };
 
 struct Rank {
-  int index = 0;
+  int index = 0;  // LOCAL_RANK
+  int id = 0;     // RANK
   pid_t pid = -1;
   bool running = false;
+  bool signalled = false;  // by the launcher, while running
+  int exit_status = 0;
   std::vector<Relay> relays;  // stdout, stderr (empty without prefix_output)
 };
 
@@ -168,49 +143,80 @@ double GraceSeconds(const LaunchOptions& options) {
   return seconds;
 }
 
-// `dir`, then the inherited search path if there is one.
-std::string Prepended(const std::string& dir, const char* inherited) {
-  if (inherited == nullptr || *inherited == '\0') return dir;
-  return dir + ":" + inherited;
+int RankId(const LaunchOptions& options, int index) {
+  return options.rank_ids.empty() ? index : options.rank_ids[static_cast<size_t>(index)];
 }
 
-// The inherited environment with the rank variables (and LD_LIBRARY_PATH, LD_PRELOAD,
-// DDRR_RANKS_PER_GPU when they apply) replaced.
-std::vector<std::string> RankEnvironment(const LaunchOptions& options, int rank, int port) {
-  std::vector<std::pair<std::string, std::string>> overrides = {
-      {"RANK", std::to_string(rank)},       {"WORLD_SIZE", std::to_string(options.nranks)},
-      {"LOCAL_RANK", std::to_string(rank)}, {"LOCAL_WORLD_SIZE", std::to_string(options.nranks)},
-      {"MASTER_ADDR", "127.0.0.1"},         {"MASTER_PORT", std::to_string(port)},
-  };
-  const std::string& first_dir = options.host_runtime ? options.hostrt_dir : options.emu_dir;
-  if (!first_dir.empty()) {
-    overrides.emplace_back("LD_LIBRARY_PATH", Prepended(first_dir, getenv("LD_LIBRARY_PATH")));
+int WorldSize(const LaunchOptions& options) {
+  return options.world_size > 0 ? options.world_size : options.nranks;
+}
+
+// Set by the launcher for each rank, so not to be given in extra_env.
+constexpr std::string_view kRankVariables[] = {
+    "RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"};
+
+using EnvVar = std::pair<std::string, std::string>;
+
+std::string_view NameOf(std::string_view entry) { return entry.substr(0, entry.find('=')); }
+
+// `env` (NAME=value entries) with `vars` replacing the variables of their names, or added.
+void Override(std::vector<std::string>& env, const std::vector<EnvVar>& vars) {
+  std::erase_if(env, [&](const std::string& entry) {
+    return std::any_of(vars.begin(), vars.end(),
+                       [&](const EnvVar& var) { return var.first == NameOf(entry); });
+  });
+  for (const auto& [name, value] : vars) env.push_back(name + "=" + value);
+}
+
+// The value of `name` in `env`; empty when unset.
+std::string_view Lookup(const std::vector<std::string>& env, std::string_view name) {
+  for (const std::string& entry : env) {
+    if (NameOf(entry) == name) return std::string_view(entry).substr(name.size() + 1);
   }
-  if (options.ranks_per_gpu > 0) {
-    // Appended: a preloaded recorder must come first, so that it records the virtual devices.
-    const char* preload = getenv("LD_PRELOAD");
-    overrides.emplace_back("LD_PRELOAD", preload != nullptr && *preload != '\0'
-                                             ? preload + std::string(":") + options.gpushare_lib
-                                             : options.gpushare_lib);
-    overrides.emplace_back("DDRR_RANKS_PER_GPU", std::to_string(options.ranks_per_gpu));
-  }
+  return {};
+}
+
+// `first`, then `rest` if there is any.
+std::string Joined(const std::string& first, std::string_view rest) {
+  return rest.empty() ? first : first + ":" + std::string(rest);
+}
+
+// What every rank inherits: this process's environment with extra_env over it.
+std::vector<std::string> BaseEnvironment(const LaunchOptions& options) {
   std::vector<std::string> env;
-  for (char** entry = environ; *entry != nullptr; ++entry) {
-    std::string_view text(*entry);
-    std::string_view key = text.substr(0, text.find('='));
-    bool replaced = false;
-    for (const auto& [name, value] : overrides) replaced = replaced || key == name;
-    if (!replaced) env.emplace_back(text);
-  }
-  for (const auto& [name, value] : overrides) env.push_back(name + "=" + value);
+  for (char** entry = environ; *entry != nullptr; ++entry) env.emplace_back(*entry);
+  Override(env, options.extra_env);
   return env;
 }
 
-std::vector<char*> CStrings(std::vector<std::string>& strings) {
-  std::vector<char*> pointers;
-  for (std::string& s : strings) pointers.push_back(s.data());
-  pointers.push_back(nullptr);
-  return pointers;
+// `base` with the rank variables (and LD_LIBRARY_PATH, LD_PRELOAD, DDRR_RANKS_PER_GPU when they
+// apply) replaced.
+std::vector<std::string> RankEnvironment(const LaunchOptions& options,
+                                         const std::vector<std::string>& base, const Rank& rank,
+                                         int port) {
+  std::vector<EnvVar> overrides = {
+      {"RANK", std::to_string(rank.id)},
+      {"WORLD_SIZE", std::to_string(WorldSize(options))},
+      {"LOCAL_RANK", std::to_string(rank.index)},
+      {"LOCAL_WORLD_SIZE", std::to_string(options.nranks)},
+      {"MASTER_ADDR", "127.0.0.1"},
+      {"MASTER_PORT", std::to_string(port)},
+  };
+  const std::string& first_dir = options.host_runtime ? options.hostrt_dir : options.emu_dir;
+  if (!first_dir.empty()) {
+    overrides.emplace_back("LD_LIBRARY_PATH", Joined(first_dir, Lookup(base, "LD_LIBRARY_PATH")));
+  }
+  if (options.ranks_per_gpu > 0) {
+    // Appended: a preloaded recorder must come first, so that it records the virtual devices.
+    std::string_view preload = Lookup(base, "LD_PRELOAD");
+    overrides.emplace_back("LD_PRELOAD", preload.empty()
+                                             ? options.gpushare_lib
+                                             : std::string(preload) + ":" + options.gpushare_lib);
+    overrides.emplace_back("DDRR_RANKS_PER_GPU", std::to_string(options.ranks_per_gpu));
+  }
+  std::vector<std::string> env = base;
+  Override(env, overrides);
+  return env;
 }
 
 // Between fork and exec: only async-signal-safe calls.
@@ -231,15 +237,15 @@ std::vector<char*> CStrings(std::vector<std::string>& strings) {
   _exit(127);
 }
 
-int ExitCodeOf(int wait_status) {
-  if (WIFEXITED(wait_status)) return WEXITSTATUS(wait_status);
-  if (WIFSIGNALED(wait_status)) return 128 + WTERMSIG(wait_status);
-  return 1;
+bool AnyRunning(const std::vector<Rank>& ranks) {
+  return std::any_of(ranks.begin(), ranks.end(), [](const Rank& rank) { return rank.running; });
 }
 
-void SignalRunning(const std::vector<Rank>& ranks, int signal_number) {
-  for (const Rank& rank : ranks) {
-    if (rank.running) kill(-rank.pid, signal_number);  // the whole process group of the rank
+void SignalRunning(std::vector<Rank>& ranks, int signal_number) {
+  for (Rank& rank : ranks) {
+    if (!rank.running) continue;
+    kill(-rank.pid, signal_number);  // the whole process group of the rank
+    rank.signalled = true;
   }
 }
 
@@ -266,12 +272,47 @@ Status CheckOptions(const LaunchOptions& options) {
   if (options.ranks_per_gpu > 0 && options.gpushare_lib.empty()) {
     return Status::InvalidArgument("ranks per GPU requested without libddrr_gpushare.so");
   }
+  if (!options.rank_ids.empty() && options.rank_ids.size() != static_cast<size_t>(options.nranks)) {
+    return Status::InvalidArgument(std::to_string(options.rank_ids.size()) + " rank ids for " +
+                                   std::to_string(options.nranks) + " ranks");
+  }
+  if (options.world_size < 0) return Status::InvalidArgument("the world size must be >= 0");
+  std::set<int> ids;
+  for (int index = 0; index < options.nranks; ++index) {
+    const int id = RankId(options, index);
+    if (id < 0) return Status::InvalidArgument("rank id " + std::to_string(id) + " is negative");
+    if (!ids.insert(id).second) {
+      return Status::InvalidArgument("rank id " + std::to_string(id) + " is given twice");
+    }
+    if (id >= WorldSize(options)) {
+      return Status::InvalidArgument("rank id " + std::to_string(id) +
+                                     " is not below the world size " +
+                                     std::to_string(WorldSize(options)));
+    }
+  }
+  std::set<std::string> names;
+  for (const auto& [name, value] : options.extra_env) {
+    if (name.empty() || name.find('=') != std::string::npos) {
+      return Status::InvalidArgument("'" + name + "' is not an environment variable name");
+    }
+    if (std::find(std::begin(kRankVariables), std::end(kRankVariables), name) !=
+        std::end(kRankVariables)) {
+      return Status::InvalidArgument(name + " is set by the launcher for each rank");
+    }
+    if (!names.insert(name).second) {
+      return Status::InvalidArgument(name + " is given twice in the extra environment");
+    }
+  }
+  if (options.stop_signal <= 0 || options.stop_signal >= NSIG) {
+    return Status::InvalidArgument("stop signal " + std::to_string(options.stop_signal) +
+                                   " is not a signal");
+  }
   return Status::Ok();
 }
 
 }  // namespace
 
-StatusOr<int> RunRanks(const LaunchOptions& options) {
+StatusOr<LaunchResult> RunRanks(const LaunchOptions& options) {
   DDRR_RETURN_IF_ERROR(CheckOptions(options));
   int port = options.master_port;
   if (port == 0) {
@@ -282,16 +323,20 @@ StatusOr<int> RunRanks(const LaunchOptions& options) {
   DDRR_ASSIGN_OR_RETURN(Pipe signal_pipe, MakePipe());
   fcntl(signal_pipe.read_end.get(), F_SETFL, O_NONBLOCK);
   fcntl(signal_pipe.write_end.get(), F_SETFL, O_NONBLOCK);
-  SignalForwarding forwarding(signal_pipe.write_end.get());
+  g_signal_pipe_write = signal_pipe.write_end.get();
+  // SIGPIPE ignored: a closed stdout must not kill the launcher.
+  ForwardedSignalHandlers forwarding(OnForwardedSignal, /*ignore_sigpipe=*/true);
 
   std::vector<std::string> argv_strings = options.argv;
   std::vector<char*> argv = CStrings(argv_strings);
+  const std::vector<std::string> base_env = BaseEnvironment(options);
   std::vector<Rank> ranks(static_cast<size_t>(options.nranks));
   Status start_error;
   for (int r = 0; r < options.nranks && start_error.ok(); ++r) {
     Rank& rank = ranks[static_cast<size_t>(r)];
     rank.index = r;
-    std::vector<std::string> env_strings = RankEnvironment(options, r, port);
+    rank.id = RankId(options, r);
+    std::vector<std::string> env_strings = RankEnvironment(options, base_env, rank, port);
     std::vector<char*> envp = CStrings(env_strings);
     Pipe out, err;
     if (options.prefix_output) {
@@ -314,7 +359,7 @@ StatusOr<int> RunRanks(const LaunchOptions& options) {
     rank.pid = pid;
     rank.running = true;
     if (options.prefix_output) {
-      std::string prefix = "[rank " + std::to_string(r) + "] ";
+      std::string prefix = "[rank " + std::to_string(rank.id) + "] ";
       rank.relays.push_back(Relay{std::move(out.read_end), STDOUT_FILENO, LinePrefixer(prefix)});
       rank.relays.push_back(Relay{std::move(err.read_end), STDERR_FILENO, LinePrefixer(prefix)});
     }
@@ -322,6 +367,7 @@ StatusOr<int> RunRanks(const LaunchOptions& options) {
 
   std::optional<int> first_failure;
   if (!start_error.ok()) first_failure = 1;  // stop the ranks already started, then report
+  bool stopped = false;
   std::optional<Clock::time_point> term_at, kill_at, drain_until;
   const auto grace = std::chrono::duration_cast<Clock::duration>(
       std::chrono::duration<double>(GraceSeconds(options)));
@@ -333,8 +379,7 @@ StatusOr<int> RunRanks(const LaunchOptions& options) {
   if (!start_error.ok()) term_at = Clock::now();
 
   while (true) {
-    bool any_running = false;
-    for (const Rank& rank : ranks) any_running = any_running || rank.running;
+    const bool any_running = AnyRunning(ranks);
     std::vector<pollfd> fds = {{signal_pipe.read_end.get(), POLLIN, 0}};
     std::vector<Relay*> polled;
     for (Rank& rank : ranks) {
@@ -365,15 +410,24 @@ StatusOr<int> RunRanks(const LaunchOptions& options) {
       int status = 0;
       if (waitpid(rank.pid, &status, WNOHANG) != rank.pid) continue;
       rank.running = false;
-      int code = ExitCodeOf(status);
-      if (code != 0 && !first_failure) {
-        first_failure = code;
-        DDRR_INFO(log::kHostRt, "rank %d exited with status %d; stopping the others", rank.index,
-                  code);
+      rank.exit_status = ExitStatusOf(status);
+      if (rank.exit_status != 0 && !first_failure) {
+        first_failure = rank.exit_status;
+        DDRR_INFO(log::kHostRt, "rank %d exited with status %d; stopping the others", rank.id,
+                  rank.exit_status);
         start_shutdown();
       }
     }
     Clock::time_point now = Clock::now();
+    if (options.should_stop && !stopped && AnyRunning(ranks) && options.should_stop()) {
+      stopped = true;
+      DDRR_INFO(log::kHostRt, "stop requested; sending signal %d to every rank",
+                options.stop_signal);
+      SignalRunning(ranks, options.stop_signal);
+      // No SIGTERM stage after a stop: SIGKILL follows if stop_signal does not end a rank.
+      if (!term_at) term_at = now;
+      if (!kill_at) kill_at = now + kill_after;
+    }
     if (term_at && !kill_at && now >= *term_at) {
       SignalRunning(ranks, SIGTERM);
       kill_at = now + kill_after;
@@ -388,63 +442,13 @@ StatusOr<int> RunRanks(const LaunchOptions& options) {
     }
   }
   if (!start_error.ok()) return start_error;
-  return first_failure.value_or(0);
-}
-
-namespace {
-
-// <directory of the running executable>/../lib, resolved: the build and install layout.
-std::string LibDirBesideExecutable(const char* argv0) {
-  std::string exe_dir;
-  char exe[PATH_MAX];
-  ssize_t length = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-  if (length > 0) {
-    exe_dir.assign(exe, static_cast<size_t>(length));
-  } else if (argv0 != nullptr) {
-    exe_dir = argv0;
+  LaunchResult result;
+  result.exit_status = first_failure.value_or(0);
+  result.stopped = stopped;
+  for (const Rank& rank : ranks) {
+    result.ranks.push_back(RankResult{rank.id, rank.pid, rank.exit_status, rank.signalled});
   }
-  size_t slash = exe_dir.rfind('/');
-  exe_dir = slash == std::string::npos ? "." : exe_dir.substr(0, slash);
-  std::string candidate = exe_dir + "/../lib";
-  char resolved[PATH_MAX];
-  if (realpath(candidate.c_str(), resolved) != nullptr) candidate = resolved;
-  return candidate;
+  return result;
 }
 
-bool Exists(const std::string& path) {
-  struct stat info;
-  return stat(path.c_str(), &info) == 0;
-}
-
-// `variable`'s value if set, else `fallback`; found when that + `file_in_dir` exists.
-StatusOr<std::string> FindInstalled(const char* variable, const std::string& fallback,
-                                    const std::string& file_in_dir, const char* what) {
-  std::string where = fallback;
-  const char* value = getenv(variable);
-  const bool from_env = value != nullptr && *value != '\0';
-  if (from_env) where = value;
-  if (Exists(where + file_in_dir)) return where;
-  if (from_env) {
-    return Status::NotFound(std::string(variable) + "=" + where + " holds no " + what);
-  }
-  return Status::NotFound(std::string("no ") + what + " in " + where + "; set " + variable);
-}
-
-}  // namespace
-
-StatusOr<std::string> FindHostRuntimeDir(const char* argv0) {
-  return FindInstalled("DDRR_HOSTRT_DIR", LibDirBesideExecutable(argv0) + "/hostrt",
-                       "/libcudart.so.13", "host runtime (libcudart.so.13)");
-}
-
-StatusOr<std::string> FindEmuNcclDir(const char* argv0) {
-  return FindInstalled("DDRR_EMU_DIR", LibDirBesideExecutable(argv0) + "/emu", "/libnccl.so.2",
-                       "emu libnccl.so.2");
-}
-
-StatusOr<std::string> FindGpushareLibrary(const char* argv0) {
-  return FindInstalled("DDRR_GPUSHARE_LIB", LibDirBesideExecutable(argv0) + "/libddrr_gpushare.so",
-                       "", "libddrr_gpushare.so");
-}
-
-}  // namespace ddrr::hostrt
+}  // namespace ddrr::launch

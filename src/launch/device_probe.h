@@ -6,8 +6,9 @@
 #include <string>
 
 #include "common/status.h"
+#include "launch/launcher.h"
 
-namespace ddrr::hostrt {
+namespace ddrr::launch {
 
 // cudaGetDeviceCount of the CUDA runtime `cudart` (a soname such as "libcudart.so.13", found
 // as the ranks would find it, or a path), asked in a forked child: CUDA initialised in the
@@ -21,4 +22,11 @@ StatusOr<int> ProbeDeviceCount(const std::string& cudart, double timeout_seconds
 // InvalidArgument saying how many devices they need and how to fix it.
 Status CheckRanksFit(int nranks, int ranks_per_gpu, int devices);
 
-}  // namespace ddrr::hostrt
+// Whether the ranks of `options` can be placed, asked before any starts: the device count of the
+// CUDA runtime they will load (the host runtime's with host_runtime, else NVIDIA's by soname)
+// against CheckRanksFit at ranks_per_gpu per device (1 when 0). Unavailable, in
+// ProbeDeviceCount's words, when the runtime cannot tell; CheckRanksFit's InvalidArgument when
+// they do not fit.
+Status CheckPlacement(const LaunchOptions& options, double timeout_seconds = 60);
+
+}  // namespace ddrr::launch
