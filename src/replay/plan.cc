@@ -75,15 +75,22 @@ class RankPass {
     reader.Rewind();
     trace::Event ev;
     trace::EventPosition pos;
-    size_t problems = reader.problems().size();
     bool passed_from = options_.from.kind == WindowPoint::kNone;
+    // Replay stops at the first damage: what follows it may be missing calls the peers wait for.
+    // The reader may already know the damage (an earlier pass), or find it now.
+    auto first_damage = [&reader]() -> const trace::TraceProblem* {
+      const trace::TraceProblem* first = nullptr;
+      for (const trace::TraceProblem& p : reader.problems())
+        if (!first || p.offset < first->offset) first = &p;
+      return first;
+    };
     while (reader.Next(&ev, &pos)) {
-      if (reader.problems().size() != problems && out_.damage_seq() == 0) {
+      const trace::TraceProblem* d = first_damage();
+      if (d && pos.frame_offset > d->offset) {
         out_.set_damage_seq(pos.seq);
-        damage.push_back(reader.problems()[problems].ToString());
+        damage.push_back(d->ToString());
+        break;
       }
-      problems = reader.problems().size();
-      if (out_.damage_seq()) break;
       last_time_ns_ = static_cast<int64_t>(pos.time_ns);
       if (ev.has_mark()) {
         OnMark(ev.mark(), pos.seq, passed_from);
@@ -96,9 +103,9 @@ class RankPass {
       if (out_.until_seq() && pos.seq > out_.until_seq()) continue;
       OnCall(c, ev.thread(), pos.seq, passed_from || Setup(c));
     }
-    if (reader.problems().size() != problems && out_.damage_seq() == 0) {
-      out_.set_damage_seq(std::numeric_limits<uint64_t>::max());  // damage at the very end
-      damage.push_back(reader.problems()[problems].ToString());
+    if (const trace::TraceProblem* d = first_damage(); d && out_.damage_seq() == 0) {
+      out_.set_damage_seq(std::numeric_limits<uint64_t>::max());  // damage after the last event
+      damage.push_back(d->ToString());
     }
     if (!passed_from) out_.set_from_seq(std::numeric_limits<uint64_t>::max());
     Finish();
@@ -428,12 +435,20 @@ StatusOr<PlannedReplay> BuildPlan(trace::Run& run, const analysis::RunModel& rec
         static_cast<int64_t>(e.reader->header().start_unix_ns()) + keep.back()->last_time_ns();
     passes[e.rank] = keep.back().get();
   }
-  // Devices: each rank's in order, onto consecutive replay devices.
+  // Devices: one replay device per device the recording used, in order of first use. Ranks
+  // that shared a device when recorded (by design, or by mistake) share one in the replay.
+  std::map<std::string, int> replay_devices;
   for (RankPlan& rp : *plan.mutable_ranks()) {
+    const analysis::RankScan* scan = recording.Scan(rp.rank());
     for (int d : passes[rp.rank()]->device_set()) {
+      const std::string id =
+          scan ? analysis::DeviceIdentity(*scan, d)
+               : "rank " + std::to_string(rp.rank()) + " device " + std::to_string(d);
+      auto [it, fresh] = replay_devices.emplace(id, out.devices);
+      if (fresh) ++out.devices;
       PlanDevice* pd = rp.add_devices();
       pd->set_recorded(d);
-      pd->set_replay(out.devices++);
+      pd->set_replay(it->second);
     }
     if (rp.from_seq() == std::numeric_limits<uint64_t>::max())
       out.notes.push_back("rank " + std::to_string(rp.rank()) +
@@ -446,7 +461,8 @@ StatusOr<PlannedReplay> BuildPlan(trace::Run& run, const analysis::RunModel& rec
     for (const analysis::RankScan& s : scans) {
       if (s.rank == rp.rank()) continue;
       const trace::RankEntry* pe = run.FindRank(s.rank);
-      const double timeout = pe && pe->reader ? RunTimeout(pe->reader->header()) : kDefaultEmuTimeout;
+      const double timeout =
+          pe && pe->reader ? RunTimeout(pe->reader->header()) : kDefaultEmuTimeout;
       for (const auto& inc : s.nccl_errors)
         peers_failed_after |=
             inc.call.time_ns + static_cast<int64_t>(inc.call.duration_ns) >= last_unix[rp.rank()] &&

@@ -42,7 +42,8 @@ uint64_t Count(const ReplayReport& r, uint64_t RankLog::*field) {
 
 std::string Array(const std::vector<std::string>& items) {
   std::string s = "[";
-  for (size_t i = 0; i < items.size(); ++i) s += (i ? "," : "") + EventPrinter::JsonString(items[i]);
+  for (size_t i = 0; i < items.size(); ++i)
+    s += (i ? "," : "") + EventPrinter::JsonString(items[i]);
   return s + "]";
 }
 
@@ -102,7 +103,8 @@ std::string ReportText(const ReplayReport& r) {
         s += "  rank " + std::to_string(rv.rank) + " hung in " + rv.hung_call + "\n";
   }
   if (!v.recorded_finding.empty() || !v.replayed_finding.empty()) {
-    s += std::string("findings: ") + (v.findings_agree ? "the same first problem" : "differ") + "\n";
+    s +=
+        std::string("findings: ") + (v.findings_agree ? "the same first problem" : "differ") + "\n";
     s += "  recording: " + (v.recorded_finding.empty() ? "no error" : v.recorded_finding) + "\n";
     s += "  replay:    " + (v.replayed_finding.empty() ? "no error" : v.replayed_finding) + "\n";
   }
@@ -143,13 +145,15 @@ std::string ReportText(const ReplayReport& r) {
 
 std::string ReportJson(const ReplayReport& r) {
   const Verdict& v = r.verdict;
-  std::string s = "{\"verdict\":" + EventPrinter::JsonString(r.reproduced() ? "reproduced" : "diverged");
+  std::string s =
+      "{\"verdict\":" + EventPrinter::JsonString(r.reproduced() ? "reproduced" : "diverged");
   s += ",\"placement\":" + EventPrinter::JsonString(r.placement) + ",\"ranks\":[";
   for (size_t i = 0; i < v.ranks.size(); ++i) {
     const RankVerdict& rv = v.ranks[i];
     s += std::string(i ? "," : "") + "{\"rank\":" + std::to_string(rv.rank) +
          ",\"diverged\":" + (rv.diverged ? "true" : "false") +
-         ",\"compared\":" + std::to_string(rv.compared) + ",\"hung\":" + (rv.hung ? "true" : "false");
+         ",\"compared\":" + std::to_string(rv.compared) +
+         ",\"hung\":" + (rv.hung ? "true" : "false");
     if (rv.diverged)
       s += ",\"difference\":" + EventPrinter::JsonString(rv.difference) +
            ",\"recorded_call\":" + EventPrinter::JsonString(rv.recorded_call) +
@@ -167,7 +171,8 @@ std::string ReportJson(const ReplayReport& r) {
     if (!w.waiting && !w.at_end) continue;
     s += std::string(comma ? "," : "") + "{\"rank\":" + std::to_string(w.rank) +
          ",\"state\":" + EventPrinter::JsonString(w.state) +
-         ",\"call\":" + EventPrinter::JsonString(w.call) + ",\"seconds\":" + Fixed(w.seconds, 3) + "}";
+         ",\"call\":" + EventPrinter::JsonString(w.call) + ",\"seconds\":" + Fixed(w.seconds, 3) +
+         "}";
     comma = true;
   }
   s += "],\"data\":{\"checked\":" + std::to_string(Count(r, &RankLog::checked)) +
@@ -176,19 +181,23 @@ std::string ReportJson(const ReplayReport& r) {
   comma = false;
   for (const RankLog& l : r.logs)
     for (const std::string& m : l.mismatches) {
-      s += std::string(comma ? "," : "") + EventPrinter::JsonString("rank " + std::to_string(l.rank) + " " + m);
+      s += std::string(comma ? "," : "") +
+           EventPrinter::JsonString("rank " + std::to_string(l.rank) + " " + m);
       comma = true;
     }
   std::vector<std::string> unresolved;
   for (const RankLog& l : r.logs)
-    for (const std::string& u : l.unresolved) unresolved.push_back("rank " + std::to_string(l.rank) + " #" + u);
+    for (const std::string& u : l.unresolved)
+      unresolved.push_back("rank " + std::to_string(l.rank) + " #" + u);
   s += "]},\"unresolved\":" + Array(unresolved) + ",\"timing\":[";
   for (size_t i = 0; i < v.timing.size(); ++i) {
     const TimingRow& t = v.timing[i];
     s += std::string(i ? "," : "") + "{\"fn\":" + EventPrinter::JsonString(t.fn) +
-         ",\"bytes\":" + std::to_string(t.bytes) + ",\"recorded_ops\":" + std::to_string(t.recorded_ops) +
+         ",\"bytes\":" + std::to_string(t.bytes) +
+         ",\"recorded_ops\":" + std::to_string(t.recorded_ops) +
          ",\"replayed_ops\":" + std::to_string(t.replayed_ops) +
-         ",\"recorded_us\":" + Fixed(t.recorded_us, 3) + ",\"replayed_us\":" + Fixed(t.replayed_us, 3) + "}";
+         ",\"recorded_us\":" + Fixed(t.recorded_us, 3) +
+         ",\"replayed_us\":" + Fixed(t.replayed_us, 3) + "}";
   }
   s += "],\"notes\":" + Array(r.notes) + ",\"damage\":" + Array(r.damage) +
        ",\"recorded_seconds\":" + Fixed(r.recorded_seconds, 3) +

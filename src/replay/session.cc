@@ -19,6 +19,7 @@
 #include "launch/launcher.h"
 #include "record/recorder.h"
 #include "replay/progress.h"
+#include "spec/api_table.h"
 #include "trace/run.h"
 
 namespace ddrr::replay {
@@ -129,8 +130,9 @@ class Monitor {
       stopped_ = true;
       return true;
     }
-    const double still = last_change ? static_cast<double>(now - last_change) * 1e-9
-                                     : std::chrono::duration<double>(Clock::now() - started_).count();
+    const double still = last_change
+                             ? static_cast<double>(now - last_change) * 1e-9
+                             : std::chrono::duration<double>(Clock::now() - started_).count();
     if (still > plan_.timeout_seconds() + kStopMargin) {
       stopped_ = hang_ = true;
       return true;
@@ -183,9 +185,8 @@ class Monitor {
     last_draw_ = now;
     drew_ = true;
     const double secs = std::chrono::duration<double>(now - started_).count();
-    fprintf(stderr, "\rddrr replay: %" PRIu64 "/%" PRIu64 " calls (%.0f%%), %.1f s   ", done,
-            total, total ? 100.0 * static_cast<double>(done) / static_cast<double>(total) : 0.0,
-            secs);
+    fprintf(stderr, "\rddrr replay: %" PRIu64 "/%" PRIu64 " calls (%.0f%%), %.1f s   ", done, total,
+            total ? 100.0 * static_cast<double>(done) / static_cast<double>(total) : 0.0, secs);
     fflush(stderr);
   }
 
@@ -225,7 +226,8 @@ ReplayOutcome RunReplay(const ReplayOptions& o) {
     std::string why;
     for (const auto& e : run->ranks())
       if (!e.reader && why.empty()) why = e.path + ": " + e.open_status.message();
-    return Failed(ReplayFailure::kInput, "no readable rank file in " + o.run + (why.empty() ? "" : " (" + why + ")"));
+    return Failed(ReplayFailure::kInput,
+                  "no readable rank file in " + o.run + (why.empty() ? "" : " (" + why + ")"));
   }
   WindowPoint from, until;
   if (!o.from.empty()) {
@@ -323,8 +325,8 @@ ReplayOutcome RunReplay(const ReplayOptions& o) {
   if (report.output.empty() || ec)
     return Failed(ReplayFailure::kInput, "cannot create " + report.output + ": " + ec.message());
   if (!o.output.empty() && !fs::is_empty(report.output, ec))
-    return Failed(ReplayFailure::kInput, report.output +
-                                             " is not empty; give -o a new or empty directory");
+    return Failed(ReplayFailure::kInput,
+                  report.output + " is not empty; give -o a new or empty directory");
   report.output = fs::absolute(report.output).string();
 
   const std::string plan_path = work + "/plan";
@@ -347,9 +349,9 @@ ReplayOutcome RunReplay(const ReplayOptions& o) {
   char run_id[32];
   snprintf(run_id, sizeof(run_id), "%08x%08x", rd(), rd());
   const char* old_preload = getenv("LD_PRELOAD");
-  lo.extra_env.emplace_back("LD_PRELOAD", *recorder + (old_preload && *old_preload
-                                                            ? std::string(":") + old_preload
-                                                            : std::string()));
+  lo.extra_env.emplace_back(
+      "LD_PRELOAD",
+      *recorder + (old_preload && *old_preload ? std::string(":") + old_preload : std::string()));
   lo.extra_env.emplace_back("DDRR_OUT", report.output);
   lo.extra_env.emplace_back("DDRR_RUN_ID", run_id);
   lo.extra_env.emplace_back("DDRR_LEVEL", "metadata");
@@ -377,9 +379,8 @@ ReplayOutcome RunReplay(const ReplayOptions& o) {
   record::SalvageRun(report.output, [](const std::string&, const StatusOr<uint64_t>&) {});
   auto replay = trace::Run::Open(report.output);
   if (!replay.ok())
-    return Failed(ReplayFailure::kInput,
-                  "the replay recorded nothing in " + report.output + ": " +
-                      replay.status().message());
+    return Failed(ReplayFailure::kInput, "the replay recorded nothing in " + report.output + ": " +
+                                             replay.status().message());
   auto replay_model = analysis::ModelRun(*replay);
   if (!replay_model.ok()) return Failed(ReplayFailure::kInput, replay_model.status().message());
   auto replay_check = analysis::CheckModel(**replay_model);

@@ -22,7 +22,8 @@ bool ParseRanks(const std::string& text, std::vector<int64_t>* out) {
   size_t start = 0;
   while (start <= text.size()) {
     const size_t comma = text.find(',', start);
-    const std::string part = text.substr(start, comma == std::string::npos ? text.npos : comma - start);
+    const std::string part =
+        text.substr(start, comma == std::string::npos ? text.npos : comma - start);
     char* end = nullptr;
     const long long a = strtoll(part.c_str(), &end, 10);
     long long b = a;

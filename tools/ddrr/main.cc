@@ -12,6 +12,9 @@ std::unique_ptr<Command> MakeCheckCommand();
 #ifdef DDRR_HAVE_LAUNCHER
 std::unique_ptr<Command> MakeRunCommand(const char* argv0);
 #endif
+#ifdef DDRR_HAVE_REPLAY
+std::unique_ptr<Command> MakeReplayCommand(const char* argv0);
+#endif
 #if defined(DDRR_HAVE_RECORDER) && defined(DDRR_HAVE_LAUNCHER)
 std::unique_ptr<Command> MakeRecordCommand(const char* argv0);
 #endif
@@ -34,6 +37,9 @@ std::vector<std::unique_ptr<Command>> MakeCommands(const char* argv0) {
 #endif
 #ifdef DDRR_HAVE_LAUNCHER
   c.push_back(MakeRunCommand(argv0));
+#endif
+#ifdef DDRR_HAVE_REPLAY
+  c.push_back(MakeReplayCommand(argv0));
 #endif
   return c;
 }

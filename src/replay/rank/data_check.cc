@@ -34,10 +34,12 @@ bool DataChecker::Unchecked(uint64_t comm_key, uint64_t op_seq) const {
 
 uint64_t DataChecker::NextSeed(uint64_t comm_key, const trace::OpView& view, int rank) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (!view.p2p()) return Combine(Combine(comm_key, 1), collectives_[comm_key]++);
+  // Every member counts the collectives it takes part in (one process may hold several members),
+  // and each side counts the messages between two ranks (a rank may send to itself).
+  if (!view.p2p()) return Combine(Combine(comm_key, 1), collectives_[{comm_key, rank}]++);
   const bool send = view.fn == trace::FunctionId::kNcclSend;
   const int src = send ? rank : view.peer, dst = send ? view.peer : rank;
-  const uint64_t n = messages_[{comm_key, src, dst}]++;
+  const uint64_t n = messages_[{comm_key, src, dst, send}]++;
   return Combine(Combine(Combine(comm_key, 2), Combine(static_cast<uint64_t>(src), dst)), n);
 }
 

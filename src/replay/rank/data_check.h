@@ -63,9 +63,9 @@ class DataChecker {
   ResultLog& log_;
   std::unordered_map<uint64_t, uint64_t> unchecked_from_;  // comm key -> first unchecked op
   mutable std::mutex mu_;
-  std::unordered_map<uint64_t, uint64_t> collectives_;           // guarded by mu_
-  std::map<std::tuple<uint64_t, int, int>, uint64_t> messages_;  // guarded by mu_
-  DataCounts counts_;                                            // guarded by mu_
+  std::map<std::pair<uint64_t, int>, uint64_t> collectives_;           // guarded by mu_
+  std::map<std::tuple<uint64_t, int, int, bool>, uint64_t> messages_;  // guarded by mu_
+  DataCounts counts_;                                                  // guarded by mu_
 };
 
 }  // namespace ddrr::replay

@@ -11,10 +11,10 @@
 #include <thread>
 #include <vector>
 
+#include "replay/hang.h"
 #include "replay/rank/call.h"
 #include "replay/rank/data_check.h"
 #include "replay/rank/replayer.h"
-#include "replay/hang.h"
 #include "replay/window.h"
 #include "spec/api_table.h"
 #include "spec/api_views.h"
@@ -104,6 +104,15 @@ class Runner {
       window_skipped_.fetch_add(1, std::memory_order_relaxed);
       return false;
     }
+    // Calls on a communicator the plan leaves out (a member is not replayed) are left out too;
+    // the creation call says why, once.
+    if (const uint64_t key = ev.call().comm_key(); key && f.info->category != "comm_create") {
+      const PlanComm* pc = replayer_.FindPlanComm(key);
+      if (pc && !pc->replayed()) {
+        left_out_.fetch_add(1, std::memory_order_relaxed);
+        return false;
+      }
+    }
     return true;
   }
 
@@ -186,13 +195,13 @@ class Runner {
 
   void Summary() {
     const DataCounts d = data_ ? data_->counts() : DataCounts{};
-    log_.Write("summary", "issued=" + std::to_string(issued_) +
-                              " skipped=" + std::to_string(skipped_) +
-                              " unresolved=" + std::to_string(unresolved_) +
-                              " diverged=" + std::to_string(diverged_) +
-                              " window_skipped=" + std::to_string(window_skipped_) +
-                              " checked=" + std::to_string(d.checked) + " unchecked=" +
-                              std::to_string(d.unchecked) + " wrong=" + std::to_string(d.wrong));
+    log_.Write(
+        "summary",
+        "issued=" + std::to_string(issued_) + " skipped=" + std::to_string(skipped_) +
+            " unresolved=" + std::to_string(unresolved_) + " diverged=" +
+            std::to_string(diverged_) + " window_skipped=" + std::to_string(window_skipped_) +
+            " left_out=" + std::to_string(left_out_) + " checked=" + std::to_string(d.checked) +
+            " unchecked=" + std::to_string(d.unchecked) + " wrong=" + std::to_string(d.wrong));
   }
 
  private:
@@ -211,7 +220,8 @@ class Runner {
   ResultLog& log_;
   std::unique_ptr<DataChecker> data_;
   std::atomic<bool> stop_{false};
-  std::atomic<uint64_t> issued_{0}, skipped_{0}, unresolved_{0}, diverged_{0}, window_skipped_{0};
+  std::atomic<uint64_t> issued_{0}, skipped_{0}, unresolved_{0}, diverged_{0}, window_skipped_{0},
+      left_out_{0};
 };
 
 // Several recorded threads: one replay thread each, fed by the reader.
