@@ -26,12 +26,15 @@ std::string Bytes(uint64_t b) {
 
 std::string RankList(const std::vector<int64_t>& ranks) {
   std::string s;
-  for (int64_t r : ranks) s += (s.empty() ? "" : ",") + std::to_string(r);
+  for (int64_t r : ranks) {
+    if (!s.empty()) s += ',';
+    s += std::to_string(r);
+  }
   return s;
 }
 
 std::string Ranks(const std::vector<int64_t>& ranks) {
-  return (ranks.size() == 1 ? "rank " : "ranks ") + RankList(ranks);
+  return std::string(ranks.size() == 1 ? "rank " : "ranks ").append(RankList(ranks));
 }
 
 uint64_t Count(const ReplayReport& r, uint64_t RankLog::*field) {
@@ -42,8 +45,10 @@ uint64_t Count(const ReplayReport& r, uint64_t RankLog::*field) {
 
 std::string Array(const std::vector<std::string>& items) {
   std::string s = "[";
-  for (size_t i = 0; i < items.size(); ++i)
-    s += (i ? "," : "") + EventPrinter::JsonString(items[i]);
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i) s += ',';
+    s += EventPrinter::JsonString(items[i]);
+  }
   return s + "]";
 }
 
@@ -52,16 +57,22 @@ std::string HangText(const ReplayReport& r) {
   std::vector<std::string> parts;
   std::vector<int64_t> at_end;
   for (const RankSnapshot& s : r.snapshot) {
-    if (s.waiting)
-      parts.push_back("rank " + std::to_string(s.rank) + " waits in " + s.call + " (" +
+    if (s.hung)
+      parts.push_back("rank " + std::to_string(s.rank) + " hung in " + s.call);
+    else if (s.waiting)
+      parts.push_back("rank " + std::to_string(s.rank) + " waits in " + s.call + " (for " +
                       Fixed(s.seconds, 1) + " s)");
     if (s.at_end) at_end.push_back(s.rank);
   }
   if (!at_end.empty())
-    parts.push_back(Ranks(at_end) + (at_end.size() == 1 ? " stopped" : " stopped") +
-                    " where the recording stops (its process went no further)");
+    parts.push_back(Ranks(at_end) +
+                    " never came: stopped where its recording stops, as its "
+                    "process did");
   std::string s;
-  for (const std::string& p : parts) s += (s.empty() ? "" : "; ") + p;
+  for (const std::string& p : parts) {
+    if (!s.empty()) s += "; ";
+    s += p;
+  }
   return s;
 }
 
@@ -123,16 +134,16 @@ std::string ReportText(const ReplayReport& r) {
   }
   for (const std::string& n : r.notes) s += "note: " + n + "\n";
   if (!v.timing.empty()) {
-    s += "timing (median per op):\n";
-    char line[160];
-    snprintf(line, sizeof(line), "  %-18s %10s %8s %12s %12s %7s\n", "op", "bytes", "ops",
-             "recorded us", "replayed us", "ratio");
+    s += "timing, median per op in us (call: inside the call; done: until its completion was "
+         "seen):\n";
+    char line[200];
+    snprintf(line, sizeof(line), "  %-18s %9s %8s %10s %10s %10s %10s\n", "op", "bytes", "ops",
+             "rec call", "rep call", "rec done", "rep done");
     s += line;
     for (const TimingRow& t : v.timing) {
-      snprintf(line, sizeof(line), "  %-18s %10s %8" PRIu64 " %12.1f %12.1f %7s\n", t.fn.c_str(),
-               Bytes(t.bytes).c_str(), t.recorded_ops, t.recorded_us, t.replayed_us,
-               t.recorded_us > 0 && t.replayed_ops ? Fixed(t.replayed_us / t.recorded_us, 2).c_str()
-                                                   : "-");
+      snprintf(line, sizeof(line), "  %-18s %9s %8" PRIu64 " %10.1f %10.1f %10.1f %10.1f\n",
+               t.fn.c_str(), Bytes(t.bytes).c_str(), t.recorded_ops, t.recorded_call_us,
+               t.replayed_call_us, t.recorded_done_us, t.replayed_done_us);
       s += line;
     }
   }
@@ -150,7 +161,8 @@ std::string ReportJson(const ReplayReport& r) {
   s += ",\"placement\":" + EventPrinter::JsonString(r.placement) + ",\"ranks\":[";
   for (size_t i = 0; i < v.ranks.size(); ++i) {
     const RankVerdict& rv = v.ranks[i];
-    s += std::string(i ? "," : "") + "{\"rank\":" + std::to_string(rv.rank) +
+    if (i) s += ',';
+    s += "{\"rank\":" + std::to_string(rv.rank) +
          ",\"diverged\":" + (rv.diverged ? "true" : "false") +
          ",\"compared\":" + std::to_string(rv.compared) +
          ",\"hung\":" + (rv.hung ? "true" : "false");
@@ -169,8 +181,8 @@ std::string ReportJson(const ReplayReport& r) {
   bool comma = false;
   for (const RankSnapshot& w : r.snapshot) {
     if (!w.waiting && !w.at_end) continue;
-    s += std::string(comma ? "," : "") + "{\"rank\":" + std::to_string(w.rank) +
-         ",\"state\":" + EventPrinter::JsonString(w.state) +
+    if (comma) s += ',';
+    s += "{\"rank\":" + std::to_string(w.rank) + ",\"state\":" + EventPrinter::JsonString(w.state) +
          ",\"call\":" + EventPrinter::JsonString(w.call) + ",\"seconds\":" + Fixed(w.seconds, 3) +
          "}";
     comma = true;
@@ -181,8 +193,8 @@ std::string ReportJson(const ReplayReport& r) {
   comma = false;
   for (const RankLog& l : r.logs)
     for (const std::string& m : l.mismatches) {
-      s += std::string(comma ? "," : "") +
-           EventPrinter::JsonString("rank " + std::to_string(l.rank) + " " + m);
+      if (comma) s += ',';
+      s += EventPrinter::JsonString("rank " + std::to_string(l.rank) + " " + m);
       comma = true;
     }
   std::vector<std::string> unresolved;
@@ -192,12 +204,14 @@ std::string ReportJson(const ReplayReport& r) {
   s += "]},\"unresolved\":" + Array(unresolved) + ",\"timing\":[";
   for (size_t i = 0; i < v.timing.size(); ++i) {
     const TimingRow& t = v.timing[i];
-    s += std::string(i ? "," : "") + "{\"fn\":" + EventPrinter::JsonString(t.fn) +
-         ",\"bytes\":" + std::to_string(t.bytes) +
+    if (i) s += ',';
+    s += "{\"fn\":" + EventPrinter::JsonString(t.fn) + ",\"bytes\":" + std::to_string(t.bytes) +
          ",\"recorded_ops\":" + std::to_string(t.recorded_ops) +
          ",\"replayed_ops\":" + std::to_string(t.replayed_ops) +
-         ",\"recorded_us\":" + Fixed(t.recorded_us, 3) +
-         ",\"replayed_us\":" + Fixed(t.replayed_us, 3) + "}";
+         ",\"recorded_call_us\":" + Fixed(t.recorded_call_us, 3) +
+         ",\"replayed_call_us\":" + Fixed(t.replayed_call_us, 3) +
+         ",\"recorded_done_us\":" + Fixed(t.recorded_done_us, 3) +
+         ",\"replayed_done_us\":" + Fixed(t.replayed_done_us, 3) + "}";
   }
   s += "],\"notes\":" + Array(r.notes) + ",\"damage\":" + Array(r.damage) +
        ",\"recorded_seconds\":" + Fixed(r.recorded_seconds, 3) +

@@ -18,6 +18,7 @@
 #include "launch/installed.h"
 #include "launch/launcher.h"
 #include "record/recorder.h"
+#include "replay/monitor.h"
 #include "replay/progress.h"
 #include "spec/api_table.h"
 #include "trace/run.h"
@@ -30,13 +31,7 @@ using Clock = std::chrono::steady_clock;
 
 // After the last move, how much longer than the timeout a replay may sit still: the ranks' own
 // timeouts (emu's wait for peers, the rendezvous) fire first and say where they hung.
-constexpr double kStopMargin = 3;
-
-std::string Hex16(uint64_t v) {
-  char buf[20];
-  snprintf(buf, sizeof(buf), "%016" PRIx64, v);
-  return buf;
-}
+constexpr double kStopMarginSeconds = 3;
 
 std::string TempDir(const std::string& prefix) {
   const char* base = getenv("TMPDIR");
@@ -102,102 +97,6 @@ RankLog ReadLog(const std::string& path, int64_t rank) {
   return log;
 }
 
-// Watches the progress table while the ranks run: draws the progress line, and says when to
-// stop: every live rank waits where its recording stopped, or nothing moved for the timeout.
-class Monitor {
- public:
-  Monitor(ProgressTable& table, const ReplayPlan& plan, bool draw)
-      : table_(table), plan_(plan), draw_(draw), started_(Clock::now()) {}
-
-  bool ShouldStop() {
-    const int64_t now = MonotonicNs();
-    int64_t last_change = 0;
-    int live = 0, waiting = 0;
-    uint64_t done = 0, total = 0;
-    for (int i = 0; i < table_.slots(); ++i) {
-      const RankSlot& s = table_.slot(i);
-      const auto state = static_cast<RankState>(s.state.load());
-      last_change = std::max(last_change, s.changed_ns.load());
-      done += s.calls_done.load();
-      total += s.calls_total.load();
-      if (state == RankState::kFinished) continue;
-      ++live;
-      if (state == RankState::kAtEnd || state == RankState::kStopped) ++waiting;
-    }
-    done_ = done;
-    Draw(done, total);
-    if (live > 0 && waiting == live && AllStarted()) {
-      stopped_ = true;
-      return true;
-    }
-    const double still = last_change
-                             ? static_cast<double>(now - last_change) * 1e-9
-                             : std::chrono::duration<double>(Clock::now() - started_).count();
-    if (still > plan_.timeout_seconds() + kStopMargin) {
-      stopped_ = hang_ = true;
-      return true;
-    }
-    return false;
-  }
-
-  void Snapshot(std::vector<RankSnapshot>* out) const {
-    const int64_t now = MonotonicNs();
-    for (int i = 0; i < table_.slots(); ++i) {
-      const RankSlot& s = table_.slot(i);
-      RankSnapshot r;
-      r.rank = s.rank.load();
-      const auto state = static_cast<RankState>(s.state.load());
-      r.state = RankStateName(state);
-      r.seconds = s.changed_ns.load() ? static_cast<double>(now - s.changed_ns.load()) * 1e-9 : 0;
-      r.waiting = state == RankState::kInCall || state == RankState::kStopped;
-      r.at_end = state == RankState::kAtEnd;
-      if (r.waiting) {
-        const auto* f = trace::FindFunction(static_cast<trace::FunctionId>(s.fn.load()));
-        r.call = std::string(f ? f->name : "a call") + " (#" + std::to_string(s.seq.load()) + ")";
-        if (s.op_seq.load())
-          r.call += " op " + std::to_string(s.op_seq.load()) + " of communicator " +
-                    Hex16(s.comm_key.load());
-        else if (s.comm_key.load())
-          r.call += " on communicator " + Hex16(s.comm_key.load());
-      }
-      out->push_back(r);
-    }
-  }
-
-  void EndLine() {
-    if (drew_) fprintf(stderr, "\n");
-  }
-  bool stopped() const { return stopped_; }
-  bool hang() const { return hang_; }
-  uint64_t done() const { return done_; }
-
- private:
-  bool AllStarted() const {
-    for (int i = 0; i < table_.slots(); ++i)
-      if (table_.slot(i).rank.load() < 0) return false;
-    return true;
-  }
-
-  void Draw(uint64_t done, uint64_t total) {
-    if (!draw_) return;
-    const auto now = Clock::now();
-    if (drew_ && now - last_draw_ < std::chrono::milliseconds(250)) return;
-    last_draw_ = now;
-    drew_ = true;
-    const double secs = std::chrono::duration<double>(now - started_).count();
-    fprintf(stderr, "\rddrr replay: %" PRIu64 "/%" PRIu64 " calls (%.0f%%), %.1f s   ", done, total,
-            total ? 100.0 * static_cast<double>(done) / static_cast<double>(total) : 0.0, secs);
-    fflush(stderr);
-  }
-
-  ProgressTable& table_;
-  const ReplayPlan& plan_;
-  bool draw_;
-  Clock::time_point started_, last_draw_;
-  bool drew_ = false, stopped_ = false, hang_ = false;
-  uint64_t done_ = 0;
-};
-
 }  // namespace
 
 bool ReplayReport::data_wrong() const {
@@ -227,7 +126,8 @@ ReplayOutcome RunReplay(const ReplayOptions& o) {
     for (const auto& e : run->ranks())
       if (!e.reader && why.empty()) why = e.path + ": " + e.open_status.message();
     return Failed(ReplayFailure::kInput,
-                  "no readable rank file in " + o.run + (why.empty() ? "" : " (" + why + ")"));
+                  why.empty() ? "no readable rank file in " + o.run
+                              : "no readable rank file in " + o.run + " (" + why + ")");
   }
   WindowPoint from, until;
   if (!o.from.empty()) {
@@ -310,8 +210,9 @@ ReplayOutcome RunReplay(const ReplayOptions& o) {
     }
     Status fits = launch::CheckPlacement(probe);
     if (!fits.ok())
-      return Failed(ReplayFailure::kPlacement,
-                    fits.message() + (o.host ? "" : "; without enough GPUs, replay with --host"));
+      return Failed(
+          ReplayFailure::kPlacement,
+          o.host ? fits.message() : fits.message() + "; without enough GPUs, replay with --host");
   }
 
   // The replay's own run directory.
@@ -360,7 +261,7 @@ ReplayOutcome RunReplay(const ReplayOptions& o) {
   snprintf(timeout, sizeof(timeout), "%g", o.timeout_seconds);
   lo.extra_env.emplace_back("DDRR_EMU_TIMEOUT", timeout);
 
-  Monitor monitor(*table, plan, o.progress_line);
+  Monitor monitor(*table, o.timeout_seconds + kStopMarginSeconds, o.progress_line);
   lo.should_stop = [&] { return monitor.ShouldStop(); };
   const auto t0 = Clock::now();
   auto launched = launch::RunRanks(lo);
@@ -368,9 +269,10 @@ ReplayOutcome RunReplay(const ReplayOptions& o) {
   monitor.EndLine();
   if (!launched.ok()) return Failed(ReplayFailure::kInput, launched.status().message());
   report.stopped = monitor.stopped();
-  report.hang = monitor.hang();
   if (report.stopped) monitor.Snapshot(&report.snapshot);
-  report.replayed_calls = monitor.done();
+  report.hang = monitor.still();
+  for (const RankSnapshot& s : report.snapshot) report.hang |= s.waiting;
+  report.replayed_calls = monitor.calls_done();
   report.recorded_seconds = RecordedSeconds(**recorded_model, *run);
   for (const RankPlan& rp : plan.ranks())
     report.logs.push_back(ReadLog(work + "/rank-" + std::to_string(rp.rank()) + ".log", rp.rank()));

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "replay/monitor.h"
 #include "replay/plan.h"
 #include "replay/verdict.h"
 
@@ -29,16 +30,6 @@ struct ReplayOptions {
   const char* argv0 = nullptr;  // finds ddrr's programs and libraries beside the binary
 };
 
-// A rank's state when the replay was stopped, from the progress table.
-struct RankSnapshot {
-  int64_t rank = -1;
-  std::string state;
-  std::string call;      // "ncclAllReduce op 6 of communicator <key>", or "" between calls
-  double seconds = 0;    // in that state
-  bool waiting = false;  // in a call (or stopped in one) when the replay was stopped
-  bool at_end = false;   // replayed all it recorded and stayed, as its process did
-};
-
 // What a rank's own log says (rank-<r>.log, src/replay/rank/result_log.h).
 struct RankLog {
   int64_t rank = -1;
@@ -56,7 +47,7 @@ struct ReplayReport {
   std::vector<std::string> damage;  // rank files replayed only up to their damage
   std::vector<RankLog> logs;
   bool stopped = false;  // the replay was stopped (a hang, or ranks waiting where they stalled)
-  bool hang = false;     // ... because nothing moved for the timeout
+  bool hang = false;     // ... and ranks waited in calls (the recording's hang, reproduced or not)
   std::vector<RankSnapshot> snapshot;  // when stopped
   std::string output;                  // the replay's run directory
   bool output_kept = true;

@@ -38,6 +38,14 @@ std::string Hex16(uint64_t v) {
   return buf;
 }
 
+struct OpTimes {
+  std::vector<double> call_us, done_us;
+  void Add(const OpTimes& o) {
+    call_us.insert(call_us.end(), o.call_us.begin(), o.call_us.end());
+    done_us.insert(done_us.end(), o.done_us.begin(), o.done_us.end());
+  }
+};
+
 // One communication call, reduced to what the two runs must share.
 struct Item {
   uint64_t seq = 0;
@@ -167,7 +175,7 @@ class CommStream {
                         pos.time_ns, c.duration_ns()};
     if (pending_.size() > kMaxPendingTimes) {
       auto first = pending_.begin();
-      Sample(first->second, first->second.duration_ns);
+      Sample(first->second, first->second.duration_ns);  // its completion never came
       pending_.erase(first);
     }
   }
@@ -184,12 +192,15 @@ class CommStream {
     for (const auto& [seq, p] : pending_) Sample(p, p.duration_ns);
     pending_.clear();
   }
-  void Sample(const Pending& p, uint64_t ns) {
-    samples_[{p.fn, p.bytes}].push_back(static_cast<double>(ns) / 1e3);
+  // `done_ns`: from the call until its completion was seen (the call's own time without one).
+  void Sample(const Pending& p, uint64_t done_ns) {
+    OpTimes& t = samples_[{p.fn, p.bytes}];
+    t.call_us.push_back(static_cast<double>(p.duration_ns) / 1e3);
+    t.done_us.push_back(static_cast<double>(done_ns) / 1e3);
   }
 
  public:
-  std::map<std::pair<std::string, uint64_t>, std::vector<double>>& samples() { return samples_; }
+  std::map<std::pair<std::string, uint64_t>, OpTimes>& samples() { return samples_; }
 
  private:
   trace::RankFileReader& reader_;
@@ -199,7 +210,7 @@ class CommStream {
   std::unordered_map<uint64_t, uint64_t> handles_;  // comm handle -> key
   std::unordered_map<uint64_t, uint64_t> first_not_completed_;
   std::map<uint64_t, Pending> pending_;
-  std::map<std::pair<std::string, uint64_t>, std::vector<double>> samples_;
+  std::map<std::pair<std::string, uint64_t>, OpTimes> samples_;
 };
 
 std::string ResultText(FunctionId fn, int64_t result) {
@@ -284,7 +295,7 @@ StatusOr<Verdict> Judge(trace::Run& recording, const analysis::RunModel& recorde
     auto it = comms.find(key);
     return it != comms.end() && it->second->replayed();
   };
-  std::map<std::pair<std::string, uint64_t>, std::vector<double>> rec_times, rep_times;
+  std::map<std::pair<std::string, uint64_t>, OpTimes> rec_times, rep_times;
   for (const RankPlan& rp : plan.ranks()) {
     RankVerdict rv;
     rv.rank = rp.rank();
@@ -352,14 +363,8 @@ StatusOr<Verdict> Judge(trace::Run& recording, const analysis::RunModel& recorde
         break;
       }
     }
-    for (auto& [k, s] : rec.samples()) {
-      auto& dst = rec_times[k];
-      dst.insert(dst.end(), s.begin(), s.end());
-    }
-    for (auto& [k, s] : rep.samples()) {
-      auto& dst = rep_times[k];
-      dst.insert(dst.end(), s.begin(), s.end());
-    }
+    for (auto& [k, t] : rec.samples()) rec_times[k].Add(t);
+    for (auto& [k, t] : rep.samples()) rep_times[k].Add(t);
     for (const auto& [replay_key, recorded_key] : keys) v.replay_keys[replay_key] = recorded_key;
     re->reader->ReleaseMemory();
     pe->reader->ReleaseMemory();
@@ -383,16 +388,18 @@ StatusOr<Verdict> Judge(trace::Run& recording, const analysis::RunModel& recorde
                        (windowed || fr->op_seq == fp->op_seq);
   }
 
-  for (const auto& [k, samples] : rec_times) {
+  for (const auto& [k, t] : rec_times) {
     TimingRow row;
     row.fn = k.first;
     row.bytes = k.second;
-    row.recorded_ops = samples.size();
-    row.recorded_us = Median(samples);
+    row.recorded_ops = t.call_us.size();
+    row.recorded_call_us = Median(t.call_us);
+    row.recorded_done_us = Median(t.done_us);
     auto it = rep_times.find(k);
     if (it != rep_times.end()) {
-      row.replayed_ops = it->second.size();
-      row.replayed_us = Median(it->second);
+      row.replayed_ops = it->second.call_us.size();
+      row.replayed_call_us = Median(it->second.call_us);
+      row.replayed_done_us = Median(it->second.done_us);
     }
     v.timing.push_back(row);
   }

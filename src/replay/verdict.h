@@ -33,12 +33,16 @@ struct RankVerdict {
   std::string hung_call;      // that call, recorded (dump line)
 };
 
-// One row of the timing table: one collective type at one size.
+// One row of the timing table: one collective type at one size, median times per op. "call":
+// the time inside the call (all of the op on emu, which completes it there; the enqueue on
+// NCCL); "done": from the call until the recorder saw the op complete (on NCCL, the op's time,
+// give or take the completion poller's latency).
 struct TimingRow {
   std::string fn;
   uint64_t bytes = 0;  // per rank, rounded up to a power of two
   uint64_t recorded_ops = 0, replayed_ops = 0;
-  double recorded_us = 0, replayed_us = 0;  // median time per op
+  double recorded_call_us = 0, replayed_call_us = 0;
+  double recorded_done_us = 0, replayed_done_us = 0;
 };
 
 struct Verdict {

@@ -85,7 +85,7 @@ case $case_name in
     record sgd_allreduce 3 --steps 6 --fault stall --fault-rank 2 --fault-step 3
     replay 0
     reproduced
-    assert 'r["stopped"]' "the replay did not stop at the hang"
+    assert 'r["stopped"] and r["hang"]' "the replay did not stop at the hang"
     assert 'any(w["rank"] == 2 and w["state"] == "at the end of its recording" for w in r["waiting"])' \
       "rank 2 is not the one that never came"
     assert 'all(x["hung"] for x in r["ranks"] if x["rank"] != 2)' "ranks 0,1 did not hang"
