@@ -367,12 +367,17 @@ class Scanner {
     m.device = ThreadDevice(thread);
   }
 
+  // A split or shrink of the parent `parent_handle`. Splits and shrinks are counted apart, as the
+  // recorder keys their communicators: a rank a shrink excludes does not call it.
   void OnSplit(const ApiCall& c, uint64_t parent_handle, uint64_t newcomm, int64_t color,
-               int64_t key, uint64_t seq, int64_t t) {
+               int64_t key, bool shrink, uint64_t seq, int64_t t) {
     auto it = by_handle_.find(parent_handle);
     const int32_t parent = it == by_handle_.end() ? -1 : it->second;
     uint32_t ordinal = 0;
-    if (parent >= 0) ordinal = static_cast<uint32_t>(++s_.members[parent].splits_made);
+    if (parent >= 0) {
+      MemberFacts& p = s_.members[parent];
+      ordinal = static_cast<uint32_t>(shrink ? ++p.shrinks_made : ++p.splits_made);
+    }
     MemberFacts& m = Created(c, newcomm, seq, t);
     m.parent_member = parent;
     m.split_ordinal = ordinal;
@@ -422,12 +427,12 @@ class Scanner {
       }
       case ApiCall::kNcclCommSplit: {
         const auto& a = c.nccl_comm_split();
-        OnSplit(c, a.comm(), ok ? a.newcomm() : 0, a.color(), a.key(), seq, t);
+        OnSplit(c, a.comm(), ok ? a.newcomm() : 0, a.color(), a.key(), false, seq, t);
         break;
       }
       case ApiCall::kNcclCommShrink: {
         const auto& a = c.nccl_comm_shrink();
-        OnSplit(c, a.comm(), ok ? a.newcomm() : 0, 0, 0, seq, t);
+        OnSplit(c, a.comm(), ok ? a.newcomm() : 0, 0, 0, true, seq, t);
         s_.members.back().excluded.assign(a.exclude_ranks().begin(), a.exclude_ranks().end());
         break;
       }

@@ -37,7 +37,7 @@ struct MemberFacts {
   // Split / shrink lineage.
   uint64_t parent_key = 0;
   int32_t parent_member = -1;  // index in RankScan::members
-  uint32_t split_ordinal = 0;  // this was the n-th ncclCommSplit (or Shrink) of the parent
+  uint32_t split_ordinal = 0;  // this was the n-th ncclCommSplit (or, apart, Shrink) of the parent
   int64_t split_color = 0;     // < 0: NCCL_SPLIT_NOCOLOR, no communicator results
   int64_t split_key = 0;
   std::vector<int64_t> excluded;  // ncclCommShrink's exclude list
@@ -51,8 +51,9 @@ struct MemberFacts {
   // how many, and how many collectives were read before the first loss (-1: none lost).
   uint64_t lost_ops = 0;
   int64_t first_gap = -1;
-  OpRecord last_record;      // the op that reached it
-  uint64_t splits_made = 0;  // ncclCommSplit / Shrink calls with this as the parent
+  OpRecord last_record;       // the op that reached it
+  uint64_t splits_made = 0;   // ncclCommSplit calls with this as the parent
+  uint64_t shrinks_made = 0;  // ncclCommShrink calls with this as the parent
 
   bool no_color() const { return split_color < 0; }
   int64_t device_used() const { return cu_device >= 0 ? cu_device : device; }

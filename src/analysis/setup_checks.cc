@@ -5,6 +5,8 @@
 #include <set>
 #include <tuple>
 
+#include "spec/api_table.h"
+
 namespace ddrr::analysis {
 namespace {
 
@@ -206,7 +208,8 @@ void Splits(CheckContext& ctx) {
   std::map<std::pair<uint64_t, uint32_t>, std::vector<Split>> rounds;
   for (const RankScan& s : ctx.scans)
     for (const MemberFacts& f : s.members)
-      if (f.parent_member >= 0 && f.excluded.empty() && f.created_by)
+      if (f.parent_member >= 0 &&
+          f.created_by != static_cast<uint16_t>(trace::FunctionId::kNcclCommShrink) && f.created_by)
         rounds[{f.parent_key, f.split_ordinal}].push_back({&s, &f});
 
   // Participation: members of a parent that split it fewer times than the others.

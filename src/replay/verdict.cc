@@ -281,6 +281,54 @@ double Median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
+// Compares two runs' calls in order, into `rv`: stops at the first difference, or at a call that
+// hung in both (what follows a hang is moot), or where the replay stopped while the recording
+// hung there.
+template <typename NextRecorded, typename NextReplayed>
+void Compare(NextRecorded next_recorded, NextReplayed next_replayed,
+             std::map<uint64_t, uint64_t>& keys, RankVerdict& rv) {
+  for (;;) {
+    std::optional<Item> r = next_recorded(), p = next_replayed();
+    if (!r && !p) return;
+    if (!p) {
+      if (r->hung) {
+        rv.hung = true;
+        rv.hung_call = r->line;
+        return;
+      }
+      rv.diverged = true;
+      rv.difference = "the replay stopped before this call of the recording";
+      rv.recorded_call = r->line;
+      rv.recorded_seq = r->seq;
+      rv.replayed_call = "(none)";
+      return;
+    }
+    if (!r) {
+      rv.diverged = true;
+      rv.difference = "the replay made a call the recording did not";
+      rv.recorded_call = "(none)";
+      rv.recorded_seq = ~0ull;
+      rv.replayed_call = p->line;
+      return;
+    }
+    const std::string diff = Differ(*r, *p, keys);
+    if (!diff.empty()) {
+      rv.diverged = true;
+      rv.difference = diff;
+      rv.recorded_call = r->line;
+      rv.recorded_seq = r->seq;
+      rv.replayed_call = p->line;
+      return;
+    }
+    ++rv.compared;
+    if (r->hung && p->hung) {
+      rv.hung = true;
+      rv.hung_call = r->line;
+      return;
+    }
+  }
+}
+
 }  // namespace
 
 StatusOr<Verdict> Judge(trace::Run& recording, const analysis::RunModel& recorded_model,
@@ -324,43 +372,52 @@ StatusOr<Verdict> Judge(trace::Run& recording, const analysis::RunModel& recorde
         *pe, replay_model.Scan(rp.rank()), plan.timeout_seconds(),
         [](const ApiCall&, uint64_t, const trace::FunctionInfo&, uint64_t) { return true; });
     std::map<uint64_t, uint64_t> keys;
-    bool last_hung = false;
-    for (;;) {
-      std::optional<Item> r = rec.Next(), p = rep.Next();
-      if (!r && !p) break;
-      if (!p) {
-        if (last_hung || r->hung) {
-          rv.hung = true;
-          rv.hung_call = r->line;
-          break;
+    if (rp.threads() <= 1) {
+      Compare([&] { return rec.Next(); }, [&] { return rep.Next(); }, keys, rv);
+    } else {
+      // Threads interleave differently from run to run: each communicator's calls are compared
+      // in their order (a communicator is driven from one thread at a time), group boundaries
+      // are left out, and communicators pair up in the order they were created.
+      std::map<uint64_t, std::deque<Item>> rec_by_comm, rep_by_comm;
+      std::vector<uint64_t> rec_created, rep_created;
+      auto collect = [](CommStream& from, std::map<uint64_t, std::deque<Item>>& by,
+                        std::vector<uint64_t>& created) {
+        while (std::optional<Item> it = from.Next()) {
+          if (it->category == "group") continue;
+          if (it->category == "comm_create") created.push_back(it->comm_key);
+          by[it->comm_key].push_back(std::move(*it));
         }
-        rv.diverged = true;
-        rv.difference = "the replay stopped before this call of the recording";
-        rv.recorded_call = r->line;
-        rv.replayed_call = "(none)";
-        break;
+      };
+      collect(rec, rec_by_comm, rec_created);
+      collect(rep, rep_by_comm, rep_created);
+      for (size_t i = 0; i < rec_created.size() && i < rep_created.size(); ++i)
+        if (rep_created[i]) keys[rep_created[i]] = rec_created[i];
+      std::map<uint64_t, uint64_t> recorded_to_replay;
+      for (const auto& [replay_key, recorded_key] : keys)
+        recorded_to_replay[recorded_key] = replay_key;
+      RankVerdict first;
+      for (auto& [key, recorded] : rec_by_comm) {
+        RankVerdict one;
+        one.rank = rv.rank;
+        std::deque<Item>& replayed =
+            rep_by_comm[recorded_to_replay.count(key) ? recorded_to_replay[key] : 0];
+        auto pop = [](std::deque<Item>& q) -> std::optional<Item> {
+          if (q.empty()) return std::nullopt;
+          Item it = std::move(q.front());
+          q.pop_front();
+          return it;
+        };
+        Compare([&] { return pop(recorded); }, [&] { return pop(replayed); }, keys, one);
+        rv.compared += one.compared;
+        rv.hung |= one.hung;
+        if (one.hung && rv.hung_call.empty()) rv.hung_call = one.hung_call;
+        if (one.diverged && (!first.diverged || one.recorded_seq < first.recorded_seq)) first = one;
       }
-      if (!r) {
+      if (first.diverged) {
         rv.diverged = true;
-        rv.difference = "the replay made a call the recording did not";
-        rv.recorded_call = "(none)";
-        rv.replayed_call = p->line;
-        break;
-      }
-      const std::string diff = Differ(*r, *p, keys);
-      if (!diff.empty()) {
-        rv.diverged = true;
-        rv.difference = diff;
-        rv.recorded_call = r->line;
-        rv.replayed_call = p->line;
-        break;
-      }
-      ++rv.compared;
-      if (r->hung && p->hung) {
-        rv.hung = true;
-        rv.hung_call = r->line;
-        last_hung = true;
-        break;
+        rv.difference = first.difference;
+        rv.recorded_call = first.recorded_call;
+        rv.replayed_call = first.replayed_call;
       }
     }
     for (auto& [k, t] : rec.samples()) rec_times[k].Add(t);

@@ -28,6 +28,7 @@ struct RankVerdict {
   bool diverged = false;
   std::string difference;     // what differs, one line
   std::string recorded_call;  // the recording's call there (dump line), or "(none)"
+  uint64_t recorded_seq = 0;  // its seq
   std::string replayed_call;  // the replay's call there (dump line), or "(none)"
   bool hung = false;          // the comparison ended at a call that hung in both runs
   std::string hung_call;      // that call, recorded (dump line)

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# replay_test.sh CASE DDRR SAMPLES_DIR TRACE_EDIT — one `ddrr replay` scenario on the host
+# replay_test.sh CASE DDRR SAMPLES_DIR TRACE_EDIT COMM_VARIETY — one `ddrr replay` scenario on the host
 # runtime: record a sample (clean, or with a fault), replay it, and assert the verdict, the
 # findings the two runs share, the data checks and the exit status.
 set -uo pipefail
-case_name=$1 ddrr=$2 samples=$3 trace_edit=$4
+case_name=$1 ddrr=$2 samples=$3 trace_edit=$4 comm_variety=$5
 source "$(dirname "$0")/../lib.sh"
 fail() {
   echo "FAIL [$case_name]: $*" >&2
@@ -67,6 +67,16 @@ case $case_name in
     record dlopen_nccl 3
     replay 0
     reproduced ;;
+  comm_variety)
+    # Config, scalable init, split with NOCOLOR, shrink, groups over two communicators,
+    # PreMulSum, registrations, ncclMemAlloc, events, a second thread.
+    "$ddrr" record -o "$work/run" -- "$ddrr" run --host -n 4 -- "$comm_variety" \
+      >"$work/record.out" 2>&1 || fail "comm_variety failed: $(tail -5 "$work/record.out")"
+    [ "$(grep -c 'comm_variety: OK' "$work/record.out")" -eq 4 ] || fail "not OK on every rank"
+    replay 0
+    reproduced
+    assert 'r["data"]["checked"] > 20 and r["data"]["wrong"] == 0' "outputs not checked"
+    assert 'all(x["compared"] >= 20 for x in r["ranks"])' "too few calls compared" ;;
   sgd_fault_* | tour_fault_*)
     sample=sgd_allreduce; [ "${case_name%%_*}" = tour ] && sample=collectives_tour
     fault=${case_name#*_fault_}; fault=${fault//_/-}

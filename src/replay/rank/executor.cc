@@ -265,14 +265,22 @@ class ThreadPool {
     std::thread thread;
     std::deque<Item> queue;       // guarded by mu_
     std::set<uint64_t> creating;  // seqs of queued or running calls that create; guarded by mu_
+    bool running = false;         // its queue's front is being replayed; guarded by mu_
     ThreadState state;            // the worker's own
   };
 
-  // No other thread still owes a handle-creating call that came before `seq`.
+  // The recorded order across threads (seq, the order calls returned) is kept for starts: a call
+  // starts once every earlier call of another thread has started (a thread blocked in a call
+  // holds up no one), and once every earlier call that creates a handle has returned (its
+  // handle may be what this call uses).
   bool MayStart(size_t self, uint64_t seq) const {  // mu_ held
-    for (size_t i = 0; i < workers_.size(); ++i)
-      if (i != self && !workers_[i]->creating.empty() && *workers_[i]->creating.begin() < seq)
-        return false;
+    for (size_t i = 0; i < workers_.size(); ++i) {
+      if (i == self) continue;
+      const Worker& w = *workers_[i];
+      if (!w.creating.empty() && *w.creating.begin() < seq) return false;
+      const size_t first_unstarted = w.running ? 1 : 0;
+      if (w.queue.size() > first_unstarted && w.queue[first_unstarted].pos.seq < seq) return false;
+    }
     return true;
   }
 
@@ -292,9 +300,12 @@ class ThreadPool {
         });
         if (runner_.stop().load() || w->queue.empty()) return;
         item = &w->queue.front();  // deque: stays put while others are pushed behind it
+        w->running = true;
+        cv_.notify_all();  // started: later calls of other threads may start too
       }
       const bool go_on = runner_.Execute(*item, w->state);
       std::lock_guard<std::mutex> lock(mu_);
+      w->running = false;
       w->creating.erase(item->pos.seq);
       w->queue.pop_front();
       --queued_;
