@@ -332,6 +332,16 @@ TEST_F(CheckTest, SplitCalledFewerTimesOnOneRank) {
   EXPECT_EQ(split[0]->comm_key, kWorld);
 }
 
+TEST_F(CheckTest, ShrinkLeavesOutTheRankItExcludes) {
+  // Rank 0 is excluded and does not call ncclCommShrink; the others then split the parent: a
+  // shrink is not a split, so no rank split the parent fewer times than the others.
+  auto ranks = World(3);
+  for (uint32_t r = 1; r < 3; ++r) ranks[r].Shrink(kComm, {0}, kHalf1, 0x703);
+  for (uint32_t r = 0; r < 3; ++r) ranks[r].Split(kComm, 0x704, kHalf0, 0, static_cast<int>(r));
+  const auto fs = Check(ranks);
+  EXPECT_TRUE(Of(fs, FindingKind::kSplitInconsistent).empty()) << Kinds(fs);
+}
+
 TEST_F(CheckTest, SplitColorGroupOfTheWrongSize) {
   auto ranks = World(4);
   for (uint32_t r = 0; r < 4; ++r) {

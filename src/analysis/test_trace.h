@@ -64,6 +64,15 @@ class RankTrace {
       trace::EncodeNcclCommSplit(e, parent, color, split_key, newcomm, nullptr);
     });
   }
+  uint64_t Shrink(uint64_t parent, const std::vector<int64_t>& exclude, uint64_t newcomm,
+                  uint64_t key) {
+    ops_[newcomm] = 0;
+    keys_[newcomm] = key;
+    return Call({0, 1000, key}, 0, [&](trace::WireEncoder& e) {
+      trace::EncodeNcclCommShrink(e, parent, exclude, static_cast<int64_t>(exclude.size()), newcomm,
+                                  nullptr, 0);
+    });
+  }
   uint64_t CommCount(uint64_t comm, int count) {
     return Call({0, 10, keys_[comm]}, 0,
                 [&](trace::WireEncoder& e) { trace::EncodeNcclCommCount(e, comm, count); });
