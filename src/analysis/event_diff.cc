@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "ddrr/options.pb.h"
+#include "spec/api_table.h"
 
 namespace ddrr::analysis {
 namespace {
@@ -23,14 +24,11 @@ bool CapturesDigests(const trace::RankFileReader& r) {
 
 bool IsCommunication(const trace::ApiCall& call) {
   if (call.fn_case() == trace::ApiCall::kNcclCommGetAsyncError) return false;
-  const Message* m = trace::CallArgs(call);
-  if (!m) return false;
-  const auto& o = m->GetDescriptor()->options();
-  if (o.GetExtension(trace::library) != "nccl") return false;
-  const std::string& c = o.GetExtension(trace::category);
-  for (const char* want : {"comm_create", "comm_destroy", "comm_query", "registration", "redop",
-                           "collective", "p2p", "group"})
-    if (c == want) return true;
+  const trace::FunctionInfo* f = trace::FindFunction(trace::FunctionOfField(call.fn_case()));
+  if (!f || f->library != "nccl") return false;
+  for (std::string_view want : {"comm_create", "comm_destroy", "comm_query", "registration",
+                                "redop", "collective", "p2p", "group"})
+    if (f->category == want) return true;
   return false;
 }
 

@@ -56,7 +56,10 @@ struct Item {
   trace::OpView view;
   int64_t result = 0;
   bool hung = false;
-  std::string line;
+  trace::Event event;  // rendered as `ddrr dump` shows it only when a report quotes it
+  trace::EventPosition pos;
+  class CommStream* from = nullptr;
+  std::string Line() const;
 };
 
 // The communication calls of one rank file, in order, that a predicate keeps.
@@ -111,8 +114,11 @@ class CommStream {
       it.op = trace::ViewOp(c, &it.view);
       it.result = c.result();
       it.hung = Hung(c);
-      it.line = printer_.Text(ev, pos);
       if (it.op) Started(it, pos, c);
+      printer_.Observe(ev);
+      it.pos = pos;
+      it.from = this;
+      it.event = std::move(ev);
       return it;
     }
     FlushTimes();
@@ -201,6 +207,8 @@ class CommStream {
 
  public:
   std::map<std::pair<std::string, uint64_t>, OpTimes>& samples() { return samples_; }
+  // The dump line of a call this stream returned (its handles keep the names they got).
+  std::string Render(const Item& it) { return printer_.Text(it.event, it.pos); }
 
  private:
   trace::RankFileReader& reader_;
@@ -212,6 +220,8 @@ class CommStream {
   std::map<uint64_t, Pending> pending_;
   std::map<std::pair<std::string, uint64_t>, OpTimes> samples_;
 };
+
+std::string Item::Line() const { return from->Render(*this); }
 
 std::string ResultText(FunctionId fn, int64_t result) {
   return analysis::ResultName(static_cast<uint16_t>(fn), result);
@@ -293,12 +303,12 @@ void Compare(NextRecorded next_recorded, NextReplayed next_replayed,
     if (!p) {
       if (r->hung) {
         rv.hung = true;
-        rv.hung_call = r->line;
+        rv.hung_call = r->Line();
         return;
       }
       rv.diverged = true;
       rv.difference = "the replay stopped before this call of the recording";
-      rv.recorded_call = r->line;
+      rv.recorded_call = r->Line();
       rv.recorded_seq = r->seq;
       rv.replayed_call = "(none)";
       return;
@@ -308,22 +318,22 @@ void Compare(NextRecorded next_recorded, NextReplayed next_replayed,
       rv.difference = "the replay made a call the recording did not";
       rv.recorded_call = "(none)";
       rv.recorded_seq = ~0ull;
-      rv.replayed_call = p->line;
+      rv.replayed_call = p->Line();
       return;
     }
     const std::string diff = Differ(*r, *p, keys);
     if (!diff.empty()) {
       rv.diverged = true;
       rv.difference = diff;
-      rv.recorded_call = r->line;
+      rv.recorded_call = r->Line();
       rv.recorded_seq = r->seq;
-      rv.replayed_call = p->line;
+      rv.replayed_call = p->Line();
       return;
     }
     ++rv.compared;
     if (r->hung && p->hung) {
       rv.hung = true;
-      rv.hung_call = r->line;
+      rv.hung_call = r->Line();
       return;
     }
   }

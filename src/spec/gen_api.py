@@ -240,8 +240,9 @@ def gen_table_cc():
     out += ["};", "", "}  // namespace", "",
             "std::span<const FunctionInfo> AllFunctions() { return kFunctions; }", "",
             "const FunctionInfo* FindFunction(FunctionId id) {",
-            "  for (const auto& f : kFunctions)",
-            "    if (f.id == id) return &f;",
+            "  switch (id) {"] + [f"    case FunctionId::k{camel(f.name)}: return &kFunctions[{i}];"
+                                  for i, f in enumerate(FUNCTIONS)] + [
+            "  }",
             "  return nullptr;", "}", "",
             "const FunctionInfo* FindFunction(std::string_view name) {",
             "  for (const auto& f : kFunctions)",
