@@ -1,4 +1,4 @@
-// What this process captures beyond metadata (DESIGN.md "Capture levels"), read once from the
+// What this process captures beyond metadata (README "Capture levels"), read once from the
 // DDRR_ variables when the session starts:
 //   DDRR_LEVEL            metadata | digests | payloads
 //   DDRR_PAYLOAD_STEPS    A-B: payloads only while the last ddrr_mark step is in [A, B]

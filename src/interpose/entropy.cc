@@ -1,5 +1,5 @@
 // Entropy capture: the bytes of randomness the application receives go into the trace as Entropy
-// events, so a replay can hand the same bytes back (field-notes.md section 3).
+// events, so a replay can hand the same bytes back.
 //
 // Sources seen: getrandom, getentropy, syscall(SYS_getrandom), read() of a descriptor opened with
 // open/open64/openat/openat64 (and their _FORTIFY_SOURCE variants) on /dev/urandom or /dev/random,
@@ -389,7 +389,7 @@ DDRR_EXPORT int close(int fd) {
 }
 
 // unsigned int std::random_device::_M_getval(): the draw behind operator(). On x86 it may be
-// RDRAND, invisible to every other hook here (field-notes.md section 3).
+// RDRAND, invisible to every other hook here.
 DDRR_EXPORT unsigned int _ZNSt13random_device9_M_getvalEv(void* self) {
   auto real = DDRR_REAL(GetvalFn, "_ZNSt13random_device9_M_getvalEv");
   EntropyScope scope;

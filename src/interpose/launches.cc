@@ -113,7 +113,7 @@ extern "C" DDRR_EXPORT cudaError_t cudaLaunchKernel_ptsz(const void* func, dim3 
   });
 }
 
-// What nvcc 13's <<<>>> calls (field-notes.md 2.2).
+// What nvcc 13's <<<>>> calls (`-cudart shared`): __cudaLaunchKernel, not cudaLaunchKernel.
 extern "C" DDRR_EXPORT cudaError_t __cudaLaunchKernel(cudaKernel_t kernel, dim3 grid, dim3 block,
                                                       void** args, size_t shared_mem,
                                                       cudaStream_t stream) {

@@ -125,7 +125,7 @@ const trace::NcclConfigValue* Config(const ncclConfig_t* config);
 std::string_view ScalarBytes(const void* scalar, ncclDataType_t datatype,
                              ncclScalarResidence_t residence);
 
-// Communicator creation: job-wide keys that every rank computes alike (DESIGN.md "Trace").
+// Communicator creation: job-wide keys that every rank computes alike (docs/DESIGN.md "Trace").
 namespace hooks {
 void NcclCommInitRank(CallEvent& ev, ncclComm_t* comm, int nranks, ncclUniqueId id, int rank);
 void NcclCommInitRankConfig(CallEvent& ev, ncclComm_t* comm, int nranks, ncclUniqueId id, int rank,
