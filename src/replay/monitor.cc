@@ -4,18 +4,9 @@
 #include <cstdio>
 
 #include "spec/api_table.h"
+#include "trace/event_printer.h"
 
 namespace ddrr::replay {
-namespace {
-
-std::string Hex16(uint64_t v) {
-  char buf[20];
-  snprintf(buf, sizeof(buf), "%016" PRIx64, v);
-  return buf;
-}
-
-}  // namespace
-
 Monitor::Monitor(ProgressTable& table, double still_seconds, bool draw)
     : table_(table), still_seconds_(still_seconds), draw_(draw), started_(Clock::now()) {}
 
@@ -71,9 +62,9 @@ void Monitor::Snapshot(std::vector<RankSnapshot>* out) const {
       r.call = std::string(f ? f->name : "a call") + " (#" + std::to_string(s.seq.load()) + ")";
       if (s.op_seq.load())
         r.call += " op " + std::to_string(s.op_seq.load()) + " of communicator " +
-                  Hex16(s.comm_key.load());
+                  trace::EventPrinter::KeyHex(s.comm_key.load());
       else if (s.comm_key.load())
-        r.call += " on communicator " + Hex16(s.comm_key.load());
+        r.call += " on communicator " + trace::EventPrinter::KeyHex(s.comm_key.load());
     }
     out->push_back(r);
   }

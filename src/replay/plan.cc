@@ -13,18 +13,13 @@
 #include "replay/window.h"
 #include "spec/api_table.h"
 #include "spec/api_views.h"
+#include "trace/event_printer.h"
 
 namespace ddrr::replay {
 namespace {
 
 using trace::ApiCall;
 using trace::FunctionId;
-
-std::string Hex16(uint64_t v) {
-  char buf[20];
-  snprintf(buf, sizeof(buf), "%016" PRIx64, v);
-  return buf;
-}
 
 bool Ok(int64_t result) { return result == 0 || result == 7; }  // success, or ncclInProgress
 
@@ -407,9 +402,9 @@ StatusOr<PlannedReplay> BuildPlan(trace::Run& run, const analysis::RunModel& rec
     for (int64_t r : pc.member_ranks()) ranks_known &= r >= 0;
     if (ranks_known) {
       pc.set_init_instead(true);
-      out.notes.push_back("communicator " + Hex16(pc.key()) +
-                          " is created from a fresh id: its parent " + Hex16(pc.parent_key()) +
-                          " is not replayed");
+      out.notes.push_back("communicator " + trace::EventPrinter::KeyHex(pc.key()) +
+                          " is created from a fresh id: its parent " +
+                          trace::EventPrinter::KeyHex(pc.parent_key()) + " is not replayed");
     } else {
       pc.set_replayed(false);
       pc.set_skip_reason("its parent is not replayed and its members' ranks are unknown");
@@ -417,7 +412,8 @@ StatusOr<PlannedReplay> BuildPlan(trace::Run& run, const analysis::RunModel& rec
   }
   for (const PlanComm& pc : plan.comms())
     if (!pc.replayed())
-      out.notes.push_back("communicator " + Hex16(pc.key()) + " is left out: " + pc.skip_reason());
+      out.notes.push_back("communicator " + trace::EventPrinter::KeyHex(pc.key()) +
+                          " is left out: " + pc.skip_reason());
 
   // Each rank's own pass.
   std::map<int64_t, int64_t> last_unix;

@@ -4,6 +4,7 @@
 #include <cinttypes>
 #include <cstdio>
 
+#include "analysis/finding.h"
 #include "trace/event_printer.h"
 
 namespace ddrr::replay {
@@ -22,19 +23,6 @@ std::string Bytes(uint64_t b) {
   if (b >= (1ull << 20)) return std::to_string(b >> 20) + " MiB";
   if (b >= (1ull << 10)) return std::to_string(b >> 10) + " KiB";
   return std::to_string(b) + " B";
-}
-
-std::string RankList(const std::vector<int64_t>& ranks) {
-  std::string s;
-  for (int64_t r : ranks) {
-    if (!s.empty()) s += ',';
-    s += std::to_string(r);
-  }
-  return s;
-}
-
-std::string Ranks(const std::vector<int64_t>& ranks) {
-  return std::string(ranks.size() == 1 ? "rank " : "ranks ").append(RankList(ranks));
 }
 
 uint64_t Count(const ReplayReport& r, uint64_t RankLog::*field) {
@@ -65,7 +53,7 @@ std::string HangText(const ReplayReport& r) {
     if (s.at_end) at_end.push_back(s.rank);
   }
   if (!at_end.empty())
-    parts.push_back(Ranks(at_end) +
+    parts.push_back(analysis::RanksWord(at_end) +
                     " never came: stopped where its recording stops, as its "
                     "process did");
   std::string s;

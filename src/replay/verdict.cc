@@ -32,12 +32,6 @@ constexpr double kDefaultEmuTimeout = 300;  // emu's default wait for peers (DDR
 constexpr size_t kMaxPendingTimes = 65536;  // ops waiting for their completion, for timing
 constexpr int32_t kBuiltinRedOps = 5;       // ncclSum .. ncclAvg; higher values are PreMulSum ops
 
-std::string Hex16(uint64_t v) {
-  char buf[20];
-  snprintf(buf, sizeof(buf), "%016" PRIx64, v);
-  return buf;
-}
-
 struct OpTimes {
   std::vector<double> call_us, done_us;
   void Add(const OpTimes& o) {
@@ -238,7 +232,7 @@ std::string Differ(const Item& r, const Item& p, std::map<uint64_t, uint64_t>& k
   } else if (r.comm_key) {
     auto it = keys.find(p.comm_key);
     if (it == keys.end() || it->second != r.comm_key)
-      return "on another communicator than communicator " + Hex16(r.comm_key);
+      return "on another communicator than communicator " + trace::EventPrinter::KeyHex(r.comm_key);
   }
   if (r.op && p.op) {
     const trace::OpView &a = r.view, &b = p.view;

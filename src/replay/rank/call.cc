@@ -1,17 +1,12 @@
 #include "replay/rank/call.h"
 
-#include <cstdio>
-
 #include "replay/rank/replayer.h"
+#include "trace/event_printer.h"
 
 namespace ddrr::replay {
 namespace {
 
-std::string Hex(uint64_t v) {
-  char buf[24];
-  snprintf(buf, sizeof(buf), "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
-}
+std::string Hex(uint64_t v) { return trace::EventPrinter::Hex(v); }
 
 }  // namespace
 

@@ -9,17 +9,12 @@
 
 #include "replay/rank/replay_custom.h"
 #include "replay/rank/replayer.h"
+#include "trace/event_printer.h"
 
 namespace ddrr::replay::custom {
 namespace {
 
 constexpr int64_t kCudaErrorNotReady = cudaErrorNotReady;
-
-std::string KeyName(uint64_t key) {
-  char buf[20];
-  snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(key));
-  return buf;
-}
 
 bool RecordedOk(const Call& c) {
   const int64_t r = c.api().result();
@@ -29,9 +24,11 @@ bool RecordedOk(const Call& c) {
 // Why the communicator this call creates is left out, or "" when it is replayed.
 std::string LeftOut(Replayer& r, uint64_t key) {
   const PlanComm* pc = r.FindPlanComm(key);
-  if (pc == nullptr) return "communicator " + KeyName(key) + " is not in the replay plan";
+  if (pc == nullptr)
+    return "communicator " + trace::EventPrinter::KeyHex(key) + " is not in the replay plan";
   if (!pc->replayed())
-    return "communicator " + KeyName(key) + " is not replayed: " + pc->skip_reason();
+    return "communicator " + trace::EventPrinter::KeyHex(key) +
+           " is not replayed: " + pc->skip_reason();
   return "";
 }
 
@@ -44,7 +41,8 @@ void BindCreated(Call& c, uint64_t recorded, ncclComm_t live, int size, int rank
 StatusOr<std::vector<ncclUniqueId>> FreshIds(Call& c, int count, bool creator) {
   Replayer& r = c.replayer();
   const uint64_t key = c.api().comm_key();
-  const std::string name = KeyName(key) + "-" + std::to_string(r.NextCreation(key));
+  const std::string name =
+      trace::EventPrinter::KeyHex(key) + "-" + std::to_string(r.NextCreation(key));
   return r.rendezvous().Ids(name, count, creator);
 }
 
@@ -83,7 +81,8 @@ CallOutcome CreateChild(Call& c, uint64_t recorded_parent, uint64_t recorded_chi
     return c.Skipped(LeftOut(r, key).empty() ? "its parent is not replayed" : LeftOut(r, key));
   const int rank = r.PlanCommRank(key);
   if (rank < 0 || child->size() <= 0)
-    return c.Skipped("its rank in communicator " + KeyName(key) + " is unknown");
+    return c.Skipped("its rank in communicator " + trace::EventPrinter::KeyHex(key) +
+                     " is unknown");
   return InitRankFresh(c, recorded_child, child->size(), rank, config);
 }
 

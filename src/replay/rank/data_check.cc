@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <vector>
 
+#include "trace/event_printer.h"
+
 namespace ddrr::replay {
 namespace {
 
@@ -10,12 +12,6 @@ uint64_t Combine(uint64_t a, uint64_t b) {
   uint64_t x = a ^ (b + 0x9e3779b97f4a7c15ull + (a << 6) + (a >> 2));
   x = (x ^ (x >> 33)) * 0xff51afd7ed558ccdull;
   return x ^ (x >> 33);
-}
-
-std::string Hex16(uint64_t v) {
-  char buf[20];
-  snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(v));
-  return buf;
 }
 
 }  // namespace
@@ -108,7 +104,8 @@ void DataChecker::Check(const PendingCheck& check) {
   ++counts_.checked;
   if (!wrong) return;
   ++counts_.wrong;
-  log_.Write("mismatch", std::to_string(check.seq) + " " + Hex16(check.comm_key) + " " +
+  log_.Write("mismatch", std::to_string(check.seq) + " " +
+                             trace::EventPrinter::KeyHex(check.comm_key) + " " +
                              std::to_string(check.op_seq) + " " + std::to_string(wrong->index) +
                              " " + wrong->got + " " + wrong->expected);
 }

@@ -111,25 +111,27 @@ std::optional<ncclRedOp_t> Replayer::RedOp(int64_t recorded) const {
   return FindIn(mu_, redops_, recorded);
 }
 
+template <typename Map>
+static void PutIn(std::mutex& mu, Map& map, typename Map::key_type key,
+                  typename Map::mapped_type value) {
+  std::lock_guard<std::mutex> lock(mu);
+  map[key] = value;
+}
+
 void Replayer::BindStream(uint64_t recorded, cudaStream_t live) {
-  std::lock_guard<std::mutex> lock(mu_);
-  streams_[recorded] = live;
+  PutIn(mu_, streams_, recorded, live);
 }
 void Replayer::BindEvent(uint64_t recorded, cudaEvent_t live) {
-  std::lock_guard<std::mutex> lock(mu_);
-  events_[recorded] = live;
+  PutIn(mu_, events_, recorded, live);
 }
 void Replayer::BindRegistration(uint64_t recorded, void* live) {
-  std::lock_guard<std::mutex> lock(mu_);
-  registrations_[recorded] = live;
+  PutIn(mu_, registrations_, recorded, live);
 }
 void Replayer::BindWindow(uint64_t recorded, ncclWindow_t live) {
-  std::lock_guard<std::mutex> lock(mu_);
-  windows_[recorded] = live;
+  PutIn(mu_, windows_, recorded, live);
 }
 void Replayer::BindRedOp(int64_t recorded, ncclRedOp_t live) {
-  std::lock_guard<std::mutex> lock(mu_);
-  redops_[recorded] = live;
+  PutIn(mu_, redops_, recorded, live);
 }
 
 uint64_t Replayer::AllocationBytes(uint64_t seq) const {
