@@ -203,11 +203,14 @@ ReplayOutcome RunReplay(const ReplayOptions& o) {
   {
     launch::LaunchOptions probe = lo;
     probe.nranks = std::max(planned->devices, 1);
-    if (o.host) {
-      // The host runtime shows as many devices as it is told to.
-      lo.extra_env.emplace_back("DDRR_HOST_DEVICES", std::to_string(std::max(planned->devices, 8)));
-      setenv("DDRR_HOST_DEVICES", std::to_string(std::max(planned->devices, 8)).c_str(), 1);
+    const char* host_devices = getenv("DDRR_HOST_DEVICES");
+    if (o.host && (host_devices == nullptr || *host_devices == '\0')) {
+      // The host runtime shows as many devices as it is told to (unless the user said).
+      const std::string n = std::to_string(std::max(planned->devices, 8));
+      lo.extra_env.emplace_back("DDRR_HOST_DEVICES", n);
+      setenv("DDRR_HOST_DEVICES", n.c_str(), 1);
     }
+
     Status fits = launch::CheckPlacement(probe);
     if (!fits.ok())
       return Failed(

@@ -15,6 +15,7 @@ void Call::MarkUnresolved(const std::string& what) {
 }
 
 ncclComm_t Call::Comm(uint64_t recorded) {
+  if (recorded == 0) return nullptr;  // the program passed NULL: NCCL says what it said then
   if (auto c = replayer_.FindComm(recorded)) return c->live;
   MarkUnresolved(api_.comm_key() && !replayer_.CommReplayed(api_.comm_key())
                      ? "its communicator is not replayed"
@@ -35,12 +36,14 @@ cudaEvent_t Call::Event(uint64_t recorded) {
 }
 
 void* Call::Registration(uint64_t recorded) {
+  if (recorded == 0) return nullptr;
   if (auto r = replayer_.Registration(recorded)) return *r;
   MarkUnresolved("registration " + Hex(recorded) + " was never made in this replay");
   return nullptr;
 }
 
 ncclWindow_t Call::Window(uint64_t recorded) {
+  if (recorded == 0) return nullptr;
   if (auto w = replayer_.Window(recorded)) return *w;
   MarkUnresolved("window " + Hex(recorded) + " was never registered in this replay");
   return nullptr;

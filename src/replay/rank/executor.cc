@@ -285,6 +285,8 @@ class ThreadPool {
   }
 
   void Work(size_t self) {
+    // A thread starts on the device the recorded thread started on, as CUDA starts it on 0.
+    cudaSetDevice(runner_.replayer().InitialDevice());
     Worker* w;
     {
       std::lock_guard<std::mutex> lock(mu_);
