@@ -152,6 +152,9 @@ class RankTrace {
     c.duration_ns = 500;
     return Call(c, 0, encode, ++ops_[comm]);
   }
+  void Mark(int64_t step) {
+    Body([&](trace::WireEncoder& e, uint64_t) { trace::EncodeMarkBody(e, "step", step); });
+  }
   void Entropy(const std::string& bytes) {
     Body([&](trace::WireEncoder& e, uint64_t) { trace::EncodeEntropyBody(e, 0, bytes, 0); });
   }

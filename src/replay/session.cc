@@ -48,7 +48,7 @@ ReplayOutcome Failed(ReplayFailure f, std::string message) {
 }
 
 // Wall time of a recording: from its first rank's start to its last rank's last event.
-double RecordedSeconds(const analysis::RunModel& m, trace::Run& run) {
+double RecordedSeconds(trace::Run& run) {
   int64_t first = 0, last = 0;
   for (const trace::RankEntry& e : run.ranks()) {
     if (!e.reader) continue;
@@ -58,7 +58,6 @@ double RecordedSeconds(const analysis::RunModel& m, trace::Run& run) {
     if (const trace::Footer* f = e.reader->footer()) end += static_cast<int64_t>(f->end_time_ns());
     last = std::max(last, end);
   }
-  (void)m;
   return last > first ? static_cast<double>(last - first) * 1e-9 : 0;
 }
 
@@ -276,7 +275,7 @@ ReplayOutcome RunReplay(const ReplayOptions& o) {
   report.hang = monitor.still();
   for (const RankSnapshot& s : report.snapshot) report.hang |= s.waiting;
   report.replayed_calls = monitor.calls_done();
-  report.recorded_seconds = RecordedSeconds(**recorded_model, *run);
+  report.recorded_seconds = RecordedSeconds(*run);
   for (const RankPlan& rp : plan.ranks())
     report.logs.push_back(ReadLog(work + "/rank-" + std::to_string(rp.rank()) + ".log", rp.rank()));
 

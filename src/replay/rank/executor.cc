@@ -136,25 +136,26 @@ class Runner {
     Call call(replayer_, api, seq);
     const CallOutcome out = ReplayCall(api, call);
     const double seconds = static_cast<double>(MonotonicNs() - t0) * 1e-9;
-    const std::string what = std::to_string(seq) + " " + std::string(f.info->name);
+    auto what = [&] { return std::to_string(seq) + " " + std::string(f.info->name); };
     const bool issued = out.kind == CallOutcome::kIssued;
     const bool ok = issued && ResultOk(f, out.result);
     switch (out.kind) {
       case CallOutcome::kIssued:
         issued_.fetch_add(1, std::memory_order_relaxed);
-        if (out.result != api.result()) {
+        if (ResultOk(f, out.result) != ResultOk(f, api.result()) ||
+            (!ResultOk(f, out.result) && out.result != api.result())) {
           diverged_.fetch_add(1, std::memory_order_relaxed);
-          log_.Write("diverged",
-                     what + " " + std::to_string(api.result()) + " " + std::to_string(out.result));
+          log_.Write("diverged", what() + " " + std::to_string(api.result()) + " " +
+                                     std::to_string(out.result));
         }
         break;
       case CallOutcome::kSkipped:
         skipped_.fetch_add(1, std::memory_order_relaxed);
-        if (f.nccl) log_.Write("skipped", what + " " + out.note);
+        if (f.nccl) log_.Write("skipped", what() + " " + out.note);
         break;
       case CallOutcome::kUnresolved:
         unresolved_.fetch_add(1, std::memory_order_relaxed);
-        log_.Write("unresolved", what + " " + out.note);
+        log_.Write("unresolved", what() + " " + out.note);
         break;
       case CallOutcome::kNotReplayed:
         break;
@@ -180,7 +181,7 @@ class Runner {
       snprintf(text, sizeof(text), " %016llx %llu %.1f",
                static_cast<unsigned long long>(api.comm_key()),
                static_cast<unsigned long long>(api.op_seq()), seconds);
-      log_.Write("hung", what + text);
+      log_.Write("hung", what() + text);
       progress_.State(RankState::kStopped);
       stop_.store(true);
       return false;
