@@ -107,6 +107,7 @@ class RankPass {
   }
 
   int64_t last_time_ns() const { return last_time_ns_; }
+  uint64_t captured() const { return captured_; }
   size_t devices() const { return devices_.size(); }
   const std::set<int>& device_set() const { return devices_; }
 
@@ -194,6 +195,10 @@ class RankPass {
         break;
     }
     if (!Replayed(c) || !in_window) return;
+    if (c.graph_captured()) {  // it ran at each launch of its graph, which is not replayed
+      ++captured_;
+      return;
+    }
     ++calls_;
     threads_.insert(thread);
     if (!device_set_.count(thread)) uses_default_device_ = true;
@@ -264,6 +269,7 @@ class RankPass {
   bool uses_default_device_ = false;
   std::set<uint32_t> threads_;
   uint64_t calls_ = 0;
+  uint64_t captured_ = 0;
   uint64_t first_comm_ = 0;
   int64_t last_time_ns_ = 0;
 };
@@ -446,6 +452,10 @@ StatusOr<PlannedReplay> BuildPlan(trace::Run& run, const analysis::RunModel& rec
       pd->set_recorded(d);
       pd->set_replay(it->second);
     }
+    if (const uint64_t n = passes[rp.rank()]->captured())
+      out.notes.push_back("rank " + std::to_string(rp.rank()) + ": " + std::to_string(n) +
+                          " call(s) captured into CUDA graphs are not replayed (they ran at each "
+                          "graph launch)");
     if (rp.from_seq() == std::numeric_limits<uint64_t>::max())
       out.notes.push_back("rank " + std::to_string(rp.rank()) +
                           " never reaches the window's start: only its setup is replayed");

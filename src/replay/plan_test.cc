@@ -139,6 +139,27 @@ TEST_F(PlanTest, ReplayingSomeRanksLeavesOutCommunicatorsWithOthersAndRemakesSpl
   EXPECT_EQ(p->plan.ranks_size(), 2);
 }
 
+TEST_F(PlanTest, CollectivesCapturedIntoGraphsAreNotReplayed) {
+  auto ranks = World(2);
+  for (auto& r : ranks) {
+    r.AllReduce(kComm, 8);
+    trace::CallInfo captured;
+    captured.comm_key = kWorld;
+    captured.graph_captured = true;
+    r.Call(captured, 0, [&](trace::WireEncoder& e) {
+      trace::EncodeNcclAllReduce(e, 0x900000, 0x900000, 8, kFloat32, 0, kComm, kStream);
+    });
+  }
+  auto p = Plan(ranks);
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(RankOf(*p, 0).calls(), 3u) << "SetDevice, InitRank, the plain all-reduce";
+  ASSERT_EQ(RankOf(*p, 0).regions_size(), 1) << "no memory for what is not replayed";
+  EXPECT_EQ(RankOf(*p, 0).regions(0).base(), 0x1000u) << "the plain all-reduce's buffer";
+  bool noted = false;
+  for (const std::string& n : p->notes) noted |= n.find("captured into CUDA graphs") != n.npos;
+  EXPECT_TRUE(noted);
+}
+
 TEST_F(PlanTest, EveryRankReplayedKeepsEveryCommunicator) {
   auto ranks = World(3);
   auto p = Plan(ranks);

@@ -364,6 +364,7 @@ StatusOr<Verdict> Judge(trace::Run& recording, const analysis::RunModel& recorde
     CommStream rec(
         *re, recorded_model.Scan(rp.rank()), RunTimeout(re->reader->header()),
         [&](const ApiCall& c, uint64_t seq, const trace::FunctionInfo& f, uint64_t parent) {
+          if (c.graph_captured()) return false;  // not replayed: graphs are left out
           if (rp.damage_seq() && seq >= rp.damage_seq()) return false;
           if (rp.until_seq() && seq > rp.until_seq()) return false;
           if (seq < rp.from_seq() && !ReplayedBeforeWindow(f.category)) return false;

@@ -100,6 +100,11 @@ class Runner {
     if (!ev.has_call()) return false;
     const FunctionFacts& f = Facts()[trace::FunctionOfField(ev.call().fn_case())];
     if (!f.replayed) return false;
+    // Captured into a CUDA graph: it ran at each graph launch, which a comm replay leaves out.
+    if (ev.call().graph_captured()) {
+      captured_.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
     if (pos.seq < rank_.from_seq() && !f.setup) {
       window_skipped_.fetch_add(1, std::memory_order_relaxed);
       return false;
@@ -196,13 +201,14 @@ class Runner {
 
   void Summary() {
     const DataCounts d = data_ ? data_->counts() : DataCounts{};
-    log_.Write(
-        "summary",
-        "issued=" + std::to_string(issued_) + " skipped=" + std::to_string(skipped_) +
-            " unresolved=" + std::to_string(unresolved_) + " diverged=" +
-            std::to_string(diverged_) + " window_skipped=" + std::to_string(window_skipped_) +
-            " left_out=" + std::to_string(left_out_) + " checked=" + std::to_string(d.checked) +
-            " unchecked=" + std::to_string(d.unchecked) + " wrong=" + std::to_string(d.wrong));
+    log_.Write("summary",
+               "issued=" + std::to_string(issued_) + " skipped=" + std::to_string(skipped_) +
+                   " unresolved=" + std::to_string(unresolved_) +
+                   " diverged=" + std::to_string(diverged_) + " window_skipped=" +
+                   std::to_string(window_skipped_) + " left_out=" + std::to_string(left_out_) +
+                   " graph_captured=" + std::to_string(captured_) + " checked=" +
+                   std::to_string(d.checked) + " unchecked=" + std::to_string(d.unchecked) +
+                   " wrong=" + std::to_string(d.wrong));
   }
 
  private:
@@ -222,7 +228,7 @@ class Runner {
   std::unique_ptr<DataChecker> data_;
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> issued_{0}, skipped_{0}, unresolved_{0}, diverged_{0}, window_skipped_{0},
-      left_out_{0};
+      left_out_{0}, captured_{0};
 };
 
 // Several recorded threads: one replay thread each, fed by the reader.
