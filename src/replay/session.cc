@@ -200,8 +200,6 @@ ReplayOutcome RunReplay(const ReplayOptions& o) {
 
   // Placement: the devices the ranks use together, against what the runtime offers.
   {
-    launch::LaunchOptions probe = lo;
-    probe.nranks = std::max(planned->devices, 1);
     const char* host_devices = getenv("DDRR_HOST_DEVICES");
     if (o.host && (host_devices == nullptr || *host_devices == '\0')) {
       // The host runtime shows as many devices as it is told to (unless the user said).
@@ -209,12 +207,20 @@ ReplayOutcome RunReplay(const ReplayOptions& o) {
       lo.extra_env.emplace_back("DDRR_HOST_DEVICES", n);
       setenv("DDRR_HOST_DEVICES", n.c_str(), 1);
     }
-
-    Status fits = launch::CheckPlacement(probe);
-    if (!fits.ok())
-      return Failed(
-          ReplayFailure::kPlacement,
-          o.host ? fits.message() : fits.message() + "; without enough GPUs, replay with --host");
+    const std::string cudart = o.host ? lo.hostrt_dir + "/libcudart.so.13" : "libcudart.so.13";
+    auto count = launch::ProbeDeviceCount(cudart);
+    if (!count.ok())
+      return Failed(ReplayFailure::kPlacement,
+                    o.host ? count.status().message()
+                           : count.status().message() + "; without a GPU, replay with --host");
+    const int per_device = std::max(o.ranks_per_gpu, 1);
+    if (planned->devices > *count * per_device)
+      return Failed(ReplayFailure::kPlacement,
+                    "the replay needs " + std::to_string(planned->devices) +
+                        " devices (one per device the recording used), but " +
+                        std::to_string(*count) + " are visible at " + std::to_string(per_device) +
+                        " rank(s) each; share them with --ranks-per-gpu K, replay fewer ranks "
+                        "with --ranks, or replay with --host");
   }
 
   // The replay's own run directory.
