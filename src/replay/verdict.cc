@@ -412,7 +412,8 @@ StatusOr<Verdict> Judge(trace::Run& recording, const analysis::RunModel& recorde
           q.pop_front();
           return it;
         };
-        Compare([&] { return pop(recorded); }, [&] { return pop(replayed); }, keys, one);
+        std::deque<Item>& ours = recorded;  // lambdas cannot capture a structured binding
+        Compare([&] { return pop(ours); }, [&] { return pop(replayed); }, keys, one);
         rv.compared += one.compared;
         rv.hung |= one.hung;
         if (one.hung && rv.hung_call.empty()) rv.hung_call = one.hung_call;

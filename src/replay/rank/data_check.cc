@@ -1,5 +1,6 @@
 #include "replay/rank/data_check.h"
 
+#include <chrono>
 #include <cstdio>
 #include <vector>
 
@@ -61,7 +62,7 @@ std::optional<PendingCheck> DataChecker::Prepare(const trace::ApiCall& call,
     ++counts_.unchecked;
     return std::nullopt;
   }
-  PendingCheck check{op, seq, call.comm_key(), call.op_seq(), nullptr, 0, *stream};
+  PendingCheck check{op, seq, call.comm_key(), call.op_seq(), nullptr, 0, *stream, comm->live};
   // Earlier work on the stream may still use these buffers (NCCL is asynchronous).
   cudaStreamSynchronize(*stream);
   for (uint32_t b = 0; b < view.nbuffers; ++b) {
@@ -87,9 +88,24 @@ std::optional<PendingCheck> DataChecker::Prepare(const trace::ApiCall& call,
   return check;
 }
 
-void DataChecker::Check(const PendingCheck& check) {
+void DataChecker::Check(const PendingCheck& check, bool in_progress) {
   const size_t bytes = ElementBytes(check.op.datatype);
   std::vector<char> host(check.elements * bytes);
+  if (in_progress) {
+    // A non-blocking communicator enqueues in the background: only once it settles is the op
+    // on its stream. Bounded like any wait of a replay rank.
+    const auto deadline = std::chrono::steady_clock::now() +
+                          std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                              std::chrono::duration<double>(replayer_.plan().timeout_seconds()));
+    ncclResult_t state = ncclInProgress;
+    while (state == ncclInProgress && std::chrono::steady_clock::now() < deadline)
+      if (ncclCommGetAsyncError(check.comm, &state) != ncclSuccess) break;
+    if (state != ncclSuccess) {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++counts_.unchecked;
+      return;
+    }
+  }
   cudaStreamSynchronize(check.stream);
   const cudaError_t copied =
       cudaMemcpy(host.data(), check.output, host.size(), cudaMemcpyDeviceToHost);

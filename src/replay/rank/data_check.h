@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cuda_runtime_api.h>
+#include <nccl.h>
 
 #include <cstdint>
 #include <map>
@@ -34,6 +35,7 @@ struct PendingCheck {
   void* output = nullptr;  // live address
   uint64_t elements = 0;
   cudaStream_t stream = nullptr;
+  ncclComm_t comm = nullptr;  // live
 };
 
 struct DataCounts {
@@ -50,8 +52,10 @@ class DataChecker {
   // once it completed; nullopt when nothing is checked. Call before issuing the op.
   std::optional<PendingCheck> Prepare(const trace::ApiCall& call, const trace::OpView& view,
                                       uint64_t seq);
-  // After the op completed (this waits for its stream): compares its output.
-  void Check(const PendingCheck& check);
+  // After the op was issued (this waits for its stream): compares its output. `in_progress`: its
+  // call (or its group's end) answered ncclInProgress, so the communicator is first polled until
+  // the op is enqueued.
+  void Check(const PendingCheck& check, bool in_progress);
 
   DataCounts counts() const;
 

@@ -170,7 +170,8 @@ class Runner {
       // NCCL leaves the group even when ncclGroupEnd fails: the group's ops are settled.
       if (--ts.group_depth == 0) {
         if (ok)
-          for (const PendingCheck& c : ts.group_checks) data_->Check(c);
+          for (const PendingCheck& c : ts.group_checks)
+            data_->Check(c, out.result == ncclInProgress);
         ts.group_checks.clear();
       }
     }
@@ -178,7 +179,7 @@ class Runner {
       if (ts.group_depth > 0)
         ts.group_checks.push_back(*check);
       else
-        data_->Check(*check);
+        data_->Check(*check, out.result == ncclInProgress);
     }
     if (BlockedUntilTimeout(static_cast<uint64_t>(seconds * 1e9), plan_.timeout_seconds()) &&
         (out.kind == CallOutcome::kSkipped || (issued && !ok))) {
