@@ -145,11 +145,11 @@ class RankTrace {
   }
   // A call on communicator handle `comm`: its key and its next op number.
   template <typename Fn>
-  uint64_t Op(uint64_t comm, int64_t result, Fn&& encode) {
+  uint64_t Op(uint64_t comm, int64_t result, Fn&& encode, uint64_t duration_ns = 500) {
     trace::CallInfo c;
     c.result = result;
     c.comm_key = keys_[comm];
-    c.duration_ns = 500;
+    c.duration_ns = duration_ns;
     return Call(c, 0, encode, ++ops_[comm]);
   }
   void Mark(int64_t step) {

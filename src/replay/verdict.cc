@@ -46,6 +46,7 @@ struct Item {
   FunctionId fn{};
   std::string_view category;
   uint64_t comm_key = 0;
+  uint64_t op_seq = 0;
   bool op = false;
   trace::OpView view;
   int64_t result = 0;
@@ -105,6 +106,7 @@ class CommStream {
       it.fn = fn;
       it.category = info->category;
       it.comm_key = c.comm_key();
+      it.op_seq = c.op_seq();
       it.op = trace::ViewOp(c, &it.view);
       it.result = c.result();
       it.hung = Hung(c);
@@ -221,8 +223,18 @@ std::string ResultText(FunctionId fn, int64_t result) {
   return analysis::ResultName(static_cast<uint16_t>(fn), result);
 }
 
+// Ops of the recording that `ddrr check` found used wrongly (arguments that disagree across
+// ranks): recorded key -> the first such op. NCCL hangs on them where emu fails them.
+using Misused = std::map<uint64_t, uint64_t>;
+
+bool MisusedAt(const Misused& misused, const Item& r) {
+  auto it = misused.find(r.comm_key);
+  return it != misused.end() && r.op_seq >= it->second;
+}
+
 // What differs between the recorded and the replayed call, or "".
-std::string Differ(const Item& r, const Item& p, std::map<uint64_t, uint64_t>& keys) {
+std::string Differ(const Item& r, const Item& p, std::map<uint64_t, uint64_t>& keys,
+                   const Misused& misused) {
   const bool creates = r.category == "comm_create" && p.category == "comm_create";
   if (r.fn != p.fn && !creates)
     return std::string(trace::FindFunction(p.fn)->name) + " where the recording called " +
@@ -253,12 +265,14 @@ std::string Differ(const Item& r, const Item& p, std::map<uint64_t, uint64_t>& k
       return "peer " + std::to_string(b.peer) + " where the recording had " +
              std::to_string(a.peer);
   }
+  const bool ok_r = analysis::NcclOk(r.result), ok_p = analysis::NcclOk(p.result);
+  // NCCL hangs on arguments that disagree across ranks; emu checks them and fails the op.
+  if (r.hung && !p.hung && !ok_p && MisusedAt(misused, r)) return "";
   if (r.hung != p.hung)
     return r.hung ? "it did not hang, as it did when recorded"
                   : "it hung (blocked until the replay's timeout, or never completed), which it "
                     "did not when recorded";
   if (r.hung) return "";
-  const bool ok_r = analysis::NcclOk(r.result), ok_p = analysis::NcclOk(p.result);
   if (ok_r && ok_p) return "";  // ncclInProgress and ncclSuccess: both still fine
   // ncclRemoteError means a peer failed first: whether a rank finds a mismatch itself or hears
   // of it from the peer that found it is timing, in NCCL as in emu.
@@ -290,7 +304,7 @@ double Median(std::vector<double> v) {
 // hung there.
 template <typename NextRecorded, typename NextReplayed>
 void Compare(NextRecorded next_recorded, NextReplayed next_replayed,
-             std::map<uint64_t, uint64_t>& keys, RankVerdict& rv) {
+             std::map<uint64_t, uint64_t>& keys, const Misused& misused, RankVerdict& rv) {
   for (;;) {
     std::optional<Item> r = next_recorded(), p = next_replayed();
     if (!r && !p) return;
@@ -315,7 +329,7 @@ void Compare(NextRecorded next_recorded, NextReplayed next_replayed,
       rv.replayed_call = p->Line();
       return;
     }
-    const std::string diff = Differ(*r, *p, keys);
+    const std::string diff = Differ(*r, *p, keys, misused);
     if (!diff.empty()) {
       rv.diverged = true;
       rv.difference = diff;
@@ -347,6 +361,19 @@ StatusOr<Verdict> Judge(trace::Run& recording, const analysis::RunModel& recorde
     auto it = comms.find(key);
     return it != comms.end() && it->second->replayed();
   };
+  Misused misused;
+  for (const analysis::Finding& f : recorded_findings) {
+    using analysis::FindingKind;
+    if (f.kind != FindingKind::kMismatchedCollective && f.kind != FindingKind::kUnmatchedP2p &&
+        f.kind != FindingKind::kMismatchedP2p && f.kind != FindingKind::kCommSizeMismatch &&
+        f.kind != FindingKind::kDuplicateRank)
+      continue;
+    uint64_t op = f.op_seq;
+    for (const auto& side : f.calls)
+      if (side.has_call) op = std::min(op, side.call.op_seq);
+    auto [it, fresh] = misused.emplace(f.comm_key, op);
+    if (!fresh) it->second = std::min(it->second, op);
+  }
   std::map<std::pair<std::string, uint64_t>, OpTimes> rec_times, rep_times;
   for (const RankPlan& rp : plan.ranks()) {
     RankVerdict rv;
@@ -378,7 +405,7 @@ StatusOr<Verdict> Judge(trace::Run& recording, const analysis::RunModel& recorde
         [](const ApiCall&, uint64_t, const trace::FunctionInfo&, uint64_t) { return true; });
     std::map<uint64_t, uint64_t> keys;
     if (rp.threads() <= 1) {
-      Compare([&] { return rec.Next(); }, [&] { return rep.Next(); }, keys, rv);
+      Compare([&] { return rec.Next(); }, [&] { return rep.Next(); }, keys, misused, rv);
     } else {
       // Threads interleave differently from run to run: each communicator's calls are compared
       // in their order (a communicator is driven from one thread at a time), group boundaries
@@ -413,7 +440,7 @@ StatusOr<Verdict> Judge(trace::Run& recording, const analysis::RunModel& recorde
           return it;
         };
         std::deque<Item>& ours = recorded;  // lambdas cannot capture a structured binding
-        Compare([&] { return pop(ours); }, [&] { return pop(replayed); }, keys, one);
+        Compare([&] { return pop(ours); }, [&] { return pop(replayed); }, keys, misused, one);
         rv.compared += one.compared;
         rv.hung |= one.hung;
         if (one.hung && rv.hung_call.empty()) rv.hung_call = one.hung_call;
