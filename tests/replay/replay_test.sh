@@ -143,10 +143,14 @@ case $case_name in
     n=$("$ddrr" dump "$work/replayed" --rank 1 | grep -c ' ncclAllReduce(')
     [ "$n" -eq 3 ] || fail "replayed $n ops 4..6, want 3" ;;
   zeros_and_pace)
-    record sgd_allreduce 2 --steps 4
+    # Steps with real host work between the all-reduces: the recorded gaps are the compute time
+    # the replay keeps (a lower bound however slow the machine is).
+    record sgd_allreduce 2 --steps 4 --samples 100000
     replay 0 --data zeros --pace recorded
     reproduced
-    assert 'r["data"]["checked"] == 0' "--data zeros checked data" ;;
+    assert 'r["data"]["checked"] == 0' "--data zeros checked data"
+    span=$("$ddrr" dump "$work/run" --rank 0 | awk '/ nccl(AllReduce|Broadcast)\(/ {t = $3; if (!f) f = t} END {print t - f}')
+    assert "r['replay_seconds'] >= 0.9 * $span and $span > 0.1" "the replay did not keep the recorded gaps ($span s)" ;;
   subset_split)
     # The tour's halves (ranks 0 and 2) without their parent: made from a fresh id.
     record collectives_tour 4
