@@ -9,6 +9,14 @@
 namespace ddrr::replay {
 namespace {
 
+// Host memory the data of one op passes through, kept per thread between ops: large buffers are
+// not faulted in afresh each time.
+char* Staging(size_t bytes) {
+  thread_local std::vector<char> staging;
+  if (staging.size() < bytes) staging.resize(bytes);
+  return staging.data();
+}
+
 uint64_t Combine(uint64_t a, uint64_t b) {
   uint64_t x = a ^ (b + 0x9e3779b97f4a7c15ull + (a << 6) + (a >> 2));
   x = (x ^ (x >> 33)) * 0xff51afd7ed558ccdull;
@@ -76,9 +84,9 @@ std::optional<PendingCheck> DataChecker::Prepare(const trace::ApiCall& call,
         check.elements = elements;
       }
     } else if (HasInput(op)) {
-      std::vector<char> host(elements * bytes);
-      FillInput(op, op.rank, 0, elements, host.data());
-      cudaMemcpy(*live, host.data(), host.size(), cudaMemcpyHostToDevice);
+      char* host = Staging(elements * bytes);
+      FillInput(op, op.rank, 0, elements, host);
+      cudaMemcpy(*live, host, elements * bytes, cudaMemcpyHostToDevice);
     }
   }
   if (check.output == nullptr) {
@@ -90,7 +98,7 @@ std::optional<PendingCheck> DataChecker::Prepare(const trace::ApiCall& call,
 
 void DataChecker::Check(const PendingCheck& check, bool in_progress) {
   const size_t bytes = ElementBytes(check.op.datatype);
-  std::vector<char> host(check.elements * bytes);
+  char* host = Staging(check.elements * bytes);
   if (in_progress) {
     // A non-blocking communicator enqueues in the background: only once it settles is the op
     // on its stream. Bounded like any wait of a replay rank.
@@ -108,10 +116,10 @@ void DataChecker::Check(const PendingCheck& check, bool in_progress) {
   }
   cudaStreamSynchronize(check.stream);
   const cudaError_t copied =
-      cudaMemcpy(host.data(), check.output, host.size(), cudaMemcpyDeviceToHost);
+      cudaMemcpy(host, check.output, check.elements * bytes, cudaMemcpyDeviceToHost);
   std::optional<Mismatch> wrong;
   if (copied == cudaSuccess)
-    wrong = CheckOutput(check.op, host.data(), check.elements, replayer_.plan().exact_reductions());
+    wrong = CheckOutput(check.op, host, check.elements, replayer_.plan().exact_reductions());
   std::lock_guard<std::mutex> lock(mu_);
   if (copied != cudaSuccess) {
     ++counts_.unchecked;

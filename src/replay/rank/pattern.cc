@@ -17,28 +17,36 @@ namespace {
 using trace::FunctionId;
 constexpr uint64_t kChunk = 16384;  // elements compared at a time (bounded host memory)
 
-uint64_t Mix(uint64_t seed, int q, uint64_t i) {
-  uint64_t x =
-      seed ^ (static_cast<uint64_t>(q) * 0x9e3779b97f4a7c15ull) ^ (i * 0xbf58476d1ce4e5b9ull);
+// Element i of comm rank q's input draws its value from Bits(Base(seed, q), i): one multiply-add
+// per element, different for every operation, rank and index (a check needs variety, not
+// randomness); the mixing is paid once per buffer.
+inline uint64_t Base(uint64_t seed, int q) {
+  uint64_t x = seed ^ (static_cast<uint64_t>(q) * 0x9e3779b97f4a7c15ull);
   x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
   x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
   return x ^ (x >> 31);
 }
+inline uint32_t Bits(uint64_t base, uint64_t i) {
+  return static_cast<uint32_t>((base + i * 0xbf58476d1ce4e5b9ull) >> 40);
+}
 
-double Value(const PatternOp& op, int q, uint64_t i) {
-  const uint64_t h = Mix(op.seed, q, i);
+// The largest value an element takes: the per-type table below covers 0..kMaxValue.
+constexpr int kMaxValue = 127;
+
+// How values are chosen for an op's reduction (none: data movement).
+enum class ValueKind { kSmall, kProduct, kSelect, kAny };
+
+ValueKind KindOf(const PatternOp& op) {
   switch (op.redop) {
-    case ncclProd: {  // a single 2 among the ranks' ones: the product is 2, exactly
-      const uint64_t n = op.nranks > 0 ? static_cast<uint64_t>(op.nranks) : 1;
-      return (i + static_cast<uint64_t>(q) + op.seed) % n == 0 ? 2 : 1;
-    }
+    case ncclProd:
+      return ValueKind::kProduct;  // a single 2 among the ranks' ones: the product is 2, exactly
     case ncclMax:
     case ncclMin:
-      return static_cast<double>(h % 64);
+      return ValueKind::kSelect;  // 0..63
     case -1:
-      return static_cast<double>(h % 100);
-    default:  // sums and averages of 0, 1 and 2 stay small
-      return static_cast<double>(h % 3);
+      return ValueKind::kAny;  // 0..127
+    default:
+      return ValueKind::kSmall;  // sums and averages of 0 and 1 stay small
   }
 }
 
@@ -115,6 +123,54 @@ double Load(int datatype, const void* in, uint64_t i) {
   return 0;
 }
 
+// The stored bytes of the values 0..kMaxValue in one datatype, so that filling a buffer is one
+// table lookup per element.
+struct ValueTable {
+  size_t bytes = 0;
+  uint8_t raw[kMaxValue + 1][8] = {};
+};
+
+const ValueTable& TableFor(int datatype) {
+  static const std::vector<ValueTable> tables = [] {
+    std::vector<ValueTable> t(emu::kNumDataTypes);
+    for (int d = 0; d < emu::kNumDataTypes; ++d) {
+      t[static_cast<size_t>(d)].bytes = emu::ElementSize(static_cast<emu::DataType>(d));
+      for (int v = 0; v <= kMaxValue; ++v) Store(d, v, t[static_cast<size_t>(d)].raw[v], 0);
+    }
+    return t;
+  }();
+  return tables[static_cast<size_t>(datatype)];
+}
+
+template <typename U>
+void FillWith(const ValueTable& table, const PatternOp& op, int q, uint64_t first, uint64_t n,
+              void* out) {
+  U lut[kMaxValue + 1];
+  for (int v = 0; v <= kMaxValue; ++v) std::memcpy(&lut[v], table.raw[v], sizeof(U));
+  U* o = static_cast<U*>(out);
+  const uint64_t base = Base(op.seed, q);
+  switch (KindOf(op)) {
+    case ValueKind::kProduct: {
+      const uint64_t ranks = op.nranks > 0 ? static_cast<uint64_t>(op.nranks) : 1;
+      uint64_t r = (first + static_cast<uint64_t>(q) + op.seed) % ranks;
+      for (uint64_t i = 0; i < n; ++i) {
+        o[i] = lut[r == 0 ? 2 : 1];
+        if (++r == ranks) r = 0;
+      }
+      return;
+    }
+    case ValueKind::kSelect:
+      for (uint64_t i = 0; i < n; ++i) o[i] = lut[Bits(base, first + i) & 63];
+      return;
+    case ValueKind::kAny:
+      for (uint64_t i = 0; i < n; ++i) o[i] = lut[Bits(base, first + i) & 127];
+      return;
+    case ValueKind::kSmall:
+      for (uint64_t i = 0; i < n; ++i) o[i] = lut[Bits(base, first + i) & 1];
+      return;
+  }
+}
+
 // Unit roundoff of a floating datatype; 0 for integers (compared exactly).
 double Epsilon(int datatype) {
   switch (static_cast<emu::DataType>(datatype)) {
@@ -169,6 +225,19 @@ Source SourceOf(const PatternOp& op, uint64_t j) {
   }
 }
 
+// How many output elements from j on come from one rank's consecutive input elements.
+uint64_t RunLength(const PatternOp& op, uint64_t j, uint64_t remaining) {
+  const uint64_t c = op.count ? op.count : 1;
+  switch (op.fn) {
+    case FunctionId::kNcclAllGather:
+    case FunctionId::kNcclGather:
+    case FunctionId::kNcclAlltoAll:
+      return std::min(remaining, c - j % c);
+    default:
+      return remaining;
+  }
+}
+
 std::string Text(int datatype, double v) {
   char buf[40];
   if (Epsilon(datatype) == 0)
@@ -219,7 +288,17 @@ bool HasInput(const PatternOp& op) {
 }
 
 void FillInput(const PatternOp& op, int q, uint64_t first, uint64_t n, void* out) {
-  for (uint64_t i = 0; i < n; ++i) Store(op.datatype, Value(op, q, first + i), out, i);
+  const ValueTable& table = TableFor(op.datatype);
+  switch (table.bytes) {
+    case 1:
+      return FillWith<uint8_t>(table, op, q, first, n, out);
+    case 2:
+      return FillWith<uint16_t>(table, op, q, first, n, out);
+    case 4:
+      return FillWith<uint32_t>(table, op, q, first, n, out);
+    default:
+      return FillWith<uint64_t>(table, op, q, first, n, out);
+  }
 }
 
 std::optional<Mismatch> CheckOutput(const PatternOp& op, const void* output, uint64_t elements,
@@ -244,9 +323,11 @@ std::optional<Mismatch> CheckOutput(const PatternOp& op, const void* output, uin
                        static_cast<emu::RedOpKind>(op.redop), in_ptrs.data(), nullptr, op.nranks,
                        expected.data(), n);
     } else {
-      for (uint64_t j = 0; j < n; ++j) {
+      for (uint64_t j = 0; j < n;) {
         const Source s = SourceOf(op, first + j);
-        Store(op.datatype, Value(op, s.q, s.index), expected.data(), j);
+        const uint64_t run = RunLength(op, first + j, n - j);
+        FillInput(op, s.q, s.index, run, expected.data() + j * bytes);
+        j += run;
       }
     }
     const char* got = static_cast<const char*>(output) + first * bytes;
