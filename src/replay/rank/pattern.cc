@@ -306,15 +306,16 @@ std::optional<Mismatch> CheckOutput(const PatternOp& op, const void* output, uin
   const size_t bytes = ElementBytes(op.datatype);
   const double eps = exact ? 0 : Epsilon(op.datatype);
   const bool reduces = Reduces(op.fn);
-  std::vector<char> expected(kChunk * bytes);
+  const uint64_t chunk = std::min<uint64_t>(kChunk, elements);  // tiny ops allocate tiny
+  std::vector<char> expected(chunk * bytes);
   std::vector<std::vector<char>> inputs;
   std::vector<const void*> in_ptrs;
   if (reduces) {
-    inputs.assign(static_cast<size_t>(op.nranks), std::vector<char>(kChunk * bytes));
+    inputs.assign(static_cast<size_t>(op.nranks), std::vector<char>(chunk * bytes));
     for (auto& in : inputs) in_ptrs.push_back(in.data());
   }
-  for (uint64_t first = 0; first < elements; first += kChunk) {
-    const uint64_t n = std::min(kChunk, elements - first);
+  for (uint64_t first = 0; first < elements; first += chunk) {
+    const uint64_t n = std::min(chunk, elements - first);
     if (reduces) {
       const uint64_t from = SourceOf(op, first).index;
       for (int q = 0; q < op.nranks; ++q)
