@@ -264,6 +264,8 @@ ReplayOutcome RunReplay(const ReplayOptions& o) {
   lo.extra_env.emplace_back("DDRR_OUT", report.output);
   lo.extra_env.emplace_back("DDRR_RUN_ID", run_id);
   lo.extra_env.emplace_back("DDRR_LEVEL", "metadata");
+  lo.extra_env.emplace_back("DDRR_DISABLE", "0");  // the verdict needs the replay's own trace
+  lo.extra_env.emplace_back("DDRR_KERNELS", "count");
   lo.extra_env.emplace_back("DDRR_REPLAY_OF", plan.run_id().empty() ? "unknown" : plan.run_id());
   char timeout[32];
   snprintf(timeout, sizeof(timeout), "%g", o.timeout_seconds);
