@@ -221,7 +221,8 @@ std::vector<std::string> RankEnvironment(const LaunchOptions& options,
 
 // Between fork and exec: only async-signal-safe calls.
 [[noreturn]] void ExecRank(const std::vector<char*>& argv, const std::vector<char*>& envp,
-                           int stdin_fd, int stdout_fd, int stderr_fd) {
+                           int stdin_fd, int stdout_fd, int stderr_fd, pid_t launcher) {
+  DieWithParent(launcher);
   setpgid(0, 0);
   struct sigaction default_action = {};
   default_action.sa_handler = SIG_DFL;
@@ -349,12 +350,14 @@ StatusOr<LaunchResult> RunRanks(const LaunchOptions& options) {
       out = std::move(out_or).value();
       err = std::move(err_or).value();
     }
+    const pid_t launcher = getpid();
     pid_t pid = fork();
     if (pid < 0) {
       start_error = Status::FromErrno("fork", errno);
       break;
     }
-    if (pid == 0) ExecRank(argv, envp, dev_null.get(), out.write_end.get(), err.write_end.get());
+    if (pid == 0)
+      ExecRank(argv, envp, dev_null.get(), out.write_end.get(), err.write_end.get(), launcher);
     setpgid(pid, pid);  // also done by the child: whichever runs first wins the race
     rank.pid = pid;
     rank.running = true;

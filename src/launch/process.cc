@@ -1,6 +1,8 @@
 #include "launch/process.h"
 
+#include <sys/prctl.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 namespace ddrr::launch {
 
@@ -25,6 +27,11 @@ ForwardedSignalHandlers::~ForwardedSignalHandlers() {
     sigaction(kForwardedSignals[i], &previous_[i], nullptr);
   }
   if (ignore_sigpipe_) sigaction(SIGPIPE, &previous_pipe_, nullptr);
+}
+
+void DieWithParent(pid_t parent) {
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != parent) _exit(128 + SIGKILL);  // the parent died before the line above
 }
 
 int ExitStatusOf(int wait_status) {

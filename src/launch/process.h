@@ -3,6 +3,7 @@
 #pragma once
 
 #include <signal.h>
+#include <sys/types.h>
 
 #include <iterator>
 #include <string>
@@ -27,6 +28,11 @@ class ForwardedSignalHandlers {
   bool ignore_sigpipe_;
   struct sigaction previous_pipe_;
 };
+
+// In a child between fork and exec (async-signal-safe): it gets SIGKILL when the process that
+// forked it dies, and exits at once if that happened before this call, so a launcher killed
+// with SIGKILL leaves no orphan behind (the kernel keeps the setting across exec).
+void DieWithParent(pid_t parent);
 
 // A child's end as a shell reports it: its exit code, or 128 + the signal that killed it.
 int ExitStatusOf(int wait_status);

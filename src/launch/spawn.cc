@@ -22,7 +22,8 @@ void ForwardToChild(int signal_number) {
 }
 
 // Between fork and exec: only async-signal-safe calls.
-[[noreturn]] void ExecChild(const std::vector<char*>& argv) {
+[[noreturn]] void ExecChild(const std::vector<char*>& argv, pid_t launcher) {
+  DieWithParent(launcher);
   execvp(argv[0], argv.data());
   const char* reason = strerrordesc_np(errno);
   for (const char* part : {"ddrr: error: cannot run ", static_cast<const char*>(argv[0]), ": ",
@@ -46,10 +47,11 @@ StatusOr<int> RunChild(const std::vector<std::string>& argv) {
   sigemptyset(&forwarded);
   for (int signal_number : kForwardedSignals) sigaddset(&forwarded, signal_number);
   pthread_sigmask(SIG_BLOCK, &forwarded, &previous_mask);
+  const pid_t self = getpid();
   const pid_t pid = fork();
   if (pid == 0) {
     pthread_sigmask(SIG_SETMASK, &previous_mask, nullptr);
-    ExecChild(args);
+    ExecChild(args, self);
   }
   if (pid < 0) {
     const int fork_errno = errno;

@@ -99,6 +99,25 @@ case $case_name in
     DDRR_HOSTRT_DIR=/nonexistent "$ddrr" run --host -n 2 -- true >"$work/out" 2>&1; rc=$?
     [ "$rc" -eq 2 ] || fail "bad DDRR_HOSTRT_DIR exit $rc"
     grep -q "DDRR_HOSTRT_DIR" "$work/out" || fail "message does not name DDRR_HOSTRT_DIR" ;;
+  killed_launcher_leaves_no_rank)
+    # SIGKILL of `ddrr run`, and of `ddrr record` around it, while ranks hang: none survives.
+    for launcher in run record; do
+      tag=$((9876500 + RANDOM))
+      if [ "$launcher" = run ]; then
+        "$ddrr" run --host -n 2 -- sleep "$tag" >/dev/null 2>&1 &
+      else
+        "$ddrr" record -o "$work/rec" -- "$ddrr" run --host -n 2 -- sleep "$tag" >/dev/null 2>&1 &
+      fi
+      top=$!
+      for _ in $(seq 50); do [ "$(pgrep -fc "^sleep $tag$")" -eq 2 ] && break; sleep 0.1; done
+      [ "$(pgrep -fc "^sleep $tag$")" -eq 2 ] || fail "$launcher: ranks did not start"
+      kill -9 "$top"
+      for _ in $(seq 30); do pgrep -f "^sleep $tag$" >/dev/null || break; sleep 0.1; done
+      if pgrep -f "^sleep $tag$" >/dev/null; then
+        pkill -9 -f "^sleep $tag$"
+        fail "ranks outlived a SIGKILLed ddrr $launcher"
+      fi
+    done ;;
   *) fail "unknown case" ;;
 esac
 echo "ok [$case_name]"
