@@ -102,7 +102,20 @@ class Scanner {
     trace::Event ev;
     trace::EventPosition pos;
     while (reader_.Next(&ev, &pos)) {
-      ++s_.events;
+      if (s_.events++ == 0) {
+        s_.first_seq = pos.seq;
+        s_.first_time_ns = pos.time_ns;
+      }
+      s_.last_seq = pos.seq;
+      s_.last_time_ns = std::max(s_.last_time_ns, pos.time_ns);
+      if (ev.has_mark()) {
+        if (s_.first_step < 0) s_.first_step = ev.mark().step();
+        s_.last_step = ev.mark().step();
+      }
+      if (ev.has_call()) {
+        ++s_.calls;
+        if (ev.call().result() != 0) ++s_.failed_calls;
+      }
       const int64_t t = s_.start_unix_ns + static_cast<int64_t>(pos.time_ns);
       switch (ev.body_case()) {
         case trace::Event::kCall:

@@ -80,6 +80,10 @@ struct RankScan {
   std::string ended;  // "killed or still running (no footer)", "salvaged from spool", ...
   uint64_t events = 0;
   uint64_t problems = 0;  // damage the reader skipped
+  uint64_t calls = 0, failed_calls = 0;  // failed: a result other than success / in progress
+  uint64_t first_seq = 0, last_seq = 0;
+  uint64_t first_time_ns = 0, last_time_ns = 0;  // since the header's start
+  int64_t first_step = -1, last_step = -1;       // from marks
 
   std::vector<MemberFacts> members;
   std::vector<Incident> nccl_errors;    // one per (communicator, result)

@@ -110,9 +110,9 @@ std::vector<TraceProblem> Run::Problems() const {
       out.push_back({"", 0, e.open_status.message()});
     } else if (!e.spool_path.empty()) {
       out.push_back({e.spool_path, 0,
-                     "spool of a rank that did not finish; salvage is not "
-                     "implemented yet (the recorder issue), its events are "
-                     "not read"});
+                     "spool of a rank that has not finished (its process is alive, or it could "
+                     "not be salvaged): its latest events are not read; `ddrr seal` once it "
+                     "ends"});
     }
   }
   for (uint32_t r : MissingRanks())

@@ -78,6 +78,12 @@ PY
     echo "hello" >"$work/notatrace"
     expect_rc 2 "$ddrr" dump "$work/notatrace"
     grep -q "offset 0: not a ddrr trace" "$work/err" || fail "bad magic message"
+    # A run directory whose only rank file is not a trace: nothing to analyse, exit 2 everywhere.
+    mkdir "$work/junk" && echo "hello" >"$work/junk/rank-0.ddrr"
+    for cmd in info dump check; do
+      expect_rc 2 "$ddrr" "$cmd" "$work/junk"
+      grep -q "no readable rank file in" "$work/err" || fail "$cmd: $(cat "$work/err")"
+    done
     expect_rc 2 "$ddrr" dump "$work/run" --rank 7
     expect_rc 2 "$ddrr" dump "$work/run" --count -1
     expect_rc 2 "$ddrr" dump

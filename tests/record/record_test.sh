@@ -56,9 +56,25 @@ PY
     a=$(grep -o 'weights_hash=[0-9a-f]*' "$work/plain" | sort -u)
     b=$(grep -o 'weights_hash=[0-9a-f]*' "$work/out" | sort -u)
     [ -n "$a" ] && [ "$a" = "$b" ] || fail "recording changed the result: $a vs $b" ;;
+  record_summary)
+    # What `ddrr record` says at the end: how much, and what was lost.
+    "$ddrr" record -o "$work/none" -- true >"$work/out" 2>&1 || fail "record of true failed"
+    grep -q "ddrr: nothing was recorded in" "$work/out" || fail "empty run not said: $(cat "$work/out")"
+    RANK=0 WORLD_SIZE=1 LD_LIBRARY_PATH="$hostrt" "$ddrr" record -o "$work/run" -- \
+      "$probe" threads 2 100 >"$work/out" 2>&1 || fail "record failed"
+    grep -q "ddrr: recorded 1 rank file(s), [0-9]* events" "$work/out" || fail "$(cat "$work/out")"
+    grep -q "ddrr: note:" "$work/out" && fail "notes on a clean run: $(cat "$work/out")"
+    RANK=0 WORLD_SIZE=1 LD_LIBRARY_PATH="$hostrt" DDRR_SPOOL_MB=1 "$ddrr" record -o "$work/full" \
+      -- "$probe" threads 16 20000 >"$work/out" 2>&1 || fail "record failed"
+    grep -q "ddrr: note: rank 0 dropped [0-9]* events: its spool was full" "$work/out" \
+      || fail "dropped events not said: $(tail -3 "$work/out")" ;;
   tour_comm_keys_align)
     "$ddrr" record -o "$work/run" -- "$ddrr" run --host -n 4 -- "$samples/collectives_tour" \
       >"$work/out" 2>&1 || fail "record exited $?"
+    # The halves are split from the world: info knows their size and each member's rank too.
+    "$ddrr" info "$work/run" >"$work/info" || fail "info found problems"
+    [ "$(grep -c 'size 2 rank [01], [0-9]* ops, created by ncclCommSplit' "$work/info")" -eq 4 ] \
+      || fail "split communicators without size or rank: $(grep ncclCommSplit "$work/info")"
     json
     py <<'PY' || fail "communicator keys or op numbers do not align"
 import json, sys, collections

@@ -41,13 +41,7 @@ class CheckCommand : public Command {
     auto run = OpenRun(run_path_);
     if (!run.ok()) return Fail(run.status());
     // With no readable rank there is nothing to align: that is an input error, not "clean".
-    bool readable = false;
-    for (const auto& e : run->ranks()) readable |= e.reader != nullptr;
-    if (!readable) {
-      for (const auto& p : run->Problems())
-        fprintf(stderr, "ddrr: note: %s\n", p.ToString().c_str());
-      return Fail("no readable rank file in " + run_path_ + ", record a run with `ddrr record`");
-    }
+    if (int rc = RequireReadable(*run, run_path_); rc != kExitOk) return rc;
     analysis::CheckOptions options;
     options.comm_filter = comm;
     auto result = analysis::CheckRun(*run, options);
@@ -81,10 +75,9 @@ class CheckCommand : public Command {
     }
     // Info findings (stragglers) describe timing, which a loaded host perturbs: reported, but a
     // run with nothing else is clean.
-    const bool problems_found =
-        std::any_of(findings.begin(), findings.end(), [](const analysis::Finding& f) {
-          return f.severity != analysis::Severity::kInfo;
-        });
+    const bool problems_found = std::any_of(
+        findings.begin(), findings.end(),
+        [](const analysis::Finding& f) { return f.severity != analysis::Severity::kInfo; });
     return problems_found ? kExitFindings : kExitOk;
   }
 

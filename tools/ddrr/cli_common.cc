@@ -35,6 +35,13 @@ StatusOr<trace::Run> OpenRun(const std::string& run_path) {
   return trace::Run::Open(run_path);
 }
 
+int RequireReadable(const trace::Run& run, const std::string& run_path) {
+  for (const auto& e : run.ranks())
+    if (e.reader) return kExitOk;
+  for (const auto& p : run.Problems()) fprintf(stderr, "ddrr: note: %s\n", p.ToString().c_str());
+  return Fail("no readable rank file in " + run_path + ", record a run with `ddrr record`");
+}
+
 const char* CaptureLevelName(int level) {
   switch (level) {
     case trace::CAPTURE_METADATA:

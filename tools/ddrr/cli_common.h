@@ -38,6 +38,10 @@ int SalvageSpools(const std::string& run_path);
 // What every reading command does first: salvage killed ranks' spools, then open the run.
 StatusOr<trace::Run> OpenRun(const std::string& run_path);
 
+// kExitOk when some rank file of `run` is readable; else prints why on stderr and returns
+// kExitUsage: nothing can be analysed.
+int RequireReadable(const trace::Run& run, const std::string& run_path);
+
 // "metadata", "digests" or "payloads" (trace.proto CaptureLevel).
 const char* CaptureLevelName(int level);
 

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <map>
 
+#include "analysis/run_model.h"
 #include "cli_common.h"
 #include "trace/event_printer.h"
 #include "trace/run.h"
@@ -38,61 +39,6 @@ const char* EndName(int reason) {
   return "unknown";
 }
 
-struct CommSummary {
-  int64_t size = -1;
-  int64_t rank = -1;
-  uint64_t ops = 0;
-  std::string created_by;
-};
-
-struct RankSummary {
-  uint64_t events = 0, calls = 0, failed_calls = 0;
-  uint64_t first_seq = 0, last_seq = 0, first_time = 0, last_time = 0;
-  int64_t first_step = -1, last_step = -1;
-  std::map<uint64_t, CommSummary> comms;
-};
-
-RankSummary Summarize(trace::RankFileReader& r) {
-  RankSummary s;
-  trace::Event ev;
-  trace::EventPosition pos;
-  while (r.Next(&ev, &pos)) {
-    if (s.events++ == 0) {
-      s.first_seq = pos.seq;
-      s.first_time = pos.time_ns;
-    }
-    s.last_seq = pos.seq;
-    s.last_time = std::max(s.last_time, pos.time_ns);
-    if (ev.has_mark()) {
-      if (s.first_step < 0) s.first_step = ev.mark().step();
-      s.last_step = ev.mark().step();
-    }
-    if (!ev.has_call()) continue;
-    const auto& c = ev.call();
-    ++s.calls;
-    if (c.result() != 0) ++s.failed_calls;
-    if (!c.comm_key()) continue;
-    CommSummary& cs = s.comms[c.comm_key()];
-    cs.ops = std::max(cs.ops, c.op_seq());
-    if (c.has_nccl_comm_init_rank()) {
-      cs.size = c.nccl_comm_init_rank().nranks();
-      cs.rank = c.nccl_comm_init_rank().rank();
-    } else if (c.has_nccl_comm_init_rank_config()) {
-      cs.size = c.nccl_comm_init_rank_config().nranks();
-      cs.rank = c.nccl_comm_init_rank_config().rank();
-    } else if (c.has_nccl_comm_init_rank_scalable()) {
-      cs.size = c.nccl_comm_init_rank_scalable().nranks();
-      cs.rank = c.nccl_comm_init_rank_scalable().myrank();
-    }
-    if (cs.created_by.empty() && EventPrinter::FunctionName(c).find("ncclComm") == 0 &&
-        (c.has_nccl_comm_init_rank() || c.has_nccl_comm_init_rank_config() ||
-         c.has_nccl_comm_init_rank_scalable() || c.has_nccl_comm_split() ||
-         c.has_nccl_comm_shrink() || c.has_nccl_comm_init_all()))
-      cs.created_by = EventPrinter::FunctionName(c);
-  }
-  return s;
-}
-
 class InfoCommand : public Command {
  public:
   CLI::App* Register(CLI::App& app) override {
@@ -106,14 +52,20 @@ class InfoCommand : public Command {
   int Run() override {
     auto run = OpenRun(run_path_);
     if (!run.ok()) return Fail(run.status());
+    if (int rc = RequireReadable(*run, run_path_); rc != kExitOk) return rc;
+    // One pass per rank: what `ddrr check` scans (communicators with their sizes and ranks,
+    // splits included) is what this prints.
+    auto model = analysis::ModelRun(*run);
+    if (!model.ok()) return Fail(model.status());
     printf("run %s: %zu rank file(s), world size %u\n", run_path_.c_str(), run->ranks().size(),
            run->world_size());
     std::vector<trace::TraceProblem> problems = run->Problems();
+    size_t next_scan = 0;
     for (auto& e : run->ranks()) {
       if (!e.reader) continue;
       trace::RankFileReader& r = *e.reader;
       const trace::Header& h = r.header();
-      RankSummary s = Summarize(r);
+      const analysis::RankScan& s = (*model)->scans[next_scan++];
       printf("\nrank %u of %u  host %s  pid %u  local rank %d  (rank from %s)\n", h.rank(),
              h.world_size(), h.host().c_str(), h.pid(), h.local_rank(),
              h.rank_source().empty() ? "?" : h.rank_source().c_str());
@@ -142,16 +94,25 @@ class InfoCommand : public Command {
       printf("  events    %" PRIu64 " (seq %" PRIu64 "..%" PRIu64 "), %" PRIu64 " calls, %" PRIu64
              " failed; span %.3f s",
              s.events, s.first_seq, s.last_seq, s.calls, s.failed_calls,
-             (s.last_time - s.first_time) / 1e9);
+             (s.last_time_ns - s.first_time_ns) / 1e9);
       if (s.events) printf("; %.1f bytes/event", double(r.file_size()) / double(s.events));
       printf("\n");
       if (s.first_step >= 0)
         printf("  steps     %" PRId64 "..%" PRId64 "\n", s.first_step, s.last_step);
-      for (const auto& [key, c] : s.comms) {
-        printf("  comm      %s", EventPrinter::KeyHex(key).c_str());
-        if (c.size >= 0) printf(" size %" PRId64 " rank %" PRId64, c.size, c.rank);
-        printf(", %" PRIu64 " ops", c.ops);
-        if (!c.created_by.empty()) printf(", created by %s", c.created_by.c_str());
+      for (const analysis::MemberFacts& m : s.members) {
+        if (!m.comm_key || m.no_color()) continue;
+        const analysis::Comm* c = (*model)->comms->Find(m.comm_key);
+        int64_t comm_rank = -1;
+        if (c)
+          for (const analysis::Member& member : c->members)
+            if (member.facts == &m) comm_rank = member.comm_rank;
+        printf("  comm      %s", EventPrinter::KeyHex(m.comm_key).c_str());
+        if (c && c->size >= 0) {
+          printf(" size %" PRId64, c->size);
+          if (comm_rank >= 0) printf(" rank %" PRId64, comm_rank);
+        }
+        printf(", %" PRIu64 " ops", m.last_op);
+        if (m.created_by) printf(", created by %s", analysis::FunctionName(m.created_by).c_str());
         printf("\n");
       }
       if (const trace::Footer* f = r.footer()) {

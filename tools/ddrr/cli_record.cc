@@ -11,6 +11,7 @@
 #include "launch/installed.h"
 #include "launch/spawn.h"
 #include "record/recorder.h"
+#include "trace/run.h"
 
 namespace ddrr::cli {
 namespace {
@@ -89,12 +90,56 @@ class RecordCommand : public Command {
     if (!job.ok()) return Fail(job.status());
     const int rc = *job;
     SalvageSpools(abs_dir);  // killed ranks' spools become complete rank files
-    fprintf(stderr, "ddrr: recorded to %s (job exit %d); `ddrr info %s` summarises it\n",
-            abs_dir.c_str(), rc, dir_.c_str());
+    Summarize(abs_dir, rc);
     return rc;
   }
 
  private:
+  // What was recorded, and what was not: no rank file at all, a rank that dropped events, a
+  // rank file cut short (the disk filled up, the file size limit), a rank killed.
+  void Summarize(const std::string& abs_dir, int rc) {
+    auto run = trace::Run::Open(abs_dir);
+    if (!run.ok()) {
+      fprintf(stderr,
+              "ddrr: nothing was recorded in %s (job exit %d): no process of the job called "
+              "NCCL, the CUDA runtime or cuRAND, or the recorder could not write there (its "
+              "warning above says why)\n",
+              abs_dir.c_str(), rc);
+      return;
+    }
+    uint64_t events = 0, bytes = 0;
+    size_t ranks = 0;
+    std::vector<std::string> notes;
+    for (const auto& e : run->ranks()) {
+      const std::string who = "rank " + std::to_string(e.rank);
+      if (!e.reader) {
+        notes.push_back(who + ": " + e.open_status.message());
+        continue;
+      }
+      ++ranks;
+      bytes += e.reader->file_size();
+      const trace::Footer* f = e.reader->footer();
+      if (f) events += f->event_count();
+      if (f && f->dropped_events())
+        notes.push_back(who + " dropped " + std::to_string(f->dropped_events()) +
+                        " events: its spool was full (raise DDRR_SPOOL_MB)");
+      if (f && f->end_reason() == trace::END_SALVAGED)
+        notes.push_back(who + " was killed: its events came from its spool");
+      if (!e.reader->problems().empty())
+        notes.push_back(who + " stopped recording early (the disk full, a file size limit?): " +
+                        e.reader->problems().front().ToString());
+      else if (!f)
+        notes.push_back(who + " has no footer: recording stopped early or its process still runs");
+    }
+    fprintf(stderr,
+            "ddrr: recorded %zu rank file(s), %llu events, %.1f %s in %s (job exit %d); `ddrr "
+            "info %s` summarises it\n",
+            ranks, static_cast<unsigned long long>(events),
+            bytes >= (1 << 20) ? bytes / 1048576.0 : bytes / 1024.0,
+            bytes >= (1 << 20) ? "MiB" : "KiB", abs_dir.c_str(), rc, dir_.c_str());
+    for (const std::string& n : notes) fprintf(stderr, "ddrr: note: %s\n", n.c_str());
+  }
+
   const char* argv0_;
   std::string dir_;
   std::string level_ = "metadata";
