@@ -48,15 +48,13 @@ ReplayOutcome Failed(ReplayFailure f, std::string message) {
 }
 
 // Wall time of a recording: from its first rank's start to its last rank's last event.
-double RecordedSeconds(trace::Run& run) {
+// Wall time of a recording: from its first rank's start to its last rank's last sign of life
+// (its footer's end, or its last event when the footer has none).
+double RecordedSeconds(const analysis::RunModel& model) {
   int64_t first = 0, last = 0;
-  for (const trace::RankEntry& e : run.ranks()) {
-    if (!e.reader) continue;
-    const int64_t start = static_cast<int64_t>(e.reader->header().start_unix_ns());
-    if (!first || start < first) first = start;
-    int64_t end = start;
-    if (const trace::Footer* f = e.reader->footer()) end += static_cast<int64_t>(f->end_time_ns());
-    last = std::max(last, end);
+  for (const analysis::RankScan& s : model.scans) {
+    if (!first || s.start_unix_ns < first) first = s.start_unix_ns;
+    last = std::max(last, s.start_unix_ns + static_cast<int64_t>(s.last_time_ns));
   }
   return last > first ? static_cast<double>(last - first) * 1e-9 : 0;
 }
@@ -283,7 +281,7 @@ ReplayOutcome RunReplay(const ReplayOptions& o) {
   report.hang = monitor.still();
   for (const RankSnapshot& s : report.snapshot) report.hang |= s.waiting;
   report.replayed_calls = monitor.calls_done();
-  report.recorded_seconds = RecordedSeconds(*run);
+  report.recorded_seconds = RecordedSeconds(**recorded_model);
   for (const RankPlan& rp : plan.ranks())
     report.logs.push_back(ReadLog(work + "/rank-" + std::to_string(rp.rank()) + ".log", rp.rank()));
 
