@@ -1,13 +1,13 @@
 #include "replay/plan.h"
 
 #include <algorithm>
-#include <cinttypes>
-#include <cstdio>
+#include <cstdlib>
 #include <limits>
 #include <map>
 #include <memory>
 #include <set>
 
+#include "analysis/op_record.h"
 #include "analysis/run_model.h"
 #include "replay/hang.h"
 #include "replay/window.h"
@@ -21,8 +21,6 @@ namespace {
 using trace::ApiCall;
 using trace::FunctionId;
 
-bool Ok(int64_t result) { return result == 0 || result == 7; }  // success, or ncclInProgress
-
 bool Replayed(const ApiCall& c) {
   const trace::FunctionInfo* f = trace::FindFunction(trace::FunctionOfField(c.fn_case()));
   return f != nullptr && f->replay != "skip";
@@ -31,11 +29,6 @@ bool Replayed(const ApiCall& c) {
 bool Setup(const ApiCall& c) {
   const trace::FunctionInfo* f = trace::FindFunction(trace::FunctionOfField(c.fn_case()));
   return f != nullptr && ReplayedBeforeWindow(f->category);
-}
-
-uint64_t DatatypeBytes(int64_t datatype) {
-  static const uint64_t kBytes[] = {1, 1, 4, 4, 8, 8, 2, 4, 8, 2, 1, 1};
-  return datatype >= 0 && datatype < 12 ? kBytes[datatype] : 0;
 }
 
 // Disjoint address ranges, merged as they are added.
@@ -108,7 +101,6 @@ class RankPass {
 
   int64_t last_time_ns() const { return last_time_ns_; }
   uint64_t captured() const { return captured_; }
-  size_t devices() const { return devices_.size(); }
   const std::set<int>& device_set() const { return devices_; }
 
  private:
@@ -160,7 +152,7 @@ class RankPass {
   }
 
   void Allocated(const ApiCall& c, uint64_t seq, uint64_t ptr, uint64_t size) {
-    if (Ok(c.result()) && ptr) live_[ptr] = {seq, size};
+    if (analysis::NcclOk(c.result()) && ptr) live_[ptr] = {seq, size};
   }
   void Freed(uint64_t ptr) { live_.erase(ptr); }
 
@@ -204,7 +196,7 @@ class RankPass {
     if (!device_set_.count(thread)) uses_default_device_ = true;
     trace::OpView view;
     if (trace::ViewOp(c, &view)) {
-      const uint64_t bytes = DatatypeBytes(view.datatype);
+      const uint64_t bytes = analysis::DatatypeBytes(view.datatype);
       for (uint32_t b = 0; b < view.nbuffers; ++b)
         Use(view.buffers[b].ptr, view.buffers[b].Elements(CommSize(c.comm_key())) * bytes);
       return;
@@ -219,11 +211,11 @@ class RankPass {
       case ApiCall::kNcclRedOpCreatePreMulSum: {
         const auto& m = c.nccl_red_op_create_pre_mul_sum();
         if (m.residence() == trace::NCCL_SCALAR_RESIDENCE_ncclScalarDevice)
-          Use(m.scalar(), DatatypeBytes(m.datatype()));
+          Use(m.scalar(), analysis::DatatypeBytes(m.datatype()));
         break;
       }
       case ApiCall::kCudaSetDevice:
-        if (Ok(c.result())) {
+        if (analysis::NcclOk(c.result())) {
           devices_.insert(static_cast<int>(c.cuda_set_device().device()));
           device_set_.insert(thread);
         }
@@ -423,19 +415,18 @@ StatusOr<PlannedReplay> BuildPlan(trace::Run& run, const analysis::RunModel& rec
 
   // Each rank's own pass.
   std::map<int64_t, int64_t> last_unix;
-  std::map<int64_t, RankPass*> passes;
-  std::vector<std::unique_ptr<RankPass>> keep;
+  std::map<int64_t, std::unique_ptr<RankPass>> passes;
   for (trace::RankEntry& e : run.ranks()) {
     if (!e.reader || !selected.count(e.rank)) continue;
     RankPlan* rp = plan.add_ranks();
     rp->set_rank(e.rank);
     rp->set_path(e.path);
-    keep.push_back(std::make_unique<RankPass>(sizes, run.world_size(), options, *rp));
-    keep.back()->Run(*e.reader, out.damage);
+    auto& pass = passes[e.rank];
+    pass = std::make_unique<RankPass>(sizes, run.world_size(), options, *rp);
+    pass->Run(*e.reader, out.damage);
     e.reader->ReleaseMemory();
     last_unix[e.rank] =
-        static_cast<int64_t>(e.reader->header().start_unix_ns()) + keep.back()->last_time_ns();
-    passes[e.rank] = keep.back().get();
+        static_cast<int64_t>(e.reader->header().start_unix_ns()) + pass->last_time_ns();
   }
   // Devices: one replay device per device the recording used, in order of first use. Ranks
   // that shared a device when recorded (by design, or by mistake) share one in the replay.

@@ -4,11 +4,9 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <cinttypes>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <random>
 #include <sstream>
 
 #include "analysis/check.h"
@@ -17,6 +15,7 @@
 #include "launch/device_probe.h"
 #include "launch/installed.h"
 #include "launch/launcher.h"
+#include "launch/recorder_env.h"
 #include "record/recorder.h"
 #include "replay/monitor.h"
 #include "replay/progress.h"
@@ -47,7 +46,6 @@ ReplayOutcome Failed(ReplayFailure f, std::string message) {
   return o;
 }
 
-// Wall time of a recording: from its first rank's start to its last rank's last event.
 // Wall time of a recording: from its first rank's start to its last rank's last sign of life
 // (its footer's end, or its last event when the footer has none).
 double RecordedSeconds(const analysis::RunModel& model) {
@@ -252,16 +250,8 @@ ReplayOutcome RunReplay(const ReplayOptions& o) {
   lo.argv = {*driver, plan_path};
   lo.grace_seconds = 1e9;  // a rank that exits with an error does not stop the others: the
                            // replay stops when nothing moves, as the recording did
-  std::random_device rd;
-  char run_id[32];
-  snprintf(run_id, sizeof(run_id), "%08x%08x", rd(), rd());
-  const char* old_preload = getenv("LD_PRELOAD");
-  lo.extra_env.emplace_back(
-      "LD_PRELOAD",
-      *recorder + (old_preload && *old_preload ? std::string(":") + old_preload : std::string()));
-  lo.extra_env.emplace_back("DDRR_OUT", report.output);
-  lo.extra_env.emplace_back("DDRR_RUN_ID", run_id);
-  lo.extra_env.emplace_back("DDRR_LEVEL", "metadata");
+  for (auto& setting : launch::RecorderEnv(*recorder, report.output, "metadata"))
+    lo.extra_env.push_back(std::move(setting));
   lo.extra_env.emplace_back("DDRR_DISABLE", "0");  // the verdict needs the replay's own trace
   lo.extra_env.emplace_back("DDRR_KERNELS", "count");
   lo.extra_env.emplace_back("DDRR_REPLAY_OF", plan.run_id().empty() ? "unknown" : plan.run_id());

@@ -3,13 +3,9 @@
 #include <nccl.h>
 
 #include <algorithm>
-#include <cinttypes>
-#include <cstdio>
-#include <cstdlib>
 #include <deque>
 #include <functional>
 #include <optional>
-#include <set>
 #include <unordered_map>
 
 #include "analysis/event_diff.h"
@@ -27,8 +23,6 @@ namespace {
 using trace::ApiCall;
 using trace::FunctionId;
 
-constexpr double kHungShare = 0.9;          // as the replay ranks judge their own calls
-constexpr double kDefaultEmuTimeout = 300;  // emu's default wait for peers (DDRR_EMU_TIMEOUT)
 constexpr size_t kMaxPendingTimes = 65536;  // ops waiting for their completion, for timing
 constexpr int32_t kBuiltinRedOps = 5;       // ncclSum .. ncclAvg; higher values are PreMulSum ops
 

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <random>
 
+#include "common/mix.h"
 #include "spec/api_encode.h"
 #include "trace/record_encoders.h"
 
@@ -20,13 +21,6 @@ constexpr uint64_t kBucketBytes = 25ull << 20;
 
 // Synchronized ranks differ from the common schedule by at most this much per event.
 constexpr uint64_t kRankJitterNs = 2000;
-
-uint64_t Mix(uint64_t x) {  // splitmix64's finalizer: distinct inputs, unrelated outputs
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
 
 // Emits events with increasing seq and a jittered clock.
 class Emitter {
@@ -96,8 +90,9 @@ Status EmitDigests(Emitter& em, const SyntheticRunOptions& o, uint32_t rank, uin
   const bool nan_out = nan_on && op_seq >= nan_op;
   const uint64_t diverge_op = static_cast<uint64_t>(o.diverge_step) * o.buckets_per_step;
   const bool odd = o.diverge_rank == rank && o.diverge_step > 0 && op_seq >= diverge_op;
-  const uint64_t in = Mix(o.seed ^ Mix(rank) ^ Mix(op_seq << 20));
-  const uint64_t out = Mix(o.seed ^ Mix(op_seq << 20) ^ (odd ? 0xbad : 0) ^ (nan_out ? 0x4a4e : 0));
+  const uint64_t in = Mix64(o.seed ^ Mix64(rank) ^ Mix64(op_seq << 20));
+  const uint64_t out =
+      Mix64(o.seed ^ Mix64(op_seq << 20) ^ (odd ? 0xbad : 0) ^ (nan_out ? 0x4a4e : 0));
   DDRR_RETURN_IF_ERROR(em.Body(
       [&](WireEncoder& e) {
         EncodeDigestBody(e, /*call_seq_back=*/1, /*BUFFER_INPUT*/ 0, in, bytes, nan_in, 0);

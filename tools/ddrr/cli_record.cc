@@ -4,11 +4,11 @@
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
-#include <random>
 
 #include "cli_common.h"
 #include "common/step_range.h"
 #include "launch/installed.h"
+#include "launch/recorder_env.h"
 #include "launch/spawn.h"
 #include "record/recorder.h"
 #include "trace/run.h"
@@ -73,15 +73,8 @@ class RecordCommand : public Command {
     if (ec) return Fail("cannot create " + dir_ + ": " + ec.message());
     const std::string abs_dir = fs::absolute(dir_).string();
 
-    std::string preload = lib;
-    if (const char* old = getenv("LD_PRELOAD"); old && *old) preload += std::string(":") + old;
-    std::random_device rd;
-    char run_id[32];
-    snprintf(run_id, sizeof(run_id), "%08x%08x", rd(), rd());
-    setenv("LD_PRELOAD", preload.c_str(), 1);
-    setenv("DDRR_OUT", abs_dir.c_str(), 1);
-    setenv("DDRR_RUN_ID", run_id, 1);
-    setenv("DDRR_LEVEL", level_.c_str(), 1);
+    for (const auto& [name, value] : launch::RecorderEnv(lib, abs_dir, level_))
+      setenv(name.c_str(), value.c_str(), 1);
     if (!payload_steps_.empty()) setenv("DDRR_PAYLOAD_STEPS", payload_steps_.c_str(), 1);
     if (payload_mb_ > 0) setenv("DDRR_PAYLOAD_MB", std::to_string(payload_mb_).c_str(), 1);
     if (!kernels_.empty()) setenv("DDRR_KERNELS", kernels_.c_str(), 1);

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <vector>
 
+#include "common/mix.h"
 #include "trace/event_printer.h"
 
 namespace ddrr::replay {
@@ -17,11 +18,7 @@ char* Staging(size_t bytes) {
   return staging.data();
 }
 
-uint64_t Combine(uint64_t a, uint64_t b) {
-  uint64_t x = a ^ (b + 0x9e3779b97f4a7c15ull + (a << 6) + (a >> 2));
-  x = (x ^ (x >> 33)) * 0xff51afd7ed558ccdull;
-  return x ^ (x >> 33);
-}
+uint64_t Combine(uint64_t a, uint64_t b) { return Mix64(a ^ Mix64(b)); }
 
 }  // namespace
 

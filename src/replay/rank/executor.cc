@@ -147,8 +147,7 @@ class Runner {
     switch (out.kind) {
       case CallOutcome::kIssued:
         issued_.fetch_add(1, std::memory_order_relaxed);
-        if (ResultOk(f, out.result) != ResultOk(f, api.result()) ||
-            (!ResultOk(f, out.result) && out.result != api.result())) {
+        if (ok != ResultOk(f, api.result()) || (!ok && out.result != api.result())) {
           diverged_.fetch_add(1, std::memory_order_relaxed);
           log_.Write("diverged", what() + " " + std::to_string(api.result()) + " " +
                                      std::to_string(out.result));

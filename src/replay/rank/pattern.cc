@@ -7,6 +7,7 @@
 #include <cstring>
 #include <vector>
 
+#include "common/mix.h"
 #include "emu/dtype.h"
 #include "emu/lowp.h"
 #include "emu/reduce.h"
@@ -20,12 +21,7 @@ constexpr uint64_t kChunk = 16384;  // elements compared at a time (bounded host
 // Element i of comm rank q's input draws its value from Bits(Base(seed, q), i): one multiply-add
 // per element, different for every operation, rank and index (a check needs variety, not
 // randomness); the mixing is paid once per buffer.
-inline uint64_t Base(uint64_t seed, int q) {
-  uint64_t x = seed ^ (static_cast<uint64_t>(q) * 0x9e3779b97f4a7c15ull);
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
+inline uint64_t Base(uint64_t seed, int q) { return Mix64(seed ^ Mix64(static_cast<uint64_t>(q))); }
 inline uint32_t Bits(uint64_t base, uint64_t i) {
   return static_cast<uint32_t>((base + i * 0xbf58476d1ce4e5b9ull) >> 40);
 }
