@@ -26,24 +26,12 @@ constexpr uint64_t kComm = 0x55d000;  // the handle every rank uses for the worl
 class CheckTest : public ::testing::Test {
  protected:
   // n ranks, each on its own device, all in one world communicator.
-  std::vector<RankTrace> World(uint32_t n) {
-    std::vector<RankTrace> ranks;
-    for (uint32_t r = 0; r < n; ++r) {
-      ranks.emplace_back(r, n);
-      ranks[r].SetDevice(static_cast<int>(r));
-      ranks[r].InitRank(kComm, kWorld, static_cast<int>(n), "world", static_cast<int>(r));
-    }
-    return ranks;
-  }
+  std::vector<RankTrace> World(uint32_t n) { return analysis::testing::World(n, kComm, kWorld); }
 
   std::vector<Finding> Check(const std::vector<RankTrace>& ranks, CheckOptions options = {},
                              std::vector<uint32_t> killed = {}, std::vector<uint32_t> absent = {}) {
-    for (const RankTrace& r : ranks) {
-      const uint32_t rank = static_cast<uint32_t>(&r - ranks.data());
-      if (std::find(absent.begin(), absent.end(), rank) != absent.end()) continue;
-      const bool k = std::find(killed.begin(), killed.end(), rank) != killed.end();
-      EXPECT_TRUE(r.Write(dir_.path(), k).ok());
-    }
+    const Status written = testing::WriteRun(ranks, dir_.path(), killed, absent);
+    EXPECT_TRUE(written.ok()) << written.ToString();
     auto run = trace::Run::Open(dir_.path());
     EXPECT_TRUE(run.ok()) << run.status().ToString();
     auto result = CheckRun(*run, options);

@@ -214,4 +214,30 @@ class RankTrace {
   std::vector<Ev> events_;
 };
 
+// n ranks, each on its own device, all in one communicator (`key`, handle `comm` on every rank).
+inline std::vector<RankTrace> World(uint32_t n, uint64_t comm, uint64_t key) {
+  std::vector<RankTrace> ranks;
+  for (uint32_t r = 0; r < n; ++r) {
+    ranks.emplace_back(r, n);
+    ranks[r].SetDevice(static_cast<int>(r));
+    ranks[r].InitRank(comm, key, static_cast<int>(n), "world", static_cast<int>(r));
+  }
+  return ranks;
+}
+
+// Writes ranks[i] as rank file i into `dir`, leaving out `absent` and writing `killed` without a
+// footer.
+inline Status WriteRun(const std::vector<RankTrace>& ranks, const std::string& dir,
+                       const std::vector<uint32_t>& killed = {},
+                       const std::vector<uint32_t>& absent = {}) {
+  auto has = [](const std::vector<uint32_t>& v, uint32_t r) {
+    for (uint32_t x : v)
+      if (x == r) return true;
+    return false;
+  };
+  for (uint32_t r = 0; r < ranks.size(); ++r)
+    if (!has(absent, r)) DDRR_RETURN_IF_ERROR(ranks[r].Write(dir, has(killed, r)));
+  return Status::Ok();
+}
+
 }  // namespace ddrr::analysis::testing

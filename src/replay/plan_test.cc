@@ -25,25 +25,13 @@ constexpr uint64_t kStream = 0x5;
 
 class PlanTest : public ::testing::Test {
  protected:
-  std::vector<RankTrace> World(uint32_t n) {
-    std::vector<RankTrace> ranks;
-    for (uint32_t r = 0; r < n; ++r) {
-      ranks.emplace_back(r, n);
-      ranks[r].SetDevice(static_cast<int>(r));
-      ranks[r].InitRank(kComm, kWorld, static_cast<int>(n), "world", static_cast<int>(r));
-    }
-    return ranks;
-  }
+  std::vector<RankTrace> World(uint32_t n) { return analysis::testing::World(n, kComm, kWorld); }
 
   StatusOr<PlannedReplay> Plan(const std::vector<RankTrace>& ranks, PlanOptions options = {},
                                std::vector<uint32_t> killed = {},
                                std::vector<uint32_t> absent = {}) {
-    for (const RankTrace& r : ranks) {
-      const auto rank = static_cast<uint32_t>(&r - ranks.data());
-      if (std::find(absent.begin(), absent.end(), rank) != absent.end()) continue;
-      const bool k = std::find(killed.begin(), killed.end(), rank) != killed.end();
-      EXPECT_TRUE(r.Write(dir_.path(), k).ok());
-    }
+    const Status written = analysis::testing::WriteRun(ranks, dir_.path(), killed, absent);
+    EXPECT_TRUE(written.ok()) << written.ToString();
     auto run = trace::Run::Open(dir_.path());
     EXPECT_TRUE(run.ok());
     run_ = std::make_unique<trace::Run>(std::move(*run));

@@ -25,18 +25,10 @@ constexpr int64_t kInvalidUsage = 5, kRemoteError = 6;
 
 // One side of the comparison: its rank traces, written to a directory and read back.
 struct Side {
-  Side(uint32_t n, uint64_t key, uint64_t comm) : comm(comm) {
-    for (uint32_t r = 0; r < n; ++r) {
-      ranks.emplace_back(r, n);
-      ranks[r].SetDevice(static_cast<int>(r));
-      ranks[r].InitRank(comm, key, static_cast<int>(n), "world", static_cast<int>(r));
-    }
-  }
+  Side(uint32_t n, uint64_t key, uint64_t comm)
+      : comm(comm), ranks(analysis::testing::World(n, comm, key)) {}
   void Open(std::vector<uint32_t> killed = {}) {
-    for (uint32_t r = 0; r < ranks.size(); ++r) {
-      const bool k = std::find(killed.begin(), killed.end(), r) != killed.end();
-      ASSERT_TRUE(ranks[r].Write(dir.path(), k).ok());
-    }
+    ASSERT_TRUE(analysis::testing::WriteRun(ranks, dir.path(), killed).ok());
     auto opened = trace::Run::Open(dir.path());
     ASSERT_TRUE(opened.ok());
     run = std::make_unique<trace::Run>(std::move(*opened));

@@ -196,7 +196,7 @@ case $case_name in
     "$ddrr" replay "$work/run.tgz" --host >/dev/null 2>"$work/replay.err"
     [ $? -eq 2 ] || fail "a non-run file did not exit 2"
     record sgd_allreduce 2 --steps 2
-    for args in "--ranks x" "--from step:" "--until op:0" "--pace slow" "--data ones" \
+    for args in "--ranks x" "--ranks 1," "--ranks 2-1" "--from step:" "--until op:0" "--pace slow" "--data ones" \
                 "--ranks 7" "--timeout 0"; do
       # shellcheck disable=SC2086
       "$ddrr" replay "$work/run" --host $args >/dev/null 2>"$work/replay.err"

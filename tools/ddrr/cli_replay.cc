@@ -4,42 +4,32 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <cstdlib>
 #include <set>
 
 #include "cli_common.h"
+#include "common/step_range.h"
 #include "replay/report.h"
 #include "replay/session.h"
 
 namespace ddrr::cli {
 namespace {
 
-// "all" or "0,2,5-7".
+// "all" or "0,2,5-7": each item a rank or a range of ranks, as --payload-steps takes steps.
 bool ParseRanks(const std::string& text, std::vector<int64_t>* out) {
   out->clear();
   if (text == "all") return true;
   std::set<int64_t> ranks;
-  size_t start = 0;
-  while (start <= text.size()) {
+  for (size_t start = 0;;) {
     const size_t comma = text.find(',', start);
-    const std::string part =
-        text.substr(start, comma == std::string::npos ? text.npos : comma - start);
-    char* end = nullptr;
-    const long long a = strtoll(part.c_str(), &end, 10);
-    long long b = a;
-    if (end == part.c_str() || a < 0) return false;
-    if (*end == '-') {
-      const char* second = end + 1;
-      b = strtoll(second, &end, 10);
-      if (end == second || b < a) return false;
-    }
-    if (*end != '\0' || b - a > 100000) return false;
-    for (long long r = a; r <= b; ++r) ranks.insert(r);
+    int64_t a = 0, b = 0;
+    const std::string_view item = std::string_view(text).substr(start, comma - start);
+    if (!ParseStepRange(item, &a, &b) || b - a > 100000) return false;
+    for (int64_t r = a; r <= b; ++r) ranks.insert(r);
     if (comma == std::string::npos) break;
     start = comma + 1;
   }
   out->assign(ranks.begin(), ranks.end());
-  return !out->empty();
+  return true;
 }
 
 class ReplayCommand : public Command {
