@@ -6,9 +6,12 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "analysis/check.h"
+#include "analysis/run_model.h"
 #include "common/status.h"
 #include "spec/api_encode.h"
 #include "trace/record_encoders.h"
@@ -238,6 +241,23 @@ inline Status WriteRun(const std::vector<RankTrace>& ranks, const std::string& d
   for (uint32_t r = 0; r < ranks.size(); ++r)
     if (!has(absent, r)) DDRR_RETURN_IF_ERROR(ranks[r].Write(dir, has(killed, r)));
   return Status::Ok();
+}
+
+// A run read back as the tools read it: opened, modelled and checked.
+struct CheckedRun {
+  std::unique_ptr<trace::Run> run;  // the model points into it
+  std::unique_ptr<RunModel> model;
+  std::vector<Finding> findings;
+};
+
+inline StatusOr<CheckedRun> ReadRun(const std::string& dir) {
+  CheckedRun out;
+  DDRR_ASSIGN_OR_RETURN(trace::Run run, trace::Run::Open(dir));
+  out.run = std::make_unique<trace::Run>(std::move(run));
+  DDRR_ASSIGN_OR_RETURN(out.model, ModelRun(*out.run));
+  DDRR_ASSIGN_OR_RETURN(CheckResult checked, CheckModel(*out.model));
+  out.findings = std::move(checked.findings);
+  return out;
 }
 
 }  // namespace ddrr::analysis::testing

@@ -32,15 +32,11 @@ class PlanTest : public ::testing::Test {
                                std::vector<uint32_t> absent = {}) {
     const Status written = analysis::testing::WriteRun(ranks, dir_.path(), killed, absent);
     EXPECT_TRUE(written.ok()) << written.ToString();
-    auto run = trace::Run::Open(dir_.path());
-    EXPECT_TRUE(run.ok());
-    run_ = std::make_unique<trace::Run>(std::move(*run));
-    auto model = analysis::ModelRun(*run_);
-    EXPECT_TRUE(model.ok());
-    model_ = std::move(*model);
-    auto check = analysis::CheckModel(*model_);
-    EXPECT_TRUE(check.ok());
-    return BuildPlan(*run_, *model_, check->findings, options);
+    auto read = analysis::testing::ReadRun(dir_.path());
+    EXPECT_TRUE(read.ok()) << read.status().ToString();
+    run_ = std::move(read->run);
+    model_ = std::move(read->model);
+    return BuildPlan(*run_, *model_, read->findings, options);
   }
 
   static uint64_t Malloc(RankTrace& t, uint64_t ptr, uint64_t size) {

@@ -1,7 +1,6 @@
 #include "replay/progress.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -10,6 +9,7 @@
 
 #include "replay/monitor.h"
 #include "spec/api_table.h"
+#include "trace/test_util.h"
 
 namespace ddrr::replay {
 namespace {
@@ -17,21 +17,16 @@ namespace {
 class ProgressTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char dir[] = "/tmp/ddrr_progress_testXXXXXX";
-    ASSERT_NE(mkdtemp(dir), nullptr);
-    dir_ = dir;
+    ASSERT_FALSE(scratch_.path().empty());
+    dir_ = scratch_.path();
     auto t = ProgressTable::Create(dir_ + "/progress", 2);
     ASSERT_TRUE(t.ok()) << t.status().message();
     table_ = std::make_unique<ProgressTable>(std::move(*t));
     for (int i = 0; i < 2; ++i) table_->slot(i).rank.store(i);
   }
-  void TearDown() override {
-    unlink((dir_ + "/progress").c_str());
-    unlink((dir_ + "/junk").c_str());
-    rmdir(dir_.c_str());
-  }
   ProgressWriter Writer(int i) { return ProgressWriter(&table_->slot(i)); }
 
+  trace::testing::TempDir scratch_;
   std::string dir_;
   std::unique_ptr<ProgressTable> table_;
 };

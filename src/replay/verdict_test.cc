@@ -29,15 +29,11 @@ struct Side {
       : comm(comm), ranks(analysis::testing::World(n, comm, key)) {}
   void Open(std::vector<uint32_t> killed = {}) {
     ASSERT_TRUE(analysis::testing::WriteRun(ranks, dir.path(), killed).ok());
-    auto opened = trace::Run::Open(dir.path());
-    ASSERT_TRUE(opened.ok());
-    run = std::make_unique<trace::Run>(std::move(*opened));
-    auto m = analysis::ModelRun(*run);
-    ASSERT_TRUE(m.ok());
-    model = std::move(*m);
-    auto c = analysis::CheckModel(*model);
-    ASSERT_TRUE(c.ok());
-    findings = c->findings;
+    auto read = analysis::testing::ReadRun(dir.path());
+    ASSERT_TRUE(read.ok()) << read.status().ToString();
+    run = std::move(read->run);
+    model = std::move(read->model);
+    findings = std::move(read->findings);
   }
   // An all-reduce on the world communicator, `took` ns long.
   uint64_t AllReduce(uint32_t rank, uint64_t count, int64_t result = 0, uint64_t took = 500) {
