@@ -4,6 +4,7 @@
 // ranks and the verdict must judge alike.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -24,6 +25,13 @@ inline double RunTimeout(const trace::Header& header) {
     if (*end == '\0' && v > 0) return v;
   }
   return kDefaultEmuTimeout;
+}
+
+// When a wait of `seconds` (the replay's --timeout) gives up.
+inline std::chrono::steady_clock::time_point DeadlineAfter(double seconds) {
+  return std::chrono::steady_clock::now() +
+         std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+             std::chrono::duration<double>(seconds));
 }
 
 inline bool BlockedUntilTimeout(uint64_t duration_ns, double timeout_seconds) {

@@ -2,9 +2,7 @@
 // mapped. Communicator creation takes fresh unique ids from the replay's rendezvous; memory is
 // allocated only where NCCL uses it, sized to what it uses; devices follow the placement; polls
 // become waits where the program saw the work finished.
-#include <chrono>
 #include <cstdio>
-#include <thread>
 #include <vector>
 
 #include "replay/rank/replay_custom.h"
@@ -198,16 +196,8 @@ CallOutcome NcclCommGetAsyncError(const trace::NcclCommGetAsyncError& m, Call& c
   ncclComm_t comm = c.Comm(m.comm());
   if (!c.resolved()) return c.Unresolved();
   // The program saw the communicator settle: wait until it has here too.
-  const auto deadline = std::chrono::steady_clock::now() +
-                        std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                            std::chrono::duration<double>(c.replayer().plan().timeout_seconds()));
   ncclResult_t async = ncclSuccess;
-  ncclResult_t result = ncclCommGetAsyncError(comm, &async);
-  while (result == ncclSuccess && async == ncclInProgress &&
-         std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::microseconds(100));
-    result = ncclCommGetAsyncError(comm, &async);
-  }
+  const ncclResult_t result = c.replayer().WaitSettled(comm, &async);
   if (result == ncclSuccess && async == ncclInProgress)
     return c.Skipped("the communicator did not settle within the timeout");  // it hung here
   return c.Issued(result);

@@ -1,6 +1,5 @@
 #include "replay/rank/data_check.h"
 
-#include <chrono>
 #include <cstdio>
 #include <vector>
 
@@ -99,13 +98,8 @@ void DataChecker::Check(const PendingCheck& check, bool in_progress) {
   if (in_progress) {
     // A non-blocking communicator enqueues in the background: only once it settles is the op
     // on its stream. Bounded like any wait of a replay rank.
-    const auto deadline = std::chrono::steady_clock::now() +
-                          std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                              std::chrono::duration<double>(replayer_.plan().timeout_seconds()));
-    ncclResult_t state = ncclInProgress;
-    while (state == ncclInProgress && std::chrono::steady_clock::now() < deadline)
-      if (ncclCommGetAsyncError(check.comm, &state) != ncclSuccess) break;
-    if (state != ncclSuccess) {
+    ncclResult_t state = ncclSuccess;
+    if (replayer_.WaitSettled(check.comm, &state) != ncclSuccess || state != ncclSuccess) {
       std::lock_guard<std::mutex> lock(mu_);
       ++counts_.unchecked;
       return;

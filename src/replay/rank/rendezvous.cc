@@ -8,6 +8,8 @@
 #include <chrono>
 #include <thread>
 
+#include "replay/hang.h"
+
 namespace ddrr::replay {
 namespace {
 
@@ -55,9 +57,7 @@ StatusOr<std::vector<ncclUniqueId>> Rendezvous::Ids(const std::string& name, int
     if (err != EEXIST) return Status::FromErrno(path, err);
     return Read(path, count);
   }
-  const auto deadline = std::chrono::steady_clock::now() +
-                        std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                            std::chrono::duration<double>(timeout_seconds_));
+  const auto deadline = DeadlineAfter(timeout_seconds_);
   auto pause = std::chrono::microseconds(50);
   for (;;) {
     struct stat st;

@@ -1,8 +1,32 @@
 #include "replay/rank/replayer.h"
 
+#include <chrono>
+#include <thread>
+
 #include "common/log.h"
+#include "replay/hang.h"
 
 namespace ddrr::replay {
+
+namespace {
+
+// The handle tables: one lock guards them all.
+template <typename Map>
+auto FindIn(std::mutex& mu, const Map& map, typename Map::key_type key)
+    -> std::optional<typename Map::mapped_type> {
+  std::lock_guard<std::mutex> lock(mu);
+  auto it = map.find(key);
+  if (it == map.end()) return std::nullopt;
+  return it->second;
+}
+
+template <typename Map>
+void PutIn(std::mutex& mu, Map& map, typename Map::key_type key, typename Map::mapped_type value) {
+  std::lock_guard<std::mutex> lock(mu);
+  map[key] = value;
+}
+
+}  // namespace
 
 Replayer::Replayer(const ReplayPlan& plan, const RankPlan& rank)
     : plan_(plan), rank_(rank), rendezvous_(plan.work_dir(), plan.timeout_seconds()) {
@@ -47,15 +71,11 @@ int Replayer::PlanCommRank(uint64_t key) const {
 }
 
 void Replayer::BindComm(uint64_t recorded, const CommBinding& binding) {
-  std::lock_guard<std::mutex> lock(mu_);
-  comms_[recorded] = binding;
+  PutIn(mu_, comms_, recorded, binding);
 }
 
 std::optional<CommBinding> Replayer::FindComm(uint64_t recorded) const {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = comms_.find(recorded);
-  if (it == comms_.end()) return std::nullopt;
-  return it->second;
+  return FindIn(mu_, comms_, recorded);
 }
 
 uint32_t Replayer::NextCreation(uint64_t key) {
@@ -63,15 +83,23 @@ uint32_t Replayer::NextCreation(uint64_t key) {
   return creations_[key]++;
 }
 
+ncclResult_t Replayer::WaitSettled(ncclComm_t comm, ncclResult_t* state) const {
+  const auto deadline = DeadlineAfter(plan_.timeout_seconds());
+  *state = ncclSuccess;
+  ncclResult_t result = ncclCommGetAsyncError(comm, state);
+  while (result == ncclSuccess && *state == ncclInProgress &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::microseconds(100));
+    result = ncclCommGetAsyncError(comm, state);
+  }
+  return result;
+}
+
 std::optional<cudaStream_t> Replayer::Stream(uint64_t recorded) {
   // The legacy default stream (0), cudaStreamLegacy (1) and cudaStreamPerThread (2) are the
   // same in every process.
   if (recorded <= 2) return reinterpret_cast<cudaStream_t>(recorded);
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = streams_.find(recorded);
-    if (it != streams_.end()) return it->second;
-  }
+  if (auto known = FindIn(mu_, streams_, recorded)) return known;
   cudaStream_t s = nullptr;
   if (cudaStreamCreate(&s) != cudaSuccess) return std::nullopt;
   DDRR_INFO(log::kAll, "replay: a stream the recording did not create is created on first use");
@@ -80,24 +108,11 @@ std::optional<cudaStream_t> Replayer::Stream(uint64_t recorded) {
 }
 
 std::optional<cudaEvent_t> Replayer::Event(uint64_t recorded) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = events_.find(recorded);
-    if (it != events_.end()) return it->second;
-  }
+  if (auto known = FindIn(mu_, events_, recorded)) return known;
   cudaEvent_t e = nullptr;
   if (cudaEventCreateWithFlags(&e, cudaEventDisableTiming) != cudaSuccess) return std::nullopt;
   BindEvent(recorded, e);
   return e;
-}
-
-template <typename Map>
-static auto FindIn(std::mutex& mu, const Map& map, typename Map::key_type key)
-    -> std::optional<typename Map::mapped_type> {
-  std::lock_guard<std::mutex> lock(mu);
-  auto it = map.find(key);
-  if (it == map.end()) return std::nullopt;
-  return it->second;
 }
 
 std::optional<void*> Replayer::Registration(uint64_t recorded) const {
@@ -109,13 +124,6 @@ std::optional<ncclWindow_t> Replayer::Window(uint64_t recorded) const {
 std::optional<ncclRedOp_t> Replayer::RedOp(int64_t recorded) const {
   if (recorded >= 0 && recorded < ncclNumOps) return static_cast<ncclRedOp_t>(recorded);
   return FindIn(mu_, redops_, recorded);
-}
-
-template <typename Map>
-static void PutIn(std::mutex& mu, Map& map, typename Map::key_type key,
-                  typename Map::mapped_type value) {
-  std::lock_guard<std::mutex> lock(mu);
-  map[key] = value;
 }
 
 void Replayer::BindStream(uint64_t recorded, cudaStream_t live) {

@@ -55,6 +55,9 @@ class Replayer {
   std::optional<CommBinding> FindComm(uint64_t recorded) const;
   // The n-th creation of communicator `key` on this rank (0 first): names its rendezvous.
   uint32_t NextCreation(uint64_t key);
+  // Polls a non-blocking communicator until it settles (its state is no longer ncclInProgress)
+  // or the replay's timeout passes. Returns the last poll's result; `*state`: what it reported.
+  ncclResult_t WaitSettled(ncclComm_t comm, ncclResult_t* state) const;
 
   // Handles. Unknown streams and events (made where ddrr could not see) are created on first
   // use; unknown communicators, registrations and windows are not found.
