@@ -107,8 +107,6 @@ bool ReplayReport::reproduced() const {
 }
 
 ReplayOutcome RunReplay(const ReplayOptions& o) {
-  // The recording: killed ranks' spools become rank files first, as for every reader.
-  record::SalvageRun(o.run, [](const std::string&, const StatusOr<uint64_t>&) {});
   auto run = trace::Run::Open(o.run);
   if (!run.ok()) return Failed(ReplayFailure::kInput, run.status().message());
   for (const trace::TraceProblem& p : run->Problems())

@@ -68,6 +68,8 @@ struct ReplayOutcome {
   ReplayReport report;  // when failure == kNone (or kInput after a replay of what is intact)
 };
 
+// Killed ranks' spools in the recording must be salvaged first (record::SalvageRun), as for every
+// reader; the replay's own are salvaged here.
 ReplayOutcome RunReplay(const ReplayOptions& options);
 
 }  // namespace ddrr::replay

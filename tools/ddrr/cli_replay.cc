@@ -89,6 +89,7 @@ class ReplayCommand : public Command {
     o.output = output_;
     o.progress_line = !no_progress_ && !json_ && isatty(STDERR_FILENO);
     o.argv0 = argv0_;
+    SalvageSpools(run_);  // a killed rank's spool becomes a complete rank file first
     replay::ReplayOutcome out = replay::RunReplay(o);
     if (out.failure == replay::ReplayFailure::kPlacement) {
       fprintf(stderr, "ddrr: error: %s\n", out.message.c_str());
