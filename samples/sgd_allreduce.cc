@@ -9,7 +9,9 @@
 #include <cuda_runtime_api.h>
 #include <curand.h>
 #include <nccl.h>
+#include <sys/random.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -105,7 +107,38 @@ double LocalLoss(const Shard& shard, const std::vector<float>& w, std::vector<do
   return loss * scale;
 }
 
-SampleSpec MakeSpec(int* samples, double* lr, int* log_every) {
+// Checkpoints (--checkpoint-at / --resume-at): this rank's weights at the start of a step, in
+// $DDRR_SAMPLE_CHECKPOINT_DIR (default: the current directory).
+std::string CheckpointPath(int rank, int step) {
+  const char* dir = getenv("DDRR_SAMPLE_CHECKPOINT_DIR");
+  return std::string(dir && *dir ? dir : ".") + "/sgd_allreduce-rank" + std::to_string(rank) +
+         "-step" + std::to_string(step) + ".ckpt";
+}
+
+void SaveCheckpoint(int rank, int step, const std::vector<float>& w) {
+  const std::string path = CheckpointPath(rank, step);
+  FILE* f = fopen(path.c_str(), "wb");
+  if (!f || fwrite(w.data(), sizeof(float), w.size(), f) != w.size() || fclose(f) != 0) {
+    fprintf(stderr, "%scannot write the checkpoint %s\n", LogPrefix(), path.c_str());
+    exit(kExitFailure);
+  }
+}
+
+std::vector<float> LoadCheckpoint(int rank, int step, size_t features) {
+  const std::string path = CheckpointPath(rank, step);
+  std::vector<float> w(features);
+  FILE* f = fopen(path.c_str(), "rb");
+  if (!f || fread(w.data(), sizeof(float), w.size(), f) != w.size()) {
+    fprintf(stderr, "%scannot read the checkpoint %s (write it with --checkpoint-at %d)\n",
+            LogPrefix(), path.c_str(), step);
+    exit(kExitUsage);
+  }
+  fclose(f);
+  return w;
+}
+
+SampleSpec MakeSpec(int* samples, double* lr, int* log_every, int* entropy_seed, int* checkpoint_at,
+                    int* resume_at) {
   return SampleSpec{
       .name = "sgd_allreduce",
       .summary =
@@ -123,7 +156,17 @@ SampleSpec MakeSpec(int* samples, double* lr, int* log_every) {
                  FaultKind::kAbort, FaultKind::kNan, FaultKind::kStall},
       .extras = {{"--samples", "N", "training samples per rank", samples},
                  {"--lr", "X", "learning rate", lr},
-                 {"--log-every", "N", "print the loss every N steps (0: never)", log_every}},
+                 {"--log-every", "N", "print the loss every N steps (0: never)", log_every},
+                 {"--entropy-seed", "0|1",
+                  "1: each rank draws its seed from getrandom() instead of --seed, as jobs that\n"
+                  "                    seed from the OS do (the run is then not repeatable)",
+                  entropy_seed},
+                 {"--checkpoint-at", "STEP",
+                  "save each rank's weights at the start of STEP (-1: never)", checkpoint_at},
+                 {"--resume-at", "STEP",
+                  "resume at STEP from the --checkpoint-at STEP files instead of starting from\n"
+                  "                    the broadcast weights (-1: start from step 0)",
+                  resume_at}},
   };
 }
 
@@ -131,7 +174,10 @@ int Run(int argc, char** argv) {
   int samples_per_rank = 1024;
   double lr = 0.2;
   int log_every = 10;
-  const SampleSpec spec = MakeSpec(&samples_per_rank, &lr, &log_every);
+  int entropy_seed = 0;
+  int checkpoint_at = -1, resume_at = -1;
+  const SampleSpec spec =
+      MakeSpec(&samples_per_rank, &lr, &log_every, &entropy_seed, &checkpoint_at, &resume_at);
   const Options options = ParseOptions(argc, argv, spec);
   if (samples_per_rank < 1) UsageError(spec, "--samples must be at least 1");
 
@@ -145,10 +191,16 @@ int Run(int argc, char** argv) {
   const int device = SelectDevice(job, fault.FiresAnyStep(FaultKind::kSameDevice));
   fprintf(stderr, "%sdevice %d of world %d (rank from %s)\n", LogPrefix(), device, world,
           job.source.c_str());
+  uint64_t seed = options.seed;
+  if (entropy_seed != 0 &&
+      getrandom(&seed, sizeof(seed), 0) != static_cast<ssize_t>(sizeof(seed))) {
+    fprintf(stderr, "%sgetrandom failed\n", LogPrefix());
+    return kExitFailure;
+  }
   if (rank == 0) {
     printf("sgd_allreduce: world=%d features=%zu samples_per_rank=%d steps=%d seed=%llu lr=%g\n",
-           world, features, samples_per_rank, options.steps,
-           static_cast<unsigned long long>(options.seed), lr);
+           world, features, samples_per_rank, options.steps, static_cast<unsigned long long>(seed),
+           lr);
     fflush(stdout);
   }
 
@@ -160,10 +212,10 @@ int Run(int argc, char** argv) {
 
   // Ground truth and this rank's data. Rank 0 alone draws the initial weights; everyone else
   // gets them from the broadcast, as a real job loads or initialises a model on one rank.
-  Generator model(options.seed ^ kModelSeedSalt);
+  Generator model(seed ^ kModelSeedSalt);
   const std::vector<float> w_true =
       model.Normal(features, 0.0f, 1.0f / std::sqrt(static_cast<float>(features)));
-  const Shard shard = MakeShard(options.seed, rank, samples_per_rank, features, w_true);
+  const Shard shard = MakeShard(seed, rank, samples_per_rank, features, w_true);
   DeviceBuffer<float> weights(features);
   if (rank == 0) {
     std::vector<float> w0 = model.Uniform(features);
@@ -172,11 +224,17 @@ int Run(int argc, char** argv) {
   } else {
     CUDA_CHECK(cudaMemset(weights.get(), 0, features * sizeof(float)));
   }
-  int root = 0;
-  if (fault.FiresAnyStep(FaultKind::kWrongRoot)) root = 1 % world;
-  NCCL_CHECK(ncclBroadcast(weights.get(), weights.get(), features, ncclFloat, root, comm, stream));
-  WaitStream(stream, comm, "the initial weight broadcast");
-  std::vector<float> w = weights.ToHost();
+  std::vector<float> w;
+  if (resume_at >= 0) {
+    w = LoadCheckpoint(rank, resume_at, features);  // a restarted job: no broadcast
+  } else {
+    int root = 0;
+    if (fault.FiresAnyStep(FaultKind::kWrongRoot)) root = 1 % world;
+    NCCL_CHECK(
+        ncclBroadcast(weights.get(), weights.get(), features, ncclFloat, root, comm, stream));
+    WaitStream(stream, comm, "the initial weight broadcast");
+    w = weights.ToHost();
+  }
 
   // One buffer per step: the mean gradient followed by the loss, so one all-reduce carries both.
   DeviceBuffer<float> reduced(features + 1);
@@ -184,7 +242,8 @@ int Run(int argc, char** argv) {
   std::vector<float> message(features + 1);
   bool reported_non_finite = false;
   bool retired_id = false;
-  for (int step = 0; step < options.steps; ++step) {
+  for (int step = std::max(resume_at, 0); step < options.steps; ++step) {
+    if (step == checkpoint_at) SaveCheckpoint(rank, step, w);
     MarkStep(step);
     if (fault.Fires(FaultKind::kAbort, step)) {
       NCCL_CHECK(ncclCommAbort(comm));

@@ -76,11 +76,20 @@ struct VirtualComm {
 };
 std::unordered_map<const void*, VirtualComm> g_virtual_comms;
 std::unordered_map<std::string, std::string> g_restored_rng;
+// A resumed program (--from step:N) makes its own setup and allocations: recorded handles and
+// allocations correspond to its own one to one, as first seen (apitrace's handle maps).
+std::unordered_map<std::string, std::unordered_map<uint64_t, uint64_t>> g_recorded_to_replay,
+    g_replay_to_recorded;
+
+bool g_resuming = false;            // the script starts at a resume step
+std::atomic<bool> g_resumed{false};  // ... and the program has marked it
+uint64_t g_expected_calls = 0;       // calls the program is to make: setup, then from the step
 
 constexpr uint32_t kNoThread = UINT32_MAX;
 struct ThreadCursor {
   uint32_t script = kNoThread;
   bool paired = false;
+  bool at_resume = false;  // moved to the resume point
   uint64_t call = 0;
   uint64_t entropy[8] = {};
   uint64_t rng = 0;
@@ -93,7 +102,31 @@ ThreadCursor& Cursor() {
     const uint32_t k = g_next_thread.fetch_add(1);
     t_cursor.script = k < g_script.header->thread_count ? k : kNoThread;
   }
+  if (g_resuming && !t_cursor.at_resume && t_cursor.script != kNoThread &&
+      g_resumed.load(std::memory_order_acquire)) {
+    const ScriptThread& t = g_script.threads[t_cursor.script];
+    t_cursor.at_resume = true;
+    t_cursor.call = std::max(t_cursor.call, t.resume_call);
+    for (uint64_t& e : t_cursor.entropy) e = t.resume_entropy;
+    t_cursor.rng = t.resume_rng;
+  }
   return t_cursor;
+}
+
+// Before a resumed program marks its resume step: only its communicator setup is replayed.
+bool InSetup() { return g_resuming && !g_resumed.load(std::memory_order_acquire); }
+
+// Whether recorded number `recorded` of `family` is the program's `replayed` (resumed programs).
+bool Corresponds(const std::string& family, uint64_t recorded, uint64_t replayed) {  // g_mu held
+  if (recorded == 0 || replayed == 0) return recorded == replayed;
+  auto& forward = g_recorded_to_replay[family];
+  auto& backward = g_replay_to_recorded[family];
+  auto f = forward.find(recorded);
+  if (f != forward.end()) return f->second == replayed;
+  if (backward.count(replayed)) return false;
+  forward[recorded] = replayed;
+  backward[replayed] = recorded;
+  return true;
 }
 
 const char* Env(const char* name) {
@@ -222,6 +255,13 @@ void StartAppReplay() {
     if (strcmp(p, "ignore") == 0) g_policy = Policy::kIgnore;
   }
   if (const char* r = Env("DDRR_REPLAY_RESTORE_RNG")) g_restore_rng = strcmp(r, "0") != 0;
+  g_resuming = g_script.header->resume_step != INT64_MIN;
+  for (uint32_t i = 0; i < g_script.header->thread_count; ++i) {
+    const ScriptThread& t = g_script.threads[i];
+    g_expected_calls += t.call_count - (g_resuming ? t.resume_call : 0);
+    for (uint64_t k = 0; g_resuming && k < t.resume_call; ++k)
+      if (g_script.calls[t.first_call + k].flags & sf::kCallSetup) ++g_expected_calls;
+  }
   if (const char* table_path = Env("DDRR_REPLAY_PROGRESS")) {
     auto table = replay::ProgressTable::Open(table_path);
     if (table.ok() && g_script.header->slot < static_cast<uint32_t>(table->slots())) {
@@ -230,7 +270,7 @@ void StartAppReplay() {
       slot.rank.store(g_script.header->rank);
       slot.pid.store(getpid());
       g_progress = replay::ProgressWriter(&slot);
-      g_progress.Total(g_script.header->call_count);
+      g_progress.Total(g_expected_calls);
       g_progress.State(replay::RankState::kReplaying);
     }
   }
@@ -250,10 +290,7 @@ bool ReplayLoaded() { return g_active.load(std::memory_order_acquire); }
 void FinishAppReplay() {
   if (!g_active.load() || g_result_fd < 0) return;
   // Calls the recording has and the program never made: it ended early.
-  uint64_t left = 0;
-  for (uint32_t t = 0; t < g_script.header->thread_count; ++t)
-    left += g_script.threads[t].call_count;
-  left -= std::min(left, g_matched.load());
+  const uint64_t left = g_expected_calls - std::min(g_expected_calls, g_matched.load());
   const char* status = g_failed.load() ? "error" : g_divergences.load() > 0 ? "diverged" : "ok";
   WriteLine(std::string("end status=") + status + " matched=" + std::to_string(g_matched.load()) +
             " divergences=" + std::to_string(g_divergences.load()) +
@@ -272,7 +309,7 @@ bool VirtualCommShape(ncclComm_t comm, int* nranks, int* rank) {
 }
 
 bool ReplayEntropy(int32_t source, void* buf, size_t len, size_t* served) {
-  if (!g_active.load(std::memory_order_acquire)) return false;
+  if (!g_active.load(std::memory_order_acquire) || InSetup()) return false;
   ThreadCursor& c = Cursor();
   const int slot = source >= 0 && source < 8 ? source : 7;
   if (c.script == kNoThread) {
@@ -298,8 +335,14 @@ bool ReplayEntropy(int32_t source, void* buf, size_t len, size_t* served) {
   return false;
 }
 
+void ReplayMark(int64_t step) {
+  if (g_active.load(std::memory_order_acquire) && g_resuming &&
+      step >= g_script.header->resume_step)
+    g_resumed.store(true, std::memory_order_release);
+}
+
 void ReplayRng(const char* name, const void* bytes, size_t len) {
-  if (!g_active.load(std::memory_order_acquire)) return;
+  if (!g_active.load(std::memory_order_acquire) || InSetup()) return;
   ThreadCursor& c = Cursor();
   if (c.script == kNoThread) return;
   const ScriptThread& t = g_script.threads[c.script];
@@ -339,8 +382,20 @@ ReplayStep::ReplayStep(trace::FunctionId fn, bool replaying) : fn_(fn) {
   thread_ = c.script;
   if (c.script == kNoThread) return;  // Check() says so
   const ScriptThread& t = g_script.threads[c.script];
+  uint64_t end = t.call_count;
+  if (InSetup()) {
+    // Only communicator setup is matched, with the recorded setup; the rest runs for real.
+    const trace::FunctionInfo* info = trace::FindFunction(fn);
+    if (!info || (info->category != "comm_create" && fn != trace::FunctionId::kNcclGetUniqueId)) {
+      passthrough_ = true;
+      return;
+    }
+    end = t.resume_call;
+    while (c.call < end && !(g_script.calls[t.first_call + c.call].flags & sf::kCallSetup))
+      ++c.call;
+  }
   index_ = c.call;
-  if (c.call >= t.call_count) return;
+  if (c.call >= end) return;
   const ScriptCall& call = g_script.calls[t.first_call + c.call++];
   call_ = &call;
   matched_ = call.fn == static_cast<uint32_t>(fn);
@@ -382,10 +437,13 @@ void ReplayStep::Handle(int i, const char* family, const void* h) {
   if (i < 0 || i >= kMaxArgs) return;
   std::lock_guard<std::mutex> lock(g_mu);
   given_[i] = {sf::kArgHandle, 0, NumberHandle(family, h), 0};
-  // A call that no longer matches must not hand NCCL a communicator it never made.
-  if (!matched_ && strcmp(family, "comm") == 0 && g_virtual_comms.count(h)) {
-    serve_ = true;
-    result_ = ncclInvalidUsage;
+  if (strcmp(family, "comm") == 0) {
+    auto it = g_virtual_comms.find(h);
+    if (it != g_virtual_comms.end()) {
+      touches_virtual_ = true;
+      shape_nranks_ = it->second.nranks;
+      shape_rank_ = it->second.rank;
+    }
   }
 }
 
@@ -441,6 +499,23 @@ void ReplayStep::Diverge(const char* what, int arg) {
 void ReplayStep::Check() {
   if (!active_) return;
   const auto* call = static_cast<const ScriptCall*>(call_);
+  if (touches_virtual_ && !matched_) {
+    // Nothing recorded answers it, and NCCL never made that communicator: never call NCCL.
+    serve_ = true;
+    result_ = ncclInvalidUsage;
+    const trace::FunctionInfo* info = trace::FindFunction(fn_);
+    if (passthrough_ && info && info->category == "comm_query") {
+      shape_answers_ = true;  // before the resume point: the communicator's shape answers
+      result_ = ncclSuccess;
+      return;
+    }
+    if (passthrough_)
+      return Diverge((FunctionName(static_cast<uint32_t>(fn_)) +
+                      " before the resume step, on a communicator served from the recording: "
+                      "the recording has nothing to answer it with")
+                         .c_str());
+  }
+  if (passthrough_) return;
   if (thread_ == kNoThread) return Diverge("a thread the recording does not have makes calls");
   if (!call) return Diverge("the recording has no more calls on this thread");
   if (!matched_)
@@ -451,12 +526,23 @@ void ReplayStep::Check() {
     const ScriptArg& a = g_script.args[call->first_arg + j];
     if (a.flags & sf::kArgOut) continue;
     const Given& g = given_[j];
+    const trace::FunctionInfo* info = trace::FindFunction(fn_);
     bool same = true;
-    if (a.kind == sf::kArgScalar || a.kind == sf::kArgHandle) {
+    if (a.kind == sf::kArgScalar) {
       same = g.value == a.value;
+    } else if (a.kind == sf::kArgHandle) {
+      std::lock_guard<std::mutex> lock(g_mu);
+      same = g_resuming && info ? Corresponds(std::string(info->args[j].handle_family), a.value,
+                                              g.value)
+                                : g.value == a.value;
     } else if (a.kind == sf::kArgPointer) {
-      same = (a.value || g.value) ? a.value == g.value && a.offset == g.offset
-                                  : (a.flags & sf::kArgNull) == (g.flags & sf::kArgNull);
+      std::lock_guard<std::mutex> lock(g_mu);
+      if (a.value || g.value) {
+        same = (g_resuming ? Corresponds("alloc", a.value, g.value) : a.value == g.value) &&
+               a.offset == g.offset;
+      } else {
+        same = (a.flags & sf::kArgNull) == (g.flags & sf::kArgNull);
+      }
     }
     if (!same) {
       args_differ_ = true;
@@ -472,7 +558,7 @@ int64_t ReplayStep::recorded_result() const { return result_; }
 
 bool ReplayStep::writes_outputs() const {
   const auto* call = static_cast<const ScriptCall*>(call_);
-  return serves() && matched_ && call && !(call->flags & sf::kCallFailed);
+  return shape_answers_ || (serves() && matched_ && call && !(call->flags & sf::kCallFailed));
 }
 
 int ReplayStep::MapDevice(int device) const {
@@ -497,6 +583,23 @@ void ReplayStep::WaitForQuery(cudaEvent_t event) const {
 
 int64_t ReplayStep::OutScalar(int i) const {
   const auto* call = static_cast<const ScriptCall*>(call_);
+  if (shape_answers_) {  // a query of a served communicator before the resume point
+    switch (fn_) {
+      case trace::FunctionId::kNcclCommCount:
+        return shape_nranks_;
+      case trace::FunctionId::kNcclCommUserRank:
+        return shape_rank_;
+      case trace::FunctionId::kNcclCommCuDevice: {
+        using Fn = cudaError_t (*)(int*);
+        static const auto get = RealCudart<Fn>("cudaGetDevice");
+        int device = 0;
+        if (get) get(&device);
+        return device;
+      }
+      default:
+        return 0;  // ncclCommGetAsyncError: ncclSuccess
+    }
+  }
   if (!call || !matched_ || static_cast<uint32_t>(i) >= call->arg_count) return 0;
   return static_cast<int64_t>(g_script.args[call->first_arg + i].raw);
 }
@@ -539,7 +642,9 @@ void ReplayStep::WriteOutput(void* buffer, cudaStream_t stream) {
     std::string window = "the recording holds no payloads";
     if (h.payload_step_begin || h.payload_step_end)
       window = "payloads were recorded for steps " + std::to_string(h.payload_step_begin) + "-" +
-               std::to_string(h.payload_step_end) + " only";
+               std::to_string(h.payload_step_end) + " only; replay with --from step:" +
+               std::to_string(h.payload_step_begin) +
+               ", the program resuming from its own checkpoint of that step";
     WriteLine("error seq=" + std::to_string(call->seq) + " what=no payload for " +
               FunctionName(call->fn) + " op " + std::to_string(call->op_seq) +
               (call->step != INT64_MIN ? " at step " + std::to_string(call->step) : "") + ": " +

@@ -43,6 +43,8 @@ bool VirtualCommShape(ncclComm_t comm, int* nranks, int* rank);
 // `*served` bytes handed over (a divergence is noted when the recording has none left, or a
 // draw of another size).
 bool ReplayEntropy(int32_t source, void* buf, size_t len, size_t* served);
+// The program marks a step (ddrr_mark): a resumed program reaches its resume step.
+void ReplayMark(int64_t step);
 // An RNG state the program records: compared with the recording (or, with restore, the
 // recorded state is kept for ReplayRestoreRng).
 void ReplayRng(const char* name, const void* bytes, size_t len);
@@ -97,6 +99,10 @@ class ReplayStep {
   void Diverge(const char* what, int arg = -1);
 
   bool active_ = false;
+  bool passthrough_ = false;      // before a resume point, not setup: runs for real, unchecked
+  bool touches_virtual_ = false;  // a communicator argument is one served from the recording
+  bool shape_answers_ = false;    // a query answered from that communicator's shape
+  int shape_nranks_ = -1, shape_rank_ = -1;
   bool serve_ = false;
   bool matched_ = false;
   bool args_differ_ = false;

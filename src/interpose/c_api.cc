@@ -13,6 +13,7 @@ using ddrr::interpose::ActiveRecorder;
 extern "C" DDRR_EXPORT int ddrr_enabled(void) { return ActiveRecorder() != nullptr; }
 
 extern "C" DDRR_EXPORT void ddrr_mark(const char* label, int64_t step) {
+  if (ddrr::interpose::Replaying()) ddrr::interpose::ReplayMark(step);
   ddrr::record::Recorder* r = ActiveRecorder();
   if (!r) return;
   if (step >= 0) ddrr::interpose::SetCurrentStep(step);  // opens and closes the payload window

@@ -10,6 +10,7 @@
 #include "cli_common.h"
 #include "common/step_range.h"
 #include "replay/app/app_session.h"
+#include "replay/plan.h"
 #include "replay/report.h"
 #include "replay/session.h"
 
@@ -127,10 +128,16 @@ class ReplayCommand : public Command {
 
  private:
   int RunProgram(const std::vector<int64_t>& ranks) {
-    if (!from_.empty() || !until_.empty() || pace_ != "none" || data_ != "pattern" || json_)
-      return Fail(
-          "--from, --until, --pace, --data and --json apply to comm replay, not to a program");
+    if (!until_.empty() || pace_ != "none" || data_ != "pattern" || json_)
+      return Fail("--until, --pace, --data and --json apply to comm replay, not to a program");
     replay::app::AppReplayOptions o;
+    if (!from_.empty()) {
+      auto from = replay::ParseWindowPoint(from_);
+      if (!from.ok() || from->kind != replay::WindowPoint::kStep)
+        return Fail("--from " + from_ +
+                    ": with a program, --from takes step:N (the step it resumes at)");
+      o.resume_step = from->step;
+    }
     o.run = run_;
     o.ranks = ranks;
     o.argv = program_;

@@ -284,7 +284,11 @@ AppReplayOutcome RunAppReplay(const AppReplayOptions& o) {
   std::vector<ScriptSummary> summaries;
   for (size_t i = 0; i < ranks.size(); ++i) {
     const std::string path = work + "/rank-" + std::to_string(ranks[i]) + ".script";
-    auto s = WriteScript(*run, **model, ranks[i], running, static_cast<uint32_t>(i), path);
+    ScriptOptions so;
+    so.running = running;
+    so.slot = static_cast<uint32_t>(i);
+    so.resume_step = o.resume_step;
+    auto s = WriteScript(*run, **model, ranks[i], so, path);
     if (!s.ok()) return Failed(AppFailure::kInput, s.status().message());
     const trace::RankEntry* e = run->FindRank(ranks[i]);
     if (!e->reader->problems().empty())

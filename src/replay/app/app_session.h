@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,8 @@ struct AppReplayOptions {
   int ranks_per_gpu = 0;          // > 0: K ranks per GPU through emu
   OnDivergence on_divergence = OnDivergence::kStop;
   bool restore_rng = false;
+  // The program resumes at this step from its own checkpoint (--from step:N).
+  std::optional<int64_t> resume_step;
   double timeout_seconds = 60;  // a program that makes no call this long is stopped
   std::string output;           // the replay's run directory; empty: a temporary one
   const char* argv0 = nullptr;  // finds ddrr's libraries beside the binary

@@ -31,6 +31,8 @@ enum ScriptCallFlags : uint32_t {
   kCallHasOutput = 1u << 1,       // output_blob/output_bytes: what a served call writes
   kCallMissingOutput = 1u << 2,   // served, writes data, but no payload was recorded for it
   kCallFailed = 1u << 3,          // the recorded call failed: never re-executed
+  kCallSetup = 1u << 4,           // before the resume point: communicator setup a resumed
+                                  // program makes again (creation, ncclGetUniqueId)
 };
 
 // ScriptArg.kind: how an argument compares.
@@ -59,6 +61,9 @@ struct ScriptHeader {
   uint64_t blob_offset, blob_bytes;
   uint64_t file_bytes;
   int64_t payload_step_begin, payload_step_end;  // the recording's payload window; both 0: all
+  // The program resumes at this step (its own checkpoint): before its ddrr_mark of the step
+  // only setup calls are matched; INT64_MIN: it runs from the start.
+  int64_t resume_step;
   uint32_t crc;
   uint32_t slot;  // the rank's slot in the replay's progress table (replay/progress.h)
 };
@@ -69,6 +74,8 @@ struct ScriptThread {
   uint64_t first_call, call_count;
   uint64_t first_entropy, entropy_count;
   uint64_t first_rng, rng_count;
+  // Where the resume step starts in each list (0 without one).
+  uint64_t resume_call, resume_entropy, resume_rng;
 };
 
 struct ScriptCall {

@@ -62,6 +62,7 @@ struct ThreadRecords {
   std::vector<ScriptCall> calls;
   std::vector<ScriptEntropy> entropy;
   std::vector<ScriptRng> rngs;
+  uint64_t resume_call = 0, resume_entropy = 0, resume_rng = 0;
   // Group being recorded: depth and whether it holds a call that runs for real.
   int group_depth = 0;
   bool group_has_real = false;
@@ -69,9 +70,10 @@ struct ThreadRecords {
 
 class Compiler {
  public:
-  Compiler(const analysis::RunModel& model, int64_t rank, const std::set<int64_t>& running,
+  Compiler(const analysis::RunModel& model, int64_t rank, const ScriptOptions& options,
            uint32_t world)
-      : model_(model), rank_(rank), running_(running) {
+      : model_(model), rank_(rank), running_(options.running), resume_(options.resume_step) {
+    const std::set<int64_t>& running = options.running;
     all_running_ = true;
     for (uint32_t r = 0; r < world; ++r) all_running_ = all_running_ && running.count(r) != 0;
   }
@@ -96,6 +98,15 @@ class Compiler {
 
   void Add(const trace::Event& e, const trace::EventPosition& pos, trace::RankFileReader& reader) {
     if (e.has_mark() && e.mark().step() >= 0) step_ = e.mark().step();
+    if (resume_ && !cut_ && e.has_mark() && e.mark().step() == *resume_) {
+      // The cut: every thread resumes where it stands now.
+      cut_ = true;
+      for (auto& [index, t] : threads_) {
+        t.resume_call = t.calls.size();
+        t.resume_entropy = t.entropy.size();
+        t.resume_rng = t.rngs.size();
+      }
+    }
     if (e.has_call()) return AddCall(e, pos);
     if (e.has_entropy()) {
       ScriptEntropy s{};
@@ -138,6 +149,10 @@ class Compiler {
   }
 
   Status Write(const std::string& path, const trace::Header& header, uint32_t slot) {
+    if (resume_ && !cut_)
+      return Status::InvalidArgument("rank " + std::to_string(rank_) + " never marked step " +
+                                     std::to_string(*resume_) +
+                                     " (ddrr_mark): there is nothing to resume at");
     // Threads in order of their first call or draw; missing outputs known now.
     std::vector<ThreadRecords*> order;
     for (auto& [index, t] : threads_) order.push_back(&t);
@@ -156,9 +171,15 @@ class Compiler {
       st.entropy_count = t->entropy.size();
       st.first_rng = rngs.size();
       st.rng_count = t->rngs.size();
+      st.resume_call = t->resume_call;
+      st.resume_entropy = t->resume_entropy;
+      st.resume_rng = t->resume_rng;
       threads.push_back(st);
-      for (ScriptCall c : t->calls) {
-        if (expects_output_.count(c.seq) && !(c.flags & kCallHasOutput)) {
+      for (size_t k = 0; k < t->calls.size(); ++k) {
+        ScriptCall c = t->calls[k];
+        // Before the resume point only setup is replayed: its data is not needed.
+        const bool skipped = resume_ && k < t->resume_call;
+        if (!skipped && expects_output_.count(c.seq) && !(c.flags & kCallHasOutput)) {
           c.flags |= kCallMissingOutput;
           ++summary_.missing_outputs;
         }
@@ -168,6 +189,14 @@ class Compiler {
       rngs.insert(rngs.end(), t->rngs.begin(), t->rngs.end());
     }
     summary_.threads = static_cast<uint32_t>(threads.size());
+    if (resume_) {  // the calls the resumed program is to make: setup, then from the step on
+      summary_.calls = 0;
+      for (const ThreadRecords* t : order) {
+        summary_.calls += t->calls.size() - t->resume_call;
+        for (uint64_t k = 0; k < t->resume_call; ++k)
+          if (t->calls[k].flags & kCallSetup) ++summary_.calls;
+      }
+    }
 
     ScriptHeader h{};
     memcpy(h.magic, kScriptMagic, sizeof(h.magic));
@@ -180,6 +209,7 @@ class Compiler {
     h.entropy_count = entropy.size();
     h.rng_count = rngs.size();
     h.slot = slot;
+    h.resume_step = resume_ ? *resume_ : INT64_MIN;
     h.payload_step_begin = header.capture().payload_step_begin();
     h.payload_step_end = header.capture().payload_step_end();
     std::string body;
@@ -300,6 +330,9 @@ class Compiler {
       c.mode = kModeServe;
       c.flags |= kCallFailed;
     }
+    if (resume_ && !cut_ &&
+        (info->category == "comm_create" || info->id == FunctionId::kNcclGetUniqueId))
+      c.flags |= kCallSetup;
     if (c.mode == kModeServe) ++summary_.served;
 
     allocations_.Before(call);
@@ -377,6 +410,8 @@ class Compiler {
   const analysis::RunModel& model_;
   int64_t rank_;
   const std::set<int64_t>& running_;
+  std::optional<int64_t> resume_;
+  bool cut_ = false;  // the resume step's mark has been seen
   bool all_running_ = false;
   std::map<uint32_t, ThreadRecords> threads_;
   uint64_t next_seen_ = 0;
@@ -394,14 +429,13 @@ class Compiler {
 }  // namespace
 
 StatusOr<ScriptSummary> WriteScript(trace::Run& run, const analysis::RunModel& model, int64_t rank,
-                                    const std::set<int64_t>& running, uint32_t slot,
-                                    const std::string& path) {
+                                    const ScriptOptions& options, const std::string& path) {
   trace::RankEntry* entry = run.FindRank(rank);
   if (!entry) return Status::NotFound("rank " + std::to_string(rank) + " is not in " + run.path());
   if (!entry->reader)
     return Status::InvalidArgument(entry->path + ": " + entry->open_status.message());
   trace::RankFileReader& reader = *entry->reader;
-  Compiler compiler(model, rank, running, run.world_size());
+  Compiler compiler(model, rank, options, run.world_size());
   trace::Event e;
   trace::EventPosition pos;
   reader.Rewind();
@@ -409,7 +443,7 @@ StatusOr<ScriptSummary> WriteScript(trace::Run& run, const analysis::RunModel& m
     if (e.has_call()) compiler.NoteCreation(e.call());
   reader.Rewind();
   while (reader.Next(&e, &pos)) compiler.Add(e, pos, reader);
-  if (Status st = compiler.Write(path, reader.header(), slot); !st.ok()) return st;
+  if (Status st = compiler.Write(path, reader.header(), options.slot); !st.ok()) return st;
   compiler.summary().capture_level = reader.header().capture().level();
   return compiler.summary();
 }

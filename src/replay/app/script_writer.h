@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -27,11 +28,18 @@ struct ScriptSummary {
   int32_t capture_level = 0;  // trace::CaptureLevel of the rank
 };
 
-// Writes rank `rank` of `run` to `path`. `running` holds every rank the replay starts; `slot`
-// is the rank's slot in the progress table. Fails on a rank the run does not have or cannot
-// read, or an unwritable `path`.
-StatusOr<ScriptSummary> WriteScript(trace::Run& run, const analysis::RunModel& model, int64_t rank,
-                                    const std::set<int64_t>& running, uint32_t slot,
+struct ScriptOptions {
+  std::set<int64_t> running;  // every rank the replay starts
+  uint32_t slot = 0;          // the rank's slot in the progress table
+  // The program resumes at this step from its own checkpoint: the script starts at the rank's
+  // first mark of the step, and only communicator setup before it is matched.
+  std::optional<int64_t> resume_step;
+};
+
+// Writes rank `rank` of `run` to `path`. Fails on a rank the run does not have or cannot read, a
+// resume step the rank never marked, or an unwritable `path`.
+StatusOr<ScriptSummary> WriteScript(trace::Run& run, const analysis::RunModel& model,
+                                    int64_t rank, const ScriptOptions& options,
                                     const std::string& path);
 
 }  // namespace ddrr::replay::app
