@@ -16,6 +16,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
+#include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -137,8 +139,13 @@ std::vector<float> LoadCheckpoint(int rank, int step, size_t features) {
   return w;
 }
 
+struct Noise {
+  double scale = 0;  // --grad-noise
+  int seed = -1;     // --noise-seed; -1: the run's seed + rank
+};
+
 SampleSpec MakeSpec(int* samples, double* lr, int* log_every, int* entropy_seed, int* checkpoint_at,
-                    int* resume_at) {
+                    int* resume_at, Noise* noise) {
   return SampleSpec{
       .name = "sgd_allreduce",
       .summary =
@@ -166,7 +173,12 @@ SampleSpec MakeSpec(int* samples, double* lr, int* log_every, int* entropy_seed,
                  {"--resume-at", "STEP",
                   "resume at STEP from the --checkpoint-at STEP files instead of starting from\n"
                   "                    the broadcast weights (-1: start from step 0)",
-                  resume_at}},
+                  resume_at},
+                 {"--grad-noise", "X",
+                  "add Gaussian noise of scale X to each gradient, from a host generator whose\n"
+                  "                    state is recorded at every step (ddrr_record_rng)",
+                  &noise->scale},
+                 {"--noise-seed", "N", "seed of that generator (-1: --seed + rank)", &noise->seed}},
   };
 }
 
@@ -176,8 +188,9 @@ int Run(int argc, char** argv) {
   int log_every = 10;
   int entropy_seed = 0;
   int checkpoint_at = -1, resume_at = -1;
-  const SampleSpec spec =
-      MakeSpec(&samples_per_rank, &lr, &log_every, &entropy_seed, &checkpoint_at, &resume_at);
+  Noise noise;
+  const SampleSpec spec = MakeSpec(&samples_per_rank, &lr, &log_every, &entropy_seed,
+                                   &checkpoint_at, &resume_at, &noise);
   const Options options = ParseOptions(argc, argv, spec);
   if (samples_per_rank < 1) UsageError(spec, "--samples must be at least 1");
 
@@ -242,6 +255,8 @@ int Run(int argc, char** argv) {
   std::vector<float> message(features + 1);
   bool reported_non_finite = false;
   bool retired_id = false;
+  std::mt19937_64 noise_gen(noise.seed >= 0 ? static_cast<uint64_t>(noise.seed)
+                                            : seed + static_cast<uint64_t>(rank));
   for (int step = std::max(resume_at, 0); step < options.steps; ++step) {
     if (step == checkpoint_at) SaveCheckpoint(rank, step, w);
     MarkStep(step);
@@ -250,7 +265,19 @@ int Run(int argc, char** argv) {
       fprintf(stderr, "%saborted the communicator at step %d; exiting\n", LogPrefix(), step);
       exit(kExitAborted);
     }
+    if (noise.scale > 0) {
+      // The generator's state at each step is what a replay checks (or hands back).
+      std::ostringstream state;
+      state << noise_gen;
+      RecordRng("grad_noise", state.str());
+      if (std::string restored; RestoreRng("grad_noise", &restored)) {
+        std::istringstream in(restored);
+        in >> noise_gen;
+      }
+    }
     const double loss = LocalLoss(shard, w, &gradient);
+    for (size_t f = 0; noise.scale > 0 && f < features; ++f)
+      gradient[f] += noise.scale * std::normal_distribution<double>(0.0, 1.0)(noise_gen);
     for (size_t f = 0; f < features; ++f) message[f] = static_cast<float>(gradient[f]);
     message[features] = static_cast<float>(loss);
     if (fault.Fires(FaultKind::kNan, step)) message[0] = std::numeric_limits<float>::quiet_NaN();

@@ -76,6 +76,17 @@ case $case_name in
     replay 0 rep 3 --entropy-seed 1
     same_hash 3
     has "1 entropy draw(s) handed back" ;;
+  rng_state)
+    # The program records its host generator's state every step: another seed is caught at the
+    # first state; --restore-rng hands the recorded states back and the result is the same.
+    record 4 payloads --grad-noise 0.01
+    replay 0 rep 1 --grad-noise 0.01
+    same_hash 1
+    replay 1 rep 1 --grad-noise 0.01 --noise-seed 7
+    has "RNG state 'grad_noise' differs"
+    opts=(--restore-rng)
+    replay 0 rep 1 --grad-noise 0.01 --noise-seed 7
+    same_hash 1 ;;
   learning_rate)
     # One rank's program changed: the first collective whose input differs is the divergence.
     record 4 payloads

@@ -136,6 +136,7 @@ void ReadResult(const std::string& path, AppRankResult* r, std::vector<uint32_t>
       d.recorded_seq = Number(Field(line, "seq"));
       d.what = Field(line, "what");
       if (d.what.rfind("arg=", 0) == 0) d.what = d.what.substr(d.what.find(' ') + 1);
+      d.at_call = Number(Field(line, "fn")) != 0;
       r->list.push_back(std::move(d));
       fns->push_back(static_cast<uint32_t>(Number(Field(line, "fn"))));
       givens->push_back("");
@@ -183,7 +184,7 @@ void DescribeRecorded(trace::RankFileReader& reader, int64_t rank, AppRankResult
     for (AppDivergence& d : r->list) {
       if (d.thread != t) continue;
       if (index == d.index) {
-        d.recorded = line;
+        if (d.at_call) d.recorded = line;
         d.before.assign(recent[t].begin(), recent[t].end());
       }
     }
@@ -381,7 +382,7 @@ AppReplayOutcome RunAppReplay(const AppReplayOptions& o) {
       r.stalled_as_recorded = r.unreached == 0 && RecordingEndedAbruptly(reader);
       if (!r.stalled_as_recorded) {
         AppDivergence d;
-        d.index = r.matched;
+        d.index = r.matched;  // the call it did not make
         d.what = "the program made no call for " +
                  std::to_string(static_cast<int>(o.timeout_seconds)) + " s after " +
                  std::to_string(r.matched) + " matching call(s); the recording " +
@@ -396,7 +397,7 @@ AppReplayOutcome RunAppReplay(const AppReplayOptions& o) {
           f && f->end_reason() == trace::END_SIGNAL && r.exit_status == 128 + f->signal();
       if (!same_signal) {
         AppDivergence d;
-        d.index = r.matched;
+        d.index = r.matched;  // the call it did not make
         d.what = "the program ended (exit status " + std::to_string(r.exit_status) + ") after " +
                  std::to_string(r.matched) + " matching call(s); the recording has " +
                  std::to_string(r.unreached) + " more";
@@ -440,9 +441,8 @@ std::string AppReportText(const AppReplayReport& report) {
       continue;
     }
     snprintf(buf, sizeof(buf),
-             "%s: diverged (%" PRIu64 " difference(s)), %" PRIu64
-             " call(s) matched before the first\n",
-             who.c_str(), std::max<uint64_t>(r.divergences, r.list.size()), r.matched);
+             "%s: diverged (%" PRIu64 " difference(s)), %" PRIu64 " call(s) matched\n", who.c_str(),
+             std::max<uint64_t>(r.divergences, r.list.size()), r.matched);
     s += buf;
     for (const AppDivergence& d : r.list) {
       s += "  " + d.what + "\n";

@@ -32,12 +32,13 @@ struct AppReplayOptions {
 
 // One place where a rank behaved differently from its recording.
 struct AppDivergence {
-  uint64_t recorded_seq = 0;        // 0: past the recording's calls, or not a call
-  uint32_t thread = 0;              // the recorded thread, in order of first call
-  uint64_t index = 0;               // of the call in its thread
-  std::string what;                 // "argument count differs", "data: input buffer ..."
-  std::string recorded;             // the recorded call as `ddrr dump` shows it
-  std::string replayed;             // the program's call, in the same notation
+  uint64_t recorded_seq = 0;  // 0: past the recording's calls, or not a call
+  uint32_t thread = 0;        // the recorded thread, in order of first call
+  uint64_t index = 0;         // of the call in its thread
+  std::string what;           // "argument count differs", "data: input buffer ..."
+  bool at_call = true;   // at a call (else at an entropy draw, an RNG state, the program's end)
+  std::string recorded;  // the recorded call as `ddrr dump` shows it
+  std::string replayed;  // the program's call, in the same notation
   std::vector<std::string> before;  // the last matching calls of the thread, oldest first
 };
 

@@ -38,8 +38,7 @@ struct ScriptOptions {
 
 // Writes rank `rank` of `run` to `path`. Fails on a rank the run does not have or cannot read, a
 // resume step the rank never marked, or an unwritable `path`.
-StatusOr<ScriptSummary> WriteScript(trace::Run& run, const analysis::RunModel& model,
-                                    int64_t rank, const ScriptOptions& options,
-                                    const std::string& path);
+StatusOr<ScriptSummary> WriteScript(trace::Run& run, const analysis::RunModel& model, int64_t rank,
+                                    const ScriptOptions& options, const std::string& path);
 
 }  // namespace ddrr::replay::app
