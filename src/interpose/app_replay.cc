@@ -65,7 +65,8 @@ std::atomic<bool> g_failed{false};  // a replay error (missing data): the end sa
 replay::ProgressWriter g_progress(nullptr);
 
 std::mutex g_mu;  // numbering, allocations, virtual handles, RNG states, the result file
-std::unordered_map<std::string, std::unordered_map<const void*, uint64_t>> g_handles;
+// By family: the generated wrappers pass string literals, so views of them stay valid.
+std::unordered_map<std::string_view, std::unordered_map<const void*, uint64_t>> g_handles;
 struct Allocation {
   uint64_t id, size;
 };
@@ -419,30 +420,37 @@ void ReplayStep::Scalar(int i, double v) {
 
 void ReplayStep::Pointer(int i, const void* p) {
   if (i < 0 || i >= kMaxArgs) return;
-  Given g{sf::kArgPointer, p ? 0u : static_cast<uint32_t>(sf::kArgNull), 0, 0};
-  std::lock_guard<std::mutex> lock(g_mu);
-  const auto addr = reinterpret_cast<uintptr_t>(p);
-  auto it = g_allocations.upper_bound(addr);
-  if (p && it != g_allocations.begin()) {
-    --it;
-    if (addr - it->first < std::max<uint64_t>(it->second.size, 1)) {
-      g.value = it->second.id;
-      g.offset = addr - it->first;
-    }
-  }
-  given_[i] = g;
+  given_[i] = {sf::kArgPointer, p ? 0u : static_cast<uint32_t>(sf::kArgNull), 0, 0, p, nullptr};
 }
 
 void ReplayStep::Handle(int i, const char* family, const void* h) {
   if (i < 0 || i >= kMaxArgs) return;
+  given_[i] = {sf::kArgHandle, 0, 0, 0, h, family};
+}
+
+// Pointers and handles as the recording numbers them, under one lock for the whole call.
+void ReplayStep::Number() {
+  if (numbered_) return;
+  numbered_ = true;
   std::lock_guard<std::mutex> lock(g_mu);
-  given_[i] = {sf::kArgHandle, 0, NumberHandle(family, h), 0};
-  if (strcmp(family, "comm") == 0) {
-    auto it = g_virtual_comms.find(h);
-    if (it != g_virtual_comms.end()) {
+  for (Given& g : given_) {
+    if (g.kind == sf::kArgHandle) {
+      g.value = NumberHandle(g.family, g.raw);
+      if (strcmp(g.family, "comm") != 0) continue;
+      auto it = g_virtual_comms.find(g.raw);
+      if (it == g_virtual_comms.end()) continue;
       touches_virtual_ = true;
       shape_nranks_ = it->second.nranks;
       shape_rank_ = it->second.rank;
+    } else if (g.kind == sf::kArgPointer && g.raw) {
+      const auto addr = reinterpret_cast<uintptr_t>(g.raw);
+      auto it = g_allocations.upper_bound(addr);
+      if (it == g_allocations.begin()) continue;
+      --it;
+      if (addr - it->first < std::max<uint64_t>(it->second.size, 1)) {
+        g.value = it->second.id;
+        g.offset = addr - it->first;
+      }
     }
   }
 }
@@ -479,6 +487,7 @@ void ReplayStep::Input(int i, const void* buffer, cudaStream_t stream) {
 }
 
 void ReplayStep::Diverge(const char* what, int arg) {
+  Number();
   const auto* call = static_cast<const ScriptCall*>(call_);
   std::string given = "given";
   const trace::FunctionInfo* info = trace::FindFunction(fn_);
@@ -498,6 +507,7 @@ void ReplayStep::Diverge(const char* what, int arg) {
 
 void ReplayStep::Check() {
   if (!active_) return;
+  Number();
   const auto* call = static_cast<const ScriptCall*>(call_);
   if (touches_virtual_ && !matched_) {
     // Nothing recorded answers it, and NCCL never made that communicator: never call NCCL.
@@ -522,11 +532,11 @@ void ReplayStep::Check() {
     return Diverge(("called " + FunctionName(static_cast<uint32_t>(fn_)) +
                     " where the recording has " + FunctionName(call->fn))
                        .c_str());
+  const trace::FunctionInfo* info = trace::FindFunction(fn_);
   for (uint32_t j = 0; j < call->arg_count && j < kMaxArgs; ++j) {
     const ScriptArg& a = g_script.args[call->first_arg + j];
     if (a.flags & sf::kArgOut) continue;
     const Given& g = given_[j];
-    const trace::FunctionInfo* info = trace::FindFunction(fn_);
     bool same = true;
     if (a.kind == sf::kArgScalar) {
       same = g.value == a.value;
@@ -546,7 +556,6 @@ void ReplayStep::Check() {
     }
     if (!same) {
       args_differ_ = true;
-      const trace::FunctionInfo* info = trace::FindFunction(fn_);
       const std::string name = info ? std::string(info->args[j].name) : std::to_string(j);
       return Diverge(("argument " + name + " differs").c_str(), static_cast<int>(j));
     }

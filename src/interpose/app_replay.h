@@ -96,6 +96,7 @@ class ReplayStep {
 
  private:
   void Value(int i, uint64_t v);
+  void Number();
   void Diverge(const char* what, int arg = -1);
 
   bool active_ = false;
@@ -114,8 +115,11 @@ class ReplayStep {
   static constexpr int kMaxArgs = 12;
   struct Given {
     uint32_t kind = 0, flags = 0;
-    uint64_t value = 0, offset = 0;
+    uint64_t value = 0, offset = 0;  // as the recording numbers them (Number())
+    const void* raw = nullptr;       // the pointer or handle given
+    const char* family = nullptr;    // a handle's
   } given_[kMaxArgs];
+  bool numbered_ = false;
 };
 
 }  // namespace ddrr::interpose

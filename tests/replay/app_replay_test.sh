@@ -17,6 +17,7 @@ sgd=("$samples/sgd_allreduce" --steps 12 --log-every 0)
 # record NRANKS LEVEL ARGS...: sgd under the recorder on the host runtime, into $work/run.
 record() {
   local n=$1 level=$2; shift 2
+  rm -f "$DDRR_SAMPLE_BOOTSTRAP_DIR"/*  # a kept id is the last job's: each job starts afresh
   "$ddrr" record --level "$level" -o "$work/run" -- "$ddrr" run --host -n "$n" -- "${sgd[@]}" "$@" \
     >"$work/record.out" 2>&1
   ls "$work/run"/rank-*.ddrr >/dev/null 2>&1 || fail "nothing recorded: $(tail -5 "$work/record.out")"
@@ -125,6 +126,7 @@ case $case_name in
   resume)
     # Payloads for steps 5-11 only: a replay from the start lacks the data and says which window
     # it has; the program resumed from its own checkpoint of step 5 replays as recorded.
+    rm -f "$DDRR_SAMPLE_BOOTSTRAP_DIR"/*
     "$ddrr" record --level payloads --payload-steps 5-11 -o "$work/run" -- "$ddrr" run --host -n 4 \
       -- "${sgd[@]}" --checkpoint-at 5 >"$work/record.out" 2>&1 || fail "recording failed"
     replay 2 rep 1
@@ -163,13 +165,14 @@ case $case_name in
 import sys
 p = sys.argv[1]
 b = bytearray(open(p, "rb").read())
-for i in range(len(b) // 2, len(b) // 2 + 64):
+for i in range(len(b) * 3 // 4, len(b) * 3 // 4 + 64):
     b[i] ^= 0xFF
 open(p, "wb").write(b)
 EOF
     "$ddrr" replay "$work/run" --host --ranks 1 -- "${sgd[@]}" >"$work/replay.out" 2>&1
     [ $? -eq 2 ] || fail "a damaged trace is not exit 2"
-    has "application replay needs an intact trace" ;;
+    [ "$(wc -l <"$work/replay.out")" -eq 1 ] || fail "a damaged trace: not one line"
+    has "rank-1.ddrr: offset" ;;
   *)
     fail "unknown case" ;;
 esac

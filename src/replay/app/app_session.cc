@@ -239,7 +239,11 @@ AppReplayOutcome RunAppReplay(const AppReplayOptions& o) {
       return Failed(AppFailure::kInput, "rank " + std::to_string(r) + " is not in " + o.run +
                                             " (it has rank files for ranks " + RankList(present) +
                                             ")");
-    if (!e->reader) return Failed(AppFailure::kInput, e->path + ": " + e->open_status.message());
+    if (!e->reader) {
+      const std::string& why = e->open_status.message();
+      return Failed(AppFailure::kInput,
+                    why.find(e->path) == std::string::npos ? e->path + ": " + why : why);
+    }
   }
   const std::set<int64_t> running(ranks.begin(), ranks.end());
   const uint32_t world = run->world_size();
