@@ -61,6 +61,24 @@ case $case_name in
     replay 0 rep all
     for r in 0 1 2 3; do same_hash $r; done
     [ "$(grep -c 'replayed as recorded' "$work/replay.out")" -eq 4 ] || fail "not 4 ranks reproduced" ;;
+  all_ranks_data)
+    # All ranks run for real; rank 3's program now poisons its step-3 gradient. No call differs,
+    # but the data does: the replay's digests against the recorded ones name the first buffer.
+    unset DDRR_SAMPLE_KEEP_ID
+    record 4 digests
+    replay 1 rep all --fault nan --fault-rank 3 --fault-step 3
+    has "rank 3: diverged"
+    has "data: the input buffer of recorded call #"
+    has "rank 0: diverged"
+    has "data: the output buffer of recorded call #" ;;
+  all_on_one_device)
+    # Every rank on one host device through emu (--ranks-per-gpu), the same results.
+    unset DDRR_SAMPLE_KEEP_ID
+    record 4 metadata
+    rm -f "$DDRR_SAMPLE_BOOTSTRAP_DIR"/*
+    DDRR_HOST_DEVICES=1 "$ddrr" replay "$work/run" --host --ranks-per-gpu 4 --timeout 8 \
+      -o "$work/rep" -- "${sgd[@]}" >"$work/replay.out" 2>&1 || fail "replay failed"
+    for r in 0 1 2 3; do same_hash $r; done ;;
   twice)
     # Two replays of one rank: identical traces and identical output.
     record 4 payloads

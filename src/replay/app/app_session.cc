@@ -197,6 +197,36 @@ void DescribeRecorded(trace::RankFileReader& reader, int64_t rank, AppRankResult
       d.before.assign(recent[d.thread].begin(), recent[d.thread].end());
 }
 
+// Outputs of communicators that ran for real are the program's own: their digests, in the
+// replay's trace, must be the recorded ones (compared as `ddrr diff` compares data).
+void CompareData(trace::RankFileReader& recorded, trace::Run& replayed, AppRankResult* r) {
+  trace::RankEntry* e = replayed.FindRank(r->rank);
+  if (!e || !e->reader) return;
+  recorded.Rewind();
+  analysis::DiffOptions options;
+  options.scope = analysis::DiffScope::kAll;
+  const analysis::RankDiff diff = analysis::DiffRank(recorded, *e->reader, r->rank, options);
+  if (!diff.data) return;
+  const analysis::DataDifference& d = *diff.data;
+  AppDivergence div;
+  div.recorded_seq = d.a.call_seq();
+  div.at_call = false;
+  char what[200];
+  snprintf(what, sizeof(what),
+           "data: the %s buffer of recorded call #%" PRIu64 " has digest 0x%016" PRIx64
+           " in the replay, 0x%016" PRIx64 " in the recording",
+           d.a.role() == trace::BUFFER_INPUT ? "input" : "output", d.a.call_seq(), d.b.value(),
+           d.a.value());
+  div.what = what;
+  if (d.a.nan_count() != d.b.nan_count() || d.a.inf_count() != d.b.inf_count())
+    div.what += "; NaN/Inf: " + std::to_string(d.b.nan_count()) + "/" +
+                std::to_string(d.b.inf_count()) + " in the replay, " +
+                std::to_string(d.a.nan_count()) + "/" + std::to_string(d.a.inf_count()) +
+                " in the recording";
+  div.recorded = d.call_line;
+  r->list.push_back(std::move(div));
+}
+
 // The recording ended without its process exiting: killed, stalled until stopped.
 bool RecordingEndedAbruptly(const trace::RankFileReader& reader) {
   const trace::Footer* f = reader.footer();
@@ -363,6 +393,8 @@ AppReplayOutcome RunAppReplay(const AppReplayOptions& o) {
   if (!launched.ok()) return Failed(AppFailure::kInput, launched.status().message());
   report.recorded_seconds = RecordedSeconds(**model);
   record::SalvageRun(report.output, [](const std::string&, const StatusOr<uint64_t>&) {});
+  // The replay's own trace: its digests of what ran for real are compared with the recording's.
+  auto replayed_run = trace::Run::Open(report.output);
 
   for (size_t i = 0; i < ranks.size(); ++i) {
     AppRankResult r;
@@ -418,6 +450,7 @@ AppReplayOutcome RunAppReplay(const AppReplayOptions& o) {
     if (!r.list.empty()) DescribeRecorded(reader, r.rank, &r);
     for (size_t k = 0; k < r.list.size(); ++k)
       if (fns[k]) r.list[k].replayed = ReplayedCall(fns[k], givens[k]);
+    if (r.reproduced() && replayed_run.ok()) CompareData(reader, *replayed_run, &r);
     report.ranks.push_back(std::move(r));
   }
   AppReplayOutcome out;
