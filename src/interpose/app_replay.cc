@@ -82,7 +82,7 @@ std::unordered_map<std::string, std::string> g_restored_rng;
 std::unordered_map<std::string, std::unordered_map<uint64_t, uint64_t>> g_recorded_to_replay,
     g_replay_to_recorded;
 
-bool g_resuming = false;            // the script starts at a resume step
+bool g_resuming = false;             // the script starts at a resume step
 std::atomic<bool> g_resumed{false};  // ... and the program has marked it
 uint64_t g_expected_calls = 0;       // calls the program is to make: setup, then from the step
 
@@ -542,9 +542,9 @@ void ReplayStep::Check() {
       same = g.value == a.value;
     } else if (a.kind == sf::kArgHandle) {
       std::lock_guard<std::mutex> lock(g_mu);
-      same = g_resuming && info ? Corresponds(std::string(info->args[j].handle_family), a.value,
-                                              g.value)
-                                : g.value == a.value;
+      same = g_resuming && info
+                 ? Corresponds(std::string(info->args[j].handle_family), a.value, g.value)
+                 : g.value == a.value;
     } else if (a.kind == sf::kArgPointer) {
       std::lock_guard<std::mutex> lock(g_mu);
       if (a.value || g.value) {
@@ -651,8 +651,8 @@ void ReplayStep::WriteOutput(void* buffer, cudaStream_t stream) {
     std::string window = "the recording holds no payloads";
     if (h.payload_step_begin || h.payload_step_end)
       window = "payloads were recorded for steps " + std::to_string(h.payload_step_begin) + "-" +
-               std::to_string(h.payload_step_end) + " only; replay with --from step:" +
-               std::to_string(h.payload_step_begin) +
+               std::to_string(h.payload_step_end) +
+               " only; replay with --from step:" + std::to_string(h.payload_step_begin) +
                ", the program resuming from its own checkpoint of that step";
     WriteLine("error seq=" + std::to_string(call->seq) + " what=no payload for " +
               FunctionName(call->fn) + " op " + std::to_string(call->op_seq) +

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <filesystem>
 
 #include "launch/installed.h"
 
@@ -41,6 +42,22 @@ std::string TempDir(const std::string& prefix) {
   std::string t = std::string(base && *base ? base : "/tmp") + "/" + prefix + "XXXXXX";
   if (mkdtemp(t.data()) == nullptr) return "";
   return t;
+}
+
+ScratchDir::~ScratchDir() {
+  std::error_code ec;
+  if (!path_.empty()) std::filesystem::remove_all(path_, ec);
+}
+
+StatusOr<std::string> ReplayOutputDir(const std::string& requested) {
+  namespace fs = std::filesystem;
+  const std::string dir = requested.empty() ? TempDir("ddrr-replay-") : requested;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (dir.empty() || ec) return Status::IoError("cannot create " + dir + ": " + ec.message());
+  if (!requested.empty() && !fs::is_empty(dir, ec))
+    return Status::InvalidArgument(dir + " is not empty; give -o a new or empty directory");
+  return fs::absolute(dir).string();
 }
 
 double RecordedSeconds(const analysis::RunModel& model) {

@@ -20,6 +20,23 @@ StatusOr<std::string> PlaceRanks(bool host, int ranks_per_gpu, const char* argv0
 // A new directory under $TMPDIR (else /tmp) named prefix + 6 random characters; "" on failure.
 std::string TempDir(const std::string& prefix);
 
+// A private working directory, removed with everything in it when this goes out of scope.
+class ScratchDir {
+ public:
+  explicit ScratchDir(const std::string& prefix) : path_(TempDir(prefix)) {}
+  ~ScratchDir();
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  const std::string& path() const { return path_; }  // "" when it could not be made
+
+ private:
+  std::string path_;
+};
+
+// Where a replay records itself: `requested` (-o), created, which must be new or empty; else a
+// fresh temporary directory. The absolute path, or a one-line error.
+StatusOr<std::string> ReplayOutputDir(const std::string& requested);
+
 // Wall time of a recording: from its first rank's start to its last rank's last sign of life
 // (its footer's end, or its last event when the footer has none).
 double RecordedSeconds(const analysis::RunModel& model);

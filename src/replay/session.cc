@@ -133,15 +133,9 @@ ReplayOutcome RunReplay(const ReplayOptions& o) {
   auto recorder = launch::FindRecorderLibrary(argv0);
   if (!recorder.ok()) return Failed(ReplayFailure::kInput, recorder.status().message());
 
-  const std::string work = TempDir("ddrr-replay-work-");
+  const ScratchDir scratch("ddrr-replay-work-");
+  const std::string& work = scratch.path();
   if (work.empty()) return Failed(ReplayFailure::kInput, "cannot create a temporary directory");
-  struct Cleanup {
-    std::string dir;
-    ~Cleanup() {
-      std::error_code ec;
-      fs::remove_all(dir, ec);
-    }
-  } cleanup{work};
 
   PlanOptions po;
   po.ranks = o.ranks;
@@ -186,15 +180,9 @@ ReplayOutcome RunReplay(const ReplayOptions& o) {
   report.placement = placement;
   report.notes = planned->notes;
   report.damage = planned->damage;
-  report.output = o.output.empty() ? TempDir("ddrr-replay-") : o.output;
-  std::error_code ec;
-  fs::create_directories(report.output, ec);
-  if (report.output.empty() || ec)
-    return Failed(ReplayFailure::kInput, "cannot create " + report.output + ": " + ec.message());
-  if (!o.output.empty() && !fs::is_empty(report.output, ec))
-    return Failed(ReplayFailure::kInput,
-                  report.output + " is not empty; give -o a new or empty directory");
-  report.output = fs::absolute(report.output).string();
+  auto output_dir = ReplayOutputDir(o.output);
+  if (!output_dir.ok()) return Failed(ReplayFailure::kInput, output_dir.status().message());
+  report.output = *output_dir;
 
   const std::string plan_path = work + "/plan";
   {
@@ -253,6 +241,7 @@ ReplayOutcome RunReplay(const ReplayOptions& o) {
   report.verdict = std::move(*verdict);
 
   if (report.reproduced() && o.output.empty()) {
+    std::error_code ec;
     fs::remove_all(report.output, ec);
     report.output_kept = false;
   }

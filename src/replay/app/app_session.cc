@@ -304,15 +304,9 @@ AppReplayOutcome RunAppReplay(const AppReplayOptions& o) {
   auto recorder = launch::FindRecorderLibrary(o.argv0);
   if (!recorder.ok()) return Failed(AppFailure::kInput, recorder.status().message());
 
-  const std::string work = TempDir("ddrr-app-replay-");
+  const ScratchDir scratch("ddrr-app-replay-");
+  const std::string& work = scratch.path();
   if (work.empty()) return Failed(AppFailure::kInput, "cannot create a temporary directory");
-  struct Cleanup {
-    std::string dir;
-    ~Cleanup() {
-      std::error_code ec;
-      fs::remove_all(dir, ec);
-    }
-  } cleanup{work};
 
   AppReplayReport report;
   report.placement = *placed;
@@ -340,15 +334,9 @@ AppReplayOutcome RunAppReplay(const AppReplayOptions& o) {
                            "the recording");
   }
 
-  report.output = o.output.empty() ? TempDir("ddrr-replay-") : o.output;
-  std::error_code ec;
-  fs::create_directories(report.output, ec);
-  if (report.output.empty() || ec)
-    return Failed(AppFailure::kInput, "cannot create " + report.output + ": " + ec.message());
-  if (!o.output.empty() && !fs::is_empty(report.output, ec))
-    return Failed(AppFailure::kInput,
-                  report.output + " is not empty; give -o a new or empty directory");
-  report.output = fs::absolute(report.output).string();
+  auto output_dir = ReplayOutputDir(o.output);
+  if (!output_dir.ok()) return Failed(AppFailure::kInput, output_dir.status().message());
+  report.output = *output_dir;
 
   auto table = ProgressTable::Create(work + "/progress", static_cast<int>(ranks.size()));
   if (!table.ok()) return Failed(AppFailure::kInput, table.status().message());
