@@ -2,6 +2,7 @@
 
 #include <google/protobuf/descriptor.h>
 
+#include <tuple>
 #include <utility>
 
 #include "ddrr/options.pb.h"
@@ -14,7 +15,7 @@ using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
 using trace::EventPrinter;
 
-constexpr size_t kRecentCalls = 256;  // calls kept to name the call a digest belongs to
+constexpr size_t kRecentCalls = 4096;  // calls kept to name the call a digest belongs to
 
 bool CapturesDigests(const trace::RankFileReader& r) {
   return r.header().capture().level() >= trace::CAPTURE_DIGESTS;
@@ -84,8 +85,10 @@ std::optional<NormalizedEvent> NormalizedStream::Next() {
     if (InScope(ev)) {  // a digest: set aside with the call it belongs to
       PendingDigest d;
       if (auto it = recent_calls_.find(ev.digest().call_seq()); it != recent_calls_.end()) {
-        d.call_index = it->second.first;
-        d.call_line = it->second.second;
+        d.call_index = it->second.index;
+        d.call_thread = it->second.thread;
+        d.thread_call = it->second.thread_call;
+        d.call_line = it->second.line;
       }
       d.digest = ev.digest();
       digests_read_.push_back(std::move(d));
@@ -99,7 +102,9 @@ std::optional<NormalizedEvent> NormalizedStream::Next() {
   n.key = Key(ev, pos, &n.comm_ordinal);
   ++returned_;
   if (digests_ && ev.has_call()) {
-    recent_calls_[pos.seq] = {returned_, n.line};
+    auto [t, fresh] =
+        call_threads_.try_emplace(ev.thread(), static_cast<uint32_t>(call_threads_.size() + 1), 0);
+    recent_calls_[pos.seq] = {returned_, t->second.first, ++t->second.second, n.line};
     if (recent_calls_.size() > kRecentCalls) recent_calls_.erase(recent_calls_.begin());
   }
   n.event = std::move(ev);
@@ -227,22 +232,35 @@ RankDiff DiffRank(trace::RankFileReader& a, trace::RankFileReader& b, int64_t ra
     digests = da && db;
   }
   NormalizedStream sa(a, rank, options, digests), sb(b, rank, options, digests);
-  // Pairs the digests both sides have read so far; the first pair that differs is the data
-  // difference.
+  // Compares the digests of each call and buffer once both sides have read them; of those that
+  // differ, the earliest call's is the data difference.
+  using DigestKey = std::tuple<uint32_t, uint64_t, int>;  // thread, its call, buffer role
+  std::map<DigestKey, NormalizedStream::PendingDigest> only_a, only_b;
   auto compare_data = [&] {
-    auto& qa = sa.digests();
-    auto& qb = sb.digests();
-    for (; !qa.empty() && !qb.empty(); qa.pop_front(), qb.pop_front()) {
-      const auto& x = qa.front();
-      const auto& y = qb.front();
-      const bool same = x.call_index == y.call_index && x.digest.role() == y.digest.role() &&
-                        x.digest.bytes() == y.digest.bytes() && SameData(x.digest, y.digest);
-      if (same || diff.data) continue;
-      DataDifference& d = diff.data.emplace();
-      d.index = x.call_index;
-      d.a = x.digest;
-      d.b = y.digest;
-      d.call_line = x.call_line;
+    for (auto [queue, mine, theirs, mine_is_a] :
+         {std::tuple{&sa.digests(), &only_a, &only_b, true},
+          std::tuple{&sb.digests(), &only_b, &only_a, false}}) {
+      for (; !queue->empty(); queue->pop_front()) {
+        NormalizedStream::PendingDigest& p = queue->front();
+        if (!p.call_thread) continue;  // its call was forgotten: nothing to pair it by
+        const DigestKey key{p.call_thread, p.thread_call, p.digest.role()};
+        auto other = theirs->find(key);
+        if (other == theirs->end()) {
+          mine->emplace(key, std::move(p));
+          continue;
+        }
+        const auto& x = mine_is_a ? p : other->second;
+        const auto& y = mine_is_a ? other->second : p;
+        const bool same = x.digest.bytes() == y.digest.bytes() && SameData(x.digest, y.digest);
+        if (!same && (!diff.data || x.call_index < diff.data->index)) {
+          DataDifference& d = diff.data.emplace();
+          d.index = x.call_index;
+          d.a = x.digest;
+          d.b = y.digest;
+          d.call_line = x.call_line;
+        }
+        theirs->erase(other);
+      }
     }
   };
   std::deque<std::string> context;

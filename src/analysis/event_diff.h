@@ -17,13 +17,14 @@
 // by which call (counted back), which buffer and its size.
 //
 // Data: when both traces have digests (capture level `digests`), digests are compared on the
-// side, not as events: the recorder's poller thread writes them whenever the stream has passed
-// the call, so where they fall among the program's own events is timing. Each side's digests are
-// paired in their order, each naming its call by that call's place among the events compared;
-// the first pair whose call, buffer, size, value or NaN/Inf counts differ is the rank's first
-// data difference, reported with the call it belongs to. Structure that matches but data that does
-// not is the signature of nondeterminism or corruption; a structural difference ends the
-// comparison of that rank, so data is compared up to it. When only one trace has digests,
+// side, not as events: the recorder's poller thread writes them whenever a stream has passed the
+// call, so where they fall among the program's own events, and in which order across streams,
+// is timing. A digest names its call by the calling thread (threads counted in order of their
+// first call) and the call's number in that thread; the two sides' digests of the same call and
+// buffer are compared, and of those whose size, value or NaN/Inf counts differ, the one of the
+// earliest call is the rank's first data difference, reported with its call. Structure that matches
+// but data that does not is the signature of nondeterminism or corruption; a structural difference
+// ends the comparison of that rank, so data is compared up to it. When only one trace has digests,
 // digests are left out of both.
 //
 // Scope kNccl compares only the NCCL calls that describe communication (communicator creation,
@@ -90,7 +91,9 @@ class NormalizedStream {
 
   // Digests read so far and not yet compared, in file order (Next() sets them aside).
   struct PendingDigest {
-    uint64_t call_index = 0;  // the call's place among the events Next() returned; 0: unknown
+    uint64_t call_index = 0;   // the call's place among the events Next() returned; 0: unknown
+    uint32_t call_thread = 0;  // the calling thread, in order of first call (from 1; 0: unknown)
+    uint64_t thread_call = 0;  // the call's number among that thread's calls
     std::string call_line;
     trace::Digest digest;
   };
@@ -110,8 +113,15 @@ class NormalizedStream {
   trace::HandleNumbering handles_;
   trace::AllocationMap allocations_;
   std::unordered_map<uint64_t, uint32_t> comm_ordinals_;
-  uint64_t returned_ = 0;                                              // events Next() gave
-  std::map<uint64_t, std::pair<uint64_t, std::string>> recent_calls_;  // by seq: index, line
+  uint64_t returned_ = 0;  // events Next() gave
+  struct RecentCall {
+    uint64_t index;
+    uint32_t thread;
+    uint64_t thread_call;
+    std::string line;
+  };
+  std::map<uint64_t, RecentCall> recent_calls_;                               // by seq
+  std::unordered_map<uint32_t, std::pair<uint32_t, uint64_t>> call_threads_;  // order, calls
   std::deque<PendingDigest> digests_read_;
 };
 

@@ -526,6 +526,8 @@ void ReplayStep::Check() {
                          .c_str());
   }
   if (passthrough_) return;
+  // Whatever the script says, NCCL never sees a communicator it did not make.
+  if (touches_virtual_ && !serve_) serve_ = true;
   if (thread_ == kNoThread) return Diverge("a thread the recording does not have makes calls");
   if (!call) return Diverge("the recording has no more calls on this thread");
   if (!matched_)
@@ -630,7 +632,11 @@ void ReplayStep::OutBytes(int i, void* dst, size_t n) const {
 
 void* ReplayStep::NewHandle(int i, const char* family, int element) const {
   const auto* call = static_cast<const ScriptCall*>(call_);
-  (void)i;
+  // The recording got NULL (a split with NCCL_SPLIT_NOCOLOR): so does the program.
+  if (call && static_cast<uint32_t>(i) < call->arg_count) {
+    const ScriptArg& a = g_script.args[call->first_arg + i];
+    if (a.kind == sf::kArgHandle && a.raw == 0) return nullptr;
+  }
   // A distinct address no library made: NCCL never sees it.
   void* h = new char[1];
   if (strcmp(family, "comm") == 0) {

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# app_replay_test.sh CASE DDRR SAMPLES_DIR — one application-replay scenario on the host runtime:
+# app_replay_test.sh CASE DDRR SAMPLES_DIR COMM_VARIETY — one application-replay scenario on the
+# host runtime:
 # record a sample, re-run the program itself against the recording (`ddrr replay RUN --ranks R
 # -- PROG`), and assert what the program printed, the report and the exit status.
 set -uo pipefail
-case_name=$1 ddrr=$2 samples=$3
+case_name=$1 ddrr=$2 samples=$3 comm_variety=$4
 source "$(dirname "$0")/../lib.sh"
 fail() {
   echo "FAIL [$case_name]: $*" >&2
@@ -156,6 +157,24 @@ case $case_name in
     opts=(--from step:40)
     replay 2 rep 1 --resume-at 5
     has "never marked step 40" ;;
+  variety_subsets | tour_subsets)
+    # Programs with split (one rank NOCOLOR), shrink, scalable init, a non-blocking
+    # communicator, registrations, PreMulSum and a second thread; or three communicators and
+    # every collective: each rank alone and subsets (a split whose members all run, from a
+    # parent that does not, is served too), each checking its own results.
+    prog=("$comm_variety") subsets="0 1 2 3 1,2,3 0,2"
+    [ "$case_name" = tour_subsets ] && prog=("$samples/collectives_tour") subsets="0 3 0,2 2,3"
+    rm -f "$DDRR_SAMPLE_BOOTSTRAP_DIR"/*
+    "$ddrr" record --level payloads -o "$work/run" -- "$ddrr" run --host -n 4 -- "${prog[@]}" \
+      >"$work/record.out" 2>&1 || fail "recording failed: $(tail -3 "$work/record.out")"
+    for ranks in $subsets; do
+      rm -rf "$work/rep"
+      "$ddrr" replay "$work/run" --host --ranks "$ranks" --timeout 8 -o "$work/rep" -- "${prog[@]}" \
+        >"$work/replay.out" 2>&1 || fail "ranks $ranks: replay exited $?"
+      [ "$(grep -c 'replayed as recorded' "$work/replay.out")" -eq "$(echo "$ranks" | tr ',' '\n' | wc -l)" ] ||
+        fail "ranks $ranks: not all reproduced"
+      grep -q ": OK" "$work/replay.out" || fail "ranks $ranks: the program's own checks failed"
+    done ;;
   other_program)
     # Another program against the recording: a divergence at its first different call.
     record 4 payloads

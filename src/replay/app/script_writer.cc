@@ -259,14 +259,15 @@ class Compiler {
     return &threads_[it->second.first].calls[it->second.second];
   }
 
-  // A communicator runs for real when all of its members run.
-  bool CommRuns(uint64_t key) const {
+  // A communicator runs for real when all of its members run, and so does the one it was split
+  // from (a split is a call on its parent).
+  bool CommRuns(uint64_t key, int depth = 0) const {
     if (all_running_) return true;
     const analysis::Comm* c = model_.comms ? model_.comms->Find(key) : nullptr;
     if (!c || c->size <= 0 || static_cast<int64_t>(c->members.size()) != c->size) return false;
     for (const analysis::Member& m : c->members)
       if (!running_.count(m.rank)) return false;
-    return true;
+    return !c->parent_key || (depth < 64 && CommRuns(c->parent_key, depth + 1));
   }
 
   // The peer communicator a call acts on; for ncclGetUniqueId, the one made from its id.
@@ -302,7 +303,6 @@ class Compiler {
         // A split runs for real only from a parent that does; a served one has the shape the
         // recording had.
         const analysis::Comm* made = model_.comms ? model_.comms->Find(call.comm_key()) : nullptr;
-        if (made && made->parent_key) runs_for_real = runs_for_real && CommRuns(made->parent_key);
         c.comm_size = made ? static_cast<int32_t>(made->size) : -1;
         c.comm_rank = -1;
         if (made)
