@@ -52,6 +52,26 @@ PY
       || fail "unwritable output not named: $(cat "$work/out")"
     "$ddrr" export "$work/run" --format xml >"$work/out" 2>&1
     [ $? -eq 2 ] || fail "a bad format did not exit 2" ;;
+  report_sample)
+    # A faulty job with a secret in its environment: the report names the fault, never the secret.
+    env NCCL_IB_AUTH_TOKEN=hunter2-planted NCCL_DEBUG=WARN "$ddrr" record -o "$work/run" -- \
+      "$ddrr" run --host -n 4 -- "$samples/sgd_allreduce" --steps 6 --fault wrong-count \
+      >"$work/out" 2>&1
+    "$ddrr" report "$work/run" >"$work/report.md" 2>"$work/out" || fail "report exited $?"
+    grep -q "hunter2-planted" "$work/report.md" && fail "the secret is in the report"
+    grep -q '^| `NCCL_IB_AUTH_TOKEN` | <redacted> |$' "$work/report.md" || fail "not redacted"
+    grep -q '^| `NCCL_DEBUG` | WARN |$' "$work/report.md" || fail "NCCL_DEBUG missing"
+    grep -q '^| NCCL | 2.28.9 |$' "$work/report.md" || fail "NCCL version missing"
+    grep -q '^- ranks 0-3: ' "$work/report.md" || fail "ranks not grouped"
+    grep -q '^1. \*\*error `mismatched-collective`\*\* (rank 3)' "$work/report.md" \
+      || fail "first finding: $(grep '^1\.' "$work/report.md")"
+    [ "$(grep -c '<details><summary>evidence</summary>' "$work/report.md")" -ge 1 ] \
+      || fail "no evidence blocks"
+    grep -q "^ddrr replay $work/run --host" "$work/report.md" || fail "no replay command"
+    "$ddrr" report "$work/run" -o "$work/r2.md" >"$work/out" 2>&1 || fail "report -o exited $?"
+    cmp -s "$work/report.md" "$work/r2.md" || fail "report -o differs from standard output"
+    "$ddrr" report "$work/nothing" >"$work/out" 2>&1
+    [ $? -eq 2 ] || fail "a missing run did not exit 2" ;;
   *) fail "unknown case" ;;
 esac
 exit 0

@@ -10,6 +10,7 @@ std::unique_ptr<Command> MakePayloadCommand();
 std::unique_ptr<Command> MakeDiffCommand();
 std::unique_ptr<Command> MakeCheckCommand();
 std::unique_ptr<Command> MakeExportCommand();
+std::unique_ptr<Command> MakeReportCommand();
 #ifdef DDRR_HAVE_LAUNCHER
 std::unique_ptr<Command> MakeRunCommand(const char* argv0);
 #endif
@@ -34,6 +35,7 @@ std::vector<std::unique_ptr<Command>> MakeCommands(const char* argv0) {
   c.push_back(MakeDiffCommand());
   c.push_back(MakeCheckCommand());
   c.push_back(MakeExportCommand());
+  c.push_back(MakeReportCommand());
 #ifdef DDRR_HAVE_RECORDER
   c.push_back(MakeSealCommand());
 #endif
