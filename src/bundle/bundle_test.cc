@@ -14,6 +14,7 @@
 #include "analysis/report.h"
 #include "analysis/test_trace.h"
 #include "trace/record_encoders.h"
+#include "trace/test_util.h"
 #include "trace/trace_writer.h"
 
 namespace ddrr::bundle {
@@ -26,24 +27,14 @@ using analysis::testing::WriteRun;
 
 constexpr char kSecret[] = "hunter2-planted-secret";
 
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+std::string Slurp(const fs::path& p) { return trace::testing::ReadFile(p.string()); }
 
 class BundleTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("ddrr_bundle_" + std::to_string(getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
     fs::create_directories(dir_ / "run");
     fs::create_directories(dir_ / "tmp");
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   // Three ranks, rank 2 one all-reduce short (a finding), a secret in every header.
   void WriteFaultyRun() {
@@ -67,7 +58,8 @@ class BundleTest : public ::testing::Test {
     return out;
   }
 
-  fs::path dir_;
+  trace::testing::TempDir tmp_;
+  fs::path dir_ = tmp_.path();
 };
 
 TEST_F(BundleTest, RankCopyRedactsDropsPayloadsAndRebasesTheIndex) {

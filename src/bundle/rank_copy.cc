@@ -20,17 +20,6 @@ namespace {
 
 using namespace ddrr::trace;
 
-uint32_t Load32(const uint8_t* p) {
-  uint32_t v;
-  std::memcpy(&v, p, 4);
-  return v;
-}
-uint64_t Load64(const uint8_t* p) {
-  uint64_t v;
-  std::memcpy(&v, p, 8);
-  return v;
-}
-
 // The input, mapped read-only.
 class Mapped {
  public:

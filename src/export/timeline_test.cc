@@ -15,6 +15,7 @@
 
 #include "analysis/test_trace.h"
 #include "export/perfetto_subset.pb.h"
+#include "trace/test_util.h"
 
 namespace ddrr::timeline {
 namespace {
@@ -29,14 +30,7 @@ constexpr uint64_t kComm = 0xc0, kKey = 0x5eed;
 
 class TimelineTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("ddrr_timeline_" + std::to_string(getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_ / "run");
-  }
-  void TearDown() override { fs::remove_all(dir_); }
+  void SetUp() override { fs::create_directories(dir_ / "run"); }
 
   // Two ranks: two all-reduces (completed), a mark, rank 0 sends to rank 1; rank 1's second
   // all-reduce has a different count when `mismatch`.
@@ -67,7 +61,8 @@ class TimelineTest : public ::testing::Test {
     return t;
   }
 
-  fs::path dir_;
+  trace::testing::TempDir tmp_;
+  fs::path dir_ = tmp_.path();
 };
 
 struct Decoded {

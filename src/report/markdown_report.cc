@@ -17,17 +17,6 @@ using trace::EventPrinter;
 
 constexpr size_t kEvidenceLines = 24;  // per finding, in its <details>
 
-std::string NcclVersion(int code) {
-  if (code <= 0) return "not loaded";
-  return std::to_string(code / 10000) + "." + std::to_string(code % 10000 / 100) + "." +
-         std::to_string(code % 100);
-}
-
-std::string CudaVersion(int code) {
-  if (code <= 0) return "unknown";
-  return std::to_string(code / 1000) + "." + std::to_string(code % 1000 / 10);
-}
-
 // Values keyed by what they say, each with the ranks that say it: one line per distinct value.
 class Grouped {
  public:
@@ -178,9 +167,9 @@ std::string MarkdownReport(const trace::Run& run, const analysis::RunModel& mode
     if (!first || h.rank() == 0) first = &h;
     ++readable;
     hosts.insert(h.host());
-    nccl.Add(NcclVersion(h.nccl_version()), h.rank());
-    runtime.Add(CudaVersion(h.cuda_runtime_version()), h.rank());
-    driver.Add(CudaVersion(h.cuda_driver_version()), h.rank());
+    nccl.Add(EventPrinter::NcclVersion(h.nccl_version()), h.rank());
+    runtime.Add(EventPrinter::CudaVersion(h.cuda_runtime_version()), h.rank());
+    driver.Add(EventPrinter::CudaVersion(h.cuda_driver_version()), h.rank());
     ddrr_version.Add(h.ddrr_version().empty() ? "unknown" : h.ddrr_version(), h.rank());
     static const char* kLevels[] = {"metadata", "digests", "payloads"};
     const int l = h.capture().level();

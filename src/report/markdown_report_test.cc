@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "analysis/test_trace.h"
+#include "trace/test_util.h"
 
 namespace ddrr::report {
 namespace {
@@ -19,15 +20,6 @@ constexpr uint64_t kComm = 0xc0, kKey = 0x5eed;
 
 class MarkdownReportTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("ddrr_report_" + std::to_string(getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   std::string Report(const ReportOptions& o) {
     auto checked = ReadRun(dir_.string());
     EXPECT_TRUE(checked.ok());
@@ -36,7 +28,8 @@ class MarkdownReportTest : public ::testing::Test {
     return MarkdownReport(*checked->run, *checked->model, *result, o);
   }
 
-  fs::path dir_;
+  trace::testing::TempDir tmp_;
+  fs::path dir_ = tmp_.path();
 };
 
 TEST(RankRanges, CompactsRuns) {
