@@ -5,6 +5,7 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <unordered_map>
 
 #include "analysis/check.h"
 #include "analysis/op_record.h"
@@ -18,6 +19,8 @@ namespace {
 
 using trace::EventPrinter;
 using trace::FunctionId;
+
+const std::vector<uint64_t> kNoFlows;
 
 enum UuidKind : uint64_t { kProcessUuid = 1, kThreadUuid, kStreamUuid, kKernelUuid, kBytesUuid };
 
@@ -35,12 +38,15 @@ uint64_t P2pFlow(uint64_t comm_key, int64_t src, int64_t dst, uint64_t index) {
                                 (static_cast<uint64_t>(dst) << 21) ^ index ^ (1ull << 63)));
 }
 
+// A collective or send/recv waiting for its completion. The strings it points to live as long
+// as the rank's timeline (name and key caches).
 struct PendingOp {
   uint64_t seq = 0;
   uint64_t issue = 0, api_end = 0;
   uint64_t stream = 0;
-  std::string name;
-  std::vector<Arg> args;
+  const std::string* name = nullptr;
+  const std::string* comm = nullptr;  // the key in hex; null: none
+  uint64_t op_seq = 0;
   uint64_t flow = 0;  // 0: none
 };
 
@@ -126,8 +132,8 @@ class RankTimeline {
     group_ops_.clear();
   }
 
-  void Instant(const TrackInfo& track, uint64_t ts, const std::string& category,
-               const std::string& name, const std::vector<Arg>& args) {
+  void Instant(const TrackInfo& track, uint64_t ts, std::string_view category,
+               std::string_view name, const std::vector<Arg>& args) {
     sink_.Instant(track, ts, category, name, args);
     ++stats_.instants;
   }
@@ -194,16 +200,19 @@ class RankTimeline {
     const uint32_t fn = static_cast<uint32_t>(trace::FunctionOfField(c.fn_case()));
     const Names& names = NamesOf(fn, c.fn_case());
     const std::string& name = names.name;
-    std::vector<Arg> args = {IntArg("seq", static_cast<int64_t>(seq))};
-    if (c.comm_key()) {
-      args.push_back(TextArg("comm", KeyText(c.comm_key())));
+    const std::string* comm = c.comm_key() ? &KeyText(c.comm_key()) : nullptr;
+    std::vector<Arg>& args = args_;  // reused: no allocation per call
+    args.clear();
+    args.push_back(IntArg("seq", static_cast<int64_t>(seq)));
+    if (comm) {
+      args.push_back(TextArg("comm", *comm));
       if (c.op_seq()) args.push_back(IntArg("op", static_cast<int64_t>(c.op_seq())));
     }
-    // The stream's slice names the call; the arguments are on the call's own slice.
-    std::vector<Arg> stream_args = args;
-    if (c.result() != 0)
-      args.push_back(
-          TextArg("result", analysis::ResultName(static_cast<uint16_t>(fn), c.result())));
+    std::string result;
+    if (c.result() != 0) {
+      result = analysis::ResultName(static_cast<uint16_t>(fn), c.result());
+      args.push_back(TextArg("result", result));
+    }
     trace::OpView v;
     const bool op = trace::ViewOp(c, &v);
     if (op) {
@@ -216,7 +225,7 @@ class RankTimeline {
       if (v.p2p()) args.push_back(IntArg("peer", v.peer));
     }
     const uint64_t end = ts + c.duration_ns();
-    sink_.Slice(Thread(thread), ts, end, names.library, name, args, {});
+    sink_.Slice(Thread(thread), ts, end, names.library, name, args, kNoFlows);
     ++stats_.slices;
 
     if (fn == static_cast<uint32_t>(FunctionId::kNcclGroupStart)) ++group_depth_;
@@ -236,13 +245,13 @@ class RankTimeline {
     p.issue = ts;
     p.api_end = end;
     p.stream = v.stream;
-    p.name = name;
-    p.args = std::move(stream_args);
+    p.name = &name;
+    p.comm = comm;
+    p.op_seq = c.op_seq();
     p.flow = FlowOf(c, v);
     const uint64_t bytes = v.count * analysis::DatatypeBytes(v.datatype);
     if (bytes) {
-      CounterTrack& t =
-          Counter(comm_bytes_, kBytesUuid, c.comm_key(), "bytes, comm " + KeyText(c.comm_key()));
+      CounterTrack& t = Counter(comm_bytes_, kBytesUuid, c.comm_key(), "bytes, comm " + *comm);
       t.total += static_cast<int64_t>(bytes);
       sink_.Counter(t.track, ts, t.total);
       ++stats_.counters;
@@ -264,7 +273,6 @@ class RankTimeline {
   };
   // Function names and libraries, looked up once per function.
   const Names& NamesOf(uint32_t fn, uint32_t field) {
-    if (fn >= names_.size()) names_.resize(fn + 1);
     Names& n = names_[fn];
     if (n.name.empty()) {
       const trace::FunctionInfo* info = trace::FindFunction(static_cast<FunctionId>(fn));
@@ -312,39 +320,55 @@ class RankTimeline {
   // The ops of one call (or one group) ended at `end`: one slice per stream, starting when the
   // stream could start them.
   void Emit(std::vector<PendingOp>& ops, uint64_t end, const std::string& completion) {
+    if (ops.size() == 1) {  // the common case: no grouping to do
+      one_.assign(1, &ops.front());
+      EmitOnStream(ops.front().stream, one_, end, completion);
+      return;
+    }
     std::map<uint64_t, std::vector<PendingOp*>> by_stream;
     for (PendingOp& p : ops) by_stream[p.stream].push_back(&p);
-    for (auto& [stream, list] : by_stream) {
-      StreamTrack& s = Stream(stream);
-      uint64_t issue = list.front()->issue;
-      for (const PendingOp* p : list) issue = std::min(issue, p->issue);
-      const uint64_t begin = std::max(issue, s.last_end);
-      const uint64_t finish = std::max(end, begin);
-      std::vector<uint64_t> flows;
-      for (const PendingOp* p : list)
-        if (p->flow) flows.push_back(p->flow);
-      std::vector<Arg> args;
-      std::string name;
-      if (list.size() == 1) {
-        name = list.front()->name;
-        args = list.front()->args;
-      } else {
-        std::string calls, names;
-        for (const PendingOp* p : list) {
-          calls += (calls.empty() ? "" : ", ") + p->name + " #" + std::to_string(p->seq);
-          if (names.find(p->name) == std::string::npos)
-            names += (names.empty() ? "" : ", ") + p->name;
-        }
-        name = "group: " + names + " (" + std::to_string(list.size()) + " ops)";
-        args.push_back(TextArg("calls", calls));
+    for (auto& [stream, list] : by_stream) EmitOnStream(stream, list, end, completion);
+  }
+
+  void EmitOnStream(uint64_t stream, const std::vector<PendingOp*>& list, uint64_t end,
+                    const std::string& completion) {
+    StreamTrack& s = Stream(stream);
+    uint64_t issue = list.front()->issue;
+    for (const PendingOp* p : list) issue = std::min(issue, p->issue);
+    const uint64_t begin = std::max(issue, s.last_end);
+    const uint64_t finish = std::max(end, begin);
+    std::vector<uint64_t>& flows = flows_;
+    flows.clear();
+    for (const PendingOp* p : list)
+      if (p->flow) flows.push_back(p->flow);
+    // The stream's slice names the call(s); the arguments are on the calls' own slices.
+    std::vector<Arg>& args = args_;
+    args.clear();
+    std::string_view name;
+    std::string calls, group;
+    if (list.size() == 1) {
+      const PendingOp& p = *list.front();
+      name = *p.name;
+      args.push_back(IntArg("seq", static_cast<int64_t>(p.seq)));
+      if (p.comm) args.push_back(TextArg("comm", *p.comm));
+      if (p.op_seq) args.push_back(IntArg("op", static_cast<int64_t>(p.op_seq)));
+    } else {
+      std::string names;
+      for (const PendingOp* p : list) {
+        calls += (calls.empty() ? "" : ", ") + *p->name + " #" + std::to_string(p->seq);
+        if (names.find(*p->name) == std::string::npos)
+          names += (names.empty() ? "" : ", ") + *p->name;
       }
-      args.push_back(IntArg("issued_ns", static_cast<int64_t>(issue)));
-      if (!completion.empty()) args.push_back(TextArg("completion", completion));
-      sink_.Slice(s.track, begin, finish, "stream", name, args, flows);
-      ++stats_.slices;
-      if (!flows.empty()) ++stats_.flow_slices;
-      s.last_end = finish;
+      group = "group: " + names + " (" + std::to_string(list.size()) + " ops)";
+      name = group;
+      args.push_back(TextArg("calls", calls));
     }
+    args.push_back(IntArg("issued_ns", static_cast<int64_t>(issue)));
+    if (!completion.empty()) args.push_back(TextArg("completion", completion));
+    sink_.Slice(s.track, begin, finish, "stream", name, args, flows);
+    ++stats_.slices;
+    if (!flows.empty()) ++stats_.flow_slices;
+    s.last_end = finish;
   }
 
   TimelineSink& sink_;
@@ -365,7 +389,10 @@ class RankTimeline {
   std::map<std::tuple<uint64_t, int64_t, int64_t>, uint64_t> messages_;
   std::map<uint64_t, std::vector<PendingOp>> pending_;  // by the call_seq a completion names
   std::vector<PendingOp> group_ops_;
-  std::vector<Names> names_;
+  std::unordered_map<uint32_t, Names> names_;  // node-based: PendingOp points into it
+  std::vector<Arg> args_;
+  std::vector<uint64_t> flows_;
+  std::vector<PendingOp*> one_;
   std::map<uint64_t, std::string> keys_;
   std::map<int, std::string> datatypes_, redops_;
 };
@@ -420,7 +447,8 @@ StatusOr<TimelineStats> WriteTimeline(trace::Run& run, const analysis::RunModel&
       for (const std::string& line : f.evidence) evidence += (evidence.empty() ? "" : "\n") + line;
       std::vector<Arg> args = {TextArg("severity", analysis::SeverityName(f.severity)),
                                TextArg("message", f.message)};
-      if (f.comm_key) args.push_back(TextArg("comm", EventPrinter::KeyHex(f.comm_key)));
+      const std::string comm = f.comm_key ? EventPrinter::KeyHex(f.comm_key) : "";
+      if (f.comm_key) args.push_back(TextArg("comm", comm));
       if (f.op_seq) args.push_back(IntArg("op", static_cast<int64_t>(f.op_seq)));
       if (!evidence.empty()) args.push_back(TextArg("evidence", evidence));
       sink.Instant(p->second.process, ts, "check",

@@ -27,6 +27,9 @@ constexpr uint64_t kSliceBegin = 1, kSliceEnd = 2, kInstant = 3, kCounter = 4;
 constexpr uint32_t kArgName = 10, kArgInt = 4, kArgString = 6;  // DebugAnnotation
 }  // namespace event
 
+const std::vector<Arg> kNoArgs;
+const std::vector<uint64_t> kNoFlows;
+
 class PerfettoSink : public TimelineSink {
  public:
   explicit PerfettoSink(std::FILE* out) : out_(out) {}
@@ -55,16 +58,16 @@ class PerfettoSink : public TimelineSink {
     End(p);
   }
 
-  void Slice(const TrackInfo& t, uint64_t begin_ns, uint64_t end_ns, const std::string& category,
-             const std::string& name, const std::vector<Arg>& args,
+  void Slice(const TrackInfo& t, uint64_t begin_ns, uint64_t end_ns, std::string_view category,
+             std::string_view name, const std::vector<Arg>& args,
              const std::vector<uint64_t>& flows) override {
     Event(t, begin_ns, event::kSliceBegin, category, name, args, flows);
-    Event(t, end_ns, event::kSliceEnd, "", "", {}, {});
+    Event(t, end_ns, event::kSliceEnd, "", "", kNoArgs, kNoFlows);
   }
 
-  void Instant(const TrackInfo& t, uint64_t ts_ns, const std::string& category,
-               const std::string& name, const std::vector<Arg>& args) override {
-    Event(t, ts_ns, event::kInstant, category, name, args, {});
+  void Instant(const TrackInfo& t, uint64_t ts_ns, std::string_view category, std::string_view name,
+               const std::vector<Arg>& args) override {
+    Event(t, ts_ns, event::kInstant, category, name, args, kNoFlows);
   }
 
   void Counter(const TrackInfo& t, uint64_t ts_ns, int64_t value) override {
@@ -78,11 +81,14 @@ class PerfettoSink : public TimelineSink {
     End(p);
   }
 
-  bool Finish() override { return std::fflush(out_) == 0 && !std::ferror(out_); }
+  bool Finish() override {
+    Flush();
+    return std::fflush(out_) == 0 && !std::ferror(out_);
+  }
 
  private:
-  void Event(const TrackInfo& t, uint64_t ts, uint64_t type, const std::string& category,
-             const std::string& name, const std::vector<Arg>& args,
+  void Event(const TrackInfo& t, uint64_t ts, uint64_t type, std::string_view category,
+             std::string_view name, const std::vector<Arg>& args,
              const std::vector<uint64_t>& flows) {
     const size_t p = Begin();
     e_.VarintAlways(packet::kTimestamp, ts);
@@ -114,17 +120,21 @@ class PerfettoSink : public TimelineSink {
   // One TracePacket: Trace.packet, the sequence id, and on the first packet of the sequence the
   // flag that says it starts with clean state.
   size_t Begin() {
-    e_.Clear();
     const size_t p = e_.BeginMessage(packet::kPacket);
     e_.Varint(packet::kSequenceId, 1);
     if (first_) e_.Varint(packet::kSequenceFlags, packet::kIncrementalStateCleared);
     first_ = false;
     return p;
   }
+  // Packets collect in the encoder and go out a megabyte at a time.
   void End(size_t p) {
     e_.EndMessage(p);
+    if (e_.size() >= (1u << 20)) Flush();
+  }
+  void Flush() {
     std::fwrite(e_.data(), 1, e_.size(), out_);
     bytes_ += e_.size();
+    e_.Clear();
   }
 
   std::FILE* out_;
@@ -153,15 +163,15 @@ class JsonSink : public TimelineSink {
            ",\"tid\":0,\"args\":{\"sort_index\":" + std::to_string(t.pid) + "}}");
   }
 
-  void Slice(const TrackInfo& t, uint64_t begin_ns, uint64_t end_ns, const std::string& category,
-             const std::string& name, const std::vector<Arg>& args,
+  void Slice(const TrackInfo& t, uint64_t begin_ns, uint64_t end_ns, std::string_view category,
+             std::string_view name, const std::vector<Arg>& args,
              const std::vector<uint64_t>& flows) override {
     Item("{\"ph\":\"X\"" + Common(t, begin_ns, category, name) +
          ",\"dur\":" + Micros(end_ns - begin_ns) + Args(args) + "}");
   }
 
-  void Instant(const TrackInfo& t, uint64_t ts_ns, const std::string& category,
-               const std::string& name, const std::vector<Arg>& args) override {
+  void Instant(const TrackInfo& t, uint64_t ts_ns, std::string_view category, std::string_view name,
+               const std::vector<Arg>& args) override {
     const char* scope = t.kind == TrackKind::kProcess ? "p" : "t";
     Item("{\"ph\":\"i\",\"s\":\"" + std::string(scope) + "\"" + Common(t, ts_ns, category, name) +
          Args(args) + "}");
@@ -179,8 +189,8 @@ class JsonSink : public TimelineSink {
   }
 
  private:
-  static std::string Common(const TrackInfo& t, uint64_t ts, const std::string& category,
-                            const std::string& name) {
+  static std::string Common(const TrackInfo& t, uint64_t ts, std::string_view category,
+                            std::string_view name) {
     const int32_t tid = t.kind == TrackKind::kProcess ? 0 : t.tid;
     return ",\"cat\":" + trace::EventPrinter::JsonString(category) +
            ",\"name\":" + trace::EventPrinter::JsonString(name) +

@@ -11,21 +11,23 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace ddrr::timeline {
 
 enum class Format { kPerfetto, kJson };
 
-// A debug argument of a slice or instant: a string, or an integer when `is_int`.
+// A debug argument of a slice or instant: a string, or an integer when `is_int`. The views need
+// to stay valid only during the sink call they are passed to (sinks write at once).
 struct Arg {
-  std::string name;
-  std::string text;
+  std::string_view name;
+  std::string_view text;
   int64_t value = 0;
   bool is_int = false;
 };
-inline Arg IntArg(std::string name, int64_t v) { return {std::move(name), "", v, true}; }
-inline Arg TextArg(std::string name, std::string v) { return {std::move(name), std::move(v)}; }
+inline Arg IntArg(std::string_view name, int64_t v) { return {name, {}, v, true}; }
+inline Arg TextArg(std::string_view name, std::string_view v) { return {name, v}; }
 
 enum class TrackKind { kProcess, kThread, kNamed, kCounter };
 
@@ -44,10 +46,10 @@ class TimelineSink {
   virtual void Track(const TrackInfo& track) = 0;
   // A slice [begin, end]; `flows` link it to the slices of other tracks with the same ids.
   virtual void Slice(const TrackInfo& track, uint64_t begin_ns, uint64_t end_ns,
-                     const std::string& category, const std::string& name,
-                     const std::vector<Arg>& args, const std::vector<uint64_t>& flows) = 0;
-  virtual void Instant(const TrackInfo& track, uint64_t ts_ns, const std::string& category,
-                       const std::string& name, const std::vector<Arg>& args) = 0;
+                     std::string_view category, std::string_view name, const std::vector<Arg>& args,
+                     const std::vector<uint64_t>& flows) = 0;
+  virtual void Instant(const TrackInfo& track, uint64_t ts_ns, std::string_view category,
+                       std::string_view name, const std::vector<Arg>& args) = 0;
   virtual void Counter(const TrackInfo& track, uint64_t ts_ns, int64_t value) = 0;
   // Ends the output (JSON's closing bracket); false when writing failed.
   virtual bool Finish() = 0;
