@@ -108,6 +108,9 @@ PY
     hostname_now=$(hostname)
     grep -rq -- "$hostname_now" "$work/z/bug/run" && fail "--redact hosts left the host name"
     grep -q "hunter2-planted" "$work/run/rank-0.ddrr" || fail "the original lost its header"
+    grep -q '^ddrr check bug.tgz$' "$work/t/bug/report.md" || fail "the report does not name the bundle"
+    grep -A1 '^unzip bug.zip$' "$work/z/bug/report.md" | grep -q '^ddrr replay bug/run --host' \
+      || fail "the report's replay command does not unpack the bundle"
     "$ddrr" check "$work/run" >"$work/c_run" 2>/dev/null; rc_run=$?
     for b in bug.tgz bug.zip; do
       "$ddrr" check "$work/$b" >"$work/c_b" 2>/dev/null; rc_b=$?
