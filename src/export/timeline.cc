@@ -144,18 +144,25 @@ class RankTimeline {
     ++stats_.tracks;
   }
 
+  // Sets up and declares a track of this rank's process.
+  void Child(TrackInfo& t, UuidKind kind, uint64_t key, TrackKind track_kind, std::string name,
+             int32_t tid) {
+    t.uuid = Uuid(rank_, kind, key);
+    t.parent_uuid = process_.uuid;
+    t.kind = track_kind;
+    t.pid = pid_;
+    t.tid = tid;
+    t.name = std::move(name);
+    Declare(t);
+  }
+
   const TrackInfo& Thread(uint32_t thread, const std::string& name = "") {
     auto [it, added] = threads_.try_emplace(thread);
     TrackInfo& t = it->second;
-    if (added || !name.empty()) {
-      t.uuid = Uuid(rank_, kThreadUuid, thread);
-      t.parent_uuid = process_.uuid;
-      t.kind = TrackKind::kThread;
-      t.pid = pid_;
-      t.tid = pid_ * 1000 + static_cast<int32_t>(thread % 500);
-      t.name = "thread " + std::to_string(thread) + (name.empty() ? "" : " " + name);
-      Declare(t);
-    }
+    if (added || !name.empty())
+      Child(t, kThreadUuid, thread, TrackKind::kThread,
+            "thread " + std::to_string(thread) + (name.empty() ? "" : " " + name),
+            pid_ * 1000 + static_cast<int32_t>(thread % 500));
     return t;
   }
 
@@ -168,31 +175,17 @@ class RankTimeline {
 
   StreamTrack& Stream(uint64_t stream) {
     auto [it, added] = streams_.try_emplace(stream);
-    if (added) {
-      TrackInfo& t = it->second.track;
-      t.uuid = Uuid(rank_, kStreamUuid, stream);
-      t.parent_uuid = process_.uuid;
-      t.kind = TrackKind::kNamed;
-      t.pid = pid_;
-      t.tid = pid_ * 1000 + 500 + static_cast<int32_t>(streams_.size() % 500);
-      t.name = "stream " + StreamName(stream);
-      Declare(t);
-    }
+    if (added)
+      Child(it->second.track, kStreamUuid, stream, TrackKind::kNamed,
+            "stream " + StreamName(stream),
+            pid_ * 1000 + 500 + static_cast<int32_t>(streams_.size() % 500));
     return it->second;
   }
 
   CounterTrack& Counter(std::map<uint64_t, CounterTrack>& tracks, UuidKind kind, uint64_t key,
                         const std::string& name) {
     auto [it, added] = tracks.try_emplace(key);
-    if (added) {
-      TrackInfo& t = it->second.track;
-      t.uuid = Uuid(rank_, kind, key);
-      t.parent_uuid = process_.uuid;
-      t.kind = TrackKind::kCounter;
-      t.pid = pid_;
-      t.name = name;
-      Declare(t);
-    }
+    if (added) Child(it->second.track, kind, key, TrackKind::kCounter, name, 0);
     return it->second;
   }
 
