@@ -174,6 +174,45 @@ TEST_F(BundleTest, RoundTripThroughTgzAndZip) {
   }
 }
 
+TEST_F(BundleTest, DamagedRankFileKeepsItsDamage) {
+  // Rank 1's file is damaged in the middle: the bundle copies what is there, and the bundled run
+  // reads as the run does (the same findings, the same damage skipped).
+  auto ranks = World(2, 0xc0, 0x5eed);
+  for (uint32_t r = 0; r < 2; ++r) {
+    ranks[r].SetFrameBytes(256);
+    for (int i = 0; i < 60; ++i) ranks[r].Completion(ranks[r].AllReduce(0xc0, 1024));
+  }
+  ASSERT_TRUE(WriteRun(ranks, (dir_ / "run").string()).ok());
+  const std::string victim = (dir_ / "run" / "rank-1.ddrr").string();
+  std::string bytes = Slurp(victim);
+  bytes[bytes.size() / 2] ^= 0x5a;
+  trace::testing::WriteFile(victim, bytes);
+  const auto original = Findings((dir_ / "run").string());
+  auto run = trace::Run::Open((dir_ / "run").string());
+  ASSERT_TRUE(run.ok());
+  BundleOptions o;
+  o.out_path = (dir_ / "damaged.tgz").string();
+  o.temp_dir = (dir_ / "tmp").string();
+  auto s = CreateBundle(*run, o);
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(s->rank_files, 2u);
+  auto b = ExtractedBundle::Open(o.out_path, o.temp_dir);
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(Findings((*b)->run_dir()), original);
+  auto problems = [](const std::string& dir) {
+    auto r = trace::RankFileReader::Open(dir + "/rank-1.ddrr");
+    EXPECT_TRUE(r.ok());
+    trace::Event ev;
+    trace::EventPosition pos;
+    uint64_t events = 0;
+    while ((*r)->Next(&ev, &pos)) ++events;
+    return std::make_pair(events, (*r)->problems().size());
+  };
+  const auto before = problems((dir_ / "run").string());
+  EXPECT_GT(before.second, 0u) << "the damage was not noticed";
+  EXPECT_EQ(problems((*b)->run_dir()), before);
+}
+
 TEST_F(BundleTest, KnownSha256) {
   const fs::path p = dir_ / "abc";
   std::ofstream(p) << "abc";

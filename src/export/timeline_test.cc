@@ -220,6 +220,55 @@ TEST_F(TimelineTest, JsonParsesAndHoldsTheSameSlices) {
   EXPECT_EQ(from_json["ncclAllReduce"], 8);  // 4 calls on threads, 4 on streams
 }
 
+TEST_F(TimelineTest, GroupsAreOneSliceAndUnfinishedOpsRunToTheEnd) {
+  // Both ranks exchange in one group (completed together); then rank 1's last all-reduce never
+  // completes and its trace ends without a footer.
+  auto ranks = World(2, kComm, kKey);
+  for (uint32_t r = 0; r < 2; ++r) {
+    ranks[r].GroupStart();
+    ranks[r].Send(kComm, 64, 1 - static_cast<int>(r));
+    ranks[r].Recv(kComm, 64, 1 - static_cast<int>(r));
+    ranks[r].Completion(ranks[r].GroupEnd());
+    const uint64_t last = ranks[r].AllReduce(kComm, 1024);
+    if (r == 0) ranks[r].Completion(last);
+    ranks[r].Advance(50000);
+    ranks[r].Mark(2);
+  }
+  ASSERT_TRUE(WriteRun(ranks, (dir_ / "run").string(), /*killed=*/{1}).ok());
+  const pb::Trace t = Export(Format::kPerfetto, "run.perfetto-trace");
+  const Decoded d = Decode(t);
+  std::map<int32_t, std::vector<const pb::TracePacket*>> stream_slices;
+  for (const auto& [uuid, list] : d.begins)
+    if (d.tracks.at(uuid).name().rfind("stream ", 0) == 0)
+      for (const pb::TracePacket* p : list) stream_slices[PidOf(d, uuid)].push_back(p);
+  ASSERT_EQ(stream_slices[1].size(), 2u);
+  ASSERT_EQ(stream_slices[2].size(), 2u);
+  const pb::TrackEvent& g0 = stream_slices[1][0]->track_event();
+  const pb::TrackEvent& g1 = stream_slices[2][0]->track_event();
+  EXPECT_EQ(g0.name(), "group: ncclSend, ncclRecv (2 ops)");
+  ASSERT_EQ(g0.flow_ids_size(), 2);
+  ASSERT_EQ(g1.flow_ids_size(), 2);
+  // Rank 0's send is rank 1's receive and the other way round.
+  EXPECT_EQ(std::set<uint64_t>(g0.flow_ids().begin(), g0.flow_ids().end()),
+            std::set<uint64_t>(g1.flow_ids().begin(), g1.flow_ids().end()));
+  EXPECT_EQ(ArgOf(stream_slices[1][1]->track_event(), "completion"), "");
+  EXPECT_EQ(ArgOf(stream_slices[2][1]->track_event(), "completion"),
+            "none recorded before the trace ended");
+  // The unfinished all-reduce runs to rank 1's last event (the mark, 50 us later).
+  uint64_t end = 0, mark = 0;
+  const uint64_t uuid = stream_slices[2][1]->track_event().track_uuid();
+  for (const pb::TracePacket& p : t.packet()) {
+    if (!p.has_track_event()) continue;
+    if (p.track_event().track_uuid() == uuid &&
+        p.track_event().type() == pb::TrackEvent::TYPE_SLICE_END)
+      end = p.timestamp();
+    if (p.track_event().name() == "step 2" && PidOf(d, p.track_event().track_uuid()) == 2)
+      mark = p.timestamp();
+  }
+  EXPECT_GT(mark, stream_slices[2][1]->timestamp() + 40000);
+  EXPECT_EQ(end, mark);
+}
+
 TEST_F(TimelineTest, UnwritableOutputIsAnError) {
   WriteTwoRanks(/*mismatch=*/false);
   auto run = trace::Run::Open((dir_ / "run").string());
