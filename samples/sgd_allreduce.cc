@@ -9,11 +9,15 @@
 #include <cuda_runtime_api.h>
 #include <curand.h>
 #include <nccl.h>
+#include <sys/random.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
+#include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -105,7 +109,43 @@ double LocalLoss(const Shard& shard, const std::vector<float>& w, std::vector<do
   return loss * scale;
 }
 
-SampleSpec MakeSpec(int* samples, double* lr, int* log_every) {
+// Checkpoints (--checkpoint-at / --resume-at): this rank's weights at the start of a step, in
+// $DDRR_SAMPLE_CHECKPOINT_DIR (default: the current directory).
+std::string CheckpointPath(int rank, int step) {
+  const char* dir = getenv("DDRR_SAMPLE_CHECKPOINT_DIR");
+  return std::string(dir && *dir ? dir : ".") + "/sgd_allreduce-rank" + std::to_string(rank) +
+         "-step" + std::to_string(step) + ".ckpt";
+}
+
+void SaveCheckpoint(int rank, int step, const std::vector<float>& w) {
+  const std::string path = CheckpointPath(rank, step);
+  FILE* f = fopen(path.c_str(), "wb");
+  if (!f || fwrite(w.data(), sizeof(float), w.size(), f) != w.size() || fclose(f) != 0) {
+    fprintf(stderr, "%scannot write the checkpoint %s\n", LogPrefix(), path.c_str());
+    exit(kExitFailure);
+  }
+}
+
+std::vector<float> LoadCheckpoint(int rank, int step, size_t features) {
+  const std::string path = CheckpointPath(rank, step);
+  std::vector<float> w(features);
+  FILE* f = fopen(path.c_str(), "rb");
+  if (!f || fread(w.data(), sizeof(float), w.size(), f) != w.size()) {
+    fprintf(stderr, "%scannot read the checkpoint %s (write it with --checkpoint-at %d)\n",
+            LogPrefix(), path.c_str(), step);
+    exit(kExitUsage);
+  }
+  fclose(f);
+  return w;
+}
+
+struct Noise {
+  double scale = 0;  // --grad-noise
+  int seed = -1;     // --noise-seed; -1: the run's seed + rank
+};
+
+SampleSpec MakeSpec(int* samples, double* lr, int* log_every, int* entropy_seed, int* checkpoint_at,
+                    int* resume_at, Noise* noise) {
   return SampleSpec{
       .name = "sgd_allreduce",
       .summary =
@@ -123,7 +163,22 @@ SampleSpec MakeSpec(int* samples, double* lr, int* log_every) {
                  FaultKind::kAbort, FaultKind::kNan, FaultKind::kStall},
       .extras = {{"--samples", "N", "training samples per rank", samples},
                  {"--lr", "X", "learning rate", lr},
-                 {"--log-every", "N", "print the loss every N steps (0: never)", log_every}},
+                 {"--log-every", "N", "print the loss every N steps (0: never)", log_every},
+                 {"--entropy-seed", "0|1",
+                  "1: each rank draws its seed from getrandom() instead of --seed, as jobs that\n"
+                  "                    seed from the OS do (the run is then not repeatable)",
+                  entropy_seed},
+                 {"--checkpoint-at", "STEP",
+                  "save each rank's weights at the start of STEP (-1: never)", checkpoint_at},
+                 {"--resume-at", "STEP",
+                  "resume at STEP from the --checkpoint-at STEP files instead of starting from\n"
+                  "                    the broadcast weights (-1: start from step 0)",
+                  resume_at},
+                 {"--grad-noise", "X",
+                  "add Gaussian noise of scale X to each gradient, from a host generator whose\n"
+                  "                    state is recorded at every step (ddrr_record_rng)",
+                  &noise->scale},
+                 {"--noise-seed", "N", "seed of that generator (-1: --seed + rank)", &noise->seed}},
   };
 }
 
@@ -131,7 +186,11 @@ int Run(int argc, char** argv) {
   int samples_per_rank = 1024;
   double lr = 0.2;
   int log_every = 10;
-  const SampleSpec spec = MakeSpec(&samples_per_rank, &lr, &log_every);
+  int entropy_seed = 0;
+  int checkpoint_at = -1, resume_at = -1;
+  Noise noise;
+  const SampleSpec spec = MakeSpec(&samples_per_rank, &lr, &log_every, &entropy_seed,
+                                   &checkpoint_at, &resume_at, &noise);
   const Options options = ParseOptions(argc, argv, spec);
   if (samples_per_rank < 1) UsageError(spec, "--samples must be at least 1");
 
@@ -145,10 +204,16 @@ int Run(int argc, char** argv) {
   const int device = SelectDevice(job, fault.FiresAnyStep(FaultKind::kSameDevice));
   fprintf(stderr, "%sdevice %d of world %d (rank from %s)\n", LogPrefix(), device, world,
           job.source.c_str());
+  uint64_t seed = options.seed;
+  if (entropy_seed != 0 &&
+      getrandom(&seed, sizeof(seed), 0) != static_cast<ssize_t>(sizeof(seed))) {
+    fprintf(stderr, "%sgetrandom failed\n", LogPrefix());
+    return kExitFailure;
+  }
   if (rank == 0) {
     printf("sgd_allreduce: world=%d features=%zu samples_per_rank=%d steps=%d seed=%llu lr=%g\n",
-           world, features, samples_per_rank, options.steps,
-           static_cast<unsigned long long>(options.seed), lr);
+           world, features, samples_per_rank, options.steps, static_cast<unsigned long long>(seed),
+           lr);
     fflush(stdout);
   }
 
@@ -160,10 +225,10 @@ int Run(int argc, char** argv) {
 
   // Ground truth and this rank's data. Rank 0 alone draws the initial weights; everyone else
   // gets them from the broadcast, as a real job loads or initialises a model on one rank.
-  Generator model(options.seed ^ kModelSeedSalt);
+  Generator model(seed ^ kModelSeedSalt);
   const std::vector<float> w_true =
       model.Normal(features, 0.0f, 1.0f / std::sqrt(static_cast<float>(features)));
-  const Shard shard = MakeShard(options.seed, rank, samples_per_rank, features, w_true);
+  const Shard shard = MakeShard(seed, rank, samples_per_rank, features, w_true);
   DeviceBuffer<float> weights(features);
   if (rank == 0) {
     std::vector<float> w0 = model.Uniform(features);
@@ -172,11 +237,17 @@ int Run(int argc, char** argv) {
   } else {
     CUDA_CHECK(cudaMemset(weights.get(), 0, features * sizeof(float)));
   }
-  int root = 0;
-  if (fault.FiresAnyStep(FaultKind::kWrongRoot)) root = 1 % world;
-  NCCL_CHECK(ncclBroadcast(weights.get(), weights.get(), features, ncclFloat, root, comm, stream));
-  WaitStream(stream, comm, "the initial weight broadcast");
-  std::vector<float> w = weights.ToHost();
+  std::vector<float> w;
+  if (resume_at >= 0) {
+    w = LoadCheckpoint(rank, resume_at, features);  // a restarted job: no broadcast
+  } else {
+    int root = 0;
+    if (fault.FiresAnyStep(FaultKind::kWrongRoot)) root = 1 % world;
+    NCCL_CHECK(
+        ncclBroadcast(weights.get(), weights.get(), features, ncclFloat, root, comm, stream));
+    WaitStream(stream, comm, "the initial weight broadcast");
+    w = weights.ToHost();
+  }
 
   // One buffer per step: the mean gradient followed by the loss, so one all-reduce carries both.
   DeviceBuffer<float> reduced(features + 1);
@@ -184,14 +255,29 @@ int Run(int argc, char** argv) {
   std::vector<float> message(features + 1);
   bool reported_non_finite = false;
   bool retired_id = false;
-  for (int step = 0; step < options.steps; ++step) {
+  std::mt19937_64 noise_gen(noise.seed >= 0 ? static_cast<uint64_t>(noise.seed)
+                                            : seed + static_cast<uint64_t>(rank));
+  for (int step = std::max(resume_at, 0); step < options.steps; ++step) {
+    if (step == checkpoint_at) SaveCheckpoint(rank, step, w);
     MarkStep(step);
     if (fault.Fires(FaultKind::kAbort, step)) {
       NCCL_CHECK(ncclCommAbort(comm));
       fprintf(stderr, "%saborted the communicator at step %d; exiting\n", LogPrefix(), step);
       exit(kExitAborted);
     }
+    if (noise.scale > 0) {
+      // The generator's state at each step is what a replay checks (or hands back).
+      std::ostringstream state;
+      state << noise_gen;
+      RecordRng("grad_noise", state.str());
+      if (std::string restored; RestoreRng("grad_noise", &restored)) {
+        std::istringstream in(restored);
+        in >> noise_gen;
+      }
+    }
     const double loss = LocalLoss(shard, w, &gradient);
+    for (size_t f = 0; noise.scale > 0 && f < features; ++f)
+      gradient[f] += noise.scale * std::normal_distribution<double>(0.0, 1.0)(noise_gen);
     for (size_t f = 0; f < features; ++f) message[f] = static_cast<float>(gradient[f]);
     message[features] = static_cast<float>(loss);
     if (fault.Fires(FaultKind::kNan, step)) message[0] = std::numeric_limits<float>::quiet_NaN();

@@ -21,6 +21,12 @@ void ddrr_mark(const char* label, int64_t step);
 /* Records an opaque RNG state (e.g. torch.cuda.get_rng_state()) under `name`. */
 void ddrr_record_rng(const char* name, const void* bytes, size_t len);
 
+/* Under `ddrr replay --restore-rng`: copies into `bytes` the state the recording had under `name`
+ * at the matching ddrr_record_rng call (make that call first) and returns its length; copies
+ * nothing when `capacity` is smaller. Returns 0 when the process is not replayed that way: the
+ * program keeps its own state. */
+size_t ddrr_restore_rng(const char* name, void* bytes, size_t capacity);
+
 #ifdef __cplusplus
 }
 #endif

@@ -67,6 +67,13 @@ bool EnvInt(const char* name, int* value) {
 
 std::string IdPath(const std::string& name) { return BootstrapDir() + "/nccl-id-" + name; }
 
+// DDRR_SAMPLE_KEEP_ID=1: the published id stays (never retired, never stale), so a rank re-run
+// on its own later (ddrr's application replay) finds the id its job used.
+bool KeepId() {
+  const char* keep = getenv("DDRR_SAMPLE_KEEP_ID");
+  return keep != nullptr && *keep != '\0' && strcmp(keep, "0") != 0;
+}
+
 int TimeoutSeconds() {
   int seconds = kDefaultTimeoutSeconds;
   EnvInt("DDRR_SAMPLE_BOOTSTRAP_TIMEOUT", &seconds);
@@ -99,7 +106,7 @@ bool TryReadId(const std::string& path, ncclUniqueId* id, bool* saw_stale) {
   struct stat st;
   if (stat(path.c_str(), &st) != 0) return false;
   auto written = Clock::from_time_t(st.st_mtim.tv_sec);
-  if (written + kStaleAfter < kProcessStart) {
+  if (written + kStaleAfter < kProcessStart && !KeepId()) {
     *saw_stale = true;
     return false;
   }
@@ -201,6 +208,7 @@ ncclUniqueId ShareUniqueId(const JobInfo& job, const std::string& name,
     if (unlink(path.c_str()) != 0 && errno != ENOENT) DieErrno("cannot remove stale", path);
     id = create();
     PublishId(path, id);
+    if (KeepId()) return id;
     if (Published().empty()) atexit(RemovePublished);
     Published().push_back(path);
     return id;
@@ -225,7 +233,7 @@ ncclUniqueId ShareUniqueId(const JobInfo& job, const std::string& name,
 }
 
 void RetireUniqueId(const JobInfo& job, const std::string& name) {
-  if (job.rank != 0) return;
+  if (job.rank != 0 || KeepId()) return;
   const std::string path = IdPath(name);
   if (unlink(path.c_str()) != 0 && errno != ENOENT) DieErrno("cannot remove", path);
   std::erase(Published(), path);

@@ -55,7 +55,9 @@ inline ncclUniqueId ShareUniqueId(const JobInfo& job, const std::string& name) {
 
 // Rank 0 removes the published file. Call once every rank is known to have read it (after the
 // first collective on the communicator completed), so the next run with the same job key can
-// never pick up a stale id.
+// never pick up a stale id. With DDRR_SAMPLE_KEEP_ID=1 the file stays and never counts as stale:
+// a rank re-run alone against a recording (ddrr replay --ranks R -- PROG) reads the id its job
+// used, as a program's own rendezvous file written during the recording is still there.
 void RetireUniqueId(const JobInfo& job, const std::string& name);
 
 // The directory described above (exposed for messages and tests).

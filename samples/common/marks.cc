@@ -10,4 +10,20 @@ void MarkStep(int64_t step) {
   if (mark) mark("step", step);
 }
 
+void RecordRng(const char* name, const std::string& state) {
+  using RecordFn = void (*)(const char*, const void*, size_t);
+  static const auto record = reinterpret_cast<RecordFn>(dlsym(RTLD_DEFAULT, "ddrr_record_rng"));
+  if (record) record(name, state.data(), state.size());
+}
+
+bool RestoreRng(const char* name, std::string* state) {
+  using RestoreFn = size_t (*)(const char*, void*, size_t);
+  static const auto restore = reinterpret_cast<RestoreFn>(dlsym(RTLD_DEFAULT, "ddrr_restore_rng"));
+  if (!restore) return false;
+  const size_t n = restore(name, nullptr, 0);
+  if (n == 0) return false;
+  state->resize(n);
+  return restore(name, state->data(), state->size()) == n;
+}
+
 }  // namespace ddrr_samples

@@ -64,6 +64,7 @@ bool NormalizedStream::InScope(const trace::Event& event) const {
   switch (event.body_case()) {
     case trace::Event::kCompletion:
     case trace::Event::kPayload:
+    case trace::Event::kNote:  // the recorder's, not the program's (what it captured, dropped)
       return false;
     case trace::Event::kCall:
       return scope_ == DiffScope::kAll || IsCommunication(event.call());
@@ -79,7 +80,16 @@ std::optional<NormalizedEvent> NormalizedStream::Next() {
   trace::EventPosition pos;
   for (;;) {
     if (!reader_.Next(&ev, &pos)) return std::nullopt;
-    if (InScope(ev)) break;
+    if (InScope(ev) && !ev.has_digest()) break;
+    if (InScope(ev)) {  // a digest: set aside with the call it belongs to
+      PendingDigest d;
+      if (auto it = recent_calls_.find(ev.digest().call_seq()); it != recent_calls_.end()) {
+        d.call_index = it->second.first;
+        d.call_line = it->second.second;
+      }
+      d.digest = ev.digest();
+      digests_read_.push_back(std::move(d));
+    }
     printer_.Observe(ev);
   }
   NormalizedEvent n;
@@ -87,17 +97,13 @@ std::optional<NormalizedEvent> NormalizedStream::Next() {
   n.thread = ev.thread();
   n.line = printer_.Text(ev, pos);
   n.key = Key(ev, pos, &n.comm_ordinal);
+  ++returned_;
   if (digests_ && ev.has_call()) {
-    recent_calls_[pos.seq] = n.line;
+    recent_calls_[pos.seq] = {returned_, n.line};
     if (recent_calls_.size() > kRecentCalls) recent_calls_.erase(recent_calls_.begin());
   }
   n.event = std::move(ev);
   return n;
-}
-
-const std::string* NormalizedStream::RecentCall(uint64_t seq) const {
-  auto it = recent_calls_.find(seq);
-  return it == recent_calls_.end() ? nullptr : &it->second;
 }
 
 std::string NormalizedStream::Key(const trace::Event& event, const trace::EventPosition& pos,
@@ -221,19 +227,31 @@ RankDiff DiffRank(trace::RankFileReader& a, trace::RankFileReader& b, int64_t ra
     digests = da && db;
   }
   NormalizedStream sa(a, rank, options, digests), sb(b, rank, options, digests);
+  // Pairs the digests both sides have read so far; the first pair that differs is the data
+  // difference.
+  auto compare_data = [&] {
+    auto& qa = sa.digests();
+    auto& qb = sb.digests();
+    for (; !qa.empty() && !qb.empty(); qa.pop_front(), qb.pop_front()) {
+      const auto& x = qa.front();
+      const auto& y = qb.front();
+      const bool same = x.call_index == y.call_index && x.digest.role() == y.digest.role() &&
+                        x.digest.bytes() == y.digest.bytes() && SameData(x.digest, y.digest);
+      if (same || diff.data) continue;
+      DataDifference& d = diff.data.emplace();
+      d.index = x.call_index;
+      d.a = x.digest;
+      d.b = y.digest;
+      d.call_line = x.call_line;
+    }
+  };
   std::deque<std::string> context;
   for (uint64_t n = 1;; ++n) {
     auto x = sa.Next();
     auto y = sb.Next();
+    compare_data();
     if (!x && !y) return diff;
     if (x && y && x->key == y->key) {
-      if (x->event.has_digest() && !diff.data && !SameData(x->event.digest(), y->event.digest())) {
-        DataDifference& d = diff.data.emplace();
-        d.index = n;
-        d.a = x->event.digest();
-        d.b = y->event.digest();
-        if (const std::string* call = sa.RecentCall(d.a.call_seq())) d.call_line = *call;
-      }
       ++diff.events_compared;
       context.push_back(std::move(x->line));
       if (context.size() > options.context) context.pop_front();

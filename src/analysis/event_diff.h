@@ -11,14 +11,17 @@
 // count by their length only (random per run). Never times or durations. Completion events
 // are left out: when the poller sees an op finish is timing, not program behaviour. So are
 // payload events: which calls have one is the recording's window and budget, and their data is
-// what the digests compare. Other events compare as: marks by label and step, RNG states by
-// name and state, entropy by source and length (the bytes are random per run), kernel counts
-// by stream and count, notes by text, thread names by name, digests by which call (counted
-// back), which buffer and its size.
+// what the digests compare; and the recorder's notes (what it captured or dropped). Other events
+// compare as: marks by label and step, RNG states by name and state, entropy by source and length
+// (the bytes are random per run), kernel counts by stream and count, thread names by name, digests
+// by which call (counted back), which buffer and its size.
 //
-// Data: when both traces have digests (capture level `digests`), digest values are compared on
-// the side: the first digest whose value or NaN/Inf counts differ is the rank's first data
-// difference, reported with the call it belongs to. Structure that matches but data that does
+// Data: when both traces have digests (capture level `digests`), digests are compared on the
+// side, not as events: the recorder's poller thread writes them whenever the stream has passed
+// the call, so where they fall among the program's own events is timing. Each side's digests are
+// paired in their order, each naming its call by that call's place among the events compared;
+// the first pair whose call, buffer, size, value or NaN/Inf counts differ is the rank's first
+// data difference, reported with the call it belongs to. Structure that matches but data that does
 // not is the signature of nondeterminism or corruption; a structural difference ends the
 // comparison of that rank, so data is compared up to it. When only one trace has digests,
 // digests are left out of both.
@@ -58,9 +61,12 @@ struct DiffOptions {
 // communication (api_spec.py), less ncclCommGetAsyncError.
 bool IsCommunication(const trace::ApiCall& call);
 
-// The header variable that marks a replay's rank files.
+// The header variable that marks a comm replay's rank files (their calls are ddrr-replay-rank's,
+// so only communication compares with the recording).
 inline constexpr char kReplayOfEnv[] = "DDRR_REPLAY_OF";
-// Whether any rank file of `run` was written by a replay.
+// The one that marks an application replay's (the program itself ran: everything compares).
+inline constexpr char kAppReplayOfEnv[] = "DDRR_APP_REPLAY_OF";
+// Whether any rank file of `run` was written by a comm replay.
 bool IsReplay(const trace::Run& run);
 
 // One event reduced to what two runs of one program share.
@@ -81,8 +87,14 @@ class NormalizedStream {
                    bool compare_digests);
 
   std::optional<NormalizedEvent> Next();
-  // The dump line of a recent call (the call a digest belongs to); null once forgotten.
-  const std::string* RecentCall(uint64_t seq) const;
+
+  // Digests read so far and not yet compared, in file order (Next() sets them aside).
+  struct PendingDigest {
+    uint64_t call_index = 0;  // the call's place among the events Next() returned; 0: unknown
+    std::string call_line;
+    trace::Digest digest;
+  };
+  std::deque<PendingDigest>& digests() { return digests_read_; }
 
  private:
   bool InScope(const trace::Event& event) const;
@@ -98,7 +110,9 @@ class NormalizedStream {
   trace::HandleNumbering handles_;
   trace::AllocationMap allocations_;
   std::unordered_map<uint64_t, uint32_t> comm_ordinals_;
-  std::map<uint64_t, std::string> recent_calls_;  // by seq
+  uint64_t returned_ = 0;                                              // events Next() gave
+  std::map<uint64_t, std::pair<uint64_t, std::string>> recent_calls_;  // by seq: index, line
+  std::deque<PendingDigest> digests_read_;
 };
 
 enum class Side { kA, kB };
@@ -111,7 +125,7 @@ struct StructuralDifference {
 };
 
 struct DataDifference {
-  uint64_t index = 0;     // of the digest among the events compared, from 1
+  uint64_t index = 0;     // of the digest's call among the events compared, from 1
   std::string call_line;  // dump line of the call the digest belongs to; empty if forgotten
   trace::Digest a, b;
 };

@@ -41,7 +41,9 @@ struct Program {
   int64_t last_result = 0;        // of the last all-reduce
   int steps = 3;
   bool digests = false;
-  int diverge_step = -1;  // output digests differ from this step on
+  int diverge_step = -1;        // output digests differ from this step on
+  bool query_after_op = false;  // a cudaStreamQuery follows each all-reduce
+  bool late_digests = false;    // ... and the poller wrote the digests after it
 
   RankTrace Trace() const {
     RankTrace t(0, 2);
@@ -66,10 +68,13 @@ struct Program {
         trace::EncodeNcclAllReduce(e, device_buffer, device_buffer + recv_offset, count, dtype, op,
                                    comm, stream);
       });
-      if (digests) {
+      auto write_digests = [&, s, seq] {
         t.Digest(seq, 0, 0x1000 + s);
         t.Digest(seq, 1, (diverge_step >= 0 && s >= diverge_step ? 0xbad0 : 0x2000) + s);
-      }
+      };
+      if (digests && !late_digests) write_digests();
+      if (query_after_op) t.Call({}, 0, [&](auto& e) { trace::EncodeCudaStreamQuery(e, stream); });
+      if (digests && late_digests) write_digests();
       if (!late_completions) t.Completion(seq);
       for (int p = 0; p < polls; ++p) t.AsyncError(comm, 0);
       if (late_completions) t.Completion(seq);
@@ -298,20 +303,34 @@ TEST_F(EventDiffTest, FirstDataDifferenceIsReportedWithItsCall) {
   EXPECT_FALSE(d.structure);
   ASSERT_TRUE(d.data);
   EXPECT_TRUE(d.differs());
-  // The second all-reduce's output digest: after 5 setup events and 5 per step.
-  EXPECT_EQ(d.data->index, 14u);
+  // The second all-reduce's output digest, named by its call: the 10th event compared (5 setup
+  // events, 3 per step; digests are compared on the side).
+  EXPECT_EQ(d.data->index, 10u);
   EXPECT_EQ(d.data->a.value(), 0x2001u);
   EXPECT_EQ(d.data->b.value(), 0xbad1u);
   EXPECT_TRUE(Has(d.data->call_line, "ncclAllReduce(")) << d.data->call_line;
   EXPECT_TRUE(Has(d.data->call_line, " op 3]"));
   const std::string text = FormatRankDiff(d, "a", "b");
   EXPECT_EQ(text.substr(0, text.find('\n')),
-            "rank 0: first data difference at event 14: output digest of #" +
+            "rank 0: first data difference at event 10: output digest of #" +
                 std::to_string(d.data->a.call_seq()));
   EXPECT_TRUE(Has(text, "\n  A 0x2001 (4096 bytes)\n  B 0xbad1 (4096 bytes)\n")) << text;
 
   // Communication only: digests are left out.
   EXPECT_FALSE(Diff(a, b, Nccl()).differs());
+}
+
+TEST_F(EventDiffTest, DigestsCompareWhereverThePollerWroteThem) {
+  Program a, b = Rerun();
+  a.digests = b.digests = true;
+  a.query_after_op = b.query_after_op = true;
+  b.late_digests = true;  // same program, digests written at another point of the stream
+  EXPECT_FALSE(Diff(a, b).differs());
+  b.diverge_step = 2;
+  const RankDiff d = Diff(a, b);
+  EXPECT_FALSE(d.structure);
+  ASSERT_TRUE(d.data);
+  EXPECT_EQ(d.data->b.value(), 0xbad2u);
 }
 
 TEST_F(EventDiffTest, DigestsOfOneSideOnlyAreLeftOut) {

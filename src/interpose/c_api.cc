@@ -2,6 +2,7 @@
 #include <string_view>
 
 #include "ddrr/ddrr.h"
+#include "interpose/app_replay.h"
 #include "interpose/capture_config.h"
 #include "interpose/session.h"
 #include "interpose/wrapper_support.h"
@@ -12,6 +13,7 @@ using ddrr::interpose::ActiveRecorder;
 extern "C" DDRR_EXPORT int ddrr_enabled(void) { return ActiveRecorder() != nullptr; }
 
 extern "C" DDRR_EXPORT void ddrr_mark(const char* label, int64_t step) {
+  if (ddrr::interpose::Replaying()) ddrr::interpose::ReplayMark(step);
   ddrr::record::Recorder* r = ActiveRecorder();
   if (!r) return;
   if (step >= 0) ddrr::interpose::SetCurrentStep(step);  // opens and closes the payload window
@@ -28,6 +30,7 @@ extern "C" DDRR_EXPORT void ddrr_mark(const char* label, int64_t step) {
 }
 
 extern "C" DDRR_EXPORT void ddrr_record_rng(const char* name, const void* bytes, size_t len) {
+  if (ddrr::interpose::Replaying()) ddrr::interpose::ReplayRng(name, bytes, len);
   ddrr::record::Recorder* r = ActiveRecorder();
   if (!r) return;
   thread_local ddrr::trace::WireEncoder e;
@@ -36,4 +39,8 @@ extern "C" DDRR_EXPORT void ddrr_record_rng(const char* name, const void* bytes,
                              std::string_view(static_cast<const char*>(bytes), bytes ? len : 0));
   r->Append(ddrr::interpose::ThreadIndex(),
             ddrr::interpose::NowNs() - ddrr::interpose::SessionStartNs(), e.view(), {});
+}
+
+extern "C" DDRR_EXPORT size_t ddrr_restore_rng(const char* name, void* bytes, size_t capacity) {
+  return ddrr::interpose::ReplayRestoreRng(name, bytes, capacity);
 }

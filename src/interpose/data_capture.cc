@@ -7,6 +7,7 @@
 #include <unordered_set>
 
 #include "common/log.h"
+#include "interpose/app_replay.h"
 #include "interpose/capture_config.h"
 #include "interpose/completion.h"
 #include "interpose/session.h"
@@ -190,10 +191,14 @@ void Release(StagedBuffer& b) {
 
 }  // namespace
 
-DataCapture::DataCapture(ncclDataType_t datatype, ncclComm_t comm, cudaStream_t stream)
+DataCapture::DataCapture(ncclDataType_t datatype, ncclComm_t comm, cudaStream_t stream,
+                         bool recording)
     : datatype_(datatype), comm_(comm), stream_(stream) {
-  active_ = Capture().level >= CaptureLevel::kDigests && Fns().ok && !StreamIsCapturing(stream);
+  active_ = recording && Capture().level >= CaptureLevel::kDigests && Fns().ok &&
+            !StreamIsCapturing(stream);
 }
+
+uint64_t DigestOf(const void* data, size_t bytes) { return XXH64(data, bytes, 0); }
 
 DataCapture::~DataCapture() { ReleaseStaged(buffers_); }
 
@@ -201,6 +206,7 @@ int DataCapture::nranks() {
   if (nranks_ < 0) {
     nranks_ = 0;
     int n = 0;
+    if (VirtualCommShape(comm_, &nranks_, nullptr)) return nranks_;  // served from a recording
     if (Fns().comm_count && comm_ && Fns().comm_count(comm_, &n) == ncclSuccess) nranks_ = n;
   }
   return nranks_;
@@ -210,6 +216,7 @@ bool DataCapture::IsRoot(int root) {
   if (rank_ == -2) {
     rank_ = -1;
     int r = -1;
+    if (VirtualCommShape(comm_, nullptr, &rank_)) return rank_ == root;
     if (Fns().comm_user_rank && comm_ && Fns().comm_user_rank(comm_, &r) == ncclSuccess) rank_ = r;
   }
   return rank_ == root;
@@ -269,7 +276,7 @@ void EmitStaged(StagedBuffers& buffers) {
   thread_local trace::WireEncoder scratch;
   for (auto& b : buffers) {
     if (r && b.copied && b.staging) {
-      const uint64_t hash = XXH64(b.staging, b.bytes, 0);
+      const uint64_t hash = DigestOf(b.staging, b.bytes);
       const NonFinite nf = CountNonFinite(b.staging, b.bytes, b.datatype);
       const uint64_t now = NowNs() - SessionStartNs();
       r->AppendWithSeq(ThreadIndex(), now,

@@ -42,7 +42,8 @@ using StagedBuffers = std::vector<StagedBuffer>;
 // metadata level or while `stream` captures a graph.
 class DataCapture {
  public:
-  DataCapture(ncclDataType_t datatype, ncclComm_t comm, cudaStream_t stream);
+  // Inactive unless `recording`.
+  DataCapture(ncclDataType_t datatype, ncclComm_t comm, cudaStream_t stream, bool recording);
   DataCapture(const DataCapture&) = delete;
   DataCapture& operator=(const DataCapture&) = delete;
   ~DataCapture();
@@ -73,6 +74,9 @@ void CopyOutputs(StagedBuffers& buffers);
 void EmitStaged(StagedBuffers& buffers);
 // Frees staging without emitting anything.
 void ReleaseStaged(StagedBuffers& buffers);
+
+// The digest of a buffer's bytes (XXH64), as Digest events hold it.
+uint64_t DigestOf(const void* data, size_t bytes);
 
 // What was skipped and why ("" when nothing was): becomes a RecorderNote at exit.
 std::string DataCaptureSummary();

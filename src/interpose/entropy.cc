@@ -29,6 +29,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "interpose/app_replay.h"
 #include "interpose/dl_hooks.h"
 #include "interpose/session.h"
 #include "interpose/wrapper_support.h"
@@ -124,6 +125,7 @@ class EntropyScope {
   EntropyScope() : outer_(!t_inside) {
     if (outer_) t_inside = true;
     recording_ = outer_ && !InsideInterceptedCall() && RunningRecorder() != nullptr;
+    replaying_ = outer_ && !InsideInterceptedCall() && ReplayLoaded();
   }
   ~EntropyScope() {
     if (outer_) t_inside = false;
@@ -131,10 +133,13 @@ class EntropyScope {
   EntropyScope(const EntropyScope&) = delete;
   EntropyScope& operator=(const EntropyScope&) = delete;
   bool recording() const { return recording_; }
+  // Application replay: the recorded bytes go to the program instead (ReplayEntropy).
+  bool replaying() const { return replaying_; }
 
  private:
   bool outer_;
   bool recording_;
+  bool replaying_;
 };
 
 // Appends one Entropy event; keeps errno as the real call left it.
@@ -181,14 +186,29 @@ int DeviceSource(int fd) {
   return -1;
 }
 
-void RecordRead(int fd, const void* buf, ssize_t got) {
-  if (got <= 0) return;
+// Returns what the program gets: `got`, or in replay the number of recorded bytes put in `buf`.
+ssize_t RecordRead(int fd, void* buf, ssize_t got) {
+  if (got <= 0) return got;
   EntropyScope scope;
-  if (!scope.recording()) return;
+  if (!scope.recording() && !scope.replaying()) return got;
   const int saved = errno;
   const int source = DeviceSource(fd);
   errno = saved;
-  if (source >= 0) Record(static_cast<Source>(source), buf, static_cast<size_t>(got), 0);
+  if (source < 0) return got;
+  size_t served = 0;
+  if (scope.replaying() && ReplayEntropy(source, buf, static_cast<size_t>(got), &served))
+    got = static_cast<ssize_t>(served);
+  if (scope.recording()) Record(static_cast<Source>(source), buf, static_cast<size_t>(got), 0);
+  return got;
+}
+
+// In replay, fills `buf` with the next recorded draw of `source` and records it; false when the
+// program is not replayed (or the recording has no draw left: the real source is used).
+bool Replayed(const EntropyScope& scope, Source source, void* buf, size_t len, size_t* served,
+              uint32_t flags = 0) {
+  if (!scope.replaying() || !ReplayEntropy(source, buf, len, served)) return false;
+  if (scope.recording() && *served > 0) Record(source, buf, *served, flags);
+  return true;
 }
 
 // open(2)'s optional third argument is read only when the flags say it is there, as glibc does.
@@ -242,6 +262,8 @@ extern "C" {
 DDRR_EXPORT ssize_t getrandom(void* buf, size_t len, unsigned int flags) {
   auto real = DDRR_REAL(GetrandomFn, "getrandom");
   EntropyScope scope;
+  if (size_t served; Replayed(scope, kGetrandom, buf, len, &served, flags))
+    return static_cast<ssize_t>(served);
   const ssize_t got =
       real ? real(buf, len, flags)
            : RawSyscall(SYS_getrandom, reinterpret_cast<long>(buf), static_cast<long>(len), flags);
@@ -252,6 +274,7 @@ DDRR_EXPORT ssize_t getrandom(void* buf, size_t len, unsigned int flags) {
 DDRR_EXPORT int getentropy(void* buf, size_t len) {
   auto real = DDRR_REAL(GetentropyFn, "getentropy");
   EntropyScope scope;
+  if (size_t served; len > 0 && Replayed(scope, kGetentropy, buf, len, &served)) return 0;
   int rc;
   if (real) {
     rc = real(buf, len);
@@ -282,6 +305,9 @@ DDRR_EXPORT long syscall(long number, ...) noexcept {
                 : RawSyscall(number, a[0], a[1], a[2], a[3], a[4], a[5]);
   }
   EntropyScope scope;
+  if (size_t served; Replayed(scope, kSyscallGetrandom, reinterpret_cast<void*>(a[0]),
+                              static_cast<size_t>(a[1]), &served, static_cast<uint32_t>(a[2])))
+    return static_cast<long>(served);
   const long got = real ? real(number, a[0], a[1], a[2], a[3], a[4], a[5])
                         : RawSyscall(number, a[0], a[1], a[2], a[3], a[4], a[5]);
   if (scope.recording() && got > 0) {
@@ -369,16 +395,14 @@ DDRR_EXPORT ssize_t read(int fd, void* buf, size_t count) {
   const ssize_t got =
       real ? real(fd, buf, count)
            : RawSyscall(SYS_read, fd, reinterpret_cast<long>(buf), static_cast<long>(count));
-  if (MaybeRandomFd(fd)) RecordRead(fd, buf, got);
-  return got;
+  return MaybeRandomFd(fd) ? RecordRead(fd, buf, got) : got;
 }
 
 DDRR_EXPORT ssize_t __read_chk(int fd, void* buf, size_t count, size_t buflen) {
   auto real = DDRR_REAL(ReadChkFn, "__read_chk");
   if (!real) return read(fd, buf, count);
   const ssize_t got = real(fd, buf, count, buflen);
-  if (MaybeRandomFd(fd)) RecordRead(fd, buf, got);
-  return got;
+  return MaybeRandomFd(fd) ? RecordRead(fd, buf, got) : got;
 }
 
 DDRR_EXPORT int close(int fd) {
@@ -394,6 +418,7 @@ DDRR_EXPORT unsigned int _ZNSt13random_device9_M_getvalEv(void* self) {
   auto real = DDRR_REAL(GetvalFn, "_ZNSt13random_device9_M_getvalEv");
   EntropyScope scope;
   unsigned int v = 0;
+  if (size_t served; Replayed(scope, kRandomDevice, &v, sizeof(v), &served)) return v;
   if (real) {
     v = real(self);
   } else {
@@ -408,6 +433,7 @@ DDRR_EXPORT unsigned int _ZNSt13random_device13_M_getval_pretrEv(void* self) {
   auto real = DDRR_REAL(GetvalFn, "_ZNSt13random_device13_M_getval_pretrEv");
   EntropyScope scope;
   unsigned int v = 0;
+  if (size_t served; Replayed(scope, kRandomDevice, &v, sizeof(v), &served)) return v;
   if (real) {
     v = real(self);
   } else {
@@ -421,6 +447,7 @@ DDRR_EXPORT uint32_t arc4random() noexcept {
   auto real = DDRR_REAL(Arc4Fn, "arc4random");
   EntropyScope scope;
   uint32_t v = 0;
+  if (size_t served; Replayed(scope, kArc4random, &v, sizeof(v), &served)) return v;
   if (real) {
     v = real();
   } else {
@@ -433,6 +460,7 @@ DDRR_EXPORT uint32_t arc4random() noexcept {
 DDRR_EXPORT void arc4random_buf(void* buf, size_t n) noexcept {
   auto real = DDRR_REAL(Arc4BufFn, "arc4random_buf");
   EntropyScope scope;
+  if (size_t served; n > 0 && Replayed(scope, kArc4random, buf, n, &served)) return;
   if (real) {
     real(buf, n);
   } else {
@@ -446,6 +474,7 @@ DDRR_EXPORT uint32_t arc4random_uniform(uint32_t upper_bound) noexcept {
   auto real = DDRR_REAL(Arc4UniformFn, "arc4random_uniform");
   EntropyScope scope;
   uint32_t v = 0;
+  if (size_t served; Replayed(scope, kArc4random, &v, sizeof(v), &served)) return v;
   if (real) {
     v = real(upper_bound);
   } else if (upper_bound > 1) {

@@ -16,6 +16,7 @@
 #include <random>
 
 #include "common/log.h"
+#include "interpose/app_replay.h"
 #include "interpose/capture_config.h"
 #include "interpose/data_capture.h"
 #include "interpose/wrapper_support.h"
@@ -143,6 +144,7 @@ void Start() {
                                               std::chrono::system_clock::now().time_since_epoch())
                                               .count());
   pthread_atfork(nullptr, nullptr, AtForkChild);
+  StartAppReplay();  // a replayed program is replayed whether or not it records itself
   if (const char* off = Env("DDRR_DISABLE"); off && strcmp(off, "0") != 0) return;
   record::RecorderConfig config;
   config.dir = Env("DDRR_OUT") ? Env("DDRR_OUT") : "ddrr-run";
@@ -201,6 +203,13 @@ void Start() {
 }
 
 __attribute__((destructor)) void CloseAtExit() {
+  if (!g_in_child.load()) FinishAppReplay();
+  CloseSession();
+}
+
+}  // namespace
+
+void CloseSession() {
   record::Recorder* r = g_recorder.exchange(nullptr);
   if (!r || g_in_child.load()) return;
   if (const std::string summary = DataCaptureSummary(); !summary.empty()) {
@@ -216,8 +225,6 @@ __attribute__((destructor)) void CloseAtExit() {
   if (!st.ok() && !r->disabled()) DDRR_WARN("closing the trace: %s", st.ToString().c_str());
   // Deliberately not deleted: other threads may still be inside a wrapper at exit.
 }
-
-}  // namespace
 
 record::Recorder* ActiveRecorder() {
   if (g_in_child.load(std::memory_order_relaxed)) return nullptr;  // never the parent's trace

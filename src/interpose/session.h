@@ -18,6 +18,8 @@ record::Recorder* RunningRecorder();
 // A communicator was created with this rank and size: when the process had no rank variable,
 // the first one gives the rank of its trace (rank-source "comm").
 void AdoptRankFromComm(int rank, int nranks);
+// Closes the trace now, as at exit (a replay that stops the program); idempotent.
+void CloseSession();
 uint64_t SessionStartNs();  // CLOCK_MONOTONIC at start; event times count from here
 uint32_t ThreadIndex();     // small per-process index of the calling thread
 

@@ -13,6 +13,7 @@
 
 #include "common/fast_clock.h"
 #include "common/log.h"
+#include "interpose/app_replay.h"
 #include "interpose/completion.h"
 #include "interpose/dl_hooks.h"
 #include "interpose/session.h"
@@ -159,7 +160,11 @@ uint64_t NowNs() { return FastClock::Get().NowNs(); }
 
 bool InsideInterceptedCall() { return t_depth > 0; }
 
-CallGuard::CallGuard() : recording_(t_depth++ == 0 && ActiveRecorder() != nullptr) {}
+CallGuard::CallGuard() {
+  const bool outer = t_depth++ == 0;
+  recording_ = outer && ActiveRecorder() != nullptr;
+  replaying_ = outer && Replaying();
+}
 CallGuard::~CallGuard() { --t_depth; }
 
 namespace {

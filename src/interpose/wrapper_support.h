@@ -57,9 +57,11 @@ class CallGuard {
   CallGuard();
   ~CallGuard();
   bool recording() const { return recording_; }
+  bool replaying() const { return replaying_; }  // application replay (app_replay.h)
 
  private:
   bool recording_;
+  bool replaying_;
 };
 
 // One ApiCall being recorded: the wrapper encodes the arguments into encoder(), then Commit().

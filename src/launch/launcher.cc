@@ -197,8 +197,11 @@ std::vector<std::string> RankEnvironment(const LaunchOptions& options,
   std::vector<EnvVar> overrides = {
       {"RANK", std::to_string(rank.id)},
       {"WORLD_SIZE", std::to_string(WorldSize(options))},
-      {"LOCAL_RANK", std::to_string(rank.index)},
-      {"LOCAL_WORLD_SIZE", std::to_string(options.nranks)},
+      {"LOCAL_RANK", std::to_string(static_cast<size_t>(rank.index) < options.local_ranks.size()
+                                        ? options.local_ranks[rank.index]
+                                        : rank.index)},
+      {"LOCAL_WORLD_SIZE",
+       std::to_string(options.local_world_size > 0 ? options.local_world_size : options.nranks)},
       {"MASTER_ADDR", "127.0.0.1"},
       {"MASTER_PORT", std::to_string(port)},
   };

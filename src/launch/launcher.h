@@ -54,6 +54,10 @@ struct LaunchOptions {
   // world_size above them.
   std::vector<int> rank_ids;
   int world_size = 0;  // WORLD_SIZE, above every rank id; 0: nranks
+  // LOCAL_RANK of each process (a replay gives each rank the one it was recorded with); empty:
+  // 0..nranks-1. LOCAL_WORLD_SIZE likewise; 0: nranks.
+  std::vector<int> local_ranks;
+  int local_world_size = 0;
   // Set in every rank's environment over the inherited values; not the launcher's own rank
   // variables (RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT).
   std::vector<std::pair<std::string, std::string>> extra_env;

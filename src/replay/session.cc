@@ -18,6 +18,7 @@
 #include "launch/recorder_env.h"
 #include "record/recorder.h"
 #include "replay/monitor.h"
+#include "replay/placement.h"
 #include "replay/progress.h"
 #include "spec/api_table.h"
 #include "trace/run.h"
@@ -32,29 +33,11 @@ using Clock = std::chrono::steady_clock;
 // timeouts (emu's wait for peers, the rendezvous) fire first and say where they hung.
 constexpr double kStopMarginSeconds = 3;
 
-std::string TempDir(const std::string& prefix) {
-  const char* base = getenv("TMPDIR");
-  std::string t = std::string(base && *base ? base : "/tmp") + "/" + prefix + "XXXXXX";
-  if (mkdtemp(t.data()) == nullptr) return "";
-  return t;
-}
-
 ReplayOutcome Failed(ReplayFailure f, std::string message) {
   ReplayOutcome o;
   o.failure = f;
   o.message = std::move(message);
   return o;
-}
-
-// Wall time of a recording: from its first rank's start to its last rank's last sign of life
-// (its footer's end, or its last event when the footer has none).
-double RecordedSeconds(const analysis::RunModel& model) {
-  int64_t first = 0, last = 0;
-  for (const analysis::RankScan& s : model.scans) {
-    if (!first || s.start_unix_ns < first) first = s.start_unix_ns;
-    last = std::max(last, s.start_unix_ns + static_cast<int64_t>(s.last_time_ns));
-  }
-  return last > first ? static_cast<double>(last - first) * 1e-9 : 0;
 }
 
 std::vector<std::string> Split(const std::string& line) {
@@ -142,28 +125,9 @@ ReplayOutcome RunReplay(const ReplayOptions& o) {
   // Where the ranks run.
   const char* argv0 = o.argv0;
   launch::LaunchOptions lo;
-  std::string placement;
-  if (o.host) {
-    auto dir = launch::FindHostRuntimeDir(argv0);
-    if (!dir.ok()) return Failed(ReplayFailure::kPlacement, dir.status().message());
-    lo.host_runtime = true;
-    lo.hostrt_dir = *dir;
-    placement = "ddrr's host runtime (emu, no GPU)";
-  } else if (o.ranks_per_gpu > 0) {
-    auto dir = launch::FindEmuNcclDir(argv0);
-    if (!dir.ok()) return Failed(ReplayFailure::kPlacement, dir.status().message());
-    lo.emu_dir = *dir;
-    placement = std::to_string(o.ranks_per_gpu) + " ranks per GPU (emu over the CUDA runtime)";
-  } else {
-    placement = "one rank per GPU (the machine's NCCL)";
-  }
-  if (o.ranks_per_gpu > 0) {
-    auto lib = launch::FindGpushareLibrary(argv0);
-    if (!lib.ok()) return Failed(ReplayFailure::kPlacement, lib.status().message());
-    lo.ranks_per_gpu = o.ranks_per_gpu;
-    lo.gpushare_lib = *lib;
-    if (o.host) placement += ", " + std::to_string(o.ranks_per_gpu) + " ranks per device";
-  }
+  auto placed = PlaceRanks(o.host, o.ranks_per_gpu, argv0, &lo);
+  if (!placed.ok()) return Failed(ReplayFailure::kPlacement, placed.status().message());
+  const std::string placement = *placed;
   auto driver = launch::FindReplayDriver(argv0);
   if (!driver.ok()) return Failed(ReplayFailure::kInput, driver.status().message());
   auto recorder = launch::FindRecorderLibrary(argv0);

@@ -114,6 +114,17 @@ ISSUE = "issue"    # re-issued with its arguments mapped: handles, buffers, devi
 CUSTOM = "custom"  # re-issued by a hand-written entry in src/replay/custom_entries.cc
 SKIP = "skip"      # not replayed: it neither communicates nor orders communication
 
+# How application replay (`ddrr replay RUN -- PROG`, the interposer's replay mode) treats a call of
+# the replayed program. Whatever the kind, a call that failed when recorded is not re-executed: its
+# recorded result is returned (a call that succeeds now where it failed would change the program).
+REAL = "real"          # runs for real (CUDA runtime, cuRAND, NCCL calls that reach no peer)
+PEER = "peer"          # reaches other ranks: served from the recording when a member of its
+                       # communicator is not running (creation, collectives, p2p, queries)
+RECORDED = "recorded"  # always answered from the recording (what the recorded machine had)
+DEVICE = "device"      # runs for real on the device the recorded one maps to
+GROUP = "group"        # runs for real; answers as recorded when the group holds no real op
+QUERY = "query"        # "not ready" as recorded, without asking; "done" once it is done
+
 # How the interposer wraps a function.
 GENERATED = "generated"  # the wrapper is generated
 HOOKED = "hooked"        # generated, and it calls interpose::hooks::<Name> (created comms' keys)
@@ -133,6 +144,7 @@ class Function:
     wrapper: str = GENERATED
     c_result: str = ""      # C return type when it is not the library's result code
     buffers: Sequence[Buffer] = ()
+    app: str = REAL         # how application replay treats it (above)
 
     @property
     def c_args(self):
@@ -161,6 +173,9 @@ _TAIL = [In("comm", COMM), In("stream", STREAM)]
 
 
 def _nccl(id, name, args, category, comm_arg=None, replay=SKIP, **kw):
+    if "app" not in kw:
+        kw["app"] = (PEER if comm_arg or category == "comm_create" else
+                     GROUP if category == "group" else REAL)
     return Function(id, name, "nccl", args, kw.pop("result", _R), category, comm_arg, replay,
                     **kw)
 
@@ -168,7 +183,8 @@ def _nccl(id, name, args, category, comm_arg=None, replay=SKIP, **kw):
 NCCL = [
     _nccl(1, "ncclGetVersion", [Out("version", INT)], "info"),
     # Replay makes ids afresh when it creates a communicator, and passes them between its ranks.
-    _nccl(2, "ncclGetUniqueId", [Out("unique_id", UNIQUE_ID)], "info"),
+    # Application replay hands back the recorded id when the communicator made from it is served.
+    _nccl(2, "ncclGetUniqueId", [Out("unique_id", UNIQUE_ID)], "info", app=PEER),
     _nccl(3, "ncclGetErrorString", [In("result", NCCL_RESULT)], "info", result="",
           c_result="const char*"),
     _nccl(4, "ncclGetLastError", [In("comm", COMM)], "info", "comm", result="",
@@ -280,9 +296,11 @@ def _cuda(id, name, args, category, replay=SKIP, **kw):
 
 
 CUDART = [
-    _cuda(200, "cudaGetDeviceCount", [Out("count", INT)], "device"),
-    _cuda(201, "cudaSetDevice", [In("device", INT)], "device", CUSTOM),  # devices are remapped
-    _cuda(202, "cudaGetDevice", [Out("device", INT)], "device"),
+    # The program sees the devices it was recorded with, whatever this machine has.
+    _cuda(200, "cudaGetDeviceCount", [Out("count", INT)], "device", app=RECORDED),
+    _cuda(201, "cudaSetDevice", [In("device", INT)], "device", CUSTOM,  # devices are remapped
+          app=DEVICE),
+    _cuda(202, "cudaGetDevice", [Out("device", INT)], "device", app=RECORDED),
     _cuda(203, "cudaDeviceSynchronize", [], "sync", ISSUE),
     _cuda(204, "cudaDeviceReset", [], "device"),
     # Replay allocates only what NCCL calls use, sized to the largest extent used.
@@ -315,7 +333,7 @@ CUDART = [
     _cuda(233, "cudaStreamDestroy", [In("stream", STREAM)], "stream", ISSUE),
     _cuda(234, "cudaStreamSynchronize", [In("stream", STREAM)], "sync", ISSUE),
     # A query that found the work done is where the program waited for it: replay synchronizes.
-    _cuda(235, "cudaStreamQuery", [In("stream", STREAM)], "sync", CUSTOM),
+    _cuda(235, "cudaStreamQuery", [In("stream", STREAM)], "sync", CUSTOM, app=QUERY),
     _cuda(236, "cudaStreamWaitEvent", [In("stream", STREAM), In("event", EVENT), In("flags", FLAGS)],
           "sync", ISSUE),
     _cuda(240, "cudaEventCreate", [Out("event", EVENT)], "event", ISSUE),
@@ -323,7 +341,7 @@ CUDART = [
           ISSUE),
     _cuda(242, "cudaEventRecord", [In("event", EVENT), In("stream", STREAM)], "event", ISSUE),
     _cuda(243, "cudaEventSynchronize", [In("event", EVENT)], "sync", ISSUE),
-    _cuda(244, "cudaEventQuery", [In("event", EVENT)], "sync", CUSTOM),
+    _cuda(244, "cudaEventQuery", [In("event", EVENT)], "sync", CUSTOM, app=QUERY),
     _cuda(245, "cudaEventDestroy", [In("event", EVENT)], "event", ISSUE),
     # A collective captured into a graph runs at each launch without a host call: comm replay
     # leaves graphs out (and says how many collectives were captured).
@@ -439,6 +457,8 @@ def validate():
         assert 1 <= f.id < 19000, f.name
         assert f.replay in (ISSUE, CUSTOM, SKIP), f.name
         assert f.wrapper in (GENERATED, HOOKED, MANUAL), f.name
+        assert f.app in (REAL, PEER, RECORDED, DEVICE, GROUP, QUERY), f.name
+        assert f.app != PEER or f.library == "nccl", f.name
         if f.result:
             assert f.result in ENUMS, f"{f.name}: unknown result enum {f.result}"
         arg_names = [a.name for a in f.args]

@@ -198,6 +198,8 @@ struct FunctionInfo {{
   int comm_arg;  // index into args, -1 if none
   std::span<const ArgInfo> args;
   std::string_view replay;  // how comm replay treats it: "issue", "custom" or "skip"
+  // How application replay treats it: "real", "peer", "recorded", "device" or "group".
+  std::string_view app;
 }};
 
 std::span<const FunctionInfo> AllFunctions();
@@ -236,7 +238,7 @@ def gen_table_cc():
         comm = [a.name for a in f.args].index(f.comm_arg) if f.comm_arg else -1
         args = f"k{camel(f.name)}Args" if f.args else "std::span<const ArgInfo>()"
         out.append(f'    {{FunctionId::k{camel(f.name)}, "{f.name}", "{f.library}", '
-                   f'"{f.category}", "{f.result}", {comm}, {args}, "{f.replay}"}},')
+                   f'"{f.category}", "{f.result}", {comm}, {args}, "{f.replay}", "{f.app}"}},')
     out += ["};", "", "}  // namespace", "",
             "std::span<const FunctionInfo> AllFunctions() { return kFunctions; }", "",
             "const FunctionInfo* FindFunction(FunctionId id) {",

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Generates the interposer's wrappers (src/interpose) from api_spec.py: for every function whose
 wrapper is not written by hand, an exported definition with the real header's signature that
-forwards to the real function and, at call depth 0, records an ApiCall event. Generated locals
+forwards to the real function and, at call depth 0, records an ApiCall event; in replay mode
+(interpose/app_replay.h) it first compares the call with the recording, and serves it from the
+recording where the recording says so. Generated locals
 start with '_' so they never meet a parameter name (apitrace's rule).
 
 Usage: gen_wrappers.py OUT_FILE
@@ -58,8 +60,100 @@ def data_lines(f, role):
     return lines
 
 
+def replay_in_lines(f):
+    """Replay mode, before the call: the arguments as the recording compares them."""
+    lines = []
+    for i, a in enumerate(f.args):
+        if a.direction != "in" or a.derived or a.repeated:
+            continue
+        k = a.type.kind
+        if k in ("ARG_INT", "ARG_SIZE", "ARG_FLAGS", "ARG_FLOAT", "ARG_ENUM"):
+            lines.append(f"    _rp.Scalar({i}, ::ddrr::interpose::Scalar({a.name}));")
+        elif k == "ARG_POINTER":
+            lines.append(f"    _rp.Pointer({i}, {a.name});")
+        elif k == "ARG_HANDLE":
+            lines.append(f"    _rp.Handle({i}, \"{a.type.handle}\", "
+                         f"reinterpret_cast<const void*>({a.name}));")
+    for b in f.buffers:
+        if b.role == "in":
+            stream = next(a.name for a in f.args if a.type.handle == "stream")
+            idx = [a.name for a in f.args].index(b.arg)
+            lines.append(f"    _rp.Input({idx}, {b.arg}, {stream});")
+    return lines
+
+
+def serve_lines(f, ret):
+    """Replay mode, a served call: what the recording says it wrote, and its result."""
+    lines = []
+    for i, a in enumerate(f.args):
+        if a.direction != "out" or a.expr:
+            continue
+        k = a.type.kind
+        target = f"std::remove_pointer_t<decltype({a.name})>"
+        if k == "ARG_HANDLE" and a.repeated:
+            lines.append(f"      for (int _k = 0; {a.name} && _k < {a.count}; ++_k) {a.name}[_k] = "
+                         f"reinterpret_cast<{target}>(_rp.NewHandle({i}, \"{a.type.handle}\", _k));")
+        elif k == "ARG_HANDLE":
+            lines.append(f"      if ({a.name}) *{a.name} = reinterpret_cast<{target}>("
+                         f"_rp.NewHandle({i}, \"{a.type.handle}\"));")
+        elif k == "ARG_UNIQUE_ID":
+            lines.append(f"      if ({a.name}) _rp.OutBytes({i}, {a.name}->internal, "
+                         f"NCCL_UNIQUE_ID_BYTES);")
+        elif k == "ARG_FLOAT":
+            lines.append(f"      if ({a.name}) *{a.name} = static_cast<{target}>(_rp.OutFloat({i}));")
+        elif k in ("ARG_INT", "ARG_ENUM", "ARG_SIZE", "ARG_FLAGS"):
+            lines.append(f"      if ({a.name}) *{a.name} = static_cast<{target}>(_rp.OutScalar({i}));")
+    out = ["    if (_rp.writes_outputs()) {"] + lines + ["    }"] if lines else []
+    for b in f.buffers:
+        if b.role == "out":
+            stream = next(a.name for a in f.args if a.type.handle == "stream")
+            out.append(f"    _rp.WriteOutput({b.arg}, {stream});")
+    if ret == "const char*":
+        out.append("    _result = \"\";")
+    elif ret != "void":
+        out.append(f"    _result = static_cast<{ret}>(_rp.recorded_result());")
+    return out
+
+
+def replay_after_lines(f, ret):
+    """Replay mode, after the call: handles it made, allocations, the result it answers."""
+    lines = []
+    for i, a in enumerate(f.args):
+        if a.direction == "out" and a.type.kind == "ARG_HANDLE" and not a.repeated:
+            lines.append(f"    _rp.OutHandle({i}, \"{a.type.handle}\", "
+                         f"{a.name} ? reinterpret_cast<const void*>(*{a.name}) : nullptr);")
+    first = f.args[0] if f.args else None
+    if f.category == "memory" and first is not None and first.type.kind == "ARG_POINTER":
+        ok = "::ddrr::interpose::ResultCode(_result) == 0"
+        if first.direction == "out":
+            lines.append(f"    if ({ok} && {first.name}) _rp.Allocated(*{first.name}, size);")
+        else:
+            lines.append(f"    if ({ok}) _rp.Freed({first.name});")
+    if ret in ("const char*", "void"):
+        lines.append("    _rp.After(0);")
+    else:
+        lines.append(f"    _result = static_cast<{ret}>(_rp.After("
+                     f"::ddrr::interpose::ResultCode(_result)));")
+    return lines
+
+
+def real_call(f):
+    """The real call in replay mode: devices mapped, queries waited for."""
+    names = []
+    for a in f.c_args:
+        if f.app == api_spec.DEVICE and a.name == "device":
+            names.append("_rp.MapDevice(device)")
+        else:
+            names.append(a.name)
+    call = f"_real({', '.join(names)})"
+    if f.app == api_spec.QUERY:
+        call = f"(_rp.WaitForQuery({f.c_args[0].name}), {call})"
+    return call
+
+
 def gen():
-    out = [HEADER, '#include "interpose/wrapper_support.h"', "",
+    out = [HEADER, '#include "interpose/wrapper_support.h"', '#include "interpose/app_replay.h"',
+           "", "#include <type_traits>", "",
            "// clang-format off", "using ::ddrr::trace::FunctionId;", ""]
     for f in api_spec.FUNCTIONS:
         if f.wrapper == MANUAL:
@@ -83,21 +177,34 @@ def gen():
             out.append(f"  if (_real == nullptr) return ::ddrr::interpose::Missing<{ret}>(\"{f.name}\");")
         out.append("  ::ddrr::interpose::CallGuard _guard;")
         call = f"_real({names})"
-        if ret == "void":
-            out.append(f"  if (!_guard.recording()) return {call};")
-        else:
-            out.append(f"  if (!_guard.recording()) return {call};")
+        out.append(f"  if (!_guard.recording() && !_guard.replaying()) return {call};")
+        out.append(f"  ::ddrr::interpose::ReplayStep _rp(FunctionId::k{camel(f.name)}, _guard.replaying());")
+        out.append("  if (_rp.active()) {")
+        out += replay_in_lines(f)
+        out.append("    _rp.Check();")
+        out.append("  }")
         if f.buffers:  # inputs are copied before the call, outside its measured time
             stream = next(a.name for a in f.args if a.type.handle == "stream")
-            out.append(f"  ::ddrr::interpose::DataCapture _data(datatype, {f.comm_arg}, {stream});")
+            out.append(f"  ::ddrr::interpose::DataCapture _data(datatype, {f.comm_arg}, {stream}, "
+                       f"_guard.recording());")
             out += data_lines(f, "in")
         out.append("  const uint64_t _t0 = ::ddrr::interpose::NowNs();")
         if ret == "void":
-            out.append(f"  {call};")
+            out.append(f"  {real_call(f)};")
+            out.append("  if (_rp.active()) _rp.After(0);")
             result = "0"
         else:
-            out.append(f"  auto _result = {call};")
+            out.append(f"  {ret} _result;")
+            out.append("  if (_rp.serves()) {")
+            out += serve_lines(f, ret)
+            out.append("  } else {")
+            out.append(f"    _result = {real_call(f)};")
+            out.append("  }")
+            out.append("  if (_rp.active()) {")
+            out += replay_after_lines(f, ret)
+            out.append("  }")
             result = "::ddrr::interpose::ResultCode(_result)"
+        out.append("  if (!_guard.recording()) return" + ("" if ret == "void" else " _result") + ";")
         out.append(f"  ::ddrr::interpose::CallEvent _ev(FunctionId::k{camel(f.name)}, _t0, {result});")
         # Communicator bookkeeping: created comms get their job-wide key; ops get op numbers.
         hook = f"::ddrr::interpose::hooks::{camel(f.name)}"

@@ -18,14 +18,6 @@ using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
 using google::protobuf::Reflection;
 
-std::string EnumName(const EnumDescriptor* e, int value) {
-  if (const EnumValueDescriptor* v = e ? e->FindValueByNumber(value) : nullptr) {
-    const std::string& c = v->options().GetExtension(c_enum_value);
-    return c.empty() ? v->name() : c;
-  }
-  return std::to_string(value);
-}
-
 const EnumDescriptor* FindEnum(const std::string& name) {
   if (name.empty()) return nullptr;
   return ApiCall::descriptor()->file()->pool()->FindEnumTypeByName("ddrr.trace." + name);
@@ -109,6 +101,14 @@ const char* EntropyName(int s) {
 }
 
 }  // namespace
+
+std::string EnumName(const EnumDescriptor* e, int value) {
+  if (const EnumValueDescriptor* v = e ? e->FindValueByNumber(value) : nullptr) {
+    const std::string& c = v->options().GetExtension(c_enum_value);
+    return c.empty() ? v->name() : c;
+  }
+  return std::to_string(value);
+}
 
 ArgValue ReadArg(const Message& m, const FieldDescriptor* f, int k) {
   const Reflection* r = m.GetReflection();

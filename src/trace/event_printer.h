@@ -33,6 +33,9 @@ struct ArgValue {
 ArgValue ReadArg(const google::protobuf::Message& m, const google::protobuf::FieldDescriptor* f,
                  int k);
 
+// The C name of an enum value ("ncclFloat32"), else its number.
+std::string EnumName(const google::protobuf::EnumDescriptor* e, int value);
+
 // The arguments of a call (its NcclAllReduce, CudaMalloc, ... message); null for a function this
 // build does not know.
 const google::protobuf::Message* CallArgs(const ApiCall& call);

@@ -1,6 +1,7 @@
 // ddrr replay RUN: re-issues every replayed rank's recorded communication (src/replay/session.h)
-// and says whether the replay behaved as recorded. Exit 0 reproduced, 1 diverged, 2 input error,
-// 3 the ranks cannot be placed.
+// and says whether the replay behaved as recorded. ddrr replay RUN -- PROG ARGS re-runs the
+// program itself against the recording (application replay, src/replay/app/app_session.h).
+// Exit 0 reproduced, 1 diverged, 2 input error, 3 the ranks cannot be placed.
 #include <unistd.h>
 
 #include <cstdio>
@@ -8,6 +9,8 @@
 
 #include "cli_common.h"
 #include "common/step_range.h"
+#include "replay/app/app_session.h"
+#include "replay/plan.h"
 #include "replay/report.h"
 #include "replay/session.h"
 
@@ -41,7 +44,9 @@ class ReplayCommand : public Command {
         "replay",
         "Re-issue a recorded run's NCCL communication, every rank or some, on real GPUs, on "
         "fewer GPUs (--ranks-per-gpu) or with no GPU (--host), and say whether it behaves as "
-        "recorded (errors and hangs included)");
+        "recorded (errors and hangs included). With -- PROG ARGS, re-run the program itself "
+        "for the ranks asked for, the others played from the recording, and say where it "
+        "first behaves differently");
     sub->add_option("RUN", run_, "Run directory or rank-N.ddrr file")->required();
     sub->add_option("--ranks", ranks_, "Ranks to replay: all (default) or a list such as 0,2,4-7");
     sub->add_flag("--host", host_, "Replay on ddrr's host runtime (emu, no GPU needed)");
@@ -65,6 +70,16 @@ class ReplayCommand : public Command {
                     "Where the replay records itself (default: a temporary directory, kept "
                     "when the replay diverges)");
     sub->add_flag("--json", json_, "The report as one JSON object (docs/REPLAY.md)");
+    sub->add_option("--on-divergence", on_divergence_,
+                    "With a program: stop (default) ends it at the first difference with exit "
+                    "status 1; report lists every difference and goes on; ignore only counts "
+                    "them")
+        ->check(CLI::IsMember({"stop", "report", "ignore"}));
+    sub->add_flag("--restore-rng", restore_rng_,
+                  "With a program: hand the recorded RNG states back (ddrr_restore_rng) instead "
+                  "of comparing them");
+    sub->add_option("PROGRAM", program_,
+                    "The program to re-run and its arguments (after --): application replay");
     sub->add_flag("--no-progress", no_progress_, "No progress line, even on a terminal");
     sub->footer(
         "Exit status: 0 reproduced, 1 diverged, 2 input error (unreadable, damaged or "
@@ -75,10 +90,15 @@ class ReplayCommand : public Command {
   }
 
   int Run() override {
+    std::vector<int64_t> ranks;
+    if (!ParseRanks(ranks_, &ranks))
+      return Fail("--ranks " + ranks_ + ": expected all or a list such as 0,2,4-7");
+    if (!program_.empty()) return RunProgram(ranks);
+    if (on_divergence_ != "stop" || restore_rng_)
+      return Fail("--on-divergence and --restore-rng apply to a program: add -- PROG ARGS");
     replay::ReplayOptions o;
     o.run = run_;
-    if (!ParseRanks(ranks_, &o.ranks))
-      return Fail("--ranks " + ranks_ + ": expected all or a list such as 0,2,4-7");
+    o.ranks = ranks;
     o.host = host_;
     o.ranks_per_gpu = ranks_per_gpu_;
     o.timeout_seconds = timeout_;
@@ -107,6 +127,42 @@ class ReplayCommand : public Command {
   }
 
  private:
+  int RunProgram(const std::vector<int64_t>& ranks) {
+    if (!until_.empty() || pace_ != "none" || data_ != "pattern" || json_)
+      return Fail("--until, --pace, --data and --json apply to comm replay, not to a program");
+    replay::app::AppReplayOptions o;
+    if (!from_.empty()) {
+      auto from = replay::ParseWindowPoint(from_);
+      if (!from.ok() || from->kind != replay::WindowPoint::kStep)
+        return Fail("--from " + from_ +
+                    ": with a program, --from takes step:N (the step it resumes at)");
+      o.resume_step = from->step;
+    }
+    o.run = run_;
+    o.ranks = ranks;
+    o.argv = program_;
+    o.host = host_;
+    o.ranks_per_gpu = ranks_per_gpu_;
+    o.on_divergence = on_divergence_ == "report"   ? replay::app::OnDivergence::kReport
+                      : on_divergence_ == "ignore" ? replay::app::OnDivergence::kIgnore
+                                                   : replay::app::OnDivergence::kStop;
+    o.restore_rng = restore_rng_;
+    o.timeout_seconds = timeout_;
+    o.output = output_;
+    o.argv0 = argv0_;
+    SalvageSpools(run_);
+    replay::app::AppReplayOutcome out = replay::app::RunAppReplay(o);
+    if (out.failure == replay::app::AppFailure::kPlacement) {
+      fprintf(stderr, "ddrr: error: %s\n", out.message.c_str());
+      return kExitNoDevices;
+    }
+    if (out.failure == replay::app::AppFailure::kInput) return Fail(out.message);
+    fflush(stdout);
+    printf("%s", replay::app::AppReportText(out.report).c_str());
+    if (out.report.input_error()) return kExitUsage;
+    return out.report.reproduced() ? kExitOk : kExitFindings;
+  }
+
   const char* argv0_;
   std::string run_;
   std::string ranks_ = "all";
@@ -119,6 +175,9 @@ class ReplayCommand : public Command {
   std::string output_;
   bool json_ = false;
   bool no_progress_ = false;
+  std::string on_divergence_ = "stop";
+  bool restore_rng_ = false;
+  std::vector<std::string> program_;
 };
 
 }  // namespace
