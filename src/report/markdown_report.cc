@@ -234,6 +234,13 @@ std::string MarkdownReport(const trace::Run& run, const analysis::RunModel& mode
       md += "| `" + name + "` | " + Cell(values.Line(readable)) + " |\n";
     md += "\n";
   }
+  // NCCL maintainers ask for NCCL's own log; say how to get it when the run did not have it.
+  auto debug = env.find("NCCL_DEBUG");
+  if (debug == env.end() ||
+      (debug->second.Line(readable) != "INFO" && debug->second.Line(readable) != "TRACE"))
+    md +=
+        "NCCL's own log was not at `INFO`: to attach it, run again with `NCCL_DEBUG=INFO "
+        "NCCL_DEBUG_FILE=ncclDebug.%h.%p` (one file per process).\n\n";
 
   md += "## How each rank ended\n\n";
   Grouped endings;

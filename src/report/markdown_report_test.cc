@@ -71,6 +71,7 @@ TEST_F(MarkdownReportTest, GroupsRanksRedactsAndFoldsEvidence) {
   EXPECT_EQ(md.find("hunter2"), std::string::npos) << md;
   EXPECT_NE(md.find("| `NCCL_IB_AUTH_TOKEN` | <redacted> |"), std::string::npos) << md;
   EXPECT_NE(md.find("| `NCCL_DEBUG` | INFO |"), std::string::npos) << md;
+  EXPECT_EQ(md.find("NCCL's own log was not at `INFO`"), std::string::npos) << md;
   EXPECT_NE(md.find("- ranks 0-2: exited cleanly; last op 2 of comm 0000000000005eed "
                     "(ncclAllReduce)"),
             std::string::npos)
@@ -97,6 +98,9 @@ TEST_F(MarkdownReportTest, ManyRanksStayShort) {
   EXPECT_NE(md.find("- ranks 0-19, 21-63: exited cleanly"), std::string::npos) << md;
   EXPECT_NE(md.find("ranks 0-19, 21-63 reached op 2"), std::string::npos) << md;
   EXPECT_NE(md.find("more lines: `ddrr check big`"), std::string::npos) << md;
+  EXPECT_NE(md.find("run again with `NCCL_DEBUG=INFO NCCL_DEBUG_FILE=ncclDebug.%h.%p`"),
+            std::string::npos)
+      << md;
   EXPECT_LT(std::count(md.begin(), md.end(), '\n'), 100) << md;
 }
 
