@@ -258,6 +258,17 @@ std::string EventPrinter::JsonString(std::string_view s) {
   return out + "\"";
 }
 
+std::string EventPrinter::NcclVersion(int code) {
+  if (code <= 0) return "not loaded";
+  return std::to_string(code / 10000) + "." + std::to_string(code % 10000 / 100) + "." +
+         std::to_string(code % 100);
+}
+
+std::string EventPrinter::CudaVersion(int code) {
+  if (code <= 0) return "unknown";
+  return std::to_string(code / 1000) + "." + std::to_string(code % 1000 / 10);
+}
+
 std::string EventPrinter::FunctionName(const ApiCall& call) {
   if (const Message* m = CallArgs(call)) return m->GetDescriptor()->options().GetExtension(c_name);
   return "unknown#" + std::to_string(call.fn_case());

@@ -92,6 +92,10 @@ class EventPrinter {
   static std::string Hex(uint64_t v);                    // "0x1a2b"
   static std::string KeyHex(uint64_t key);               // 16 hex digits, no prefix
   static std::string JsonString(std::string_view s);     // quoted and escaped
+  // Header versions: NCCL_VERSION_CODE as "2.28.9" ("not loaded" for 0), a CUDA version code
+  // as "13.0" ("unknown" for 0).
+  static std::string NcclVersion(int code);
+  static std::string CudaVersion(int code);
 
  private:
   // "alloc3+0x10" when `addr` lies in a live recorded allocation, else "".

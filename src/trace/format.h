@@ -40,6 +40,18 @@ inline constexpr uint32_t kMaxHeaderBytes = 16u << 20;
 inline constexpr uint32_t kMaxFrameRawBytes = 256u << 20;
 inline constexpr uint32_t kMaxFooterBytes = 1u << 30;
 
+// Little-endian loads of the layout's integers (x86-64 and aarch64 are little endian).
+inline uint32_t Load32(const uint8_t* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+inline uint64_t Load64(const uint8_t* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+
 enum class FrameKindCode : uint8_t { kEvents = 1, kPayloads = 2 };
 
 struct FrameHeader {

@@ -17,17 +17,6 @@
 namespace ddrr::trace {
 namespace {
 
-uint32_t Load32(const uint8_t* p) {
-  uint32_t v;
-  std::memcpy(&v, p, 4);
-  return v;
-}
-uint64_t Load64(const uint8_t* p) {
-  uint64_t v;
-  std::memcpy(&v, p, 8);
-  return v;
-}
-
 // Reads a varint from [p, end); returns bytes consumed, 0 when malformed or cut short.
 size_t ReadVarint(const uint8_t* p, const uint8_t* end, uint64_t* out) {
   uint64_t v = 0;

@@ -6,6 +6,9 @@
 #ifdef DDRR_HAVE_RECORDER
 #include "record/recorder.h"
 #endif
+#ifdef DDRR_HAVE_BUNDLE
+#include "bundle/bundle.h"
+#endif
 
 namespace ddrr::cli {
 
@@ -31,6 +34,16 @@ int SalvageSpools(const std::string& run_path) {
 }
 
 StatusOr<trace::Run> OpenRun(const std::string& run_path) {
+#ifdef DDRR_HAVE_BUNDLE
+  // A bundle is read from a private copy, removed when the command exits.
+  if (bundle::LooksLikeArchive(run_path)) {
+    static std::vector<std::unique_ptr<bundle::ExtractedBundle>> opened;
+    auto b = bundle::ExtractedBundle::Open(run_path);
+    if (!b.ok()) return b.status();
+    opened.push_back(std::move(*b));
+    return trace::Run::Open(opened.back()->run_dir());
+  }
+#endif
   SalvageSpools(run_path);  // a killed rank's spool becomes a complete rank file first
   return trace::Run::Open(run_path);
 }

@@ -14,17 +14,6 @@ namespace {
 
 using trace::EventPrinter;
 
-std::string NcclVersion(int code) {
-  if (code <= 0) return "not loaded";
-  return std::to_string(code / 10000) + "." + std::to_string(code % 10000 / 100) + "." +
-         std::to_string(code % 100);
-}
-
-std::string CudaVersion(int code) {
-  if (code <= 0) return "unknown";
-  return std::to_string(code / 1000) + "." + std::to_string(code % 1000 / 10);
-}
-
 const char* EndName(int reason) {
   switch (reason) {
     case trace::END_EXIT:
@@ -72,8 +61,9 @@ class InfoCommand : public Command {
       printf("  file      %s (%.1f KiB, format v%u)\n", e.path.c_str(), r.file_size() / 1024.0,
              r.format_version());
       printf("  versions  NCCL %s, CUDA runtime %s, driver %s, ddrr %s\n",
-             NcclVersion(h.nccl_version()).c_str(), CudaVersion(h.cuda_runtime_version()).c_str(),
-             CudaVersion(h.cuda_driver_version()).c_str(), h.ddrr_version().c_str());
+             EventPrinter::NcclVersion(h.nccl_version()).c_str(),
+             EventPrinter::CudaVersion(h.cuda_runtime_version()).c_str(),
+             EventPrinter::CudaVersion(h.cuda_driver_version()).c_str(), h.ddrr_version().c_str());
       for (const auto& d : h.devices())
         printf("  device    %d %s %s\n", d.ordinal(), d.name().c_str(), d.pci_bus_id().c_str());
       std::string layers;

@@ -9,6 +9,11 @@ std::unique_ptr<Command> MakeDumpCommand();
 std::unique_ptr<Command> MakePayloadCommand();
 std::unique_ptr<Command> MakeDiffCommand();
 std::unique_ptr<Command> MakeCheckCommand();
+std::unique_ptr<Command> MakeExportCommand();
+std::unique_ptr<Command> MakeReportCommand();
+#ifdef DDRR_HAVE_BUNDLE
+std::unique_ptr<Command> MakeBundleCommand();
+#endif
 #ifdef DDRR_HAVE_LAUNCHER
 std::unique_ptr<Command> MakeRunCommand(const char* argv0);
 #endif
@@ -32,6 +37,11 @@ std::vector<std::unique_ptr<Command>> MakeCommands(const char* argv0) {
   c.push_back(MakePayloadCommand());
   c.push_back(MakeDiffCommand());
   c.push_back(MakeCheckCommand());
+  c.push_back(MakeExportCommand());
+  c.push_back(MakeReportCommand());
+#ifdef DDRR_HAVE_BUNDLE
+  c.push_back(MakeBundleCommand());
+#endif
 #ifdef DDRR_HAVE_RECORDER
   c.push_back(MakeSealCommand());
 #endif

@@ -1,0 +1,206 @@
+#include "bundle/rank_copy.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <memory>
+
+#include "common/crc32c.h"
+#include "ddrr/trace.pb.h"
+#include "trace/format.h"
+
+namespace ddrr::bundle {
+namespace {
+
+using namespace ddrr::trace;
+
+// The input, mapped read-only.
+class Mapped {
+ public:
+  ~Mapped() {
+    if (data_) munmap(const_cast<uint8_t*>(data_), size_);
+  }
+  Status Open(const std::string& path) {
+    const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return Status::FromErrno("cannot read " + path, errno);
+    struct stat st {};
+    if (fstat(fd, &st) != 0 || st.st_size == 0) {
+      close(fd);
+      return Status::Corruption(path + ": empty or unreadable rank file");
+    }
+    size_ = static_cast<uint64_t>(st.st_size);
+    void* p = mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (p == MAP_FAILED) return Status::FromErrno("cannot map " + path, errno);
+    data_ = static_cast<const uint8_t*>(p);
+    return Status::Ok();
+  }
+  const uint8_t* data() const { return data_; }
+  uint64_t size() const { return size_; }
+
+ private:
+  const uint8_t* data_ = nullptr;
+  uint64_t size_ = 0;
+};
+
+class Output {
+ public:
+  ~Output() {
+    if (f_) std::fclose(f_);
+  }
+  Status Open(const std::string& path) {
+    path_ = path;
+    f_ = std::fopen(path.c_str(), "wb");
+    if (!f_) return Status::FromErrno("cannot write " + path, errno);
+    return Status::Ok();
+  }
+  void Write(const void* p, size_t n) {
+    std::fwrite(p, 1, n, f_);
+    offset_ += n;
+  }
+  void Write32(uint32_t v) { Write(&v, 4); }
+  void Write64(uint64_t v) { Write(&v, 8); }
+  uint64_t offset() const { return offset_; }
+  Status Close() {
+    const bool ok = !std::ferror(f_) && std::fclose(f_) == 0;
+    f_ = nullptr;
+    if (!ok) return Status::FromErrno("cannot write " + path_, errno);
+    return Status::Ok();
+  }
+
+ private:
+  std::string path_;
+  std::FILE* f_ = nullptr;
+  uint64_t offset_ = 0;
+};
+
+void RedactHeader(Header& h, const RedactOptions& o, report::Pseudonyms& names,
+                  CopyResult& result) {
+  auto& env = *h.mutable_env();
+  for (auto& [name, value] : env) {
+    if (report::IsSecretName(name)) {
+      if (value != report::kRedacted) result.redacted_env.insert(name);
+      value = std::string(report::kRedacted);
+    } else if (o.paths) {
+      value = names.Paths(value);
+    }
+  }
+  if (o.hosts) h.set_host(names.Host(h.host()));
+  for (int i = 0; i < h.argv_size(); ++i) {
+    std::string a = h.argv(i);
+    if (o.cmdline && i > 0)
+      a = names.Arg(a);
+    else if (o.paths)
+      a = names.Paths(a);
+    h.set_argv(i, a);
+  }
+}
+
+}  // namespace
+
+StatusOr<CopyResult> CopyRankFile(const std::string& in, const std::string& out,
+                                  const RedactOptions& redact, bool keep_payloads,
+                                  report::Pseudonyms& names) {
+  Mapped m;
+  DDRR_RETURN_IF_ERROR(m.Open(in));
+  const uint8_t* d = m.data();
+  const uint64_t size = m.size();
+  auto damaged = [&](const std::string& what) {
+    return Status::Corruption(in + ": " + what + "; `ddrr info` says what is wrong with it");
+  };
+  if (size < kPreambleSize || std::memcmp(d, kFileMagic, 8) != 0)
+    return damaged("not a ddrr rank file");
+  const uint32_t header_len = Load32(d + 12);
+  if (header_len > kMaxHeaderBytes || kPreambleSize + header_len > size)
+    return damaged("header cut short");
+  Header h;
+  if (!h.ParseFromArray(d + kPreambleSize, static_cast<int>(header_len)))
+    return damaged("header does not decode");
+  CopyResult result;
+  RedactHeader(h, redact, names, result);
+  const std::string header = h.SerializeAsString();
+
+  // Where the frames end: at the footer when it is intact, else at the end of the file.
+  const uint64_t frames_begin = kPreambleSize + header_len;
+  uint64_t frames_end = size;
+  Footer footer;
+  bool has_footer = false;
+  if (size >= frames_begin + kTrailerSize && std::memcmp(d + size - 8, kTrailerMagic, 8) == 0) {
+    const uint64_t at = Load64(d + size - 16);
+    if (at >= frames_begin && at + kFooterPrefixSize <= size - kTrailerSize &&
+        Load32(d + at) == kFooterMagic) {
+      const uint32_t len = Load32(d + at + 4);
+      if (at + kFooterPrefixSize + len <= size - kTrailerSize &&
+          Crc32c(d + at + kFooterPrefixSize, len) == Load32(d + at + 8) &&
+          footer.ParseFromArray(d + at + kFooterPrefixSize, static_cast<int>(len))) {
+        has_footer = true;
+        frames_end = at;
+      }
+    }
+  }
+
+  Output o;
+  DDRR_RETURN_IF_ERROR(o.Open(out));
+  o.Write(d, 12);  // magic and format version as they were
+  o.Write32(static_cast<uint32_t>(header.size()));
+  o.Write32(Crc32c(header.data(), header.size()));
+  o.Write(header.data(), header.size());
+
+  // Frames: walked by their headers; event frames copied, payload frames kept only when asked.
+  // From the first frame header that does not hold together, the rest is copied as it is
+  // (readers resynchronise past damage).
+  std::map<uint64_t, uint64_t> moved;  // old offset -> new offset
+  uint64_t pos = frames_begin;
+  while (pos < frames_end) {
+    if (pos + kFrameHeaderSize > frames_end) break;
+    const FrameHeader fh = UnpackFrameHeader(d + pos);
+    const uint64_t len = kFrameHeaderSize + uint64_t{fh.compressed_len};
+    if (fh.magic != kFrameMagic || pos + len > frames_end) break;
+    if (fh.kind == static_cast<uint8_t>(FrameKindCode::kPayloads) && !keep_payloads) {
+      ++result.payload_frames_dropped;
+      result.payload_bytes_dropped += len;
+    } else {
+      moved[pos] = o.offset();
+      o.Write(d + pos, len);
+    }
+    pos += len;
+  }
+  const uint64_t tail_old = pos, tail_new = o.offset();
+  if (pos < frames_end) o.Write(d + pos, frames_end - pos);
+
+  if (has_footer) {
+    Footer rebased = footer;
+    rebased.clear_frames();
+    for (const FrameIndexEntry& e : footer.frames()) {
+      uint64_t to;
+      if (auto it = moved.find(e.offset()); it != moved.end())
+        to = it->second;
+      else if (e.offset() >= tail_old && e.offset() < frames_end)
+        to = tail_new + (e.offset() - tail_old);  // in the part copied as it was
+      else
+        continue;  // a payload frame left out
+      FrameIndexEntry* n = rebased.add_frames();
+      *n = e;
+      n->set_offset(to);
+    }
+    const std::string fb = rebased.SerializeAsString();
+    const uint64_t footer_at = o.offset();
+    o.Write32(kFooterMagic);
+    o.Write32(static_cast<uint32_t>(fb.size()));
+    o.Write32(Crc32c(fb.data(), fb.size()));
+    o.Write(fb.data(), fb.size());
+    o.Write64(footer_at);
+    o.Write(kTrailerMagic, 8);
+  }
+  result.bytes = o.offset();
+  DDRR_RETURN_IF_ERROR(o.Close());
+  return result;
+}
+
+}  // namespace ddrr::bundle

@@ -1,0 +1,495 @@
+#include "export/timeline.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <unordered_map>
+
+#include "analysis/check.h"
+#include "analysis/op_record.h"
+#include "common/mix.h"
+#include "spec/api_table.h"
+#include "spec/api_views.h"
+#include "trace/event_printer.h"
+
+namespace ddrr::timeline {
+namespace {
+
+using trace::EventPrinter;
+using trace::FunctionId;
+
+const std::vector<uint64_t> kNoFlows;
+
+enum UuidKind : uint64_t { kProcessUuid = 1, kThreadUuid, kStreamUuid, kKernelUuid, kBytesUuid };
+
+uint64_t Uuid(int64_t rank, UuidKind kind, uint64_t index) {
+  return Mix64((static_cast<uint64_t>(rank) << 8) ^ kind ^ Mix64(index)) | 1;
+}
+
+// Flow ids: the n-th collective of a communicator, the n-th message from one comm rank to
+// another; the same on every rank, so the viewer links the ranks' slices.
+uint64_t CollectiveFlow(uint64_t comm_key, uint64_t index) {
+  return Mix64(comm_key ^ Mix64(index));
+}
+uint64_t P2pFlow(uint64_t comm_key, int64_t src, int64_t dst, uint64_t index) {
+  return Mix64(comm_key ^ Mix64((static_cast<uint64_t>(src) << 42) ^
+                                (static_cast<uint64_t>(dst) << 21) ^ index ^ (1ull << 63)));
+}
+
+// A collective or send/recv waiting for its completion. The strings it points to live as long
+// as the rank's timeline (name and key caches).
+struct PendingOp {
+  uint64_t seq = 0;
+  uint64_t issue = 0, api_end = 0;
+  uint64_t stream = 0;
+  const std::string* name = nullptr;
+  const std::string* comm = nullptr;  // the key in hex; null: none
+  uint64_t op_seq = 0;
+  uint64_t flow = 0;  // 0: none
+};
+
+struct StreamTrack {
+  TrackInfo track;
+  uint64_t last_end = 0;
+};
+
+struct CounterTrack {
+  TrackInfo track;
+  int64_t total = 0;
+};
+
+// Writes one rank: its tracks, its calls as they are read, its ops when they complete.
+class RankTimeline {
+ public:
+  RankTimeline(TimelineSink& sink, TimelineStats& stats, int64_t rank, uint64_t base,
+               const trace::Header& h, const std::map<uint64_t, int64_t>& comm_ranks,
+               bool completions)
+      : sink_(sink),
+        stats_(stats),
+        rank_(rank),
+        pid_(static_cast<int32_t>(rank + 1)),
+        base_(base),
+        comm_ranks_(comm_ranks),
+        completions_(completions) {
+    process_.uuid = Uuid(rank, kProcessUuid, 0);
+    process_.kind = TrackKind::kProcess;
+    process_.pid = pid_;
+    process_.name =
+        "rank " + std::to_string(rank) + " (" + h.host() + ", pid " + std::to_string(h.pid()) + ")";
+    Declare(process_);
+  }
+
+  const TrackInfo& process() const { return process_; }
+  uint64_t last_ts() const { return last_ts_; }
+
+  void Read(trace::RankFileReader& reader) {
+    trace::Event ev;
+    trace::EventPosition pos;
+    while (reader.Next(&ev, &pos)) {
+      const uint64_t ts = base_ + pos.time_ns;
+      last_ts_ = std::max(last_ts_, ts);
+      switch (ev.body_case()) {
+        case trace::Event::kCall:
+          OnCall(ev.call(), ev.thread(), pos.seq, ts);
+          break;
+        case trace::Event::kCompletion:
+          OnCompletion(ev.completion().call_seq(), ts);
+          break;
+        case trace::Event::kMark: {
+          const auto& m = ev.mark();
+          Instant(process_, ts, "mark",
+                  m.label().empty() ? "step " + std::to_string(m.step())
+                                    : m.label() + " " + std::to_string(m.step()),
+                  {TextArg("label", m.label()), IntArg("step", m.step())});
+          break;
+        }
+        case trace::Event::kKernels: {
+          CounterTrack& c = Counter(kernels_, kKernelUuid, ev.kernels().stream(),
+                                    "kernel launches, stream " + StreamName(ev.kernels().stream()));
+          c.total += static_cast<int64_t>(ev.kernels().count());
+          sink_.Counter(c.track, ts, c.total);
+          ++stats_.counters;
+          break;
+        }
+        case trace::Event::kThreadName:
+          Thread(ev.thread(), ev.thread_name().name());
+          break;
+        case trace::Event::kNote:
+          Instant(process_, ts, "recorder", "recorder note",
+                  {TextArg("text", ev.note().text()),
+                   IntArg("dropped_events", static_cast<int64_t>(ev.note().dropped_events()))});
+          break;
+        default:
+          break;
+      }
+    }
+    // Ops still waiting for a completion when the trace ended: running (or stuck) until then.
+    for (auto& [seq, ops] : pending_) Emit(ops, last_ts_, "none recorded before the trace ended");
+    pending_.clear();
+    Emit(group_ops_, last_ts_, "none recorded before the trace ended");
+    group_ops_.clear();
+  }
+
+  void Instant(const TrackInfo& track, uint64_t ts, std::string_view category,
+               std::string_view name, const std::vector<Arg>& args) {
+    sink_.Instant(track, ts, category, name, args);
+    ++stats_.instants;
+  }
+
+ private:
+  void Declare(const TrackInfo& t) {
+    sink_.Track(t);
+    ++stats_.tracks;
+  }
+
+  // Sets up and declares a track of this rank's process.
+  void Child(TrackInfo& t, UuidKind kind, uint64_t key, TrackKind track_kind, std::string name,
+             int32_t tid) {
+    t.uuid = Uuid(rank_, kind, key);
+    t.parent_uuid = process_.uuid;
+    t.kind = track_kind;
+    t.pid = pid_;
+    t.tid = tid;
+    t.name = std::move(name);
+    Declare(t);
+  }
+
+  const TrackInfo& Thread(uint32_t thread, const std::string& name = "") {
+    auto [it, added] = threads_.try_emplace(thread);
+    TrackInfo& t = it->second;
+    if (added || !name.empty())
+      Child(t, kThreadUuid, thread, TrackKind::kThread,
+            "thread " + std::to_string(thread) + (name.empty() ? "" : " " + name),
+            pid_ * 1000 + static_cast<int32_t>(thread % 500));
+    return t;
+  }
+
+  std::string StreamName(uint64_t stream) {
+    auto it = stream_numbers_.find(stream);
+    if (it == stream_numbers_.end())
+      it = stream_numbers_.emplace(stream, stream_numbers_.size() + 1).first;
+    return std::to_string(it->second) + " (" + EventPrinter::Hex(stream) + ")";
+  }
+
+  StreamTrack& Stream(uint64_t stream) {
+    auto [it, added] = streams_.try_emplace(stream);
+    if (added)
+      Child(it->second.track, kStreamUuid, stream, TrackKind::kNamed,
+            "stream " + StreamName(stream),
+            pid_ * 1000 + 500 + static_cast<int32_t>(streams_.size() % 500));
+    return it->second;
+  }
+
+  CounterTrack& Counter(std::map<uint64_t, CounterTrack>& tracks, UuidKind kind, uint64_t key,
+                        const std::string& name) {
+    auto [it, added] = tracks.try_emplace(key);
+    if (added) Child(it->second.track, kind, key, TrackKind::kCounter, name, 0);
+    return it->second;
+  }
+
+  void OnCall(const trace::ApiCall& c, uint32_t thread, uint64_t seq, uint64_t ts) {
+    const uint32_t fn = static_cast<uint32_t>(trace::FunctionOfField(c.fn_case()));
+    const Names& names = NamesOf(fn, c.fn_case());
+    const std::string& name = names.name;
+    const std::string* comm = c.comm_key() ? &KeyText(c.comm_key()) : nullptr;
+    std::vector<Arg>& args = args_;  // reused: no allocation per call
+    args.clear();
+    args.push_back(IntArg("seq", static_cast<int64_t>(seq)));
+    if (comm) {
+      args.push_back(TextArg("comm", *comm));
+      if (c.op_seq()) args.push_back(IntArg("op", static_cast<int64_t>(c.op_seq())));
+    }
+    std::string result;
+    if (c.result() != 0) {
+      result = analysis::ResultName(static_cast<uint16_t>(fn), c.result());
+      args.push_back(TextArg("result", result));
+    }
+    trace::OpView v;
+    const bool op = trace::ViewOp(c, &v);
+    if (op) {
+      args.push_back(IntArg("count", static_cast<int64_t>(v.count)));
+      if (v.datatype >= 0)
+        args.push_back(TextArg("datatype", Cached(datatypes_, v.datatype, analysis::DatatypeName)));
+      if (v.redop >= 0)
+        args.push_back(TextArg("redop", Cached(redops_, v.redop, analysis::RedOpName)));
+      if (v.root >= 0) args.push_back(IntArg("root", v.root));
+      if (v.p2p()) args.push_back(IntArg("peer", v.peer));
+    }
+    const uint64_t end = ts + c.duration_ns();
+    sink_.Slice(Thread(thread), ts, end, names.library, name, args, kNoFlows);
+    ++stats_.slices;
+
+    if (fn == static_cast<uint32_t>(FunctionId::kNcclGroupStart)) ++group_depth_;
+    if (fn == static_cast<uint32_t>(FunctionId::kNcclGroupEnd) && group_depth_ > 0 &&
+        --group_depth_ == 0) {
+      // The group's ops complete together: the completion names this call.
+      if (completions_ && analysis::NcclOk(c.result()))
+        pending_[seq] = std::move(group_ops_);
+      else
+        Emit(group_ops_, end, "not tracked");
+      group_ops_.clear();
+    }
+    if (!op) return;
+
+    PendingOp p;
+    p.seq = seq;
+    p.issue = ts;
+    p.api_end = end;
+    p.stream = v.stream;
+    p.name = &name;
+    p.comm = comm;
+    p.op_seq = c.op_seq();
+    p.flow = FlowOf(c, v);
+    const uint64_t bytes = v.count * analysis::DatatypeBytes(v.datatype);
+    if (bytes) {
+      CounterTrack& t = Counter(comm_bytes_, kBytesUuid, c.comm_key(), "bytes, comm " + *comm);
+      t.total += static_cast<int64_t>(bytes);
+      sink_.Counter(t.track, ts, t.total);
+      ++stats_.counters;
+    }
+    const bool tracked = completions_ && analysis::NcclOk(c.result()) && !c.graph_captured();
+    if (tracked && (group_depth_ > 0 || c.group_depth() > 0)) {
+      group_ops_.push_back(std::move(p));
+    } else if (tracked) {
+      pending_[seq].push_back(std::move(p));
+    } else {
+      std::vector<PendingOp> one;
+      one.push_back(std::move(p));
+      Emit(one, end, c.graph_captured() ? "runs at each graph launch" : "not tracked");
+    }
+  }
+
+  struct Names {
+    std::string name, library;
+  };
+  // Function names and libraries, looked up once per function.
+  const Names& NamesOf(uint32_t fn, uint32_t field) {
+    Names& n = names_[fn];
+    if (n.name.empty()) {
+      const trace::FunctionInfo* info = trace::FindFunction(static_cast<FunctionId>(fn));
+      n.name = info ? std::string(info->name) : "unknown#" + std::to_string(field);
+      n.library = info ? std::string(info->library) : "api";
+    }
+    return n;
+  }
+  const std::string& KeyText(uint64_t key) {
+    auto it = keys_.find(key);
+    if (it == keys_.end()) it = keys_.emplace(key, EventPrinter::KeyHex(key)).first;
+    return it->second;
+  }
+  static const std::string& Cached(std::map<int, std::string>& cache, int value,
+                                   std::string (*name)(int)) {
+    auto it = cache.find(value);
+    if (it == cache.end()) it = cache.emplace(value, name(value)).first;
+    return it->second;
+  }
+
+  uint64_t FlowOf(const trace::ApiCall& c, const trace::OpView& v) {
+    if (!c.comm_key()) return 0;
+    if (!v.p2p()) return CollectiveFlow(c.comm_key(), ++collectives_[v.comm]);
+    auto me = comm_ranks_.find(v.comm);
+    if (me == comm_ranks_.end()) return 0;
+    const bool send = analysis::IsSend(static_cast<uint16_t>(v.fn));
+    const int64_t src = send ? me->second : v.peer;
+    const int64_t dst = send ? v.peer : me->second;
+    return P2pFlow(c.comm_key(), src, dst, ++messages_[{v.comm, src, dst}]);
+  }
+
+  void OnCompletion(uint64_t call_seq, uint64_t ts) {
+    // Completions are observed in issue order: an op issued before this one that has none by
+    // now will never get one (the recorder tracks only calls that returned success).
+    while (!pending_.empty() && pending_.begin()->first < call_seq) {
+      Emit(pending_.begin()->second, pending_.begin()->second.front().api_end, "none recorded");
+      pending_.erase(pending_.begin());
+    }
+    auto it = pending_.find(call_seq);
+    if (it == pending_.end()) return;
+    Emit(it->second, ts, "");
+    pending_.erase(it);
+  }
+
+  // The ops of one call (or one group) ended at `end`: one slice per stream, starting when the
+  // stream could start them.
+  void Emit(std::vector<PendingOp>& ops, uint64_t end, const std::string& completion) {
+    if (ops.size() == 1) {  // the common case: no grouping to do
+      one_.assign(1, &ops.front());
+      EmitOnStream(ops.front().stream, one_, end, completion);
+      return;
+    }
+    std::map<uint64_t, std::vector<PendingOp*>> by_stream;
+    for (PendingOp& p : ops) by_stream[p.stream].push_back(&p);
+    for (auto& [stream, list] : by_stream) EmitOnStream(stream, list, end, completion);
+  }
+
+  void EmitOnStream(uint64_t stream, const std::vector<PendingOp*>& list, uint64_t end,
+                    const std::string& completion) {
+    StreamTrack& s = Stream(stream);
+    uint64_t issue = list.front()->issue;
+    for (const PendingOp* p : list) issue = std::min(issue, p->issue);
+    const uint64_t begin = std::max(issue, s.last_end);
+    const uint64_t finish = std::max(end, begin);
+    std::vector<uint64_t>& flows = flows_;
+    flows.clear();
+    for (const PendingOp* p : list)
+      if (p->flow) flows.push_back(p->flow);
+    // The stream's slice names the call(s); the arguments are on the calls' own slices.
+    std::vector<Arg>& args = args_;
+    args.clear();
+    std::string_view name;
+    std::string calls, group;
+    if (list.size() == 1) {
+      const PendingOp& p = *list.front();
+      name = *p.name;
+      args.push_back(IntArg("seq", static_cast<int64_t>(p.seq)));
+      if (p.comm) args.push_back(TextArg("comm", *p.comm));
+      if (p.op_seq) args.push_back(IntArg("op", static_cast<int64_t>(p.op_seq)));
+    } else {
+      std::string names;
+      for (const PendingOp* p : list) {
+        calls += (calls.empty() ? "" : ", ") + *p->name + " #" + std::to_string(p->seq);
+        if (names.find(*p->name) == std::string::npos)
+          names += (names.empty() ? "" : ", ") + *p->name;
+      }
+      group = "group: " + names + " (" + std::to_string(list.size()) + " ops)";
+      name = group;
+      args.push_back(TextArg("calls", calls));
+    }
+    args.push_back(IntArg("issued_ns", static_cast<int64_t>(issue)));
+    if (!completion.empty()) args.push_back(TextArg("completion", completion));
+    sink_.Slice(s.track, begin, finish, "stream", name, args, flows);
+    ++stats_.slices;
+    if (!flows.empty()) ++stats_.flow_slices;
+    s.last_end = finish;
+  }
+
+  TimelineSink& sink_;
+  TimelineStats& stats_;
+  int64_t rank_;
+  int32_t pid_;
+  uint64_t base_;
+  const std::map<uint64_t, int64_t>& comm_ranks_;
+  bool completions_;
+  TrackInfo process_;
+  uint64_t last_ts_ = 0;
+  int group_depth_ = 0;
+  std::map<uint32_t, TrackInfo> threads_;
+  std::map<uint64_t, StreamTrack> streams_;
+  std::map<uint64_t, uint64_t> stream_numbers_;
+  std::map<uint64_t, CounterTrack> kernels_, comm_bytes_;
+  std::map<uint64_t, uint64_t> collectives_;  // by comm handle
+  std::map<std::tuple<uint64_t, int64_t, int64_t>, uint64_t> messages_;
+  std::map<uint64_t, std::vector<PendingOp>> pending_;  // by the call_seq a completion names
+  std::vector<PendingOp> group_ops_;
+  std::unordered_map<uint32_t, Names> names_;  // node-based: PendingOp points into it
+  std::vector<Arg> args_;
+  std::vector<uint64_t> flows_;
+  std::vector<PendingOp*> one_;
+  std::map<uint64_t, std::string> keys_;
+  std::map<int, std::string> datatypes_, redops_;
+};
+
+}  // namespace
+
+StatusOr<TimelineStats> WriteTimeline(trace::Run& run, const analysis::RunModel& model,
+                                      const std::vector<analysis::Finding>& findings,
+                                      TimelineSink& sink) {
+  TimelineStats stats;
+  uint64_t origin = UINT64_MAX;
+  for (const auto& e : run.ranks())
+    if (e.reader) origin = std::min<uint64_t>(origin, e.reader->header().start_unix_ns());
+  if (origin == UINT64_MAX)
+    return Status::InvalidArgument("no readable rank file in " + run.path());
+  // Each rank's communicator handles and its rank in them (for send/recv flows).
+  std::map<int64_t, std::map<uint64_t, int64_t>> comm_ranks;
+  for (const auto& [key, comm] : model.comms->comms())
+    for (const analysis::Member& m : comm.members)
+      if (m.facts && m.comm_rank >= 0) comm_ranks[m.rank][m.facts->handle] = m.comm_rank;
+
+  struct Placed {
+    TrackInfo process;
+    uint64_t base = 0, last_ts = 0;
+  };
+  std::map<int64_t, Placed> placed;
+  for (auto& e : run.ranks()) {
+    if (!e.reader) continue;
+    trace::RankFileReader& r = *e.reader;
+    const int64_t rank = r.header().rank();
+    const analysis::RankScan* scan = model.Scan(rank);
+    const uint64_t base = r.header().start_unix_ns() - origin;
+    RankTimeline t(sink, stats, rank, base, r.header(), comm_ranks[rank],
+                   scan && scan->recorded_completions);
+    r.Rewind();
+    t.Read(r);
+    r.ReleaseMemory();
+    placed[rank] = {t.process(), base, t.last_ts()};
+    ++stats.ranks;
+  }
+  for (const analysis::Finding& f : findings) {
+    for (int64_t rank : f.ranks) {
+      auto p = placed.find(rank);
+      if (p == placed.end()) continue;
+      int64_t when = f.time_ns;
+      for (const analysis::RankCall& c : f.calls)
+        if (c.rank == rank && c.has_call && c.call.time_ns) when = c.call.time_ns;
+      const uint64_t ts = when > 0 && static_cast<uint64_t>(when) >= origin
+                              ? static_cast<uint64_t>(when) - origin
+                              : p->second.last_ts;
+      std::string evidence;
+      for (const std::string& line : f.evidence) evidence += (evidence.empty() ? "" : "\n") + line;
+      std::vector<Arg> args = {TextArg("severity", analysis::SeverityName(f.severity)),
+                               TextArg("message", f.message)};
+      const std::string comm = f.comm_key ? EventPrinter::KeyHex(f.comm_key) : "";
+      if (f.comm_key) args.push_back(TextArg("comm", comm));
+      if (f.op_seq) args.push_back(IntArg("op", static_cast<int64_t>(f.op_seq)));
+      if (!evidence.empty()) args.push_back(TextArg("evidence", evidence));
+      sink.Instant(p->second.process, ts, "check",
+                   std::string("check: ") + analysis::KindName(f.kind), args);
+      ++stats.instants;
+    }
+  }
+  if (!sink.Finish()) return Status::IoError("writing the timeline failed");
+  stats.bytes = sink.bytes();
+  return stats;
+}
+
+StatusOr<TimelineStats> ExportTimeline(trace::Run& run, Format format, const std::string& out_path,
+                                       const std::string& temp_dir) {
+  DDRR_ASSIGN_OR_RETURN(std::unique_ptr<analysis::RunModel> model,
+                        analysis::ModelRun(run, temp_dir));
+  analysis::CheckOptions options;
+  options.temp_dir = temp_dir;
+  DDRR_ASSIGN_OR_RETURN(analysis::CheckResult checked, analysis::CheckModel(*model, options));
+  std::FILE* out = std::fopen(out_path.c_str(), "wb");
+  if (!out)
+    return Status::IoError("cannot write " + out_path + ": " + std::strerror(errno) +
+                           "; give -o a path in a writable directory");
+  std::vector<char> buffer(1 << 20);
+  setvbuf(out, buffer.data(), _IOFBF, buffer.size());
+  std::unique_ptr<TimelineSink> sink =
+      format == Format::kJson ? MakeJsonSink(out) : MakePerfettoSink(out);
+  auto stats = WriteTimeline(run, *model, checked.findings, *sink);
+  const bool closed = std::fclose(out) == 0;
+  if (stats.ok() && !closed)
+    return Status::IoError("cannot write " + out_path + ": " + std::strerror(errno) +
+                           "; check the free space there");
+  if (!stats.ok())
+    return Status::IoError("cannot write " + out_path + ": " + stats.status().message() +
+                           "; check the free space there");
+  return stats;
+}
+
+bool ParseFormat(const std::string& name, Format* format) {
+  if (name == "perfetto") {
+    *format = Format::kPerfetto;
+    return true;
+  }
+  if (name == "json") {
+    *format = Format::kJson;
+    return true;
+  }
+  return false;
+}
+
+}  // namespace ddrr::timeline

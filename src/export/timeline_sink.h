@@ -1,0 +1,66 @@
+// TimelineSink: where the timeline exporter (timeline.h) puts tracks, slices, instants and
+// counters. Two formats: Perfetto's native protobuf trace (a stream of TracePackets, encoded
+// with ddrr's wire encoder, no Perfetto library) and Chrome's trace-event JSON. Both are written
+// as they come, so a sink holds no more than one event.
+//
+// Times are nanoseconds from the run's origin (the earliest rank start). A track is named by a
+// 64-bit uuid the caller chooses; a track is declared before its first event.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ddrr::timeline {
+
+enum class Format { kPerfetto, kJson };
+
+// A debug argument of a slice or instant: a string, or an integer when `is_int`. The views need
+// to stay valid only during the sink call they are passed to (sinks write at once).
+struct Arg {
+  std::string_view name;
+  std::string_view text;
+  int64_t value = 0;
+  bool is_int = false;
+};
+inline Arg IntArg(std::string_view name, int64_t v) { return {name, {}, v, true}; }
+inline Arg TextArg(std::string_view name, std::string_view v) { return {name, v}; }
+
+enum class TrackKind { kProcess, kThread, kNamed, kCounter };
+
+struct TrackInfo {
+  uint64_t uuid = 0;
+  uint64_t parent_uuid = 0;  // the process track; 0 for a process
+  TrackKind kind = TrackKind::kNamed;
+  int32_t pid = 0;  // the process of this track
+  int32_t tid = 0;  // threads and named tracks: a number unique in the trace (JSON's tid)
+  std::string name;
+};
+
+class TimelineSink {
+ public:
+  virtual ~TimelineSink() = default;
+  virtual void Track(const TrackInfo& track) = 0;
+  // A slice [begin, end]; `flows` link it to the slices of other tracks with the same ids.
+  virtual void Slice(const TrackInfo& track, uint64_t begin_ns, uint64_t end_ns,
+                     std::string_view category, std::string_view name, const std::vector<Arg>& args,
+                     const std::vector<uint64_t>& flows) = 0;
+  virtual void Instant(const TrackInfo& track, uint64_t ts_ns, std::string_view category,
+                       std::string_view name, const std::vector<Arg>& args) = 0;
+  virtual void Counter(const TrackInfo& track, uint64_t ts_ns, int64_t value) = 0;
+  // Ends the output (JSON's closing bracket); false when writing failed.
+  virtual bool Finish() = 0;
+  uint64_t bytes() const { return bytes_; }
+
+ protected:
+  uint64_t bytes_ = 0;
+};
+
+// Writes to `out`, which the caller opens and closes.
+std::unique_ptr<TimelineSink> MakePerfettoSink(std::FILE* out);
+std::unique_ptr<TimelineSink> MakeJsonSink(std::FILE* out);
+
+}  // namespace ddrr::timeline

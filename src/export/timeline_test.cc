@@ -1,0 +1,283 @@
+// The exporter's output decoded with libprotobuf against perfetto_subset.proto (Perfetto's own
+// field numbers): tracks per rank, slices that nest on every track, the same collective linked
+// across ranks by one flow id, sends linked to their receives, findings as instants; the JSON
+// form parses (python3's json module) and holds the same slices.
+#include "export/timeline.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "analysis/test_trace.h"
+#include "export/perfetto_subset.pb.h"
+#include "trace/test_util.h"
+
+namespace ddrr::timeline {
+namespace {
+
+namespace fs = std::filesystem;
+using analysis::testing::RankTrace;
+using analysis::testing::World;
+using analysis::testing::WriteRun;
+namespace pb = ddrr::perfetto_subset;
+
+constexpr uint64_t kComm = 0xc0, kKey = 0x5eed;
+
+class TimelineTest : public ::testing::Test {
+ protected:
+  void SetUp() override { fs::create_directories(dir_ / "run"); }
+
+  // Two ranks: two all-reduces (completed), a mark, rank 0 sends to rank 1; rank 1's second
+  // all-reduce has a different count when `mismatch`.
+  void WriteTwoRanks(bool mismatch) {
+    auto ranks = World(2, kComm, kKey);
+    for (uint32_t r = 0; r < 2; ++r) {
+      ranks[r].Mark(1);
+      ranks[r].Completion(ranks[r].AllReduce(kComm, 1024));
+      ranks[r].Completion(ranks[r].AllReduce(kComm, mismatch && r == 1 ? 512 : 1024));
+    }
+    ranks[0].Send(kComm, 64, 1);
+    ranks[1].Recv(kComm, 64, 0);
+    ASSERT_TRUE(WriteRun(ranks, (dir_ / "run").string()).ok());
+  }
+
+  pb::Trace Export(Format format, const std::string& name, TimelineStats* stats = nullptr) {
+    auto run = trace::Run::Open((dir_ / "run").string());
+    EXPECT_TRUE(run.ok());
+    const std::string out = (dir_ / name).string();
+    auto s = ExportTimeline(*run, format, out, dir_.string());
+    EXPECT_TRUE(s.ok()) << s.status().message();
+    if (s.ok() && stats) *stats = *s;
+    pb::Trace t;
+    if (format == Format::kPerfetto) {
+      std::ifstream in(out, std::ios::binary);
+      EXPECT_TRUE(t.ParseFromIstream(&in));
+    }
+    return t;
+  }
+
+  trace::testing::TempDir tmp_;
+  fs::path dir_ = tmp_.path();
+};
+
+struct Decoded {
+  std::map<uint64_t, pb::TrackDescriptor> tracks;
+  // Slice begins per track, in file order.
+  std::map<uint64_t, std::vector<const pb::TracePacket*>> begins;
+  std::vector<const pb::TracePacket*> instants;
+};
+
+Decoded Decode(const pb::Trace& t) {
+  Decoded d;
+  for (const pb::TracePacket& p : t.packet()) {
+    EXPECT_EQ(p.trusted_packet_sequence_id(), 1u);
+    if (p.has_track_descriptor()) d.tracks[p.track_descriptor().uuid()] = p.track_descriptor();
+    if (!p.has_track_event()) continue;
+    const pb::TrackEvent& e = p.track_event();
+    EXPECT_TRUE(d.tracks.count(e.track_uuid())) << "event before its track: " << e.name();
+    if (e.type() == pb::TrackEvent::TYPE_SLICE_BEGIN) d.begins[e.track_uuid()].push_back(&p);
+    if (e.type() == pb::TrackEvent::TYPE_INSTANT) d.instants.push_back(&p);
+  }
+  return d;
+}
+
+std::string ArgOf(const pb::TrackEvent& e, const std::string& name) {
+  for (const auto& a : e.debug_annotations())
+    if (a.name() == name)
+      return a.has_int_value() ? std::to_string(a.int_value()) : a.string_value();
+  return "";
+}
+
+// The process a track belongs to (its own pid for a process track).
+int32_t PidOf(const Decoded& d, uint64_t uuid) {
+  const pb::TrackDescriptor& t = d.tracks.at(uuid);
+  if (t.has_process()) return t.process().pid();
+  if (t.has_thread()) return t.thread().pid();
+  return d.tracks.at(t.parent_uuid()).process().pid();
+}
+
+TEST_F(TimelineTest, PerfettoTracksSlicesAndFlows) {
+  WriteTwoRanks(/*mismatch=*/false);
+  TimelineStats stats;
+  const pb::Trace t = Export(Format::kPerfetto, "run.perfetto-trace", &stats);
+  const Decoded d = Decode(t);
+  EXPECT_EQ(stats.ranks, 2u);
+  EXPECT_GT(stats.bytes, 0u);
+  EXPECT_EQ(t.packet(0).sequence_flags(), 1u);
+
+  std::set<std::string> processes;
+  int threads = 0;
+  for (const auto& [uuid, td] : d.tracks) {
+    if (td.has_process()) processes.insert(td.process().process_name());
+    if (td.has_thread()) {
+      ++threads;
+      EXPECT_TRUE(d.tracks.at(td.parent_uuid()).has_process());
+    }
+  }
+  EXPECT_EQ(processes, (std::set<std::string>{"rank 0 (node0, pid 0)", "rank 1 (node0, pid 0)"}));
+  EXPECT_EQ(threads, 2);
+
+  // Slices nest on every track: each begin is matched by an end, never crossing.
+  std::map<uint64_t, std::vector<std::pair<uint64_t, int>>> edges;
+  for (const pb::TracePacket& p : t.packet())
+    if (p.has_track_event() && p.track_event().type() <= pb::TrackEvent::TYPE_SLICE_END &&
+        p.track_event().type() >= pb::TrackEvent::TYPE_SLICE_BEGIN)
+      edges[p.track_event().track_uuid()].push_back(
+          {p.timestamp(), p.track_event().type() == pb::TrackEvent::TYPE_SLICE_BEGIN ? 1 : -1});
+  for (auto& [uuid, list] : edges) {
+    int depth = 0;
+    for (auto [ts, delta] : list) {  // in file order, begin then end of each slice
+      depth += delta;
+      EXPECT_GE(depth, 0);
+    }
+    EXPECT_EQ(depth, 0) << d.tracks.at(uuid).name();
+  }
+
+  // Stream slices: the two all-reduces and the send/recv per rank, each with a flow id; the same
+  // op has the same id on both ranks.
+  std::map<int32_t, std::vector<std::pair<std::string, uint64_t>>> ops;  // pid -> (name, flow)
+  for (const auto& [uuid, list] : d.begins) {
+    if (d.tracks.at(uuid).name().rfind("stream ", 0) != 0) continue;
+    for (const pb::TracePacket* p : list) {
+      ASSERT_EQ(p->track_event().flow_ids_size(), 1) << p->track_event().name();
+      ops[PidOf(d, uuid)].push_back({p->track_event().name(), p->track_event().flow_ids(0)});
+    }
+  }
+  ASSERT_EQ(ops.size(), 2u);
+  ASSERT_EQ(ops[1].size(), 3u);
+  ASSERT_EQ(ops[2].size(), 3u);
+  EXPECT_EQ(ops[1][0].first, "ncclAllReduce");
+  EXPECT_EQ(ops[1][0].second, ops[2][0].second);
+  EXPECT_EQ(ops[1][1].second, ops[2][1].second);
+  EXPECT_NE(ops[1][0].second, ops[1][1].second);
+  EXPECT_EQ(ops[1][2].first, "ncclSend");
+  EXPECT_EQ(ops[2][2].first, "ncclRecv");
+  EXPECT_EQ(ops[1][2].second, ops[2][2].second);
+
+  // API calls on the thread tracks, with their arguments.
+  int allreduce_calls = 0;
+  for (const auto& [uuid, list] : d.begins) {
+    if (!d.tracks.at(uuid).has_thread()) continue;
+    for (const pb::TracePacket* p : list)
+      if (p->track_event().name() == "ncclAllReduce") {
+        ++allreduce_calls;
+        EXPECT_EQ(ArgOf(p->track_event(), "count"), "1024");
+        EXPECT_EQ(ArgOf(p->track_event(), "datatype"), "ncclFloat32");
+        EXPECT_EQ(ArgOf(p->track_event(), "comm"), "0000000000005eed");
+      }
+  }
+  EXPECT_EQ(allreduce_calls, 4);
+  int marks = 0;
+  for (const pb::TracePacket* p : d.instants) marks += p->track_event().name() == "step 1";
+  EXPECT_EQ(marks, 2);
+}
+
+TEST_F(TimelineTest, FindingsAreInstantsOnTheBlamedRanks) {
+  WriteTwoRanks(/*mismatch=*/true);
+  const pb::Trace t = Export(Format::kPerfetto, "run.perfetto-trace");
+  const Decoded d = Decode(t);
+  std::set<int32_t> blamed;
+  for (const pb::TracePacket* p : d.instants)
+    if (p->track_event().name() == "check: mismatched-collective") {
+      blamed.insert(PidOf(d, p->track_event().track_uuid()));
+      EXPECT_FALSE(ArgOf(p->track_event(), "message").empty());
+      EXPECT_EQ(ArgOf(p->track_event(), "severity"), "error");
+    }
+  EXPECT_FALSE(blamed.empty());
+  for (int32_t pid : blamed) EXPECT_TRUE(pid == 1 || pid == 2);
+}
+
+TEST_F(TimelineTest, JsonParsesAndHoldsTheSameSlices) {
+  WriteTwoRanks(/*mismatch=*/false);
+  const pb::Trace t = Export(Format::kPerfetto, "run.perfetto-trace");
+  const Decoded d = Decode(t);
+  std::map<std::string, int> from_proto;
+  for (const auto& [uuid, list] : d.begins)
+    for (const pb::TracePacket* p : list) ++from_proto[p->track_event().name()];
+  Export(Format::kJson, "run.json");
+  const std::string script = (dir_ / "count.py").string();
+  {
+    std::ofstream py(script);
+    py << "import json, sys, collections\n"
+          "d = json.load(open(sys.argv[1]))\n"
+          "c = collections.Counter(e['name'] for e in d['traceEvents'] if e['ph'] == 'X')\n"
+          "for k in sorted(c): print(k, c[k])\n";
+  }
+  const std::string cmd = "python3 " + script + " " + (dir_ / "run.json").string();
+  FILE* p = popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::map<std::string, int> from_json;
+  char name[256];
+  int n = 0;
+  while (fscanf(p, "%255s %d", name, &n) == 2) from_json[name] = n;
+  ASSERT_EQ(pclose(p), 0) << "the JSON does not parse";
+  EXPECT_EQ(from_json, from_proto);
+  EXPECT_EQ(from_json["ncclAllReduce"], 8);  // 4 calls on threads, 4 on streams
+}
+
+TEST_F(TimelineTest, GroupsAreOneSliceAndUnfinishedOpsRunToTheEnd) {
+  // Both ranks exchange in one group (completed together); then rank 1's last all-reduce never
+  // completes and its trace ends without a footer.
+  auto ranks = World(2, kComm, kKey);
+  for (uint32_t r = 0; r < 2; ++r) {
+    ranks[r].GroupStart();
+    ranks[r].Send(kComm, 64, 1 - static_cast<int>(r));
+    ranks[r].Recv(kComm, 64, 1 - static_cast<int>(r));
+    ranks[r].Completion(ranks[r].GroupEnd());
+    const uint64_t last = ranks[r].AllReduce(kComm, 1024);
+    if (r == 0) ranks[r].Completion(last);
+    ranks[r].Advance(50000);
+    ranks[r].Mark(2);
+  }
+  ASSERT_TRUE(WriteRun(ranks, (dir_ / "run").string(), /*killed=*/{1}).ok());
+  const pb::Trace t = Export(Format::kPerfetto, "run.perfetto-trace");
+  const Decoded d = Decode(t);
+  std::map<int32_t, std::vector<const pb::TracePacket*>> stream_slices;
+  for (const auto& [uuid, list] : d.begins)
+    if (d.tracks.at(uuid).name().rfind("stream ", 0) == 0)
+      for (const pb::TracePacket* p : list) stream_slices[PidOf(d, uuid)].push_back(p);
+  ASSERT_EQ(stream_slices[1].size(), 2u);
+  ASSERT_EQ(stream_slices[2].size(), 2u);
+  const pb::TrackEvent& g0 = stream_slices[1][0]->track_event();
+  const pb::TrackEvent& g1 = stream_slices[2][0]->track_event();
+  EXPECT_EQ(g0.name(), "group: ncclSend, ncclRecv (2 ops)");
+  ASSERT_EQ(g0.flow_ids_size(), 2);
+  ASSERT_EQ(g1.flow_ids_size(), 2);
+  // Rank 0's send is rank 1's receive and the other way round.
+  EXPECT_EQ(std::set<uint64_t>(g0.flow_ids().begin(), g0.flow_ids().end()),
+            std::set<uint64_t>(g1.flow_ids().begin(), g1.flow_ids().end()));
+  EXPECT_EQ(ArgOf(stream_slices[1][1]->track_event(), "completion"), "");
+  EXPECT_EQ(ArgOf(stream_slices[2][1]->track_event(), "completion"),
+            "none recorded before the trace ended");
+  // The unfinished all-reduce runs to rank 1's last event (the mark, 50 us later).
+  uint64_t end = 0, mark = 0;
+  const uint64_t uuid = stream_slices[2][1]->track_event().track_uuid();
+  for (const pb::TracePacket& p : t.packet()) {
+    if (!p.has_track_event()) continue;
+    if (p.track_event().track_uuid() == uuid &&
+        p.track_event().type() == pb::TrackEvent::TYPE_SLICE_END)
+      end = p.timestamp();
+    if (p.track_event().name() == "step 2" && PidOf(d, p.track_event().track_uuid()) == 2)
+      mark = p.timestamp();
+  }
+  EXPECT_GT(mark, stream_slices[2][1]->timestamp() + 40000);
+  EXPECT_EQ(end, mark);
+}
+
+TEST_F(TimelineTest, UnwritableOutputIsAnError) {
+  WriteTwoRanks(/*mismatch=*/false);
+  auto run = trace::Run::Open((dir_ / "run").string());
+  ASSERT_TRUE(run.ok());
+  auto s =
+      ExportTimeline(*run, Format::kPerfetto, (dir_ / "no" / "such" / "x").string(), dir_.string());
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("cannot write"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ddrr::timeline

@@ -1,0 +1,65 @@
+// ddrr export RUN [-o FILE] [--format perfetto|json]: the run's timeline for trace viewers
+// (src/export/timeline.h, docs/EXPORT.md). Exit 0 written, 2 input or output error.
+#include <cstdio>
+#include <filesystem>
+
+#include "cli_common.h"
+#include "export/timeline.h"
+
+namespace ddrr::cli {
+namespace {
+
+class ExportCommand : public Command {
+ public:
+  CLI::App* Register(CLI::App& app) override {
+    auto* sub = app.add_subcommand(
+        "export",
+        "Write the run's timeline for Perfetto (ui.perfetto.dev) or Chrome trace viewers: a "
+        "track per rank, thread and stream, collectives linked across ranks, findings");
+    sub->add_option("RUN", run_path_, "Run directory or rank-N.ddrr file")->required();
+    sub->add_option("-o,--output", output_,
+                    "Output file (default: <run>.perfetto-trace, or <run>.json)");
+    sub->add_option("--format", format_, "perfetto (native protobuf, default) or json")
+        ->check(CLI::IsMember({"perfetto", "json"}));
+    return sub;
+  }
+
+  int Run() override {
+    timeline::Format format = timeline::Format::kPerfetto;
+    timeline::ParseFormat(format_, &format);
+    auto run = OpenRun(run_path_);
+    if (!run.ok()) return Fail(run.status());
+    if (int rc = RequireReadable(*run, run_path_); rc != kExitOk) return rc;
+    if (output_.empty()) {
+      std::string stem = std::filesystem::path(run_path_).lexically_normal().filename().string();
+      if (stem.empty() || stem == ".")
+        stem = std::filesystem::path(run_path_).lexically_normal().parent_path().filename();
+      if (stem.empty()) stem = "run";
+      output_ = stem + (format == timeline::Format::kJson ? ".json" : ".perfetto-trace");
+    }
+    auto stats = timeline::ExportTimeline(*run, format, output_);
+    if (!stats.ok()) return Fail(stats.status());
+    printf(
+        "wrote %s: %llu rank(s), %llu tracks, %llu slices (%llu linked across ranks), %llu "
+        "instants, %llu counter values, %.1f MiB\n",
+        output_.c_str(), static_cast<unsigned long long>(stats->ranks),
+        static_cast<unsigned long long>(stats->tracks),
+        static_cast<unsigned long long>(stats->slices),
+        static_cast<unsigned long long>(stats->flow_slices),
+        static_cast<unsigned long long>(stats->instants),
+        static_cast<unsigned long long>(stats->counters), stats->bytes / 1048576.0);
+    printf("open it at https://ui.perfetto.dev (or with trace_processor for large traces)\n");
+    return kExitOk;
+  }
+
+ private:
+  std::string run_path_;
+  std::string output_;
+  std::string format_ = "perfetto";
+};
+
+}  // namespace
+
+std::unique_ptr<Command> MakeExportCommand() { return std::make_unique<ExportCommand>(); }
+
+}  // namespace ddrr::cli

@@ -1,0 +1,61 @@
+// ddrr report RUN: the run as GitHub-flavoured Markdown to paste into a bug report
+// (src/report/markdown_report.h, docs/BUNDLES.md). Exit 0 written, 2 input error.
+#include <algorithm>
+#include <cstdio>
+
+#include "analysis/check.h"
+#include "cli_common.h"
+#include "report/markdown_report.h"
+
+namespace ddrr::cli {
+namespace {
+
+class ReportCommand : public Command {
+ public:
+  CLI::App* Register(CLI::App& app) override {
+    auto* sub = app.add_subcommand(
+        "report",
+        "Print the run as Markdown for a bug report: what ran, versions, environment (redacted), "
+        "how each rank ended, findings of `ddrr check`, commands to reproduce");
+    sub->add_option("RUN", run_path_, "Run directory or rank-N.ddrr file")->required();
+    sub->add_option("-o,--output", output_, "Write to this file instead of standard output");
+    sub->add_option("--max-findings", max_findings_, "Findings shown in full (default 20)")
+        ->check(CLI::PositiveNumber);
+    return sub;
+  }
+
+  int Run() override {
+    auto run = OpenRun(run_path_);
+    if (!run.ok()) return Fail(run.status());
+    if (int rc = RequireReadable(*run, run_path_); rc != kExitOk) return rc;
+    auto model = analysis::ModelRun(*run);
+    if (!model.ok()) return Fail(model.status());
+    auto checked = analysis::CheckModel(**model);
+    if (!checked.ok()) return Fail(checked.status());
+    report::ReportOptions o;
+    o.run_name = run_path_;
+    o.max_findings = max_findings_;
+    const std::string md = report::MarkdownReport(*run, **model, *checked, o);
+    if (output_.empty()) {
+      fwrite(md.data(), 1, md.size(), stdout);
+      return kExitOk;
+    }
+    FILE* f = fopen(output_.c_str(), "w");
+    if (!f || fwrite(md.data(), 1, md.size(), f) != md.size() || fclose(f) != 0)
+      return Fail("cannot write " + output_ + ", give -o a path in a writable directory");
+    printf("wrote %s (%zu lines)\n", output_.c_str(),
+           static_cast<size_t>(std::count(md.begin(), md.end(), '\n')));
+    return kExitOk;
+  }
+
+ private:
+  std::string run_path_;
+  std::string output_;
+  size_t max_findings_ = 20;
+};
+
+}  // namespace
+
+std::unique_ptr<Command> MakeReportCommand() { return std::make_unique<ReportCommand>(); }
+
+}  // namespace ddrr::cli
