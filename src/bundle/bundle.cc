@@ -195,8 +195,6 @@ StatusOr<BundleSummary> CreateBundle(const trace::Run& run, const BundleOptions&
   DDRR_ASSIGN_OR_RETURN(analysis::CheckResult checked, analysis::CheckModel(*model, check_options));
   report::ReportOptions ro;
   ro.run_name = fs::path(o.out_path).filename().string();
-  ro.unpack_command = (format == ArchiveFormat::kZip ? "unzip " : "tar -xzf ") + ro.run_name;
-  ro.replay_run = name + "/run";
   DDRR_RETURN_IF_ERROR(
       WriteText(folder + "/report.md", report::MarkdownReport(staged, *model, checked, ro)));
   members.push_back("report.md");

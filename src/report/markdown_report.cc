@@ -306,9 +306,7 @@ std::string MarkdownReport(const trace::Run& run, const analysis::RunModel& mode
   md += "## Reproduce\n\n```\n";
   md += "ddrr info " + o.run_name + "\n";
   md += "ddrr check " + o.run_name + "\n";
-  if (!o.unpack_command.empty()) md += o.unpack_command + "\n";
-  md += "ddrr replay " + (o.replay_run.empty() ? o.run_name : o.replay_run) +
-        " --host      # comm replay on ddrr's host runtime, no GPU\n";
+  md += "ddrr replay " + o.run_name + " --host      # comm replay on ddrr's host runtime, no GPU\n";
   md += "ddrr export " + o.run_name + "             # timeline for ui.perfetto.dev\n";
   md += "```\n";
   return md;

@@ -19,9 +19,6 @@ namespace ddrr::report {
 
 struct ReportOptions {
   std::string run_name;  // how the commands name the run (its path, or the bundle's)
-  // For `ddrr replay`, which takes a run folder: a command that unpacks it first (empty: none)
-  // and the folder it gives (empty: run_name).
-  std::string unpack_command, replay_run;
   size_t max_findings = 20;          // findings shown in full; the rest are counted
   Pseudonyms* pseudonyms = nullptr;  // non-null: hosts, user paths and arguments pseudonymised
   bool redact_hosts = false, redact_paths = false, redact_cmdline = false;

@@ -109,8 +109,11 @@ PY
     grep -rq -- "$hostname_now" "$work/z/bug/run" && fail "--redact hosts left the host name"
     grep -q "hunter2-planted" "$work/run/rank-0.ddrr" || fail "the original lost its header"
     grep -q '^ddrr check bug.tgz$' "$work/t/bug/report.md" || fail "the report does not name the bundle"
-    grep -A1 '^unzip bug.zip$' "$work/z/bug/report.md" | grep -q '^ddrr replay bug/run --host' \
-      || fail "the report's replay command does not unpack the bundle"
+    grep -q '^ddrr replay bug.zip --host' "$work/z/bug/report.md" ||
+      fail "the report's replay command does not name the bundle"
+    # A bundle replays as it is, comm replay and the program itself alike.
+    "$ddrr" replay "$work/bug.tgz" --host --timeout 8 >"$work/r_b" 2>&1 ||
+      fail "comm replay of the bundle: $(tail -3 "$work/r_b")"
     "$ddrr" check "$work/run" >"$work/c_run" 2>/dev/null; rc_run=$?
     for b in bug.tgz bug.zip; do
       "$ddrr" check "$work/$b" >"$work/c_b" 2>/dev/null; rc_b=$?

@@ -33,7 +33,7 @@ int SalvageSpools(const std::string& run_path) {
 #endif
 }
 
-StatusOr<trace::Run> OpenRun(const std::string& run_path) {
+StatusOr<std::string> RunDirectory(const std::string& run_path) {
 #ifdef DDRR_HAVE_BUNDLE
   // A bundle is read from a private copy, removed when the command exits.
   if (bundle::LooksLikeArchive(run_path)) {
@@ -41,11 +41,17 @@ StatusOr<trace::Run> OpenRun(const std::string& run_path) {
     auto b = bundle::ExtractedBundle::Open(run_path);
     if (!b.ok()) return b.status();
     opened.push_back(std::move(*b));
-    return trace::Run::Open(opened.back()->run_dir());
+    return opened.back()->run_dir();
   }
 #endif
   SalvageSpools(run_path);  // a killed rank's spool becomes a complete rank file first
-  return trace::Run::Open(run_path);
+  return run_path;
+}
+
+StatusOr<trace::Run> OpenRun(const std::string& run_path) {
+  auto dir = RunDirectory(run_path);
+  if (!dir.ok()) return dir.status();
+  return trace::Run::Open(*dir);
 }
 
 int RequireReadable(const trace::Run& run, const std::string& run_path) {

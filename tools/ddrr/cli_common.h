@@ -35,7 +35,11 @@ std::vector<std::unique_ptr<Command>> MakeCommands(const char* argv0);
 // the number of spools salvaged. A no-op for a single rank file.
 int SalvageSpools(const std::string& run_path);
 
-// What every reading command does first: salvage killed ranks' spools, then open the run.
+// Where a run's rank files are: a bundle is extracted to a private copy (removed when the command
+// exits); a run directory has its killed ranks' spools salvaged first.
+StatusOr<std::string> RunDirectory(const std::string& run_path);
+
+// What every reading command does first: RunDirectory, then open the run.
 StatusOr<trace::Run> OpenRun(const std::string& run_path);
 
 // kExitOk when some rank file of `run` is readable; else prints why on stderr and returns

@@ -97,7 +97,6 @@ class ReplayCommand : public Command {
     if (on_divergence_ != "stop" || restore_rng_)
       return Fail("--on-divergence and --restore-rng apply to a program: add -- PROG ARGS");
     replay::ReplayOptions o;
-    o.run = run_;
     o.ranks = ranks;
     o.host = host_;
     o.ranks_per_gpu = ranks_per_gpu_;
@@ -109,7 +108,9 @@ class ReplayCommand : public Command {
     o.output = output_;
     o.progress_line = !no_progress_ && !json_ && isatty(STDERR_FILENO);
     o.argv0 = argv0_;
-    SalvageSpools(run_);  // a killed rank's spool becomes a complete rank file first
+    auto dir = RunDirectory(run_);  // a bundle unpacked, killed ranks' spools salvaged
+    if (!dir.ok()) return Fail(dir.status());
+    o.run = *dir;
     replay::ReplayOutcome out = replay::RunReplay(o);
     if (out.failure == replay::ReplayFailure::kPlacement) {
       fprintf(stderr, "ddrr: error: %s\n", out.message.c_str());
@@ -138,7 +139,6 @@ class ReplayCommand : public Command {
                     ": with a program, --from takes step:N (the step it resumes at)");
       o.resume_step = from->step;
     }
-    o.run = run_;
     o.ranks = ranks;
     o.argv = program_;
     o.host = host_;
@@ -150,7 +150,9 @@ class ReplayCommand : public Command {
     o.timeout_seconds = timeout_;
     o.output = output_;
     o.argv0 = argv0_;
-    SalvageSpools(run_);
+    auto dir = RunDirectory(run_);
+    if (!dir.ok()) return Fail(dir.status());
+    o.run = *dir;
     replay::app::AppReplayOutcome out = replay::app::RunAppReplay(o);
     if (out.failure == replay::app::AppFailure::kPlacement) {
       fprintf(stderr, "ddrr: error: %s\n", out.message.c_str());
