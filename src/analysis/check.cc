@@ -7,6 +7,7 @@
 #include "analysis/comm_model.h"
 #include "analysis/data_checks.h"
 #include "analysis/failure_checks.h"
+#include "analysis/hang_checks.h"
 #include "analysis/op_store.h"
 #include "analysis/p2p_pairing.h"
 #include "analysis/rank_scan.h"
@@ -41,6 +42,7 @@ StatusOr<CheckResult> CheckModel(RunModel& run, const CheckOptions& options) {
                    .out = result.findings,
                    .notes = result.notes};
   CheckSetup(ctx);
+  CheckSetupHangs(ctx);
   DataChecker data(ctx);
   StragglerTracker stragglers(ctx);
   const std::vector<PositionObserver*> observers = {&data, &stragglers};

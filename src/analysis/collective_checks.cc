@@ -4,6 +4,8 @@
 #include <map>
 #include <tuple>
 
+#include "analysis/hang_checks.h"
+
 namespace ddrr::analysis {
 namespace {
 
@@ -113,13 +115,25 @@ void CheckMissing(CheckContext& ctx, const Comm& c) {
   f.message = reached + "; " + c.Who(culprits) + " stopped first (likely culprit" +
               (culprits.size() > 1 ? "s" : "") + ")";
   for (const auto& [n, members] : by_count)
-    for (const Member* m : members)
+    for (const Member* m : members) {
+      const bool culprit = n != full;
+      // Where it is: the waiting ones inside the op, the culprits wherever they were last seen.
+      std::string where;
+      if (m->facts->in_flight_fn && !culprit)
+        where = m->scan->live ? "; waits inside it for " +
+                                    WaitedSince(ctx, *m->scan, m->facts->in_flight_since)
+                              : "; was inside it when its trace ends (" + m->scan->ended + ")";
+      else if (culprit)
+        where = "; last seen " + LastSeen(ctx, *m->scan);
+      else if (!m->scan->ended.empty())
+        where = "; " + m->scan->ended;
       f.evidence.push_back(
           c.Label(*m) + " issued " + std::to_string(n) + " of " + std::to_string(full) +
-          " collectives" + (m->scan->ended.empty() ? "" : "; " + m->scan->ended) +
+          " collectives" + where +
           (m->facts->lost_ops
                ? "; its trace lost " + std::to_string(m->facts->lost_ops) + " ops to damage"
                : ""));
+    }
   if (c.size > 0 && static_cast<size_t>(c.size) > c.members.size())
     f.evidence.push_back(std::to_string(c.size - c.members.size()) + " of " +
                          std::to_string(c.size) + " members left no trace of this communicator");

@@ -65,7 +65,8 @@ bool NormalizedStream::InScope(const trace::Event& event) const {
   switch (event.body_case()) {
     case trace::Event::kCompletion:
     case trace::Event::kPayload:
-    case trace::Event::kNote:  // the recorder's, not the program's (what it captured, dropped)
+    case trace::Event::kNote:   // the recorder's, not the program's (what it captured, dropped)
+    case trace::Event::kEnter:  // where a reader found the rank: timing
       return false;
     case trace::Event::kCall:
       return scope_ == DiffScope::kAll || IsCommunication(event.call());

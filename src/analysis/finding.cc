@@ -18,6 +18,8 @@ const char* KindName(FindingKind kind) {
       return "missing-from-init";
     case FindingKind::kSplitInconsistent:
       return "split-inconsistent";
+    case FindingKind::kHangInSetup:
+      return "hang-in-setup";
     case FindingKind::kMismatchedCollective:
       return "mismatched-collective";
     case FindingKind::kUnmatchedP2p:

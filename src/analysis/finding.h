@@ -20,6 +20,7 @@ enum class FindingKind {
   kDuplicateRank,
   kDuplicateDevice,
   kMissingFromInit,
+  kHangInSetup,
   kSplitInconsistent,
   // usage
   kMismatchedCollective,

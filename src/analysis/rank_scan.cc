@@ -1,6 +1,7 @@
 #include "analysis/rank_scan.h"
 
 #include <algorithm>
+#include <chrono>
 #include <deque>
 #include <limits>
 #include <unordered_map>
@@ -44,10 +45,27 @@ std::string Hex(const std::string& bytes) {
   return s;
 }
 
+}  // namespace
+
+std::string SinceLastEvent(const trace::Header& header, const trace::Footer& footer) {
+  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  const int64_t last = static_cast<int64_t>(header.start_unix_ns() + footer.end_time_ns());
+  char buf[32];
+  snprintf(buf, sizeof(buf), "%.1f s", std::max<int64_t>(now - last, 0) * 1e-9);
+  return buf;
+}
+
+namespace {
+
 std::string EndedText(const trace::RankFileReader& r) {
   const trace::Footer* f = r.footer();
   if (!f) return "trace has no footer (rank killed, still running, or file truncated)";
   switch (f->end_reason()) {
+    case trace::END_LIVE:
+      return "still running (pid " + std::to_string(r.header().pid()) + "), last event " +
+             SinceLastEvent(r.header(), *f) + " ago";
     case trace::END_SALVAGED:
       return "trace salvaged from the spool of a process that died";
     case trace::END_SIGNAL:
@@ -87,6 +105,7 @@ std::map<int64_t, std::string> DeviceIds(const trace::Header& h) {
 
 class Scanner {
  public:
+  void set_calls_in_flight(bool on) { calls_in_flight_ = on; }
   Scanner(trace::RankFileReader& reader, OpStore& store, RankScan& out)
       : reader_(reader), store_(store), s_(out) {}
 
@@ -127,6 +146,9 @@ class Scanner {
         case trace::Event::kDigest:
           OnDigest(ev.digest());
           break;
+        case trace::Event::kEnter:
+          if (calls_in_flight_) OnEnter(ev.enter(), t);
+          break;
         default:
           break;
       }
@@ -139,6 +161,7 @@ class Scanner {
       DDRR_RETURN_IF_ERROR(store_.Flush(m.p2p_stream));
     }
     s_.has_footer = reader_.footer() != nullptr;
+    s_.live = s_.has_footer && reader_.footer()->end_reason() == trace::END_LIVE;
     s_.ended = EndedText(reader_);
     s_.problems = reader_.problems().size();
     return Status::Ok();
@@ -168,6 +191,31 @@ class Scanner {
     if (handle) by_handle_[handle] = idx;
     cached_handle_ = 0;
     return idx;
+  }
+
+  // A call the rank had not returned from when it was last read.
+  void OnEnter(const trace::CallEnter& e, int64_t t) {
+    const auto* info = trace::FindFunction(static_cast<trace::FunctionId>(e.fn()));
+    if (!info) return;
+    if (info->category == "comm_create") {
+      RankScan::SetupWait w;
+      w.fn = static_cast<uint16_t>(e.fn());
+      w.detail = e.detail();
+      w.since = t;
+      if (auto it = by_handle_.find(e.comm_handle()); e.comm_handle() && it != by_handle_.end())
+        w.parent_key = s_.members[it->second].comm_key;
+      s_.setup_waits.push_back(w);
+      return;
+    }
+    auto it = e.comm_handle() ? by_handle_.find(e.comm_handle()) : by_handle_.end();
+    if (it == by_handle_.end()) return;
+    MemberFacts& m = s_.members[it->second];
+    m.in_flight_fn = static_cast<uint16_t>(e.fn());
+    m.in_flight_since = t;
+    if (info->category == "collective") {
+      ++m.collectives;
+      ++m.last_op;
+    }
   }
 
   // The member a call on `handle` acts on. A handle is reused after ncclCommDestroy, so a key
@@ -532,14 +580,16 @@ class Scanner {
   int32_t group_member_ = -1;
   OpRecord group_first_;
   bool received_nonfinite_ = false;
+  bool calls_in_flight_ = true;
 };
 
 }  // namespace
 
-StatusOr<RankScan> ScanRank(trace::RankEntry& entry, OpStore& store) {
+StatusOr<RankScan> ScanRank(trace::RankEntry& entry, OpStore& store, bool calls_in_flight) {
   RankScan scan;
   if (!entry.reader) return Status::InvalidArgument(entry.path + ": not readable");
   Scanner sc(*entry.reader, store, scan);
+  sc.set_calls_in_flight(calls_in_flight);
   Status st = sc.Run();
   entry.reader->ReleaseMemory();
   if (!st.ok()) return st;

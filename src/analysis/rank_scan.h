@@ -51,9 +51,13 @@ struct MemberFacts {
   // how many, and how many collectives were read before the first loss (-1: none lost).
   uint64_t lost_ops = 0;
   int64_t first_gap = -1;
-  OpRecord last_record;       // the op that reached it
-  uint64_t splits_made = 0;   // ncclCommSplit calls with this as the parent
-  uint64_t shrinks_made = 0;  // ncclCommShrink calls with this as the parent
+  OpRecord last_record;  // the op that reached it
+  // A collective or send/recv the rank was inside when last read (live or killed): not
+  // returned, so not recorded as a call; counted in `collectives` / `last_op` as issued.
+  uint16_t in_flight_fn = 0;    // trace::FunctionId; 0: none
+  int64_t in_flight_since = 0;  // unix ns
+  uint64_t splits_made = 0;     // ncclCommSplit calls with this as the parent
+  uint64_t shrinks_made = 0;    // ncclCommShrink calls with this as the parent
 
   bool no_color() const { return split_color < 0; }
   int64_t device_used() const { return cu_device >= 0 ? cu_device : device; }
@@ -77,9 +81,18 @@ struct RankScan {
   int64_t start_unix_ns = 0;
   std::map<int64_t, std::string> device_ids;  // ordinal -> UUID / PCI id / visible-devices id
   bool has_footer = false;
+  bool live = false;  // a snapshot of a rank still running: waits count to now
+  // Communicator creation the rank was inside when last read (it never returned).
+  struct SetupWait {
+    uint16_t fn = 0;          // trace::FunctionId
+    int64_t detail = 0;       // nranks, or a split's color
+    uint64_t parent_key = 0;  // a split's parent
+    int64_t since = 0;        // unix ns
+  };
+  std::vector<SetupWait> setup_waits;
   std::string ended;  // "killed or still running (no footer)", "salvaged from spool", ...
   uint64_t events = 0;
-  uint64_t problems = 0;  // damage the reader skipped
+  uint64_t problems = 0;                 // damage the reader skipped
   uint64_t calls = 0, failed_calls = 0;  // failed: a result other than success / in progress
   uint64_t first_seq = 0, last_seq = 0;
   uint64_t first_time_ns = 0, last_time_ns = 0;  // since the header's start
@@ -103,7 +116,12 @@ struct RankScan {
 
 // Reads one rank from its start, appending its ops to `store`. The reader's pages are released
 // afterwards, so scanning a thousand ranks holds one rank's file at a time.
-StatusOr<RankScan> ScanRank(trace::RankEntry& entry, OpStore& store);
+// `calls_in_flight`: calls the rank was inside when last read (`enter` events) count as issued;
+// false reads only the calls that returned (what a comm replay can re-issue).
+StatusOr<RankScan> ScanRank(trace::RankEntry& entry, OpStore& store, bool calls_in_flight = true);
+
+// How long ago a rank's last event was, by the wall clock ("12.3 s"): for ranks still running.
+std::string SinceLastEvent(const trace::Header& header, const trace::Footer& footer);
 
 // Identity of a device across the ranks of a run: host + UUID when the header lists one, else
 // host + the device the process's CUDA_VISIBLE_DEVICES maps the ordinal to.

@@ -31,6 +31,8 @@ struct RunModel {
 
 // Scans every readable rank of `run`; the op store spills to `temp_dir` ($TMPDIR, else /tmp, when
 // empty). Fails only when the store cannot be written or a rank cannot be scanned.
-StatusOr<std::unique_ptr<RunModel>> ModelRun(trace::Run& run, const std::string& temp_dir = "");
+// `calls_in_flight`: as ScanRank's.
+StatusOr<std::unique_ptr<RunModel>> ModelRun(trace::Run& run, const std::string& temp_dir = "",
+                                             bool calls_in_flight = true);
 
 }  // namespace ddrr::analysis

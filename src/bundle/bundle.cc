@@ -137,12 +137,15 @@ StatusOr<BundleSummary> CreateBundle(const trace::Run& run, const BundleOptions&
     return Status::InvalidArgument(o.out_path +
                                    ": GitHub takes .tgz, .tar.gz or .zip attachments; name the "
                                    "bundle with one of these endings");
-  for (const auto& e : run.ranks())
-    if (!e.spool_path.empty())
+  for (const auto& e : run.ranks()) {
+    const bool live =
+        e.reader && e.reader->footer() && e.reader->footer()->end_reason() == trace::END_LIVE;
+    if (!e.spool_path.empty() || live)
       return Status::InvalidArgument("rank " + std::to_string(e.rank) + " is still running (" +
-                                     e.spool_path +
-                                     " is held by a live process); bundle the run once the job "
-                                     "has ended");
+                                     (live ? "pid " + std::to_string(e.reader->header().pid())
+                                           : e.spool_path + " is held by a live process") +
+                                     "); bundle the run once the job has ended");
+  }
   std::vector<const trace::RankEntry*> chosen;
   for (const auto& e : run.ranks())
     if (o.ranks.empty() || std::count(o.ranks.begin(), o.ranks.end(), e.rank)) chosen.push_back(&e);

@@ -160,6 +160,37 @@ uint64_t NowNs() { return FastClock::Get().NowNs(); }
 
 bool InsideInterceptedCall() { return t_depth > 0; }
 
+namespace {
+// This thread's slot of the in-flight table (nullptr beyond it, or not recording).
+record::InFlightSlot* ThreadSlot() {
+  thread_local record::InFlightSlot* slot = nullptr;
+  thread_local bool looked = false;
+  if (!looked) {
+    record::Recorder* r = RunningRecorder();
+    if (!r) return nullptr;  // not yet: look again next time
+    slot = r->InFlight(ThreadIndex());
+    looked = true;
+  }
+  return slot;
+}
+}  // namespace
+
+InFlightCall::InFlightCall(bool recording, trace::FunctionId fn, const void* comm, int64_t detail,
+                           uint64_t t0) {
+  if (!recording) return;
+  record::InFlightSlot* s = ThreadSlot();
+  if (!s) return;
+  s->comm_handle.store(reinterpret_cast<uintptr_t>(comm), std::memory_order_relaxed);
+  s->detail.store(static_cast<uint64_t>(detail), std::memory_order_relaxed);
+  s->since_ns.store(t0 - SessionStartNs(), std::memory_order_relaxed);
+  s->fn.store(static_cast<uint32_t>(fn), std::memory_order_release);
+  slot_ = s;
+}
+
+InFlightCall::~InFlightCall() {
+  if (slot_) static_cast<record::InFlightSlot*>(slot_)->fn.store(0, std::memory_order_release);
+}
+
 CallGuard::CallGuard() {
   const bool outer = t_depth++ == 0;
   recording_ = outer && ActiveRecorder() != nullptr;

@@ -96,6 +96,20 @@ class CallEvent {
   trace::WireEncoder& encoder_;
 };
 
+// A blocking call in progress (api_spec.py `blocking`): marks the thread's slot of the spool's
+// in-flight table before the call goes through, clears it when it returns. A few relaxed stores
+// to the thread's own cache line: no lock, no event.
+class InFlightCall {
+ public:
+  InFlightCall(bool recording, trace::FunctionId fn, const void* comm, int64_t detail, uint64_t t0);
+  ~InFlightCall();
+  InFlightCall(const InFlightCall&) = delete;
+  InFlightCall& operator=(const InFlightCall&) = delete;
+
+ private:
+  void* slot_ = nullptr;  // record::InFlightSlot
+};
+
 // Argument conversions for the encoders.
 template <typename T>
 inline auto Scalar(T v) {

@@ -156,6 +156,9 @@ class RecorderImpl final : public Recorder {
     return s;
   }
   bool disabled() const override { return disabled_.load(std::memory_order_relaxed); }
+  InFlightSlot* InFlight(uint32_t thread) override {
+    return thread < kInFlightSlots ? &spool_->header().in_flight[thread] : nullptr;
+  }
   void NoteFatalSignal(int sig) override {
     spool_->header().fatal_signal.store(sig, std::memory_order_relaxed);
   }

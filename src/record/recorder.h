@@ -31,6 +31,7 @@
 #include <string_view>
 
 #include "common/status.h"
+#include "record/spool_format.h"
 #include "trace/record_encoders.h"
 #include "trace/trace_writer.h"
 #include "trace/wire_encoder.h"
@@ -78,6 +79,9 @@ class Recorder {
   // Seals everything, writes the footer, removes the spool. Idempotent.
   virtual Status Close(const trace::FooterInfo& footer) = 0;
 
+  // The in-flight slot of thread index `thread` (spool_format.h), nullptr beyond the table.
+  virtual InFlightSlot* InFlight(uint32_t thread) = 0;
+
   // Async-signal-safe: notes in the spool that the process is dying of `sig`; the next salvage
   // ends the rank file with END_SIGNAL and the signal number.
   virtual void NoteFatalSignal(int sig) = 0;
@@ -96,6 +100,18 @@ class Recorder {
 // spool is removed only after the rank file is complete. Returns the number of events recovered
 // from the spool.
 StatusOr<uint64_t> Salvage(const std::string& spool_path);
+
+// A reader's view of a rank whose process is still running: writes to `out_path` a complete rank
+// file with the intact frames of its .ddrr and every committed spool record after them, ending
+// with END_LIVE. Reads the spool and the .ddrr only: never locks, salvages or writes them, and
+// skips records still being written. Unavailable when the rank wrote a whole ring while it was
+// being read (read again).
+Status SnapshotLive(const std::string& spool_path, const std::string& out_path);
+
+// A run directory as readers see it while some of its ranks still run: when `run_dir` holds spools
+// of live processes, a new directory under `scratch` with a snapshot of each live rank
+// (SnapshotLive) and a link to every other rank file; else `run_dir` itself.
+StatusOr<std::string> LiveView(const std::string& run_dir, const std::string& scratch);
 
 // Salvages every rank-<r>.spool of a run directory whose process is gone, calling `report` with
 // each spool's path and what Salvage() said (a live process's spool is left alone: its

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -130,29 +131,16 @@ bool HasFooter(const std::string& path) {
   return reader.ok() && (*reader)->footer() != nullptr;
 }
 
-}  // namespace
-
-StatusOr<uint64_t> Salvage(const std::string& spool_path) {
-  static constexpr std::string_view kSuffix = ".spool";
-  if (spool_path.size() <= kSuffix.size() ||
-      spool_path.compare(spool_path.size() - kSuffix.size(), kSuffix.size(), kSuffix) != 0) {
-    return Status::InvalidArgument("salvage: " + spool_path + " is not a .spool file");
-  }
-  if (SpoolIsLive(spool_path))
-    return Status::Unavailable(spool_path +
-                               ": still being written by a live process; not "
-                               "salvaged (run ddrr seal once the rank has ended)");
-  DDRR_ASSIGN_OR_RETURN(auto spool, Spool::OpenReadOnly(spool_path));
-  const std::string trace_path = spool_path.substr(0, spool_path.size() - kSuffix.size()) + ".ddrr";
-  const std::string tmp_path = trace_path + ".salvage-tmp";
-
-  // Killed after Close wrote the footer but before it removed the spool (or after an earlier
-  // salvage renamed its result): the rank file is already complete.
-  if (HasFooter(trace_path)) {
-    if (::unlink(spool_path.c_str()) != 0) return Status::FromErrno("remove " + spool_path, errno);
-    return uint64_t{0};
-  }
-
+// Writes to `out_path` a complete rank file: the intact frames of `trace_path` (if any) and every
+// committed record of `spool` after them. `live`: the spool's process is running (a reader's
+// snapshot: nothing of it is written to, the footer says END_LIVE); else it died (END_SALVAGED,
+// or END_SIGNAL with the signal its handler noted).
+Status Rebuild(const std::string& trace_path, const Spool& spool, const std::string& out_path,
+               bool live, uint64_t* recovered) {
+  // The ring's tail before the frames are read: whatever the sealer frees after this is either
+  // in the frames read below or still in the ring (a live sealer goes on meanwhile).
+  const SpoolHeader& h = spool.header();
+  const uint64_t tail = h.tail.load(std::memory_order_acquire);
   MappedFile old;
   DDRR_RETURN_IF_ERROR(old.Open(trace_path));
   const uint64_t preamble_len = IntactPreamble(old);
@@ -162,14 +150,14 @@ StatusOr<uint64_t> Salvage(const std::string& spool_path) {
     frames = IntactFrames(old, preamble_len);
     facts = ReadFrameFacts(trace_path);
   }
-  const std::string_view preamble = preamble_len ? old.bytes(0, preamble_len) : spool->preamble();
+  const std::string_view preamble = preamble_len ? old.bytes(0, preamble_len) : spool.preamble();
 
   trace::WriterOptions options;
   DDRR_ASSIGN_OR_RETURN(auto writer,
-                        trace::TraceWriter::CreateWithPreamble(tmp_path, preamble, options));
+                        trace::TraceWriter::CreateWithPreamble(out_path, preamble, options));
   auto fail = [&](Status st) {
     writer.reset();
-    ::unlink(tmp_path.c_str());
+    ::unlink(out_path.c_str());
     return st;
   };
 
@@ -193,18 +181,17 @@ StatusOr<uint64_t> Salvage(const std::string& spool_path) {
   }
 
   // Everything in the ring that the frames above do not already hold. Records still marked
-  // reserved were never returned to the job's thread: skipped.
-  const SpoolHeader& h = spool->header();
+  // reserved were never returned to the job's thread (or, live, are being written): skipped.
   const uint64_t head = h.head.load(std::memory_order_acquire);
-  uint64_t pos = h.tail.load(std::memory_order_acquire);
-  uint64_t recovered = 0, skipped = 0;
+  uint64_t pos = tail;
+  uint64_t skipped = 0;
   while (pos < head) {
     const RecordHeader* rec = nullptr;
     uint64_t next = 0;
-    const Spool::Slot slot = spool->At(pos, &rec, &next);
+    const Spool::Slot slot = spool.At(pos, &rec, &next);
     if (slot == Spool::Slot::kMalformed) {
       DDRR_WARN("salvage %s: malformed record at ring position %llu; %llu bytes after it lost",
-                spool_path.c_str(), static_cast<unsigned long long>(pos),
+                trace_path.c_str(), static_cast<unsigned long long>(pos),
                 static_cast<unsigned long long>(head - pos));
       break;
     }
@@ -217,17 +204,40 @@ StatusOr<uint64_t> Salvage(const std::string& spool_path) {
         if (!payload) {
           last_seq = rec->seq;
           last_time = std::max(last_time, rec->time_ns);
-          ++recovered;
+          ++*recovered;
         }
       }
     }
     pos = next;
   }
 
+  if (live) {
+    // While we read, the appender may have wrapped round the ring over records we had not read
+    // yet: what lies a whole ring behind its head now cannot be trusted, and is dropped.
+    const uint64_t head_now = h.head.load(std::memory_order_acquire);
+    if (head_now > h.ring_capacity && head_now - h.ring_capacity > tail) {
+      writer.reset();
+      ::unlink(out_path.c_str());
+      return Status::Unavailable(out_path + ": the rank wrote faster than it could be read");
+    }
+  }
+  // Calls that had not returned: where each thread waits (or waited when it died).
+  for (uint32_t t = 0; t < kInFlightSlots; ++t) {
+    const InFlightSlot& slot = h.in_flight[t];
+    const uint32_t fn = slot.fn.load(std::memory_order_acquire);
+    if (fn == 0) continue;
+    trace::WireEncoder e;
+    trace::EncodeEnterBody(e, fn, slot.comm_handle.load(std::memory_order_relaxed),
+                           static_cast<int64_t>(slot.detail.load(std::memory_order_relaxed)));
+    const uint64_t since = slot.since_ns.load(std::memory_order_relaxed);
+    Status st = writer->Append(++last_seq, t, since, e.view());
+    if (!st.ok()) return fail(st);
+    last_time = std::max(last_time, since);
+  }
   trace::FooterInfo footer;
-  footer.end_reason = 3;  // END_SALVAGED
+  footer.end_reason = live ? 5 : 3;  // END_LIVE : END_SALVAGED
   AssignedRankInto(h, &footer);
-  if (const int sig = h.fatal_signal.load(std::memory_order_relaxed); sig > 0) {
+  if (const int sig = h.fatal_signal.load(std::memory_order_relaxed); sig > 0 && !live) {
     footer.end_reason = 2;  // END_SIGNAL: the handler noted it before the process died
     footer.signal = sig;
   }
@@ -235,15 +245,82 @@ StatusOr<uint64_t> Salvage(const std::string& spool_path) {
   footer.dropped_events = h.dropped.load(std::memory_order_relaxed);
   Status st = writer->Close(footer);
   if (!st.ok()) return fail(st);
-  if (::rename(tmp_path.c_str(), trace_path.c_str()) != 0) {
-    return fail(Status::FromErrno("rename " + tmp_path, errno));
+  DDRR_INFO(log::kRecord, "%s %s: %zu frames kept, %llu events from the spool, %llu unfinished",
+            live ? "snapshot of" : "salvaged", trace_path.c_str(), frames.size(),
+            static_cast<unsigned long long>(*recovered), static_cast<unsigned long long>(skipped));
+  return Status::Ok();
+}
+
+}  // namespace
+
+StatusOr<uint64_t> Salvage(const std::string& spool_path) {
+  static constexpr std::string_view kSuffix = ".spool";
+  if (spool_path.size() <= kSuffix.size() ||
+      spool_path.compare(spool_path.size() - kSuffix.size(), kSuffix.size(), kSuffix) != 0) {
+    return Status::InvalidArgument("salvage: " + spool_path + " is not a .spool file");
   }
-  DDRR_INFO(log::kRecord,
-            "salvaged %s: %zu frames kept, %llu events from the spool, %llu unfinished",
-            trace_path.c_str(), frames.size(), static_cast<unsigned long long>(recovered),
-            static_cast<unsigned long long>(skipped));
+  if (SpoolIsLive(spool_path))
+    return Status::Unavailable(spool_path +
+                               ": still being written by a live process; not "
+                               "salvaged (run ddrr seal once the rank has ended)");
+  DDRR_ASSIGN_OR_RETURN(auto spool, Spool::OpenReadOnly(spool_path));
+  const std::string trace_path = spool_path.substr(0, spool_path.size() - kSuffix.size()) + ".ddrr";
+  const std::string tmp_path = trace_path + ".salvage-tmp";
+
+  // Killed after Close wrote the footer but before it removed the spool (or after an earlier
+  // salvage renamed its result): the rank file is already complete.
+  if (HasFooter(trace_path)) {
+    if (::unlink(spool_path.c_str()) != 0) return Status::FromErrno("remove " + spool_path, errno);
+    return uint64_t{0};
+  }
+
+  uint64_t recovered = 0;
+  DDRR_RETURN_IF_ERROR(Rebuild(trace_path, *spool, tmp_path, /*live=*/false, &recovered));
+  if (::rename(tmp_path.c_str(), trace_path.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmp_path.c_str());
+    return Status::FromErrno("rename " + tmp_path, err);
+  }
   if (::unlink(spool_path.c_str()) != 0) return Status::FromErrno("remove " + spool_path, errno);
   return recovered;
+}
+
+Status SnapshotLive(const std::string& spool_path, const std::string& out_path) {
+  DDRR_ASSIGN_OR_RETURN(auto spool, Spool::OpenReadOnly(spool_path));
+  const std::string trace_path = spool_path.substr(0, spool_path.rfind('.')) + ".ddrr";
+  uint64_t recovered = 0;
+  return Rebuild(trace_path, *spool, out_path, /*live=*/true, &recovered);
+}
+
+StatusOr<std::string> LiveView(const std::string& run_dir, const std::string& scratch) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::is_directory(run_dir, ec)) return run_dir;
+  std::vector<fs::path> live;
+  for (const auto& e : fs::directory_iterator(run_dir, ec))
+    if (e.path().extension() == ".spool" && SpoolIsLive(e.path().string()))
+      live.push_back(e.path());
+  if (live.empty()) return run_dir;
+  const std::string view = scratch + "/live-view";
+  fs::create_directories(view, ec);
+  if (ec) return Status::IoError("cannot create " + view + ": " + ec.message());
+  for (const auto& e : fs::directory_iterator(run_dir, ec)) {
+    if (e.path().extension() != ".ddrr") continue;
+    fs::path spool = e.path();
+    spool.replace_extension(".spool");
+    if (std::find(live.begin(), live.end(), spool) != live.end()) continue;
+    fs::create_symlink(fs::absolute(e.path()), fs::path(view) / e.path().filename(), ec);
+    if (ec) return Status::IoError("cannot link " + e.path().string() + ": " + ec.message());
+  }
+  for (const fs::path& spool : live) {
+    fs::path out = fs::path(view) / spool.filename();
+    out.replace_extension(".ddrr");
+    Status st = SnapshotLive(spool.string(), out.string());
+    for (int retry = 0; retry < 3 && st.code() == StatusCode::kUnavailable; ++retry)
+      st = SnapshotLive(spool.string(), out.string());
+    if (!st.ok()) return st;
+  }
+  return view;
 }
 
 int SalvageRun(const std::string& run_dir,

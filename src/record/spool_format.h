@@ -30,6 +30,18 @@ inline constexpr uint64_t kMinRingBytes = 4096;  // smaller rings are refused
 inline constexpr uint64_t kMaxRingBytes = 1ull << 40;
 inline constexpr uint32_t kMaxPreambleBytes = 16u << 20;
 
+// A call in progress on one thread: written by the wrapper before the call goes through (`fn`
+// last, with release), cleared (`fn` = 0) when it returns. Relaxed stores to the thread's own
+// cache line: no lock, no event. Spools written before the table existed read zeros (idle).
+struct InFlightSlot {
+  std::atomic<uint32_t> fn;  // trace::FunctionId of the call in progress; 0: none
+  uint32_t reserved;
+  std::atomic<uint64_t> comm_handle;  // the communicator it acts on (0: none, or being created)
+  std::atomic<uint64_t> detail;       // creation: nranks; ncclCommSplit: color (trace CallEnter)
+  std::atomic<uint64_t> since_ns;     // when it was entered, since the header's start_mono_ns
+};
+inline constexpr size_t kInFlightSlots = 64;
+
 // The fields the appenders and the sealer update live on their own cache lines, so appending
 // threads do not false-share with the sealer. Updated with atomic stores on the mapping: after
 // SIGKILL the kernel keeps the pages, so salvage sees every store that happened.
@@ -59,6 +71,10 @@ struct SpoolHeader {
   // A rank taken from the first communicator (no rank variable): rank + 1, 0 while unknown.
   std::atomic<uint32_t> assigned_rank_plus1;
   std::atomic<uint32_t> assigned_world_size;
+
+  // Calls in progress, one slot per thread index (the first kInFlightSlots threads): a call that
+  // never returns leaves no event, so a reader of a live or killed rank finds it here.
+  alignas(64) InFlightSlot in_flight[kInFlightSlots];
 };
 static_assert(sizeof(SpoolHeader) <= kSpoolHeaderSize);
 static_assert(offsetof(SpoolHeader, ring_capacity) == 48 && offsetof(SpoolHeader, head) == 64 &&

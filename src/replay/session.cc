@@ -117,7 +117,9 @@ ReplayOutcome RunReplay(const ReplayOptions& o) {
     until = *w;
   }
 
-  auto recorded_model = analysis::ModelRun(*run);
+  // Calls in flight when the recording was killed have no arguments to re-issue: the replay,
+  // and the check it is judged by, stand on the calls that returned.
+  auto recorded_model = analysis::ModelRun(*run, "", /*calls_in_flight=*/false);
   if (!recorded_model.ok()) return Failed(ReplayFailure::kInput, recorded_model.status().message());
   auto recorded_check = analysis::CheckModel(**recorded_model);
   if (!recorded_check.ok()) return Failed(ReplayFailure::kInput, recorded_check.status().message());
@@ -231,7 +233,7 @@ ReplayOutcome RunReplay(const ReplayOptions& o) {
   if (!replay.ok())
     return Failed(ReplayFailure::kInput, "the replay recorded nothing in " + report.output + ": " +
                                              replay.status().message());
-  auto replay_model = analysis::ModelRun(*replay);
+  auto replay_model = analysis::ModelRun(*replay, "", /*calls_in_flight=*/false);
   if (!replay_model.ok()) return Failed(ReplayFailure::kInput, replay_model.status().message());
   auto replay_check = analysis::CheckModel(**replay_model);
   if (!replay_check.ok()) return Failed(ReplayFailure::kInput, replay_check.status().message());

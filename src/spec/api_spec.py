@@ -145,6 +145,15 @@ class Function:
     c_result: str = ""      # C return type when it is not the library's result code
     buffers: Sequence[Buffer] = ()
     app: str = REAL         # how application replay treats it (above)
+    # The call can block (wait for peers, for the device): while it runs, the rank's in-flight
+    # table says so, and a reader of a live or killed rank sees where it waits. None: by category.
+    may_block: Optional[bool] = None
+
+    @property
+    def blocking(self) -> bool:
+        if self.may_block is not None:
+            return self.may_block
+        return self.category in ("collective", "p2p", "comm_create", "comm_destroy", "sync")
 
     @property
     def c_args(self):
@@ -281,7 +290,7 @@ NCCL = [
           [In("recvbuff", PTR), In("count", SIZE), In("datatype", DATATYPE), In("peer", INT)]
           + _TAIL, "p2p", "comm", ISSUE, buffers=[Buffer("out", "recvbuff", "count")]),
     _nccl(55, "ncclGroupStart", [], "group", replay=ISSUE),
-    _nccl(56, "ncclGroupEnd", [], "group", replay=ISSUE),
+    _nccl(56, "ncclGroupEnd", [], "group", replay=ISSUE, may_block=True),
     _nccl(57, "ncclGroupSimulateEnd",
           [Out("estimated_time", FLOAT, "ncclSimInfo_t*",
                expr="(estimated_time ? estimated_time->estimatedTime : 0.0f)")], "group"),
@@ -318,11 +327,12 @@ CUDART = [
     # The application's own data movement: comm replay brings its own data.
     _cuda(220, "cudaMemcpy",
           [In("dst", PTR), In("src", PTR, "const void*"), In("count", SIZE),
-           In("kind", MEMCPY_KIND)], "copy"),
+           In("kind", MEMCPY_KIND)], "copy", may_block=True),
     _cuda(221, "cudaMemcpyAsync",
           [In("dst", PTR), In("src", PTR, "const void*"), In("count", SIZE),
            In("kind", MEMCPY_KIND), In("stream", STREAM)], "copy"),
-    _cuda(222, "cudaMemset", [In("dev_ptr", PTR), In("value", INT), In("count", SIZE)], "copy"),
+    _cuda(222, "cudaMemset", [In("dev_ptr", PTR), In("value", INT), In("count", SIZE)], "copy",
+          may_block=True),
     _cuda(223, "cudaMemsetAsync",
           [In("dev_ptr", PTR), In("value", INT), In("count", SIZE), In("stream", STREAM)], "copy"),
     _cuda(230, "cudaStreamCreate", [Out("stream", STREAM)], "stream", ISSUE),
@@ -333,7 +343,8 @@ CUDART = [
     _cuda(233, "cudaStreamDestroy", [In("stream", STREAM)], "stream", ISSUE),
     _cuda(234, "cudaStreamSynchronize", [In("stream", STREAM)], "sync", ISSUE),
     # A query that found the work done is where the program waited for it: replay synchronizes.
-    _cuda(235, "cudaStreamQuery", [In("stream", STREAM)], "sync", CUSTOM, app=QUERY),
+    _cuda(235, "cudaStreamQuery", [In("stream", STREAM)], "sync", CUSTOM, app=QUERY,
+          may_block=False),
     _cuda(236, "cudaStreamWaitEvent", [In("stream", STREAM), In("event", EVENT), In("flags", FLAGS)],
           "sync", ISSUE),
     _cuda(240, "cudaEventCreate", [Out("event", EVENT)], "event", ISSUE),
@@ -341,7 +352,8 @@ CUDART = [
           ISSUE),
     _cuda(242, "cudaEventRecord", [In("event", EVENT), In("stream", STREAM)], "event", ISSUE),
     _cuda(243, "cudaEventSynchronize", [In("event", EVENT)], "sync", ISSUE),
-    _cuda(244, "cudaEventQuery", [In("event", EVENT)], "sync", CUSTOM, app=QUERY),
+    _cuda(244, "cudaEventQuery", [In("event", EVENT)], "sync", CUSTOM, app=QUERY,
+          may_block=False),
     _cuda(245, "cudaEventDestroy", [In("event", EVENT)], "event", ISSUE),
     # A collective captured into a graph runs at each launch without a host call: comm replay
     # leaves graphs out (and says how many collectives were captured).

@@ -137,6 +137,24 @@ def replay_after_lines(f, ret):
     return lines
 
 
+def in_flight_comm(f):
+    """The communicator a blocking call waits on, as the in-flight table records it."""
+    arg = next((a for a in f.args if a.name == f.comm_arg), None)
+    if arg is None or arg.direction != "in":
+        return "nullptr"  # none, or one being created
+    return f"reinterpret_cast<const void*>({arg.name})"
+
+
+def in_flight_detail(f):
+    """What tells a communicator being created apart: its size, or a split's color."""
+    names = [a.name for a in f.c_args]
+    if f.category == "comm_create":
+        for n in ("nranks", "color", "ndev"):
+            if n in names:
+                return f"static_cast<int64_t>({n})"
+    return "0"
+
+
 def real_call(f):
     """The real call in replay mode: devices mapped, queries waited for."""
     names = []
@@ -189,6 +207,10 @@ def gen():
                        f"_guard.recording());")
             out += data_lines(f, "in")
         out.append("  const uint64_t _t0 = ::ddrr::interpose::NowNs();")
+        if f.blocking:
+            out.append(f"  ::ddrr::interpose::InFlightCall _in_flight(_guard.recording() && "
+                       f"!_rp.serves(), FunctionId::k{camel(f.name)}, {in_flight_comm(f)}, "
+                       f"{in_flight_detail(f)}, _t0);")
         if ret == "void":
             out.append(f"  {real_call(f)};")
             out.append("  if (_rp.active()) _rp.After(0);")

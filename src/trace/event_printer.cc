@@ -303,6 +303,18 @@ void EventPrinter::Observe(const Event& event) {
   AfterPrint(event);
 }
 
+// "ncclAllReduce(comm=comm1)", "ncclCommInitRank(nranks=4)": the call a thread is inside.
+std::string EventPrinter::EnterText(const CallEnter& enter) {
+  const FieldDescriptor* f = ApiCall::descriptor()->FindFieldByNumber(100 + enter.fn());
+  const Descriptor* d = f ? f->message_type() : nullptr;
+  std::string s = d ? d->options().GetExtension(c_name) : "function#" + std::to_string(enter.fn());
+  if (enter.comm_handle()) return s + "(comm=" + handles_.Name("comm", enter.comm_handle()) + ")";
+  if (d && d->options().GetExtension(category) == "comm_create" && enter.detail())
+    return s + "(" + (d->FindFieldByName("color") ? "color=" : "nranks=") +
+           std::to_string(enter.detail()) + ")";
+  return s + "()";
+}
+
 std::string EventPrinter::TextValue(const FieldDescriptor* f, const ArgValue& v) {
   const auto kind = f->options().GetExtension(arg_kind);
   switch (v.type) {
@@ -448,6 +460,8 @@ std::string EventPrinter::TextBody(const Event& event, const EventPosition& pos)
              (event.note().dropped_events()
                   ? " dropped " + std::to_string(event.note().dropped_events())
                   : "");
+    case Event::kEnter:
+      return s + "inside " + EnterText(event.enter()) + " (not returned when last read)";
     case Event::BODY_NOT_SET:
       break;
   }
@@ -526,6 +540,8 @@ std::string EventPrinter::JsonBody(const Event& event, const EventPosition& pos)
     case Event::kNote:
       return s + "\"type\":\"note\",\"text\":" + JsonString(event.note().text()) +
              ",\"dropped_events\":" + std::to_string(event.note().dropped_events()) + "}";
+    case Event::kEnter:
+      return s + "\"type\":\"enter\",\"fn\":" + JsonString(EnterText(event.enter())) + "}";
     case Event::BODY_NOT_SET:
       break;
   }

@@ -107,6 +107,7 @@ class EventPrinter {
   std::string TextValue(const google::protobuf::FieldDescriptor* f, const ArgValue& v);
   std::string JsonValue(const google::protobuf::FieldDescriptor* f, const ArgValue& v);
   std::string CallText(const ApiCall& call);
+  std::string EnterText(const CallEnter& enter);
   std::string CallJson(const ApiCall& call);
 
   int64_t rank_;

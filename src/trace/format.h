@@ -98,7 +98,8 @@ namespace field {
 inline constexpr uint32_t kEventSeq = 1, kEventThread = 2, kEventTimeDelta = 3, kEventCall = 4,
                           kEventCompletion = 5, kEventMark = 6, kEventRng = 7, kEventEntropy = 8,
                           kEventDigest = 9, kEventPayload = 10, kEventKernels = 11,
-                          kEventThreadName = 12, kEventNote = 13, kEventOpSeq = 14;
+                          kEventThreadName = 12, kEventNote = 13, kEventOpSeq = 14,
+                          kEventEnter = 15;
 }  // namespace field
 
 }  // namespace ddrr::trace

@@ -147,6 +147,14 @@ void EncodeNoteBody(WireEncoder& e, std::string_view text, uint64_t dropped_even
   e.EndMessage(m);
 }
 
+void EncodeEnterBody(WireEncoder& e, uint32_t fn, uint64_t comm_handle, int64_t detail) {
+  const size_t m = e.BeginMessage(field::kEventEnter);
+  e.Varint(1, fn);
+  e.Fixed64(2, comm_handle);
+  e.Varint(3, static_cast<uint64_t>(detail));
+  e.EndMessage(m);
+}
+
 void EncodeFooter(WireEncoder& e, const std::vector<FrameIndexInfo>& frames, uint64_t event_count,
                   uint64_t last_seq, const FooterInfo& f) {
   for (const auto& fr : frames) {

@@ -81,6 +81,7 @@ void EncodePayloadRefBody(WireEncoder& e, uint64_t call_seq_back, int32_t role,
 void EncodeKernelLaunchesBody(WireEncoder& e, uint64_t stream, uint64_t count);
 void EncodeThreadNameBody(WireEncoder& e, uint64_t os_tid, std::string_view name);
 void EncodeNoteBody(WireEncoder& e, std::string_view text, uint64_t dropped_events);
+void EncodeEnterBody(WireEncoder& e, uint32_t fn, uint64_t comm_handle, int64_t detail);
 
 struct FrameIndexInfo {
   uint64_t offset = 0;

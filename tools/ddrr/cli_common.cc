@@ -1,5 +1,7 @@
 #include "cli_common.h"
 
+#include <stdlib.h>
+
 #include <cstdio>
 #include <filesystem>
 
@@ -25,6 +27,9 @@ int SalvageSpools(const std::string& run_path) {
     if (n.ok())
       fprintf(stderr, "ddrr: salvaged %s: %llu events recovered from the spool\n", spool.c_str(),
               static_cast<unsigned long long>(n.value()));
+    else if (n.status().code() == StatusCode::kUnavailable)  // a live rank: read as it stands
+      fprintf(stderr, "ddrr: note: %s: its rank is still running; read up to its last event\n",
+              spool.c_str());
     else
       fprintf(stderr, "ddrr: note: %s\n", n.status().message().c_str());
   });
@@ -32,6 +37,24 @@ int SalvageSpools(const std::string& run_path) {
   return 0;
 #endif
 }
+
+namespace {
+
+int& views_made() {  // one view folder per run a command opens (diff opens two)
+  static int n = 0;
+  return n;
+}
+
+bool LooksLikeBundle(const std::string& path) {
+#ifdef DDRR_HAVE_BUNDLE
+  return bundle::LooksLikeArchive(path);
+#else
+  (void)path;
+  return false;
+#endif
+}
+
+}  // namespace
 
 StatusOr<std::string> RunDirectory(const std::string& run_path) {
 #ifdef DDRR_HAVE_BUNDLE
@@ -45,13 +68,39 @@ StatusOr<std::string> RunDirectory(const std::string& run_path) {
   }
 #endif
   SalvageSpools(run_path);  // a killed rank's spool becomes a complete rank file first
+#ifdef DDRR_HAVE_RECORDER
+  // Ranks still running are read from snapshots of their spools, in a folder removed at exit.
+  struct Scratch {
+    std::string dir;
+    ~Scratch() {
+      std::error_code ec;
+      if (!dir.empty()) std::filesystem::remove_all(dir, ec);
+    }
+  };
+  static Scratch scratch;
+  if (scratch.dir.empty()) {
+    const char* tmp = getenv("TMPDIR");
+    std::string t = std::string(tmp && *tmp ? tmp : "/tmp") + "/ddrr-read-XXXXXX";
+    if (mkdtemp(t.data()) == nullptr) return Status::IoError("cannot create a temporary folder");
+    scratch.dir = t;
+  }
+  return record::LiveView(run_path, scratch.dir + "/" + std::to_string(++views_made()));
+#else
   return run_path;
+#endif
 }
 
 StatusOr<trace::Run> OpenRun(const std::string& run_path) {
   auto dir = RunDirectory(run_path);
   if (!dir.ok()) return dir.status();
-  return trace::Run::Open(*dir);
+  auto run = trace::Run::Open(*dir);
+  if (run.ok() && *dir != run_path && !LooksLikeBundle(run_path)) {
+    // Snapshots of live ranks stand in for their files: messages name the run's own files.
+    for (trace::RankEntry& e : run->ranks())
+      e.path =
+          (std::filesystem::path(run_path) / std::filesystem::path(e.path).filename()).string();
+  }
+  return run;
 }
 
 int RequireReadable(const trace::Run& run, const std::string& run_path) {

@@ -105,7 +105,10 @@ class InfoCommand : public Command {
         if (m.created_by) printf(", created by %s", analysis::FunctionName(m.created_by).c_str());
         printf("\n");
       }
-      if (const trace::Footer* f = r.footer()) {
+      if (const trace::Footer* f = r.footer(); f && f->end_reason() == trace::END_LIVE) {
+        printf("  ended     no: still running (pid %u), last event %s ago\n", r.header().pid(),
+               analysis::SinceLastEvent(r.header(), *f).c_str());
+      } else if (f) {
         const bool clean =
             f->end_reason() == trace::END_EXIT || f->end_reason() == trace::END_CLOSED;
         printf("  ended     %s (%s", clean ? "cleanly" : "NOT cleanly", EndName(f->end_reason()));
