@@ -9,6 +9,7 @@ std::unique_ptr<Command> MakeDumpCommand();
 std::unique_ptr<Command> MakePayloadCommand();
 std::unique_ptr<Command> MakeDiffCommand();
 std::unique_ptr<Command> MakeCheckCommand();
+std::unique_ptr<Command> MakeImportCommand();
 #ifdef DDRR_HAVE_LAUNCHER
 std::unique_ptr<Command> MakeRunCommand(const char* argv0);
 #endif
@@ -32,6 +33,7 @@ std::vector<std::unique_ptr<Command>> MakeCommands(const char* argv0) {
   c.push_back(MakePayloadCommand());
   c.push_back(MakeDiffCommand());
   c.push_back(MakeCheckCommand());
+  c.push_back(MakeImportCommand());
 #ifdef DDRR_HAVE_RECORDER
   c.push_back(MakeSealCommand());
 #endif
