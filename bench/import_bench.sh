@@ -2,7 +2,8 @@
 # bench/import_bench.sh [BUILD_DIR] — `ddrr import` speed: an NCCL_DEBUG=INFO log of 8 ranks
 # interleaved in one file (init lines, then all-reduces and broadcasts with other INFO lines
 # between them), imported three times. Prints input lines/s and calls (entries)/s, wall time
-# included (reading, parsing, writing the rank files). Figures: docs/PERFORMANCE.md, "Import".
+# included (reading, parsing, writing the rank files); then 8 pickled Flight Recorder dumps,
+# entries/s. Figures: docs/PERFORMANCE.md, "Import".
 set -euo pipefail
 build=${1:-build}
 ddrr="$build/bin/ddrr"
@@ -43,4 +44,38 @@ for trial in 1 2 3; do
 s = $end - $start
 print('trial $trial: %.2f s, %.0f lines/s, %.0f entries/s, run %s' % (s, $lines / s, $entries / s,
       '$(du -sh "$out/run" | cut -f1)'))"
+done
+
+# Flight Recorder: 8 pickled dumps of 20,000 entries each (the ring size torchtitan uses).
+entries=${DDRR_BENCH_FR_ENTRIES:-20000}
+python3 - "$out/fr" "$ranks" "$entries" <<'PY'
+import os, pickle, sys
+out, ranks, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+os.makedirs(out)
+for r in range(ranks):
+    entries = [{"record_id": i, "pg_id": 0, "process_group": ("0", "default_pg"),
+                "collective_seq_id": i + 1, "p2p_seq_id": 0, "op_id": i + 1,
+                "profiling_name": "nccl:all_reduce", "time_created_ns": 1_700_000_000_000_000_000 + i * 1000,
+                "input_sizes": [[1024, 1024]], "input_dtypes": ["BFloat16"],
+                "output_sizes": [[1024, 1024]], "output_dtypes": ["BFloat16"],
+                "state": "completed", "time_discovered_started_ns": None,
+                "time_discovered_completed_ns": None, "retired": True, "timeout_ms": 600000,
+                "is_p2p": False,
+                "frames": [{"name": "step", "filename": "train.py", "line": 10 + k} for k in range(8)]}
+               for i in range(n)]
+    dump = {"version": "2.10", "nccl_version": "2.21.5",
+            "pg_config": {"0": {"name": "0", "desc": "default_pg", "ranks": str(list(range(ranks)))}},
+            "pg_status": {}, "entries": entries}
+    with open(os.path.join(out, "nccl_trace_rank_%d" % r), "wb") as f:
+        pickle.dump(dump, f)
+PY
+echo "== fr: $ranks pickled dumps, $entries entries each, $(du -sm "$out/fr" | cut -f1) MiB"
+for trial in 1 2 3; do
+  rm -rf "$out/frrun"
+  start=$(date +%s.%N)
+  "$ddrr" import "$out/fr"/nccl_trace_rank_* -o "$out/frrun" >"$out/summary"
+  end=$(date +%s.%N)
+  python3 -c "
+s = $end - $start
+print('trial $trial: %.2f s, %.0f entries/s' % (s, $ranks * $entries / s))"
 done

@@ -105,6 +105,66 @@ op 0 root 0 comm 0x5 [nranks=1] stream 0x1" >"$work/ok.log"
     fails_with "already holds rank files" "$ddrr" import "$work/ok.log" -o "$work/o7"
     "$ddrr" import --format bogus "$work/ok.log" -o "$work/o8" >/dev/null 2>&1
     [ $? -eq 2 ] || fail "unknown format accepted" ;;
+  fr_versions)
+    # The same faulty job dumped in each format version, pickle and JSON: the same finding.
+    for v in 2.2 2.4 2.7 2.10; do
+      for j in "" --json; do
+        d="$work/fr-$v$j"
+        python3 "$here/make_fr_dumps.py" "$d" mismatch --version "$v" $j || fail "dumps"
+        "$ddrr" import "$d"/nccl_trace_rank_* -o "$d.run" >"$work/import.out" 2>&1 \
+          || fail "import $v$j: $(cat "$work/import.out")"
+        [ "$(first "$d.run")" = "mismatched-collective 2 op 3 size 3" ] \
+          || fail "$v$j: $(first "$d.run")"
+        if [ "$v" = 2.2 ]; then
+          grep -q "(format 2.2) lacks entry keys: .*p2p_seq_id" "$work/import.out" \
+            || fail "2.2's missing keys not named: $(cat "$work/import.out")"
+        else
+          ! grep -q "p2p_seq_id" "$work/import.out" || fail "$v: $(cat "$work/import.out")"
+        fi
+      done
+    done
+    "$ddrr" info "$work/fr-2.10.run" | grep -q "imported  fr 2.10 from" || fail "info" ;;
+  fr_missing_participant)
+    python3 "$here/make_fr_dumps.py" "$work/d" missing || fail "dumps"
+    "$ddrr" import "$work/d"/* -o "$work/r" >/dev/null || fail "import"
+    [ "$(first "$work/r")" = "missing-participant 1 op 3 size 3" ] || fail "$(first "$work/r")"
+    grep -q '"kind":"not-completed"' "$work/check.json" || fail "stuck ops not reported" ;;
+  fr_absent_rank)
+    python3 "$here/make_fr_dumps.py" "$work/d" absent || fail "dumps"
+    "$ddrr" import "$work/d"/* -o "$work/r" >"$work/import.out" || fail "import"
+    grep -q "rank 1 has no dump" "$work/import.out" || fail "$(cat "$work/import.out")"
+    [ "$(first "$work/r")" = "not-completed 0 op 3 size 3" ] || fail "$(first "$work/r")" ;;
+  fr_unmatched_p2p)
+    python3 "$here/make_fr_dumps.py" "$work/d" p2p --json || fail "dumps"
+    "$ddrr" import "$work/d"/* -o "$work/r" >/dev/null || fail "import"
+    [ "$(first "$work/r")" = "unmatched-p2p 0 op 1 size 2" ] || fail "$(first "$work/r")" ;;
+  fr_wrapped_ring)
+    python3 "$here/make_fr_dumps.py" "$work/d" wrapped || fail "dumps"
+    "$ddrr" import "$work/d"/* -o "$work/r" >"$work/import.out" || fail "import"
+    grep -q "the ring wrapped (first record_id 3)" "$work/import.out" || fail "$(cat "$work/import.out")"
+    [ "$(first "$work/r")" = none ] || fail "findings from a wrapped ring: $(first "$work/r")" ;;
+  fr_hostile)
+    # A pickle that would run a command when unpickled by Python: refused, nothing run.
+    python3 - "$work/evil" "$work/pwned" <<'PY'
+import os, pickle, sys
+class Evil:
+    def __reduce__(self):
+        return (os.system, ("touch " + sys.argv[2],))
+for proto in (2, 4):
+    with open(sys.argv[1] + str(proto), "wb") as f:
+        pickle.dump({"version": "2.10", "entries": [Evil()]}, f, protocol=proto)
+PY
+    fails_with "GLOBAL.*refused" "$ddrr" import "$work/evil2" -o "$work/o1"
+    fails_with "STACK_GLOBAL" "$ddrr" import --format fr "$work/evil4" -o "$work/o2"
+    [ ! -e "$work/pwned" ] || fail "the pickle ran"
+    [ ! -e "$work/o1/rank-0.ddrr" ] || fail "wrote a run"
+    python3 -c 'import pickle,sys; open(sys.argv[1],"wb").write(pickle.dumps({"entries": []})[:-5])' \
+      "$work/cut.pkl"
+    fails_with "truncated" "$ddrr" import --format fr "$work/cut.pkl" -o "$work/o3"
+    echo '{"version": "2.10", "entries": [' >"$work/cut.json"
+    fails_with "cut.json is not readable JSON" "$ddrr" import "$work/cut.json" -o "$work/o4"
+    head -c 4096 /dev/urandom >"$work/junk"
+    fails_with "neither a pickle nor" "$ddrr" import --format fr "$work/junk" -o "$work/o5" ;;
   *) fail "unknown case" ;;
 esac
 echo "ok [$case_name]"
