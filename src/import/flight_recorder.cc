@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -259,6 +260,16 @@ StatusOr<FrDump> ParseDump(const std::string& path) {
   return d;
 }
 
+// A process group's communicator key (the same on every rank) and size (-1: unknown).
+uint64_t GroupKey(const std::string& pg, const std::map<std::string, FrGroup>& groups,
+                  int64_t* size) {
+  auto g = groups.find(pg);
+  *size = g != groups.end() && !g->second.ranks.empty()
+              ? static_cast<int64_t>(g->second.ranks.size())
+              : -1;
+  return CommKey(std::hash<std::string>()("fr-pg:" + pg), static_cast<uint64_t>(*size));
+}
+
 std::string Join(const std::set<std::string>& s) {
   std::string out;
   for (const std::string& x : s) out += (out.empty() ? "" : ",") + x;
@@ -381,6 +392,19 @@ Status ImportFlightRecorder(const std::vector<std::string>& paths, const std::st
     src.unknown = {"pointers",  "reduce-op",  "root", "streams", "results",
                    "durations", "cuda-calls", "data", "host"};
     for (const std::string& k : d.missing_keys) src.unknown.push_back("entry." + k);
+    // Process-group names for the findings (analysis: RankScan::comm_names).
+    std::map<std::string, std::string> descs;
+    for (const auto& [pg, g] : groups)
+      if (std::find(g.ranks.begin(), g.ranks.end(), d.rank) != g.ranks.end()) descs[pg] = g.desc;
+    for (const FrEntry& e : d.entries)
+      if (descs[e.pg_name].empty()) descs[e.pg_name] = e.pg_desc;
+    for (const auto& [pg, desc] : descs) {
+      int64_t size;
+      char name[40];
+      snprintf(name, sizeof(name), "DDRR_COMM_NAME_%016llx",
+               static_cast<unsigned long long>(GroupKey(pg, groups, &size)));
+      h.env[name] = desc.empty() ? "process group " + pg : desc + " (process group " + pg + ")";
+    }
     DDRR_ASSIGN_OR_RETURN(auto w, RankWriter::Create(out_dir, h, src));
     std::map<std::string, uint64_t> handles;  // pg name -> the handle its calls use
     // A process group's communicator: its key, the handle this rank's calls use, and (first
@@ -388,10 +412,7 @@ Status ImportFlightRecorder(const std::vector<std::string>& paths, const std::st
     auto open_group = [&](const std::string& pg, const std::string& entry_desc, int64_t* size,
                           uint64_t* key, uint64_t* handle) -> Status {
       auto g = groups.find(pg);
-      *size = g != groups.end() && !g->second.ranks.empty()
-                  ? static_cast<int64_t>(g->second.ranks.size())
-                  : -1;
-      *key = CommKey(std::hash<std::string>()("fr-pg:" + pg), static_cast<uint64_t>(*size));
+      *key = GroupKey(pg, groups, size);
       auto [it, fresh] = handles.try_emplace(pg, handles.size() + 1);
       *handle = it->second;
       if (!fresh) return Status::Ok();

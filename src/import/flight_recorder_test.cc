@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "analysis/report.h"
 #include "analysis/test_trace.h"
 #include "import/import.h"
 #include "import/json.h"
@@ -227,6 +228,13 @@ TEST_F(FlightRecorderTest, MismatchedSizeAndDtype) {
   EXPECT_EQ(f[0].ranks, std::vector<int64_t>{2});
   EXPECT_EQ(f[0].op_seq, 2u);
   EXPECT_NE(f[0].message.find("count differs"), std::string::npos) << f[0].message;
+  // The process group's name from pg_config shows in the finding.
+  EXPECT_EQ(f[0].comm_name, "default_pg (process group 0)");
+  EXPECT_NE(analysis::FindingText(f[0]).find("\"default_pg (process group 0)\" (size 3)"),
+            std::string::npos)
+      << analysis::FindingText(f[0]);
+  EXPECT_NE(analysis::FindingJson(f[0]).find("\"comm_name\":\"default_pg (process group 0)\""),
+            std::string::npos);
   odd = good;
   odd[0].dtype = "BFloat16";
   ASSERT_TRUE(Run({Dump(good), Dump(odd), Dump(good)}).ok());
@@ -262,6 +270,7 @@ TEST_F(FlightRecorderTest, UnmatchedSendOnASubGroup) {
   EXPECT_EQ(f[0].kind, FindingKind::kUnmatchedP2p) << f[0].message;
   EXPECT_EQ(f[0].ranks, std::vector<int64_t>{0});
   EXPECT_EQ(f[0].comm_size, 2);
+  EXPECT_EQ(f[0].comm_name, "EXPERT_MODEL_PARALLEL_GROUP (process group 1)");
 }
 
 TEST_F(FlightRecorderTest, WrappedRingsAreAlignedByCollectiveSequence) {

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "analysis/report.h"
 #include "analysis/test_trace.h"
 #include "import/import.h"
 #include "import/run_writer.h"
@@ -220,6 +221,10 @@ TEST_F(NcclLogTest, WrongCountGivesTheSameFirstFindingAsARecording) {
   EXPECT_EQ(a.op_seq, b.op_seq);
   EXPECT_EQ(a.op_seq, 3u);
   EXPECT_EQ(a.comm_size, 3);
+  // A log names no communicator: the finding's JSON has no comm_name, as for a recording.
+  EXPECT_TRUE(a.comm_name.empty());
+  EXPECT_EQ(analysis::FindingJson(a).find("comm_name"), std::string::npos);
+  EXPECT_EQ(analysis::FindingJson(a).find("comm_name"), analysis::FindingJson(b).find("comm_name"));
 }
 
 TEST_F(NcclLogTest, RankThatStoppedIsAMissingParticipant) {

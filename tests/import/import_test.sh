@@ -137,7 +137,10 @@ op 0 root 0 comm 0x5 [nranks=1] stream 0x1" >"$work/ok.log"
   fr_unmatched_p2p)
     python3 "$here/make_fr_dumps.py" "$work/d" p2p --json || fail "dumps"
     "$ddrr" import "$work/d"/* -o "$work/r" >/dev/null || fail "import"
-    [ "$(first "$work/r")" = "unmatched-p2p 0 op 1 size 2" ] || fail "$(first "$work/r")" ;;
+    [ "$(first "$work/r")" = "unmatched-p2p 0 op 1 size 2" ] || fail "$(first "$work/r")"
+    "$ddrr" check "$work/r" >"$work/check.txt"
+    grep -q '^unmatched-p2p comm [0-9a-f]* "EXPERT_MODEL_PARALLEL_GROUP (process group 1)" (size 2)' \
+      "$work/check.txt" || fail "the process group is not named: $(head -1 "$work/check.txt")" ;;
   fr_wrapped_ring)
     python3 "$here/make_fr_dumps.py" "$work/d" wrapped || fail "dumps"
     "$ddrr" import "$work/d"/* -o "$work/r" >"$work/import.out" || fail "import"
