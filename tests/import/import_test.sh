@@ -80,6 +80,14 @@ case $case_name in
     to_log --per-rank --cut-prefix 1
     grep -q "3 rank file(s), world size 3" "$work/import.out" || fail "$(cat "$work/import.out")"
     same_first mismatched-collective ;;
+  log_comm_replay)
+    # Comm replay of an imported log: every rank's calls re-issued on the host runtime.
+    record sgd_allreduce --steps 4
+    to_log
+    "$ddrr" replay "$work/imported" --host --no-progress --json >"$work/replay.json" 2>"$work/err" \
+      || fail "replay exited $?: $(tail -3 "$work/err")"
+    python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["verdict"] == "reproduced", r["verdict"]' \
+      "$work/replay.json" || fail "replay did not reproduce the imported run" ;;
   info_shows_source)
     record sgd_allreduce --steps 2
     to_log
