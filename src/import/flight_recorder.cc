@@ -41,27 +41,14 @@ namespace {
 
 constexpr size_t kMaxDumpBytes = size_t(2) << 30;
 
-enum class FrOp : uint8_t {
-  kAllReduce,
-  kBroadcast,
-  kReduce,
-  kAllGather,
-  kReduceScatter,
-  kAlltoAll,
-  kGather,
-  kScatter,
-  kSend,
-  kRecv,
-  kUnknown,
-};
-
 struct FrEntry {
   int64_t record_id = 0;
   int64_t pg_id = -1;
   std::string pg_name, pg_desc;
   int64_t coll_seq = 0, p2p_seq = 0;
   bool is_p2p = false;
-  FrOp op = FrOp::kUnknown;
+  bool known = false;  // a call ddrr models
+  OpFn op = OpFn::kAllReduce;
   std::string name;  // profiling name
   int64_t peer = -1;
   uint64_t in_numel = 0, out_numel = 0;
@@ -139,7 +126,7 @@ int DataType(const std::string& s) {
 }
 
 // "nccl:all_reduce", "nccl:send 0->3", "nccl:recv 3<-0", "nccl:_allgather_base", ...
-FrOp OpOf(const std::string& profiling_name, int64_t* peer) {
+bool OpOf(const std::string& profiling_name, OpFn* fn, int64_t* peer) {
   std::string n = profiling_name;
   if (size_t c = n.find(':'); c != std::string::npos) n = n.substr(c + 1);
   const size_t sp = n.find(' ');
@@ -153,17 +140,18 @@ FrOp OpOf(const std::string& profiling_name, int64_t* peer) {
     if (b < e) *peer = std::stoll(n.substr(b, e - b));
   }
   auto has = [&](const char* s) { return word.find(s) != std::string::npos; };
-  if (word == "send") return FrOp::kSend;
-  if (word == "recv") return FrOp::kRecv;
-  if (has("reduce_scatter")) return FrOp::kReduceScatter;
-  if (has("allgather") || has("all_gather")) return FrOp::kAllGather;
-  if (has("all_reduce") || has("allreduce") || word == "barrier") return FrOp::kAllReduce;
-  if (has("alltoall") || has("all_to_all")) return FrOp::kAlltoAll;
-  if (word == "broadcast") return FrOp::kBroadcast;
-  if (word == "reduce") return FrOp::kReduce;
-  if (word == "gather") return FrOp::kGather;
-  if (word == "scatter") return FrOp::kScatter;
-  return FrOp::kUnknown;
+  if (word == "send") return *fn = OpFn::kSend, true;
+  if (word == "recv") return *fn = OpFn::kRecv, true;
+  if (has("reduce_scatter")) return *fn = OpFn::kReduceScatter, true;
+  if (has("allgather") || has("all_gather")) return *fn = OpFn::kAllGather, true;
+  if (has("all_reduce") || has("allreduce") || word == "barrier")
+    return *fn = OpFn::kAllReduce, true;
+  if (has("alltoall") || has("all_to_all")) return *fn = OpFn::kAlltoAll, true;
+  if (word == "broadcast") return *fn = OpFn::kBroadcast, true;
+  if (word == "reduce") return *fn = OpFn::kReduce, true;
+  if (word == "gather") return *fn = OpFn::kGather, true;
+  if (word == "scatter") return *fn = OpFn::kScatter, true;
+  return false;
 }
 
 StatusOr<std::string> ReadWhole(const std::string& path) {
@@ -239,9 +227,9 @@ StatusOr<FrDump> ParseDump(const std::string& path) {
     e.coll_seq = num("collective_seq_id", num("seq_id", 0));
     e.p2p_seq = num("p2p_seq_id", 0);
     e.name = Str(ev->Get("profiling_name"));
-    e.op = OpOf(e.name, &e.peer);
+    e.known = OpOf(e.name, &e.op, &e.peer);
     const Value* p2p = ev->Get("is_p2p");
-    e.is_p2p = p2p ? p2p->AsInt() != 0 : (e.op == FrOp::kSend || e.op == FrOp::kRecv);
+    e.is_p2p = p2p ? p2p->AsInt() != 0 : (e.known && (e.op == OpFn::kSend || e.op == OpFn::kRecv));
     e.in_numel = Numel(ev->Get("input_sizes"));
     e.out_numel = Numel(ev->Get("output_sizes"));
     std::string dtype;
@@ -449,7 +437,7 @@ Status ImportFlightRecorder(const std::vector<std::string>& paths, const std::st
       DDRR_RETURN_IF_ERROR(open_group(pg, "", &size, &key, &handle));
     }
     for (const FrEntry& e : d.entries) {
-      if (e.op == FrOp::kUnknown) {
+      if (!e.known) {
         ++skipped[e.name];
         continue;
       }
@@ -459,43 +447,25 @@ Status ImportFlightRecorder(const std::vector<std::string>& paths, const std::st
       DDRR_RETURN_IF_ERROR(open_group(e.pg_name, e.pg_desc, &size, &key, &handle));
       const int64_t dt = e.dtype < 0 ? 255 : e.dtype;
       const uint64_t per_peer = size > 0 ? e.in_numel / static_cast<uint64_t>(size) : e.in_numel;
-      auto encode = [&](trace::WireEncoder& enc) {
-        switch (e.op) {
-          case FrOp::kAllReduce:
-            trace::EncodeNcclAllReduce(enc, 0, 0, e.in_numel, dt, 0, handle, 0);
-            break;
-          case FrOp::kBroadcast:
-            trace::EncodeNcclBroadcast(enc, 0, 0, e.in_numel, dt, 0, handle, 0);
-            break;
-          case FrOp::kReduce:
-            trace::EncodeNcclReduce(enc, 0, 0, e.in_numel, dt, 0, 0, handle, 0);
-            break;
-          case FrOp::kAllGather:
-            trace::EncodeNcclAllGather(enc, 0, 0, e.in_numel, dt, handle, 0);
-            break;
-          case FrOp::kReduceScatter:
-            trace::EncodeNcclReduceScatter(enc, 0, 0, e.out_numel, dt, 0, handle, 0);
-            break;
-          case FrOp::kAlltoAll:
-            trace::EncodeNcclAlltoAll(enc, 0, 0, per_peer, dt, handle, 0);
-            break;
-          case FrOp::kGather:
-            trace::EncodeNcclGather(enc, 0, 0, e.in_numel, dt, 0, handle, 0);
-            break;
-          case FrOp::kScatter:
-            trace::EncodeNcclScatter(enc, 0, 0, e.out_numel, dt, 0, handle, 0);
-            break;
-          case FrOp::kSend:
-            trace::EncodeNcclSend(enc, 0, e.in_numel, dt, e.peer, handle, 0);
-            break;
-          case FrOp::kRecv:
-            trace::EncodeNcclRecv(enc, 0, e.out_numel, dt, e.peer, handle, 0);
-            break;
-          case FrOp::kUnknown:
-            break;
-        }
-      };
-      DDRR_ASSIGN_OR_RETURN(uint64_t seq, w->Op(key, encode));
+      // Pointers, streams, the reduction op and the root are not in a dump: 0 (sum, root 0).
+      OpArgs a;
+      a.fn = e.op;
+      a.datatype = dt;
+      a.comm = handle;
+      switch (e.op) {
+        case OpFn::kReduceScatter:
+        case OpFn::kScatter:
+        case OpFn::kRecv:
+          a.count = e.out_numel;
+          break;
+        case OpFn::kAlltoAll:
+          a.count = per_peer;
+          break;
+        default:
+          a.count = e.in_numel;
+      }
+      if (e.op == OpFn::kSend || e.op == OpFn::kRecv) a.root = e.peer;
+      DDRR_ASSIGN_OR_RETURN(uint64_t seq, w->Operation(key, a));
       ++result->entries;
       if (e.state == "completed") DDRR_RETURN_IF_ERROR(w->Completion(seq, key, 0));
     }

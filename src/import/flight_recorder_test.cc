@@ -7,6 +7,7 @@
 #include "analysis/report.h"
 #include "analysis/test_trace.h"
 #include "import/import.h"
+#include "import/import_test_util.h"
 #include "import/json.h"
 #include "import/pickle.h"
 #include "import/run_writer.h"
@@ -18,6 +19,9 @@ namespace {
 
 using analysis::Finding;
 using analysis::FindingKind;
+using testing::CheckDir;
+using testing::ExpectFirst;
+using testing::Noted;
 
 #define BYTES(lit) std::string(lit, sizeof(lit) - 1)
 
@@ -150,13 +154,14 @@ std::string Dump(const std::vector<E>& entries, int first_record = 0, bool old =
     const bool is_p2p =
         e.name.find("send") != std::string::npos || e.name.find("recv") != std::string::npos;
     if (i) j += ", ";
-    j += "{\"record_id\": " + std::to_string(id++) + ", \"pg_id\": " + e.pg +
+    const int rid = id++;
+    j += "{\"record_id\": " + std::to_string(rid) + ", \"pg_id\": " + e.pg +
          ", \"process_group\": [\"" + e.pg + "\", \"" +
          (e.pg == "0" ? "default_pg" : "EXPERT_MODEL_PARALLEL_GROUP") + "\"], " +
          (old ? "" : "\"p2p_seq_id\": " + std::to_string(is_p2p ? ++p2p : 0) + ", ") +
          "\"collective_seq_id\": " + std::to_string(is_p2p ? 0 : e.seq) +
          ", \"profiling_name\": \"nccl:" + e.name +
-         "\", \"time_created_ns\": " + std::to_string(1700000000000000000ll + id * 1000) +
+         "\", \"time_created_ns\": " + std::to_string(1700000000000000000ll + rid * 1000) +
          ", \"input_sizes\": [[" + std::to_string(e.numel) + "]], \"input_dtypes\": [\"" + e.dtype +
          "\"], \"output_sizes\": [[" + std::to_string(e.numel) + "]], \"output_dtypes\": [\"" +
          e.dtype + "\"], \"state\": \"" + e.state +
@@ -182,16 +187,7 @@ class FlightRecorderTest : public ::testing::Test {
     return Import(o);
   }
   std::string RunDir() const { return out_.path() + "/run" + std::to_string(runs_); }
-  std::vector<Finding> Check() {
-    auto checked = analysis::testing::ReadRun(RunDir());
-    EXPECT_TRUE(checked.ok()) << checked.status().ToString();
-    return checked.ok() ? std::move(checked->findings) : std::vector<Finding>{};
-  }
-  static bool Noted(const ImportResult& r, const std::string& text) {
-    for (const std::string& n : r.notes)
-      if (n.find(text) != std::string::npos) return true;
-    return false;
-  }
+  std::vector<Finding> Check() { return CheckDir(RunDir()); }
   trace::testing::TempDir in_, out_;
   int runs_ = 0;
 };
@@ -223,10 +219,7 @@ TEST_F(FlightRecorderTest, MismatchedSizeAndDtype) {
   auto r = Run({Dump(good), Dump(good), Dump(odd)});
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   std::vector<Finding> f = Check();
-  ASSERT_FALSE(f.empty());
-  EXPECT_EQ(f[0].kind, FindingKind::kMismatchedCollective);
-  EXPECT_EQ(f[0].ranks, std::vector<int64_t>{2});
-  EXPECT_EQ(f[0].op_seq, 2u);
+  ASSERT_NO_FATAL_FAILURE(ExpectFirst(f, FindingKind::kMismatchedCollective, {2}, 2));
   EXPECT_NE(f[0].message.find("count differs"), std::string::npos) << f[0].message;
   // The process group's name from pg_config shows in the finding.
   EXPECT_EQ(f[0].comm_name, "default_pg (process group 0)");
@@ -252,10 +245,7 @@ TEST_F(FlightRecorderTest, RankThatNeverJoinedIsAMissingParticipantAndOthersAreS
   auto r = Run({Dump(waiting), Dump(behind), Dump(waiting)});
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   const std::vector<Finding> f = Check();
-  ASSERT_FALSE(f.empty());
-  EXPECT_EQ(f[0].kind, FindingKind::kMissingParticipant);
-  EXPECT_EQ(f[0].ranks, std::vector<int64_t>{1});
-  EXPECT_EQ(f[0].op_seq, 3u);
+  ASSERT_NO_FATAL_FAILURE(ExpectFirst(f, FindingKind::kMissingParticipant, {1}, 3));
   bool stuck = false;
   for (const Finding& x : f) stuck |= x.kind == FindingKind::kNotCompleted;
   EXPECT_TRUE(stuck);
@@ -266,9 +256,7 @@ TEST_F(FlightRecorderTest, UnmatchedSendOnASubGroup) {
   auto r = Run({Dump(sender), Dump({}), Dump({})});
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   const std::vector<Finding> f = Check();
-  ASSERT_FALSE(f.empty());
-  EXPECT_EQ(f[0].kind, FindingKind::kUnmatchedP2p) << f[0].message;
-  EXPECT_EQ(f[0].ranks, std::vector<int64_t>{0});
+  ASSERT_NO_FATAL_FAILURE(ExpectFirst(f, FindingKind::kUnmatchedP2p, {0}, 1));
   EXPECT_EQ(f[0].comm_size, 2);
   EXPECT_EQ(f[0].comm_name, "EXPERT_MODEL_PARALLEL_GROUP (process group 1)");
 }

@@ -22,15 +22,15 @@ constexpr string_view kWarn = " NCCL WARN ";
 
 struct FnName {
   string_view name;
-  LogFn fn;
+  OpFn fn;
 };
 constexpr FnName kFns[] = {
-    {"AllReduce", LogFn::kAllReduce}, {"Broadcast", LogFn::kBroadcast},
-    {"Bcast", LogFn::kBroadcast},     {"Reduce", LogFn::kReduce},
-    {"AllGather", LogFn::kAllGather}, {"ReduceScatter", LogFn::kReduceScatter},
-    {"Send", LogFn::kSend},           {"Recv", LogFn::kRecv},
-    {"AlltoAll", LogFn::kAlltoAll},   {"Gather", LogFn::kGather},
-    {"Scatter", LogFn::kScatter},
+    {"AllReduce", OpFn::kAllReduce}, {"Broadcast", OpFn::kBroadcast},
+    {"Bcast", OpFn::kBroadcast},     {"Reduce", OpFn::kReduce},
+    {"AllGather", OpFn::kAllGather}, {"ReduceScatter", OpFn::kReduceScatter},
+    {"Send", OpFn::kSend},           {"Recv", OpFn::kRecv},
+    {"AlltoAll", OpFn::kAlltoAll},   {"Gather", OpFn::kGather},
+    {"Scatter", OpFn::kScatter},
 };
 
 bool ParseU64(string_view s, uint64_t* v, int base = 10) {
@@ -251,12 +251,6 @@ struct LogEvent {
   uint32_t index = 0;
 };
 
-struct LogOp {
-  LogFn fn;
-  int32_t datatype, op, root;
-  uint64_t sendbuff, recvbuff, count, stream;
-};
-
 struct LogProcess {
   std::string host;
   uint32_t pid = 0;
@@ -268,7 +262,7 @@ struct LogProcess {
   std::vector<LogComm> comms;
   std::unordered_map<uint64_t, int32_t> live;  // comm pointer -> newest comm with it
   std::vector<LogEvent> events;
-  std::vector<LogOp> ops;
+  std::vector<OpArgs> ops;
   std::vector<std::string> warns;
   int64_t rank = -1;
   bool rank_guessed = false;
@@ -436,7 +430,7 @@ class LogImporter {
         if (p->comms[comm].nranks < 0) p->comms[comm].nranks = l.nranks;
         p->events.push_back({LogLine::kOp, comm, static_cast<uint32_t>(p->ops.size())});
         p->ops.push_back(
-            {l.fn, l.datatype, l.op, l.root, l.sendbuff, l.recvbuff, l.count, l.stream});
+            {l.fn, l.sendbuff, l.recvbuff, l.count, l.datatype, l.op, l.root, l.comm, l.stream});
         ++result_->entries;
         return;
       }
@@ -577,7 +571,7 @@ class LogImporter {
                                 }).status());
           break;
         case LogLine::kOp:
-          DDRR_RETURN_IF_ERROR(WriteOp(*w, c, p.ops[ev.index]));
+          DDRR_RETURN_IF_ERROR(w->Operation(c.key, p.ops[ev.index]).status());
           break;
         default:
           break;
@@ -586,52 +580,6 @@ class LogImporter {
     result_->events += w->events();
     ++result_->ranks;
     return w->Close(true);
-  }
-
-  static Status WriteOp(RankWriter& w, const LogComm& c, const LogOp& o) {
-    auto encode = [&](trace::WireEncoder& e) {
-      switch (o.fn) {
-        case LogFn::kAllReduce:
-          trace::EncodeNcclAllReduce(e, o.sendbuff, o.recvbuff, o.count, o.datatype, o.op, c.ptr,
-                                     o.stream);
-          break;
-        case LogFn::kBroadcast:
-          trace::EncodeNcclBroadcast(e, o.sendbuff, o.recvbuff, o.count, o.datatype, o.root, c.ptr,
-                                     o.stream);
-          break;
-        case LogFn::kReduce:
-          trace::EncodeNcclReduce(e, o.sendbuff, o.recvbuff, o.count, o.datatype, o.op, o.root,
-                                  c.ptr, o.stream);
-          break;
-        case LogFn::kAllGather:
-          trace::EncodeNcclAllGather(e, o.sendbuff, o.recvbuff, o.count, o.datatype, c.ptr,
-                                     o.stream);
-          break;
-        case LogFn::kReduceScatter:
-          trace::EncodeNcclReduceScatter(e, o.sendbuff, o.recvbuff, o.count, o.datatype, o.op,
-                                         c.ptr, o.stream);
-          break;
-        case LogFn::kSend:
-          trace::EncodeNcclSend(e, o.sendbuff, o.count, o.datatype, o.root, c.ptr, o.stream);
-          break;
-        case LogFn::kRecv:
-          trace::EncodeNcclRecv(e, o.recvbuff, o.count, o.datatype, o.root, c.ptr, o.stream);
-          break;
-        case LogFn::kAlltoAll:
-          trace::EncodeNcclAlltoAll(e, o.sendbuff, o.recvbuff, o.count, o.datatype, c.ptr,
-                                    o.stream);
-          break;
-        case LogFn::kGather:
-          trace::EncodeNcclGather(e, o.sendbuff, o.recvbuff, o.count, o.datatype, o.root, c.ptr,
-                                  o.stream);
-          break;
-        case LogFn::kScatter:
-          trace::EncodeNcclScatter(e, o.sendbuff, o.recvbuff, o.count, o.datatype, o.root, c.ptr,
-                                   o.stream);
-          break;
-      }
-    };
-    return w.Op(c.key, encode).status();
   }
 
   static std::string Hex(uint64_t v) {

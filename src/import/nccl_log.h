@@ -23,23 +23,11 @@
 #include <vector>
 
 #include "common/status.h"
+#include "import/run_writer.h"
 
 namespace ddrr::import {
 
 struct ImportResult;
-
-enum class LogFn : uint8_t {
-  kAllReduce,
-  kBroadcast,
-  kReduce,
-  kAllGather,
-  kReduceScatter,
-  kSend,
-  kRecv,
-  kAlltoAll,
-  kGather,
-  kScatter,
-};
 
 // One line's meaning, as ParseNcclLine() reads it.
 struct LogLine {
@@ -49,7 +37,7 @@ struct LogLine {
   uint32_t pid = 0;
   int32_t dev = -1;
   // kOp
-  LogFn fn = LogFn::kAllReduce;
+  OpFn fn = OpFn::kAllReduce;
   uint64_t op_count = 0, sendbuff = 0, recvbuff = 0, count = 0, stream = 0;
   int32_t datatype = 0, op = 0, root = 0;
   // kOp, kInit, kDestroy, kAbort

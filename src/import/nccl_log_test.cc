@@ -8,6 +8,7 @@
 #include "analysis/report.h"
 #include "analysis/test_trace.h"
 #include "import/import.h"
+#include "import/import_test_util.h"
 #include "import/run_writer.h"
 #include "trace/run.h"
 #include "trace/test_util.h"
@@ -18,6 +19,9 @@ namespace {
 using analysis::Finding;
 using analysis::FindingKind;
 using analysis::KindName;
+using testing::CheckDir;
+using testing::ExpectFirst;
+using testing::Noted;
 
 // Lines in NCCL's own formats (src/debug.cc prefix, src/init.cc, src/enqueue.cc).
 std::string Prefix(int rank) {
@@ -66,11 +70,7 @@ class NcclLogTest : public ::testing::Test {
     o.world_size = world;
     return Import(o);
   }
-  std::vector<Finding> Check() {
-    auto checked = analysis::testing::ReadRun(out_.path() + "/run");
-    EXPECT_TRUE(checked.ok()) << checked.status().ToString();
-    return checked.ok() ? std::move(checked->findings) : std::vector<Finding>{};
-  }
+  std::vector<Finding> Check() { return CheckDir(out_.path() + "/run"); }
   // 3 ranks, interleaved in one log: a world init, `ops` all-reduces of 1024 floats; rank
   // `odd` uses `odd_count` at op `odd_op`, rank `stop` stops after `stop_after` ops.
   std::string WorldLog(int ops, int odd = -1, int odd_op = 0, uint64_t odd_count = 0, int stop = -1,
@@ -99,7 +99,7 @@ TEST(ParseNcclLine, CollectiveWithPrefixAndTimestamp) {
   EXPECT_EQ(l.host, "gpu-a");
   EXPECT_EQ(l.pid, 1234u);
   EXPECT_EQ(l.dev, 3);
-  EXPECT_EQ(l.fn, LogFn::kAllReduce);
+  EXPECT_EQ(l.fn, OpFn::kAllReduce);
   EXPECT_EQ(l.op_count, 0x1fu);
   EXPECT_EQ(l.sendbuff, 0x7f1000u);
   EXPECT_EQ(l.recvbuff, 0x7f2000u);
@@ -116,7 +116,7 @@ TEST(ParseNcclLine, SendWithNullBufferAndNoPrefix) {
       "0x55d0c0 [nranks=8] stream 0x5a00");
   EXPECT_EQ(l.kind, LogLine::kOp);
   EXPECT_FALSE(l.has_prefix);
-  EXPECT_EQ(l.fn, LogFn::kSend);
+  EXPECT_EQ(l.fn, OpFn::kSend);
   EXPECT_EQ(l.recvbuff, 0u);
   EXPECT_EQ(l.root, 5);
 }
@@ -231,10 +231,7 @@ TEST_F(NcclLogTest, RankThatStoppedIsAMissingParticipant) {
   auto r = Run({Input("all.log", WorldLog(5, -1, 0, 0, /*stop=*/1, /*stop_after=*/2))});
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   const std::vector<Finding> f = Check();
-  ASSERT_FALSE(f.empty());
-  EXPECT_EQ(f[0].kind, FindingKind::kMissingParticipant);
-  EXPECT_EQ(f[0].ranks, std::vector<int64_t>{1});
-  EXPECT_EQ(f[0].op_seq, 3u);
+  ASSERT_NO_FATAL_FAILURE(ExpectFirst(f, FindingKind::kMissingParticipant, {1}, 3));
 }
 
 TEST_F(NcclLogTest, OneFilePerRankWithPrefixesCutAndWrappedLines) {
@@ -254,10 +251,7 @@ TEST_F(NcclLogTest, OneFilePerRankWithPrefixesCutAndWrappedLines) {
   EXPECT_EQ(r->ranks, 3u);
   EXPECT_EQ(r->entries, 12u);
   const std::vector<Finding> f = Check();
-  ASSERT_FALSE(f.empty());
-  EXPECT_EQ(f[0].kind, FindingKind::kMismatchedCollective);
-  EXPECT_EQ(f[0].ranks, std::vector<int64_t>{0});
-  EXPECT_EQ(f[0].op_seq, 3u);
+  ASSERT_NO_FATAL_FAILURE(ExpectFirst(f, FindingKind::kMismatchedCollective, {0}, 3));
 }
 
 TEST_F(NcclLogTest, SplitCommunicatorsAndUnmatchedSend) {
@@ -280,9 +274,7 @@ TEST_F(NcclLogTest, SplitCommunicatorsAndUnmatchedSend) {
   auto r = Run({Input("all.log", log)});
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   const std::vector<Finding> f = Check();
-  ASSERT_FALSE(f.empty());
-  EXPECT_EQ(f[0].kind, FindingKind::kUnmatchedP2p) << f[0].message;
-  EXPECT_EQ(f[0].ranks, std::vector<int64_t>{0});
+  ASSERT_NO_FATAL_FAILURE(ExpectFirst(f, FindingKind::kUnmatchedP2p, {0}, 2));
   EXPECT_EQ(f[0].comm_size, 2);
 }
 
@@ -294,9 +286,7 @@ TEST_F(NcclLogTest, CommunicatorsWithoutInitLinesAreMatchedAndSaidToBeAGuess) {
   auto r = Run({Input("all.log", log)});
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->ranks, 2u);
-  bool guessed = false;
-  for (const std::string& n : r->notes) guessed |= n.find("a guess") != std::string::npos;
-  EXPECT_TRUE(guessed);
+  EXPECT_TRUE(Noted(*r, "a guess"));
   const std::vector<Finding> f = Check();
   ASSERT_FALSE(f.empty());
   EXPECT_EQ(f[0].kind, FindingKind::kMismatchedCollective);
@@ -306,9 +296,7 @@ TEST_F(NcclLogTest, CommunicatorsWithoutInitLinesAreMatchedAndSaidToBeAGuess) {
 TEST_F(NcclLogTest, MissingRankIsNoted) {
   auto r = Run({Input("all.log", WorldLog(2))}, /*world=*/4);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
-  bool noted = false;
-  for (const std::string& n : r->notes) noted |= n.find("rank 3 is not in the input") == 0;
-  EXPECT_TRUE(noted);
+  EXPECT_TRUE(Noted(*r, "rank 3 is not in the input"));
 }
 
 TEST_F(NcclLogTest, BadInputIsRefused) {

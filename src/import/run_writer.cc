@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "common/mix.h"
+#include "spec/api_encode.h"
 
 namespace ddrr::import {
 
@@ -25,6 +26,39 @@ Status PrepareRunDir(const std::string& dir) {
   if (has_ranks)
     return Status::InvalidArgument(dir + " already holds rank files; pick a new output directory");
   return Status::Ok();
+}
+
+void EncodeOp(trace::WireEncoder& e, const OpArgs& a) {
+  switch (a.fn) {
+    case OpFn::kAllReduce:
+      return trace::EncodeNcclAllReduce(e, a.sendbuff, a.recvbuff, a.count, a.datatype, a.op,
+                                        a.comm, a.stream);
+    case OpFn::kBroadcast:
+      return trace::EncodeNcclBroadcast(e, a.sendbuff, a.recvbuff, a.count, a.datatype, a.root,
+                                        a.comm, a.stream);
+    case OpFn::kReduce:
+      return trace::EncodeNcclReduce(e, a.sendbuff, a.recvbuff, a.count, a.datatype, a.op, a.root,
+                                     a.comm, a.stream);
+    case OpFn::kAllGather:
+      return trace::EncodeNcclAllGather(e, a.sendbuff, a.recvbuff, a.count, a.datatype, a.comm,
+                                        a.stream);
+    case OpFn::kReduceScatter:
+      return trace::EncodeNcclReduceScatter(e, a.sendbuff, a.recvbuff, a.count, a.datatype, a.op,
+                                            a.comm, a.stream);
+    case OpFn::kAlltoAll:
+      return trace::EncodeNcclAlltoAll(e, a.sendbuff, a.recvbuff, a.count, a.datatype, a.comm,
+                                       a.stream);
+    case OpFn::kGather:
+      return trace::EncodeNcclGather(e, a.sendbuff, a.recvbuff, a.count, a.datatype, a.root, a.comm,
+                                     a.stream);
+    case OpFn::kScatter:
+      return trace::EncodeNcclScatter(e, a.sendbuff, a.recvbuff, a.count, a.datatype, a.root,
+                                      a.comm, a.stream);
+    case OpFn::kSend:
+      return trace::EncodeNcclSend(e, a.sendbuff, a.count, a.datatype, a.root, a.comm, a.stream);
+    case OpFn::kRecv:
+      return trace::EncodeNcclRecv(e, a.recvbuff, a.count, a.datatype, a.root, a.comm, a.stream);
+  }
 }
 
 uint64_t CommKey(uint64_t a, uint64_t b, uint64_t c) {

@@ -32,6 +32,34 @@ inline constexpr const char* kEnvVersion = "DDRR_IMPORT_VERSION";
 inline constexpr const char* kEnvFile = "DDRR_IMPORT_FILE";
 inline constexpr const char* kEnvUnknown = "DDRR_IMPORT_UNKNOWN";
 
+// The NCCL operations imported traces hold, and one call's arguments as the source gives them
+// (0 where it has none: pointers of a Flight Recorder dump).
+enum class OpFn : uint8_t {
+  kAllReduce,
+  kBroadcast,
+  kReduce,
+  kAllGather,
+  kReduceScatter,
+  kAlltoAll,
+  kGather,
+  kScatter,
+  kSend,
+  kRecv,
+};
+
+struct OpArgs {
+  OpFn fn = OpFn::kAllReduce;
+  uint64_t sendbuff = 0, recvbuff = 0;
+  uint64_t count = 0;    // NCCL's count argument: sendcount, recvcount, per-peer count
+  int64_t datatype = 0;  // ncclDataType_t
+  int64_t op = 0;        // ncclRedOp_t
+  int64_t root = 0;      // the root, or the peer of a send/recv
+  uint64_t comm = 0, stream = 0;
+};
+
+// The call's ApiCall field (spec/api_encode.h); Send writes sendbuff, Recv recvbuff.
+void EncodeOp(trace::WireEncoder& e, const OpArgs& a);
+
 // Creates `dir` for a new run; refuses one that already holds rank files.
 Status PrepareRunDir(const std::string& dir);
 
@@ -68,6 +96,9 @@ class RankWriter {
     encode(scratch_);
     trace::EndCallBody(scratch_, m);
     return Append(comm_key, ++ops_[comm_key]);
+  }
+  StatusOr<uint64_t> Operation(uint64_t comm_key, const OpArgs& a) {
+    return Op(comm_key, [&](trace::WireEncoder& e) { EncodeOp(e, a); });
   }
   // The operation at `call_seq` (op number `op_seq` of `comm_key`) completed.
   Status Completion(uint64_t call_seq, uint64_t comm_key, uint64_t op_seq);
