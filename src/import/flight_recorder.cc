@@ -89,7 +89,7 @@ std::vector<int64_t> Ranks(const Value* v) {
   bool in = false;
   for (char c : v->s) {
     if (c >= '0' && c <= '9') {
-      cur = cur * 10 + (c - '0');
+      if (cur < (int64_t(1) << 40)) cur = cur * 10 + (c - '0');
       in = true;
     } else if (in) {
       out.push_back(cur);
@@ -137,7 +137,7 @@ bool OpOf(const std::string& profiling_name, OpFn* fn, int64_t* peer) {
     while (e > sp && !isdigit(static_cast<unsigned char>(n[e - 1]))) --e;
     size_t b = e;
     while (b > sp && isdigit(static_cast<unsigned char>(n[b - 1]))) --b;
-    if (b < e) *peer = std::stoll(n.substr(b, e - b));
+    if (b < e && e - b <= 9) *peer = std::stoll(n.substr(b, e - b));
   }
   auto has = [&](const char* s) { return word.find(s) != std::string::npos; };
   if (word == "send") return *fn = OpFn::kSend, true;

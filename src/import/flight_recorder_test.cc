@@ -114,6 +114,18 @@ TEST(Pickle, RefusesCodeAndDamage) {
   EXPECT_FALSE(ReadPickle(BYTES("\x80\x02\x5d\x4b\x01\x4b\x02\x73\x2e"), "t").ok());
   EXPECT_FALSE(ReadPickle(BYTES("\x80\x02\x7d\x4b\x01\x61\x2e"), "t").ok());
   EXPECT_FALSE(ReadPickle(BYTES("\x2e"), "t").ok());
+  // SETITEM whose dict sits below a MARK, then TUPLE from that MARK: refused, not read past.
+  EXPECT_FALSE(ReadPickle(BYTES("\x80\x02\x7d\x4b\x01\x28\x4b\x02\x73\x74\x2e"), "t").ok());
+  // Lists nested a million deep: refused before freeing them could exhaust the stack.
+  std::string deep = "\x80\x02";
+  for (int i = 0; i < 1000000; ++i) deep += ']';
+  for (int i = 0; i < 999999; ++i) deep += 'a';
+  deep += '.';
+  auto d = ReadPickle(deep, "deep.pkl");
+  ASSERT_FALSE(d.ok());
+  EXPECT_NE(d.status().message().find("nested deeper"), std::string::npos);
+  // A list that holds itself (memo): read; nothing walks it.
+  EXPECT_TRUE(ReadPickle(BYTES("\x80\x02\x5d\x71\x00\x68\x00\x61\x2e"), "t").ok());
 }
 
 TEST(Json, ReadsValuesAndRefusesDamage) {

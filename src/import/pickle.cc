@@ -1,10 +1,13 @@
 #include "import/pickle.h"
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
 namespace ddrr::import {
 namespace {
+
+constexpr uint32_t kMaxDepth = 1000;
 
 // Opcodes that make code run or name Python objects; named in the refusal.
 const char* Forbidden(uint8_t op) {
@@ -126,25 +129,42 @@ class Reader {
       return Bad("reads memo " + std::to_string(idx) + " never written");
     return Push(memo_[idx]);
   }
+  // A container holding `child`: deeper by one. Nesting is bounded so that freeing the values
+  // (recursive) cannot exhaust the stack.
+  Status Nest(Value& container, const Value& child) {
+    container.depth = std::max(container.depth, child.depth + 1);
+    if (container.depth > kMaxDepth) return Bad("values nested deeper than 1000");
+    return Status::Ok();
+  }
+  // The container sits just below `from` and, like the items, above the innermost MARK.
   Status SetItems(size_t from) {
-    if (from == 0 || stack_.size() < from || (stack_.size() - from) % 2)
+    if (from == 0 || from - 1 < Floor() || stack_.size() < from || (stack_.size() - from) % 2)
       return Bad("SETITEMS without a dict and key/value pairs");
     ValuePtr& d = stack_[from - 1];
     if (d->kind != Value::kDict) return Bad("SETITEM on something not a dict");
-    for (size_t k = from; k < stack_.size(); k += 2) d->dict.emplace_back(stack_[k], stack_[k + 1]);
+    for (size_t k = from; k < stack_.size(); k += 2) {
+      DDRR_RETURN_IF_ERROR(Nest(*d, *stack_[k + 1]));
+      d->dict.emplace_back(stack_[k], stack_[k + 1]);
+    }
     stack_.resize(from);
     return Status::Ok();
   }
   Status Appends(size_t from) {
-    if (from == 0 || stack_.size() < from) return Bad("APPENDS without a list");
+    if (from == 0 || from - 1 < Floor() || stack_.size() < from)
+      return Bad("APPENDS without a list");
     ValuePtr& l = stack_[from - 1];
     if (l->kind != Value::kList) return Bad("APPEND on something not a list");
-    for (size_t k = from; k < stack_.size(); ++k) l->items.push_back(stack_[k]);
+    for (size_t k = from; k < stack_.size(); ++k) {
+      DDRR_RETURN_IF_ERROR(Nest(*l, *stack_[k]));
+      l->items.push_back(stack_[k]);
+    }
     stack_.resize(from);
     return Status::Ok();
   }
   Status Tuple(size_t from) {
+    if (from < Floor() || from > stack_.size()) return Bad("TUPLE across a MARK");
     auto t = Make(Value::kList);
+    for (size_t k = from; k < stack_.size(); ++k) DDRR_RETURN_IF_ERROR(Nest(*t, *stack_[k]));
     t->items.assign(stack_.begin() + from, stack_.end());
     stack_.resize(from);
     return Push(std::move(t));
@@ -207,8 +227,10 @@ class Reader {
         DDRR_ASSIGN_OR_RETURN(size_t m, PopMark());
         if ((stack_.size() - m) % 2) return Bad("DICT with an odd number of items");
         auto d = Make(Value::kDict);
-        for (size_t k = m; k < stack_.size(); k += 2)
+        for (size_t k = m; k < stack_.size(); k += 2) {
+          DDRR_RETURN_IF_ERROR(Nest(*d, *stack_[k + 1]));
           d->dict.emplace_back(stack_[k], stack_[k + 1]);
+        }
         stack_.resize(m);
         return Push(std::move(d));
       }

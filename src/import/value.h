@@ -14,6 +14,7 @@ namespace ddrr::import {
 
 struct Value {
   enum Kind : uint8_t { kNone, kBool, kInt, kFloat, kString, kList, kDict } kind = kNone;
+  uint32_t depth = 0;  // containers: 1 + the deepest value they hold
   bool b = false;
   int64_t i = 0;
   double f = 0;
@@ -31,7 +32,8 @@ struct Value {
   bool IsNumber() const { return kind == kInt || kind == kFloat || kind == kBool; }
   int64_t AsInt(int64_t fallback = 0) const {
     if (kind == kInt) return i;
-    if (kind == kFloat) return static_cast<int64_t>(f);
+    if (kind == kFloat)  // NaN and values out of range are not numbers a dump counts with
+      return f >= -9.2e18 && f <= 9.2e18 ? static_cast<int64_t>(f) : fallback;
     if (kind == kBool) return b;
     return fallback;
   }
