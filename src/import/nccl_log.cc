@@ -339,21 +339,11 @@ class LogImporter {
         file_procs_.push_back(it->second);
       return it->second;
     }
-    // No prefix: the process owning the communicator, else the file's only process.
-    if (l.comm) {
-      LogProcess* owner = nullptr;
-      int owners = 0;
-      for (auto& p : procs_)
-        if (p->live.count(l.comm)) {
-          owner = p.get();
-          ++owners;
-        }
-      if (owners == 1) return owner;
-      if (owners > 1) return nullptr;
-    }
+    // No prefix: the file's only process; in a file of several, the one owning the
+    // communicator pointer (pointers of different processes may coincide: only this file's
+    // processes are asked); a file with no prefix at all is one process of its own.
     if (file_procs_.size() == 1) return file_procs_[0];
-    if (file_procs_.empty() && procs_.size() == by_id_.size()) {
-      // A file with no prefix at all: one process of its own.
+    if (file_procs_.empty()) {
       procs_.push_back(std::make_unique<LogProcess>());
       LogProcess* p = procs_.back().get();
       p->host = "unknown host (" + path + ")";
@@ -362,7 +352,15 @@ class LogImporter {
       file_procs_.push_back(p);
       return p;
     }
-    return nullptr;
+    LogProcess* owner = nullptr;
+    int owners = 0;
+    if (l.comm)
+      for (LogProcess* p : file_procs_)
+        if (p->live.count(l.comm)) {
+          owner = p;
+          ++owners;
+        }
+    return owners == 1 ? owner : nullptr;
   }
 
   int32_t CommFor(LogProcess& p, uint64_t ptr, int32_t nranks) {

@@ -254,6 +254,23 @@ TEST_F(NcclLogTest, OneFilePerRankWithPrefixesCutAndWrappedLines) {
   ASSERT_NO_FATAL_FAILURE(ExpectFirst(f, FindingKind::kMismatchedCollective, {0}, 3));
 }
 
+TEST_F(NcclLogTest, FilesWithoutAnyPrefixAreOneProcessEach) {
+  std::vector<std::string> paths;
+  for (int r = 0; r < 2; ++r) {
+    std::string log;
+    for (const std::string& line : {InitLine(r, CommPtr(0), 2, 0x99),
+                                    OpLine(r, "AllReduce", 0, r ? 5 : 6, 7, 0, CommPtr(0), 2)})
+      log += line.substr(line.find("NCCL INFO ") + 10) + "\n";
+    paths.push_back(Input("bare" + std::to_string(r) + ".log", log));
+  }
+  auto r = Run(paths);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->ranks, 2u);
+  const std::vector<Finding> f = Check();
+  // Two ranks disagree: the tie goes to the first member, so rank 1 is the odd one out.
+  ASSERT_NO_FATAL_FAILURE(ExpectFirst(f, FindingKind::kMismatchedCollective, {1}, 1));
+}
+
 TEST_F(NcclLogTest, SplitCommunicatorsAndUnmatchedSend) {
   // 4 ranks; world split in two by color rank/2; in color 0, rank 0 sends to comm rank 1 which
   // never receives.
