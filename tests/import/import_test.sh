@@ -96,8 +96,7 @@ case $case_name in
     grep -q "unknown   results" "$work/info" || fail "$(head -20 "$work/info")" ;;
   bad_input)
     fails_with "absent.log" "$ddrr" import "$work/absent.log" -o "$work/o1"
-    head -c 4096 /dev/urandom >"$work/junk.bin"
-    printf '\0\0\0' >>"$work/junk.bin"
+    { printf '\177ELF'; head -c 4096 /dev/urandom; printf '\0\0\0'; } >"$work/junk.bin"
     fails_with "junk.bin" "$ddrr" import "$work/junk.bin" -o "$work/o2"
     fails_with "binary" "$ddrr" import --format nccl-log "$work/junk.bin" -o "$work/o3"
     { printf 'h:1:2 [0] NCCL INFO x'; head -c 3000000 /dev/zero | tr '\0' 'x'; echo; } \
@@ -174,7 +173,8 @@ PY
     fails_with "truncated" "$ddrr" import --format fr "$work/cut.pkl" -o "$work/o3"
     echo '{"version": "2.10", "entries": [' >"$work/cut.json"
     fails_with "cut.json is not readable JSON" "$ddrr" import "$work/cut.json" -o "$work/o4"
-    head -c 4096 /dev/urandom >"$work/junk"
+    # Random bytes behind a fixed first byte (a random one could be the PROTO opcode).
+    { printf 'J'; head -c 4096 /dev/urandom; } >"$work/junk"
     fails_with "neither a pickle nor" "$ddrr" import --format fr "$work/junk" -o "$work/o5" ;;
   *) fail "unknown case" ;;
 esac
