@@ -5,11 +5,11 @@
 
 namespace ddrr::cli {
 std::unique_ptr<Command> MakeInfoCommand();
+std::unique_ptr<Command> MakeImportCommand();
 std::unique_ptr<Command> MakeDumpCommand();
 std::unique_ptr<Command> MakePayloadCommand();
 std::unique_ptr<Command> MakeDiffCommand();
 std::unique_ptr<Command> MakeCheckCommand();
-std::unique_ptr<Command> MakeImportCommand();
 #ifdef DDRR_HAVE_LAUNCHER
 std::unique_ptr<Command> MakeRunCommand(const char* argv0);
 #endif
@@ -29,11 +29,11 @@ std::vector<std::unique_ptr<Command>> MakeCommands(const char* argv0) {
   c.push_back(MakeRecordCommand(argv0));
 #endif
   c.push_back(MakeInfoCommand());
+  c.push_back(MakeImportCommand());
   c.push_back(MakeDumpCommand());
   c.push_back(MakePayloadCommand());
   c.push_back(MakeDiffCommand());
   c.push_back(MakeCheckCommand());
-  c.push_back(MakeImportCommand());
 #ifdef DDRR_HAVE_RECORDER
   c.push_back(MakeSealCommand());
 #endif
