@@ -9,6 +9,7 @@ void SetComm(Finding& f, const Comm& c) {
   f.comm_key = c.key;
   f.comm_size = c.size;
   f.parent_key = c.parent_key;
+  f.comm_name = c.name;
 }
 
 RankCall SideOf(const Comm& c, const Member& m, const OpRecord* rec, std::string note) {

@@ -74,6 +74,8 @@ CommModel::CommModel(const std::vector<RankScan>& scans) {
       c.key = f.comm_key;
       if (!c.created_by) c.created_by = f.created_by;
       if (!c.parent_key) c.parent_key = f.parent_key;
+      if (auto n = s.comm_names.find(f.comm_key); c.name.empty() && n != s.comm_names.end())
+        c.name = n->second;
       c.members.push_back({&s, &f, s.rank, -1});
     }
   for (auto& [key, c] : comms_) {

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <map>
+#include <string>
 #include <vector>
 
 #include "analysis/rank_scan.h"
@@ -26,6 +27,7 @@ struct Comm {
   int64_t size = -1;  // -1: unknown
   uint64_t parent_key = 0;
   uint16_t created_by = 0;  // trace::FunctionId; 0: no member recorded its creation
+  std::string name;         // a member's header names it (RankScan::comm_names); "": none
   // Sorted by comm rank (unknown last), then global rank.
   std::vector<Member> members;
   // Some rank file holds several members (ncclCommInitAll, a thread per device): global ranks

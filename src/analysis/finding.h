@@ -64,6 +64,7 @@ struct Finding {
   uint64_t comm_key = 0;       // 0: not tied to a communicator
   int64_t comm_size = -1;      // -1: unknown
   uint64_t parent_key = 0;     // the communicator it was split or shrunk from; 0: none
+  std::string comm_name;       // the communicator's name when the run gives one (Comm::name)
   uint64_t op_seq = 0;         // 0: not tied to an op
   std::vector<int64_t> ranks;  // the ranks the finding blames, ascending
   std::vector<RankCall> calls;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <deque>
 #include <limits>
 #include <unordered_map>
@@ -117,6 +118,9 @@ class Scanner {
     s_.local_rank = h.local_rank();
     s_.start_unix_ns = static_cast<int64_t>(h.start_unix_ns());
     s_.device_ids = DeviceIds(h);
+    for (const auto& [name, value] : h.env())
+      if (name.size() == 15 + 16 && name.starts_with("DDRR_COMM_NAME_"))
+        s_.comm_names[strtoull(name.c_str() + 15, nullptr, 16)] = value;
     reader_.Rewind();
     trace::Event ev;
     trace::EventPosition pos;

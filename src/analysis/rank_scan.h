@@ -112,6 +112,10 @@ struct RankScan {
   int32_t fed_member = -1;
   OpRecord fed_record;
   uint64_t late_digests = 0;  // digests whose call had left the window (not attached)
+
+  // Communicator names the header gives (DDRR_COMM_NAME_<16 hex digits of the key>; runs
+  // written by `ddrr import` name process groups so).
+  std::map<uint64_t, std::string> comm_names;
 };
 
 // Reads one rank from its start, appending its ops to `store`. The reader's pages are released

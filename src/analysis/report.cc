@@ -53,13 +53,16 @@ std::string FindingJson(const Finding& f) {
     if (i) s += ',';
     s += CallJson(f.calls[i]);
   }
-  return s + "]}";
+  s += "]";
+  if (!f.comm_name.empty()) s += ",\"comm_name\":" + EventPrinter::JsonString(f.comm_name);
+  return s + "}";
 }
 
 std::string FindingText(const Finding& f) {
   std::string s = KindName(f.kind);
   if (f.severity != Severity::kError) s += std::string(" (") + SeverityName(f.severity) + ")";
   s += " comm " + (f.comm_key ? Hex16(f.comm_key) : std::string("-"));
+  if (!f.comm_name.empty()) s += " \"" + f.comm_name + "\"";
   if (f.comm_size > 0 || f.parent_key) {
     s += " (";
     if (f.comm_size > 0) s += "size " + std::to_string(f.comm_size);

@@ -60,6 +60,15 @@ class InfoCommand : public Command {
              h.rank_source().empty() ? "?" : h.rank_source().c_str());
       printf("  file      %s (%.1f KiB, format v%u)\n", e.path.c_str(), r.file_size() / 1024.0,
              r.format_version());
+      // Runs written by `ddrr import` say where their data came from (import/run_writer.h).
+      if (auto f = h.env().find("DDRR_IMPORT_FORMAT"); f != h.env().end()) {
+        auto v = h.env().find("DDRR_IMPORT_VERSION"), src = h.env().find("DDRR_IMPORT_FILE"),
+             u = h.env().find("DDRR_IMPORT_UNKNOWN");
+        printf("  imported  %s%s%s from %s\n", f->second.c_str(), v == h.env().end() ? "" : " ",
+               v == h.env().end() ? "" : v->second.c_str(),
+               src == h.env().end() ? "?" : src->second.c_str());
+        if (u != h.env().end()) printf("  unknown   %s\n", u->second.c_str());
+      }
       printf("  versions  NCCL %s, CUDA runtime %s, driver %s, ddrr %s\n",
              EventPrinter::NcclVersion(h.nccl_version()).c_str(),
              EventPrinter::CudaVersion(h.cuda_runtime_version()).c_str(),

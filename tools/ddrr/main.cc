@@ -5,6 +5,7 @@
 
 namespace ddrr::cli {
 std::unique_ptr<Command> MakeInfoCommand();
+std::unique_ptr<Command> MakeImportCommand();
 std::unique_ptr<Command> MakeDumpCommand();
 std::unique_ptr<Command> MakePayloadCommand();
 std::unique_ptr<Command> MakeDiffCommand();
@@ -33,6 +34,7 @@ std::vector<std::unique_ptr<Command>> MakeCommands(const char* argv0) {
   c.push_back(MakeRecordCommand(argv0));
 #endif
   c.push_back(MakeInfoCommand());
+  c.push_back(MakeImportCommand());
   c.push_back(MakeDumpCommand());
   c.push_back(MakePayloadCommand());
   c.push_back(MakeDiffCommand());

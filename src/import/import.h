@@ -1,0 +1,37 @@
+// ddrr import: turns what a job left without ddrr (NCCL debug logs, PyTorch Flight Recorder
+// dumps, ProcessGroupNCCL watchdog messages) into a run directory that `ddrr check`, `info`,
+// `dump` and `export` read like a recorded one. docs/IMPORT.md describes the formats and what
+// each leaves unknown.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace ddrr::import {
+
+struct ImportOptions {
+  std::vector<std::string> paths;
+  std::string out_dir;
+  std::string format = "auto";  // auto, fr, nccl-log, watchdog
+  uint32_t world_size = 0;      // 0: from the input
+};
+
+struct ImportResult {
+  std::string format;  // the format read
+  uint32_t ranks = 0;  // rank files written
+  uint32_t world_size = 0;
+  uint64_t lines = 0;              // input lines read (text formats)
+  uint64_t entries = 0;            // calls or entries taken from the input
+  uint64_t events = 0;             // events written
+  std::vector<std::string> notes;  // what was guessed, skipped or missing
+};
+
+// "nccl-log", "fr" or "watchdog" for the file at `path`, from its first bytes.
+StatusOr<std::string> DetectFormat(const std::string& path);
+
+StatusOr<ImportResult> Import(const ImportOptions& options);
+
+}  // namespace ddrr::import

@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# import_test.sh CASE DDRR SAMPLES_DIR — one `ddrr import` scenario: record a sample with a
+# fault, write the NCCL log the job would have printed (nccl_log_from_dump.py), import it, and
+# assert that `ddrr check` on the import gives the recording's first finding (kind, ranks, op,
+# communicator size); or feed bad input and assert exit 2 with a one-line error.
+set -uo pipefail
+case_name=$1 ddrr=$2 samples=$3
+here=$(cd "$(dirname "$0")" && pwd)
+source "$(dirname "$0")/../lib.sh"
+
+record() {
+  local sample=$1; shift
+  "$ddrr" record -o "$work/run" -- "$ddrr" run --host -n 3 -- "$samples/$sample" "$@" \
+    >"$work/out" 2>&1
+  [ -d "$work/run" ] || fail "nothing recorded: $(tail -5 "$work/out")"
+  "$ddrr" dump "$work/run" --json >"$work/dump.json" || fail "dump failed"
+}
+# to_log [ARGS]: the job's NCCL log from its recording, imported into $work/imported.
+to_log() {
+  python3 "$here/nccl_log_from_dump.py" "$work/dump.json" "$work/nccl.log" "$@" \
+    || fail "writing the log failed"
+  local inputs=("$work/nccl.log")
+  [[ " $* " == *" --per-rank "* ]] && inputs=("$work"/nccl.log.*)
+  "$ddrr" import "${inputs[@]}" -o "$work/imported" >"$work/import.out" 2>&1 \
+    || fail "import failed: $(cat "$work/import.out")"
+}
+# first RUN: kind, ranks, op and size of check's first finding ("none" when there is none).
+first() {
+  "$ddrr" check "$1" --json >"$work/check.json" 2>/dev/null
+  python3 -c '
+import json, sys
+fs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+if not fs: print("none"); sys.exit()
+f = fs[0]
+print(f["kind"], ",".join(map(str, f["ranks"])), "op", f["op_seq"], "size", f["comm_size"])
+' "$work/check.json"
+}
+# same_first: the import's first finding is the recording's; WANT_KIND names the one expected.
+same_first() {
+  local want=$1 a b
+  a=$(first "$work/run") b=$(first "$work/imported")
+  [ "${a%% *}" = "$want" ] || fail "the recording's first finding is '$a', want $want"
+  [ "$a" = "$b" ] || fail "recording: '$a'; import: '$b'"
+}
+# fails_with TEXT CMD...: exit 2, one line on stderr naming TEXT.
+fails_with() {
+  local text=$1; shift
+  "$@" >"$work/out" 2>"$work/err"; local rc=$?
+  [ "$rc" -eq 2 ] || fail "'$*' exited $rc, want 2: $(head -3 "$work/err")"
+  [ "$(wc -l <"$work/err")" -eq 1 ] || fail "want one line on stderr: $(cat "$work/err")"
+  grep -q -- "$text" "$work/err" || fail "stderr lacks '$text': $(cat "$work/err")"
+}
+
+case $case_name in
+  log_sgd_wrong_count | log_sgd_wrong_dtype | log_sgd_wrong_root | log_sgd_skip_collective \
+  | log_tour_wrong_count | log_tour_skip_collective)
+    rest=${case_name#log_}; sample=sgd_allreduce
+    [ "${rest%%_*}" = tour ] && sample=collectives_tour
+    fault=${rest#*_}; fault=${fault//_/-}
+    record $sample --steps 6 --fault "$fault"
+    to_log --noise
+    same_first mismatched-collective ;;
+  log_sgd_unmatched_send | log_tour_unmatched_send)
+    sample=sgd_allreduce; [ "$case_name" = log_tour_unmatched_send ] && sample=collectives_tour
+    record $sample --steps 6 --fault unmatched-send
+    to_log
+    same_first unmatched-p2p ;;
+  log_sgd_abort)
+    record sgd_allreduce --steps 6 --fault abort
+    to_log
+    same_first missing-participant ;;
+  log_sgd_clean | log_tour_clean)
+    sample=sgd_allreduce; [ "$case_name" = log_tour_clean ] && sample=collectives_tour
+    record $sample --steps 6
+    to_log
+    same_first none ;;
+  log_per_rank_files)
+    # One log per rank (NCCL_DEBUG_FILE), rank 1's prefixes cut off.
+    record collectives_tour --fault wrong-count
+    to_log --per-rank --cut-prefix 1
+    grep -q "3 rank file(s), world size 3" "$work/import.out" || fail "$(cat "$work/import.out")"
+    same_first mismatched-collective ;;
+  log_comm_replay)
+    # Comm replay of an imported log: every rank's calls re-issued on the host runtime.
+    record sgd_allreduce --steps 4
+    to_log
+    "$ddrr" replay "$work/imported" --host --no-progress --json >"$work/replay.json" 2>"$work/err" \
+      || fail "replay exited $?: $(tail -3 "$work/err")"
+    python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["verdict"] == "reproduced", r["verdict"]' \
+      "$work/replay.json" || fail "replay did not reproduce the imported run" ;;
+  info_shows_source)
+    record sgd_allreduce --steps 2
+    to_log
+    "$ddrr" info "$work/imported" >"$work/info" 2>&1 || fail "info: $(cat "$work/info")"
+    grep -q "imported  nccl-log from .*nccl.log" "$work/info" || fail "$(head -20 "$work/info")"
+    grep -q "unknown   results" "$work/info" || fail "$(head -20 "$work/info")" ;;
+  bad_input)
+    fails_with "absent.log" "$ddrr" import "$work/absent.log" -o "$work/o1"
+    { printf '\177ELF'; head -c 4096 /dev/urandom; printf '\0\0\0'; } >"$work/junk.bin"
+    fails_with "junk.bin" "$ddrr" import "$work/junk.bin" -o "$work/o2"
+    fails_with "binary" "$ddrr" import --format nccl-log "$work/junk.bin" -o "$work/o3"
+    { printf 'h:1:2 [0] NCCL INFO x'; head -c 3000000 /dev/zero | tr '\0' 'x'; echo; } \
+      >"$work/long.log"
+    fails_with "over 1 MiB" "$ddrr" import --format nccl-log "$work/long.log" -o "$work/o4"
+    echo "just some text" >"$work/text.log"
+    fails_with "pass --format" "$ddrr" import "$work/text.log" -o "$work/o5"
+    fails_with "no NCCL INFO line" "$ddrr" import --format nccl-log "$work/text.log" -o "$work/o6"
+    echo "h:1:2 [0] NCCL INFO AllReduce: opCount 0 sendbuff 0x1 recvbuff 0x1 count 1 datatype 7 \
+op 0 root 0 comm 0x5 [nranks=1] stream 0x1" >"$work/ok.log"
+    fails_with "cannot create" "$ddrr" import "$work/ok.log" -o /proc/nonexistent/run
+    "$ddrr" import "$work/ok.log" -o "$work/o7" >/dev/null || fail "a one-line log"
+    fails_with "already holds rank files" "$ddrr" import "$work/ok.log" -o "$work/o7"
+    "$ddrr" import --format bogus "$work/ok.log" -o "$work/o8" >/dev/null 2>&1
+    [ $? -eq 2 ] || fail "unknown format accepted" ;;
+  fr_versions)
+    # The same faulty job dumped in each format version, pickle and JSON: the same finding.
+    for v in 2.2 2.4 2.7 2.10; do
+      for j in "" --json; do
+        d="$work/fr-$v$j"
+        python3 "$here/make_fr_dumps.py" "$d" mismatch --version "$v" $j || fail "dumps"
+        "$ddrr" import "$d"/nccl_trace_rank_* -o "$d.run" >"$work/import.out" 2>&1 \
+          || fail "import $v$j: $(cat "$work/import.out")"
+        [ "$(first "$d.run")" = "mismatched-collective 2 op 3 size 3" ] \
+          || fail "$v$j: $(first "$d.run")"
+        if [ "$v" = 2.2 ]; then
+          grep -q "(format 2.2) lacks entry keys: .*p2p_seq_id" "$work/import.out" \
+            || fail "2.2's missing keys not named: $(cat "$work/import.out")"
+        else
+          ! grep -q "p2p_seq_id" "$work/import.out" || fail "$v: $(cat "$work/import.out")"
+        fi
+      done
+    done
+    "$ddrr" info "$work/fr-2.10.run" | grep -q "imported  fr 2.10 from" || fail "info" ;;
+  fr_missing_participant)
+    python3 "$here/make_fr_dumps.py" "$work/d" missing || fail "dumps"
+    "$ddrr" import "$work/d"/* -o "$work/r" >/dev/null || fail "import"
+    [ "$(first "$work/r")" = "missing-participant 1 op 3 size 3" ] || fail "$(first "$work/r")"
+    grep -q '"kind":"not-completed"' "$work/check.json" || fail "stuck ops not reported" ;;
+  fr_absent_rank)
+    python3 "$here/make_fr_dumps.py" "$work/d" absent || fail "dumps"
+    "$ddrr" import "$work/d"/* -o "$work/r" >"$work/import.out" || fail "import"
+    grep -q "rank 1 has no dump" "$work/import.out" || fail "$(cat "$work/import.out")"
+    [ "$(first "$work/r")" = "not-completed 0 op 3 size 3" ] || fail "$(first "$work/r")" ;;
+  fr_unmatched_p2p)
+    python3 "$here/make_fr_dumps.py" "$work/d" p2p --json || fail "dumps"
+    "$ddrr" import "$work/d"/* -o "$work/r" >/dev/null || fail "import"
+    [ "$(first "$work/r")" = "unmatched-p2p 0 op 1 size 2" ] || fail "$(first "$work/r")"
+    "$ddrr" check "$work/r" >"$work/check.txt"
+    grep -q '^unmatched-p2p comm [0-9a-f]* "EXPERT_MODEL_PARALLEL_GROUP (process group 1)" (size 2)' \
+      "$work/check.txt" || fail "the process group is not named: $(head -1 "$work/check.txt")" ;;
+  fr_wrapped_ring)
+    python3 "$here/make_fr_dumps.py" "$work/d" wrapped || fail "dumps"
+    "$ddrr" import "$work/d"/* -o "$work/r" >"$work/import.out" || fail "import"
+    grep -q "the ring wrapped (first record_id 3)" "$work/import.out" || fail "$(cat "$work/import.out")"
+    [ "$(first "$work/r")" = none ] || fail "findings from a wrapped ring: $(first "$work/r")" ;;
+  fr_hostile)
+    # A pickle that would run a command when unpickled by Python: refused, nothing run.
+    python3 - "$work/evil" "$work/pwned" <<'PY'
+import os, pickle, sys
+class Evil:
+    def __reduce__(self):
+        return (os.system, ("touch " + sys.argv[2],))
+for proto in (2, 4):
+    with open(sys.argv[1] + str(proto), "wb") as f:
+        pickle.dump({"version": "2.10", "entries": [Evil()]}, f, protocol=proto)
+PY
+    fails_with "GLOBAL.*refused" "$ddrr" import "$work/evil2" -o "$work/o1"
+    fails_with "STACK_GLOBAL" "$ddrr" import --format fr "$work/evil4" -o "$work/o2"
+    [ ! -e "$work/pwned" ] || fail "the pickle ran"
+    [ ! -e "$work/o1/rank-0.ddrr" ] || fail "wrote a run"
+    python3 -c 'import pickle,sys; open(sys.argv[1],"wb").write(pickle.dumps({"entries": []})[:-5])' \
+      "$work/cut.pkl"
+    fails_with "truncated" "$ddrr" import --format fr "$work/cut.pkl" -o "$work/o3"
+    echo '{"version": "2.10", "entries": [' >"$work/cut.json"
+    fails_with "cut.json is not readable JSON" "$ddrr" import "$work/cut.json" -o "$work/o4"
+    # Random bytes behind a fixed first byte (a random one could be the PROTO opcode).
+    { printf 'J'; head -c 4096 /dev/urandom; } >"$work/junk"
+    fails_with "neither a pickle nor" "$ddrr" import --format fr "$work/junk" -o "$work/o5" ;;
+  *) fail "unknown case" ;;
+esac
+echo "ok [$case_name]"

@@ -1,0 +1,48 @@
+// ddrr import PATH... -o RUN: a run directory from what a job left without ddrr (NCCL debug
+// logs, PyTorch Flight Recorder dumps), for check, info, dump and export to read (docs/IMPORT.md).
+#include <cstdio>
+
+#include "cli_common.h"
+#include "import/import.h"
+
+namespace ddrr::cli {
+namespace {
+
+class ImportCommand : public Command {
+ public:
+  CLI::App* Register(CLI::App& app) override {
+    auto* sub = app.add_subcommand(
+        "import",
+        "Write a run from the traces of a job run without ddrr (NCCL debug logs, "
+        "Flight Recorder dumps)");
+    sub->add_option("PATH", options_.paths, "Input files (one per rank, or all ranks in one)")
+        ->required();
+    sub->add_option("-o,--output", options_.out_dir, "Run directory to write")->required();
+    sub->add_option("--format", options_.format, "Input format")
+        ->check(CLI::IsMember({"auto", "fr", "nccl-log"}))
+        ->default_str("auto");
+    sub->add_option("--world-size", options_.world_size,
+                    "Ranks in the job (default: the largest communicator's size)");
+    return sub;
+  }
+
+  int Run() override {
+    auto result = import::Import(options_);
+    if (!result.ok()) return Fail(result.status());
+    printf("imported %s: %u rank file(s), world size %u, %llu entries from %llu lines -> %s\n",
+           result->format.c_str(), result->ranks, result->world_size,
+           static_cast<unsigned long long>(result->entries),
+           static_cast<unsigned long long>(result->lines), options_.out_dir.c_str());
+    for (const std::string& n : result->notes) printf("  note: %s\n", n.c_str());
+    return kExitOk;
+  }
+
+ private:
+  import::ImportOptions options_;
+};
+
+}  // namespace
+
+std::unique_ptr<Command> MakeImportCommand() { return std::make_unique<ImportCommand>(); }
+
+}  // namespace ddrr::cli
