@@ -160,7 +160,7 @@ SampleSpec MakeSpec(int* samples, double* lr, int* log_every, int* entropy_seed,
           "                    and 'same-device' act at startup whatever the step",
       .faults = {FaultKind::kSkipCollective, FaultKind::kWrongCount, FaultKind::kWrongRoot,
                  FaultKind::kWrongDtype, FaultKind::kUnmatchedSend, FaultKind::kSameDevice,
-                 FaultKind::kAbort, FaultKind::kNan, FaultKind::kStall},
+                 FaultKind::kAbort, FaultKind::kNan, FaultKind::kStall, FaultKind::kInitStall},
       .extras = {{"--samples", "N", "training samples per rank", samples},
                  {"--lr", "X", "learning rate", lr},
                  {"--log-every", "N", "print the loss every N steps (0: never)", log_every},
@@ -220,6 +220,7 @@ int Run(int argc, char** argv) {
   cudaStream_t stream;
   CUDA_CHECK(cudaStreamCreate(&stream));
   ncclUniqueId id = ShareUniqueId(job, "main");
+  if (fault.FiresAnyStep(FaultKind::kInitStall)) StallForever("ncclCommInitRank");
   ncclComm_t comm;
   NCCL_CHECK(ncclCommInitRank(&comm, world, id, rank));
 

@@ -27,6 +27,7 @@ constexpr FaultEntry kFaults[] = {
     {FaultKind::kAbort, "abort"},
     {FaultKind::kNan, "nan"},
     {FaultKind::kStall, "stall"},
+    {FaultKind::kInitStall, "init-stall"},
 };
 
 std::string FaultList(const SampleSpec& spec) {

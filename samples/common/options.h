@@ -24,6 +24,7 @@ enum class FaultKind {
   kAbort,           // the rank aborts its communicator and exits non-zero
   kNan,             // the rank's data (gradient) gets a NaN
   kStall,           // the rank stops in its own code before a collective, until it is killed
+  kInitStall,       // the rank stops before creating its communicator, until it is killed
 };
 
 const char* FaultName(FaultKind kind);

@@ -37,6 +37,12 @@ int64_t WaitsEnd(const CheckContext& ctx, const RankScan& scan) {
 
 }  // namespace
 
+bool QuietWhenRead(const RankScan& scan) {
+  constexpr int64_t kQuietNs = 1000000000;
+  const int64_t last = scan.start_unix_ns + static_cast<int64_t>(scan.last_time_ns);
+  return !scan.live || !scan.read_unix_ns || scan.read_unix_ns - last >= kQuietNs;
+}
+
 std::string WaitedSince(const CheckContext& ctx, const RankScan& scan, int64_t since) {
   return Seconds(WaitsEnd(ctx, scan) - since);
 }
@@ -87,6 +93,12 @@ void CheckSetupHangs(CheckContext& ctx) {
     SortUnique(inside);
     if (expected.empty() && detail > 0 && static_cast<int64_t>(inside.size()) >= detail) continue;
     if (!expected.empty() && absent.empty()) continue;  // everyone is there: not waiting on a peer
+    // A job still starting: those not there yet may be on their way.
+    bool settled = true;
+    for (int64_t r : absent)
+      for (const RankScan& x : ctx.scans)
+        if (x.rank == r && !QuietWhenRead(x)) settled = false;
+    if (!settled) continue;
 
     Finding f;
     f.kind = FindingKind::kHangInSetup;

@@ -18,6 +18,10 @@ void CheckSetupHangs(CheckContext& ctx);
 // run's last sign of life otherwise.
 std::string LastSeen(const CheckContext& ctx, const RankScan& scan);
 
+// A rank still running counts as stopped only once it has been quiet (no event) for a second when
+// read: ranks read one after another are at different points of a job that runs.
+bool QuietWhenRead(const RankScan& scan);
+
 // How long a rank has waited since `since` (unix ns): "12.3 s".
 std::string WaitedSince(const CheckContext& ctx, const RankScan& scan, int64_t since);
 

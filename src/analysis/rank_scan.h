@@ -81,7 +81,8 @@ struct RankScan {
   int64_t start_unix_ns = 0;
   std::map<int64_t, std::string> device_ids;  // ordinal -> UUID / PCI id / visible-devices id
   bool has_footer = false;
-  bool live = false;  // a snapshot of a rank still running: waits count to now
+  bool live = false;         // a snapshot of a rank still running: waits count to now
+  int64_t read_unix_ns = 0;  // live: when the snapshot was taken
   // Communicator creation the rank was inside when last read (it never returned).
   struct SetupWait {
     uint16_t fn = 0;          // trace::FunctionId

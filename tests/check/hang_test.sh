@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# hang_test.sh CASE DDRR SAMPLES_DIR — a job that hangs on the host runtime, diagnosed while it
+# hangs and again after the whole job is killed: `ddrr check` exits 1 naming the culprit, the
+# victims and where they wait; no rank outlives a SIGKILL of `ddrr record`.
+set -uo pipefail
+case_name=$1 ddrr=$2 samples=$3
+source "$(dirname "$0")/../lib.sh"
+export DDRR_EMU_TIMEOUT=300  # emu would end the hang itself: here only a kill does
+job_pid=
+cleanup() {
+  [ -n "$job_pid" ] && kill -9 "$job_pid" 2>/dev/null
+  pkill -9 -f -- "--seed 4410$" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+has() { grep -qF -- "$1" "$work/out" || fail "no '$1' in: $(head -c 2000 "$work/out")"; }
+
+# start N FAULT_ARGS...: the job recorded in the background; returns once the fault fired.
+start() {
+  local n=$1; shift
+  "$ddrr" record -o "$work/run" -- "$ddrr" run --host -n "$n" -- "$samples/sgd_allreduce" \
+    --steps 20 --log-every 0 --seed 4410 "$@" >"$work/job" 2>&1 &
+  job_pid=$!
+  for _ in $(seq 100); do grep -q "stalling before" "$work/job" && break; sleep 0.1; done
+  grep -q "stalling before" "$work/job" || fail "the fault did not fire: $(tail -3 "$work/job")"
+  sleep 2  # the others reach the call they will wait in; the culprit is quiet for a while
+}
+check() {  # check: ddrr check of the run into $work/out, exit status 1 asserted
+  "$ddrr" check "$work/run" >"$work/out" 2>"$work/err"
+  local rc=$?
+  [ $rc -eq 1 ] || fail "check exited $rc: $(cat "$work/out" "$work/err" | head -20)"
+}
+kill_job() {  # SIGKILL of ddrr record: no rank may outlive it by more than 3 s
+  kill -9 "$job_pid"
+  wait "$job_pid" 2>/dev/null
+  job_pid=
+  for _ in $(seq 30); do pgrep -f -- "--seed 4410$" >/dev/null || return 0; sleep 0.1; done
+  fail "ranks still alive 3 s after ddrr record was killed"
+}
+
+case $case_name in
+  stall)
+    # Rank 2 stops in its own code before the all-reduce of step 3; the others wait inside it.
+    start 4 --fault stall --fault-rank 2 --fault-step 3
+    check
+    has "missing-participant"
+    has "rank 2 stopped first"
+    has "rank 2 issued 4 of 5 collectives; last seen in its own code for"
+    has "rank 0 issued 5 of 5 collectives; waits inside it for"
+    "$ddrr" info "$work/run" >"$work/out" 2>&1
+    has "ended     no: still running (pid"
+    kill_job
+    check
+    has "rank 2 stopped first"
+    has "was inside it when its trace ends" ;;
+  init_stall)
+    # Rank 3 never reaches ncclCommInitRank; the others wait inside it.
+    start 4 --fault init-stall
+    check
+    has "hang-in-setup"
+    has "ranks 0,1,2 wait inside ncclCommInitRank (nranks 4) for"
+    has "rank 3 never arrived"
+    kill_job
+    check
+    has "ranks 0,1,2 were inside ncclCommInitRank (nranks 4) when killed; rank 3 never arrived" ;;
+  busy_reader)
+    # Readers beside a rank that writes all the time: never a crash, never damage that is not
+    # there.
+    "$ddrr" record -o "$work/run" -- "$ddrr" run --host -n 2 -- "$samples/sgd_allreduce" \
+      --steps 100000000 --size 2048 --log-every 0 --seed 4410 >"$work/job" 2>&1 &
+    job_pid=$!
+    for _ in $(seq 100); do [ -e "$work/run/rank-1.spool" ] && break; sleep 0.1; done
+    sleep 0.5
+    for i in 1 2 3; do
+      for cmd in check info; do
+        "$ddrr" $cmd "$work/run" >"$work/out" 2>"$work/err"
+        rc=$?
+        [ $rc -le 1 ] || fail "$cmd exited $rc while the job ran: $(tail -3 "$work/err")"
+        grep -iE "checksum|damage|malformed|truncated" "$work/err" >"$work/bad" &&
+          fail "$cmd saw damage: $(cat "$work/bad")"
+        grep -q "missing-participant\|hang-in-setup" "$work/out" &&
+          fail "$cmd found a hang in a running job: $(head -3 "$work/out")"
+      done
+      "$ddrr" dump "$work/run" --rank 0 >"$work/out" 2>"$work/err" || fail "dump exited $?"
+      [ -s "$work/out" ] || fail "dump printed nothing"
+    done
+    kill_job ;;
+  *)
+    fail "unknown case" ;;
+esac
+exit 0
