@@ -293,6 +293,104 @@ TEST_F(TimelineTest, JsonParsesAndHoldsTheSameSlices) {
   EXPECT_EQ(from_json["ncclAllReduce"], 8);  // 4 calls on threads, 4 on streams
 }
 
+// The slices linked by flows, as groups of "pid ts name" (ts in ns), one sorted line per group
+// of slices that flows connect.
+std::set<std::string> ProtoFlowGroups(const pb::Trace& t, const Decoded& d) {
+  std::map<uint64_t, std::set<std::string>> by_flow;
+  for (const auto& [uuid, list] : d.begins)
+    for (const pb::TracePacket* p : list)
+      for (uint64_t f : p->track_event().flow_ids())
+        by_flow[f].insert(std::to_string(PidOf(d, uuid)) + " " + std::to_string(p->timestamp()) +
+                          " " + p->track_event().name());
+  // Groups sharing a slice are one group (a group call's slice carries several ids).
+  std::vector<std::set<std::string>> groups;
+  for (auto& [f, slices] : by_flow) {
+    std::set<std::string> merged = slices;
+    std::vector<std::set<std::string>> kept;
+    for (auto& g : groups) {
+      bool shared = false;
+      for (const std::string& s : g) shared = shared || merged.count(s);
+      if (shared)
+        merged.insert(g.begin(), g.end());
+      else
+        kept.push_back(g);
+    }
+    kept.push_back(merged);
+    groups = kept;
+  }
+  std::set<std::string> out;
+  for (const auto& g : groups) {
+    std::string line;
+    for (const std::string& s : g) line += (line.empty() ? "" : "|") + s;
+    out.insert(line);
+  }
+  return out;
+}
+
+TEST_F(TimelineTest, JsonFlowsLinkTheSameSlices) {
+  // Three ranks: two all-reduces, and a send from rank 0 to rank 2.
+  auto ranks = World(3, kComm, kKey);
+  for (uint32_t r = 0; r < 3; ++r) {
+    ranks[r].Advance(1000 * (3 - r));  // later ranks start their ops earlier
+    ranks[r].Completion(ranks[r].AllReduce(kComm, 1024));
+    ranks[r].Completion(ranks[r].AllReduce(kComm, 1024));
+  }
+  ranks[0].Send(kComm, 64, 2);
+  ranks[2].Recv(kComm, 64, 0);
+  ASSERT_TRUE(WriteRun(ranks, (dir_ / "run").string()).ok());
+  const pb::Trace t = Export(Format::kPerfetto, "run.perfetto-trace");
+  const std::set<std::string> from_proto = ProtoFlowGroups(t, Decode(t));
+  ASSERT_EQ(from_proto.size(), 3u);  // each all-reduce across 3 ranks, the send with its receive
+
+  Export(Format::kJson, "run.json");
+  // Binds each flow event to the complete slice of its pid and tid that encloses it, checks that
+  // every id has one start and one end, the start no later than the end, then prints the groups
+  // of slices the pairs connect.
+  const std::string script = (dir_ / "flows.py").string();
+  {
+    std::ofstream py(script);
+    py << "import json, sys, collections\n"
+          "ev = json.load(open(sys.argv[1]))['traceEvents']\n"
+          "ns = lambda v: int(round(v * 1000))\n"
+          "slices = [e for e in ev if e['ph'] == 'X']\n"
+          "def bind(f):\n"
+          "  hit = [s for s in slices if s['pid'] == f['pid'] and s['tid'] == f['tid'] and\n"
+          "         ns(s['ts']) <= ns(f['ts']) <= ns(s['ts']) + ns(s['dur'])]\n"
+          "  if len(hit) != 1: sys.exit('flow event binds to %d slices' % len(hit))\n"
+          "  s = hit[0]\n"
+          "  return '%d %d %s' % (s['pid'], ns(s['ts']), s['name'])\n"
+          "pairs = collections.defaultdict(dict)\n"
+          "for e in ev:\n"
+          "  if e['ph'] in 'sf':\n"
+          "    if e['ph'] in pairs[e['id']]: sys.exit('two %s for %s' % (e['ph'], e['id']))\n"
+          "    if e['ph'] == 'f' and e.get('bp') != 'e': sys.exit('f without bp e')\n"
+          "    pairs[e['id']][e['ph']] = e\n"
+          "parent = {}\n"
+          "def root(x):\n"
+          "  while parent.setdefault(x, x) != x: x = parent[x]\n"
+          "  return x\n"
+          "for i, p in pairs.items():\n"
+          "  if set(p) != {'s', 'f'}: sys.exit('flow %s is not a pair' % i)\n"
+          "  if p['s']['ts'] > p['f']['ts']: sys.exit('flow %s ends before it starts' % i)\n"
+          "  parent[root(bind(p['s']))] = root(bind(p['f']))\n"
+          "groups = collections.defaultdict(set)\n"
+          "for x in list(parent): groups[root(x)].add(x)\n"
+          "for g in groups.values(): print('|'.join(sorted(g)))\n";
+  }
+  const std::string cmd = "python3 " + script + " " + (dir_ / "run.json").string();
+  FILE* p = popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::set<std::string> from_json;
+  char line[4096];
+  while (fgets(line, sizeof line, p)) {
+    std::string l(line);
+    if (!l.empty() && l.back() == '\n') l.pop_back();
+    from_json.insert(l);
+  }
+  ASSERT_EQ(pclose(p), 0) << "the JSON flows do not hold together";
+  EXPECT_EQ(from_json, from_proto);
+}
+
 TEST_F(TimelineTest, GroupsAreOneSliceAndUnfinishedOpsRunToTheEnd) {
   // Both ranks exchange in one group (completed together); then rank 1's last all-reduce never
   // completes and its trace ends without a footer.
