@@ -125,6 +125,21 @@ class TimelineTest : public ::testing::Test {
     }
   }
 
+  // Runs `code` with python3 on `arg`; its output lines, and in `ok` whether it exited 0.
+  std::vector<std::string> Python(const std::string& code, const std::string& arg, bool* ok) {
+    const std::string script = (dir_ / "check.py").string();
+    std::ofstream(script) << code;
+    FILE* p = popen(("python3 " + script + " " + arg).c_str(), "r");
+    std::vector<std::string> lines;
+    char line[4096];
+    while (p && fgets(line, sizeof line, p)) {
+      lines.emplace_back(line);
+      if (lines.back().back() == '\n') lines.back().pop_back();
+    }
+    *ok = p && pclose(p) == 0;
+    return lines;
+  }
+
   trace::testing::TempDir tmp_;
   fs::path dir_ = tmp_.path();
 };
@@ -273,22 +288,17 @@ TEST_F(TimelineTest, JsonParsesAndHoldsTheSameSlices) {
   for (const auto& [uuid, list] : d.begins)
     for (const pb::TracePacket* p : list) ++from_proto[p->track_event().name()];
   Export(Format::kJson, "run.json");
-  const std::string script = (dir_ / "count.py").string();
-  {
-    std::ofstream py(script);
-    py << "import json, sys, collections\n"
-          "d = json.load(open(sys.argv[1]))\n"
-          "c = collections.Counter(e['name'] for e in d['traceEvents'] if e['ph'] == 'X')\n"
-          "for k in sorted(c): print(k, c[k])\n";
-  }
-  const std::string cmd = "python3 " + script + " " + (dir_ / "run.json").string();
-  FILE* p = popen(cmd.c_str(), "r");
-  ASSERT_NE(p, nullptr);
+  bool ok = false;
+  const auto lines = Python(
+      "import json, sys, collections\n"
+      "d = json.load(open(sys.argv[1]))\n"
+      "c = collections.Counter(e['name'] for e in d['traceEvents'] if e['ph'] == 'X')\n"
+      "for k in sorted(c): print('%s %d' % (k, c[k]))\n",
+      (dir_ / "run.json").string(), &ok);
+  ASSERT_TRUE(ok) << "the JSON does not parse";
   std::map<std::string, int> from_json;
-  char name[256];
-  int n = 0;
-  while (fscanf(p, "%255s %d", name, &n) == 2) from_json[name] = n;
-  ASSERT_EQ(pclose(p), 0) << "the JSON does not parse";
+  for (const std::string& l : lines)
+    from_json[l.substr(0, l.rfind(' '))] = std::stoi(l.substr(l.rfind(' ') + 1));
   EXPECT_EQ(from_json, from_proto);
   EXPECT_EQ(from_json["ncclAllReduce"], 8);  // 4 calls on threads, 4 on streams
 }
@@ -346,48 +356,38 @@ TEST_F(TimelineTest, JsonFlowsLinkTheSameSlices) {
   // Binds each flow event to the complete slice of its pid and tid that encloses it, checks that
   // every id has one start and one end, the start no later than the end, then prints the groups
   // of slices the pairs connect.
-  const std::string script = (dir_ / "flows.py").string();
-  {
-    std::ofstream py(script);
-    py << "import json, sys, collections\n"
-          "ev = json.load(open(sys.argv[1]))['traceEvents']\n"
-          "ns = lambda v: int(round(v * 1000))\n"
-          "slices = [e for e in ev if e['ph'] == 'X']\n"
-          "def bind(f):\n"
-          "  hit = [s for s in slices if s['pid'] == f['pid'] and s['tid'] == f['tid'] and\n"
-          "         ns(s['ts']) <= ns(f['ts']) <= ns(s['ts']) + ns(s['dur'])]\n"
-          "  if len(hit) != 1: sys.exit('flow event binds to %d slices' % len(hit))\n"
-          "  s = hit[0]\n"
-          "  return '%d %d %s' % (s['pid'], ns(s['ts']), s['name'])\n"
-          "pairs = collections.defaultdict(dict)\n"
-          "for e in ev:\n"
-          "  if e['ph'] in 'sf':\n"
-          "    if e['ph'] in pairs[e['id']]: sys.exit('two %s for %s' % (e['ph'], e['id']))\n"
-          "    if e['ph'] == 'f' and e.get('bp') != 'e': sys.exit('f without bp e')\n"
-          "    pairs[e['id']][e['ph']] = e\n"
-          "parent = {}\n"
-          "def root(x):\n"
-          "  while parent.setdefault(x, x) != x: x = parent[x]\n"
-          "  return x\n"
-          "for i, p in pairs.items():\n"
-          "  if set(p) != {'s', 'f'}: sys.exit('flow %s is not a pair' % i)\n"
-          "  if p['s']['ts'] > p['f']['ts']: sys.exit('flow %s ends before it starts' % i)\n"
-          "  parent[root(bind(p['s']))] = root(bind(p['f']))\n"
-          "groups = collections.defaultdict(set)\n"
-          "for x in list(parent): groups[root(x)].add(x)\n"
-          "for g in groups.values(): print('|'.join(sorted(g)))\n";
-  }
-  const std::string cmd = "python3 " + script + " " + (dir_ / "run.json").string();
-  FILE* p = popen(cmd.c_str(), "r");
-  ASSERT_NE(p, nullptr);
-  std::set<std::string> from_json;
-  char line[4096];
-  while (fgets(line, sizeof line, p)) {
-    std::string l(line);
-    if (!l.empty() && l.back() == '\n') l.pop_back();
-    from_json.insert(l);
-  }
-  ASSERT_EQ(pclose(p), 0) << "the JSON flows do not hold together";
+  bool ok = false;
+  const auto lines = Python(
+      "import json, sys, collections\n"
+      "ev = json.load(open(sys.argv[1]))['traceEvents']\n"
+      "ns = lambda v: int(round(v * 1000))\n"
+      "slices = [e for e in ev if e['ph'] == 'X']\n"
+      "def bind(f):\n"
+      "  hit = [s for s in slices if s['pid'] == f['pid'] and s['tid'] == f['tid'] and\n"
+      "         ns(s['ts']) <= ns(f['ts']) <= ns(s['ts']) + ns(s['dur'])]\n"
+      "  if len(hit) != 1: sys.exit('flow event binds to %d slices' % len(hit))\n"
+      "  s = hit[0]\n"
+      "  return '%d %d %s' % (s['pid'], ns(s['ts']), s['name'])\n"
+      "pairs = collections.defaultdict(dict)\n"
+      "for e in ev:\n"
+      "  if e['ph'] in 'sf':\n"
+      "    if e['ph'] in pairs[e['id']]: sys.exit('two %s for %s' % (e['ph'], e['id']))\n"
+      "    if e['ph'] == 'f' and e.get('bp') != 'e': sys.exit('f without bp e')\n"
+      "    pairs[e['id']][e['ph']] = e\n"
+      "parent = {}\n"
+      "def root(x):\n"
+      "  while parent.setdefault(x, x) != x: x = parent[x]\n"
+      "  return x\n"
+      "for i, p in pairs.items():\n"
+      "  if set(p) != {'s', 'f'}: sys.exit('flow %s is not a pair' % i)\n"
+      "  if p['s']['ts'] > p['f']['ts']: sys.exit('flow %s ends before it starts' % i)\n"
+      "  parent[root(bind(p['s']))] = root(bind(p['f']))\n"
+      "groups = collections.defaultdict(set)\n"
+      "for x in list(parent): groups[root(x)].add(x)\n"
+      "for g in groups.values(): print('|'.join(sorted(g)))\n",
+      (dir_ / "run.json").string(), &ok);
+  ASSERT_TRUE(ok) << "the JSON flows do not hold together";
+  const std::set<std::string> from_json(lines.begin(), lines.end());
   EXPECT_EQ(from_json, from_proto);
 }
 
