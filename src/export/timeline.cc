@@ -451,25 +451,28 @@ void WriteInParallel(std::vector<RankJob>& jobs, TimelineSink& sink, unsigned wo
     turn_changed.wait(lock, [&] { return turn == i; });
   };
   auto work = [&] {
-    for (size_t i; (i = next.fetch_add(1)) < jobs.size();) {
-      std::string held;
-      bool due = false;  // once its turn has come, a part writes straight through
-      auto write = [&](std::string_view bytes) {
-        if (!due && held.size() + bytes.size() <= kPartBytes) {
-          held.append(bytes);
-          return;
-        }
-        if (!due) wait_turn(i);
-        due = true;
-        if (!held.empty()) sink.WriteRaw(held);
-        std::string().swap(held);
-        sink.WriteRaw(bytes);
-      };
-      std::unique_ptr<TimelineSink> part = sink.Part(write);
+    // One part per worker, reused rank after rank (as are its buffers).
+    size_t i = 0;
+    std::string held;
+    bool due = false;  // once its turn has come, a rank's bytes go straight out
+    std::unique_ptr<TimelineSink> part = sink.Part([&](std::string_view bytes) {
+      if (!due && held.size() + bytes.size() <= kPartBytes) {
+        held.append(bytes);
+        return;
+      }
+      if (!due) wait_turn(i);
+      due = true;
+      sink.WriteRaw(held);
+      held.clear();
+      sink.WriteRaw(bytes);
+    });
+    while ((i = next.fetch_add(1)) < jobs.size()) {
+      held.clear();
+      due = false;
       WriteRank(jobs[i], *part);
       part->Finish();
       if (!due) wait_turn(i);
-      if (!held.empty()) sink.WriteRaw(held);
+      sink.WriteRaw(held);
       std::lock_guard<std::mutex> lock(mu);
       ++turn;
       turn_changed.notify_all();

@@ -170,6 +170,7 @@ class PerfettoSink : public TimelineSink {
     return std::make_unique<PerfettoSink>(std::move(write));
   }
   void WriteRaw(std::string_view bytes) override {
+    if (bytes.empty()) return;
     Flush();
     std::fwrite(bytes.data(), 1, bytes.size(), out_);
     bytes_ += bytes.size();
