@@ -516,6 +516,7 @@ StatusOr<TimelineStats> WriteTimeline(trace::Run& run, const analysis::RunModel&
     j.sequence = static_cast<uint32_t>(jobs.size() + 1);
     jobs.push_back(j);
   }
+  // In parallel when there are cores to spare and the format can be written in parts.
   const unsigned workers = std::min<unsigned>(kMaxWorkers, std::thread::hardware_concurrency());
   if (workers > 1 && jobs.size() > 1 && sink.Part([](std::string_view) {}))
     WriteInParallel(jobs, sink, workers);
