@@ -95,6 +95,16 @@ std::string Manifest(const trace::Run& staged, const BundleOptions& o, const Bun
   j += std::string("  \"payloads\": {\"included\": ") + (o.with_payloads ? "true" : "false") +
        ", \"frames_left_out\": " + std::to_string(s.payload_frames_dropped) +
        ", \"bytes_left_out\": " + std::to_string(s.payload_bytes_dropped) + "},\n";
+  if (o.has_steps)
+    j += "  \"steps\": {\"first\": " + std::to_string(o.steps.first) +
+         ", \"last\": " + std::to_string(o.steps.last) +
+         ", \"events_kept\": " + std::to_string(s.events_kept) +
+         ", \"events_cut\": " + std::to_string(s.events_cut) + ", \"kept\": " +
+         EventPrinter::JsonString(
+             "the steps' events (a step runs from its mark to the next); everything before the "
+             "first mark; communicator creation and destruction outside the window; completions, "
+             "digests and payloads of kept calls; thread names") +
+         "},\n";
   j += "  \"left_out\": [";
   for (size_t i = 0; i < s.left_out.size(); ++i)
     j += (i ? ", " : "") + EventPrinter::JsonString(s.left_out[i]);
@@ -167,13 +177,17 @@ StatusOr<BundleSummary> CreateBundle(const trace::Run& run, const BundleOptions&
   report::Pseudonyms names;
   std::vector<std::string> members;  // relative to `folder`
   std::vector<int64_t> ranks;
+  uint64_t window_marks = 0;
   for (const trace::RankEntry* e : chosen) {
     const std::string rel = "run/" + fs::path(e->path).filename().string();
     if (!e->reader) {
       s.left_out.push_back(rel + ": " + e->open_status.message());
       continue;
     }
-    auto copied = CopyRankFile(e->path, folder + "/" + rel, o.redact, o.with_payloads, names);
+    auto copied = o.has_steps
+                      ? CopyRankFileSteps(e->path, folder + "/" + rel, o.redact, o.with_payloads,
+                                          names, o.steps)
+                      : CopyRankFile(e->path, folder + "/" + rel, o.redact, o.with_payloads, names);
     if (!copied.ok()) {
       s.left_out.push_back(rel + ": " + copied.status().message());
       continue;
@@ -181,12 +195,19 @@ StatusOr<BundleSummary> CreateBundle(const trace::Run& run, const BundleOptions&
     s.redacted_env.insert(copied->redacted_env.begin(), copied->redacted_env.end());
     s.payload_frames_dropped += copied->payload_frames_dropped;
     s.payload_bytes_dropped += copied->payload_bytes_dropped;
+    s.events_kept += copied->events_kept;
+    s.events_cut += copied->events_cut;
+    window_marks += copied->window_marks;
     members.push_back(rel);
     ranks.push_back(e->rank);
     ++s.rank_files;
   }
   if (members.empty())
     return Status::InvalidArgument("no readable rank file to bundle in " + run.path());
+  if (o.has_steps && window_marks == 0)
+    return Status::InvalidArgument("no rank marked a step in " + std::to_string(o.steps.first) +
+                                   "-" + std::to_string(o.steps.last) +
+                                   " (ddrr_mark); `ddrr dump` shows the marks recorded");
 
   // The report and the timeline are made from the copies: they show what the bundle holds,
   // redacted as it is.

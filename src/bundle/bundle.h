@@ -23,8 +23,10 @@ struct BundleOptions {
   bool with_payloads = false;
   bool timeline = true;
   std::vector<int64_t> ranks;  // only these rank files; empty: all
-  std::string ddrr_version;    // written into the manifest
-  std::string temp_dir;        // for staging; empty: $TMPDIR, else /tmp
+  bool has_steps = false;      // only the events of `steps` (CopyRankFileSteps)
+  StepWindow steps;
+  std::string ddrr_version;  // written into the manifest
+  std::string temp_dir;      // for staging; empty: $TMPDIR, else /tmp
 };
 
 struct BundleFile {
@@ -40,7 +42,8 @@ struct BundleSummary {
   std::set<std::string> redacted_env;
   uint64_t payload_frames_dropped = 0;
   uint64_t payload_bytes_dropped = 0;
-  std::vector<std::string> left_out;  // rank files that could not be read, with why
+  uint64_t events_kept = 0, events_cut = 0;  // with steps
+  std::vector<std::string> left_out;         // rank files that could not be read, with why
 };
 
 // GitHub's limit for a non-media attachment.

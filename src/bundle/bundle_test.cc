@@ -15,6 +15,7 @@
 #include "analysis/test_trace.h"
 #include "trace/record_encoders.h"
 #include "trace/test_util.h"
+#include "trace/trace_reader.h"
 #include "trace/trace_writer.h"
 
 namespace ddrr::bundle {
@@ -61,6 +62,73 @@ class BundleTest : public ::testing::Test {
   trace::testing::TempDir tmp_;
   fs::path dir_ = tmp_.path();
 };
+
+// What a step window keeps: the setup, the window's events with their numbers, times and op
+// numbers, the completion after the window of a call in it; not the completion inside the
+// window of a call before it, nor the steps around it.
+TEST_F(BundleTest, StepWindowKeepsTheSetupTheWindowAndItsCallsCompletions) {
+  auto ranks = World(1, 0xc0, 0x5eed);
+  analysis::testing::RankTrace& r = ranks[0];
+  r.Mark(1);
+  const uint64_t a = r.AllReduce(0xc0, 8);
+  r.Mark(2);
+  r.Completion(a);
+  const uint64_t b = r.AllReduce(0xc0, 16);
+  r.Mark(3);
+  r.Completion(b);
+  r.Completion(r.AllReduce(0xc0, 32));
+  ASSERT_TRUE(WriteRun(ranks, (dir_ / "run").string()).ok());
+  const std::string in = (dir_ / "run" / "rank-0.ddrr").string();
+  const std::string out = (dir_ / "window.ddrr").string();
+  report::Pseudonyms names;
+  auto copied = CopyRankFileSteps(in, out, {}, false, names, {2, 2});
+  ASSERT_TRUE(copied.ok()) << copied.status().message();
+
+  struct Seen {
+    std::string what;
+    uint64_t time_ns, op_seq;
+  };
+  auto read = [](const std::string& path, trace::Footer* footer) {
+    std::map<uint64_t, Seen> events;  // by seq
+    auto reader = trace::RankFileReader::Open(path);
+    EXPECT_TRUE(reader.ok());
+    if (!reader.ok()) return events;
+    trace::Event ev;
+    trace::EventPosition pos;
+    while ((*reader)->Next(&ev, &pos)) {
+      std::string what = ev.has_mark() ? "mark " + std::to_string(ev.mark().step())
+                         : ev.has_completion()
+                             ? "completion of " + std::to_string(ev.completion().call_seq())
+                         : ev.has_call() ? "call"
+                                         : "other";
+      events[pos.seq] = {what, pos.time_ns, ev.has_call() ? ev.call().op_seq() : 0};
+    }
+    EXPECT_TRUE((*reader)->problems().empty());
+    if ((*reader)->footer()) *footer = *(*reader)->footer();
+    return events;
+  };
+  trace::Footer original_footer, window_footer;
+  const auto original = read(in, &original_footer);
+  const auto window = read(out, &window_footer);
+  EXPECT_EQ(copied->events_kept, window.size());
+  EXPECT_EQ(copied->events_kept + copied->events_cut, original.size());
+  EXPECT_EQ(copied->window_marks, 1u);
+  std::vector<std::string> kept;
+  for (const auto& [seq, e] : window) {
+    ASSERT_TRUE(original.count(seq)) << seq;
+    EXPECT_EQ(original.at(seq).what, e.what);
+    EXPECT_EQ(original.at(seq).time_ns, e.time_ns);
+    EXPECT_EQ(original.at(seq).op_seq, e.op_seq);
+    if (seq > a - 2) kept.push_back(e.what);  // from the first mark on (a follows mark 1)
+  }
+  // Everything before the first mark is there (device, communicator).
+  for (const auto& [seq, e] : original)
+    if (seq < a - 1) EXPECT_TRUE(window.count(seq)) << e.what;
+  EXPECT_EQ(kept,
+            (std::vector<std::string>{"mark 2", "call", "completion of " + std::to_string(b)}));
+  EXPECT_EQ(window_footer.end_reason(), original_footer.end_reason());
+  EXPECT_NE(window_footer.end_reason(), trace::END_UNKNOWN);
+}
 
 TEST_F(BundleTest, RankCopyRedactsDropsPayloadsAndRebasesTheIndex) {
   trace::HeaderInfo h;

@@ -10,10 +10,14 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <unordered_set>
 
 #include "common/crc32c.h"
 #include "ddrr/trace.pb.h"
+#include "spec/api_table.h"
 #include "trace/format.h"
+#include "trace/trace_reader.h"
+#include "trace/trace_writer.h"
 
 namespace ddrr::bundle {
 namespace {
@@ -102,6 +106,33 @@ void RedactHeader(Header& h, const RedactOptions& o, report::Pseudonyms& names,
   }
 }
 
+// The file's first bytes with the header redacted: magic and format version as they were, the
+// new header's length and CRC, the header. `header_len` is the original header's length.
+StatusOr<std::string> RedactedPreamble(const Mapped& m, const std::string& in,
+                                       const RedactOptions& redact, report::Pseudonyms& names,
+                                       CopyResult& result, uint32_t* header_len) {
+  const uint8_t* d = m.data();
+  const uint64_t size = m.size();
+  auto damaged = [&](const std::string& what) {
+    return Status::Corruption(in + ": " + what + "; `ddrr info` says what is wrong with it");
+  };
+  if (size < kPreambleSize || std::memcmp(d, kFileMagic, 8) != 0)
+    return damaged("not a ddrr rank file");
+  *header_len = Load32(d + 12);
+  if (*header_len > kMaxHeaderBytes || kPreambleSize + *header_len > size)
+    return damaged("header cut short");
+  Header h;
+  if (!h.ParseFromArray(d + kPreambleSize, static_cast<int>(*header_len)))
+    return damaged("header does not decode");
+  RedactHeader(h, redact, names, result);
+  const std::string header = h.SerializeAsString();
+  std::string preamble(reinterpret_cast<const char*>(d), 12);
+  const uint32_t len = static_cast<uint32_t>(header.size()), crc = Crc32c(header.data(), len);
+  preamble.append(reinterpret_cast<const char*>(&len), 4);
+  preamble.append(reinterpret_cast<const char*>(&crc), 4);
+  return preamble + header;
+}
+
 }  // namespace
 
 StatusOr<CopyResult> CopyRankFile(const std::string& in, const std::string& out,
@@ -111,20 +142,10 @@ StatusOr<CopyResult> CopyRankFile(const std::string& in, const std::string& out,
   DDRR_RETURN_IF_ERROR(m.Open(in));
   const uint8_t* d = m.data();
   const uint64_t size = m.size();
-  auto damaged = [&](const std::string& what) {
-    return Status::Corruption(in + ": " + what + "; `ddrr info` says what is wrong with it");
-  };
-  if (size < kPreambleSize || std::memcmp(d, kFileMagic, 8) != 0)
-    return damaged("not a ddrr rank file");
-  const uint32_t header_len = Load32(d + 12);
-  if (header_len > kMaxHeaderBytes || kPreambleSize + header_len > size)
-    return damaged("header cut short");
-  Header h;
-  if (!h.ParseFromArray(d + kPreambleSize, static_cast<int>(header_len)))
-    return damaged("header does not decode");
   CopyResult result;
-  RedactHeader(h, redact, names, result);
-  const std::string header = h.SerializeAsString();
+  uint32_t header_len = 0;
+  DDRR_ASSIGN_OR_RETURN(std::string preamble,
+                        RedactedPreamble(m, in, redact, names, result, &header_len));
 
   // Where the frames end: at the footer when it is intact, else at the end of the file.
   const uint64_t frames_begin = kPreambleSize + header_len;
@@ -147,10 +168,7 @@ StatusOr<CopyResult> CopyRankFile(const std::string& in, const std::string& out,
 
   Output o;
   DDRR_RETURN_IF_ERROR(o.Open(out));
-  o.Write(d, 12);  // magic and format version as they were
-  o.Write32(static_cast<uint32_t>(header.size()));
-  o.Write32(Crc32c(header.data(), header.size()));
-  o.Write(header.data(), header.size());
+  o.Write(preamble.data(), preamble.size());
 
   // Frames: walked by their headers; event frames copied, payload frames kept only when asked.
   // From the first frame header that does not hold together, the rest is copied as it is
@@ -200,6 +218,122 @@ StatusOr<CopyResult> CopyRankFile(const std::string& in, const std::string& out,
   }
   result.bytes = o.offset();
   DDRR_RETURN_IF_ERROR(o.Close());
+  return result;
+}
+
+namespace {
+
+// Calls kept outside the window: what creates and ends communicators (a reader pairs them).
+bool IsCommLifecycle(const ApiCall& c) {
+  const FunctionInfo* f = FindFunction(FunctionOfField(static_cast<uint32_t>(c.fn_case())));
+  return f && (f->category == "comm_create" || f->category == "comm_destroy");
+}
+
+// The call a completion, digest or payload reference belongs to; 0 for other events.
+uint64_t CallOf(const Event& ev) {
+  switch (ev.body_case()) {
+    case Event::kCompletion:
+      return ev.completion().call_seq();
+    case Event::kDigest:
+      return ev.digest().call_seq();
+    case Event::kPayload:
+      return ev.payload().call_seq();
+    default:
+      return 0;
+  }
+}
+
+}  // namespace
+
+StatusOr<CopyResult> CopyRankFileSteps(const std::string& in, const std::string& out,
+                                       const RedactOptions& redact, bool keep_payloads,
+                                       report::Pseudonyms& names, const StepWindow& window) {
+  Mapped m;
+  DDRR_RETURN_IF_ERROR(m.Open(in));
+  CopyResult result;
+  uint32_t header_len = 0;
+  DDRR_ASSIGN_OR_RETURN(std::string preamble,
+                        RedactedPreamble(m, in, redact, names, result, &header_len));
+  DDRR_ASSIGN_OR_RETURN(std::unique_ptr<RankFileReader> reader, RankFileReader::Open(in));
+  DDRR_ASSIGN_OR_RETURN(std::unique_ptr<TraceWriter> writer,
+                        TraceWriter::CreateWithPreamble(out, preamble));
+
+  // Where the events are: before the first mark (setup), before the window, in it, after it.
+  enum Phase { kSetup, kBefore, kIn, kAfter } phase = kSetup;
+  std::unordered_set<uint64_t> kept_calls;  // for their completions, digests and payloads
+  Event ev, body;
+  EventPosition pos;
+  std::string bytes;
+  while (reader->Next(&ev, &pos)) {
+    bool keep = phase == kSetup || phase == kIn;
+    switch (ev.body_case()) {
+      case Event::kMark:
+        phase = ev.mark().step() < window.first   ? kBefore
+                : ev.mark().step() <= window.last ? kIn
+                                                  : kAfter;
+        keep = phase == kIn;
+        result.window_marks += keep;
+        break;
+      case Event::kCall:
+        keep = keep || IsCommLifecycle(ev.call());
+        if (keep) kept_calls.insert(pos.seq);
+        break;
+      case Event::kCompletion:
+      case Event::kDigest:
+      case Event::kPayload:
+        keep = kept_calls.count(CallOf(ev)) > 0;
+        break;
+      case Event::kThreadName:
+        keep = true;
+        break;
+      default:
+        break;
+    }
+    if (!keep) {
+      ++result.events_cut;
+      continue;
+    }
+    ++result.events_kept;
+    // The body alone, in its plain form: the writer puts back seq, thread, time and op number.
+    body = ev;
+    body.clear_seq();
+    body.clear_thread();
+    body.clear_time_delta_ns();
+    body.clear_op_seq();
+    EventMeta meta;
+    if (body.has_call()) {
+      meta.comm_key = body.call().comm_key();
+      meta.op_seq = body.call().op_seq();
+      body.mutable_call()->clear_op_seq();
+    } else if (body.has_mark()) {
+      meta.is_mark = true;
+      meta.mark_step = body.mark().step();
+      meta.mark_label = body.mark().label();
+    }
+    body.SerializeToString(&bytes);
+    DDRR_RETURN_IF_ERROR(writer->Append(pos.seq, ev.thread(), pos.time_ns, bytes, &meta));
+    if (keep_payloads && ev.has_payload()) {
+      auto data = reader->Payload(ev.payload().content_hash());
+      if (data.ok())
+        DDRR_RETURN_IF_ERROR(writer->AppendPayload(ev.payload().content_hash(), *data));
+    }
+  }
+  const Footer* f = reader->footer();
+  if (!f) {  // the rank's file had no footer: neither has its copy
+    DDRR_RETURN_IF_ERROR(writer->Abandon());
+  } else {
+    FooterInfo info;
+    info.end_reason = f->end_reason();
+    info.exit_status = f->exit_status();
+    info.signal = f->signal();
+    info.end_time_ns = f->end_time_ns();
+    info.dropped_events = f->dropped_events();
+    info.has_assigned_rank = f->has_assigned_rank();
+    info.assigned_rank = f->assigned_rank();
+    info.assigned_world_size = f->assigned_world_size();
+    DDRR_RETURN_IF_ERROR(writer->Close(info));
+  }
+  result.bytes = writer->bytes_written();
   return result;
 }
 

@@ -1,10 +1,16 @@
 #include "export/timeline.h"
 
+#include <google/protobuf/arena.h>
+
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <thread>
 #include <unordered_map>
 
 #include "analysis/check.h"
@@ -22,10 +28,12 @@ using trace::FunctionId;
 
 const std::vector<uint64_t> kNoFlows;
 
-enum UuidKind : uint64_t { kProcessUuid = 1, kThreadUuid, kStreamUuid, kKernelUuid, kBytesUuid };
-
-uint64_t Uuid(int64_t rank, UuidKind kind, uint64_t index) {
-  return Mix64((static_cast<uint64_t>(rank) << 8) ^ kind ^ Mix64(index)) | 1;
+// Track uuids: the rank's number above the track's number in the rank (0 for its process), so
+// they stay short on the wire; beyond 2^20 tracks in one rank, a hash with the top bit set.
+uint64_t Uuid(int64_t rank, uint64_t index) {
+  if (rank >= 0 && rank < (int64_t{1} << 40) && index < (1u << 20))
+    return ((static_cast<uint64_t>(rank) + 1) << 20) | index;
+  return Mix64(static_cast<uint64_t>(rank) ^ Mix64(index)) | (1ull << 63);
 }
 
 // Flow ids: the n-th collective of a communicator, the n-th message from one comm rank to
@@ -65,7 +73,7 @@ class RankTimeline {
  public:
   RankTimeline(TimelineSink& sink, TimelineStats& stats, int64_t rank, uint64_t base,
                const trace::Header& h, const std::map<uint64_t, int64_t>& comm_ranks,
-               bool completions)
+               bool completions, uint32_t sequence)
       : sink_(sink),
         stats_(stats),
         rank_(rank),
@@ -73,11 +81,12 @@ class RankTimeline {
         base_(base),
         comm_ranks_(comm_ranks),
         completions_(completions) {
-    process_.uuid = Uuid(rank, kProcessUuid, 0);
+    process_.uuid = Uuid(rank, 0);
     process_.kind = TrackKind::kProcess;
     process_.pid = pid_;
     process_.name =
         "rank " + std::to_string(rank) + " (" + h.host() + ", pid " + std::to_string(h.pid()) + ")";
+    sink_.BeginSequence(sequence);
     Declare(process_);
   }
 
@@ -85,44 +94,16 @@ class RankTimeline {
   uint64_t last_ts() const { return last_ts_; }
 
   void Read(trace::RankFileReader& reader) {
-    trace::Event ev;
+    // Events are parsed into an arena, cleared every few thousand events: no allocation and
+    // free per event body.
+    google::protobuf::Arena arena;
+    trace::Event* event = google::protobuf::Arena::CreateMessage<trace::Event>(&arena);
     trace::EventPosition pos;
-    while (reader.Next(&ev, &pos)) {
-      const uint64_t ts = base_ + pos.time_ns;
-      last_ts_ = std::max(last_ts_, ts);
-      switch (ev.body_case()) {
-        case trace::Event::kCall:
-          OnCall(ev.call(), ev.thread(), pos.seq, ts);
-          break;
-        case trace::Event::kCompletion:
-          OnCompletion(ev.completion().call_seq(), ts);
-          break;
-        case trace::Event::kMark: {
-          const auto& m = ev.mark();
-          Instant(process_, ts, "mark",
-                  m.label().empty() ? "step " + std::to_string(m.step())
-                                    : m.label() + " " + std::to_string(m.step()),
-                  {TextArg("label", m.label()), IntArg("step", m.step())});
-          break;
-        }
-        case trace::Event::kKernels: {
-          CounterTrack& c = Counter(kernels_, kKernelUuid, ev.kernels().stream(),
-                                    "kernel launches, stream " + StreamName(ev.kernels().stream()));
-          c.total += static_cast<int64_t>(ev.kernels().count());
-          sink_.Counter(c.track, ts, c.total);
-          ++stats_.counters;
-          break;
-        }
-        case trace::Event::kThreadName:
-          Thread(ev.thread(), ev.thread_name().name());
-          break;
-        case trace::Event::kNote:
-          Instant(process_, ts, "recorder", "recorder note",
-                  {TextArg("text", ev.note().text()),
-                   IntArg("dropped_events", static_cast<int64_t>(ev.note().dropped_events()))});
-          break;
-        default:
-          break;
+    for (uint32_t n = 1; reader.Next(event, &pos); ++n) {
+      Handle(*event, pos);
+      if (n % 4096 == 0) {
+        arena.Reset();
+        event = google::protobuf::Arena::CreateMessage<trace::Event>(&arena);
       }
     }
     // Ops still waiting for a completion when the trace ended: running (or stuck) until then.
@@ -130,6 +111,45 @@ class RankTimeline {
     pending_.clear();
     Emit(group_ops_, last_ts_, "none recorded before the trace ended");
     group_ops_.clear();
+  }
+
+  void Handle(const trace::Event& ev, const trace::EventPosition& pos) {
+    const uint64_t ts = base_ + pos.time_ns;
+    last_ts_ = std::max(last_ts_, ts);
+    switch (ev.body_case()) {
+      case trace::Event::kCall:
+        OnCall(ev.call(), ev.thread(), pos.seq, ts);
+        break;
+      case trace::Event::kCompletion:
+        OnCompletion(ev.completion().call_seq(), ts);
+        break;
+      case trace::Event::kMark: {
+        const auto& m = ev.mark();
+        Instant(process_, ts, "mark",
+                m.label().empty() ? "step " + std::to_string(m.step())
+                                  : m.label() + " " + std::to_string(m.step()),
+                {TextArg("label", m.label()), IntArg("step", m.step())});
+        break;
+      }
+      case trace::Event::kKernels: {
+        CounterTrack& c = Counter(kernels_, ev.kernels().stream(),
+                                  "kernel launches, stream " + StreamName(ev.kernels().stream()));
+        c.total += static_cast<int64_t>(ev.kernels().count());
+        sink_.Counter(c.track, ts, c.total);
+        ++stats_.counters;
+        break;
+      }
+      case trace::Event::kThreadName:
+        Thread(ev.thread(), ev.thread_name().name());
+        break;
+      case trace::Event::kNote:
+        Instant(process_, ts, "recorder", "recorder note",
+                {TextArg("text", ev.note().text()),
+                 IntArg("dropped_events", static_cast<int64_t>(ev.note().dropped_events()))});
+        break;
+      default:
+        break;
+    }
   }
 
   void Instant(const TrackInfo& track, uint64_t ts, std::string_view category,
@@ -145,9 +165,8 @@ class RankTimeline {
   }
 
   // Sets up and declares a track of this rank's process.
-  void Child(TrackInfo& t, UuidKind kind, uint64_t key, TrackKind track_kind, std::string name,
-             int32_t tid) {
-    t.uuid = Uuid(rank_, kind, key);
+  void Child(TrackInfo& t, TrackKind track_kind, std::string name, int32_t tid) {
+    if (!t.uuid) t.uuid = Uuid(rank_, ++tracks_);  // a thread named later keeps its track
     t.parent_uuid = process_.uuid;
     t.kind = track_kind;
     t.pid = pid_;
@@ -160,7 +179,7 @@ class RankTimeline {
     auto [it, added] = threads_.try_emplace(thread);
     TrackInfo& t = it->second;
     if (added || !name.empty())
-      Child(t, kThreadUuid, thread, TrackKind::kThread,
+      Child(t, TrackKind::kThread,
             "thread " + std::to_string(thread) + (name.empty() ? "" : " " + name),
             pid_ * 1000 + static_cast<int32_t>(thread % 500));
     return t;
@@ -176,16 +195,15 @@ class RankTimeline {
   StreamTrack& Stream(uint64_t stream) {
     auto [it, added] = streams_.try_emplace(stream);
     if (added)
-      Child(it->second.track, kStreamUuid, stream, TrackKind::kNamed,
-            "stream " + StreamName(stream),
+      Child(it->second.track, TrackKind::kNamed, "stream " + StreamName(stream),
             pid_ * 1000 + 500 + static_cast<int32_t>(streams_.size() % 500));
     return it->second;
   }
 
-  CounterTrack& Counter(std::map<uint64_t, CounterTrack>& tracks, UuidKind kind, uint64_t key,
+  CounterTrack& Counter(std::map<uint64_t, CounterTrack>& tracks, uint64_t key,
                         const std::string& name) {
     auto [it, added] = tracks.try_emplace(key);
-    if (added) Child(it->second.track, kind, key, TrackKind::kCounter, name, 0);
+    if (added) Child(it->second.track, TrackKind::kCounter, name, 0);
     return it->second;
   }
 
@@ -244,7 +262,7 @@ class RankTimeline {
     p.flow = FlowOf(c, v);
     const uint64_t bytes = v.count * analysis::DatatypeBytes(v.datatype);
     if (bytes) {
-      CounterTrack& t = Counter(comm_bytes_, kBytesUuid, c.comm_key(), "bytes, comm " + *comm);
+      CounterTrack& t = Counter(comm_bytes_, c.comm_key(), "bytes, comm " + *comm);
       t.total += static_cast<int64_t>(bytes);
       sink_.Counter(t.track, ts, t.total);
       ++stats_.counters;
@@ -372,6 +390,7 @@ class RankTimeline {
   const std::map<uint64_t, int64_t>& comm_ranks_;
   bool completions_;
   TrackInfo process_;
+  uint64_t tracks_ = 0;  // declared so far, besides the process
   uint64_t last_ts_ = 0;
   int group_depth_ = 0;
   std::map<uint32_t, TrackInfo> threads_;
@@ -390,6 +409,81 @@ class RankTimeline {
   std::map<int, std::string> datatypes_, redops_;
 };
 
+// One rank to write, and what writing it found.
+struct RankJob {
+  trace::RankFileReader* reader = nullptr;
+  int64_t rank = 0;
+  uint64_t base = 0;
+  bool completions = false;
+  const std::map<uint64_t, int64_t>* comm_ranks = nullptr;
+  uint32_t sequence = 0;
+  // Results.
+  TimelineStats stats;
+  TrackInfo process;
+  uint64_t last_ts = 0;
+};
+
+void WriteRank(RankJob& j, TimelineSink& sink) {
+  static const std::map<uint64_t, int64_t> kNoComms;
+  RankTimeline t(sink, j.stats, j.rank, j.base, j.reader->header(),
+                 j.comm_ranks ? *j.comm_ranks : kNoComms, j.completions, j.sequence);
+  j.reader->Rewind();
+  t.Read(*j.reader);
+  j.reader->ReleaseMemory();
+  j.process = t.process();
+  j.last_ts = t.last_ts();
+}
+
+// Ranks written in parallel: each worker takes the next rank and writes it into a part of the
+// sink; the parts go out in rank order. A part keeps its bytes while earlier ranks are still
+// being written, up to kPartBytes; then its worker waits for its turn. Memory: `workers` ranks
+// in flight, each with at most kPartBytes of output.
+constexpr unsigned kMaxWorkers = 4;
+constexpr size_t kPartBytes = 64 << 20;
+
+void WriteInParallel(std::vector<RankJob>& jobs, TimelineSink& sink, unsigned workers) {
+  std::mutex mu;
+  std::condition_variable turn_changed;
+  size_t turn = 0;  // the job whose bytes go out now
+  std::atomic<size_t> next{0};
+  auto wait_turn = [&](size_t i) {
+    std::unique_lock<std::mutex> lock(mu);
+    turn_changed.wait(lock, [&] { return turn == i; });
+  };
+  auto work = [&] {
+    // One part per worker, reused rank after rank (as are its buffers).
+    size_t i = 0;
+    std::string held;
+    bool due = false;  // once its turn has come, a rank's bytes go straight out
+    std::unique_ptr<TimelineSink> part = sink.Part([&](std::string_view bytes) {
+      if (!due && held.size() + bytes.size() <= kPartBytes) {
+        held.append(bytes);
+        return;
+      }
+      if (!due) wait_turn(i);
+      due = true;
+      sink.WriteRaw(held);
+      held.clear();
+      sink.WriteRaw(bytes);
+    });
+    while ((i = next.fetch_add(1)) < jobs.size()) {
+      held.clear();
+      due = false;
+      WriteRank(jobs[i], *part);
+      part->Finish();
+      if (!due) wait_turn(i);
+      sink.WriteRaw(held);
+      std::lock_guard<std::mutex> lock(mu);
+      ++turn;
+      turn_changed.notify_all();
+    }
+  };
+  std::vector<std::thread> threads;
+  for (unsigned w = 1; w < workers; ++w) threads.emplace_back(work);
+  work();
+  for (std::thread& t : threads) t.join();
+}
+
 }  // namespace
 
 StatusOr<TimelineStats> WriteTimeline(trace::Run& run, const analysis::RunModel& model,
@@ -407,25 +501,38 @@ StatusOr<TimelineStats> WriteTimeline(trace::Run& run, const analysis::RunModel&
     for (const analysis::Member& m : comm.members)
       if (m.facts && m.comm_rank >= 0) comm_ranks[m.rank][m.facts->handle] = m.comm_rank;
 
-  struct Placed {
-    TrackInfo process;
-    uint64_t base = 0, last_ts = 0;
-  };
-  std::map<int64_t, Placed> placed;
+  // The ranks in file order; each is a packet sequence of its own (1, 2, ...), the findings the
+  // one after them.
+  std::vector<RankJob> jobs;
   for (auto& e : run.ranks()) {
     if (!e.reader) continue;
-    trace::RankFileReader& r = *e.reader;
-    const int64_t rank = r.header().rank();
-    const analysis::RankScan* scan = model.Scan(rank);
-    const uint64_t base = r.header().start_unix_ns() - origin;
-    RankTimeline t(sink, stats, rank, base, r.header(), comm_ranks[rank],
-                   scan && scan->recorded_completions);
-    r.Rewind();
-    t.Read(r);
-    r.ReleaseMemory();
-    placed[rank] = {t.process(), base, t.last_ts()};
-    ++stats.ranks;
+    RankJob j;
+    j.reader = e.reader.get();
+    j.rank = j.reader->header().rank();
+    j.base = j.reader->header().start_unix_ns() - origin;
+    const analysis::RankScan* scan = model.Scan(j.rank);
+    j.completions = scan && scan->recorded_completions;
+    if (auto it = comm_ranks.find(j.rank); it != comm_ranks.end()) j.comm_ranks = &it->second;
+    j.sequence = static_cast<uint32_t>(jobs.size() + 1);
+    jobs.push_back(j);
   }
+  // In parallel when there are cores to spare and the format can be written in parts.
+  const unsigned workers = std::min<unsigned>(kMaxWorkers, std::thread::hardware_concurrency());
+  if (workers > 1 && jobs.size() > 1 && sink.Part([](std::string_view) {}))
+    WriteInParallel(jobs, sink, workers);
+  else
+    for (RankJob& j : jobs) WriteRank(j, sink);
+  std::map<int64_t, const RankJob*> placed;
+  for (const RankJob& j : jobs) {
+    placed[j.rank] = &j;
+    stats.ranks += 1;
+    stats.tracks += j.stats.tracks;
+    stats.slices += j.stats.slices;
+    stats.flow_slices += j.stats.flow_slices;
+    stats.instants += j.stats.instants;
+    stats.counters += j.stats.counters;
+  }
+  sink.BeginSequence(static_cast<uint32_t>(jobs.size() + 1));
   for (const analysis::Finding& f : findings) {
     for (int64_t rank : f.ranks) {
       auto p = placed.find(rank);
@@ -435,7 +542,7 @@ StatusOr<TimelineStats> WriteTimeline(trace::Run& run, const analysis::RunModel&
         if (c.rank == rank && c.has_call && c.call.time_ns) when = c.call.time_ns;
       const uint64_t ts = when > 0 && static_cast<uint64_t>(when) >= origin
                               ? static_cast<uint64_t>(when) - origin
-                              : p->second.last_ts;
+                              : p->second->last_ts;
       std::string evidence;
       for (const std::string& line : f.evidence) evidence += (evidence.empty() ? "" : "\n") + line;
       std::vector<Arg> args = {TextArg("severity", analysis::SeverityName(f.severity)),
@@ -444,7 +551,7 @@ StatusOr<TimelineStats> WriteTimeline(trace::Run& run, const analysis::RunModel&
       if (f.comm_key) args.push_back(TextArg("comm", comm));
       if (f.op_seq) args.push_back(IntArg("op", static_cast<int64_t>(f.op_seq)));
       if (!evidence.empty()) args.push_back(TextArg("evidence", evidence));
-      sink.Instant(p->second.process, ts, "check",
+      sink.Instant(p->second->process, ts, "check",
                    std::string("check: ") + analysis::KindName(f.kind), args);
       ++stats.instants;
     }

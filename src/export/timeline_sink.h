@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -43,6 +44,17 @@ struct TrackInfo {
 class TimelineSink {
  public:
   virtual ~TimelineSink() = default;
+  // Starts packet sequence `id` (> 0; Perfetto: its trusted_packet_sequence_id, with interning
+  // state of its own); what follows until the next call belongs to it. No-op for JSON.
+  virtual void BeginSequence(uint32_t id) { (void)id; }
+  // For writing ranks in parallel: a sink of the same format that hands its bytes to `write`
+  // (a megabyte or more at a time, and at Finish) instead of writing them; the caller puts them
+  // out with WriteRaw in order. Null when the format is written in one piece (JSON).
+  virtual std::unique_ptr<TimelineSink> Part(std::function<void(std::string_view)> write) {
+    (void)write;
+    return nullptr;
+  }
+  virtual void WriteRaw(std::string_view bytes) { (void)bytes; }
   virtual void Track(const TrackInfo& track) = 0;
   // A slice [begin, end]; `flows` link it to the slices of other tracks with the same ids.
   virtual void Slice(const TrackInfo& track, uint64_t begin_ns, uint64_t end_ns,

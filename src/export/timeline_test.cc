@@ -12,7 +12,10 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <thread>
 
+#include "analysis/check.h"
+#include "analysis/run_model.h"
 #include "analysis/test_trace.h"
 #include "export/perfetto_subset.pb.h"
 #include "trace/test_util.h"
@@ -57,8 +60,84 @@ class TimelineTest : public ::testing::Test {
     if (format == Format::kPerfetto) {
       std::ifstream in(out, std::ios::binary);
       EXPECT_TRUE(t.ParseFromIstream(&in));
+      ResolveInterned(t);
     }
     return t;
+  }
+
+  // Replaces the interned ids of every track event by the strings its sequence defined for them
+  // (what a trace processor does), checking the sequence rules on the way: each sequence starts
+  // with SEQ_INCREMENTAL_STATE_CLEARED, its later track events say they need that state, an id
+  // is defined once and before its use. Short names and values are all interned.
+  static void ResolveInterned(pb::Trace& t) {
+    struct Tables {
+      std::map<uint64_t, std::string> categories, names, arg_names, arg_strings;
+    };
+    std::map<uint32_t, Tables> sequences;
+    auto define = [](std::map<uint64_t, std::string>& table, uint64_t iid, const std::string& s) {
+      EXPECT_NE(iid, 0u);
+      EXPECT_TRUE(table.emplace(iid, s).second) << "iid " << iid << " defined twice";
+    };
+    auto lookup = [](const std::map<uint64_t, std::string>& table, uint64_t iid) {
+      auto it = table.find(iid);
+      EXPECT_NE(it, table.end()) << "iid " << iid << " used before it was defined";
+      return it == table.end() ? std::string() : it->second;
+    };
+    for (pb::TracePacket& p : *t.mutable_packet()) {
+      const uint32_t seq = p.trusted_packet_sequence_id();
+      EXPECT_NE(seq, 0u);
+      const bool fresh = !sequences.count(seq);
+      Tables& tables = sequences[seq];
+      if (fresh) {
+        EXPECT_EQ(p.sequence_flags(), pb::TracePacket::SEQ_INCREMENTAL_STATE_CLEARED)
+            << "sequence " << seq << " does not start with cleared state";
+      } else if (p.has_track_event()) {
+        EXPECT_EQ(p.sequence_flags(), pb::TracePacket::SEQ_NEEDS_INCREMENTAL_STATE);
+      }
+      if (p.has_interned_data()) {
+        const pb::InternedData& d = p.interned_data();
+        for (const auto& c : d.event_categories()) define(tables.categories, c.iid(), c.name());
+        for (const auto& n : d.event_names()) define(tables.names, n.iid(), n.name());
+        for (const auto& n : d.debug_annotation_names())
+          define(tables.arg_names, n.iid(), n.name());
+        for (const auto& v : d.debug_annotation_string_values())
+          define(tables.arg_strings, v.iid(), v.str());
+        p.clear_interned_data();
+      }
+      if (!p.has_track_event()) continue;
+      pb::TrackEvent& e = *p.mutable_track_event();
+      for (uint64_t iid : e.category_iids()) e.add_categories(lookup(tables.categories, iid));
+      e.clear_category_iids();
+      if (e.type() != pb::TrackEvent::TYPE_SLICE_END && e.type() != pb::TrackEvent::TYPE_COUNTER) {
+        EXPECT_TRUE(e.has_name_iid()) << "event name not interned: " << e.name();
+        EXPECT_EQ(e.categories_size(), 1);
+      }
+      if (e.has_name_iid()) e.set_name(lookup(tables.names, e.name_iid()));
+      e.clear_name_iid();
+      for (pb::DebugAnnotation& a : *e.mutable_debug_annotations()) {
+        EXPECT_TRUE(a.has_name_iid()) << "argument name not interned: " << a.name();
+        if (a.has_name_iid()) a.set_name(lookup(tables.arg_names, a.name_iid()));
+        a.clear_name_iid();
+        if (a.has_string_value_iid())
+          a.set_string_value(lookup(tables.arg_strings, a.string_value_iid()));
+        a.clear_string_value_iid();
+      }
+    }
+  }
+
+  // Runs `code` with python3 on `arg`; its output lines, and in `ok` whether it exited 0.
+  std::vector<std::string> Python(const std::string& code, const std::string& arg, bool* ok) {
+    const std::string script = (dir_ / "check.py").string();
+    std::ofstream(script) << code;
+    FILE* p = popen(("python3 " + script + " " + arg).c_str(), "r");
+    std::vector<std::string> lines;
+    char line[4096];
+    while (p && fgets(line, sizeof line, p)) {
+      lines.emplace_back(line);
+      if (lines.back().back() == '\n') lines.back().pop_back();
+    }
+    *ok = p && pclose(p) == 0;
+    return lines;
   }
 
   trace::testing::TempDir tmp_;
@@ -75,7 +154,6 @@ struct Decoded {
 Decoded Decode(const pb::Trace& t) {
   Decoded d;
   for (const pb::TracePacket& p : t.packet()) {
-    EXPECT_EQ(p.trusted_packet_sequence_id(), 1u);
     if (p.has_track_descriptor()) d.tracks[p.track_descriptor().uuid()] = p.track_descriptor();
     if (!p.has_track_event()) continue;
     const pb::TrackEvent& e = p.track_event();
@@ -109,6 +187,16 @@ TEST_F(TimelineTest, PerfettoTracksSlicesAndFlows) {
   EXPECT_EQ(stats.ranks, 2u);
   EXPECT_GT(stats.bytes, 0u);
   EXPECT_EQ(t.packet(0).sequence_flags(), 1u);
+  // Each rank is a packet sequence of its own (its own interned strings).
+  std::map<int32_t, std::set<uint32_t>> sequences;  // pid -> sequence ids of its events
+  for (const pb::TracePacket& p : t.packet())
+    if (p.has_track_event() &&
+        (p.track_event().categories().empty() || p.track_event().categories(0) != "check"))
+      sequences[PidOf(d, p.track_event().track_uuid())].insert(p.trusted_packet_sequence_id());
+  ASSERT_EQ(sequences.size(), 2u);
+  EXPECT_EQ(sequences[1].size(), 1u);
+  EXPECT_EQ(sequences[2].size(), 1u);
+  EXPECT_NE(*sequences[1].begin(), *sequences[2].begin());
 
   std::set<std::string> processes;
   int threads = 0;
@@ -200,24 +288,107 @@ TEST_F(TimelineTest, JsonParsesAndHoldsTheSameSlices) {
   for (const auto& [uuid, list] : d.begins)
     for (const pb::TracePacket* p : list) ++from_proto[p->track_event().name()];
   Export(Format::kJson, "run.json");
-  const std::string script = (dir_ / "count.py").string();
-  {
-    std::ofstream py(script);
-    py << "import json, sys, collections\n"
-          "d = json.load(open(sys.argv[1]))\n"
-          "c = collections.Counter(e['name'] for e in d['traceEvents'] if e['ph'] == 'X')\n"
-          "for k in sorted(c): print(k, c[k])\n";
-  }
-  const std::string cmd = "python3 " + script + " " + (dir_ / "run.json").string();
-  FILE* p = popen(cmd.c_str(), "r");
-  ASSERT_NE(p, nullptr);
+  bool ok = false;
+  const auto lines = Python(
+      "import json, sys, collections\n"
+      "d = json.load(open(sys.argv[1]))\n"
+      "c = collections.Counter(e['name'] for e in d['traceEvents'] if e['ph'] == 'X')\n"
+      "for k in sorted(c): print('%s %d' % (k, c[k]))\n",
+      (dir_ / "run.json").string(), &ok);
+  ASSERT_TRUE(ok) << "the JSON does not parse";
   std::map<std::string, int> from_json;
-  char name[256];
-  int n = 0;
-  while (fscanf(p, "%255s %d", name, &n) == 2) from_json[name] = n;
-  ASSERT_EQ(pclose(p), 0) << "the JSON does not parse";
+  for (const std::string& l : lines)
+    from_json[l.substr(0, l.rfind(' '))] = std::stoi(l.substr(l.rfind(' ') + 1));
   EXPECT_EQ(from_json, from_proto);
   EXPECT_EQ(from_json["ncclAllReduce"], 8);  // 4 calls on threads, 4 on streams
+}
+
+// The slices linked by flows, as groups of "pid ts name" (ts in ns), one sorted line per group
+// of slices that flows connect.
+std::set<std::string> ProtoFlowGroups(const pb::Trace& t, const Decoded& d) {
+  std::map<uint64_t, std::set<std::string>> by_flow;
+  for (const auto& [uuid, list] : d.begins)
+    for (const pb::TracePacket* p : list)
+      for (uint64_t f : p->track_event().flow_ids())
+        by_flow[f].insert(std::to_string(PidOf(d, uuid)) + " " + std::to_string(p->timestamp()) +
+                          " " + p->track_event().name());
+  // Groups sharing a slice are one group (a group call's slice carries several ids).
+  std::vector<std::set<std::string>> groups;
+  for (auto& [f, slices] : by_flow) {
+    std::set<std::string> merged = slices;
+    std::vector<std::set<std::string>> kept;
+    for (auto& g : groups) {
+      bool shared = false;
+      for (const std::string& s : g) shared = shared || merged.count(s);
+      if (shared)
+        merged.insert(g.begin(), g.end());
+      else
+        kept.push_back(g);
+    }
+    kept.push_back(merged);
+    groups = kept;
+  }
+  std::set<std::string> out;
+  for (const auto& g : groups) {
+    std::string line;
+    for (const std::string& s : g) line += (line.empty() ? "" : "|") + s;
+    out.insert(line);
+  }
+  return out;
+}
+
+TEST_F(TimelineTest, JsonFlowsLinkTheSameSlices) {
+  // Three ranks: two all-reduces, and a send from rank 0 to rank 2.
+  auto ranks = World(3, kComm, kKey);
+  for (uint32_t r = 0; r < 3; ++r) {
+    ranks[r].Advance(1000 * (3 - r));  // later ranks start their ops earlier
+    ranks[r].Completion(ranks[r].AllReduce(kComm, 1024));
+    ranks[r].Completion(ranks[r].AllReduce(kComm, 1024));
+  }
+  ranks[0].Send(kComm, 64, 2);
+  ranks[2].Recv(kComm, 64, 0);
+  ASSERT_TRUE(WriteRun(ranks, (dir_ / "run").string()).ok());
+  const pb::Trace t = Export(Format::kPerfetto, "run.perfetto-trace");
+  const std::set<std::string> from_proto = ProtoFlowGroups(t, Decode(t));
+  ASSERT_EQ(from_proto.size(), 3u);  // each all-reduce across 3 ranks, the send with its receive
+
+  Export(Format::kJson, "run.json");
+  // Binds each flow event to the complete slice of its pid and tid that encloses it, checks that
+  // every id has one start and one end, the start no later than the end, then prints the groups
+  // of slices the pairs connect.
+  bool ok = false;
+  const auto lines = Python(
+      "import json, sys, collections\n"
+      "ev = json.load(open(sys.argv[1]))['traceEvents']\n"
+      "ns = lambda v: int(round(v * 1000))\n"
+      "slices = [e for e in ev if e['ph'] == 'X']\n"
+      "def bind(f):\n"
+      "  hit = [s for s in slices if s['pid'] == f['pid'] and s['tid'] == f['tid'] and\n"
+      "         ns(s['ts']) <= ns(f['ts']) <= ns(s['ts']) + ns(s['dur'])]\n"
+      "  if len(hit) != 1: sys.exit('flow event binds to %d slices' % len(hit))\n"
+      "  s = hit[0]\n"
+      "  return '%d %d %s' % (s['pid'], ns(s['ts']), s['name'])\n"
+      "pairs = collections.defaultdict(dict)\n"
+      "for e in ev:\n"
+      "  if e['ph'] in 'sf':\n"
+      "    if e['ph'] in pairs[e['id']]: sys.exit('two %s for %s' % (e['ph'], e['id']))\n"
+      "    if e['ph'] == 'f' and e.get('bp') != 'e': sys.exit('f without bp e')\n"
+      "    pairs[e['id']][e['ph']] = e\n"
+      "parent = {}\n"
+      "def root(x):\n"
+      "  while parent.setdefault(x, x) != x: x = parent[x]\n"
+      "  return x\n"
+      "for i, p in pairs.items():\n"
+      "  if set(p) != {'s', 'f'}: sys.exit('flow %s is not a pair' % i)\n"
+      "  if p['s']['ts'] > p['f']['ts']: sys.exit('flow %s ends before it starts' % i)\n"
+      "  parent[root(bind(p['s']))] = root(bind(p['f']))\n"
+      "groups = collections.defaultdict(set)\n"
+      "for x in list(parent): groups[root(x)].add(x)\n"
+      "for g in groups.values(): print('|'.join(sorted(g)))\n",
+      (dir_ / "run.json").string(), &ok);
+  ASSERT_TRUE(ok) << "the JSON flows do not hold together";
+  const std::set<std::string> from_json(lines.begin(), lines.end());
+  EXPECT_EQ(from_json, from_proto);
 }
 
 TEST_F(TimelineTest, GroupsAreOneSliceAndUnfinishedOpsRunToTheEnd) {
@@ -267,6 +438,62 @@ TEST_F(TimelineTest, GroupsAreOneSliceAndUnfinishedOpsRunToTheEnd) {
   }
   EXPECT_GT(mark, stream_slices[2][1]->timestamp() + 40000);
   EXPECT_EQ(end, mark);
+}
+
+// Forwards to a sink but offers no parts: the ranks are written one after another.
+class OneAfterAnother : public TimelineSink {
+ public:
+  explicit OneAfterAnother(TimelineSink& to) : to_(to) {}
+  void BeginSequence(uint32_t id) override { to_.BeginSequence(id); }
+  void Track(const TrackInfo& t) override { to_.Track(t); }
+  void Slice(const TrackInfo& t, uint64_t b, uint64_t e, std::string_view c, std::string_view n,
+             const std::vector<Arg>& a, const std::vector<uint64_t>& f) override {
+    to_.Slice(t, b, e, c, n, a, f);
+  }
+  void Instant(const TrackInfo& t, uint64_t ts, std::string_view c, std::string_view n,
+               const std::vector<Arg>& a) override {
+    to_.Instant(t, ts, c, n, a);
+  }
+  void Counter(const TrackInfo& t, uint64_t ts, int64_t v) override { to_.Counter(t, ts, v); }
+  bool Finish() override { return to_.Finish(); }
+
+ private:
+  TimelineSink& to_;
+};
+
+TEST_F(TimelineTest, RanksWrittenInParallelAreTheBytesWrittenOneAfterAnother) {
+  ASSERT_GT(std::thread::hardware_concurrency(), 1u) << "needs two cores to write in parallel";
+  auto ranks = World(6, kComm, kKey);
+  for (uint32_t r = 0; r < 6; ++r)
+    for (int step = 0; step < 3; ++step) {
+      ranks[r].Mark(step);
+      ranks[r].Completion(ranks[r].AllReduce(kComm, 1024 + 64 * r));  // mismatched: findings
+    }
+  ASSERT_TRUE(WriteRun(ranks, (dir_ / "run").string()).ok());
+  std::string bytes[2];
+  for (int sequential = 0; sequential < 2; ++sequential) {
+    auto run = trace::Run::Open((dir_ / "run").string());
+    ASSERT_TRUE(run.ok());
+    auto model = analysis::ModelRun(*run, dir_.string());
+    ASSERT_TRUE(model.ok());
+    auto checked = analysis::CheckModel(**model, {});
+    ASSERT_TRUE(checked.ok());
+    ASSERT_FALSE(checked->findings.empty());
+    const std::string path = (dir_ / ("t" + std::to_string(sequential))).string();
+    std::FILE* out = std::fopen(path.c_str(), "wb");
+    ASSERT_NE(out, nullptr);
+    auto sink = MakePerfettoSink(out);
+    OneAfterAnother one_by_one(*sink);
+    TimelineSink& to = sequential ? static_cast<TimelineSink&>(one_by_one) : *sink;
+    auto stats = WriteTimeline(*run, **model, checked->findings, to);
+    ASSERT_TRUE(stats.ok());
+    EXPECT_EQ(stats->ranks, 6u);
+    std::fclose(out);
+    std::ifstream in(path, std::ios::binary);
+    bytes[sequential] = std::string(std::istreambuf_iterator<char>(in), {});
+  }
+  EXPECT_GT(bytes[0].size(), 1000u);
+  EXPECT_TRUE(bytes[0] == bytes[1]) << "the parallel output differs";
 }
 
 TEST_F(TimelineTest, UnwritableOutputIsAnError) {

@@ -202,7 +202,46 @@ PY
     "$ddrr" bundle "$work/run" -o "$work/big.tgz" >"$work/out" 2>&1 || fail "bundle exited $?"
     grep -q "big.tgz is over the 25 MB GitHub takes for an attachment: bundle fewer ranks with --ranks" \
       "$work/out" || fail "no advice: $(cat "$work/out")"
-    grep -q -- "--no-timeline" "$work/out" || fail "the timeline is not named" ;;
+    grep -q -- "--no-timeline" "$work/out" || fail "the timeline is not named"
+    grep -q -- "--steps A-B" "$work/out" || fail "--steps is not named" ;;
+  bundle_steps)
+    # Steps 2-3 of 6: a smaller bundle that check reads as it reads the run, and that holds the
+    # setup and the window's marks only.
+    "$ddrr" record -o "$work/run" -- "$ddrr" run --host -n 4 -- "$samples/sgd_allreduce" \
+      --steps 12 >"$work/out" 2>&1 || fail "record exited $?"
+    "$ddrr" bundle "$work/run" -o "$work/all.tgz" --no-timeline >"$work/out" 2>&1 \
+      || fail "bundle exited $?: $(cat "$work/out")"
+    "$ddrr" bundle "$work/run" -o "$work/win.tgz" --no-timeline --steps 2-3 >"$work/out" 2>&1 \
+      || fail "bundle --steps exited $?: $(cat "$work/out")"
+    grep -q "^steps 2-3: [0-9]* event(s) kept, [1-9][0-9]* cut$" "$work/out" \
+      || fail "no steps summary: $(cat "$work/out")"
+    mkdir -p "$work/a" "$work/w"
+    tar -C "$work/a" -xzf "$work/all.tgz" && tar -C "$work/w" -xzf "$work/win.tgz" || fail "tar"
+    all=$(cat "$work"/a/all/run/*.ddrr | wc -c) win=$(cat "$work"/w/win/run/*.ddrr | wc -c)
+    [ "$win" -lt "$all" ] || fail "the window's rank files ($win bytes) are not smaller ($all)"
+    python3 - "$work/w/win/manifest.json" <<'PY' || fail "the manifest does not say what was cut"
+import json, sys
+s = json.load(open(sys.argv[1]))["steps"]
+assert s["first"] == 2 and s["last"] == 3 and s["events_cut"] > 0 and s["events_kept"] > 0, s
+PY
+    "$ddrr" check "$work/win.tgz" >"$work/c_win" 2>&1; rc=$?
+    [ $rc -eq 0 ] || fail "check of the window exited $rc: $(cat "$work/c_win")"
+    "$ddrr" dump "$work/win.tgz" --json >"$work/dump" 2>&1 || fail "dump of the window"
+    python3 - "$work/dump" <<'PY' || fail "the window's dump is wrong"
+import json, sys, collections
+ev = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+steps = collections.Counter(e["step"] for e in ev if e.get("type") == "mark")
+assert sorted(steps) == [2, 3] and set(steps.values()) == {4}, steps
+names = collections.Counter(e["fn"] for e in ev if e.get("type") == "call")
+inits = sum(n for fn, n in names.items() if fn.startswith("ncclCommInit"))
+assert inits == 4, names                              # the setup is there
+assert names["ncclAllReduce"] in (8, 12), names       # 2 steps x 4 ranks, and one before the loop
+PY
+    "$ddrr" bundle "$work/run" -o "$work/none.tgz" --steps 50-60 >"$work/out" 2>&1
+    [ $? -eq 2 ] || fail "a window with no marks did not exit 2"
+    grep -q "no rank marked a step in 50-60" "$work/out" || fail "$(cat "$work/out")"
+    "$ddrr" bundle "$work/run" -o "$work/bad.tgz" --steps 3-1 >"$work/out" 2>&1
+    [ $? -eq 2 ] || fail "--steps 3-1 did not exit 2" ;;
   *) fail "unknown case" ;;
 esac
 exit 0

@@ -33,6 +33,9 @@ class BundleCommand : public Command {
                     "(arguments); comma list");
     sub->add_flag("--with-payloads", with_payloads_, "Keep recorded payload data");
     sub->add_option("--ranks", ranks_, "Only these ranks' files: a list such as 0,2,4-7");
+    sub->add_option("--steps", steps_,
+                    "Only the events of steps A-B (by the ranks' marks), with the setup before "
+                    "them (communicators, threads)");
     sub->add_flag("--no-timeline", no_timeline_, "Leave out timeline.perfetto-trace");
     return sub;
   }
@@ -61,6 +64,11 @@ class BundleCommand : public Command {
     }
     if (!ranks_.empty() && o.ranks.empty())
       return Fail("--ranks " + ranks_ + " is not a list of ranks such as 0,2,4-7");
+    if (!steps_.empty()) {
+      if (!ParseStepRange(steps_, &o.steps.first, &o.steps.last))
+        return Fail("--steps " + steps_ + " is not a step range such as 100-110");
+      o.has_steps = true;
+    }
     auto run = OpenRun(run_path_);
     if (!run.ok()) return Fail(run.status());
     if (int rc = RequireReadable(*run, run_path_); rc != kExitOk) return rc;
@@ -74,6 +82,10 @@ class BundleCommand : public Command {
     printf("redacted: %s\n", names.empty() ? "no secret-looking environment variable was set"
                                            : ("the values of " + names).c_str());
     for (const std::string& l : s->left_out) printf("left out: %s\n", l.c_str());
+    if (o.has_steps)
+      printf("steps %s: %llu event(s) kept, %llu cut\n", steps_.c_str(),
+             static_cast<unsigned long long>(s->events_kept),
+             static_cast<unsigned long long>(s->events_cut));
     if (s->payload_frames_dropped)
       printf("left out: %llu payload frame(s), %s (--with-payloads keeps them)\n",
              static_cast<unsigned long long>(s->payload_frames_dropped),
@@ -81,8 +93,11 @@ class BundleCommand : public Command {
     if (s->archive_bytes > bundle::kAttachmentLimitBytes) {
       printf(
           "%s is over the 25 MB GitHub takes for an attachment: bundle fewer ranks with "
-          "--ranks (the ranks the findings blame and a healthy one)%s%s\n",
-          output_.c_str(), o.timeline ? ", leave the timeline out with --no-timeline" : "",
+          "--ranks (the ranks the findings blame and a healthy one)%s%s%s\n",
+          output_.c_str(),
+          o.has_steps ? ", a narrower --steps"
+                      : ", fewer steps with --steps A-B (around the fault)",
+          o.timeline ? ", leave the timeline out with --no-timeline" : "",
           o.with_payloads ? ", drop --with-payloads" : "");
     } else {
       printf("GitHub takes attachments up to 25 MB: this one fits\n");
@@ -107,6 +122,7 @@ class BundleCommand : public Command {
   std::string output_;
   std::string redact_;
   std::string ranks_;
+  std::string steps_;
   bool with_payloads_ = false;
   bool no_timeline_ = false;
 };
