@@ -63,6 +63,23 @@ case $case_name in
     kill_job
     check
     has "ranks 0,1,2 were inside ncclCommInitRank (nranks 4) when killed; rank 3 never arrived" ;;
+  watch)
+    # ddrr watch beside the job: the diagnosis within --stall + --interval of its first look,
+    # and it ends (exit 1: a hang was seen) once the job is killed.
+    start 4 --fault stall --fault-rank 2 --fault-step 3
+    "$ddrr" watch "$work/run" --interval 0.5 --stall 2 >"$work/out" 2>"$work/err" &
+    watch_pid=$!
+    for _ in $(seq 60); do grep -q "diagnosis" "$work/out" && break; sleep 0.1; done
+    grep -q "diagnosis" "$work/out" || fail "no diagnosis within 6 s: $(cat "$work/out")"
+    has "rank 2 stopped first"
+    has "live; comm"
+    kill_job
+    for _ in $(seq 100); do kill -0 $watch_pid 2>/dev/null || break; sleep 0.1; done
+    kill -0 $watch_pid 2>/dev/null && { kill $watch_pid; fail "watch did not end with the job"; }
+    wait $watch_pid
+    rc=$?
+    [ $rc -eq 1 ] || fail "watch exited $rc, want 1"
+    has "every rank has ended" ;;
   busy_reader)
     # Readers beside a rank that writes all the time: never a crash, never damage that is not
     # there.

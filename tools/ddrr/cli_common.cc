@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <set>
 
 #ifdef DDRR_HAVE_RECORDER
 #include "record/recorder.h"
@@ -27,9 +28,12 @@ int SalvageSpools(const std::string& run_path) {
     if (n.ok())
       fprintf(stderr, "ddrr: salvaged %s: %llu events recovered from the spool\n", spool.c_str(),
               static_cast<unsigned long long>(n.value()));
-    else if (n.status().code() == StatusCode::kUnavailable)  // a live rank: read as it stands
-      fprintf(stderr, "ddrr: note: %s: its rank is still running; read up to its last event\n",
-              spool.c_str());
+    else if (n.status().code() == StatusCode::kUnavailable) {  // a live rank: read as it stands
+      static std::set<std::string> said;  // once per spool (ddrr watch reads the run again)
+      if (said.insert(spool).second)
+        fprintf(stderr, "ddrr: note: %s: its rank is still running; read up to its last event\n",
+                spool.c_str());
+    }
     else
       fprintf(stderr, "ddrr: note: %s\n", n.status().message().c_str());
   });

@@ -10,6 +10,7 @@ std::unique_ptr<Command> MakeDumpCommand();
 std::unique_ptr<Command> MakePayloadCommand();
 std::unique_ptr<Command> MakeDiffCommand();
 std::unique_ptr<Command> MakeCheckCommand();
+std::unique_ptr<Command> MakeWatchCommand();
 std::unique_ptr<Command> MakeExportCommand();
 std::unique_ptr<Command> MakeReportCommand();
 #ifdef DDRR_HAVE_BUNDLE
@@ -39,6 +40,7 @@ std::vector<std::unique_ptr<Command>> MakeCommands(const char* argv0) {
   c.push_back(MakePayloadCommand());
   c.push_back(MakeDiffCommand());
   c.push_back(MakeCheckCommand());
+  c.push_back(MakeWatchCommand());
   c.push_back(MakeExportCommand());
   c.push_back(MakeReportCommand());
 #ifdef DDRR_HAVE_BUNDLE

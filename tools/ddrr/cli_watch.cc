@@ -1,0 +1,100 @@
+// ddrr watch RUN [--interval S] [--stall S]: beside a running job, a line per interval and the
+// hang diagnosis (ddrr check's findings) as soon as nothing has moved for --stall seconds; ends
+// when every rank has ended. Exit 0 the job ended with no hang seen, 1 a hang was diagnosed.
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <thread>
+
+#include "analysis/check.h"
+#include "analysis/report.h"
+#include "analysis/watch.h"
+#include "cli_common.h"
+
+namespace ddrr::cli {
+namespace {
+
+std::string Clock() {
+  const std::time_t t = std::time(nullptr);
+  char buf[16];
+  std::strftime(buf, sizeof(buf), "%H:%M:%S", std::localtime(&t));
+  return buf;
+}
+
+class WatchCommand : public Command {
+ public:
+  CLI::App* Register(CLI::App& app) override {
+    auto* sub = app.add_subcommand(
+        "watch",
+        "Watch a running job's run: a line per interval (ranks live, the furthest op of each "
+        "communicator, the slowest rank) and the hang diagnosis as soon as nothing moves");
+    sub->add_option("RUN", run_path_, "Run directory the job records into")->required();
+    sub->add_option("--interval", interval_, "Seconds between looks (default 5)")
+        ->check(CLI::Range(0.1, 3600.0));
+    sub->add_option("--stall", stall_,
+                    "Seconds without progress after which the job hangs (default 30)")
+        ->check(CLI::Range(0.1, 86400.0));
+    sub->footer(
+        "Exit status: 0 every rank ended and no hang was seen, 1 a hang was diagnosed, "
+        "2 input error.");
+    return sub;
+  }
+
+  int Run() override {
+    using SteadyClock = std::chrono::steady_clock;
+    uint64_t last_progress = UINT64_MAX;
+    auto last_move = SteadyClock::now();
+    bool diagnosed = false, reported_this_stall = false, saw_live = false;
+    for (;;) {
+      auto run = OpenRun(run_path_);
+      if (!run.ok()) return Fail(run.status());
+      if (int rc = RequireReadable(*run, run_path_); rc != kExitOk) return rc;
+      auto model = analysis::ModelRun(*run);
+      if (!model.ok()) return Fail(model.status());
+      const analysis::WatchSummary w = analysis::SummarizeForWatch(**model);
+      const auto now = SteadyClock::now();
+      if (w.progress != last_progress) {
+        last_progress = w.progress;
+        last_move = now;
+        reported_this_stall = false;
+      }
+      const double still = std::chrono::duration<double>(now - last_move).count();
+      printf(
+          "%s %s%s\n", Clock().c_str(), w.line.c_str(),
+          still >= interval_
+              ? (" — nothing moved for " + std::to_string(static_cast<int>(still)) + " s").c_str()
+              : "");
+      fflush(stdout);
+      saw_live = saw_live || w.live > 0;
+      if (w.live == 0) {
+        printf("%s every rank has ended\n", Clock().c_str());
+        return diagnosed ? kExitFindings : kExitOk;
+      }
+      if (still >= stall_ && !reported_this_stall) {
+        reported_this_stall = true;
+        auto checked = analysis::CheckModel(**model);
+        if (!checked.ok()) return Fail(checked.status());
+        printf("%s no progress for %.0f s: diagnosis\n", Clock().c_str(), still);
+        for (const analysis::Finding& f : checked->findings)
+          if (f.severity == analysis::Severity::kError) {
+            diagnosed = true;
+            printf("%s", analysis::FindingText(f).c_str());
+          }
+        if (!diagnosed) printf("(no error found: the ranks may be busy in their own code)\n");
+        fflush(stdout);
+      }
+      std::this_thread::sleep_for(std::chrono::duration<double>(interval_));
+    }
+  }
+
+ private:
+  std::string run_path_;
+  double interval_ = 5;
+  double stall_ = 30;
+};
+
+}  // namespace
+
+std::unique_ptr<Command> MakeWatchCommand() { return std::make_unique<WatchCommand>(); }
+
+}  // namespace ddrr::cli
