@@ -379,6 +379,7 @@ size_t ReplayRestoreRng(const char* name, void* bytes, size_t capacity) {
 ReplayStep::ReplayStep(trace::FunctionId fn, bool replaying) : fn_(fn) {
   if (!replaying) return;
   active_ = true;
+  memset(given_, 0, sizeof(given_));
   ThreadCursor& c = Cursor();
   thread_ = c.script;
   if (c.script == kNoThread) return;  // Check() says so
@@ -409,7 +410,7 @@ ReplayStep::ReplayStep(trace::FunctionId fn, bool replaying) : fn_(fn) {
 
 void ReplayStep::Value(int i, uint64_t v) {
   if (i < 0 || i >= kMaxArgs) return;
-  given_[i] = {sf::kArgScalar, 0, v, 0};
+  given_[i] = {sf::kArgScalar, 0, v, 0, nullptr, nullptr};
 }
 
 void ReplayStep::Scalar(int i, double v) {

@@ -113,11 +113,13 @@ class ReplayStep {
   uint64_t index_ = 0;          // its index in its thread
   uint32_t thread_ = 0;
   static constexpr int kMaxArgs = 12;
+  // Filled only in replay mode: every wrapper builds a ReplayStep, so a recorded call must not pay
+  // for zeroing it (trivially constructible; cleared by the constructor when replaying).
   struct Given {
-    uint32_t kind = 0, flags = 0;
-    uint64_t value = 0, offset = 0;  // as the recording numbers them (Number())
-    const void* raw = nullptr;       // the pointer or handle given
-    const char* family = nullptr;    // a handle's
+    uint32_t kind, flags;
+    uint64_t value, offset;  // as the recording numbers them (Number())
+    const void* raw;         // the pointer or handle given
+    const char* family;      // a handle's
   } given_[kMaxArgs];
   bool numbered_ = false;
 };

@@ -194,7 +194,7 @@ InFlightCall::~InFlightCall() {
 CallGuard::CallGuard() {
   const bool outer = t_depth++ == 0;
   recording_ = outer && ActiveRecorder() != nullptr;
-  replaying_ = outer && Replaying();
+  replaying_ = outer && ReplayLoaded();  // the session started just above, with the recorder
 }
 CallGuard::~CallGuard() { --t_depth; }
 
