@@ -5,6 +5,8 @@
 #include <queue>
 #include <unordered_map>
 
+#include "analysis/hang_checks.h"
+
 namespace ddrr::analysis {
 namespace {
 
@@ -150,6 +152,9 @@ class Pairing {
                                ", which left no trace of this communicator, not paired");
           continue;
         }
+        // A peer still running and busy may post its side next: read one after another, ranks
+        // are at different points of a job that runs.
+        if (!QuietWhenRead(*peer->scan)) continue;
         const std::string them = c_.Label(*peer);
         Finding f;
         f.kind = FindingKind::kUnmatchedP2p;
@@ -168,7 +173,9 @@ class Pairing {
         f.calls.push_back(SideOf(c_, *peer, nullptr,
                                  "posted " + std::to_string(send ? p.recvs : p.sends) + " " +
                                      (send ? "ncclRecv" : "ncclSend")));
-        if (!peer->scan->ended.empty()) f.evidence.push_back(them + ": " + peer->scan->ended);
+        // Where the peer is: in its own code, inside another call, dead (a hang's culprit).
+        if (peer->scan->live || !peer->scan->ended.empty())
+          f.evidence.push_back(them + ": last seen " + LastSeen(ctx_, *peer->scan));
         for (size_t i = 0; i < left.size() && i < 3; ++i)
           f.evidence.push_back(me + ": #" + std::to_string(left[i].rec.seq) + " " + fn + " op " +
                                std::to_string(left[i].rec.op_seq) + " unmatched");

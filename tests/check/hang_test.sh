@@ -15,11 +15,13 @@ cleanup() {
 trap cleanup EXIT
 has() { grep -qF -- "$1" "$work/out" || fail "no '$1' in: $(head -c 2000 "$work/out")"; }
 
-# start N FAULT_ARGS...: the job recorded in the background; returns once the fault fired.
+# start N FAULT_ARGS...: the job (sgd, or $prog) recorded in the background; returns once the
+# fault fired.
+prog=("$samples/sgd_allreduce" --steps 20 --log-every 0)
 start() {
   local n=$1; shift
-  "$ddrr" record -o "$work/run" -- "$ddrr" run --host -n "$n" -- "$samples/sgd_allreduce" \
-    --steps 20 --log-every 0 --seed 4410 "$@" >"$work/job" 2>&1 &
+  "$ddrr" record -o "$work/run" -- "$ddrr" run --host -n "$n" -- "${prog[@]}" --seed 4410 "$@" \
+    >"$work/job" 2>&1 &
   job_pid=$!
   for _ in $(seq 100); do grep -q "stalling before" "$work/job" && break; sleep 0.1; done
   grep -q "stalling before" "$work/job" || fail "the fault did not fire: $(tail -3 "$work/job")"
@@ -63,6 +65,23 @@ case $case_name in
     kill_job
     check
     has "ranks 0,1,2 were inside ncclCommInitRank (nranks 4) when killed; rank 3 never arrived" ;;
+  pipeline_stall | split_stall)
+    # The tour: rank 2 stalls before its send/recv pipeline (operation 18), or rank 3 before
+    # the first collective on the even/odd split (operation 20).
+    prog=("$samples/collectives_tour")
+    if [ "$case_name" = pipeline_stall ]; then
+      start 4 --fault stall --fault-rank 2 --fault-step 18
+      culprit=2
+    else
+      start 4 --fault stall --fault-rank 3 --fault-step 20
+      culprit=3
+    fi
+    check
+    has "rank $culprit"
+    has "last seen in its own code for"
+    kill_job
+    check
+    has "rank $culprit" ;;
   watch)
     # ddrr watch beside the job: the diagnosis within --stall + --interval of its first look,
     # and it ends (exit 1: a hang was seen) once the job is killed.
