@@ -81,15 +81,8 @@ struct IntactFrame {
 std::vector<IntactFrame> IntactFrames(const MappedFile& f, uint64_t begin) {
   std::vector<IntactFrame> out;
   uint64_t off = begin;
-  while (off + trace::kFrameHeaderSize <= f.size()) {
-    const trace::FrameHeader h = trace::UnpackFrameHeader(f.data() + off);
-    if (h.magic != trace::kFrameMagic) break;
-    if (h.compressed_len > f.size() - off - trace::kFrameHeaderSize) break;
-    uint8_t packed[trace::kFrameHeaderSize];
-    trace::PackFrameHeader(h, packed);
-    const uint32_t crc =
-        Crc32c(f.data() + off + trace::kFrameHeaderSize, h.compressed_len, Crc32c(packed, 28));
-    if (crc != h.crc) break;
+  trace::FrameHeader h;
+  while (trace::FrameVerifies(f.data(), off, f.size(), &h)) {
     const uint64_t size = trace::kFrameHeaderSize + h.compressed_len;
     out.push_back({off, size, h});
     off += size;

@@ -15,6 +15,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "common/crc32c.h"
+
 namespace ddrr::trace {
 
 inline constexpr char kFileMagic[8] = {'D', 'D', 'R', 'R', 't', 'r', 'c', '\0'};
@@ -91,6 +93,26 @@ inline FrameHeader UnpackFrameHeader(const uint8_t in[kFrameHeaderSize]) {
   std::memcpy(&h.first_seq, in + 20, 8);
   std::memcpy(&h.crc, in + 28, 4);
   return h;
+}
+
+// Bytes of a packed frame header the checksum covers: all but the crc itself.
+inline constexpr size_t kFrameHeaderCrcBytes = 28;
+
+// The checksum a frame header carries: CRC-32C of the packed header less its crc, then of the
+// frame's compressed bytes.
+inline uint32_t FrameCrc(const uint8_t packed[kFrameHeaderSize], const uint8_t* data, size_t len) {
+  return Crc32c(data, len, Crc32c(packed, kFrameHeaderCrcBytes));
+}
+
+// Whether a frame that verifies starts at `off` of `base` (frames end by `end`): magic, a length
+// that fits, and the checksum. The writer's frames, the reader's resynchronisation and salvage
+// all stand on this one test.
+inline bool FrameVerifies(const uint8_t* base, uint64_t off, uint64_t end, FrameHeader* h) {
+  if (off > end || end - off < kFrameHeaderSize) return false;
+  *h = UnpackFrameHeader(base + off);
+  if (h->magic != kFrameMagic) return false;
+  if (h->compressed_len > end - off - kFrameHeaderSize) return false;
+  return FrameCrc(base + off, base + off + kFrameHeaderSize, h->compressed_len) == h->crc;
 }
 
 // Field numbers of trace.proto that the hand encoder writes; the round-trip test pins them.

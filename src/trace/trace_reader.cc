@@ -178,15 +178,7 @@ void RankFileReader::ReadFooter() {
 }
 
 bool RankFileReader::ValidFrameAt(uint64_t off, FrameHeader* h) const {
-  if (off > frames_end_ || frames_end_ - off < kFrameHeaderSize)
-    return false;  // off may be
-                   // from the index
-  *h = UnpackFrameHeader(data_ + off);
-  if (h->magic != kFrameMagic) return false;
-  if (h->compressed_len > frames_end_ - off - kFrameHeaderSize) return false;
-  uint32_t crc = Crc32c(data_ + off, 28);
-  crc = Crc32c(data_ + off + kFrameHeaderSize, h->compressed_len, crc);
-  return crc == h->crc;
+  return FrameVerifies(data_, off, frames_end_, h);  // off may come from the index
 }
 
 // Finds the next frame at or after `from` that verifies; the index gives candidates directly.

@@ -162,7 +162,7 @@ Status TraceWriter::SealFrame(uint8_t kind, WireEncoder& raw, uint32_t count, ui
   h.first_seq = first_seq;
   uint8_t packed[kFrameHeaderSize];
   PackFrameHeader(h, packed);
-  h.crc = Crc32c(compressed_.data(), n, Crc32c(packed, 28));
+  h.crc = FrameCrc(packed, reinterpret_cast<const uint8_t*>(compressed_.data()), n);
   PackFrameHeader(h, packed);
 
   index.offset = offset_;
