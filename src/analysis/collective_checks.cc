@@ -88,8 +88,22 @@ Finding Mismatch(const Comm& c, const std::vector<Aligned>& ops) {
 // A member stopped early when it issued fewer collectives than the others (send/recv counts
 // may differ legitimately); the evidence quotes the last op each member reached.
 void CheckMissing(CheckContext& ctx, const Comm& c) {
+  // A collective a rank was inside when last read counts as issued (it waits there for its
+  // peers), unless a peer returned from that op: then the rank died or stalled inside it and
+  // never completed its part.
+  std::map<const Member*, uint64_t> dropped;
+  for (const Member& m : c.members) {
+    if (!m.facts->in_flight_fn) continue;
+    for (const Member& o : c.members)
+      if (&o != &m && !o.facts->in_flight_fn && o.facts->last_op >= m.facts->last_op) {
+        dropped[&m] = 1;
+        break;
+      }
+  }
+  auto issued = [&](const Member* m) { return m->facts->collectives - dropped[m]; };
+  auto reached_op = [&](const Member* m) { return m->facts->last_op - dropped[m]; };
   std::map<uint64_t, std::vector<const Member*>> by_count;  // collectives issued -> members
-  for (const Member& m : c.members) by_count[m.facts->collectives].push_back(&m);
+  for (const Member& m : c.members) by_count[issued(&m)].push_back(&m);
   if (by_count.size() < 2) return;
   const uint64_t full = by_count.rbegin()->first;
   const std::vector<const Member*>& culprits = by_count.begin()->second;
@@ -98,14 +112,14 @@ void CheckMissing(CheckContext& ctx, const Comm& c) {
   for (const Member* m : culprits)
     if (!QuietWhenRead(*m->scan)) return;
   std::map<uint64_t, std::vector<const Member*>, std::greater<>> by_last;  // furthest first
-  for (const Member& m : c.members) by_last[m.facts->last_op].push_back(&m);
+  for (const Member& m : c.members) by_last[reached_op(&m)].push_back(&m);
   Finding f;
   f.kind = FindingKind::kMissingParticipant;
   SetComm(f, c);
   uint64_t first_stop = UINT64_MAX;
   for (const Member* m : culprits) {
     f.ranks.push_back(m->rank);
-    first_stop = std::min(first_stop, m->facts->last_op);
+    first_stop = std::min(first_stop, reached_op(m));
   }
   SortUnique(f.ranks);
   f.op_seq = first_stop + 1;
@@ -113,7 +127,7 @@ void CheckMissing(CheckContext& ctx, const Comm& c) {
   for (const auto& [last, members] : by_last) {
     if (!reached.empty()) reached += "; ";
     reached += c.Who(members) +
-               (members.front()->facts->collectives == full ? " reached op " : " stopped at op ") +
+               (issued(members.front()) == full ? " reached op " : " stopped at op ") +
                std::to_string(last);
   }
   f.message = reached + "; " + c.Who(culprits) + " stopped first (likely culprit" +
