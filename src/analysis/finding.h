@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "analysis/call_summary.h"
@@ -78,6 +79,8 @@ void SortFindings(std::vector<Finding>& findings);
 
 // "0,1,3"
 std::string RankList(const std::vector<int64_t>& ranks);
+// "0-511, 513-1023": sorted, duplicates dropped, runs compacted, items joined by `sep`.
+std::string RankRanges(std::vector<int64_t> ranks, std::string_view sep = ", ");
 // "rank 3" / "ranks 0,1,3"
 std::string RanksWord(const std::vector<int64_t>& ranks);
 

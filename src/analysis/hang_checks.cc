@@ -17,12 +17,6 @@ std::string FnName(uint16_t fn) {
   return info ? std::string(info->name) : "function#" + std::to_string(fn);
 }
 
-std::string Seconds(int64_t ns) {
-  char buf[32];
-  snprintf(buf, sizeof(buf), "%.1f s", std::max<int64_t>(ns, 0) * 1e-9);
-  return buf;
-}
-
 // The end of the waits: now for a rank still running, else the run's last sign of life.
 int64_t WaitsEnd(const CheckContext& ctx, const RankScan& scan) {
   if (scan.live)
@@ -44,7 +38,7 @@ bool QuietWhenRead(const RankScan& scan) {
 }
 
 std::string WaitedSince(const CheckContext& ctx, const RankScan& scan, int64_t since) {
-  return Seconds(WaitsEnd(ctx, scan) - since);
+  return SecondsText(WaitsEnd(ctx, scan) - since);
 }
 
 std::string LastSeen(const CheckContext& ctx, const RankScan& scan) {
@@ -52,8 +46,9 @@ std::string LastSeen(const CheckContext& ctx, const RankScan& scan) {
   auto how_long = [&](int64_t since) {
     return scan.live ? " for " + WaitedSince(ctx, scan, since) : " when its trace ends";
   };
-  for (const RankScan::SetupWait& w : scan.setup_waits)
-    return "inside " + FnName(w.fn) + how_long(w.since);
+  if (!scan.setup_waits.empty())
+    return "inside " + FnName(scan.setup_waits.front().fn) +
+           how_long(scan.setup_waits.front().since);
   for (const MemberFacts& m : scan.members)
     if (m.in_flight_fn)
       return "inside " + FnName(m.in_flight_fn) + " op " + std::to_string(m.last_op) +

@@ -50,14 +50,17 @@ std::string Hex(const std::string& bytes) {
 
 }  // namespace
 
+std::string SecondsText(int64_t ns) {
+  char buf[32];
+  snprintf(buf, sizeof(buf), "%.1f s", std::max<int64_t>(ns, 0) * 1e-9);
+  return buf;
+}
+
 std::string SinceLastEvent(const trace::Header& header, const trace::Footer& footer) {
   const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
                           std::chrono::system_clock::now().time_since_epoch())
                           .count();
-  const int64_t last = static_cast<int64_t>(header.start_unix_ns() + footer.end_time_ns());
-  char buf[32];
-  snprintf(buf, sizeof(buf), "%.1f s", std::max<int64_t>(now - last, 0) * 1e-9);
-  return buf;
+  return SecondsText(now - static_cast<int64_t>(header.start_unix_ns() + footer.end_time_ns()));
 }
 
 namespace {

@@ -125,6 +125,8 @@ struct RankScan {
 // false reads only the calls that returned (what a comm replay can re-issue).
 StatusOr<RankScan> ScanRank(trace::RankEntry& entry, OpStore& store, bool calls_in_flight = true);
 
+// A duration as reports show it: "12.3 s".
+std::string SecondsText(int64_t ns);
 // How long ago a rank's last event was, by the wall clock ("12.3 s"): for ranks still running.
 std::string SinceLastEvent(const trace::Header& header, const trace::Footer& footer);
 

@@ -133,21 +133,6 @@ std::string CompactLists(const std::string& text) {
 
 }  // namespace
 
-std::string RankRanges(std::vector<int64_t> ranks) {
-  std::sort(ranks.begin(), ranks.end());
-  ranks.erase(std::unique(ranks.begin(), ranks.end()), ranks.end());
-  std::string s;
-  for (size_t i = 0; i < ranks.size();) {
-    size_t j = i;
-    while (j + 1 < ranks.size() && ranks[j + 1] == ranks[j] + 1) ++j;
-    if (!s.empty()) s += ", ";
-    s += std::to_string(ranks[i]);
-    if (j > i) s += "-" + std::to_string(ranks[j]);
-    i = j + 1;
-  }
-  return s;
-}
-
 std::string MarkdownReport(const trace::Run& run, const analysis::RunModel& model,
                            const analysis::CheckResult& check, const ReportOptions& o) {
   Pseudonyms local;

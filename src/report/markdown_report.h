@@ -18,7 +18,7 @@
 namespace ddrr::report {
 
 struct ReportOptions {
-  std::string run_name;  // how the commands name the run (its path, or the bundle's)
+  std::string run_name;              // how the commands name the run (its path, or the bundle's)
   size_t max_findings = 20;          // findings shown in full; the rest are counted
   Pseudonyms* pseudonyms = nullptr;  // non-null: hosts, user paths and arguments pseudonymised
   bool redact_hosts = false, redact_paths = false, redact_cmdline = false;
@@ -28,7 +28,6 @@ struct ReportOptions {
 std::string MarkdownReport(const trace::Run& run, const analysis::RunModel& model,
                            const analysis::CheckResult& check, const ReportOptions& options);
 
-// "0-511, 513-1023" (ascending, duplicates dropped).
-std::string RankRanges(std::vector<int64_t> ranks);
+using analysis::RankRanges;  // "0-511, 513-1023"
 
 }  // namespace ddrr::report

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "analysis/event_diff.h"
+#include "analysis/finding.h"
 #include "analysis/run_model.h"
 #include "ddrr/options.pb.h"
 #include "launch/installed.h"
@@ -48,19 +49,6 @@ const char* LevelName(int level) {
     default:
       return "metadata";
   }
-}
-
-std::string RankList(const std::vector<int64_t>& ranks) {
-  std::string s;
-  for (size_t i = 0; i < ranks.size(); ++i) {
-    size_t j = i;
-    while (j + 1 < ranks.size() && ranks[j + 1] == ranks[j] + 1) ++j;
-    if (!s.empty()) s.push_back(',');
-    s.append(std::to_string(ranks[i]));
-    if (j > i) s.append("-").append(std::to_string(ranks[j]));
-    i = j;
-  }
-  return s;
 }
 
 // "key=value" of a result line.
@@ -267,8 +255,8 @@ AppReplayOutcome RunAppReplay(const AppReplayOptions& o) {
     trace::RankEntry* e = run->FindRank(r);
     if (!e)
       return Failed(AppFailure::kInput, "rank " + std::to_string(r) + " is not in " + o.run +
-                                            " (it has rank files for ranks " + RankList(present) +
-                                            ")");
+                                            " (it has rank files for ranks " +
+                                            analysis::RankRanges(present, ",") + ")");
     if (!e->reader) {
       const std::string& why = e->open_status.message();
       return Failed(AppFailure::kInput,
@@ -329,7 +317,7 @@ AppReplayOutcome RunAppReplay(const AppReplayOptions& o) {
     std::vector<int64_t> served;
     for (uint32_t r = 0; r < world; ++r)
       if (!running.count(r)) served.push_back(r);
-    report.notes.push_back("rank(s) " + RankList(served) +
+    report.notes.push_back("rank(s) " + analysis::RankRanges(served, ",") +
                            " do not run: what the replayed ranks receive from them comes from "
                            "the recording");
   }
