@@ -172,7 +172,14 @@ class CollectiveOp final : public Op {
     return std::string(CollName(a_.kind)) + " #" + std::to_string(ticket_);
   }
 
-  Result Wait() { return comm_->CheckWait(waiter_, missing_, What()); }
+  Result Wait() {
+    Result r = comm_->CheckWait(waiter_, missing_, What());
+    // A peer that fails once the last rank arrived (on the shape check, say) publishes its
+    // failure while this rank may be between reading the arrivals and reading that failure:
+    // when everyone has arrived after all, this rank's own check comes next and names the cause.
+    if (r.failed() && comm_->AllArrived(target_, &missing_)) return Result::Pending();
+    return r;
+  }
   std::string Prefix() const { return "ddrr emu: " + comm_->Describe() + " " + What() + ": "; }
 
   // Same answer on every rank whose call agrees (mode, count and type are shared knowledge);
