@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "common/log.h"
+#include "common/mutex.h"
 #include "emu/unique_id.h"
 
 namespace ddrr::emu {
@@ -18,8 +19,9 @@ namespace {
 
 constexpr auto kLivenessInterval = std::chrono::milliseconds(100);
 
-std::mutex g_last_error_mu;
-std::string* g_last_error = new std::string();  // leaked: read during exit by C callers
+Mutex g_last_error_mu;
+std::string* g_last_error PT_GUARDED_BY(g_last_error_mu) =
+    new std::string();  // leaked: read during exit by C callers
 
 double EnvDouble(const char* name, double fallback) {
   const char* v = std::getenv(name);
@@ -128,7 +130,7 @@ Result Comm::CheckUsable(const char* opname) const {
     case CommState::kRevoked:
       return Result(Code::kInvalidUsage, std::string(opname) + ": " + Describe() + " was revoked");
     case CommState::kFailed: {
-      std::lock_guard<std::mutex> lock(error_mu_);
+      MutexLock lock(&error_mu_);
       return Result(async_error_,
                     std::string(opname) + ": " + Describe() + " is in error state: " + last_error_);
     }
@@ -138,7 +140,7 @@ Result Comm::CheckUsable(const char* opname) const {
 
 void Comm::Fail(const Result& error, bool publish) {
   {
-    std::lock_guard<std::mutex> lock(error_mu_);
+    MutexLock lock(&error_mu_);
     if (async_error_ == Code::kSuccess) {
       async_error_ = error.code();
       last_error_ = error.message();
@@ -161,12 +163,12 @@ void Comm::Revoke() {
 }
 
 Code Comm::async_error() const {
-  std::lock_guard<std::mutex> lock(error_mu_);
+  MutexLock lock(&error_mu_);
   return async_error_;
 }
 
 std::string Comm::last_error() const {
-  std::lock_guard<std::mutex> lock(error_mu_);
+  MutexLock lock(&error_mu_);
   return last_error_;
 }
 
@@ -278,12 +280,12 @@ bool Comm::RemovePreMulSum(int handle) {
 }
 
 void SetGlobalLastError(const std::string& message) {
-  std::lock_guard<std::mutex> lock(g_last_error_mu);
+  MutexLock lock(&g_last_error_mu);
   *g_last_error = message;
 }
 
 std::string GlobalLastError() {
-  std::lock_guard<std::mutex> lock(g_last_error_mu);
+  MutexLock lock(&g_last_error_mu);
   return *g_last_error;
 }
 

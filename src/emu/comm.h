@@ -5,10 +5,10 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "common/mutex.h"
 #include "emu/dtype.h"
 #include "emu/memory_ops.h"
 #include "emu/result.h"
@@ -156,9 +156,9 @@ class Comm {
   std::vector<uint64_t> send_next_;
   std::vector<uint64_t> recv_next_;
   std::vector<PreMulSumOp> premulsum_;
-  mutable std::mutex error_mu_;  // async error may be polled from another thread
-  Code async_error_ = Code::kSuccess;
-  std::string last_error_;
+  mutable Mutex error_mu_;  // async error may be polled from another thread
+  Code async_error_ GUARDED_BY(error_mu_) = Code::kSuccess;
+  std::string last_error_ GUARDED_BY(error_mu_);
 };
 
 // Resolves unset options from the environment and defaults.

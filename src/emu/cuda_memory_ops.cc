@@ -13,10 +13,10 @@
 #include <cstdio>
 #include <cstring>
 #include <list>
-#include <mutex>
 #include <string>
 #include <utility>
 
+#include "common/mutex.h"
 #include "emu/facade.h"
 
 namespace ddrr::emu::facade {
@@ -43,7 +43,7 @@ AddressRangeFn FindHostRuntimeAddressRange() {
 class IpcMappings {
  public:
   Status Open(const PeerRef& ref, size_t bytes, PeerView* view) {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     for (auto it = open_.begin(); it != open_.end(); ++it) {
       if (std::memcmp(it->handle, ref.handle, sizeof(it->handle)) == 0) {
         open_.splice(open_.begin(), open_, it);
@@ -89,13 +89,13 @@ class IpcMappings {
     return Status::Ok();
   }
 
-  void Evict() {
+  void Evict() EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     while (open_.size() > kMaxOpen) open_.pop_back();  // in-flight views keep theirs open
   }
 
   AddressRangeFn address_range_;
-  std::mutex mu_;
-  std::list<Entry> open_;  // most recently used first
+  Mutex mu_;
+  std::list<Entry> open_ GUARDED_BY(mu_);  // most recently used first
 };
 
 class CudaOps final : public MemoryOps {

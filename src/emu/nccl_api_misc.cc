@@ -2,12 +2,14 @@
 // memory, so registration is bookkeeping: handles are checked and released, nothing is pinned.
 #include <cuda_runtime_api.h>
 
-#include <mutex>
 #include <set>
 #include <string>
 
+#include "common/mutex.h"
 #include "emu/facade.h"
 
+using ddrr::Mutex;
+using ddrr::MutexLock;
 using ddrr::emu::Code;
 using ddrr::emu::Comm;
 using ddrr::emu::Result;
@@ -22,8 +24,9 @@ struct Registration {
   size_t size;
 };
 
-std::mutex g_mu;
-std::set<void*>* g_handles = new std::set<void*>();  // leaked: may be used during exit
+Mutex g_mu;
+std::set<void*>* g_handles PT_GUARDED_BY(g_mu) =
+    new std::set<void*>();  // leaked: may be used during exit
 
 ncclResult_t Fail(Code code, std::string msg) {
   return ToNccl(emu::Report(Result(code, std::move(msg))));
@@ -40,13 +43,13 @@ ncclResult_t CheckComm(ncclComm_t comm, const char* name) {
 
 void* AddHandle(ncclComm_t comm, void* buff, size_t size) {
   auto* reg = new Registration{ToComm(comm), buff, size};
-  std::lock_guard<std::mutex> lock(g_mu);
+  MutexLock lock(&g_mu);
   g_handles->insert(reg);
   return reg;
 }
 
 bool RemoveHandle(ncclComm_t comm, void* handle) {
-  std::lock_guard<std::mutex> lock(g_mu);
+  MutexLock lock(&g_mu);
   auto it = g_handles->find(handle);
   if (it == g_handles->end() || static_cast<Registration*>(handle)->comm != ToComm(comm)) {
     return false;

@@ -5,17 +5,16 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <condition_variable>
 #include <cstring>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <thread>
 #include <unordered_map>
 
 #include "analysis/check.h"
 #include "analysis/op_record.h"
 #include "common/mix.h"
+#include "common/mutex.h"
 #include "spec/api_table.h"
 #include "spec/api_views.h"
 #include "trace/event_printer.h"
@@ -441,15 +440,28 @@ void WriteRank(RankJob& j, TimelineSink& sink) {
 constexpr unsigned kMaxWorkers = 4;
 constexpr size_t kPartBytes = 64 << 20;
 
+// Which job's bytes go out now; jobs take their turns in order.
+class Turn {
+ public:
+  void WaitFor(size_t job) {
+    MutexLock lock(&mu_);
+    while (turn_ != job) changed_.Wait(&mu_);
+  }
+  void Pass() {
+    MutexLock lock(&mu_);
+    ++turn_;
+    changed_.SignalAll();
+  }
+
+ private:
+  Mutex mu_;
+  CondVar changed_;
+  size_t turn_ GUARDED_BY(mu_) = 0;
+};
+
 void WriteInParallel(std::vector<RankJob>& jobs, TimelineSink& sink, unsigned workers) {
-  std::mutex mu;
-  std::condition_variable turn_changed;
-  size_t turn = 0;  // the job whose bytes go out now
+  Turn turn;
   std::atomic<size_t> next{0};
-  auto wait_turn = [&](size_t i) {
-    std::unique_lock<std::mutex> lock(mu);
-    turn_changed.wait(lock, [&] { return turn == i; });
-  };
   auto work = [&] {
     // One part per worker, reused rank after rank (as are its buffers).
     size_t i = 0;
@@ -460,7 +472,7 @@ void WriteInParallel(std::vector<RankJob>& jobs, TimelineSink& sink, unsigned wo
         held.append(bytes);
         return;
       }
-      if (!due) wait_turn(i);
+      if (!due) turn.WaitFor(i);
       due = true;
       sink.WriteRaw(held);
       held.clear();
@@ -471,11 +483,9 @@ void WriteInParallel(std::vector<RankJob>& jobs, TimelineSink& sink, unsigned wo
       due = false;
       WriteRank(jobs[i], *part);
       part->Finish();
-      if (!due) wait_turn(i);
+      if (!due) turn.WaitFor(i);
       sink.WriteRaw(held);
-      std::lock_guard<std::mutex> lock(mu);
-      ++turn;
-      turn_changed.notify_all();
+      turn.Pass();
     }
   };
   std::vector<std::thread> threads;

@@ -6,12 +6,14 @@
 // virtual pair disables it.
 #include <cuda_runtime_api.h>
 
-#include <mutex>
 #include <set>
 #include <utility>
 
+#include "common/mutex.h"
 #include "gpushare/shim_state.h"
 
+using ddrr::Mutex;
+using ddrr::MutexLock;
 using ddrr::gpushare::CurrentVirtualDevice;
 using ddrr::gpushare::IsVirtualDevice;
 using ddrr::gpushare::Map;
@@ -21,13 +23,13 @@ namespace {
 
 using Pair = std::pair<int, int>;  // (current device, peer device)
 
-std::mutex g_peers_mu;
-std::set<Pair> g_enabled;  // virtual pairs on different GPUs, guarded by g_peers_mu
+Mutex g_peers_mu;
+std::set<Pair> g_enabled GUARDED_BY(g_peers_mu);  // virtual pairs on different GPUs
 
 Pair RealPair(const Pair& p) { return {Map().RealOf(p.first), Map().RealOf(p.second)}; }
 
-// Another enabled virtual pair uses the same real pair. g_peers_mu held.
-bool RealPairHeldByOther(const Pair& pair) {
+// Another enabled virtual pair uses the same real pair.
+bool RealPairHeldByOther(const Pair& pair) EXCLUSIVE_LOCKS_REQUIRED(g_peers_mu) {
   for (const Pair& other : g_enabled) {
     if (other != pair && RealPair(other) == RealPair(pair)) return true;
   }
@@ -58,7 +60,7 @@ cudaError_t cudaDeviceEnablePeerAccess(int peer_device, unsigned int flags) {
   }
   if (current < 0 || !IsVirtualDevice(peer_device)) return next(Map().RealOf(peer_device), flags);
   const Pair pair{current, peer_device};
-  std::lock_guard<std::mutex> lock(g_peers_mu);
+  MutexLock lock(&g_peers_mu);
   cudaError_t err = next(Map().RealOf(peer_device), flags);
   if (err == cudaErrorPeerAccessAlreadyEnabled && !g_enabled.count(pair) &&
       RealPairHeldByOther(pair)) {
@@ -79,7 +81,7 @@ cudaError_t cudaDeviceDisablePeerAccess(int peer_device) {
   }
   if (current < 0 || !IsVirtualDevice(peer_device)) return next(Map().RealOf(peer_device));
   const Pair pair{current, peer_device};
-  std::lock_guard<std::mutex> lock(g_peers_mu);
+  MutexLock lock(&g_peers_mu);
   if (g_enabled.erase(pair) > 0 && RealPairHeldByOther(pair)) return cudaSuccess;
   return next(Map().RealOf(peer_device));
 }

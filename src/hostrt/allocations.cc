@@ -10,9 +10,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
-#include <mutex>
 #include <tuple>
 #include <vector>
+
+#include "common/mutex.h"
 
 namespace ddrr::hostrt {
 namespace {
@@ -26,11 +27,12 @@ constexpr size_t kMaxShareable = 256;
 using ImportKey = std::tuple<pid_t, dev_t, ino_t>;
 
 struct Table {
-  std::mutex mutex;
-  std::map<uintptr_t, Allocation> by_base;  // ordered: FindAllocation looks up the predecessor
-  std::map<ImportKey, uintptr_t> imports;   // kIpcMapped mappings by the file they map
-  size_t shareable_live = 0;
-  uint64_t last_serial = 0;
+  Mutex mutex;
+  // Ordered: FindAllocation looks up the predecessor.
+  std::map<uintptr_t, Allocation> by_base GUARDED_BY(mutex);
+  std::map<ImportKey, uintptr_t> imports GUARDED_BY(mutex);  // kIpcMapped mappings by file
+  size_t shareable_live GUARDED_BY(mutex) = 0;
+  uint64_t last_serial GUARDED_BY(mutex) = 0;
 };
 
 Table& GetTable() {
@@ -86,8 +88,9 @@ void ReleaseAcquired(const Allocation& allocation) {
 }
 
 // Removes the entry at `it` and its bookkeeping; the memory is the caller's to release.
-std::map<uintptr_t, Allocation>::iterator EraseLocked(
-    Table& table, std::map<uintptr_t, Allocation>::iterator it) {
+std::map<uintptr_t, Allocation>::iterator EraseLocked(Table& table,
+                                                      std::map<uintptr_t, Allocation>::iterator it)
+    EXCLUSIVE_LOCKS_REQUIRED(table.mutex) {
   const Allocation& allocation = it->second;
   if (allocation.shareable) --table.shareable_live;
   if (allocation.kind == AllocationKind::kIpcMapped) {
@@ -97,7 +100,7 @@ std::map<uintptr_t, Allocation>::iterator EraseLocked(
 }
 
 // The base of this process's mapping of that file with one more reference, or nullptr.
-void* RetainImportLocked(Table& table, const ImportKey& key) {
+void* RetainImportLocked(Table& table, const ImportKey& key) EXCLUSIVE_LOCKS_REQUIRED(table.mutex) {
   auto found = table.imports.find(key);
   if (found == table.imports.end()) return nullptr;
   Allocation& allocation = table.by_base.at(found->second);
@@ -128,14 +131,14 @@ void* AllocateTracked(size_t size, AllocationKind kind, int device) {
     size_t cap = ShareableCap();
     bool reserved = false;
     {
-      std::lock_guard<std::mutex> lock(table.mutex);
+      MutexLock lock(&table.mutex);
       if (table.shareable_live < cap) {
         ++table.shareable_live;  // held while the memfd is made, so racing threads keep the cap
         reserved = true;
       }
     }
     if (reserved && !AcquireShared(size, &allocation)) {
-      std::lock_guard<std::mutex> lock(table.mutex);
+      MutexLock lock(&table.mutex);
       --table.shareable_live;
     }
   }
@@ -143,7 +146,7 @@ void* AllocateTracked(size_t size, AllocationKind kind, int device) {
     allocation.base = AcquireZeroed(size);
     if (allocation.base == nullptr) return nullptr;
   }
-  std::lock_guard<std::mutex> lock(table.mutex);
+  MutexLock lock(&table.mutex);
   allocation.serial = ++table.last_serial;
   table.by_base[reinterpret_cast<uintptr_t>(allocation.base)] = allocation;
   return allocation.base;
@@ -153,7 +156,7 @@ bool ReleaseTracked(void* ptr, unsigned kinds) {
   Allocation allocation;
   {
     Table& table = GetTable();
-    std::lock_guard<std::mutex> lock(table.mutex);
+    MutexLock lock(&table.mutex);
     auto it = table.by_base.find(reinterpret_cast<uintptr_t>(ptr));
     if (it == table.by_base.end() || (KindBit(it->second.kind) & kinds) == 0 ||
         it->second.kind == AllocationKind::kRegistered ||
@@ -169,7 +172,7 @@ bool ReleaseTracked(void* ptr, unsigned kinds) {
 
 bool RegisterExternal(void* base, size_t size, int device) {
   Table& table = GetTable();
-  std::lock_guard<std::mutex> lock(table.mutex);
+  MutexLock lock(&table.mutex);
   uintptr_t begin = reinterpret_cast<uintptr_t>(base);
   auto next = table.by_base.lower_bound(begin);
   if (next != table.by_base.end() && next->first < begin + size) return false;
@@ -185,7 +188,7 @@ bool RegisterExternal(void* base, size_t size, int device) {
 
 bool UnregisterExternal(void* base) {
   Table& table = GetTable();
-  std::lock_guard<std::mutex> lock(table.mutex);
+  MutexLock lock(&table.mutex);
   auto it = table.by_base.find(reinterpret_cast<uintptr_t>(base));
   if (it == table.by_base.end() || it->second.kind != AllocationKind::kRegistered) return false;
   table.by_base.erase(it);
@@ -197,7 +200,7 @@ void* ImportShared(int fd, size_t size, int device, pid_t owner_pid, dev_t file_
   Table& table = GetTable();
   ImportKey key{owner_pid, file_device, inode};
   {
-    std::lock_guard<std::mutex> lock(table.mutex);
+    MutexLock lock(&table.mutex);
     if (void* existing = RetainImportLocked(table, key)) return existing;
   }
   // Mapped outside the lock; a thread that raced us to the same file wins and ours is dropped.
@@ -205,7 +208,7 @@ void* ImportShared(int fd, size_t size, int device, pid_t owner_pid, dev_t file_
   if (p == MAP_FAILED) return nullptr;
   void* existing = nullptr;
   {
-    std::lock_guard<std::mutex> lock(table.mutex);
+    MutexLock lock(&table.mutex);
     existing = RetainImportLocked(table, key);
     if (existing == nullptr) {
       Allocation allocation{p, size, AllocationKind::kIpcMapped, device};
@@ -227,7 +230,7 @@ bool ReleaseImport(void* ptr) {
   Allocation allocation;
   {
     Table& table = GetTable();
-    std::lock_guard<std::mutex> lock(table.mutex);
+    MutexLock lock(&table.mutex);
     auto it = table.by_base.find(reinterpret_cast<uintptr_t>(ptr));
     if (it == table.by_base.end() || it->second.kind != AllocationKind::kIpcMapped) return false;
     if (--it->second.references > 0) return true;
@@ -240,7 +243,7 @@ bool ReleaseImport(void* ptr) {
 
 std::optional<Allocation> FindAllocation(const void* ptr) {
   Table& table = GetTable();
-  std::lock_guard<std::mutex> lock(table.mutex);
+  MutexLock lock(&table.mutex);
   uintptr_t address = reinterpret_cast<uintptr_t>(ptr);
   auto it = table.by_base.upper_bound(address);
   if (it == table.by_base.begin()) return std::nullopt;
@@ -251,7 +254,7 @@ std::optional<Allocation> FindAllocation(const void* ptr) {
 
 size_t BytesAllocatedOn(int device) {
   Table& table = GetTable();
-  std::lock_guard<std::mutex> lock(table.mutex);
+  MutexLock lock(&table.mutex);
   size_t total = 0;
   for (const auto& [base, allocation] : table.by_base) {
     if (allocation.device == device && (allocation.kind == AllocationKind::kDevice ||
@@ -266,7 +269,7 @@ void ReleaseDeviceAllocations(int device) {
   std::vector<Allocation> released;
   {
     Table& table = GetTable();
-    std::lock_guard<std::mutex> lock(table.mutex);
+    MutexLock lock(&table.mutex);
     for (auto it = table.by_base.begin(); it != table.by_base.end();) {
       if (it->second.device == device && (it->second.kind == AllocationKind::kDevice ||
                                           it->second.kind == AllocationKind::kIpcMapped)) {

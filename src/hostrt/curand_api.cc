@@ -4,10 +4,10 @@
 #include <curand.h>
 
 #include <cstdio>
-#include <mutex>
 #include <set>
 #include <string>
 
+#include "common/mutex.h"
 #include "hostrt/curand_generator.h"
 
 struct curandGenerator_st {
@@ -17,6 +17,9 @@ struct curandGenerator_st {
   cudaStream_t cuda_stream = nullptr;
   curandOrdering_t ordering = CURAND_ORDERING_PSEUDO_DEFAULT;
 };
+
+using ddrr::Mutex;
+using ddrr::MutexLock;
 
 namespace {
 
@@ -45,9 +48,9 @@ curandStatus_t Create(curandGenerator_t* generator, curandRngType_t type) {
 }
 
 curandStatus_t Unsupported(const char* what) {
-  static std::mutex mutex;
-  static std::set<std::string>* warned = new std::set<std::string>();
-  std::lock_guard<std::mutex> lock(mutex);
+  static Mutex mutex;
+  static std::set<std::string>* warned PT_GUARDED_BY(mutex) = new std::set<std::string>();
+  MutexLock lock(&mutex);
   if (warned->insert(what).second) {
     fprintf(stderr,
             "ddrr host runtime: %s is not supported; it returns CURAND_STATUS_ARCH_MISMATCH\n",

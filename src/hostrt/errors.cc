@@ -3,10 +3,10 @@
 #include "hostrt/errors.h"
 
 #include <cstdio>
-#include <mutex>
 #include <set>
 #include <string>
 
+#include "common/mutex.h"
 #include "hostrt/unsupported.h"
 
 namespace ddrr::hostrt {
@@ -44,11 +44,12 @@ cudaError_t Finish(cudaError_t result) {
 }
 
 cudaError_t Unsupported(const char* what, cudaError_t result) {
-  static std::mutex mutex;
-  static std::set<std::string>* warned = new std::set<std::string>();  // outlives atexit users
+  static Mutex mutex;
+  // Outlives atexit users.
+  static std::set<std::string>* warned PT_GUARDED_BY(mutex) = new std::set<std::string>();
   bool first;
   {
-    std::lock_guard<std::mutex> lock(mutex);
+    MutexLock lock(&mutex);
     first = warned->insert(what).second;
   }
   if (first) {

@@ -6,19 +6,19 @@
 #include <memory>
 #include <unordered_set>
 
+#include "common/mutex.h"
 #include "hostrt/aliases.h"
 #include "hostrt/errors.h"
 #include "hostrt/streams.h"
 
 struct CUevent_st {
   unsigned flags = 0;
-  bool recorded = false;  // outside any capture
-  std::chrono::steady_clock::time_point recorded_at;
+  bool recorded GUARDED_BY(ddrr::hostrt::CaptureMutex()) = false;  // outside any capture
+  std::chrono::steady_clock::time_point recorded_at GUARDED_BY(ddrr::hostrt::CaptureMutex());
   // The capture the last record happened in; such an event cannot be queried or synchronised
-  // until it is recorded again outside a capture (cudaErrorCapturedEvent). Guarded by
-  // CaptureMutex().
-  std::weak_ptr<ddrr::hostrt::Capture> capture;
-  bool recorded_in_capture = false;
+  // until it is recorded again outside a capture (cudaErrorCapturedEvent).
+  std::weak_ptr<ddrr::hostrt::Capture> capture GUARDED_BY(ddrr::hostrt::CaptureMutex());
+  bool recorded_in_capture GUARDED_BY(ddrr::hostrt::CaptureMutex()) = false;
 };
 
 namespace ddrr::hostrt {
@@ -28,8 +28,8 @@ constexpr unsigned kEventFlags =
     cudaEventBlockingSync | cudaEventDisableTiming | cudaEventInterprocess;
 
 struct EventRegistry {
-  std::mutex mutex;
-  std::unordered_set<CUevent_st*> live;
+  Mutex mutex;
+  std::unordered_set<CUevent_st*> live GUARDED_BY(mutex);
 };
 
 EventRegistry& Registry() {
@@ -39,7 +39,7 @@ EventRegistry& Registry() {
 
 bool IsLive(cudaEvent_t event) {
   EventRegistry& registry = Registry();
-  std::lock_guard<std::mutex> lock(registry.mutex);
+  MutexLock lock(&registry.mutex);
   return registry.live.count(event) != 0;
 }
 
@@ -52,7 +52,7 @@ cudaError_t CreateEvent(cudaEvent_t* out, unsigned flags) {
   auto* event = new CUevent_st();
   event->flags = flags;
   EventRegistry& registry = Registry();
-  std::lock_guard<std::mutex> lock(registry.mutex);
+  MutexLock lock(&registry.mutex);
   registry.live.insert(event);
   *out = event;
   return cudaSuccess;
@@ -64,7 +64,7 @@ cudaError_t RecordEvent(cudaEvent_t event, cudaStream_t handle, unsigned flags) 
   CUstream_st* stream = nullptr;
   cudaError_t error = ResolveStream(handle, &stream);
   if (error != cudaSuccess) return error;
-  std::lock_guard<std::mutex> lock(CaptureMutex());
+  MutexLock lock(&CaptureMutex());
   if (Capture* capture = ActiveCapture(stream)) {
     event->capture = stream->capture;
     event->recorded_in_capture = true;
@@ -72,7 +72,7 @@ cudaError_t RecordEvent(cudaEvent_t event, cudaStream_t handle, unsigned flags) 
       // An external record is a node of its own: each replay records the event.
       capture->graph->body->nodes.push_back([event] {
         if (!IsLive(event)) return;  // destroyed since capture
-        std::lock_guard<std::mutex> replay_lock(CaptureMutex());
+        MutexLock replay_lock(&CaptureMutex());
         event->recorded = true;
         event->recorded_in_capture = false;
         event->recorded_at = std::chrono::steady_clock::now();
@@ -90,13 +90,14 @@ cudaError_t RecordEvent(cudaEvent_t event, cudaStream_t handle, unsigned flags) 
 // Query and Synchronize: complete unless the event was last recorded inside a capture.
 cudaError_t CompleteEvent(cudaEvent_t event) {
   if (!IsLive(event)) return cudaErrorInvalidResourceHandle;
-  std::lock_guard<std::mutex> lock(CaptureMutex());
+  MutexLock lock(&CaptureMutex());
   return event->recorded_in_capture ? cudaErrorCapturedEvent : cudaSuccess;
 }
 
 }  // namespace
 }  // namespace ddrr::hostrt
 
+using ddrr::MutexLock;
 using ddrr::hostrt::Finish;
 
 extern "C" {
@@ -112,7 +113,7 @@ cudaError_t cudaEventCreateWithFlags(cudaEvent_t* event, unsigned int flags) {
 cudaError_t cudaEventDestroy(cudaEvent_t event) {
   {
     ddrr::hostrt::EventRegistry& registry = ddrr::hostrt::Registry();
-    std::lock_guard<std::mutex> lock(registry.mutex);
+    MutexLock lock(&registry.mutex);
     if (event == nullptr || registry.live.erase(event) == 0) {
       return Finish(cudaErrorInvalidResourceHandle);
     }
@@ -140,7 +141,7 @@ cudaError_t cudaEventElapsedTime(float* ms, cudaEvent_t start, cudaEvent_t end) 
   if (!ddrr::hostrt::IsLive(start) || !ddrr::hostrt::IsLive(end)) {
     return Finish(cudaErrorInvalidResourceHandle);
   }
-  std::lock_guard<std::mutex> lock(ddrr::hostrt::CaptureMutex());
+  MutexLock lock(&ddrr::hostrt::CaptureMutex());
   // The real runtime answers cudaErrorInvalidResourceHandle for timing-disabled or unrecorded
   // events.
   if (((start->flags | end->flags) & cudaEventDisableTiming) != 0 || !start->recorded ||
@@ -160,7 +161,7 @@ cudaError_t cudaStreamWaitEvent(cudaStream_t handle, cudaEvent_t event, unsigned
   CUstream_st* stream = nullptr;
   cudaError_t error = ddrr::hostrt::ResolveStream(handle, &stream);
   if (error != cudaSuccess) return Finish(error);
-  std::lock_guard<std::mutex> lock(ddrr::hostrt::CaptureMutex());
+  MutexLock lock(&ddrr::hostrt::CaptureMutex());
   std::shared_ptr<ddrr::hostrt::Capture> capture = event->capture.lock();
   if (event->recorded_in_capture && capture != nullptr && !capture->ended &&
       ddrr::hostrt::ActiveCapture(stream) == nullptr) {

@@ -4,6 +4,7 @@
 
 #include <atomic>
 
+#include "common/mutex.h"
 #include "hostrt/aliases.h"
 #include "hostrt/allocations.h"
 #include "hostrt/errors.h"
@@ -38,6 +39,7 @@ void GraphBody::Replay() const {
 
 }  // namespace ddrr::hostrt
 
+using ddrr::MutexLock;
 using ddrr::hostrt::Capture;
 using ddrr::hostrt::CaptureMutex;
 using ddrr::hostrt::Finish;
@@ -51,7 +53,7 @@ cudaError_t cudaStreamBeginCapture(cudaStream_t handle, cudaStreamCaptureMode mo
   cudaError_t error = ResolveStream(handle, &stream);
   if (error != cudaSuccess) return Finish(error);
   if (!stream->capturable) return Finish(cudaErrorStreamCaptureUnsupported);
-  std::lock_guard<std::mutex> lock(CaptureMutex());
+  MutexLock lock(&CaptureMutex());
   if (ddrr::hostrt::ActiveCapture(stream) != nullptr) return Finish(cudaErrorIllegalState);
   auto capture = std::make_shared<Capture>();
   capture->id = ddrr::hostrt::NextCaptureId();
@@ -67,7 +69,7 @@ cudaError_t cudaStreamEndCapture(cudaStream_t handle, cudaGraph_t* graph) {
   CUstream_st* stream = nullptr;
   cudaError_t error = ResolveStream(handle, &stream);
   if (error != cudaSuccess) return Finish(error);
-  std::lock_guard<std::mutex> lock(CaptureMutex());
+  MutexLock lock(&CaptureMutex());
   Capture* capture = ddrr::hostrt::ActiveCapture(stream);
   if (capture == nullptr) return Finish(cudaErrorIllegalState);
   if (capture->origin != stream) {
@@ -100,7 +102,7 @@ cudaError_t cudaStreamGetCaptureInfo(cudaStream_t handle, cudaStreamCaptureStatu
   CUstream_st* stream = nullptr;
   cudaError_t error = ResolveStream(handle, &stream);
   if (error != cudaSuccess) return Finish(error);
-  std::lock_guard<std::mutex> lock(CaptureMutex());
+  MutexLock lock(&CaptureMutex());
   Capture* capture = ddrr::hostrt::ActiveCapture(stream);
   if (capture == nullptr) {
     *status = cudaStreamCaptureStatusNone;
@@ -144,7 +146,7 @@ cudaError_t cudaGraphDestroy(cudaGraph_t graph) {
 cudaError_t cudaGraphGetNodes(cudaGraph_t graph, cudaGraphNode_t* nodes, size_t* num_nodes) {
   if (graph == nullptr || num_nodes == nullptr) return Finish(cudaErrorInvalidValue);
   if (nodes != nullptr) return ddrr::hostrt::Unsupported("cudaGraphGetNodes with a node array");
-  std::lock_guard<std::mutex> lock(CaptureMutex());
+  MutexLock lock(&CaptureMutex());
   *num_nodes = graph->body->nodes.size();
   return Finish(cudaSuccess);
 }

@@ -10,6 +10,8 @@
 #include <memory>
 #include <vector>
 
+#include "common/mutex.h"
+
 namespace ddrr::hostrt {
 
 using HostWork = std::function<void()>;
@@ -28,15 +30,22 @@ struct GraphBody {
   void Replay() const;
 };
 
+// Guards every capture below, every CUstream_st::capture and the node lists of graphs being
+// captured.
+Mutex& CaptureMutex();
+
 // One stream capture, shared by the origin stream and every stream that joined it through
-// cudaStreamWaitEvent on an event recorded inside it. Guarded by CaptureMutex().
+// cudaStreamWaitEvent on an event recorded inside it.
 struct Capture {
-  unsigned long long id = 0;
-  cudaStreamCaptureMode mode = cudaStreamCaptureModeGlobal;
-  cudaStream_t origin = nullptr;
-  cudaGraph_t graph = nullptr;  // created at begin, handed to the program at end
-  bool invalidated = false;     // an illegal call during capture; EndCapture fails
-  bool ended = false;           // streams still pointing here have left the capture
+  unsigned long long id GUARDED_BY(CaptureMutex()) = 0;
+  cudaStreamCaptureMode mode GUARDED_BY(CaptureMutex()) = cudaStreamCaptureModeGlobal;
+  cudaStream_t origin GUARDED_BY(CaptureMutex()) = nullptr;
+  // Created at begin, handed to the program at end.
+  cudaGraph_t graph GUARDED_BY(CaptureMutex()) = nullptr;
+  // An illegal call during capture; EndCapture fails.
+  bool invalidated GUARDED_BY(CaptureMutex()) = false;
+  // Streams still pointing here have left the capture.
+  bool ended GUARDED_BY(CaptureMutex()) = false;
 };
 
 }  // namespace ddrr::hostrt

@@ -3,6 +3,7 @@
 // and device variables, whose storage is the host shadow nvcc registers (see launch.cc).
 #include <algorithm>
 
+#include "common/mutex.h"
 #include "hostrt/aliases.h"
 #include "hostrt/allocations.h"
 #include "hostrt/ddrr_extensions.h"
@@ -10,6 +11,7 @@
 #include "hostrt/errors.h"
 #include "hostrt/streams.h"
 
+using ddrr::MutexLock;
 using ddrr::hostrt::AllocateTracked;
 using ddrr::hostrt::AllocationKind;
 using ddrr::hostrt::CurrentDevice;
@@ -95,7 +97,7 @@ cudaError_t cudaFreeAsync(void* dev_ptr, cudaStream_t stream) {
   if (error != cudaSuccess) return Finish(error);
   if (dev_ptr == nullptr) return Finish(cudaSuccess);
   {
-    std::lock_guard<std::mutex> lock(ddrr::hostrt::CaptureMutex());
+    MutexLock lock(&ddrr::hostrt::CaptureMutex());
     if (ddrr::hostrt::Capture* capture = ddrr::hostrt::ActiveCapture(resolved)) {
       auto allocation = ddrr::hostrt::FindAllocation(dev_ptr);
       if (!allocation || allocation->base != dev_ptr ||

@@ -3,9 +3,9 @@
 
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 
+#include "common/mutex.h"
 #include "hostrt/allocations.h"
 #include "hostrt/device.h"
 
@@ -17,9 +17,9 @@ namespace ddrr::hostrt {
 namespace {
 
 struct Registry {
-  std::mutex mutex;
-  std::map<const void*, std::unique_ptr<CUkern_st>> kernels_by_stub;
-  std::map<const void*, size_t> variable_sizes;
+  Mutex mutex;
+  std::map<const void*, std::unique_ptr<CUkern_st>> kernels_by_stub GUARDED_BY(mutex);
+  std::map<const void*, size_t> variable_sizes GUARDED_BY(mutex);
 };
 
 Registry& GetRegistry() {
@@ -36,7 +36,7 @@ struct FatBinaryHandle {
 
 cudaKernel_t KernelForStub(const void* host_stub) {
   Registry& registry = GetRegistry();
-  std::lock_guard<std::mutex> lock(registry.mutex);
+  MutexLock lock(&registry.mutex);
   auto& kernel = registry.kernels_by_stub[host_stub];
   if (kernel == nullptr) kernel = std::make_unique<CUkern_st>(CUkern_st{"<unregistered kernel>"});
   return kernel.get();
@@ -45,13 +45,13 @@ cudaKernel_t KernelForStub(const void* host_stub) {
 std::string KernelName(cudaKernel_t kernel) {
   if (kernel == nullptr) return "<null kernel>";
   Registry& registry = GetRegistry();
-  std::lock_guard<std::mutex> lock(registry.mutex);
+  MutexLock lock(&registry.mutex);
   return kernel->name;
 }
 
 std::optional<size_t> RegisteredVariableSize(const void* symbol) {
   Registry& registry = GetRegistry();
-  std::lock_guard<std::mutex> lock(registry.mutex);
+  MutexLock lock(&registry.mutex);
   auto it = registry.variable_sizes.find(symbol);
   if (it == registry.variable_sizes.end()) return std::nullopt;
   return it->second;
@@ -59,6 +59,7 @@ std::optional<size_t> RegisteredVariableSize(const void* symbol) {
 
 }  // namespace ddrr::hostrt
 
+using ddrr::MutexLock;
 using ddrr::hostrt::GetRegistry;
 
 // Declared by crt/host_runtime.h only for nvcc's own compilation, so declared again here.
@@ -81,7 +82,7 @@ void __cudaRegisterFunction(void** fat_cubin_handle, const char* host_fun, char*
                             const char* device_name, int thread_limit, uint3* tid, uint3* bid,
                             dim3* block_dim, dim3* grid_dim, int* warp_size) {
   auto& registry = GetRegistry();
-  std::lock_guard<std::mutex> lock(registry.mutex);
+  MutexLock lock(&registry.mutex);
   auto& kernel = registry.kernels_by_stub[host_fun];
   if (kernel == nullptr) kernel = std::make_unique<CUkern_st>();
   kernel->name = device_name != nullptr ? device_name : "<unnamed kernel>";
@@ -90,7 +91,7 @@ void __cudaRegisterFunction(void** fat_cubin_handle, const char* host_fun, char*
 void __cudaRegisterVar(void** fat_cubin_handle, char* host_var, char* device_address,
                        const char* device_name, int ext, size_t size, int constant, int global) {
   auto& registry = GetRegistry();
-  std::lock_guard<std::mutex> lock(registry.mutex);
+  MutexLock lock(&registry.mutex);
   registry.variable_sizes[host_var] = size;
 }
 

@@ -3,6 +3,7 @@
 
 #include <unordered_set>
 
+#include "common/mutex.h"
 #include "hostrt/aliases.h"
 #include "hostrt/device.h"
 #include "hostrt/errors.h"
@@ -11,8 +12,8 @@ namespace ddrr::hostrt {
 namespace {
 
 struct StreamRegistry {
-  std::mutex mutex;
-  std::unordered_set<CUstream_st*> live;
+  Mutex mutex;
+  std::unordered_set<CUstream_st*> live GUARDED_BY(mutex);
 };
 
 StreamRegistry& Registry() {
@@ -42,7 +43,7 @@ cudaError_t CreateStream(cudaStream_t* out, unsigned flags, int priority) {
   stream->priority = priority;
   {
     StreamRegistry& registry = Registry();
-    std::lock_guard<std::mutex> lock(registry.mutex);
+    MutexLock lock(&registry.mutex);
     registry.live.insert(stream);
   }
   *out = stream;
@@ -51,8 +52,8 @@ cudaError_t CreateStream(cudaStream_t* out, unsigned flags, int priority) {
 
 }  // namespace
 
-std::mutex& CaptureMutex() {
-  static std::mutex* mutex = new std::mutex();
+Mutex& CaptureMutex() {
+  static Mutex* mutex = new Mutex();
   return *mutex;
 }
 
@@ -71,7 +72,7 @@ cudaError_t ResolveStream(cudaStream_t handle, CUstream_st** stream) {
     return cudaSuccess;
   }
   StreamRegistry& registry = Registry();
-  std::lock_guard<std::mutex> lock(registry.mutex);
+  MutexLock lock(&registry.mutex);
   if (registry.live.count(handle) == 0) return cudaErrorInvalidResourceHandle;
   *stream = handle;
   return cudaSuccess;
@@ -82,7 +83,7 @@ cudaError_t SubmitWork(cudaStream_t handle, HostWork work) {
   cudaError_t error = ResolveStream(handle, &stream);
   if (error != cudaSuccess) return error;
   {
-    std::lock_guard<std::mutex> lock(CaptureMutex());
+    MutexLock lock(&CaptureMutex());
     if (Capture* capture = ActiveCapture(stream)) {
       if (capture->invalidated) return cudaErrorStreamCaptureInvalidated;
       capture->graph->body->nodes.push_back(std::move(work));
@@ -94,12 +95,13 @@ cudaError_t SubmitWork(cudaStream_t handle, HostWork work) {
 }
 
 void InvalidateCapture(CUstream_st* stream) {
-  std::lock_guard<std::mutex> lock(CaptureMutex());
+  MutexLock lock(&CaptureMutex());
   if (Capture* capture = ActiveCapture(stream)) capture->invalidated = true;
 }
 
 }  // namespace ddrr::hostrt
 
+using ddrr::MutexLock;
 using ddrr::hostrt::Finish;
 using ddrr::hostrt::ResolveStream;
 
@@ -113,7 +115,7 @@ cudaError_t CompleteStream(cudaStream_t handle) {
   if (error != cudaSuccess) return Finish(error);
   bool capturing;
   {
-    std::lock_guard<std::mutex> lock(ddrr::hostrt::CaptureMutex());
+    MutexLock lock(&ddrr::hostrt::CaptureMutex());
     capturing = ddrr::hostrt::ActiveCapture(stream) != nullptr;
   }
   if (capturing) {
@@ -145,7 +147,7 @@ cudaError_t cudaStreamDestroy(cudaStream_t handle) {
   }
   {
     ddrr::hostrt::StreamRegistry& registry = ddrr::hostrt::Registry();
-    std::lock_guard<std::mutex> lock(registry.mutex);
+    MutexLock lock(&registry.mutex);
     if (registry.live.erase(handle) == 0) return Finish(cudaErrorInvalidResourceHandle);
   }
   delete handle;

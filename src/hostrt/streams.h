@@ -5,7 +5,6 @@
 #include <cuda_runtime_api.h>
 
 #include <memory>
-#include <mutex>
 
 #include "hostrt/graphs.h"
 
@@ -14,17 +13,14 @@ struct CUstream_st {
   unsigned flags = 0;
   int priority = 0;
   bool capturable = true;  // false for the legacy default stream, which cannot be captured
-  std::shared_ptr<ddrr::hostrt::Capture> capture;  // guarded by CaptureMutex()
+  std::shared_ptr<ddrr::hostrt::Capture> capture GUARDED_BY(ddrr::hostrt::CaptureMutex());
 };
 
 namespace ddrr::hostrt {
 
-// Guards every CUstream_st::capture and the node lists of graphs being captured.
-std::mutex& CaptureMutex();
-
 // The capture `stream` takes part in, or nullptr; forgets a capture that has ended (joined
-// streams leave a capture when its origin ends it). Requires CaptureMutex().
-Capture* ActiveCapture(CUstream_st* stream);
+// streams leave a capture when its origin ends it).
+Capture* ActiveCapture(CUstream_st* stream) EXCLUSIVE_LOCKS_REQUIRED(CaptureMutex());
 
 // Maps a handle (0, cudaStreamLegacy, cudaStreamPerThread or one from cudaStreamCreate*) to its
 // stream; cudaErrorInvalidResourceHandle for anything else, e.g. a destroyed stream.

@@ -11,7 +11,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -19,6 +18,7 @@
 
 #include "common/crc32c.h"
 #include "common/log.h"
+#include "common/mutex.h"
 #include "interpose/data_capture.h"
 #include "interpose/session.h"
 #include "interpose/wrapper_support.h"
@@ -64,23 +64,26 @@ std::atomic<bool> g_failed{false};  // a replay error (missing data): the end sa
 // Where the CLI sees this rank move (a program that stops calling is stopped after a timeout).
 replay::ProgressWriter g_progress(nullptr);
 
-std::mutex g_mu;  // numbering, allocations, virtual handles, RNG states, the result file
+Mutex g_mu;  // numbering, allocations, virtual handles, RNG states, the result file
 // By family: the generated wrappers pass string literals, so views of them stay valid.
-std::unordered_map<std::string_view, std::unordered_map<const void*, uint64_t>> g_handles;
+std::unordered_map<std::string_view, std::unordered_map<const void*, uint64_t>> g_handles
+    GUARDED_BY(g_mu);
 struct Allocation {
   uint64_t id, size;
 };
-std::map<uintptr_t, Allocation> g_allocations;
-uint64_t g_next_allocation = 1;
+std::map<uintptr_t, Allocation> g_allocations GUARDED_BY(g_mu);
+uint64_t g_next_allocation GUARDED_BY(g_mu) = 1;
 struct VirtualComm {
   int nranks, rank;
 };
-std::unordered_map<const void*, VirtualComm> g_virtual_comms;
-std::unordered_map<std::string, std::string> g_restored_rng;
+std::unordered_map<const void*, VirtualComm> g_virtual_comms GUARDED_BY(g_mu);
+std::unordered_map<std::string, std::string> g_restored_rng GUARDED_BY(g_mu);
 // A resumed program (--from step:N) makes its own setup and allocations: recorded handles and
 // allocations correspond to its own one to one, as first seen (apitrace's handle maps).
-std::unordered_map<std::string, std::unordered_map<uint64_t, uint64_t>> g_recorded_to_replay,
-    g_replay_to_recorded;
+std::unordered_map<std::string, std::unordered_map<uint64_t, uint64_t>> g_recorded_to_replay
+    GUARDED_BY(g_mu);
+std::unordered_map<std::string, std::unordered_map<uint64_t, uint64_t>> g_replay_to_recorded
+    GUARDED_BY(g_mu);
 
 bool g_resuming = false;             // the script starts at a resume step
 std::atomic<bool> g_resumed{false};  // ... and the program has marked it
@@ -118,7 +121,8 @@ ThreadCursor& Cursor() {
 bool InSetup() { return g_resuming && !g_resumed.load(std::memory_order_acquire); }
 
 // Whether recorded number `recorded` of `family` is the program's `replayed` (resumed programs).
-bool Corresponds(const std::string& family, uint64_t recorded, uint64_t replayed) {  // g_mu held
+bool Corresponds(const std::string& family, uint64_t recorded, uint64_t replayed)
+    EXCLUSIVE_LOCKS_REQUIRED(g_mu) {
   if (recorded == 0 || replayed == 0) return recorded == replayed;
   auto& forward = g_recorded_to_replay[family];
   auto& backward = g_replay_to_recorded[family];
@@ -169,7 +173,7 @@ void Divergence(uint32_t thread, uint64_t index, uint64_t seq, uint32_t fn, cons
   g_divergences.fetch_add(1);
   if (g_policy == Policy::kIgnore) return;
   {
-    std::lock_guard<std::mutex> lock(g_mu);
+    MutexLock lock(&g_mu);
     static uint64_t written = 0;
     if (written++ < 100) {
       char head[160];
@@ -231,7 +235,7 @@ bool MapScript(const std::string& path) {
   return true;
 }
 
-uint64_t NumberHandle(const char* family, const void* h) {  // g_mu held
+uint64_t NumberHandle(const char* family, const void* h) EXCLUSIVE_LOCKS_REQUIRED(g_mu) {
   if (h == nullptr) return 0;
   auto& ids = g_handles[family];
   return ids.emplace(h, ids.size() + 1).first->second;
@@ -301,7 +305,7 @@ void FinishAppReplay() {
 
 bool VirtualCommShape(ncclComm_t comm, int* nranks, int* rank) {
   if (!g_active.load(std::memory_order_acquire) || comm == nullptr) return false;
-  std::lock_guard<std::mutex> lock(g_mu);
+  MutexLock lock(&g_mu);
   auto it = g_virtual_comms.find(comm);
   if (it == g_virtual_comms.end()) return false;
   if (nranks) *nranks = it->second.nranks;
@@ -354,7 +358,7 @@ void ReplayRng(const char* name, const void* bytes, size_t len) {
     c.rng = i + 1;
     const std::string_view state = g_script.Blob(r.state_blob, r.state_bytes);
     if (g_restore_rng) {
-      std::lock_guard<std::mutex> lock(g_mu);
+      MutexLock lock(&g_mu);
       g_restored_rng[std::string(wanted)] = std::string(state);
     } else if (state != std::string_view(static_cast<const char*>(bytes), bytes ? len : 0)) {
       Divergence(c.script, c.call, 0, 0, "RNG state '" + std::string(wanted) + "' differs");
@@ -367,7 +371,7 @@ void ReplayRng(const char* name, const void* bytes, size_t len) {
 
 size_t ReplayRestoreRng(const char* name, void* bytes, size_t capacity) {
   if (!g_active.load(std::memory_order_acquire) || !g_restore_rng) return 0;
-  std::lock_guard<std::mutex> lock(g_mu);
+  MutexLock lock(&g_mu);
   auto it = g_restored_rng.find(name ? name : "");
   if (it == g_restored_rng.end()) return 0;
   if (bytes && capacity >= it->second.size()) memcpy(bytes, it->second.data(), it->second.size());
@@ -433,7 +437,7 @@ void ReplayStep::Handle(int i, const char* family, const void* h) {
 void ReplayStep::Number() {
   if (numbered_) return;
   numbered_ = true;
-  std::lock_guard<std::mutex> lock(g_mu);
+  MutexLock lock(&g_mu);
   for (Given& g : given_) {
     if (g.kind == sf::kArgHandle) {
       g.value = NumberHandle(g.family, g.raw);
@@ -544,12 +548,12 @@ void ReplayStep::Check() {
     if (a.kind == sf::kArgScalar) {
       same = g.value == a.value;
     } else if (a.kind == sf::kArgHandle) {
-      std::lock_guard<std::mutex> lock(g_mu);
+      MutexLock lock(&g_mu);
       same = g_resuming && info
                  ? Corresponds(std::string(info->args[j].handle_family), a.value, g.value)
                  : g.value == a.value;
     } else if (a.kind == sf::kArgPointer) {
-      std::lock_guard<std::mutex> lock(g_mu);
+      MutexLock lock(&g_mu);
       if (a.value || g.value) {
         same = (g_resuming ? Corresponds("alloc", a.value, g.value) : a.value == g.value) &&
                a.offset == g.offset;
@@ -643,7 +647,7 @@ void* ReplayStep::NewHandle(int i, const char* family, int element) const {
   if (strcmp(family, "comm") == 0) {
     VirtualComm shape{call ? call->comm_size : -1, call ? call->comm_rank : -1};
     if (fn_ == trace::FunctionId::kNcclCommInitAll) shape.rank = element;
-    std::lock_guard<std::mutex> lock(g_mu);
+    MutexLock lock(&g_mu);
     g_virtual_comms[h] = shape;
   }
   return h;
@@ -679,19 +683,19 @@ void ReplayStep::OutHandle(int i, const char* family, const void* h) {
   (void)i;
   const auto* call = static_cast<const ScriptCall*>(call_);
   if (call && (call->flags & sf::kCallFailed)) return;  // as the recording numbered it
-  std::lock_guard<std::mutex> lock(g_mu);
+  MutexLock lock(&g_mu);
   NumberHandle(family, h);
 }
 
 void ReplayStep::Allocated(const void* p, size_t size) {
   if (!active_ || p == nullptr) return;
-  std::lock_guard<std::mutex> lock(g_mu);
+  MutexLock lock(&g_mu);
   g_allocations[reinterpret_cast<uintptr_t>(p)] = {g_next_allocation++, size};
 }
 
 void ReplayStep::Freed(const void* p) {
   if (!active_) return;
-  std::lock_guard<std::mutex> lock(g_mu);
+  MutexLock lock(&g_mu);
   g_allocations.erase(reinterpret_cast<uintptr_t>(p));
 }
 

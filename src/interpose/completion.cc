@@ -2,7 +2,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdlib>
 #include <mutex>
 #include <string_view>
@@ -10,6 +9,7 @@
 #include <vector>
 
 #include "common/log.h"
+#include "common/mutex.h"
 #include "interpose/data_capture.h"
 #include "interpose/session.h"
 #include "interpose/wrapper_support.h"
@@ -145,7 +145,7 @@ class Poller {
   OpQueue* ThisThreadQueue() {
     thread_local ThreadQueue t;
     if (t.queue) return t.queue;
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     for (OpQueue* q = queues_.load(std::memory_order_relaxed); q; q = q->next_queue) {
       bool was_orphan = true;
       if (q->orphan.compare_exchange_strong(was_orphan, false, std::memory_order_acquire))
@@ -158,7 +158,7 @@ class Poller {
   }
 
   void Start() {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (started_.load(std::memory_order_relaxed)) return;
     thread_ = std::thread([this] { Run(); });
     // atexit handlers run before the CUDA runtime's teardown (registered earlier): stop polling
@@ -169,10 +169,10 @@ class Poller {
 
   void Stop() {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       stopping_.store(true, std::memory_order_release);
     }
-    cv_.notify_one();
+    cv_.Signal();
     if (thread_.joinable()) thread_.join();
   }
 
@@ -250,13 +250,14 @@ class Poller {
         if (std::chrono::steady_clock::now() > drain_deadline) return;
       }
       if (progress) wait = std::chrono::microseconds(20);
-      std::unique_lock<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       if (stopping) {
-        lock.unlock();
+        lock.Unlock();
         std::this_thread::sleep_for(wait);
       } else {
-        cv_.wait_for(lock, waiting ? wait : kIdlePoll,
-                     [this] { return stopping_.load(std::memory_order_relaxed); });
+        const auto deadline = std::chrono::steady_clock::now() + (waiting ? wait : kIdlePoll);
+        while (!stopping_.load(std::memory_order_relaxed) && cv_.WaitUntil(&mu_, deadline)) {
+        }
       }
       if (waiting && !progress) wait = std::min(wait * 2, std::chrono::microseconds(1000));
     }
@@ -276,8 +277,10 @@ class Poller {
         meta);
   }
 
-  std::mutex mu_;  // thread start/stop and queue registration; never taken per op
-  std::condition_variable cv_;
+  // Serialises thread start/stop and queue registration (the state itself is atomic, read
+  // without it); never taken per op.
+  Mutex mu_;
+  CondVar cv_;
   std::atomic<OpQueue*> queues_{nullptr};
   std::thread thread_;
   std::atomic<bool> started_{false};

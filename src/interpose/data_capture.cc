@@ -3,10 +3,10 @@
 #include <atomic>
 #include <cmath>
 #include <cstring>
-#include <mutex>
 #include <unordered_set>
 
 #include "common/log.h"
+#include "common/mutex.h"
 #include "interpose/app_replay.h"
 #include "interpose/capture_config.h"
 #include "interpose/completion.h"
@@ -74,7 +74,7 @@ class StagingPool {
     *cls = c;
     const uint64_t size = kMinBytes << c;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       if (c < kClasses && !free_[c].empty()) {
         void* p = free_[c].back();
         free_[c].pop_back();
@@ -92,7 +92,7 @@ class StagingPool {
     if (real.exchange_capture_mode) real.exchange_capture_mode(&mode);
     if (st != cudaSuccess) {
       real.get_last_error();  // the job must not see our failure
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       allocated_ -= size;
       return nullptr;
     }
@@ -100,16 +100,16 @@ class StagingPool {
   }
 
   void Give(void* p, uint32_t cls) {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     free_[cls].push_back(p);
   }
 
  private:
   static constexpr uint64_t kMinBytes = 4096;
   static constexpr uint32_t kClasses = 40;
-  std::mutex mu_;
-  uint64_t allocated_ = 0;
-  std::vector<void*> free_[kClasses];
+  Mutex mu_;
+  uint64_t allocated_ GUARDED_BY(mu_) = 0;
+  std::vector<void*> free_[kClasses] GUARDED_BY(mu_);
 };
 
 // NaN and Inf elements of a floating-point buffer (integers have none).

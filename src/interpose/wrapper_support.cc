@@ -13,6 +13,7 @@
 
 #include "common/fast_clock.h"
 #include "common/log.h"
+#include "common/mutex.h"
 #include "interpose/app_replay.h"
 #include "interpose/completion.h"
 #include "interpose/dl_hooks.h"
@@ -72,10 +73,10 @@ struct CommState {
   uint64_t shrinks = 0;
 };
 
-std::mutex g_comms_mu;
-std::unordered_map<ncclComm_t, CommState> g_comms;  // guarded by g_comms_mu
+Mutex g_comms_mu;
+std::unordered_map<ncclComm_t, CommState> g_comms GUARDED_BY(g_comms_mu);
 
-CommState& StateOf(ncclComm_t comm) {  // g_comms_mu held
+CommState& StateOf(ncclComm_t comm) EXCLUSIVE_LOCKS_REQUIRED(g_comms_mu) {
   auto [it, fresh] = g_comms.try_emplace(comm);
   if (fresh) it->second.key = KeyHasher().Add("unknown-comm", 12).Add(comm).Done();
   return it->second;
@@ -218,7 +219,7 @@ CallEvent::CallEvent(trace::FunctionId fn, uint64_t t0, int64_t result)
 
 void CallEvent::OnComm(ncclComm_t comm, bool counts_op) {
   if (comm == nullptr) return;  // e.g. ncclGetLastError(NULL): no communicator involved
-  std::lock_guard<std::mutex> lock(g_comms_mu);
+  MutexLock lock(&g_comms_mu);
   CommState& s = StateOf(comm);
   comm_key_ = s.key;
   if (counts_op) {
@@ -230,7 +231,7 @@ void CallEvent::OnComm(ncclComm_t comm, bool counts_op) {
 void CallEvent::OnCreated(ncclComm_t comm, uint64_t key, int nranks, int rank) {
   comm_key_ = key;
   if (comm == nullptr) return;
-  std::lock_guard<std::mutex> lock(g_comms_mu);
+  MutexLock lock(&g_comms_mu);
   g_comms[comm] = CommState{key, 0, 0, 0};
 }
 
@@ -374,7 +375,7 @@ void NcclCommSplit(CallEvent& ev, ncclComm_t parent, int color, int, ncclComm_t*
                    ncclConfig_t*) {
   uint64_t parent_key, ordinal;
   {
-    std::lock_guard<std::mutex> lock(g_comms_mu);
+    MutexLock lock(&g_comms_mu);
     CommState& p = StateOf(parent);
     parent_key = p.key;
     ordinal = ++p.splits;
@@ -387,7 +388,7 @@ void NcclCommShrink(CallEvent& ev, ncclComm_t parent, int*, int, ncclComm_t* new
                     int) {
   uint64_t parent_key, ordinal;
   {
-    std::lock_guard<std::mutex> lock(g_comms_mu);
+    MutexLock lock(&g_comms_mu);
     CommState& p = StateOf(parent);
     parent_key = p.key;
     ordinal = ++p.shrinks;

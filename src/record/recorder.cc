@@ -8,13 +8,13 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstring>
 #include <filesystem>
 #include <mutex>
 #include <thread>
 
 #include "common/log.h"
+#include "common/mutex.h"
 #include "record/sealer.h"
 #include "record/spool.h"
 
@@ -110,7 +110,7 @@ class RecorderImpl final : public Recorder {
   }
 
   Status Flush() override {
-    std::lock_guard<std::mutex> g(seal_mu_);
+    MutexLock g(&seal_mu_);
     if (!status_.ok() || closed_) return status_;
     return SealTo(spool_->header().head.load(std::memory_order_acquire), kCloseWaitMs, true);
   }
@@ -121,12 +121,12 @@ class RecorderImpl final : public Recorder {
       active_.store(false, std::memory_order_relaxed);
     }
     {
-      std::lock_guard<std::mutex> g(wake_mu_);
+      MutexLock g(&wake_mu_);
       stop_ = true;
     }
-    wake_.notify_one();
+    wake_.Signal();
     if (thread_.joinable()) thread_.join();
-    std::lock_guard<std::mutex> g(seal_mu_);
+    MutexLock g(&seal_mu_);
     if (closed_) return status_;
     closed_ = true;
     if (!status_.ok()) return status_;  // the spool stays for salvage
@@ -208,10 +208,10 @@ class RecorderImpl final : public Recorder {
     if (used > spool_->capacity() / 4) Kick();
   }
   void Kick() {
-    if (!kicked_.exchange(true, std::memory_order_relaxed)) wake_.notify_one();
+    if (!kicked_.exchange(true, std::memory_order_relaxed)) wake_.Signal();
   }
 
-  void Fail(const Status& st) {
+  void Fail(const Status& st) EXCLUSIVE_LOCKS_REQUIRED(seal_mu_) {
     if (status_.ok()) status_ = st;
     active_.store(false, std::memory_order_relaxed);
     if (!disabled_.exchange(true)) {
@@ -220,8 +220,8 @@ class RecorderImpl final : public Recorder {
     }
   }
 
-  // With seal_mu_: feeds everything up to `until` and, when `flush`, seals the open frames.
-  Status SealTo(uint64_t until, uint32_t wait_ms, bool flush) {
+  // Feeds everything up to `until` and, when `flush`, seals the open frames.
+  Status SealTo(uint64_t until, uint32_t wait_ms, bool flush) EXCLUSIVE_LOCKS_REQUIRED(seal_mu_) {
     auto fed = sealer_.Drain(until, wait_ms);
     Status st = fed.ok() ? Status::Ok() : fed.status();
     if (st.ok() && flush) st = sealer_.Flush();
@@ -229,7 +229,7 @@ class RecorderImpl final : public Recorder {
     return st;
   }
 
-  void NoteDrops() {
+  void NoteDrops() EXCLUSIVE_LOCKS_REQUIRED(seal_mu_) {
     const uint64_t dropped = spool_->header().dropped.load(std::memory_order_relaxed);
     if (dropped == noted_drops_) return;
     trace::WireEncoder e;
@@ -253,7 +253,7 @@ class RecorderImpl final : public Recorder {
     for (;;) {
       bool busy = false;
       {
-        std::lock_guard<std::mutex> g(seal_mu_);
+        MutexLock g(&seal_mu_);
         if (closed_ || !status_.ok()) return;
         kicked_.store(false, std::memory_order_relaxed);
         const uint64_t head = spool_->header().head.load(std::memory_order_acquire);
@@ -269,11 +269,13 @@ class RecorderImpl final : public Recorder {
         busy = h.head.load(std::memory_order_acquire) - h.tail.load(std::memory_order_relaxed) >
                spool_->capacity() / 4;
       }
-      std::unique_lock<std::mutex> lk(wake_mu_);
+      MutexLock lock(&wake_mu_);
       if (stop_) return;
       if (!busy) {
-        wake_.wait_for(lk, interval,
-                       [this] { return stop_ || kicked_.load(std::memory_order_relaxed); });
+        const auto deadline = std::chrono::steady_clock::now() + interval;
+        while (!stop_ && !kicked_.load(std::memory_order_relaxed) &&
+               wake_.WaitUntil(&wake_mu_, deadline)) {
+        }
       }
       if (stop_) return;
     }
@@ -286,15 +288,15 @@ class RecorderImpl final : public Recorder {
   std::atomic<bool> kicked_{false};
   std::atomic<uint64_t> payloads_dropped_{0};
 
-  std::mutex seal_mu_;  // the sealer and everything it owns below
-  Sealer sealer_;
-  Status status_;
-  bool closed_ = false;
-  uint64_t noted_drops_ = 0;
+  Mutex seal_mu_;  // the sealer and everything it owns below
+  Sealer sealer_ GUARDED_BY(seal_mu_);
+  Status status_ GUARDED_BY(seal_mu_);
+  bool closed_ GUARDED_BY(seal_mu_) = false;
+  uint64_t noted_drops_ GUARDED_BY(seal_mu_) = 0;
 
-  std::mutex wake_mu_;
-  std::condition_variable wake_;
-  bool stop_ = false;
+  Mutex wake_mu_;
+  CondVar wake_;
+  bool stop_ GUARDED_BY(wake_mu_) = false;
   std::thread thread_;
 
   std::string trace_path_;

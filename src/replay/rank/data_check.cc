@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "common/mix.h"
+#include "common/mutex.h"
 #include "trace/event_printer.h"
 
 namespace ddrr::replay {
@@ -34,7 +35,7 @@ bool DataChecker::Unchecked(uint64_t comm_key, uint64_t op_seq) const {
 }
 
 uint64_t DataChecker::NextSeed(uint64_t comm_key, const trace::OpView& view, int rank) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   // Every member counts the collectives it takes part in (one process may hold several members),
   // and each side counts the messages between two ranks (a rank may send to itself).
   if (!view.p2p()) return Combine(Combine(comm_key, 1), collectives_[{comm_key, rank}]++);
@@ -62,7 +63,7 @@ std::optional<PendingCheck> DataChecker::Prepare(const trace::ApiCall& call,
   auto stream = replayer_.Stream(view.stream);
   const size_t bytes = ElementBytes(op.datatype);
   if (!checkable || !stream || bytes == 0) {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     ++counts_.unchecked;
     return std::nullopt;
   }
@@ -100,7 +101,7 @@ void DataChecker::Check(const PendingCheck& check, bool in_progress) {
     // on its stream. Bounded like any wait of a replay rank.
     ncclResult_t state = ncclSuccess;
     if (replayer_.WaitSettled(check.comm, &state) != ncclSuccess || state != ncclSuccess) {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       ++counts_.unchecked;
       return;
     }
@@ -111,7 +112,7 @@ void DataChecker::Check(const PendingCheck& check, bool in_progress) {
   std::optional<Mismatch> wrong;
   if (copied == cudaSuccess)
     wrong = CheckOutput(check.op, host, check.elements, replayer_.plan().exact_reductions());
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (copied != cudaSuccess) {
     ++counts_.unchecked;
     return;
@@ -126,7 +127,7 @@ void DataChecker::Check(const PendingCheck& check, bool in_progress) {
 }
 
 DataCounts DataChecker::counts() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return counts_;
 }
 

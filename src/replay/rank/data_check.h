@@ -14,11 +14,11 @@
 
 #include <cstdint>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <tuple>
 #include <unordered_map>
 
+#include "common/mutex.h"
 #include "ddrr/replay.pb.h"
 #include "replay/rank/pattern.h"
 #include "replay/rank/replayer.h"
@@ -66,10 +66,10 @@ class DataChecker {
   Replayer& replayer_;
   ResultLog& log_;
   std::unordered_map<uint64_t, uint64_t> unchecked_from_;  // comm key -> first unchecked op
-  mutable std::mutex mu_;
-  std::map<std::pair<uint64_t, int>, uint64_t> collectives_;           // guarded by mu_
-  std::map<std::tuple<uint64_t, int, int, bool>, uint64_t> messages_;  // guarded by mu_
-  DataCounts counts_;                                                  // guarded by mu_
+  mutable Mutex mu_;
+  std::map<std::pair<uint64_t, int>, uint64_t> collectives_ GUARDED_BY(mu_);
+  std::map<std::tuple<uint64_t, int, int, bool>, uint64_t> messages_ GUARDED_BY(mu_);
+  DataCounts counts_ GUARDED_BY(mu_);
 };
 
 }  // namespace ddrr::replay

@@ -2,15 +2,14 @@
 
 #include <array>
 #include <atomic>
-#include <condition_variable>
 #include <deque>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <thread>
 #include <vector>
 
+#include "common/mutex.h"
 #include "replay/hang.h"
 #include "replay/rank/call.h"
 #include "replay/rank/data_check.h"
@@ -239,8 +238,8 @@ class ThreadPool {
 
   // Queues a call for the replay thread of recorded thread `thread`; false once stopped.
   bool Push(uint32_t thread, Item item) {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [&] { return queued_ < kMaxQueued || runner_.stop().load(); });
+    MutexLock lock(&mu_);
+    while (queued_ >= kMaxQueued && !runner_.stop().load()) cv_.Wait(&mu_);
     if (runner_.stop().load()) return false;
     auto [it, fresh] = index_.try_emplace(thread, workers_.size());
     if (fresh) {
@@ -253,26 +252,29 @@ class ThreadPool {
     if (Runner::Creates(item.event)) w.creating.insert(item.pos.seq);
     w.queue.push_back(std::move(item));
     ++queued_;
-    cv_.notify_all();
+    cv_.SignalAll();
     return true;
   }
 
   void Finish() {
+    std::vector<Worker*> workers;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       done_ = true;
-      cv_.notify_all();
+      cv_.SignalAll();
+      for (auto& w : workers_) workers.push_back(w.get());
     }
-    for (auto& w : workers_)
+    for (Worker* w : workers)
       if (w->thread.joinable()) w->thread.join();
   }
 
  private:
   struct Worker {
     std::thread thread;
-    std::deque<Item> queue;       // guarded by mu_
-    std::set<uint64_t> creating;  // seqs of queued or running calls that create; guarded by mu_
-    bool running = false;         // its queue's front is being replayed; guarded by mu_
+    // Guarded by the pool's mu_ (which the analysis cannot name from here).
+    std::deque<Item> queue;
+    std::set<uint64_t> creating;  // seqs of queued or running calls that create
+    bool running = false;         // its queue's front is being replayed
     ThreadState state;            // the worker's own
   };
 
@@ -280,7 +282,7 @@ class ThreadPool {
   // starts once every earlier call of another thread has started (a thread blocked in a call
   // holds up no one), and once every earlier call that creates a handle has returned (its
   // handle may be what this call uses).
-  bool MayStart(size_t self, uint64_t seq) const {  // mu_ held
+  bool MayStart(size_t self, uint64_t seq) const EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     for (size_t i = 0; i < workers_.size(); ++i) {
       if (i == self) continue;
       const Worker& w = *workers_[i];
@@ -296,40 +298,40 @@ class ThreadPool {
     cudaSetDevice(runner_.replayer().InitialDevice());
     Worker* w;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       w = workers_[self].get();
     }
     for (;;) {
       Item* item;
       {
-        std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait(lock, [&] {
-          return runner_.stop().load() || (w->queue.empty() && done_) ||
-                 (!w->queue.empty() && MayStart(self, w->queue.front().pos.seq));
-        });
+        MutexLock lock(&mu_);
+        while (!(runner_.stop().load() || (w->queue.empty() && done_) ||
+                 (!w->queue.empty() && MayStart(self, w->queue.front().pos.seq)))) {
+          cv_.Wait(&mu_);
+        }
         if (runner_.stop().load() || w->queue.empty()) return;
         item = &w->queue.front();  // deque: stays put while others are pushed behind it
         w->running = true;
-        cv_.notify_all();  // started: later calls of other threads may start too
+        cv_.SignalAll();  // started: later calls of other threads may start too
       }
       const bool go_on = runner_.Execute(*item, w->state);
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       w->running = false;
       w->creating.erase(item->pos.seq);
       w->queue.pop_front();
       --queued_;
-      cv_.notify_all();
+      cv_.SignalAll();
       if (!go_on) return;
     }
   }
 
   Runner& runner_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<std::unique_ptr<Worker>> workers_;  // guarded by mu_ (the vector, not the workers)
-  std::map<uint32_t, size_t> index_;              // recorded thread -> worker; guarded by mu_
-  size_t queued_ = 0;                             // guarded by mu_
-  bool done_ = false;                             // guarded by mu_
+  Mutex mu_;
+  CondVar cv_;
+  std::vector<std::unique_ptr<Worker>> workers_ GUARDED_BY(mu_);  // the vector, not the workers
+  std::map<uint32_t, size_t> index_ GUARDED_BY(mu_);              // recorded thread -> worker
+  size_t queued_ GUARDED_BY(mu_) = 0;
+  bool done_ GUARDED_BY(mu_) = false;
 };
 
 }  // namespace

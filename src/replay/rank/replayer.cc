@@ -10,19 +10,17 @@ namespace ddrr::replay {
 
 namespace {
 
-// The handle tables: one lock guards them all.
+// The handle tables; the caller holds the one lock that guards them all.
 template <typename Map>
-auto FindIn(std::mutex& mu, const Map& map, typename Map::key_type key)
+auto FindIn(const Map& map, typename Map::key_type key)
     -> std::optional<typename Map::mapped_type> {
-  std::lock_guard<std::mutex> lock(mu);
   auto it = map.find(key);
   if (it == map.end()) return std::nullopt;
   return it->second;
 }
 
 template <typename Map>
-void PutIn(std::mutex& mu, Map& map, typename Map::key_type key, typename Map::mapped_type value) {
-  std::lock_guard<std::mutex> lock(mu);
+void PutIn(Map& map, typename Map::key_type key, typename Map::mapped_type value) {
   map[key] = value;
 }
 
@@ -71,15 +69,17 @@ int Replayer::PlanCommRank(uint64_t key) const {
 }
 
 void Replayer::BindComm(uint64_t recorded, const CommBinding& binding) {
-  PutIn(mu_, comms_, recorded, binding);
+  MutexLock lock(&mu_);
+  PutIn(comms_, recorded, binding);
 }
 
 std::optional<CommBinding> Replayer::FindComm(uint64_t recorded) const {
-  return FindIn(mu_, comms_, recorded);
+  MutexLock lock(&mu_);
+  return FindIn(comms_, recorded);
 }
 
 uint32_t Replayer::NextCreation(uint64_t key) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return creations_[key]++;
 }
 
@@ -99,7 +99,10 @@ std::optional<cudaStream_t> Replayer::Stream(uint64_t recorded) {
   // The legacy default stream (0), cudaStreamLegacy (1) and cudaStreamPerThread (2) are the
   // same in every process.
   if (recorded <= 2) return reinterpret_cast<cudaStream_t>(recorded);
-  if (auto known = FindIn(mu_, streams_, recorded)) return known;
+  {
+    MutexLock lock(&mu_);
+    if (auto known = FindIn(streams_, recorded)) return known;
+  }
   cudaStream_t s = nullptr;
   if (cudaStreamCreate(&s) != cudaSuccess) return std::nullopt;
   DDRR_INFO(log::kAll, "replay: a stream the recording did not create is created on first use");
@@ -108,7 +111,10 @@ std::optional<cudaStream_t> Replayer::Stream(uint64_t recorded) {
 }
 
 std::optional<cudaEvent_t> Replayer::Event(uint64_t recorded) {
-  if (auto known = FindIn(mu_, events_, recorded)) return known;
+  {
+    MutexLock lock(&mu_);
+    if (auto known = FindIn(events_, recorded)) return known;
+  }
   cudaEvent_t e = nullptr;
   if (cudaEventCreateWithFlags(&e, cudaEventDisableTiming) != cudaSuccess) return std::nullopt;
   BindEvent(recorded, e);
@@ -116,30 +122,38 @@ std::optional<cudaEvent_t> Replayer::Event(uint64_t recorded) {
 }
 
 std::optional<void*> Replayer::Registration(uint64_t recorded) const {
-  return FindIn(mu_, registrations_, recorded);
+  MutexLock lock(&mu_);
+  return FindIn(registrations_, recorded);
 }
 std::optional<ncclWindow_t> Replayer::Window(uint64_t recorded) const {
-  return FindIn(mu_, windows_, recorded);
+  MutexLock lock(&mu_);
+  return FindIn(windows_, recorded);
 }
 std::optional<ncclRedOp_t> Replayer::RedOp(int64_t recorded) const {
   if (recorded >= 0 && recorded < ncclNumOps) return static_cast<ncclRedOp_t>(recorded);
-  return FindIn(mu_, redops_, recorded);
+  MutexLock lock(&mu_);
+  return FindIn(redops_, recorded);
 }
 
 void Replayer::BindStream(uint64_t recorded, cudaStream_t live) {
-  PutIn(mu_, streams_, recorded, live);
+  MutexLock lock(&mu_);
+  PutIn(streams_, recorded, live);
 }
 void Replayer::BindEvent(uint64_t recorded, cudaEvent_t live) {
-  PutIn(mu_, events_, recorded, live);
+  MutexLock lock(&mu_);
+  PutIn(events_, recorded, live);
 }
 void Replayer::BindRegistration(uint64_t recorded, void* live) {
-  PutIn(mu_, registrations_, recorded, live);
+  MutexLock lock(&mu_);
+  PutIn(registrations_, recorded, live);
 }
 void Replayer::BindWindow(uint64_t recorded, ncclWindow_t live) {
-  PutIn(mu_, windows_, recorded, live);
+  MutexLock lock(&mu_);
+  PutIn(windows_, recorded, live);
 }
 void Replayer::BindRedOp(int64_t recorded, ncclRedOp_t live) {
-  PutIn(mu_, redops_, recorded, live);
+  MutexLock lock(&mu_);
+  PutIn(redops_, recorded, live);
 }
 
 uint64_t Replayer::AllocationBytes(uint64_t seq) const {
@@ -148,12 +162,12 @@ uint64_t Replayer::AllocationBytes(uint64_t seq) const {
 }
 
 void Replayer::BindAllocation(uint64_t recorded_base, uint64_t recorded_size, void* live) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   memory_[recorded_base] = {recorded_size, live};
 }
 
 void* Replayer::UnbindAllocation(uint64_t recorded_base) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = memory_.find(recorded_base);
   if (it == memory_.end()) return nullptr;
   void* live = it->second.live;
@@ -163,7 +177,7 @@ void* Replayer::UnbindAllocation(uint64_t recorded_base) {
 
 std::optional<void*> Replayer::Translate(uint64_t recorded) const {
   if (recorded == 0) return nullptr;
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = memory_.upper_bound(recorded);
   if (it == memory_.begin()) return std::nullopt;
   --it;
@@ -185,7 +199,7 @@ int Replayer::InitialDevice() const {
 }
 
 const char* Replayer::Keep(const std::string& text) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   kept_.push_back(text);
   return kept_.back().c_str();
 }

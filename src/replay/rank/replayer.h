@@ -13,12 +13,12 @@
 #include <cstdint>
 #include <deque>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "common/mutex.h"
 #include "common/status.h"
 #include "ddrr/replay.pb.h"
 #include "replay/rank/rendezvous.h"
@@ -101,16 +101,16 @@ class Replayer {
   std::unordered_map<uint64_t, uint64_t> allocation_bytes_;  // call seq -> bytes
   std::map<int, int> devices_;
 
-  mutable std::mutex mu_;
-  std::unordered_map<uint64_t, CommBinding> comms_;     // guarded by mu_
-  std::unordered_map<uint64_t, cudaStream_t> streams_;  // guarded by mu_
-  std::unordered_map<uint64_t, cudaEvent_t> events_;    // guarded by mu_
-  std::unordered_map<uint64_t, void*> registrations_;   // guarded by mu_
-  std::unordered_map<uint64_t, ncclWindow_t> windows_;  // guarded by mu_
-  std::unordered_map<int64_t, ncclRedOp_t> redops_;     // guarded by mu_
-  std::map<uint64_t, Allocation> memory_;               // by recorded base; guarded by mu_
-  std::unordered_map<uint64_t, uint32_t> creations_;    // guarded by mu_
-  std::deque<std::string> kept_;                        // guarded by mu_
+  mutable Mutex mu_;
+  std::unordered_map<uint64_t, CommBinding> comms_ GUARDED_BY(mu_);
+  std::unordered_map<uint64_t, cudaStream_t> streams_ GUARDED_BY(mu_);
+  std::unordered_map<uint64_t, cudaEvent_t> events_ GUARDED_BY(mu_);
+  std::unordered_map<uint64_t, void*> registrations_ GUARDED_BY(mu_);
+  std::unordered_map<uint64_t, ncclWindow_t> windows_ GUARDED_BY(mu_);
+  std::unordered_map<int64_t, ncclRedOp_t> redops_ GUARDED_BY(mu_);
+  std::map<uint64_t, Allocation> memory_ GUARDED_BY(mu_);  // by recorded base
+  std::unordered_map<uint64_t, uint32_t> creations_ GUARDED_BY(mu_);
+  std::deque<std::string> kept_ GUARDED_BY(mu_);
 };
 
 }  // namespace ddrr::replay

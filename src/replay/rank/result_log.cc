@@ -5,6 +5,8 @@
 
 #include <cstring>
 
+#include "common/mutex.h"
+
 namespace ddrr::replay {
 namespace {
 
@@ -28,7 +30,7 @@ ResultLog::~ResultLog() {
 
 void ResultLog::Write(const std::string& kind, const std::string& text, uint64_t limit) {
   if (fd_ < 0) return;
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (written_[KindIndex(kind)]++ >= limit) return;
   const std::string line = kind + " " + text + "\n";
   [[maybe_unused]] ssize_t n = write(fd_, line.data(), line.size());

@@ -5,8 +5,9 @@
 #pragma once
 
 #include <cstdint>
-#include <mutex>
 #include <string>
+
+#include "common/mutex.h"
 
 namespace ddrr::replay {
 
@@ -23,8 +24,8 @@ class ResultLog {
 
  private:
   int fd_ = -1;
-  std::mutex mu_;
-  uint64_t written_[8] = {};  // per kind, by KindIndex; guarded by mu_
+  Mutex mu_;
+  uint64_t written_[8] GUARDED_BY(mu_) = {};  // per kind, by KindIndex
 };
 
 }  // namespace ddrr::replay
