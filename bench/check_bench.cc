@@ -20,8 +20,8 @@
 #include <string>
 
 #include "analysis/check.h"
+#include "ddrr-synth/synthetic_run.h"
 #include "trace/run.h"
-#include "trace/synthetic_run.h"
 
 namespace {
 

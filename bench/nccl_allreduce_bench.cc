@@ -18,8 +18,8 @@
 #include <cstring>
 #include <vector>
 
-#include "common/bootstrap.h"
-#include "common/check.h"
+#include "support/bootstrap.h"
+#include "support/check.h"
 
 namespace {
 

@@ -8,9 +8,9 @@
 
 #include <filesystem>
 
+#include "ddrr-synth/synthetic_run.h"
 #include "spec/api_encode.h"
 #include "trace/record_encoders.h"
-#include "trace/synthetic_run.h"
 #include "trace/trace_reader.h"
 #include "trace/trace_writer.h"
 

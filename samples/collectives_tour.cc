@@ -9,9 +9,9 @@
 #include <cstdio>
 #include <vector>
 
-#include "common/bootstrap.h"
-#include "common/check.h"
-#include "common/options.h"
+#include "support/bootstrap.h"
+#include "support/check.h"
+#include "support/options.h"
 #include "tour/elements.h"
 #include "tour/tour.h"
 

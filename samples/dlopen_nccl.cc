@@ -15,10 +15,10 @@
 #include <string>
 #include <vector>
 
-#include "common/bootstrap.h"
-#include "common/check.h"
-#include "common/device_buffer.h"
-#include "common/options.h"
+#include "support/bootstrap.h"
+#include "support/check.h"
+#include "support/device_buffer.h"
+#include "support/options.h"
 
 namespace ddrr_samples {
 namespace {

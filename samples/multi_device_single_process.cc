@@ -14,10 +14,10 @@
 #include <string>
 #include <vector>
 
-#include "common/check.h"
-#include "common/device_buffer.h"
-#include "common/options.h"
-#include "common/wait.h"
+#include "support/check.h"
+#include "support/device_buffer.h"
+#include "support/options.h"
+#include "support/wait.h"
 
 namespace ddrr_samples {
 namespace {

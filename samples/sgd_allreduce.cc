@@ -21,13 +21,13 @@
 #include <string>
 #include <vector>
 
-#include "common/bootstrap.h"
-#include "common/check.h"
-#include "common/device_buffer.h"
-#include "common/marks.h"
-#include "common/numeric.h"
-#include "common/options.h"
-#include "common/wait.h"
+#include "support/bootstrap.h"
+#include "support/check.h"
+#include "support/device_buffer.h"
+#include "support/marks.h"
+#include "support/numeric.h"
+#include "support/options.h"
+#include "support/wait.h"
 
 namespace ddrr_samples {
 namespace {

@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <limits>
 
-#include "common/numeric.h"
+#include "support/numeric.h"
 
 namespace ddrr_samples {
 

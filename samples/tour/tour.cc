@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "common/wait.h"
+#include "support/wait.h"
 
 namespace ddrr_samples {
 namespace {

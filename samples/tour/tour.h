@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
-#include "common/check.h"
-#include "common/device_buffer.h"
-#include "common/options.h"
+#include "support/check.h"
+#include "support/device_buffer.h"
+#include "support/options.h"
 #include "tour/elements.h"
 
 namespace ddrr_samples {

@@ -1,6 +1,8 @@
 // Salvage: rebuilds a killed rank's file from its intact frames and its spool (recorder.h).
 // Lives in its own library because it reads the old frames with the libprotobuf reader, which
 // must stay out of libddrr.so.
+#include "record/salvage.h"
+
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -15,7 +17,6 @@
 
 #include "common/crc32c.h"
 #include "common/log.h"
-#include "record/recorder.h"
 #include "record/sealer.h"
 #include "record/spool.h"
 #include "trace/format.h"

@@ -1,3 +1,5 @@
+#include "record/salvage.h"
+
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>

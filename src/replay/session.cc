@@ -16,7 +16,7 @@
 #include "launch/installed.h"
 #include "launch/launcher.h"
 #include "launch/recorder_env.h"
-#include "record/recorder.h"
+#include "record/salvage.h"
 #include "replay/monitor.h"
 #include "replay/placement.h"
 #include "replay/progress.h"

@@ -4,7 +4,7 @@
 
 #include <filesystem>
 
-#include "trace/synthetic_run.h"
+#include "ddrr-synth/synthetic_run.h"
 #include "trace/test_util.h"
 
 namespace ddrr::trace {
@@ -43,6 +43,27 @@ TEST(RunTest, ReportsMissingRankAndSpool) {
   ASSERT_EQ(problems.size(), 2u);
   EXPECT_NE(problems[0].ToString().find("rank 3 has only a spool"), std::string::npos);
   EXPECT_NE(problems[1].ToString().find("rank 1 of 4: no rank file"), std::string::npos);
+}
+
+TEST(RunTest, LiveSpoolBesideRankFileIsReadAndReported) {
+  // A rank still running has both: the frames sealed so far and the spool it appends to.
+  testing::TempDir dir;
+  SyntheticRunOptions o;
+  o.world_size = 2;
+  o.steps = 2;
+  ASSERT_TRUE(WriteSyntheticRun(dir.path(), o).ok());
+  testing::WriteFile(dir.File("rank-1.spool"), "x");
+  auto run = Run::Open(dir.path());
+  ASSERT_TRUE(run.ok()) << run.status().ToString();
+  ASSERT_EQ(run->ranks().size(), 2u);
+  EXPECT_TRUE(run->ranks()[0].spool_path.empty());
+  EXPECT_EQ(std::filesystem::path(run->ranks()[1].spool_path).filename(), "rank-1.spool");
+  EXPECT_NE(run->ranks()[1].reader, nullptr);  // the sealed frames are read
+  EXPECT_TRUE(run->MissingRanks().empty());
+  auto problems = run->Problems();
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(std::filesystem::path(problems[0].file).filename(), "rank-1.spool");
+  EXPECT_NE(problems[0].message.find("spool of a rank that has not finished"), std::string::npos);
 }
 
 TEST(RunTest, UnreadableRankFileIsAProblemNotAFailure) {

@@ -4,8 +4,8 @@
 
 #include <filesystem>
 
+#include "ddrr-synth/synthetic_run.h"
 #include "trace/format.h"
-#include "trace/synthetic_run.h"
 #include "trace/test_util.h"
 #include "trace/trace_reader.h"
 

@@ -13,8 +13,8 @@
 #include <thread>
 #include <vector>
 
-#include "common/bootstrap.h"
-#include "common/check.h"
+#include "support/bootstrap.h"
+#include "support/check.h"
 
 namespace {
 

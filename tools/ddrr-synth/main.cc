@@ -3,7 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
-#include "trace/synthetic_run.h"
+#include "ddrr-synth/synthetic_run.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"Write a synthetic training-like ddrr run (for tests, benchmarks, demos)"};

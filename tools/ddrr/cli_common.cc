@@ -7,7 +7,7 @@
 #include <set>
 
 #ifdef DDRR_HAVE_RECORDER
-#include "record/recorder.h"
+#include "record/salvage.h"
 #endif
 #ifdef DDRR_HAVE_BUNDLE
 #include "bundle/bundle.h"
@@ -33,8 +33,7 @@ int SalvageSpools(const std::string& run_path) {
       if (said.insert(spool).second)
         fprintf(stderr, "ddrr: note: %s: its rank is still running; read up to its last event\n",
                 spool.c_str());
-    }
-    else
+    } else
       fprintf(stderr, "ddrr: note: %s\n", n.status().message().c_str());
   });
 #else

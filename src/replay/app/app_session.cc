@@ -18,7 +18,7 @@
 #include "launch/installed.h"
 #include "launch/launcher.h"
 #include "launch/recorder_env.h"
-#include "record/recorder.h"
+#include "record/salvage.h"
 #include "replay/app/script_writer.h"
 #include "replay/monitor.h"
 #include "replay/placement.h"

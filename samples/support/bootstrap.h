@@ -15,7 +15,7 @@
 #include <functional>
 #include <string>
 
-#include "common/check.h"
+#include "support/check.h"
 
 namespace ddrr_samples {
 

@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "common/check.h"
+#include "support/check.h"
 
 namespace ddrr_samples {
 

@@ -1,4 +1,4 @@
-#include "common/options.h"
+#include "support/options.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -7,7 +7,7 @@
 #include <cstring>
 #include <string_view>
 
-#include "common/check.h"
+#include "support/check.h"
 
 namespace ddrr_samples {
 namespace {

@@ -1,4 +1,4 @@
-#include "common/numeric.h"
+#include "support/numeric.h"
 
 #include <bit>
 #include <cmath>

@@ -1,4 +1,4 @@
-#include "common/marks.h"
+#include "support/marks.h"
 
 #include <dlfcn.h>
 

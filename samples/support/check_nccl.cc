@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "common/check.h"
+#include "support/check.h"
 
 namespace ddrr_samples {
 

@@ -1,11 +1,11 @@
-#include "common/wait.h"
+#include "support/wait.h"
 
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <thread>
 
-#include "common/check.h"
+#include "support/check.h"
 
 namespace ddrr_samples {
 namespace {

@@ -1,4 +1,4 @@
-#include "common/bootstrap.h"
+#include "support/bootstrap.h"
 
 #include <cuda_runtime_api.h>
 #include <fcntl.h>
@@ -14,7 +14,7 @@
 #include <thread>
 #include <vector>
 
-#include "common/check.h"
+#include "support/check.h"
 
 namespace ddrr_samples {
 namespace {

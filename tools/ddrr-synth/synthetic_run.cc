@@ -1,4 +1,4 @@
-#include "trace/synthetic_run.h"
+#include "ddrr-synth/synthetic_run.h"
 
 #include <sys/stat.h>
 
