@@ -33,9 +33,15 @@ class CheckTest : public ::testing::Test {
     const Status written = testing::WriteRun(ranks, dir_.path(), killed, absent);
     EXPECT_TRUE(written.ok()) << written.ToString();
     auto run = trace::Run::Open(dir_.path());
-    EXPECT_TRUE(run.ok()) << run.status().ToString();
+    if (!run.ok()) {
+      ADD_FAILURE() << run.status().ToString();
+      return {};
+    }
     auto result = CheckRun(*run, options);
-    EXPECT_TRUE(result.ok()) << result.status().ToString();
+    if (!result.ok()) {
+      ADD_FAILURE() << result.status().ToString();
+      return {};
+    }
     notes_ = result->notes;
     comm_found_ = result->comm_found;
     for (const Finding& f : result->findings) {

@@ -22,9 +22,15 @@ class MarkdownReportTest : public ::testing::Test {
  protected:
   std::string Report(const ReportOptions& o) {
     auto checked = ReadRun(dir_.string());
-    EXPECT_TRUE(checked.ok());
+    if (!checked.ok()) {
+      ADD_FAILURE() << checked.status().ToString();
+      return "";
+    }
     auto result = analysis::CheckModel(*checked->model);
-    EXPECT_TRUE(result.ok());
+    if (!result.ok()) {
+      ADD_FAILURE() << result.status().ToString();
+      return "";
+    }
     return MarkdownReport(*checked->run, *checked->model, *result, o);
   }
 

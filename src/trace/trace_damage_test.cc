@@ -29,12 +29,18 @@ Fixture MakeTrace() {
   o.steps = 30;
   o.writer.frame_raw_bytes = 1024;  // many small frames
   auto n = WriteSyntheticRun(fx.dir.path(), o);
-  EXPECT_TRUE(n.ok());
+  if (!n.ok()) {
+    ADD_FAILURE() << n.status().ToString();
+    return fx;
+  }
   fx.events = *n;
   fx.path = fx.dir.File("rank-0.ddrr");
   fx.bytes = testing::ReadFile(fx.path);
   auto r = RankFileReader::Open(fx.path);
-  EXPECT_TRUE(r.ok());
+  if (!r.ok()) {
+    ADD_FAILURE() << r.status().ToString();
+    return fx;
+  }
   for (const auto& f : (*r)->footer()->frames()) {
     fx.frame_offsets.push_back(f.offset());
     fx.frame_counts.push_back(f.event_count());

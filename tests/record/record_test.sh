@@ -34,7 +34,8 @@ for r, cs in by_rank.items():
     assert all(c["args"]["datatype"] == "ncclFloat32" and c["args"]["op"] == "ncclSum" for c in ar)
     ops = [c["op_seq"] for c in cs if c["fn"] in ("ncclBroadcast", "ncclAllReduce")]
     assert ops == list(range(1, len(ops) + 1)), ops
-    assert fns[-1] == "ncclCommDestroy" or "ncclCommDestroy" in fns, fns[-3:]
+    nccl = [f for f in fns if f.startswith("nccl")]
+    assert nccl[-2:] == ["ncclCommFinalize", "ncclCommDestroy"], nccl[-3:]  # ends with teardown
 counts = {r: sum(c["fn"] == "ncclAllReduce" for c in cs) for r, cs in by_rank.items()}
 assert len(set(counts.values())) == 1, counts
 # Completion tracking: every collective completed once, after it was issued, on its comm.

@@ -14,7 +14,12 @@ run() {  # run WANT_RC ARGS... : ddrr run --host with output in $work/out; WANT_
     [ "$rc" -eq "$want" ] || fail "ddrr run --host $* exited $rc, want $want"
   fi
 }
-hashes() { grep -o 'weights_hash=[0-9a-f]*' "$work/out" | sort -u; }
+hashes() { grep -o 'weights_hash=[0-9a-f]\{16\}' "$work/out" | sort -u; }
+# Every one of N ranks printed a weights hash, and all the same.
+ranks_agree() {
+  [ "$(grep -c 'weights_hash=[0-9a-f]\{16\}' "$work/out")" -eq "$1" ] &&
+    [ "$(hashes | wc -l)" -eq 1 ] || fail "want one weights_hash from each of $1 ranks: $(hashes)"
+}
 direct_ranks() { grep -c 'direct collectives on' "$work/out"; }
 
 case $case_name in
@@ -42,12 +47,12 @@ case $case_name in
     [ "$(hashes | wc -l)" -eq 1 ] || fail "ranks disagree on the weights: $(hashes)"
     grep -q '^\[rank 3\] ' "$work/out" || fail "output not prefixed per rank" ;;
   sgd_deterministic)
-    run 0 -n 3 -- "$samples/sgd_allreduce" --steps 10 --seed 5; first=$(hashes)
-    run 0 -n 3 -- "$samples/sgd_allreduce" --steps 10 --seed 5
+    run 0 -n 3 -- "$samples/sgd_allreduce" --steps 10 --seed 5; ranks_agree 3; first=$(hashes)
+    run 0 -n 3 -- "$samples/sgd_allreduce" --steps 10 --seed 5; ranks_agree 3
     [ "$first" = "$(hashes)" ] || fail "same seed, different weights: $first vs $(hashes)" ;;
   sgd_seed_changes_result)
-    run 0 -n 2 -- "$samples/sgd_allreduce" --steps 5 --seed 1; first=$(hashes)
-    run 0 -n 2 -- "$samples/sgd_allreduce" --steps 5 --seed 2
+    run 0 -n 2 -- "$samples/sgd_allreduce" --steps 5 --seed 1; ranks_agree 2; first=$(hashes)
+    run 0 -n 2 -- "$samples/sgd_allreduce" --steps 5 --seed 2; ranks_agree 2
     [ "$first" != "$(hashes)" ] || fail "different seeds gave the same weights" ;;
   tour_world_sizes)
     for n in 1 2 3 4; do
