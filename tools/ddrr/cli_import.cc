@@ -1,5 +1,6 @@
 // ddrr import PATH... -o RUN: a run directory from what a job left without ddrr (NCCL debug
-// logs, PyTorch Flight Recorder dumps), for check, info, dump and export to read (docs/IMPORT.md).
+// logs, PyTorch Flight Recorder dumps, watchdog messages), for check, info, dump and export to read
+// (docs/IMPORT.md).
 #include <cstdio>
 
 #include "cli_common.h"
@@ -14,12 +15,12 @@ class ImportCommand : public Command {
     auto* sub = app.add_subcommand(
         "import",
         "Write a run from the traces of a job run without ddrr (NCCL debug logs, "
-        "Flight Recorder dumps)");
+        "Flight Recorder dumps, ProcessGroupNCCL watchdog messages)");
     sub->add_option("PATH", options_.paths, "Input files (one per rank, or all ranks in one)")
         ->required();
     sub->add_option("-o,--output", options_.out_dir, "Run directory to write")->required();
     sub->add_option("--format", options_.format, "Input format")
-        ->check(CLI::IsMember({"auto", "fr", "nccl-log"}))
+        ->check(CLI::IsMember({"auto", "fr", "nccl-log", "watchdog"}))
         ->default_str("auto");
     sub->add_option("--world-size", options_.world_size,
                     "Ranks in the job (default: the largest communicator's size)");
