@@ -18,7 +18,7 @@
 
 namespace ddrr::emu::nccl_debug {
 
-int g_level = -1;
+std::atomic<int> g_level{-1};
 
 namespace {
 
@@ -53,7 +53,7 @@ void SetupOnce() {
       fprintf(stderr, "%s:%d NCCL WARN cannot open NCCL_DEBUG_FILE %s: %s; logging to stdout\n",
               g_host, getpid(), file, strerror(errno));
   }
-  g_level = l;
+  g_level.store(l, std::memory_order_release);
 }
 
 // One whole line, so that lines of several threads never interleave.
@@ -95,7 +95,10 @@ const char* OpName(const char* fn) {
 
 }  // namespace
 
-void Setup() { std::call_once(g_once, SetupOnce); }
+int Setup() {
+  std::call_once(g_once, SetupOnce);
+  return g_level.load(std::memory_order_acquire);
+}
 
 void InitStart(const Comm& comm, const std::string& what) {
   if (what == "CommSplit") return;  // SplitStart names the parent

@@ -9,6 +9,7 @@
 // With NCCL_DEBUG unset every call returns after one load and a branch.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -21,17 +22,16 @@ namespace nccl_debug {
 
 enum Subsys : uint64_t { kInit = 1ull << 0, kColl = 1ull << 1 };
 
-// -1: not read yet; else the NCCL_DEBUG level (0 none, 2 WARN, 3 INFO, ...).
-extern int g_level;
-void Setup();
-inline bool Warns() {
-  if (g_level < 0) Setup();
-  return g_level >= 2;
+// -1: not read yet; else the NCCL_DEBUG level (0 none, 2 WARN, 3 INFO, ...), published once
+// the output is set up.
+extern std::atomic<int> g_level;
+int Setup();
+inline int Level() {
+  const int level = g_level.load(std::memory_order_acquire);
+  return level >= 0 ? level : Setup();
 }
-inline bool Informs() {
-  if (g_level < 0) Setup();
-  return g_level >= 3;
-}
+inline bool Warns() { return Level() >= 2; }
+inline bool Informs() { return Level() >= 3; }
 
 // "ncclCommInitRank comm <p> rank <r> nranks <n> cudaDev <d> nvmlDev <d> busId <b> commId 0x<h>
 // - Init START" when `what` creates a communicator from an id (a split's is SplitStart's).

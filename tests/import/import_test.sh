@@ -68,6 +68,7 @@ replayed() {
 emu_log() {
   local sample=$1; shift
   NCCL_DEBUG=INFO NCCL_DEBUG_SUBSYS=INIT,COLL NCCL_DEBUG_FILE="$work/nccl.%h.%p" DDRR_EMU_TIMEOUT=3 \
+    DDRR_RUN_GRACE=1 \
     "$ddrr" record -o "$work/run" -- "$ddrr" run --host -n 4 -- "$samples/$sample" "$@" \
     >"$work/out" 2>&1
   [ -d "$work/run" ] || fail "nothing recorded: $(tail -5 "$work/out")"
@@ -129,7 +130,13 @@ case $case_name in
     NCCL_DEBUG=INFO NCCL_DEBUG_SUBSYS=^INIT "$ddrr" run --host -n 2 -- \
       "$samples/sgd_allreduce" --steps 2 >"$work/out" 2>&1 || fail "run failed"
     grep -q "NCCL INFO AllReduce: opCount [0-9a-f]* sendbuff 0x" "$work/out" || fail "no COLL line"
-    ! grep -q "Init START" "$work/out" || fail "INIT line with ^INIT" ;;
+    ! grep -q "Init START" "$work/out" || fail "INIT line with ^INIT"
+    # WARN: a line per failure, nothing else.
+    NCCL_DEBUG=WARN DDRR_RUN_GRACE=1 "$ddrr" run --host -n 2 -- "$samples/sgd_allreduce" \
+      --steps 4 --fault abort --fault-rank 1 --fault-step 1 >"$work/out" 2>&1
+    grep -q "^\[rank 0\] [^ ]*:[0-9]*:[0-9]* \[[0-9]*\] [a-z_]*\.cc:[0-9]* NCCL WARN .*was aborted" \
+      "$work/out" || fail "no WARN line"
+    ! grep -q "NCCL INFO" "$work/out" || fail "INFO lines at WARN" ;;
   fr_replay_clean)
     # A dump has no buffer pointers: the replay runs each op on placeholders of its size.
     python3 "$here/make_fr_dumps.py" "$work/d" clean || fail "dumps"
@@ -142,6 +149,14 @@ case $case_name in
       "the replay does not say once that the data is dummy"
     replayed 'sum("no reduction ops: ncclSum" in n for n in r["notes"]) == 1' "sum not said"
     replayed 'not any("root" in n for n in r["notes"])' "roots named where no op has one" ;;
+  fr_replay_rooted)
+    # Rooted collectives and reductions whose root and op the dump does not have: said once.
+    python3 "$here/make_fr_dumps.py" "$work/d" rooted || fail "dumps"
+    "$ddrr" import "$work/d"/* -o "$work/r" >/dev/null || fail "import"
+    replay_import "$work/r" 0
+    replayed 'r["verdict"] == "reproduced" and not r["unresolved"]' "the rooted ops did not replay"
+    replayed 'sum("no roots: root 0 is used" in n for n in r["notes"]) == 1' "root 0 not said once"
+    replayed 'sum("ncclSum" in n for n in r["notes"]) == 1' "sum not said once" ;;
   fr_replay_mismatch)
     # Rank 2's 3rd all-reduce is smaller: emu fails it where NCCL did not check.
     python3 "$here/make_fr_dumps.py" "$work/d" mismatch || fail "dumps"
