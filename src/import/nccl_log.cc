@@ -321,7 +321,7 @@ class LogImporter {
       for (auto& p : procs_)
         if (w.Rank() >= 0 && p->rank == w.Rank()) owner = p.get();
       if (owner == nullptr) {
-        ++dropped_;
+        ++watchdog_dropped_;
         continue;
       }
       owner->events.push_back({LogLine::kWarn, -1, static_cast<uint32_t>(owner->warns.size())});
@@ -338,6 +338,10 @@ class LogImporter {
       result_->notes.push_back(std::to_string(dropped_) +
                                " line(s) without a host:pid prefix could not be given to one "
                                "process and were skipped");
+    if (watchdog_dropped_ > 0)
+      result_->notes.push_back(std::to_string(watchdog_dropped_) +
+                               " watchdog message(s) name no rank of the log and come from a file "
+                               "of several processes: skipped");
     return Status::Ok();
   }
 
@@ -619,7 +623,7 @@ class LogImporter {
   // Watchdog messages and the process of their file when it had one.
   std::vector<std::pair<WatchdogLine, LogProcess*>> watchdog_;
   uint32_t world_ = 0;
-  uint64_t dropped_ = 0;
+  uint64_t dropped_ = 0, watchdog_dropped_ = 0;
 };
 
 }  // namespace
