@@ -82,6 +82,35 @@ TEST_F(InstalledTest, TheRecorderIsLookedForInTheLibDirBesideTheExecutable) {
             "no libddrr.so in " + ExeDir() + "/../lib/libddrr.so; set DDRR_LIB");
 }
 
+// An installed ddrr has the host runtime in <lib>/ddrr/hostrt, a built one in ../lib/hostrt
+// (both from the executable's directory); the installed layout wins when both are there.
+TEST_F(InstalledTest, TheHostRuntimeIsLookedForInTheInstalledThenTheBuiltLayout) {
+  unsetenv("DDRR_HOSTRT_DIR");
+  const std::string exe_dir = ExeDir();
+  const std::string installed = exe_dir + "/" + DDRR_INSTALL_PRIVATE_LIB_FROM_BIN + "/hostrt";
+  const std::string built = exe_dir + "/../lib/hostrt";
+  const fs::path lib_dir = fs::path(exe_dir).parent_path() / "lib";
+  ASSERT_FALSE(fs::exists(lib_dir)) << lib_dir;  // both layouts would live under it
+  StatusOr<std::string> absent = FindHostRuntimeDir("ddrr");
+  ASSERT_FALSE(absent.ok());
+  EXPECT_EQ(absent.status().message(), "no host runtime (libcudart.so.13) in " + installed +
+                                           " or " + built + "; set DDRR_HOSTRT_DIR");
+
+  fs::create_directories(built);
+  std::ofstream(built + "/libcudart.so.13") << "";
+  StatusOr<std::string> found_built = FindHostRuntimeDir("ddrr");
+  fs::create_directories(installed);
+  std::ofstream(installed + "/libcudart.so.13") << "";
+  StatusOr<std::string> found_installed = FindHostRuntimeDir("ddrr");
+  const std::string canonical_built = fs::canonical(built).string();
+  const std::string canonical_installed = fs::canonical(installed).string();
+  fs::remove_all(lib_dir);
+  ASSERT_TRUE(found_built.ok()) << found_built.status().ToString();
+  EXPECT_EQ(*found_built, canonical_built);
+  ASSERT_TRUE(found_installed.ok()) << found_installed.status().ToString();
+  EXPECT_EQ(*found_installed, canonical_installed);
+}
+
 TEST_F(InstalledTest, TheReplayDriverIsLookedForBesideTheExecutable) {
   unsetenv("DDRR_REPLAY_DRIVER");
   const std::string beside = ExeDir() + "/ddrr-replay-rank";
@@ -90,7 +119,8 @@ TEST_F(InstalledTest, TheReplayDriverIsLookedForBesideTheExecutable) {
   ASSERT_FALSE(absent.ok());
   EXPECT_EQ(absent.status().code(), StatusCode::kNotFound);
   EXPECT_EQ(absent.status().message(),
-            "no ddrr-replay-rank in " + beside + "; set DDRR_REPLAY_DRIVER");
+            "no ddrr-replay-rank in " + ExeDir() + "/" + DDRR_INSTALL_PRIVATE_LIBEXEC_FROM_BIN +
+                "/ddrr-replay-rank or " + beside + "; set DDRR_REPLAY_DRIVER");
 
   std::ofstream(beside) << "";
   StatusOr<std::string> found = FindReplayDriver("ddrr");

@@ -1,0 +1,34 @@
+# cmake -DDDRR=<ddrr> -DHELP2MAN=<help2man> -DOUTPUT=<ddrr.1> -P DdrrManPage.cmake
+# ddrr.1 by help2man from `ddrr --help`, with a COMMANDS section holding each command's --help
+# (the commands from `ddrr --command-table`).
+execute_process(COMMAND ${DDRR} --command-table OUTPUT_VARIABLE _table RESULT_VARIABLE _rc)
+if(NOT _rc EQUAL 0)
+  message(FATAL_ERROR "${DDRR} --command-table exited ${_rc}")
+endif()
+string(REPLACE "\n" ";" _lines "${_table}")
+set(_sections "[COMMANDS]\n")
+foreach(_line IN LISTS _lines)
+  if(NOT _line MATCHES "^ddrr ([^\t]+)\t")
+    continue()
+  endif()
+  set(_command "${CMAKE_MATCH_1}")
+  string(REPLACE " " ";" _args "${_command}")
+  execute_process(COMMAND ${DDRR} ${_args} --help OUTPUT_VARIABLE _help RESULT_VARIABLE _rc)
+  if(NOT _rc EQUAL 0)
+    message(FATAL_ERROR "${DDRR} ${_command} --help exited ${_rc}")
+  endif()
+  # Verbatim roff: backslashes escaped, a leading dot or quote made literal.
+  string(REPLACE "\\" "\\e" _help "${_help}")
+  string(REGEX REPLACE "(^|\n)([.'])" "\\1\\\\&\\2" _help "${_help}")
+  string(APPEND _sections ".SS \"ddrr ${_command}\"\n.nf\n${_help}.fi\n")
+endforeach()
+get_filename_component(_dir ${OUTPUT} DIRECTORY)
+file(MAKE_DIRECTORY ${_dir})
+file(WRITE ${OUTPUT}.include "${_sections}")
+execute_process(
+  COMMAND ${HELP2MAN} --no-info --include=${OUTPUT}.include --output=${OUTPUT}
+          "--name=multi-device record and replay for NCCL/CUDA distributed training" ${DDRR}
+  RESULT_VARIABLE _rc)
+if(NOT _rc EQUAL 0)
+  message(FATAL_ERROR "help2man ${DDRR} exited ${_rc}")
+endif()
