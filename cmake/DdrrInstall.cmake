@@ -8,14 +8,14 @@ set(DDRR_INSTALL_PYTHONDIR lib/python3/dist-packages CACHE STRING
     "Where the Python package python/ddrr is installed, relative to the prefix (Debian's python3 \
 searches /usr/lib/python3/dist-packages)")
 
-# Installed programs find libraries of the install's lib/ without LD_LIBRARY_PATH, as in the
-# build tree; ddrr-replay-rank sits in libexec/ddrr.
-file(RELATIVE_PATH _lib_from_libexec ${CMAKE_INSTALL_PREFIX}/${DDRR_INSTALL_PRIVATE_LIBEXECDIR}
-     ${CMAKE_INSTALL_FULL_LIBDIR})
+# Installed programs run without LD_LIBRARY_PATH: ddrr finds the install's lib/ from its own
+# directory; ddrr-replay-rank, linked against the CUDA runtime and NCCL, keeps the toolkit
+# directory it was linked with, as in the build tree (`ddrr replay --host` puts the host runtime
+# ahead of it).
 set_target_properties(ddrr PROPERTIES INSTALL_RPATH "$ORIGIN/${DDRR_LIB_FROM_BIN}")
 install(TARGETS ddrr RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 if(TARGET ddrr-replay-rank)
-  set_target_properties(ddrr-replay-rank PROPERTIES INSTALL_RPATH "$ORIGIN/${_lib_from_libexec}")
+  set_target_properties(ddrr-replay-rank PROPERTIES INSTALL_RPATH_USE_LINK_PATH ON)
   install(TARGETS ddrr-replay-rank RUNTIME DESTINATION ${DDRR_INSTALL_PRIVATE_LIBEXECDIR})
 endif()
 
