@@ -78,6 +78,7 @@ add_custom_command(
           -DTEMPLATE=${CMAKE_CURRENT_LIST_DIR}/ddrr-completion.bash.in
           -P ${CMAKE_CURRENT_LIST_DIR}/DdrrCompletion.cmake
   DEPENDS ddrr ${CMAKE_CURRENT_LIST_DIR}/DdrrCompletion.cmake
+          ${CMAKE_CURRENT_LIST_DIR}/DdrrCommandTable.cmake
           ${CMAKE_CURRENT_LIST_DIR}/ddrr-completion.bash.in
   COMMENT "Generating the bash completion of ddrr from ddrr --command-table"
   VERBATIM)
@@ -92,6 +93,7 @@ if(HELP2MAN)
     COMMAND ${CMAKE_COMMAND} -DDDRR=$<TARGET_FILE:ddrr> -DHELP2MAN=${HELP2MAN} -DOUTPUT=${_man}
             -P ${CMAKE_CURRENT_LIST_DIR}/DdrrManPage.cmake
     DEPENDS ddrr ${CMAKE_CURRENT_LIST_DIR}/DdrrManPage.cmake
+            ${CMAKE_CURRENT_LIST_DIR}/DdrrCommandTable.cmake
     COMMENT "Generating ddrr.1 from ddrr --help (help2man)"
     VERBATIM)
   list(APPEND _generated ${_man})

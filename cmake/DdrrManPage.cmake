@@ -1,17 +1,10 @@
 # cmake -DDDRR=<ddrr> -DHELP2MAN=<help2man> -DOUTPUT=<ddrr.1> -P DdrrManPage.cmake
 # ddrr.1 by help2man from `ddrr --help`, with a COMMANDS section holding each command's --help
 # (the commands from `ddrr --command-table`).
-execute_process(COMMAND ${DDRR} --command-table OUTPUT_VARIABLE _table RESULT_VARIABLE _rc)
-if(NOT _rc EQUAL 0)
-  message(FATAL_ERROR "${DDRR} --command-table exited ${_rc}")
-endif()
-string(REPLACE "\n" ";" _lines "${_table}")
+include(${CMAKE_CURRENT_LIST_DIR}/DdrrCommandTable.cmake)
+ddrr_command_table(${DDRR} _cli)
 set(_sections "[COMMANDS]\n")
-foreach(_line IN LISTS _lines)
-  if(NOT _line MATCHES "^ddrr ([^\t]+)\t")
-    continue()
-  endif()
-  set(_command "${CMAKE_MATCH_1}")
+foreach(_command IN LISTS _cli_COMMANDS)
   string(REPLACE " " ";" _args "${_command}")
   execute_process(COMMAND ${DDRR} ${_args} --help OUTPUT_VARIABLE _help RESULT_VARIABLE _rc)
   if(NOT _rc EQUAL 0)
