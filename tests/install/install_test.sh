@@ -55,8 +55,13 @@ case $case_name in
     grep -q '^reproduced' "$work/out" || fail "replay did not reproduce" ;;
   find_package)
     install_prefix
+    cmake -S "$consumer_src" -B "$work/refused" -DCMAKE_PREFIX_PATH="$prefix" \
+      -DDDRR_VERSION=$((${version%%.*} + 1)).0 >"$work/out" 2>&1 \
+      && fail "find_package(ddrr) accepted the next major version"
+    grep -q 'ddrrConfig.cmake, version: '"$version" "$work/out" || fail "refused for another reason"
     cmake -S "$consumer_src" -B "$work/consumer" -DCMAKE_PREFIX_PATH="$prefix" \
-      >"$work/out" 2>&1 || fail "find_package(ddrr) consumer did not configure"
+      -DDDRR_VERSION="$version" >"$work/out" 2>&1 \
+      || fail "find_package(ddrr $version) consumer did not configure"
     cmake --build "$work/consumer" >"$work/out" 2>&1 || fail "consumer did not build"
     consumer=$work/consumer/consumer ;;&
   pkg_config)
