@@ -2,8 +2,7 @@
 # (cpack -G DEB). What goes where: docs/INSTALL.md; the directories: DdrrInstallDirs.cmake.
 include(CMakePackageConfigHelpers)
 
-set(DDRR_INSTALL_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/ddrr CACHE STRING
-    "Where the CMake package (ddrrConfig.cmake) is installed, relative to the prefix")
+set(DDRR_INSTALL_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/ddrr)
 set(DDRR_INSTALL_PYTHONDIR lib/python3/dist-packages CACHE STRING
     "Where the Python package python/ddrr is installed, relative to the prefix (Debian's python3 \
 searches /usr/lib/python3/dist-packages)")

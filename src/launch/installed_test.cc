@@ -29,6 +29,14 @@ const Lookup kLookups[] = {
 
 std::string ExeDir() { return fs::read_symlink("/proc/self/exe").parent_path().string(); }
 
+// Where a lookup says it looked: the installed layout's path, then the build tree's if it differs
+// (both from the executable's directory).
+std::string Looked(const std::string& installed, const std::string& built) {
+  const std::string from_installed = ExeDir() + "/" + installed;
+  const std::string from_built = ExeDir() + "/" + built;
+  return from_installed == from_built ? from_built : from_installed + " or " + from_built;
+}
+
 class InstalledTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -79,7 +87,9 @@ TEST_F(InstalledTest, TheRecorderIsLookedForInTheLibDirBesideTheExecutable) {
   ASSERT_FALSE(found.ok());
   EXPECT_EQ(found.status().code(), StatusCode::kNotFound);
   EXPECT_EQ(found.status().message(),
-            "no libddrr.so in " + ExeDir() + "/../lib/libddrr.so; set DDRR_LIB");
+            "no libddrr.so in " +
+                Looked(DDRR_INSTALL_LIB_FROM_BIN "/libddrr.so", "../lib/libddrr.so") +
+                "; set DDRR_LIB");
 }
 
 // An installed ddrr has the host runtime in <lib>/ddrr/hostrt, a built one in ../lib/hostrt
@@ -93,8 +103,10 @@ TEST_F(InstalledTest, TheHostRuntimeIsLookedForInTheInstalledThenTheBuiltLayout)
   ASSERT_FALSE(fs::exists(lib_dir)) << lib_dir;  // both layouts would live under it
   StatusOr<std::string> absent = FindHostRuntimeDir("ddrr");
   ASSERT_FALSE(absent.ok());
-  EXPECT_EQ(absent.status().message(), "no host runtime (libcudart.so.13) in " + installed +
-                                           " or " + built + "; set DDRR_HOSTRT_DIR");
+  EXPECT_EQ(absent.status().message(),
+            "no host runtime (libcudart.so.13) in " +
+                Looked(DDRR_INSTALL_PRIVATE_LIB_FROM_BIN "/hostrt", "../lib/hostrt") +
+                "; set DDRR_HOSTRT_DIR");
 
   fs::create_directories(built);
   std::ofstream(built + "/libcudart.so.13") << "";
@@ -118,9 +130,11 @@ TEST_F(InstalledTest, TheReplayDriverIsLookedForBesideTheExecutable) {
   StatusOr<std::string> absent = FindReplayDriver("ddrr");
   ASSERT_FALSE(absent.ok());
   EXPECT_EQ(absent.status().code(), StatusCode::kNotFound);
-  EXPECT_EQ(absent.status().message(),
-            "no ddrr-replay-rank in " + ExeDir() + "/" + DDRR_INSTALL_PRIVATE_LIBEXEC_FROM_BIN +
-                "/ddrr-replay-rank or " + beside + "; set DDRR_REPLAY_DRIVER");
+  EXPECT_EQ(
+      absent.status().message(),
+      "no ddrr-replay-rank in " +
+          Looked(DDRR_INSTALL_PRIVATE_LIBEXEC_FROM_BIN "/ddrr-replay-rank", "ddrr-replay-rank") +
+          "; set DDRR_REPLAY_DRIVER");
 
   std::ofstream(beside) << "";
   StatusOr<std::string> found = FindReplayDriver("ddrr");
