@@ -84,13 +84,15 @@ add_custom_command(
 set(_generated ${_completion})
 install(FILES ${_completion} DESTINATION ${CMAKE_INSTALL_DATAROOTDIR}/bash-completion/completions)
 
+# Compressed, as Debian ships manual pages (man reads both).
 find_program(HELP2MAN help2man)
-if(HELP2MAN)
-  set(_man ${PROJECT_BINARY_DIR}/share/man/man1/ddrr.1)
+find_program(GZIP gzip)
+if(HELP2MAN AND GZIP)
+  set(_man ${PROJECT_BINARY_DIR}/share/man/man1/ddrr.1.gz)
   add_custom_command(
     OUTPUT ${_man}
-    COMMAND ${CMAKE_COMMAND} -DDDRR=$<TARGET_FILE:ddrr> -DHELP2MAN=${HELP2MAN} -DOUTPUT=${_man}
-            -P ${CMAKE_CURRENT_LIST_DIR}/DdrrManPage.cmake
+    COMMAND ${CMAKE_COMMAND} -DDDRR=$<TARGET_FILE:ddrr> -DHELP2MAN=${HELP2MAN} -DGZIP=${GZIP}
+            -DOUTPUT=${_man} -P ${CMAKE_CURRENT_LIST_DIR}/DdrrManPage.cmake
     DEPENDS ddrr ${CMAKE_CURRENT_LIST_DIR}/DdrrManPage.cmake
             ${CMAKE_CURRENT_LIST_DIR}/DdrrCommandTable.cmake
     COMMENT "Generating ddrr.1 from ddrr --help (help2man)"
@@ -98,7 +100,8 @@ if(HELP2MAN)
   list(APPEND _generated ${_man})
   install(FILES ${_man} DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
 else()
-  message(STATUS "ddrr: help2man not found, so no man page (scripts/setup-deps installs it)")
+  message(STATUS "ddrr: help2man or gzip not found, so no man page (scripts/setup-deps "
+                 "installs help2man)")
 endif()
 add_custom_target(ddrr_docs ALL DEPENDS ${_generated})
 

@@ -29,8 +29,8 @@ case $case_name in
     [ "$(installed "$prefix/bin/ddrr" --version)" = "ddrr $version" ] || fail "ddrr --version"
     readelf -d "$prefix/bin/ddrr" | grep -q 'R.*PATH.*\[\$ORIGIN/' || fail "no \$ORIGIN RPATH"
     if command -v help2man >/dev/null; then
-      grep -q '^\.SS "ddrr record"' "$prefix/share/man/man1/ddrr.1" \
-        || fail "ddrr.1 lacks the record command"
+      zcat "$prefix/share/man/man1/ddrr.1.gz" >"$work/ddrr.1" || fail "no ddrr.1.gz"
+      grep -q '^\.SS "ddrr record"' "$work/ddrr.1" || fail "ddrr.1 lacks the record command"
     fi
     # The completion knows every command and their options, from the CLI itself.
     out=$(bash -c 'source "$1"
