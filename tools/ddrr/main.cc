@@ -13,6 +13,7 @@ std::unique_ptr<Command> MakeCheckCommand();
 std::unique_ptr<Command> MakeWatchCommand();
 std::unique_ptr<Command> MakeExportCommand();
 std::unique_ptr<Command> MakeReportCommand();
+std::unique_ptr<Command> MakeMergeCommand();
 #ifdef DDRR_HAVE_BUNDLE
 std::unique_ptr<Command> MakeBundleCommand();
 #endif
@@ -43,6 +44,7 @@ std::vector<std::unique_ptr<Command>> MakeCommands(const char* argv0) {
   c.push_back(MakeWatchCommand());
   c.push_back(MakeExportCommand());
   c.push_back(MakeReportCommand());
+  c.push_back(MakeMergeCommand());
 #ifdef DDRR_HAVE_BUNDLE
   c.push_back(MakeBundleCommand());
 #endif
