@@ -33,7 +33,11 @@ StatusOr<bool> SameBytes(const std::string& a, const std::string& b) {
   return true;
 }
 
-std::string Where(const RankSource& s) { return s.path + " (from " + s.input + ")"; }
+// "rank-2.ddrr of node-b.tgz": the input as the user named it (a bundle's files live in a
+// temporary folder).
+std::string Where(const RankSource& s) {
+  return fs::path(s.path).filename().string() + " of " + s.input;
+}
 
 }  // namespace
 
@@ -53,9 +57,9 @@ StatusOr<MergePlan> PlanMerge(const std::vector<MergeInput>& inputs) {
           return Status::Unavailable(in.name + ": rank " + std::to_string(e.rank) +
                                      " has only a spool (" + e.spool_path +
                                      "): its process still runs; merge once the job has ended");
-        return Status::Corruption(in.name + ": " + e.path + " cannot be read (" +
-                                  e.open_status.message() + "); `ddrr info " + in.name +
-                                  "` says more");
+        return Status::Corruption(fs::path(e.path).filename().string() + " of " + in.name +
+                                  " cannot be read (" + e.open_status.message() + "); `ddrr info " +
+                                  in.name + "` says more");
       }
       if (const trace::Footer* f = e.reader->footer(); f && f->end_reason() == trace::END_LIVE)
         return Status::Unavailable(in.name + ": rank " + std::to_string(e.rank) +

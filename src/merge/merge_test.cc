@@ -104,7 +104,7 @@ TEST_F(MergeTest, UnreadableInputIsAnError) {
   trace::testing::WriteFile(a + "/rank-1.ddrr", "not a trace");
   auto plan = PlanMerge({{"a", a}});
   ASSERT_FALSE(plan.ok());
-  EXPECT_NE(plan.status().message().find("rank-1.ddrr cannot be read"), std::string::npos)
+  EXPECT_NE(plan.status().message().find("rank-1.ddrr of a cannot be read"), std::string::npos)
       << plan.status().message();
 }
 

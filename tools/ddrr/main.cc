@@ -67,7 +67,8 @@ int main(int argc, char** argv) {
       "ddrr records what every rank of a distributed training job does at the NCCL / CUDA / RNG\n"
       "boundary, and reads it back offline.\n\n"
       "Exit codes: 0 ok, 1 findings or problems found in the run (replay: diverged), 2 usage or\n"
-      "input error, 3 the ranks cannot be placed (run, replay)."};
+      "input error, 3 the ranks cannot be placed (run, replay), 4 the inputs are not parts of one\n"
+      "job (merge)."};
   app.set_version_flag("--version", "ddrr " DDRR_VERSION);
   app.require_subcommand(1);
   app.fallthrough(false);
