@@ -11,7 +11,10 @@ case $case_name in
   mpirun_all_ranks)
     # `ddrr record -- mpirun -n 4`: every rank recorded, its rank and world size from Open MPI's
     # variables, and the run as clean as under `ddrr run`.
-    command -v mpirun >/dev/null || { echo "SKIP: mpirun is not installed (scripts/setup-deps installs openmpi-bin)"; exit 77; }
+    if ! command -v mpirun >/dev/null; then
+      echo "SKIP: mpirun is not installed (scripts/setup-deps installs openmpi-bin)"
+      exit 77
+    fi
     # In a container: processes on this host only (plm isolated: no ssh), no network transport
     # (the program does not use MPI itself), root allowed, more ranks than cores.
     mpi=(mpirun -n 4 --oversubscribe --mca plm isolated --mca btl self)
