@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "cli_common.h"
+#include "command_table.h"
 
 namespace ddrr::cli {
 std::unique_ptr<Command> MakeInfoCommand();
@@ -70,6 +71,7 @@ int main(int argc, char** argv) {
       "input error, 3 the ranks cannot be placed (run, replay), 4 the inputs are not parts of one\n"
       "job (merge)."};
   app.set_version_flag("--version", "ddrr " DDRR_VERSION);
+  AddCommandTableFlag(app);
   app.require_subcommand(1);
   app.fallthrough(false);
   auto commands = MakeCommands(argv[0]);
@@ -82,6 +84,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::Success& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     app.exit(e);
