@@ -17,6 +17,7 @@ enum ExitCode : int {
   kExitFindings = 1,   // ran, and found problems (damage, missing ranks, faults)
   kExitUsage = 2,      // bad arguments or unreadable input: nothing was analysed
   kExitNoDevices = 3,  // ddrr run: the ranks cannot be placed (no usable GPU, too few devices)
+  kExitConflict = 4,   // ddrr merge: the inputs are not parts of one job
 };
 
 class Command {

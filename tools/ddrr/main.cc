@@ -14,6 +14,7 @@ std::unique_ptr<Command> MakeCheckCommand();
 std::unique_ptr<Command> MakeWatchCommand();
 std::unique_ptr<Command> MakeExportCommand();
 std::unique_ptr<Command> MakeReportCommand();
+std::unique_ptr<Command> MakeMergeCommand();
 #ifdef DDRR_HAVE_BUNDLE
 std::unique_ptr<Command> MakeBundleCommand();
 #endif
@@ -44,6 +45,7 @@ std::vector<std::unique_ptr<Command>> MakeCommands(const char* argv0) {
   c.push_back(MakeWatchCommand());
   c.push_back(MakeExportCommand());
   c.push_back(MakeReportCommand());
+  c.push_back(MakeMergeCommand());
 #ifdef DDRR_HAVE_BUNDLE
   c.push_back(MakeBundleCommand());
 #endif
@@ -66,7 +68,8 @@ int main(int argc, char** argv) {
       "ddrr records what every rank of a distributed training job does at the NCCL / CUDA / RNG\n"
       "boundary, and reads it back offline.\n\n"
       "Exit codes: 0 ok, 1 findings or problems found in the run (replay: diverged), 2 usage or\n"
-      "input error, 3 the ranks cannot be placed (run, replay)."};
+      "input error, 3 the ranks cannot be placed (run, replay), 4 the inputs are not parts of one\n"
+      "job (merge)."};
   app.set_version_flag("--version", "ddrr " DDRR_VERSION);
   AddCommandTableFlag(app);
   app.require_subcommand(1);
