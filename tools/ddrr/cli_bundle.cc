@@ -50,6 +50,7 @@ class BundleCommand : public Command {
         "\n"
         "Examples:\n"
         "  ddrr bundle run1 -o nccl-bug.tgz\n"
+        "\n"
         "  ddrr bundle run1 -o nccl-bug.zip --ranks 0,5 --steps 100-110 --redact hosts,paths");
     return sub;
   }

@@ -42,6 +42,7 @@ class CheckCommand : public Command {
         "\n"
         "Examples:\n"
         "  ddrr check run1\n"
+        "\n"
         "  ddrr check run1 --json --max-findings 10");
     return sub;
   }

@@ -39,6 +39,7 @@ class DiffCommand : public Command {
         "\n"
         "Examples:\n"
         "  ddrr diff run1 run2\n"
+        "\n"
         "  ddrr diff run1 replay1 --scope nccl --rank 3");
     return sub;
   }

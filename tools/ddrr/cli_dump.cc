@@ -39,6 +39,7 @@ class DumpCommand : public Command {
         "\n"
         "Examples:\n"
         "  ddrr dump run1 --rank 2 --from 50 --count 20\n"
+        "\n"
         "  ddrr dump run1 --json | jq 'select(.fn == \"ncclAllReduce\")'");
     return sub;
   }

@@ -31,6 +31,7 @@ class ExportCommand : public Command {
         "\n"
         "Examples:\n"
         "  ddrr export run1\n"
+        "\n"
         "  ddrr export run1 --format json -o run1.json");
     return sub;
   }

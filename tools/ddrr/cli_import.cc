@@ -34,6 +34,7 @@ class ImportCommand : public Command {
         "\n"
         "Examples:\n"
         "  ddrr import logs/rank*.log -o run1 && ddrr check run1\n"
+        "\n"
         "  ddrr import fr_dumps/rank_* -o run2 --format fr");
     return sub;
   }

@@ -76,7 +76,9 @@ class RecordCommand : public Command {
         "\n"
         "Examples:\n"
         "  ddrr record -o run1 -- torchrun --nproc-per-node 8 train.py\n"
+        "\n"
         "  ddrr record -o run1 --level digests -- mpirun -np 4 ./train\n"
+        "\n"
         "  ddrr record -o run1 -- ddrr run --host -n 4 -- ./train");
     return sub;
   }

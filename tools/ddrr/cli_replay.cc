@@ -94,7 +94,9 @@ class ReplayCommand : public Command {
         "\n"
         "Examples:\n"
         "  ddrr replay run1 --host                       # every rank, no GPU\n"
+        "\n"
         "  ddrr replay run1 --ranks-per-gpu 8            # 8 ranks per GPU\n"
+        "\n"
         "  ddrr replay run1 --ranks 3 -- python train.py # rank 3's program on one GPU");
     return sub;
   }

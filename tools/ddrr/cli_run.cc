@@ -56,6 +56,7 @@ class RunCommand : public Command {
         "\n"
         "Examples:\n"
         "  ddrr run --host -n 4 -- ./train --steps 20\n"
+        "\n"
         "  ddrr run -n 16 --ranks-per-gpu 4 -- ./train       # 16 ranks on 4 GPUs");
     return sub;
   }

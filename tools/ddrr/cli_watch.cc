@@ -43,6 +43,7 @@ class WatchCommand : public Command {
         "\n"
         "Example:\n"
         "  ddrr record -o run1 -- torchrun --nproc-per-node 8 train.py &\n"
+        "\n"
         "  ddrr watch run1 --stall 60");
     return sub;
   }

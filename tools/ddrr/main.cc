@@ -81,7 +81,9 @@ int main(int argc, char** argv) {
       "\n"
       "Examples:\n"
       "  ddrr record -o run1 -- torchrun --nproc-per-node 8 train.py\n"
+      "\n"
       "  ddrr check run1\n"
+      "\n"
       "  ddrr replay run1 --host");
   app.set_version_flag("--version", "ddrr " DDRR_VERSION);
   app.require_subcommand(1);
