@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "cli_common.h"
+#include "command_table.h"
 
 namespace ddrr::cli {
 std::unique_ptr<Command> MakeInfoCommand();
@@ -86,6 +87,7 @@ int main(int argc, char** argv) {
       "\n"
       "  ddrr replay run1 --host");
   app.set_version_flag("--version", "ddrr " DDRR_VERSION);
+  AddCommandTableFlag(app);
   app.require_subcommand(1);
   app.fallthrough(false);
   auto commands = MakeCommands(argv[0]);
@@ -98,6 +100,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::Success& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     app.exit(e);
