@@ -7,6 +7,7 @@
 #include "analysis/run_model.h"
 #include "cli_common.h"
 #include "trace/event_printer.h"
+#include "trace/import_source.h"
 #include "trace/run.h"
 
 namespace ddrr::cli {
@@ -74,10 +75,10 @@ class InfoCommand : public Command {
              h.rank_source().empty() ? "?" : h.rank_source().c_str());
       printf("  file      %s (%.1f KiB, format v%u)\n", e.path.c_str(), r.file_size() / 1024.0,
              r.format_version());
-      // Runs written by `ddrr import` say where their data came from (import/run_writer.h).
-      if (auto f = h.env().find("DDRR_IMPORT_FORMAT"); f != h.env().end()) {
-        auto v = h.env().find("DDRR_IMPORT_VERSION"), src = h.env().find("DDRR_IMPORT_FILE"),
-             u = h.env().find("DDRR_IMPORT_UNKNOWN");
+      // Runs written by `ddrr import` say where their data came from (trace/import_source.h).
+      if (auto f = h.env().find(trace::kImportFormatEnv); f != h.env().end()) {
+        auto v = h.env().find(trace::kImportVersionEnv), src = h.env().find(trace::kImportFileEnv),
+             u = h.env().find(trace::kImportUnknownEnv);
         printf("  imported  %s%s%s from %s\n", f->second.c_str(), v == h.env().end() ? "" : " ",
                v == h.env().end() ? "" : v->second.c_str(),
                src == h.env().end() ? "?" : src->second.c_str());
