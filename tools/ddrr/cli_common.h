@@ -28,6 +28,19 @@ class Command {
   virtual int Run() = 0;  // returns the process exit code
 };
 
+// Help for people and for help2man: text wrapped to 100 columns, each option's default (or
+// REQUIRED) after its type, and in `ddrr --help` one line per command (the first line of its
+// description; the rest, after a blank line, opens `ddrr CMD --help`).
+class HelpFormatter : public CLI::Formatter {
+ public:
+  std::string make_option(const CLI::Option* opt, bool is_positional) const override;
+  std::string make_option_opts(const CLI::Option* opt) const override;
+  std::string make_option_desc(const CLI::Option* opt) const override;
+  std::string make_description(const CLI::App* app) const override;
+  std::string make_subcommand(const CLI::App* sub) const override;
+  std::string make_footer(const CLI::App* app) const override;
+};
+
 // argv0 lets commands find files installed beside the binary.
 std::vector<std::unique_ptr<Command>> MakeCommands(const char* argv0);
 
