@@ -288,7 +288,7 @@ Status ImportWatchdog(const std::vector<std::string>& paths, const std::string& 
         memcpy(id.data(), &key, sizeof(key));
         trace::CallInfo c;
         c.comm_key = key;
-        DDRR_RETURN_IF_ERROR(w->Call(c, [&](trace::WireEncoder& e) {
+        DDRR_RETURN_IF_ERROR(w->Call(c, [&, r = r](trace::WireEncoder& e) {
                                 trace::EncodeNcclCommInitRank(e, handle, size, id, r);
                               }).status());
       }
