@@ -30,11 +30,15 @@ using trace::FunctionId;
 
 const std::vector<uint64_t> kNoFlows;
 
-// Track uuids: the rank's number above the track's number in the rank (0 for its process), so
-// they stay short on the wire; beyond 2^20 tracks in one rank, a hash with the top bit set.
+// Track uuids: the rank's number times 16 plus the track's number in the rank (0 for its
+// process), plus 1, so they stay short on the wire (3 bytes for a thousand ranks); beyond 16
+// tracks in a rank, the rank + 1 times 2^20 plus the number, with bit 62 set; beyond 2^20 tracks,
+// a hash with the top bit set.
 uint64_t Uuid(int64_t rank, uint64_t index) {
+  if (rank >= 0 && rank < (int64_t{1} << 40) && index < 16)
+    return ((static_cast<uint64_t>(rank) << 4) | index) + 1;
   if (rank >= 0 && rank < (int64_t{1} << 40) && index < (1u << 20))
-    return ((static_cast<uint64_t>(rank) + 1) << 20) | index;
+    return ((static_cast<uint64_t>(rank) + 1) << 20 | index) | (1ull << 62);
   return Mix64(static_cast<uint64_t>(rank) ^ Mix64(index)) | (1ull << 63);
 }
 

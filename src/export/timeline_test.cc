@@ -615,7 +615,9 @@ TEST_F(TimelineTest, DeltaTimesAndCountersDecodeToTheJsonTimes) {
   for (const pb::TracePacket& p : raw.packet()) {
     if (!p.has_track_event()) continue;
     (p.has_timestamp_clock_id() ? absolute : deltas) += 1;
-    if (p.has_timestamp_clock_id()) EXPECT_EQ(p.timestamp_clock_id(), kBoottime);
+    if (p.has_timestamp_clock_id()) {
+      EXPECT_EQ(p.timestamp_clock_id(), kBoottime);
+    }
     default_track += !p.track_event().has_track_uuid();
     along += p.track_event().extra_counter_values_size();
   }
