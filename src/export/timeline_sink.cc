@@ -128,7 +128,7 @@ class PacketBuffer {
   }
   void Grow(size_t need) {
     size_t capacity = std::max<size_t>(capacity_ ? capacity_ * 2 : (1u << 20) + (1u << 16), need);
-    auto grown = std::make_unique<uint8_t[]>(capacity);
+    std::unique_ptr<uint8_t[]> grown(new uint8_t[capacity]);  // not zeroed
     if (size_) std::memcpy(grown.get(), data_.get(), size_);
     data_ = std::move(grown);
     capacity_ = capacity;
@@ -278,13 +278,16 @@ class PerfettoSink : public TimelineSink {
     FlushCounter();
     sequence_ = id;
     default_track_ = default_track;
-    {  // what starts every later packet of the sequence: its id and flags
-      PacketBuffer prefix;
-      prefix.Varint(packet::kSequenceId, sequence_);
-      prefix.Varint(packet::kSequenceFlags, packet::kNeedsIncrementalState);
-      prefix_size_ = prefix.size();
-      std::memcpy(prefix_, prefix.data(), prefix_size_);
-    }
+    // What starts every later packet of the sequence: its id and flags.
+    prefix_size_ = 0;
+    auto put = [&](uint64_t v) {
+      for (; v >= 0x80; v >>= 7) prefix_[prefix_size_++] = static_cast<uint8_t>(v) | 0x80;
+      prefix_[prefix_size_++] = static_cast<uint8_t>(v);
+    };
+    put(packet::kSequenceId << 3);
+    put(sequence_);
+    put(packet::kSequenceFlags << 3);
+    put(packet::kNeedsIncrementalState);
     last_ts_ = 0;
     for (InternTable* t : {&categories_, &names_, &arg_names_, &arg_strings_}) t->Clear();
     // The sequence's first packet clears its state and sets it up: timestamps count on the
