@@ -17,6 +17,7 @@
 #include <utility>
 
 #include "trace/event_printer.h"
+#include "trace/wire_encoder.h"
 
 namespace ddrr::timeline {
 namespace {
@@ -56,88 +57,6 @@ namespace interned {
 constexpr uint32_t kCategories = 1, kEventNames = 2, kArgNames = 3, kArgStrings = 29;
 }  // namespace interned
 
-// Where packets are encoded: the protobuf wire format written straight into a buffer that keeps
-// its capacity (a megabyte and a bit) from flush to flush, every write inlined with one bounds
-// check. The same fields and rules as PacketBuffer (which the recorder uses), for the
-// timeline's one hot loop.
-class PacketBuffer {
- public:
-  void Clear() { size_ = 0; }
-  const uint8_t* data() const { return data_.get(); }
-  size_t size() const { return size_; }
-  std::string_view view() const { return {reinterpret_cast<const char*>(data_.get()), size_}; }
-
-  void RawVarint(uint64_t v) {
-    uint8_t* p = Room(10);
-    while (v >= 0x80) {
-      *p++ = static_cast<uint8_t>(v) | 0x80;
-      v >>= 7;
-    }
-    *p++ = static_cast<uint8_t>(v);
-    size_ = p - data_.get();
-  }
-  void RawBytes(const void* src, size_t n) {
-    if (n) std::memcpy(Room(n), src, n);
-    size_ += n;
-  }
-  void RawFixed64(uint64_t v) { RawBytes(&v, 8); }  // little endian
-  void Tag(uint32_t field, uint32_t wire_type) { RawVarint((uint64_t(field) << 3) | wire_type); }
-  void Varint(uint32_t field, uint64_t v) {  // not written when 0
-    if (v) VarintAlways(field, v);
-  }
-  void VarintAlways(uint32_t field, uint64_t v) {
-    Tag(field, 0);
-    RawVarint(v);
-  }
-  void Bytes(uint32_t field, std::string_view v) {  // not written when empty
-    if (v.empty()) return;
-    Tag(field, 2);
-    RawVarint(v.size());
-    RawBytes(v.data(), v.size());
-  }
-  // A nested message: one length byte reserved, filled in at the end (the body moved on in the
-  // rare case that its length needs more).
-  size_t BeginMessage(uint32_t field) {
-    Tag(field, 2);
-    *Room(1) = 0;
-    return ++size_;
-  }
-  void EndMessage(size_t body) {
-    const size_t len = size_ - body;
-    if (len < 0x80) {
-      data_[body - 1] = static_cast<uint8_t>(len);
-      return;
-    }
-    uint8_t prefix[10];
-    size_t n = 0;
-    for (uint64_t v = len; v >= 0x80; v >>= 7) prefix[n++] = static_cast<uint8_t>(v) | 0x80;
-    prefix[n] = static_cast<uint8_t>(len >> (7 * n));
-    ++n;
-    Room(n - 1);
-    std::memmove(&data_[body + n - 1], &data_[body], len);
-    std::memcpy(&data_[body - 1], prefix, n);
-    size_ += n - 1;
-  }
-
- private:
-  // Where `n` more bytes go.
-  uint8_t* Room(size_t n) {
-    if (size_ + n > capacity_) [[unlikely]]
-      Grow(size_ + n);
-    return data_.get() + size_;
-  }
-  void Grow(size_t need) {
-    size_t capacity = std::max<size_t>(capacity_ ? capacity_ * 2 : (1u << 20) + (1u << 16), need);
-    std::unique_ptr<uint8_t[]> grown(new uint8_t[capacity]);  // not zeroed
-    if (size_) std::memcpy(grown.get(), data_.get(), size_);
-    data_ = std::move(grown);
-    capacity_ = capacity;
-  }
-
-  std::unique_ptr<uint8_t[]> data_;
-  size_t size_ = 0, capacity_ = 0;
-};
-
 const std::vector<Arg> kNoArgs;
 const std::vector<uint64_t> kNoFlows;
 
@@ -163,7 +82,7 @@ class InternTable {
   }
   bool has_fresh() const { return !fresh_.empty(); }
   // Writes the entries added since the last call.
-  void WriteFresh(PacketBuffer& e) {
+  void WriteFresh(trace::WireEncoder& e) {
     for (const auto& [id, s] : fresh_) {
       const size_t m = e.BeginMessage(field_);
       e.Varint(1, id);
@@ -213,13 +132,13 @@ class BackgroundWriter {
     thread_.join();
   }
   // Hands over `full` to be written and gives back an empty buffer (waits while kQueued are).
-  std::unique_ptr<PacketBuffer> Write(std::unique_ptr<PacketBuffer> full) {
+  std::unique_ptr<trace::WireEncoder> Write(std::unique_ptr<trace::WireEncoder> full) {
     std::unique_lock<std::mutex> lock(mu_);
     changed_.wait(lock, [&] { return queued_.size() < kQueued; });
     queued_.push_back(std::move(full));
     changed_.notify_all();
-    if (spare_.empty()) return std::make_unique<PacketBuffer>();
-    std::unique_ptr<PacketBuffer> empty = std::move(spare_.back());
+    if (spare_.empty()) return std::make_unique<trace::WireEncoder>();
+    std::unique_ptr<trace::WireEncoder> empty = std::move(spare_.back());
     spare_.pop_back();
     return empty;
   }
@@ -237,7 +156,7 @@ class BackgroundWriter {
     for (;;) {
       changed_.wait(lock, [&] { return stop_ || !queued_.empty(); });
       if (queued_.empty()) return;
-      std::unique_ptr<PacketBuffer> e = std::move(queued_.front());
+      std::unique_ptr<trace::WireEncoder> e = std::move(queued_.front());
       queued_.pop_front();
       busy_ = true;
       lock.unlock();
@@ -253,9 +172,9 @@ class BackgroundWriter {
   std::FILE* out_;
   std::mutex mu_;
   std::condition_variable changed_;
-  std::deque<std::unique_ptr<PacketBuffer>> queued_;  // to write, in order
-  std::vector<std::unique_ptr<PacketBuffer>> spare_;  // written, to be filled again
-  bool busy_ = false;                                 // writing one taken off queued_
+  std::deque<std::unique_ptr<trace::WireEncoder>> queued_;  // to write, in order
+  std::vector<std::unique_ptr<trace::WireEncoder>> spare_;  // written, to be filled again
+  bool busy_ = false;                                       // writing one taken off queued_
   bool stop_ = false;
   std::thread thread_;
 };
@@ -539,7 +458,7 @@ class PerfettoSink : public TimelineSink {
   std::FILE* out_;  // null: a part, whose bytes go to write_
   std::function<void(std::string_view)> write_;
   bool rewindable_ = false;
-  std::unique_ptr<PacketBuffer> e_ = std::make_unique<PacketBuffer>();
+  std::unique_ptr<trace::WireEncoder> e_ = std::make_unique<trace::WireEncoder>();
   std::unique_ptr<BackgroundWriter> writer_;  // once there is a megabyte to write
   uint64_t sequence_ = 0;                     // 0: none begun yet
   uint64_t default_track_ = 0;
