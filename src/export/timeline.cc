@@ -113,13 +113,15 @@ class RankTimeline {
     scan_ = &so_far;
     Handle(ev, pos);
     // Ops held for completions the rank may never have recorded: not past a bound.
-    if (!completed_ && pending_.size() + group_ops_.size() > kUnconfirmedOps) abandoned_ = true;
+    if (!so_far.recorded_completions && pending_.size() + group_ops_.size() > kUnconfirmedOps)
+      abandoned_ = true;
   }
   // After the last event: whether the timeline holds (else abandoned()).
   void End(const analysis::RankScan& scan) {
     if (abandoned_) return;
-    // Ops were held for completions and none came: the rank recorded none.
-    if (held_ && !completed_) abandoned_ = true;
+    // Ops were held for completions the rank did not record (no completion event, and no
+    // import source that tells which ops completed).
+    if (held_ && !scan.recorded_completions) abandoned_ = true;
     // The comm ranks taken for flows are those the model gives.
     for (const auto& [handle, comm_rank] : local_ranks_)
       if (LocalCommRank(scan, handle, /*only=*/true) != comm_rank) abandoned_ = true;
@@ -158,7 +160,6 @@ class RankTimeline {
         OnCall(ev.call(), ev.thread(), pos.seq, ts);
         break;
       case trace::Event::kCompletion:
-        completed_ = true;
         OnCompletion(ev.completion().call_seq(), ts);
         break;
       case trace::Event::kMark: {
@@ -470,7 +471,6 @@ class RankTimeline {
   const analysis::RankScan* scan_ = nullptr;  // while modelled: the scan so far
   std::map<uint64_t, int64_t> local_ranks_;   // while modelled: comm ranks taken, by handle
   bool held_ = false;                         // ops were held for their completion
-  bool completed_ = false;                    // a completion was read
   bool abandoned_ = false;
   TrackInfo process_;
   uint64_t tracks_ = kFirstThread;  // the last track number given
