@@ -114,6 +114,13 @@ int RequireReadable(const trace::Run& run, const std::string& run_path) {
   return Fail("no readable rank file in " + run_path + ", record a run with `ddrr record`");
 }
 
+int OpenReadableRun(const std::string& run_path, std::optional<trace::Run>* run) {
+  auto opened = OpenRun(run_path);
+  if (!opened.ok()) return Fail(opened.status());
+  run->emplace(std::move(*opened));
+  return RequireReadable(**run, run_path);
+}
+
 const char* CaptureLevelName(int level) {
   switch (level) {
     case trace::CAPTURE_METADATA:

@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,10 @@ StatusOr<trace::Run> OpenRun(const std::string& run_path);
 // kExitOk when some rank file of `run` is readable; else prints why on stderr and returns
 // kExitUsage: nothing can be analysed.
 int RequireReadable(const trace::Run& run, const std::string& run_path);
+
+// What every analysing command does first: OpenRun into *run, then RequireReadable. kExitOk, or
+// the exit code to end with after printing why.
+int OpenReadableRun(const std::string& run_path, std::optional<trace::Run>* run);
 
 // "metadata", "digests" or "payloads" (trace.proto CaptureLevel).
 const char* CaptureLevelName(int level);

@@ -39,9 +39,8 @@ class InfoCommand : public Command {
   }
 
   int Run() override {
-    auto run = OpenRun(run_path_);
-    if (!run.ok()) return Fail(run.status());
-    if (int rc = RequireReadable(*run, run_path_); rc != kExitOk) return rc;
+    std::optional<trace::Run> run;
+    if (int rc = OpenReadableRun(run_path_, &run)) return rc;
     // One pass per rank: what `ddrr check` scans (communicators with their sizes and ranks,
     // splits included) is what this prints.
     auto model = analysis::ModelRun(*run);
@@ -101,10 +100,8 @@ class InfoCommand : public Command {
       for (const analysis::MemberFacts& m : s.members) {
         if (!m.comm_key || m.no_color()) continue;
         const analysis::Comm* c = (*model)->comms->Find(m.comm_key);
-        int64_t comm_rank = -1;
-        if (c)
-          for (const analysis::Member& member : c->members)
-            if (member.facts == &m) comm_rank = member.comm_rank;
+        const analysis::Member* member = c ? c->ByFacts(&m) : nullptr;
+        const int64_t comm_rank = member ? member->comm_rank : -1;
         printf("  comm      %s", EventPrinter::KeyHex(m.comm_key).c_str());
         if (c && c->size >= 0) {
           printf(" size %" PRId64, c->size);

@@ -25,9 +25,8 @@ class ReportCommand : public Command {
   }
 
   int Run() override {
-    auto run = OpenRun(run_path_);
-    if (!run.ok()) return Fail(run.status());
-    if (int rc = RequireReadable(*run, run_path_); rc != kExitOk) return rc;
+    std::optional<trace::Run> run;
+    if (int rc = OpenReadableRun(run_path_, &run)) return rc;
     auto model = analysis::ModelRun(*run);
     if (!model.ok()) return Fail(model.status());
     auto checked = analysis::CheckModel(**model);

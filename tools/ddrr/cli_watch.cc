@@ -46,9 +46,8 @@ class WatchCommand : public Command {
     auto last_move = SteadyClock::now();
     bool diagnosed = false, reported_this_stall = false, saw_live = false;
     for (;;) {
-      auto run = OpenRun(run_path_);
-      if (!run.ok()) return Fail(run.status());
-      if (int rc = RequireReadable(*run, run_path_); rc != kExitOk) return rc;
+      std::optional<trace::Run> run;
+      if (int rc = OpenReadableRun(run_path_, &run)) return rc;
       auto model = analysis::ModelRun(*run);
       if (!model.ok()) return Fail(model.status());
       const analysis::WatchSummary w = analysis::SummarizeForWatch(**model);
