@@ -7,7 +7,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <set>
 #include <string>
+
+#include "common/params.h"
 
 namespace ddrr::log {
 
@@ -64,30 +67,28 @@ std::string ExpandPath(const char* pattern) {
 }
 
 void InitOnce() {
-  int level = kWarn;
-  if (const char* v = getenv("DDRR_DEBUG")) {
-    if (strcasecmp(v, "NONE") == 0)
-      level = kNone;
-    else if (strcasecmp(v, "VERSION") == 0)
-      level = kVersion;
-    else if (strcasecmp(v, "WARN") == 0)
-      level = kWarn;
-    else if (strcasecmp(v, "INFO") == 0)
-      level = kInfo;
-    else if (strcasecmp(v, "TRACE") == 0)
-      level = kTrace;
-  }
-  if (const char* v = getenv("DDRR_DEBUG_SUBSYS")) g_subsys = ParseSubsys(v);
+  // The choices of DDRR_DEBUG are the Level values in order. Not param::Choice: its warning
+  // would log before the log is set up.
+  StatusOr<int> level = param::CheckedChoice(param::kDebug);
+  if (const char* v = param::Raw(param::kDebugSubsys)) g_subsys = ParseSubsys(v);
   g_out = stderr;
-  if (const char* v = getenv("DDRR_DEBUG_FILE")) {
+  if (const char* v = param::Raw(param::kDebugFile)) {
     if (FILE* f = fopen(ExpandPath(v).c_str(), "a")) g_out = f;
   }
-  if (g_level < 0) g_level = level;
+  if (g_level < 0) g_level = level.ok() ? *level : kWarn;
+  if (!level.ok()) DDRR_WARN("%s; using WARN", level.status().message().c_str());
 }
 
 }  // namespace
 
 void Init() { std::call_once(g_init_once, InitOnce); }
+
+bool FirstTime(std::string_view key) {
+  static std::mutex* mu = new std::mutex();  // leaked: warnings may come from atexit handlers
+  static std::set<std::string, std::less<>>* seen = new std::set<std::string, std::less<>>();
+  std::lock_guard<std::mutex> lock(*mu);
+  return seen->emplace(key).second;
+}
 
 void SetLevel(Level level) {
   Init();

@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/params.h"
+
 namespace ddrr::launch {
 namespace {
 
@@ -15,7 +17,7 @@ namespace {
 // file itself when `must_hold` is empty); by default that is `beside_exe`, a path from the
 // directory of the running executable.
 struct Installed {
-  const char* variable;
+  param::Id variable;
   std::string_view beside_exe;
   const char* must_hold;
   const char* what;  // for messages
@@ -47,42 +49,43 @@ bool Exists(const std::string& path) {
 }
 
 StatusOr<std::string> Find(const Installed& file, const char* argv0) {
-  const char* value = getenv(file.variable);
-  const bool from_env = value != nullptr && *value != '\0';
+  const char* value = param::Raw(file.variable);
+  const bool from_env = value != nullptr;
   const std::string where = from_env ? value : BesideExecutable(argv0, file.beside_exe);
   std::string path = where;
   if (*file.must_hold != '\0') path.append("/").append(file.must_hold);
   if (Exists(path)) return where;
   if (from_env) {
-    return Status::NotFound(std::string(file.variable) + "=" + where + " holds no " + file.what);
+    return Status::NotFound(std::string(param::Name(file.variable)) + "=" + where + " holds no " +
+                            file.what);
   }
   return Status::NotFound(std::string("no ") + file.what + " in " + where + "; set " +
-                          file.variable);
+                          param::Name(file.variable));
 }
 
 }  // namespace
 
 StatusOr<std::string> FindHostRuntimeDir(const char* argv0) {
   return Find(
-      {"DDRR_HOSTRT_DIR", "../lib/hostrt", "libcudart.so.13", "host runtime (libcudart.so.13)"},
+      {param::kHostrtDir, "../lib/hostrt", "libcudart.so.13", "host runtime (libcudart.so.13)"},
       argv0);
 }
 
 StatusOr<std::string> FindEmuNcclDir(const char* argv0) {
-  return Find({"DDRR_EMU_DIR", "../lib/emu", "libnccl.so.2", "emu libnccl.so.2"}, argv0);
+  return Find({param::kEmuDir, "../lib/emu", "libnccl.so.2", "emu libnccl.so.2"}, argv0);
 }
 
 StatusOr<std::string> FindGpushareLibrary(const char* argv0) {
-  return Find({"DDRR_GPUSHARE_LIB", "../lib/libddrr_gpushare.so", "", "libddrr_gpushare.so"},
+  return Find({param::kGpushareLib, "../lib/libddrr_gpushare.so", "", "libddrr_gpushare.so"},
               argv0);
 }
 
 StatusOr<std::string> FindRecorderLibrary(const char* argv0) {
-  return Find({"DDRR_LIB", "../lib/libddrr.so", "", "libddrr.so"}, argv0);
+  return Find({param::kLib, "../lib/libddrr.so", "", "libddrr.so"}, argv0);
 }
 
 StatusOr<std::string> FindReplayDriver(const char* argv0) {
-  return Find({"DDRR_REPLAY_DRIVER", "ddrr-replay-rank", "", "ddrr-replay-rank"}, argv0);
+  return Find({param::kReplayDriver, "ddrr-replay-rank", "", "ddrr-replay-rank"}, argv0);
 }
 
 }  // namespace ddrr::launch

@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <random>
 
+#include "common/params.h"
+
 namespace ddrr::launch {
 
 EnvList RecorderEnv(const std::string& library, const std::string& out_dir,
@@ -14,9 +16,9 @@ EnvList RecorderEnv(const std::string& library, const std::string& out_dir,
   char run_id[32];
   snprintf(run_id, sizeof(run_id), "%08x%08x", rd(), rd());
   return {{"LD_PRELOAD", preload},
-          {"DDRR_OUT", out_dir},
-          {"DDRR_RUN_ID", run_id},
-          {"DDRR_LEVEL", level}};
+          {param::Name(param::kOut), out_dir},
+          {param::Name(param::kRunId), run_id},
+          {param::Name(param::kLevel), level}};
 }
 
 }  // namespace ddrr::launch
