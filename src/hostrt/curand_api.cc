@@ -8,6 +8,7 @@
 #include <set>
 #include <string>
 
+#include "common/log.h"
 #include "hostrt/curand_generator.h"
 
 struct curandGenerator_st {
@@ -45,14 +46,8 @@ curandStatus_t Create(curandGenerator_t* generator, curandRngType_t type) {
 }
 
 curandStatus_t Unsupported(const char* what) {
-  static std::mutex mutex;
-  static std::set<std::string>* warned = new std::set<std::string>();
-  std::lock_guard<std::mutex> lock(mutex);
-  if (warned->insert(what).second) {
-    fprintf(stderr,
-            "ddrr host runtime: %s is not supported; it returns CURAND_STATUS_ARCH_MISMATCH\n",
-            what);
-  }
+  DDRR_WARN_ONCE_PER(
+      what, "host runtime: %s is not supported; it returns CURAND_STATUS_ARCH_MISMATCH", what);
   return CURAND_STATUS_ARCH_MISMATCH;
 }
 

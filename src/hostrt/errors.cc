@@ -7,6 +7,7 @@
 #include <set>
 #include <string>
 
+#include "common/log.h"
 #include "hostrt/unsupported.h"
 
 namespace ddrr::hostrt {
@@ -44,17 +45,10 @@ cudaError_t Finish(cudaError_t result) {
 }
 
 cudaError_t Unsupported(const char* what, cudaError_t result) {
-  static std::mutex mutex;
-  static std::set<std::string>* warned = new std::set<std::string>();  // outlives atexit users
-  bool first;
-  {
-    std::lock_guard<std::mutex> lock(mutex);
-    first = warned->insert(what).second;
-  }
-  if (first) {
+  if (log::FirstTime(what)) {
     const ErrorText* text = FindErrorText(result);
-    fprintf(stderr, "ddrr host runtime: %s is not supported without a GPU; it returns %s\n", what,
-            text ? text->name : kUnrecognized);
+    DDRR_WARN("host runtime: %s is not supported without a GPU; it returns %s", what,
+              text ? text->name : kUnrecognized);
   }
   return Finish(result);
 }
