@@ -43,13 +43,15 @@
   X(Completions, "COMPLETIONS", kFlag, "1", 0, 0, "", "recorder",                                 \
     "`0` turns completion tracking off (calls are still recorded; saves one `cudaEventRecord` "   \
     "and ~90 ns per collective, docs/PERFORMANCE.md)")                                            \
-  X(Lib, "LIB", kText, "`<ddrr>/../lib/libddrr.so`", 0, 0, "", "`ddrr record`",                   \
-    "path of `libddrr.so`")                                                                       \
+  X(Lib, "LIB", kText,                                                                             \
+    "`<ddrr>/../lib/libddrr.so`; installed layout: [docs/INSTALL.md](docs/INSTALL.md)", 0, 0, "",  \
+    "`ddrr record`", "path of `libddrr.so`")                                                       \
   X(HostDevices, "HOST_DEVICES", kInt, "8", 0, 1024, "a count", "host runtime",                   \
     "number of devices it reports (when it is unset, `ddrr replay --host` sets it to the "        \
     "devices the replay needs, at least 8)")                                                      \
-  X(ReplayDriver, "REPLAY_DRIVER", kText, "`beside ddrr`", 0, 0, "", "`ddrr replay`",             \
-    "path of `ddrr-replay-rank`")                                                                 \
+  X(ReplayDriver, "REPLAY_DRIVER", kText,                                                          \
+    "`<prefix>/libexec/ddrr/` installed, beside `ddrr` in the build tree", 0, 0, "",               \
+    "`ddrr replay`", "path of `ddrr-replay-rank`")                                                 \
   X(ReplayOf, "REPLAY_OF", kText, "`none`", 0, 0, "", "recorder",                                 \
     "set by `ddrr replay` for its ranks: the recorded run's id, kept in the replay's rank "       \
     "headers (so `ddrr diff` knows a replay)")                                                    \
@@ -65,14 +67,16 @@
     "recorder", "set by `ddrr replay ... -- PROG`: the divergence policy (`--on-divergence`)")    \
   X(ReplayRestoreRng, "REPLAY_RESTORE_RNG", kFlag, "0", 0, 0, "", "recorder",                     \
     "set by `ddrr replay ... -- PROG`: `1` restores the recorded RNG states (`--restore-rng`)")   \
-  X(HostrtDir, "HOSTRT_DIR", kText, "`<ddrr>/../lib/hostrt`", 0, 0, "", "`ddrr run --host`",      \
-    "directory of the host runtime libraries")                                                    \
+  X(HostrtDir, "HOSTRT_DIR", kText,                                                                \
+    "`<ddrr>/../lib/hostrt`; installed, `<prefix>/lib/ddrr/hostrt`", 0, 0, "",                     \
+    "`ddrr run --host`", "directory of the host runtime libraries")                                \
   X(RanksPerGpu, "RANKS_PER_GPU", kInt, "`none`", 1, 1024, "a number of ranks",                   \
     "`libddrr_gpushare.so`",                                                                      \
     "K, virtual devices per real one (`ddrr run --ranks-per-gpu` sets it); unset or invalid: "    \
     "one warning, no sharing")                                                                    \
-  X(EmuDir, "EMU_DIR", kText, "`<ddrr>/../lib/emu`", 0, 0, "", "`ddrr run --ranks-per-gpu`",      \
-    "without `--host`: directory holding only emu's `libnccl.so.2`")                              \
+  X(EmuDir, "EMU_DIR", kText, "`<ddrr>/../lib/emu`; installed, `<prefix>/lib/ddrr/emu`", 0, 0,     \
+    "", "`ddrr run --ranks-per-gpu`",                                                              \
+    "without `--host`: directory holding only emu's `libnccl.so.2`")                               \
   X(GpushareLib, "GPUSHARE_LIB", kText, "`<ddrr>/../lib/libddrr_gpushare.so`", 0, 0, "",          \
     "`ddrr run --ranks-per-gpu`", "path of `libddrr_gpushare.so`")                                \
   X(RunGrace, "RUN_GRACE", kReal, "10", 0, 1e9, "a number of seconds", "`ddrr run`",              \
@@ -94,7 +98,7 @@
   X(SampleBootstrapTimeout, "SAMPLE_BOOTSTRAP_TIMEOUT", kInt, "120", 0, 1073741824,             \
     "a number of seconds", "samples", "how long the other ranks wait for the unique id")          \
   X(SampleWaitReport, "SAMPLE_WAIT_REPORT", kInt, "30", 0, 1073741824,                 \
-    "a number of seconds", "samples", "how often a waiting rank reports (0 disables it)")                         \
+    "a number of seconds", "samples", "how often a waiting rank reports (0 disables it)")          \
   X(SampleKeepId, "SAMPLE_KEEP_ID", kFlag, "0", 0, 0, "", "samples",                              \
     "`1` keeps the published id (a rank replayed alone reads it)")                                \
   X(SampleCheckpointDir, "SAMPLE_CHECKPOINT_DIR", kText, "`none`", 0, 0, "", "samples",           \

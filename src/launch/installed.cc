@@ -13,12 +13,21 @@
 namespace ddrr::launch {
 namespace {
 
+// Paths from the directory of an installed ddrr (bin/) to the library directory, ddrr's own
+// library directory (lib/ddrr) and its helper programs' (libexec/ddrr), as the install rules lay
+// them out (cmake/DdrrInstall.cmake defines them).
+constexpr std::string_view kInstalledLib = DDRR_INSTALL_LIB_FROM_BIN;
+constexpr std::string_view kInstalledPrivateLib = DDRR_INSTALL_PRIVATE_LIB_FROM_BIN;
+constexpr std::string_view kInstalledPrivateLibexec = DDRR_INSTALL_PRIVATE_LIBEXEC_FROM_BIN;
+
 // One file ddrr looks for. `variable` names where it is (a directory holding `must_hold`, or the
-// file itself when `must_hold` is empty); by default that is `beside_exe`, a path from the
-// directory of the running executable.
+// file itself when `must_hold` is empty); by default that is `installed` (an install prefix's
+// layout) or else `built` (the build tree's): `<dir>/<path>` from the directory of the running
+// executable.
 struct Installed {
   param::Id variable;
-  std::string_view beside_exe;
+  std::string_view installed_dir, installed_path;
+  std::string_view built;
   const char* must_hold;
   const char* what;  // for messages
 };
@@ -48,44 +57,58 @@ bool Exists(const std::string& path) {
   return stat(path.c_str(), &info) == 0;
 }
 
+bool Holds(const std::string& where, const Installed& file) {
+  return Exists(*file.must_hold == '\0' ? where : where + "/" + file.must_hold);
+}
+
 StatusOr<std::string> Find(const Installed& file, const char* argv0) {
-  const char* value = param::Raw(file.variable);
-  const bool from_env = value != nullptr;
-  const std::string where = from_env ? value : BesideExecutable(argv0, file.beside_exe);
-  std::string path = where;
-  if (*file.must_hold != '\0') path.append("/").append(file.must_hold);
-  if (Exists(path)) return where;
-  if (from_env) {
-    return Status::NotFound(std::string(param::Name(file.variable)) + "=" + where + " holds no " +
+  if (const char* value = param::Raw(file.variable)) {
+    if (Holds(value, file)) return std::string(value);
+    return Status::NotFound(std::string(param::Name(file.variable)) + "=" + value + " holds no " +
                             file.what);
   }
-  return Status::NotFound(std::string("no ") + file.what + " in " + where + "; set " +
+  std::string installed(file.installed_dir);
+  if (!file.installed_path.empty()) installed.append("/").append(file.installed_path);
+  const std::string candidates[] = {BesideExecutable(argv0, installed),
+                                    BesideExecutable(argv0, file.built)};
+  for (const std::string& where : candidates) {
+    if (Holds(where, file)) return where;
+  }
+  std::string looked = candidates[0];
+  if (candidates[1] != candidates[0]) looked.append(" or ").append(candidates[1]);
+  return Status::NotFound(std::string("no ") + file.what + " in " + looked + "; set " +
                           param::Name(file.variable));
 }
 
 }  // namespace
 
 StatusOr<std::string> FindHostRuntimeDir(const char* argv0) {
-  return Find(
-      {param::kHostrtDir, "../lib/hostrt", "libcudart.so.13", "host runtime (libcudart.so.13)"},
-      argv0);
+  return Find({param::kHostrtDir, kInstalledPrivateLib, "hostrt", "../lib/hostrt",
+               "libcudart.so.13", "host runtime (libcudart.so.13)"},
+              argv0);
 }
 
 StatusOr<std::string> FindEmuNcclDir(const char* argv0) {
-  return Find({param::kEmuDir, "../lib/emu", "libnccl.so.2", "emu libnccl.so.2"}, argv0);
+  return Find({param::kEmuDir, kInstalledPrivateLib, "emu", "../lib/emu", "libnccl.so.2",
+               "emu libnccl.so.2"},
+              argv0);
 }
 
 StatusOr<std::string> FindGpushareLibrary(const char* argv0) {
-  return Find({param::kGpushareLib, "../lib/libddrr_gpushare.so", "", "libddrr_gpushare.so"},
+  return Find({param::kGpushareLib, kInstalledLib, "libddrr_gpushare.so",
+               "../lib/libddrr_gpushare.so", "", "libddrr_gpushare.so"},
               argv0);
 }
 
 StatusOr<std::string> FindRecorderLibrary(const char* argv0) {
-  return Find({param::kLib, "../lib/libddrr.so", "", "libddrr.so"}, argv0);
+  return Find({param::kLib, kInstalledLib, "libddrr.so", "../lib/libddrr.so", "", "libddrr.so"},
+              argv0);
 }
 
 StatusOr<std::string> FindReplayDriver(const char* argv0) {
-  return Find({param::kReplayDriver, "ddrr-replay-rank", "", "ddrr-replay-rank"}, argv0);
+  return Find({param::kReplayDriver, kInstalledPrivateLibexec, "ddrr-replay-rank",
+               "ddrr-replay-rank", "", "ddrr-replay-rank"},
+              argv0);
 }
 
 }  // namespace ddrr::launch

@@ -29,6 +29,14 @@ const Lookup kLookups[] = {
 
 std::string ExeDir() { return fs::read_symlink("/proc/self/exe").parent_path().string(); }
 
+// Where a lookup says it looked: the installed layout's path, then the build tree's if it differs
+// (both from the executable's directory).
+std::string Looked(const std::string& installed, const std::string& built) {
+  const std::string from_installed = ExeDir() + "/" + installed;
+  const std::string from_built = ExeDir() + "/" + built;
+  return from_installed == from_built ? from_built : from_installed + " or " + from_built;
+}
+
 class InstalledTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -79,7 +87,40 @@ TEST_F(InstalledTest, TheRecorderIsLookedForInTheLibDirBesideTheExecutable) {
   ASSERT_FALSE(found.ok());
   EXPECT_EQ(found.status().code(), StatusCode::kNotFound);
   EXPECT_EQ(found.status().message(),
-            "no libddrr.so in " + ExeDir() + "/../lib/libddrr.so; set DDRR_LIB");
+            "no libddrr.so in " +
+                Looked(DDRR_INSTALL_LIB_FROM_BIN "/libddrr.so", "../lib/libddrr.so") +
+                "; set DDRR_LIB");
+}
+
+// An installed ddrr has the host runtime in <lib>/ddrr/hostrt, a built one in ../lib/hostrt
+// (both from the executable's directory); the installed layout wins when both are there.
+TEST_F(InstalledTest, TheHostRuntimeIsLookedForInTheInstalledThenTheBuiltLayout) {
+  unsetenv("DDRR_HOSTRT_DIR");
+  const std::string exe_dir = ExeDir();
+  const std::string installed = exe_dir + "/" + DDRR_INSTALL_PRIVATE_LIB_FROM_BIN + "/hostrt";
+  const std::string built = exe_dir + "/../lib/hostrt";
+  const fs::path lib_dir = fs::path(exe_dir).parent_path() / "lib";
+  ASSERT_FALSE(fs::exists(lib_dir)) << lib_dir;  // both layouts would live under it
+  StatusOr<std::string> absent = FindHostRuntimeDir("ddrr");
+  ASSERT_FALSE(absent.ok());
+  EXPECT_EQ(absent.status().message(),
+            "no host runtime (libcudart.so.13) in " +
+                Looked(DDRR_INSTALL_PRIVATE_LIB_FROM_BIN "/hostrt", "../lib/hostrt") +
+                "; set DDRR_HOSTRT_DIR");
+
+  fs::create_directories(built);
+  std::ofstream(built + "/libcudart.so.13") << "";
+  StatusOr<std::string> found_built = FindHostRuntimeDir("ddrr");
+  fs::create_directories(installed);
+  std::ofstream(installed + "/libcudart.so.13") << "";
+  StatusOr<std::string> found_installed = FindHostRuntimeDir("ddrr");
+  const std::string canonical_built = fs::canonical(built).string();
+  const std::string canonical_installed = fs::canonical(installed).string();
+  fs::remove_all(lib_dir);
+  ASSERT_TRUE(found_built.ok()) << found_built.status().ToString();
+  EXPECT_EQ(*found_built, canonical_built);
+  ASSERT_TRUE(found_installed.ok()) << found_installed.status().ToString();
+  EXPECT_EQ(*found_installed, canonical_installed);
 }
 
 TEST_F(InstalledTest, TheReplayDriverIsLookedForBesideTheExecutable) {
@@ -89,8 +130,11 @@ TEST_F(InstalledTest, TheReplayDriverIsLookedForBesideTheExecutable) {
   StatusOr<std::string> absent = FindReplayDriver("ddrr");
   ASSERT_FALSE(absent.ok());
   EXPECT_EQ(absent.status().code(), StatusCode::kNotFound);
-  EXPECT_EQ(absent.status().message(),
-            "no ddrr-replay-rank in " + beside + "; set DDRR_REPLAY_DRIVER");
+  EXPECT_EQ(
+      absent.status().message(),
+      "no ddrr-replay-rank in " +
+          Looked(DDRR_INSTALL_PRIVATE_LIBEXEC_FROM_BIN "/ddrr-replay-rank", "ddrr-replay-rank") +
+          "; set DDRR_REPLAY_DRIVER");
 
   std::ofstream(beside) << "";
   StatusOr<std::string> found = FindReplayDriver("ddrr");

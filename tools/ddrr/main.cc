@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "cli_common.h"
+#include "command_table.h"
 
 namespace ddrr::cli {
 std::unique_ptr<Command> MakeInfoCommand();
@@ -69,6 +70,7 @@ int main(int argc, char** argv) {
       "Exit codes: 0 ok, 1 findings or problems found in the run (replay: diverged), 2 usage or\n"
       "input error, 3 the ranks cannot be placed (run, replay)."};
   app.set_version_flag("--version", "ddrr " DDRR_VERSION);
+  AddCommandTableFlag(app);
   app.require_subcommand(1);
   app.fallthrough(false);
   auto commands = MakeCommands(argv[0]);
@@ -81,6 +83,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::Success& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     app.exit(e);
