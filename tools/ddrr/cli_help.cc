@@ -11,12 +11,13 @@ namespace {
 class HelpCommand : public Command {
  public:
   CLI::App* Register(CLI::App& app) override {
-    auto* sub = app.add_subcommand("help", "Reference pages beyond --help");
-    sub->require_subcommand(1);
-    env_ = sub->add_subcommand("env",
-                               "Every DDRR_* environment variable: who reads it, what it "
-                               "does, its default");
-    env_->add_flag("--markdown", markdown_, "The README's table (Markdown)");
+    auto* sub = app.add_subcommand("help", "Reference pages beyond --help: `ddrr help env`");
+    sub->add_option("TOPIC", topic_,
+                    "env: every DDRR_* environment variable, who reads it, what it does, its "
+                    "default")
+        ->required()
+        ->check(CLI::IsMember({"env"}));
+    sub->add_flag("--markdown", markdown_, "The README's table (Markdown)");
     return sub;
   }
 
@@ -26,7 +27,7 @@ class HelpCommand : public Command {
   }
 
  private:
-  CLI::App* env_ = nullptr;
+  std::string topic_;
   bool markdown_ = false;
 };
 
