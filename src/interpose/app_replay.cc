@@ -597,7 +597,7 @@ int64_t ReplayStep::OutScalar(int i) const {
         return device;
       }
       default:
-        return 0;  // ncclCommGetAsyncError: ncclSuccess
+        return ncclSuccess;  // ncclCommGetAsyncError's asyncError
     }
   }
   if (!call || !matched_ || static_cast<uint32_t>(i) >= call->arg_count) return 0;

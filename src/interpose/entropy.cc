@@ -262,6 +262,20 @@ void FillRandom(void* buf, size_t n) {
   }
 }
 
+// std::random_device's draw through `real`, recorded or replayed (both ABIs' hooks).
+unsigned int RandomDeviceDraw(GetvalFn real, void* self) {
+  EntropyScope scope;
+  unsigned int v = 0;
+  if (size_t served; Replayed(scope, kRandomDevice, &v, sizeof(v), &served)) return v;
+  if (real) {
+    v = real(self);
+  } else {
+    FillRandom(&v, sizeof(v));  // unreachable in practice: libstdc++ defines the caller's symbol
+  }
+  if (scope.recording()) Record(kRandomDevice, &v, sizeof(v), 0);
+  return v;
+}
+
 }  // namespace
 }  // namespace ddrr::interpose
 
@@ -401,32 +415,12 @@ DDRR_EXPORT int close(int fd) {
 // unsigned int std::random_device::_M_getval(): the draw behind operator(). On x86 it may be
 // RDRAND, invisible to every other hook here.
 DDRR_EXPORT unsigned int _ZNSt13random_device9_M_getvalEv(void* self) {
-  auto real = DDRR_NEXT(GetvalFn, "_ZNSt13random_device9_M_getvalEv");
-  EntropyScope scope;
-  unsigned int v = 0;
-  if (size_t served; Replayed(scope, kRandomDevice, &v, sizeof(v), &served)) return v;
-  if (real) {
-    v = real(self);
-  } else {
-    FillRandom(&v, sizeof(v));  // unreachable in practice: libstdc++ defines the caller's symbol
-  }
-  if (scope.recording()) Record(kRandomDevice, &v, sizeof(v), 0);
-  return v;
+  return RandomDeviceDraw(DDRR_NEXT(GetvalFn, "_ZNSt13random_device9_M_getvalEv"), self);
 }
 
 // The pre-C++11-ABI twin, used by objects built against old libstdc++ headers.
 DDRR_EXPORT unsigned int _ZNSt13random_device13_M_getval_pretrEv(void* self) {
-  auto real = DDRR_NEXT(GetvalFn, "_ZNSt13random_device13_M_getval_pretrEv");
-  EntropyScope scope;
-  unsigned int v = 0;
-  if (size_t served; Replayed(scope, kRandomDevice, &v, sizeof(v), &served)) return v;
-  if (real) {
-    v = real(self);
-  } else {
-    FillRandom(&v, sizeof(v));
-  }
-  if (scope.recording()) Record(kRandomDevice, &v, sizeof(v), 0);
-  return v;
+  return RandomDeviceDraw(DDRR_NEXT(GetvalFn, "_ZNSt13random_device13_M_getval_pretrEv"), self);
 }
 
 DDRR_EXPORT uint32_t arc4random() noexcept {

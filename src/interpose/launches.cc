@@ -101,38 +101,20 @@ using LaunchFn = cudaError_t (*)(const void*, dim3, dim3, void**, size_t, cudaSt
 using KernelLaunchFn = cudaError_t (*)(cudaKernel_t, dim3, dim3, void**, size_t, cudaStream_t);
 using LaunchExFn = cudaError_t (*)(const cudaLaunchConfig_t*, const void*, void**);
 
-extern "C" DDRR_EXPORT cudaError_t cudaLaunchKernel(const void* func, dim3 grid, dim3 block,
-                                                    void** args, size_t shared_mem,
-                                                    cudaStream_t stream) {
-  static const auto real = Real<LaunchFn>(Library::kCudart, "cudaLaunchKernel");
-  return ForwardLaunch(real, "cudaLaunchKernel", false, func, grid, block, args, shared_mem,
-                       stream);
-}
+// The four launch wrappers with the <<<>>> argument list: `internal` for __cudaLaunchKernel's
+// kernel handle.
+#define DDRR_LAUNCH_WRAPPER(name, Fn, Kernel, internal)                                         \
+  extern "C" DDRR_EXPORT cudaError_t name(Kernel kernel, dim3 grid, dim3 block, void** args,    \
+                                          size_t shared_mem, cudaStream_t stream) {             \
+    static const auto real = Real<Fn>(Library::kCudart, #name);                                 \
+    return ForwardLaunch(real, #name, internal, kernel, grid, block, args, shared_mem, stream); \
+  }
 
-extern "C" DDRR_EXPORT cudaError_t cudaLaunchKernel_ptsz(const void* func, dim3 grid, dim3 block,
-                                                         void** args, size_t shared_mem,
-                                                         cudaStream_t stream) {
-  static const auto real = Real<LaunchFn>(Library::kCudart, "cudaLaunchKernel_ptsz");
-  return ForwardLaunch(real, "cudaLaunchKernel_ptsz", false, func, grid, block, args, shared_mem,
-                       stream);
-}
-
+DDRR_LAUNCH_WRAPPER(cudaLaunchKernel, LaunchFn, const void*, false)
+DDRR_LAUNCH_WRAPPER(cudaLaunchKernel_ptsz, LaunchFn, const void*, false)
 // What nvcc 13's <<<>>> calls (`-cudart shared`): __cudaLaunchKernel, not cudaLaunchKernel.
-extern "C" DDRR_EXPORT cudaError_t __cudaLaunchKernel(cudaKernel_t kernel, dim3 grid, dim3 block,
-                                                      void** args, size_t shared_mem,
-                                                      cudaStream_t stream) {
-  static const auto real = Real<KernelLaunchFn>(Library::kCudart, "__cudaLaunchKernel");
-  return ForwardLaunch(real, "__cudaLaunchKernel", true, kernel, grid, block, args, shared_mem,
-                       stream);
-}
-
-extern "C" DDRR_EXPORT cudaError_t __cudaLaunchKernel_ptsz(cudaKernel_t kernel, dim3 grid,
-                                                           dim3 block, void** args,
-                                                           size_t shared_mem, cudaStream_t stream) {
-  static const auto real = Real<KernelLaunchFn>(Library::kCudart, "__cudaLaunchKernel_ptsz");
-  return ForwardLaunch(real, "__cudaLaunchKernel_ptsz", true, kernel, grid, block, args, shared_mem,
-                       stream);
-}
+DDRR_LAUNCH_WRAPPER(__cudaLaunchKernel, KernelLaunchFn, cudaKernel_t, true)
+DDRR_LAUNCH_WRAPPER(__cudaLaunchKernel_ptsz, KernelLaunchFn, cudaKernel_t, true)
 
 extern "C" DDRR_EXPORT cudaError_t cudaLaunchKernelExC(const cudaLaunchConfig_t* config,
                                                        const void* func, void** args) {

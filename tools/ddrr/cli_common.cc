@@ -33,8 +33,7 @@ int SalvageSpools(const std::string& run_path) {
       if (said.insert(spool).second)
         fprintf(stderr, "ddrr: note: %s: its rank is still running; read up to its last event\n",
                 spool.c_str());
-    }
-    else
+    } else
       fprintf(stderr, "ddrr: note: %s\n", n.status().message().c_str());
   });
 #else
@@ -119,6 +118,15 @@ int OpenReadableRun(const std::string& run_path, std::optional<trace::Run>* run)
   if (!opened.ok()) return Fail(opened.status());
   run->emplace(std::move(*opened));
   return RequireReadable(**run, run_path);
+}
+
+int OpenModeledRun(const std::string& run_path, std::optional<trace::Run>* run,
+                   std::unique_ptr<analysis::RunModel>* model) {
+  if (int rc = OpenReadableRun(run_path, run)) return rc;
+  auto modeled = analysis::ModelRun(**run);
+  if (!modeled.ok()) return Fail(modeled.status());
+  *model = std::move(*modeled);
+  return kExitOk;
 }
 
 const char* CaptureLevelName(int level) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "analysis/run_model.h"
 #include "common/status.h"
 #include "trace/run.h"
 
@@ -50,6 +51,10 @@ int RequireReadable(const trace::Run& run, const std::string& run_path);
 // What every analysing command does first: OpenRun into *run, then RequireReadable. kExitOk, or
 // the exit code to end with after printing why.
 int OpenReadableRun(const std::string& run_path, std::optional<trace::Run>* run);
+// OpenReadableRun, then analysis::ModelRun into *model (what `ddrr check` scans): what the
+// commands that describe a run do first. kExitOk, or the exit code after printing why.
+int OpenModeledRun(const std::string& run_path, std::optional<trace::Run>* run,
+                   std::unique_ptr<analysis::RunModel>* model);
 
 // "metadata", "digests" or "payloads" (trace.proto CaptureLevel).
 const char* CaptureLevelName(int level);

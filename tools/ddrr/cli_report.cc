@@ -26,15 +26,14 @@ class ReportCommand : public Command {
 
   int Run() override {
     std::optional<trace::Run> run;
-    if (int rc = OpenReadableRun(run_path_, &run)) return rc;
-    auto model = analysis::ModelRun(*run);
-    if (!model.ok()) return Fail(model.status());
-    auto checked = analysis::CheckModel(**model);
+    std::unique_ptr<analysis::RunModel> model;
+    if (int rc = OpenModeledRun(run_path_, &run, &model)) return rc;
+    auto checked = analysis::CheckModel(*model);
     if (!checked.ok()) return Fail(checked.status());
     report::ReportOptions o;
     o.run_name = run_path_;
     o.max_findings = max_findings_;
-    const std::string md = report::MarkdownReport(*run, **model, *checked, o);
+    const std::string md = report::MarkdownReport(*run, *model, *checked, o);
     if (output_.empty()) {
       fwrite(md.data(), 1, md.size(), stdout);
       return kExitOk;

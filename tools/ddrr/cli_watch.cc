@@ -47,10 +47,9 @@ class WatchCommand : public Command {
     bool diagnosed = false, reported_this_stall = false, saw_live = false;
     for (;;) {
       std::optional<trace::Run> run;
-      if (int rc = OpenReadableRun(run_path_, &run)) return rc;
-      auto model = analysis::ModelRun(*run);
-      if (!model.ok()) return Fail(model.status());
-      const analysis::WatchSummary w = analysis::SummarizeForWatch(**model);
+      std::unique_ptr<analysis::RunModel> model;
+      if (int rc = OpenModeledRun(run_path_, &run, &model)) return rc;
+      const analysis::WatchSummary w = analysis::SummarizeForWatch(*model);
       const auto now = SteadyClock::now();
       if (w.progress != last_progress) {
         last_progress = w.progress;
@@ -71,7 +70,7 @@ class WatchCommand : public Command {
       }
       if (still >= stall_ && !reported_this_stall) {
         reported_this_stall = true;
-        auto checked = analysis::CheckModel(**model);
+        auto checked = analysis::CheckModel(*model);
         if (!checked.ok()) return Fail(checked.status());
         printf("%s no progress for %.0f s: diagnosis\n", Clock().c_str(), still);
         for (const analysis::Finding& f : checked->findings)
