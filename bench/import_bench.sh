@@ -3,7 +3,8 @@
 # interleaved in one file (init lines, then all-reduces and broadcasts with other INFO lines
 # between them), imported three times. Prints input lines/s and calls (entries)/s, wall time
 # included (reading, parsing, writing the rank files); then 8 pickled Flight Recorder dumps,
-# entries/s. Figures: docs/PERFORMANCE.md, "Import".
+# entries/s; then 8 training logs ending in watchdog messages, lines/s. Figures:
+# docs/PERFORMANCE.md, "Import".
 set -euo pipefail
 build=${1:-build}
 ddrr="$build/bin/ddrr"
@@ -78,4 +79,33 @@ for trial in 1 2 3; do
   python3 -c "
 s = $end - $start
 print('trial $trial: %.2f s, %.0f entries/s' % (s, $ranks * $entries / s))"
+done
+
+# Watchdog messages: 8 ranks' training logs (torchrun's [rankN]: prefix on every line), 100,000
+# lines of other output each, the watchdog's message (twice: log line and exception) at the end.
+lines_per_rank=${DDRR_BENCH_WATCHDOG_LINES:-100000}
+python3 - "$out/wd" "$ranks" "$lines_per_rank" <<'PY'
+import os, sys
+out, ranks, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+os.makedirs(out)
+for r in range(ranks):
+    with open(os.path.join(out, "train_rank%d.log" % r), "w") as f:
+        for i in range(n):
+            f.write("[rank%d]:step %d loss 0.%06d lr 3e-4 tokens/s 182340 grad_norm 1.02\n" % (r, i, i))
+        msg = ("[rank%d]:[E1218 20:27:21.426415540 ProcessGroupNCCL.cpp:632] [PG ID 0 PG GUID "
+               "0(default_pg) Rank %d] Watchdog caught collective operation timeout: WorkNCCL("
+               "SeqNum=%d, OpType=ALLREDUCE, NumelIn=1048576, NumelOut=1048576, Timeout(ms)=600000)"
+               " ran for 600081 milliseconds before timing out.\n" % (r, r, n + (r != 3)))
+        f.write(msg + msg)
+PY
+wd_lines=$(cat "$out/wd"/*.log | wc -l)
+echo "== watchdog: $ranks logs, $wd_lines lines, $(du -sm "$out/wd" | cut -f1) MiB"
+for trial in 1 2 3; do
+  rm -rf "$out/wdrun"
+  start=$(date +%s.%N)
+  "$ddrr" import "$out/wd"/train_rank*.log -o "$out/wdrun" >"$out/summary"
+  end=$(date +%s.%N)
+  python3 -c "
+s = $end - $start
+print('trial $trial: %.2f s, %.0f lines/s' % (s, $wd_lines / s))"
 done

@@ -1,4 +1,4 @@
-// Trace format benchmarks (issue: Foundation). Run: build/bin/bench/trace_bench
+// Trace format benchmarks. Run: build/bin/bench/trace_bench
 //   BM_EncodeCall          one ncclAllReduce ApiCall body, interposer-side encoder only
 //   BM_EncodeAndWrite      body + TraceWriter (framing, zstd, write to a file in /tmp)
 //   BM_SyntheticBytesPerEvent  compressed bytes per event of a training-like stream

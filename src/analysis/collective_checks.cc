@@ -100,7 +100,10 @@ void CheckMissing(CheckContext& ctx, const Comm& c) {
         break;
       }
   }
-  auto issued = [&](const Member* m) { return m->facts->collectives - dropped[m]; };
+  // Ops missing from a trace (lost to damage, or not in an imported source) were issued too.
+  auto issued = [&](const Member* m) {
+    return m->facts->collectives + m->facts->lost_ops - dropped[m];
+  };
   auto reached_op = [&](const Member* m) { return m->facts->last_op - dropped[m]; };
   std::map<uint64_t, std::vector<const Member*>> by_count;  // collectives issued -> members
   for (const Member& m : c.members) by_count[issued(&m)].push_back(&m);
@@ -145,12 +148,11 @@ void CheckMissing(CheckContext& ctx, const Comm& c) {
         where = "; last seen " + LastSeen(ctx, *m->scan);
       else if (!m->scan->ended.empty())
         where = "; " + m->scan->ended;
-      f.evidence.push_back(
-          c.Label(*m) + " issued " + std::to_string(n) + " of " + std::to_string(full) +
-          " collectives" + where +
-          (m->facts->lost_ops
-               ? "; its trace lost " + std::to_string(m->facts->lost_ops) + " ops to damage"
-               : ""));
+      f.evidence.push_back(c.Label(*m) + " issued " + std::to_string(n) + " of " +
+                           std::to_string(full) + " collectives" + where +
+                           (m->facts->lost_ops ? "; " + std::to_string(m->facts->lost_ops) +
+                                                     " ops are missing from its trace"
+                                               : ""));
     }
   if (c.size > 0 && static_cast<size_t>(c.size) > c.members.size())
     f.evidence.push_back(std::to_string(c.size - c.members.size()) + " of " +

@@ -11,6 +11,7 @@
 
 #include "common/fnv1a.h"
 #include "spec/api_table.h"
+#include "trace/import_source.h"
 
 namespace ddrr::analysis {
 namespace {
@@ -122,6 +123,11 @@ class Scanner {
     for (const auto& [name, value] : h.env())
       if (name.size() == 15 + 16 && name.starts_with("DDRR_COMM_NAME_"))
         s_.comm_names[strtoull(name.c_str() + 15, nullptr, 16)] = value;
+    // An import whose source tells which ops completed (a Flight Recorder dump, a watchdog
+    // message) lists no "completions" among what it lacks: an op without a completion event
+    // did not complete, even in a file that has none.
+    if (h.env().count(trace::kImportFormatEnv) && !trace::ImportLacks(h.env(), "completions"))
+      s_.recorded_completions = true;
     reader_.Rewind();
     trace::Event ev;
     trace::EventPosition pos;

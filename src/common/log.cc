@@ -10,6 +10,7 @@
 #include <set>
 #include <string>
 
+#include "common/debug_env.h"
 #include "common/params.h"
 
 namespace ddrr::log {
@@ -22,38 +23,63 @@ namespace {
 std::once_flag g_init_once;
 FILE* g_out = nullptr;
 
-struct SubsysName {
-  const char* name;
-  uint64_t bit;
-};
 constexpr SubsysName kSubsysNames[] = {
     {"INIT", kInit},     {"TRACE", kTraceIo}, {"RECORD", kRecord},     {"EMU", kEmu},
     {"HOSTRT", kHostRt}, {"REPLAY", kReplay}, {"ANALYSIS", kAnalysis}, {"ALL", kAll},
 };
 
-uint64_t ParseSubsys(const char* spec) {
-  bool invert = spec[0] == '^';
+void InitOnce() {
+  // The choices of DDRR_DEBUG are the Level values in order. Not param::Choice: its warning
+  // would log before the log is set up.
+  StatusOr<int> level = param::CheckedChoice(param::kDebug);
+  if (const char* v = param::Raw(param::kDebugSubsys))
+    g_subsys = ParseSubsys(v, kSubsysNames, sizeof(kSubsysNames) / sizeof(kSubsysNames[0]));
+  g_out = stderr;
+  if (const char* v = param::Raw(param::kDebugFile)) {
+    char host[256] = {0};
+    gethostname(host, sizeof(host) - 1);
+    if (FILE* f = fopen(ExpandPath(v, host).c_str(), "a")) g_out = f;
+  }
+  if (g_level < 0) g_level = level.ok() ? *level : kWarn;
+  if (!level.ok()) DDRR_WARN("%s; using WARN", level.status().message().c_str());
+}
+
+}  // namespace
+
+void Init() { std::call_once(g_init_once, InitOnce); }
+
+int ParseLevel(const char* name, int fallback) {
+  static const struct {
+    const char* name;
+    Level level;
+  } kLevels[] = {
+      {"NONE", kNone}, {"VERSION", kVersion}, {"WARN", kWarn}, {"INFO", kInfo}, {"TRACE", kTrace}};
+  for (const auto& l : kLevels)
+    if (strcasecmp(name, l.name) == 0) return l.level;
+  return fallback;
+}
+
+uint64_t ParseSubsys(const char* spec, const SubsysName* names, size_t count) {
+  const bool invert = spec[0] == '^';
   if (invert) ++spec;
   uint64_t mask = 0;
-  std::string s(spec);
+  const std::string s(spec);
   size_t pos = 0;
   while (pos <= s.size()) {
     size_t comma = s.find(',', pos);
     if (comma == std::string::npos) comma = s.size();
-    std::string tok = s.substr(pos, comma - pos);
-    for (const auto& n : kSubsysNames)
-      if (strcasecmp(tok.c_str(), n.name) == 0) mask |= n.bit;
+    const std::string tok = s.substr(pos, comma - pos);
+    for (size_t i = 0; i < count; ++i)
+      if (strcasecmp(tok.c_str(), names[i].name) == 0) mask |= names[i].bit;
     pos = comma + 1;
   }
   return invert ? ~mask : mask;
 }
 
-std::string ExpandPath(const char* pattern) {
+std::string ExpandPath(const char* pattern, const char* host) {
   std::string out;
   for (const char* p = pattern; *p; ++p) {
     if (p[0] == '%' && p[1] == 'h') {
-      char host[256] = {0};
-      gethostname(host, sizeof(host) - 1);
       out += host;
       ++p;
     } else if (p[0] == '%' && p[1] == 'p') {
@@ -65,23 +91,6 @@ std::string ExpandPath(const char* pattern) {
   }
   return out;
 }
-
-void InitOnce() {
-  // The choices of DDRR_DEBUG are the Level values in order. Not param::Choice: its warning
-  // would log before the log is set up.
-  StatusOr<int> level = param::CheckedChoice(param::kDebug);
-  if (const char* v = param::Raw(param::kDebugSubsys)) g_subsys = ParseSubsys(v);
-  g_out = stderr;
-  if (const char* v = param::Raw(param::kDebugFile)) {
-    if (FILE* f = fopen(ExpandPath(v).c_str(), "a")) g_out = f;
-  }
-  if (g_level < 0) g_level = level.ok() ? *level : kWarn;
-  if (!level.ok()) DDRR_WARN("%s; using WARN", level.status().message().c_str());
-}
-
-}  // namespace
-
-void Init() { std::call_once(g_init_once, InitOnce); }
 
 bool FirstTime(std::string_view key) {
   static std::mutex* mu = new std::mutex();  // leaked: warnings may come from atexit handlers

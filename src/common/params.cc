@@ -14,9 +14,9 @@ namespace ddrr::param {
 namespace {
 
 constexpr Spec kSpecs[] = {
-#define DDRR_PARAM_SPEC_(id, suffix, type, def, min, max, what, read_by, effect) \
-  {"DDRR_" suffix,           Type::type, def,     static_cast<double>(min),      \
-   static_cast<double>(max), what,       read_by, effect},
+#define DDRR_PARAM_SPEC_(id, name, type, def, min, max, what, read_by, effect)  \
+  {name, Type::type, def,   static_cast<double>(min), static_cast<double>(max), \
+   what, read_by,    effect},
     DDRR_PARAM_LIST(DDRR_PARAM_SPEC_)
 #undef DDRR_PARAM_SPEC_
 };

@@ -10,6 +10,7 @@
 
 #include "common/log.h"
 #include "emu/comm_init.h"
+#include "emu/nccl_debug_log.h"
 #include "emu/p2p.h"
 
 namespace ddrr::emu {
@@ -36,6 +37,7 @@ Result SubmitReported(std::unique_ptr<Op> op) { return Report(Submit(std::move(o
 Result Report(Result r) {
   if (r.failed()) {
     DDRR_WARN("%s", r.message().c_str());
+    DDRR_NCCL_WARN(r.message());
     SetGlobalLastError(r.message());
   }
   return r;
@@ -184,6 +186,7 @@ Result CommFinalize(Comm* comm) {
 
 Result CommDestroy(Comm* comm) {
   EMU_CHECK(CheckComm(comm, "CommDestroy"));
+  DDRR_NCCL_INFO(Ended(*comm, /*abort=*/false));
   delete comm;
   return Result::Ok();
 }
@@ -192,6 +195,7 @@ Result CommAbort(Comm* comm) {
   if (comm == nullptr) return Result::Ok();  // NCCL accepts a null comm here
   EMU_CHECK(CheckComm(comm, "CommAbort"));
   comm->Fail(Result(Code::kRemoteError, comm->Describe() + " was aborted"), /*publish=*/true);
+  DDRR_NCCL_INFO(Ended(*comm, /*abort=*/true));
   delete comm;
   return Result::Ok();
 }

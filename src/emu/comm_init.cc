@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/log.h"
+#include "emu/nccl_debug_log.h"
 #include "emu/unique_id.h"
 
 namespace ddrr::emu {
@@ -43,6 +44,7 @@ class InitOp final : public Op {
   Result Progress() override {
     if (phase_ == Phase::kAttach) {
       if (!swept_) {
+        DDRR_NCCL_INFO(InitStart(*comm_, what_));
         swept_ = true;
         RemoveStaleSegments();
       }
@@ -96,6 +98,7 @@ class InitOp final : public Op {
     }
     comm_->AgreeDirect();
     comm_->SetReady();
+    DDRR_NCCL_INFO(InitComplete(*comm_, what_));
     DDRR_INFO(log::kEmu, "emu: %s ready (%d ranks, device %d)", comm_->Describe().c_str(),
               comm_->nranks(), comm_->device());
     return Result::Ok();
@@ -161,6 +164,7 @@ class SplitOp final : public Op {
       parent_->FinishCollTurn(ticket_);
       if (!r.ok() || child_ == nullptr) return r;
       phase_ = Phase::kChildInit;
+      DDRR_NCCL_INFO(SplitStart(*parent_, *child_, color_, key_));
       init_ = MakeInitOp(child_, "CommSplit");
       NoteProgress();
     }

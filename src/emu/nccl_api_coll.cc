@@ -2,6 +2,7 @@
 #include <string>
 
 #include "emu/facade.h"
+#include "emu/nccl_debug_log.h"
 
 using ddrr::emu::CollKind;
 using ddrr::emu::Result;
@@ -13,6 +14,7 @@ namespace {
 ncclResult_t Coll(const char* name, CollKind kind, const void* send, void* recv, size_t count,
                   ncclDataType_t dtype, int op, int root, ncclComm_t comm, cudaStream_t stream) {
   return Guarded(name, [&] {
+    DDRR_NCCL_INFO(Op(name, send, recv, count, dtype, op, root, ToComm(comm), stream));
     return ToNccl(emu::Collective(ToComm(comm), kind, send, recv, count, static_cast<int>(dtype),
                                   op, root, stream));
   });
@@ -79,6 +81,8 @@ DDRR_NCCL_API(ncclResult_t, ncclScatter, const void* sendbuff, void* recvbuff, s
 DDRR_NCCL_API(ncclResult_t, ncclSend, const void* sendbuff, size_t count, ncclDataType_t datatype,
               int peer, ncclComm_t comm, cudaStream_t stream) {
   return Guarded("ncclSend", [&] {
+    DDRR_NCCL_INFO(
+        Op("ncclSend", nullptr, sendbuff, count, datatype, 0, peer, ToComm(comm), stream));
     return ToNccl(
         emu::Send(ToComm(comm), sendbuff, count, static_cast<int>(datatype), peer, stream));
   });
@@ -87,6 +91,8 @@ DDRR_NCCL_API(ncclResult_t, ncclSend, const void* sendbuff, size_t count, ncclDa
 DDRR_NCCL_API(ncclResult_t, ncclRecv, void* recvbuff, size_t count, ncclDataType_t datatype,
               int peer, ncclComm_t comm, cudaStream_t stream) {
   return Guarded("ncclRecv", [&] {
+    DDRR_NCCL_INFO(
+        Op("ncclRecv", nullptr, recvbuff, count, datatype, 0, peer, ToComm(comm), stream));
     return ToNccl(
         emu::Recv(ToComm(comm), recvbuff, count, static_cast<int>(datatype), peer, stream));
   });

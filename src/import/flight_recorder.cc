@@ -125,35 +125,6 @@ int DataType(const std::string& s) {
   return -1;
 }
 
-// "nccl:all_reduce", "nccl:send 0->3", "nccl:recv 3<-0", "nccl:_allgather_base", ...
-bool OpOf(const std::string& profiling_name, OpFn* fn, int64_t* peer) {
-  std::string n = profiling_name;
-  if (size_t c = n.find(':'); c != std::string::npos) n = n.substr(c + 1);
-  const size_t sp = n.find(' ');
-  const std::string word = n.substr(0, sp);
-  if (sp != std::string::npos) {
-    // The peer is the last number: "0->3" sends to 3, "3<-0" receives from 0.
-    size_t e = n.size();
-    while (e > sp && !isdigit(static_cast<unsigned char>(n[e - 1]))) --e;
-    size_t b = e;
-    while (b > sp && isdigit(static_cast<unsigned char>(n[b - 1]))) --b;
-    if (b < e && e - b <= 9) *peer = std::stoll(n.substr(b, e - b));
-  }
-  auto has = [&](const char* s) { return word.find(s) != std::string::npos; };
-  if (word == "send") return *fn = OpFn::kSend, true;
-  if (word == "recv") return *fn = OpFn::kRecv, true;
-  if (has("reduce_scatter")) return *fn = OpFn::kReduceScatter, true;
-  if (has("allgather") || has("all_gather")) return *fn = OpFn::kAllGather, true;
-  if (has("all_reduce") || has("allreduce") || word == "barrier")
-    return *fn = OpFn::kAllReduce, true;
-  if (has("alltoall") || has("all_to_all")) return *fn = OpFn::kAlltoAll, true;
-  if (word == "broadcast") return *fn = OpFn::kBroadcast, true;
-  if (word == "reduce") return *fn = OpFn::kReduce, true;
-  if (word == "gather") return *fn = OpFn::kGather, true;
-  if (word == "scatter") return *fn = OpFn::kScatter, true;
-  return false;
-}
-
 StatusOr<std::string> ReadWhole(const std::string& path) {
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in)
@@ -167,19 +138,6 @@ StatusOr<std::string> ReadWhole(const std::string& path) {
   in.read(bytes.data(), size);
   if (!in) return Status::IoError("cannot read " + path);
   return bytes;
-}
-
-// The rank a dump's file name ends with (nccl_trace_rank_3, dump7.pkl -> 3, 7).
-int64_t RankFromName(const std::string& path) {
-  std::string base = path.substr(path.rfind('/') == std::string::npos ? 0 : path.rfind('/') + 1);
-  if (size_t dot = base.rfind('.'); dot != std::string::npos && dot > 0) {
-    const std::string ext = base.substr(dot + 1);
-    if (ext == "pkl" || ext == "pickle" || ext == "json") base = base.substr(0, dot);
-  }
-  size_t b = base.size();
-  while (b > 0 && isdigit(static_cast<unsigned char>(base[b - 1]))) --b;
-  if (b == base.size() || base.size() - b > 9) return -1;
-  return std::stoll(base.substr(b));
 }
 
 StatusOr<FrDump> ParseDump(const std::string& path) {
@@ -198,7 +156,7 @@ StatusOr<FrDump> ParseDump(const std::string& path) {
       d.nccl_version = a * 10000 + b * 100 + c;
   }
   if (const Value* r = root->Get("rank"); r && r->IsNumber()) d.rank = r->AsInt();
-  if (d.rank < 0) d.rank = RankFromName(path);
+  if (d.rank < 0) d.rank = RankFromFileName(path);
   if (const Value* pgs = root->Get("pg_config"); pgs && pgs->kind == Value::kDict)
     for (const auto& [k, v] : pgs->dict) {
       FrGroup g;
@@ -227,7 +185,7 @@ StatusOr<FrDump> ParseDump(const std::string& path) {
     e.coll_seq = num("collective_seq_id", num("seq_id", 0));
     e.p2p_seq = num("p2p_seq_id", 0);
     e.name = Str(ev->Get("profiling_name"));
-    e.known = OpOf(e.name, &e.op, &e.peer);
+    e.known = TorchOpFn(e.name, &e.op, &e.peer);
     const Value* p2p = ev->Get("is_p2p");
     e.is_p2p = p2p ? p2p->AsInt() != 0 : (e.known && (e.op == OpFn::kSend || e.op == OpFn::kRecv));
     e.in_numel = Numel(ev->Get("input_sizes"));

@@ -3,6 +3,7 @@
 #include "import/flight_recorder.h"
 #include "import/nccl_log.h"
 #include "import/text_input.h"
+#include "import/watchdog.h"
 
 namespace ddrr::import {
 
@@ -21,11 +22,26 @@ StatusOr<std::string> DetectFormat(const std::string& path) {
     return Status::InvalidArgument("cannot tell what " + path +
                                    " is (binary data that is not a known dump); pass --format "
                                    "if it is one of the formats ddrr imports");
-  if (head.find("NCCL INFO") != std::string::npos || head.find("NCCL WARN") != std::string::npos ||
-      head.find(": opCount ") != std::string::npos)
-    return std::string("nccl-log");
+  // A log with NCCL lines is an NCCL log (its watchdog messages are read along); one with only
+  // watchdog messages is read for those. A training log may print them only at its end: the
+  // rest of the file is searched when its head has neither.
+  auto kind = [](std::string_view text) -> const char* {
+    if (text.find("NCCL INFO") != std::string_view::npos ||
+        text.find("NCCL WARN") != std::string_view::npos ||
+        text.find(": opCount ") != std::string_view::npos)
+      return "nccl-log";
+    if (text.find("Watchdog caught collective operation timeout") != std::string_view::npos)
+      return "watchdog";
+    return nullptr;
+  };
+  if (const char* k = kind(head)) return std::string(k);
+  DDRR_ASSIGN_OR_RETURN(LineReader reader, LineReader::Open(path));
+  std::string_view line;
+  while (reader.Next(&line))
+    if (const char* k = kind(line)) return std::string(k);
+  DDRR_RETURN_IF_ERROR(reader.status());
   return Status::InvalidArgument("cannot tell what " + path +
-                                 " is: no NCCL INFO line in its first 64 KiB; pass --format");
+                                 " is: no NCCL INFO line or watchdog message in it; pass --format");
 }
 
 StatusOr<ImportResult> Import(const ImportOptions& options) {
@@ -50,8 +66,14 @@ StatusOr<ImportResult> Import(const ImportOptions& options) {
     DDRR_RETURN_IF_ERROR(ImportFlightRecorder(options.paths, options.out_dir, o, &result));
     return result;
   }
+  if (format == "watchdog") {
+    WatchdogOptions o;
+    o.world_size = options.world_size;
+    DDRR_RETURN_IF_ERROR(ImportWatchdog(options.paths, options.out_dir, o, &result));
+    return result;
+  }
   return Status::InvalidArgument("unknown format '" + format +
-                                 "': pass --format auto, fr or nccl-log");
+                                 "': pass --format auto, fr, nccl-log or watchdog");
 }
 
 }  // namespace ddrr::import

@@ -29,7 +29,8 @@ struct ImportResult {
   std::vector<std::string> notes;  // what was guessed, skipped or missing
 };
 
-// "nccl-log", "fr" or "watchdog" for the file at `path`, from its first bytes.
+// "nccl-log", "fr" or "watchdog" for the file at `path`, from its first 64 KiB (a text file
+// whose head shows neither NCCL lines nor a watchdog message is searched to its end).
 StatusOr<std::string> DetectFormat(const std::string& path);
 
 StatusOr<ImportResult> Import(const ImportOptions& options);

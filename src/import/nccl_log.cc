@@ -10,6 +10,7 @@
 #include "import/import.h"
 #include "import/run_writer.h"
 #include "import/text_input.h"
+#include "import/watchdog.h"
 #include "spec/api_encode.h"
 
 namespace ddrr::import {
@@ -140,6 +141,8 @@ bool ParseOp(string_view body, LogLine* l, bool* cut_short) {
   }
   if (Field(rest, "stream", &stream)) ParsePtr(stream, &l->stream);
   if (nr != string_view::npos) ParseI32(rest.substr(nr + 8), &l->nranks);
+  // NCCL prints a send's buffer as recvbuff (sendbuff (nil)); older logs as sendbuff.
+  if (fn->fn == OpFn::kSend && l->sendbuff == 0) l->sendbuff = l->recvbuff;
   l->count = count;
   l->fn = fn->fn;
   l->kind = LogLine::kOp;
@@ -264,6 +267,7 @@ struct LogProcess {
   std::vector<LogEvent> events;
   std::vector<OpArgs> ops;
   std::vector<std::string> warns;
+  std::set<size_t> warn_is_note;  // warns that are other notes (watchdog messages)
   int64_t rank = -1;
   bool rank_guessed = false;
 };
@@ -296,7 +300,11 @@ class LogImporter {
         joined.assign(line);
         continue;
       }
-      if (l.kind != LogLine::kNone) Take(l, path);
+      if (l.kind != LogLine::kNone) {
+        Take(l, path);
+      } else if (WatchdogLine w; ParseWatchdogLine(line, &w)) {
+        watchdog_.push_back({std::move(w), file_procs_.size() == 1 ? file_procs_[0] : nullptr});
+      }
     }
     return reader.status();
   }
@@ -305,6 +313,21 @@ class LogImporter {
     if (procs_.empty()) return Status::Ok();
     DDRR_RETURN_IF_ERROR(AssignRanks());
     for (auto& p : procs_) DDRR_RETURN_IF_ERROR(AssignKeys(*p));
+    // Watchdog messages among the NCCL lines: a note of the rank they name (else of their
+    // file's process), after its last line. How the process group's SeqNum maps onto the
+    // communicator's ops the log does not say, so they are notes, not operations.
+    for (const auto& [w, file_proc] : watchdog_) {
+      LogProcess* owner = w.Rank() >= 0 ? nullptr : file_proc;
+      for (auto& p : procs_)
+        if (w.Rank() >= 0 && p->rank == w.Rank()) owner = p.get();
+      if (owner == nullptr) {
+        ++watchdog_dropped_;
+        continue;
+      }
+      owner->events.push_back({LogLine::kWarn, -1, static_cast<uint32_t>(owner->warns.size())});
+      owner->warns.push_back(w.Summary());
+      owner->warn_is_note.insert(owner->warns.size() - 1);
+    }
     std::vector<LogProcess*> order;
     for (auto& p : procs_) order.push_back(p.get());
     std::sort(order.begin(), order.end(),
@@ -315,6 +338,10 @@ class LogImporter {
       result_->notes.push_back(std::to_string(dropped_) +
                                " line(s) without a host:pid prefix could not be given to one "
                                "process and were skipped");
+    if (watchdog_dropped_ > 0)
+      result_->notes.push_back(std::to_string(watchdog_dropped_) +
+                               " watchdog message(s) name no rank of the log and come from a file "
+                               "of several processes: skipped");
     return Status::Ok();
   }
 
@@ -526,7 +553,8 @@ class LogImporter {
     std::set<uint64_t> noted;
     for (const LogEvent& ev : p.events) {
       if (ev.kind == LogLine::kWarn) {
-        DDRR_RETURN_IF_ERROR(w->Note("NCCL WARN " + p.warns[ev.index]));
+        DDRR_RETURN_IF_ERROR(
+            w->Note((p.warn_is_note.count(ev.index) ? "" : "NCCL WARN ") + p.warns[ev.index]));
         continue;
       }
       const LogComm& c = p.comms[ev.comm];
@@ -592,8 +620,10 @@ class LogImporter {
   std::unordered_map<std::string, LogProcess*> by_id_;
   std::vector<LogProcess*> file_procs_;  // processes seen in the current file
   std::set<uint64_t> guessed_keys_;
+  // Watchdog messages and the process of their file when it had one.
+  std::vector<std::pair<WatchdogLine, LogProcess*>> watchdog_;
   uint32_t world_ = 0;
-  uint64_t dropped_ = 0;
+  uint64_t dropped_ = 0, watchdog_dropped_ = 0;
 };
 
 }  // namespace

@@ -121,6 +121,15 @@ TEST(ParseNcclLine, SendWithNullBufferAndNoPrefix) {
   EXPECT_EQ(l.root, 5);
 }
 
+TEST(ParseNcclLine, SendBufferAsNcclPrintsIt) {
+  // NCCL's ncclSend passes its buffer as recvbuff, so the COLL line has sendbuff (nil).
+  const LogLine l = ParseNcclLine(
+      "h:1:2 [0] NCCL INFO Send: opCount 3 sendbuff (nil) recvbuff 0x7f1000 count 10 datatype 2 "
+      "op 0 root 5 comm 0x55d0c0 [nranks=8] stream 0x5a00");
+  EXPECT_EQ(l.fn, OpFn::kSend);
+  EXPECT_EQ(l.sendbuff, 0x7f1000u);
+}
+
 TEST(ParseNcclLine, InitLinesOfEachVersion) {
   // 2.18: COMPLETE only, no nvmlDev.
   LogLine l = ParseNcclLine(

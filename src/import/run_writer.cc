@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <sys/stat.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 
@@ -59,6 +60,48 @@ void EncodeOp(trace::WireEncoder& e, const OpArgs& a) {
     case OpFn::kRecv:
       return trace::EncodeNcclRecv(e, a.recvbuff, a.count, a.datatype, a.root, a.comm, a.stream);
   }
+}
+
+bool TorchOpFn(const std::string& profiling_name, OpFn* fn, int64_t* peer) {
+  std::string n = profiling_name;
+  if (size_t c = n.find(':'); c != std::string::npos) n = n.substr(c + 1);
+  const size_t sp = n.find(' ');
+  const std::string word = n.substr(0, sp);
+  if (sp != std::string::npos) {
+    // The peer is the last number: "0->3" sends to 3, "3<-0" receives from 0.
+    size_t e = n.size();
+    while (e > sp && !isdigit(static_cast<unsigned char>(n[e - 1]))) --e;
+    size_t b = e;
+    while (b > sp && isdigit(static_cast<unsigned char>(n[b - 1]))) --b;
+    if (b < e && e - b <= 9) *peer = std::stoll(n.substr(b, e - b));
+  }
+  auto has = [&](const char* s) { return word.find(s) != std::string::npos; };
+  if (word == "send") return *fn = OpFn::kSend, true;
+  if (word == "recv") return *fn = OpFn::kRecv, true;
+  if (has("reduce_scatter")) return *fn = OpFn::kReduceScatter, true;
+  if (has("allgather") || has("all_gather")) return *fn = OpFn::kAllGather, true;
+  if (has("all_reduce") || has("allreduce") || word == "barrier")
+    return *fn = OpFn::kAllReduce, true;
+  if (has("alltoall") || has("all_to_all")) return *fn = OpFn::kAlltoAll, true;
+  if (word == "broadcast") return *fn = OpFn::kBroadcast, true;
+  if (word == "reduce") return *fn = OpFn::kReduce, true;
+  if (word == "gather") return *fn = OpFn::kGather, true;
+  if (word == "scatter") return *fn = OpFn::kScatter, true;
+  return false;
+}
+
+int64_t RankFromFileName(const std::string& path) {
+  std::string base = path.substr(path.rfind('/') == std::string::npos ? 0 : path.rfind('/') + 1);
+  if (size_t dot = base.rfind('.'); dot != std::string::npos && dot > 0) {
+    const std::string ext = base.substr(dot + 1);
+    if (ext == "pkl" || ext == "pickle" || ext == "json" || ext == "log" || ext == "txt" ||
+        ext == "out" || ext == "err")
+      base = base.substr(0, dot);
+  }
+  size_t b = base.size();
+  while (b > 0 && isdigit(static_cast<unsigned char>(base[b - 1]))) --b;
+  if (b == base.size() || base.size() - b > 9) return -1;
+  return std::stoll(base.substr(b));
 }
 
 uint64_t CommKey(uint64_t a, uint64_t b, uint64_t c) {

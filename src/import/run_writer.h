@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "trace/import_source.h"
 #include "trace/record_encoders.h"
 #include "trace/trace_writer.h"
 #include "trace/wire_encoder.h"
@@ -27,10 +28,10 @@ struct Source {
 };
 
 // The header environment keys an imported rank file carries.
-inline constexpr const char* kEnvFormat = "DDRR_IMPORT_FORMAT";
-inline constexpr const char* kEnvVersion = "DDRR_IMPORT_VERSION";
-inline constexpr const char* kEnvFile = "DDRR_IMPORT_FILE";
-inline constexpr const char* kEnvUnknown = "DDRR_IMPORT_UNKNOWN";
+inline constexpr const char* kEnvFormat = trace::kImportFormatEnv;
+inline constexpr const char* kEnvVersion = trace::kImportVersionEnv;
+inline constexpr const char* kEnvFile = trace::kImportFileEnv;
+inline constexpr const char* kEnvUnknown = trace::kImportUnknownEnv;
 
 // The NCCL operations imported traces hold, and one call's arguments as the source gives them
 // (0 where it has none: pointers of a Flight Recorder dump).
@@ -59,6 +60,14 @@ struct OpArgs {
 
 // The call's ApiCall field (spec/api_encode.h); Send writes sendbuff, Recv recvbuff.
 void EncodeOp(trace::WireEncoder& e, const OpArgs& a);
+
+// The operation a PyTorch name gives: a Flight Recorder profiling name ("nccl:all_reduce",
+// "nccl:_allgather_base", "nccl:send 0->3": `*peer` 3, "nccl:recv 3<-0": 0) or, lower-cased, a
+// watchdog's OpType ("allreduce", "_reduce_scatter_base"); false for the kinds ddrr does not model.
+bool TorchOpFn(const std::string& name, OpFn* fn, int64_t* peer);
+
+// The rank a file's name ends with (nccl_trace_rank_3, dump7.pkl, rank2.log -> 3, 7, 2); -1.
+int64_t RankFromFileName(const std::string& path);
 
 // Creates `dir` for a new run; refuses one that already holds rank files.
 Status PrepareRunDir(const std::string& dir);
@@ -99,6 +108,13 @@ class RankWriter {
   }
   StatusOr<uint64_t> Operation(uint64_t comm_key, const OpArgs& a) {
     return Op(comm_key, [&](trace::WireEncoder& e) { EncodeOp(e, a); });
+  }
+  // An operation the source numbers itself (`op_seq`, above the communicator's previous one):
+  // the ops between are not in the source, and readers see them as lost.
+  StatusOr<uint64_t> OperationAt(uint64_t comm_key, uint64_t op_seq, const OpArgs& a) {
+    uint64_t& last = ops_[comm_key];
+    if (op_seq > last + 1) last = op_seq - 1;
+    return Operation(comm_key, a);
   }
   // The operation at `call_seq` (op number `op_seq` of `comm_key`) completed.
   Status Completion(uint64_t call_seq, uint64_t comm_key, uint64_t op_seq);

@@ -1,5 +1,5 @@
 // The recorder's environment: preloaded ahead of what the caller preloads, a fresh run id each
-// time.
+// time unless one is given (one job recorded node by node).
 #include "launch/recorder_env.h"
 
 #include <gtest/gtest.h>
@@ -29,11 +29,23 @@ TEST(RecorderEnvTest, PreloadsTheRecorderFirst) {
 }
 
 TEST(RecorderEnvTest, NamesEachRunAfresh) {
+  unsetenv("DDRR_RUN_ID");
   const std::string a = AsMap(RecorderEnv("lib", "out", "metadata"))["DDRR_RUN_ID"];
   const std::string b = AsMap(RecorderEnv("lib", "out", "metadata"))["DDRR_RUN_ID"];
   ASSERT_EQ(a.size(), 16u);
   EXPECT_EQ(a.find_first_not_of("0123456789abcdef"), std::string::npos) << a;
   EXPECT_NE(a, b);  // 64 random bits: equal only by a fault
+}
+
+TEST(RecorderEnvTest, KeepsAGivenRunIdUnlessAFreshOneIsAsked) {
+  setenv("DDRR_RUN_ID", "slurm-4242", 1);
+  const std::string given = AsMap(RecorderEnv("lib", "out", "metadata"))["DDRR_RUN_ID"];
+  const std::string fresh =
+      AsMap(RecorderEnv("lib", "out", "metadata", RunId::kFresh))["DDRR_RUN_ID"];
+  unsetenv("DDRR_RUN_ID");
+  EXPECT_EQ(given, "slurm-4242");
+  EXPECT_EQ(fresh.size(), 16u);
+  EXPECT_NE(fresh, "slurm-4242");
 }
 
 }  // namespace

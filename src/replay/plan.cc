@@ -14,6 +14,7 @@
 #include "spec/api_table.h"
 #include "spec/api_views.h"
 #include "trace/event_printer.h"
+#include "trace/import_source.h"
 
 namespace ddrr::replay {
 namespace {
@@ -101,6 +102,8 @@ class RankPass {
 
   int64_t last_time_ns() const { return last_time_ns_; }
   uint64_t captured() const { return captured_; }
+  bool reduces() const { return reduces_; }  // an op in the window reduces
+  bool rooted() const { return rooted_; }    // an op in the window has a root
   const std::set<int>& device_set() const { return devices_; }
 
  private:
@@ -196,6 +199,8 @@ class RankPass {
     if (!device_set_.count(thread)) uses_default_device_ = true;
     trace::OpView view;
     if (trace::ViewOp(c, &view)) {
+      reduces_ |= view.redop >= 0;
+      rooted_ |= view.root >= 0;
       const uint64_t bytes = analysis::DatatypeBytes(view.datatype);
       for (uint32_t b = 0; b < view.nbuffers; ++b)
         Use(view.buffers[b].ptr, view.buffers[b].Elements(CommSize(c.comm_key())) * bytes);
@@ -262,6 +267,7 @@ class RankPass {
   std::set<uint32_t> threads_;
   uint64_t calls_ = 0;
   uint64_t captured_ = 0;
+  bool reduces_ = false, rooted_ = false;
   uint64_t first_comm_ = 0;
   int64_t last_time_ns_ = 0;
 };
@@ -277,6 +283,11 @@ void SetEnd(const trace::RankFileReader& reader, bool peers_failed_after, RankPl
   } else if (f && f->end_reason() == trace::END_SIGNAL) {
     out.set_end(END_SIGNAL);
     out.set_signal(f->signal());
+  } else if (const auto& env = reader.header().env();
+             f && env.count(trace::kImportFormatEnv) && !trace::ImportLacks(env, "completions")) {
+    // An import of what a live process wrote about itself (a Flight Recorder dump): the
+    // process was alive where its file ends, waiting on what never completed.
+    out.set_end(END_IDLE);
   } else if (f && f->end_reason() != trace::END_SALVAGED) {
     out.set_end(END_EXIT);  // closed by a tool: nothing to imitate
   } else if (peers_failed_after) {
@@ -415,6 +426,9 @@ StatusOr<PlannedReplay> BuildPlan(trace::Run& run, const analysis::RunModel& rec
 
   // Each rank's own pass.
   std::map<int64_t, int64_t> last_unix;
+  struct {
+    bool buffers = false, redop = false, root = false;
+  } made_up;
   std::map<int64_t, std::unique_ptr<RankPass>> passes;
   for (trace::RankEntry& e : run.ranks()) {
     if (!e.reader || !selected.count(e.rank)) continue;
@@ -427,7 +441,21 @@ StatusOr<PlannedReplay> BuildPlan(trace::Run& run, const analysis::RunModel& rec
     e.reader->ReleaseMemory();
     last_unix[e.rank] =
         static_cast<int64_t>(e.reader->header().start_unix_ns()) + pass->last_time_ns();
+    // An import from a source that lacks pointers, reduction ops or roots (its header says
+    // which): what the replay uses instead is said once for the run.
+    const auto& env = e.reader->header().env();
+    rp->set_placeholder_buffers(trace::ImportLacks(env, "pointers"));
+    made_up.buffers |= rp->placeholder_buffers();
+    made_up.redop |= pass->reduces() && trace::ImportLacks(env, "reduce-op");
+    made_up.root |= pass->rooted() && trace::ImportLacks(env, "root");
   }
+  if (made_up.buffers)
+    out.notes.push_back(
+        "the recording has no buffer pointers: each op runs on placeholder buffers of its size, "
+        "and their data is dummy");
+  if (made_up.redop)
+    out.notes.push_back("the recording has no reduction ops: ncclSum is used for every reduction");
+  if (made_up.root) out.notes.push_back("the recording has no roots: root 0 is used");
   // Devices: one replay device per device the recording used, in order of first use. Ranks
   // that shared a device when recorded (by design, or by mistake) share one in the replay.
   std::map<std::string, int> replay_devices;

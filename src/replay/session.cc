@@ -202,7 +202,8 @@ ReplayOutcome RunReplay(const ReplayOptions& o) {
   lo.argv = {*driver, plan_path};
   lo.grace_seconds = 1e9;  // a rank that exits with an error does not stop the others: the
                            // replay stops when nothing moves, as the recording did
-  for (auto& setting : launch::RecorderEnv(*recorder, report.output, "metadata"))
+  for (auto& setting :
+       launch::RecorderEnv(*recorder, report.output, "metadata", launch::RunId::kFresh))
     lo.extra_env.push_back(std::move(setting));
   lo.extra_env.emplace_back("DDRR_DISABLE", "0");  // the verdict needs the replay's own trace
   lo.extra_env.emplace_back("DDRR_KERNELS", "count");

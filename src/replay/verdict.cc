@@ -16,6 +16,7 @@
 #include "spec/api_table.h"
 #include "spec/api_views.h"
 #include "trace/event_printer.h"
+#include "trace/import_source.h"
 
 namespace ddrr::replay {
 namespace {
@@ -45,7 +46,8 @@ struct Item {
   trace::OpView view;
   int64_t result = 0;
   bool hung = false;
-  trace::Event event;  // rendered as `ddrr dump` shows it only when a report quotes it
+  bool result_known = true;  // false: an import whose source has no results (success written)
+  trace::Event event;        // rendered as `ddrr dump` shows it only when a report quotes it
   trace::EventPosition pos;
   class CommStream* from = nullptr;
   std::string Line() const;
@@ -57,7 +59,11 @@ class CommStream {
   using Keep = std::function<bool(const ApiCall&, uint64_t seq, const trace::FunctionInfo&,
                                   uint64_t parent_key)>;
   CommStream(trace::RankEntry& e, const analysis::RankScan* scan, double timeout, Keep keep)
-      : reader_(*e.reader), printer_(e.rank), timeout_(timeout), keep_(std::move(keep)) {
+      : reader_(*e.reader),
+        printer_(e.rank),
+        timeout_(timeout),
+        keep_(std::move(keep)),
+        results_known_(!trace::ImportLacks(e.reader->header().env(), "results")) {
     reader_.Rewind();
     const trace::Footer* end = reader_.footer();
     if (scan && scan->recorded_completions && (!end || end->end_reason() != trace::END_EXIT)) {
@@ -104,6 +110,7 @@ class CommStream {
       it.op = trace::ViewOp(c, &it.view);
       it.result = c.result();
       it.hung = Hung(c);
+      it.result_known = results_known_;
       if (it.op) Started(it, pos, c);
       printer_.Observe(ev);
       it.pos = pos;
@@ -205,6 +212,7 @@ class CommStream {
   trace::EventPrinter printer_;
   double timeout_;
   Keep keep_;
+  bool results_known_;
   std::unordered_map<uint64_t, uint64_t> handles_;  // comm handle -> key
   std::unordered_map<uint64_t, uint64_t> first_not_completed_;
   std::map<uint64_t, Pending> pending_;
@@ -262,6 +270,9 @@ std::string Differ(const Item& r, const Item& p, std::map<uint64_t, uint64_t>& k
   const bool ok_r = analysis::NcclOk(r.result), ok_p = analysis::NcclOk(p.result);
   // NCCL hangs on arguments that disagree across ranks; emu checks them and fails the op.
   if (r.hung && !p.hung && !ok_p && MisusedAt(misused, r)) return "";
+  // An import without results wrote each call as successful: where its arguments disagree,
+  // emu's failure is what NCCL's would have been, or its hang.
+  if (!r.result_known && (!ok_p || p.hung) && MisusedAt(misused, r)) return "";
   if (r.hung != p.hung)
     return r.hung ? "it did not hang, as it did when recorded"
                   : "it hung (blocked until the replay's timeout, or never completed), which it "

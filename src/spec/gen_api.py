@@ -334,6 +334,10 @@ struct OpView {
 // Fills `view` from a collective or send/recv call; false for any other call.
 bool ViewOp(const ApiCall& call, OpView* view);
 
+// Sets the pointer of buffer `i` of a collective or send/recv call (OpView::buffers[i]); false
+// for any other call. Buffers that are one argument (ncclBcast's buff) are set together.
+bool SetOpBuffer(ApiCall* call, uint32_t i, uint64_t ptr);
+
 }  // namespace ddrr::trace
 """
 
@@ -366,6 +370,17 @@ def gen_views_cc():
                        f"{str(b.whose == 'root').lower()}}};")
         out.append("      return true;")
         out.append("    }")
+    out += ["    default:", "      return false;", "  }", "}", "",
+            "bool SetOpBuffer(ApiCall* call, uint32_t i, uint64_t ptr) {",
+            "  switch (call->fn_case()) {"]
+    for f in FUNCTIONS:
+        if not f.buffers:
+            continue
+        out.append(f"    case ApiCall::k{camel(f.name)}:")
+        out.append(f"      if (i >= {len(f.buffers)}) return false;")
+        for i, b in enumerate(f.buffers):
+            out.append(f"      if (i == {i}) call->mutable_{snake(f.name)}()->set_{b.arg}(ptr);")
+        out.append("      return true;")
     out += ["    default:", "      return false;", "  }", "}", "",
             "}  // namespace ddrr::trace", ""]
     return "\n".join(out)

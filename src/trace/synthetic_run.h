@@ -1,7 +1,7 @@
 // Writes a synthetic, training-like multi-rank run: what a data-parallel job looks like at the
 // NCCL/CUDA boundary (setup, then per step: a mark, kernel-launch counts, bucketed gradient
-// all-reduces with completions, a copy and a sync; teardown). Used by tests, benchmarks, the
-// demo (until the recorder exists) and `ddrr-synth`. Deterministic for a given seed.
+// all-reduces with completions, a copy and a sync; teardown). Used by tests, benchmarks
+// and `ddrr-synth`. Deterministic for a given seed.
 #pragma once
 
 #include <cstdint>

@@ -98,12 +98,60 @@ PY
     grep -q "ddrr: warning: .*rank-1.ddrr: offset [0-9]*: " "$work/err" || fail "no damage warning"
     [ "$(wc -l <"$work/out")" -gt 0 ] || fail "intact events not printed" ;;
   help)
-    expect_rc 0 "$ddrr" --help
-    grep -q "Exit codes: 0 ok, 1 findings" "$work/out" || fail "exit codes not in help"
-    for sub in info dump; do
-      expect_rc 0 "$ddrr" "$sub" --help
-      grep -q "RUN" "$work/out" || fail "$sub --help lacks RUN"
-    done ;;
+    # Every command's --help: a usage line, an example, and each option described with its
+    # default (or REQUIRED, or a flag); `ddrr --help` lists each command on one line.
+    python3 - "$ddrr" <<'PY' || fail "help incomplete"
+import re, subprocess, sys
+ddrr = sys.argv[1]
+
+def help_of(*args):
+    r = subprocess.run([ddrr, *args, "--help"], capture_output=True, text=True)
+    assert r.returncode == 0, (args, r.returncode, r.stderr)
+    return r.stdout
+
+top = help_of()
+assert re.search(r"^Exit codes:$", top, re.M), "no exit codes in ddrr --help"
+assert re.search(r"^Examples?:\n  ddrr ", top, re.M), "no example in ddrr --help"
+commands = []
+for line in top.split("\nSubcommands:\n", 1)[1].splitlines():
+    if not line.startswith("  "):
+        break
+    m = re.match(r"  ([a-z-]+) +(\S.*)$", line)
+    assert m and len(line) <= 100, f"not one line per command: {line!r}"
+    commands.append(m.group(1))
+core = {"info", "import", "dump", "payload", "diff", "check", "watch", "export", "report"}
+assert core <= set(commands), f"missing from ddrr --help: {core - set(commands)}"
+problems = []
+for c in commands:
+    text = help_of(c)
+    lines = text.splitlines()
+    if not re.search(rf"^Usage: ddrr {c} ", text, re.M):
+        problems.append(f"{c}: no usage line")
+    if not re.search(r"^Examples?:\n  ddrr ", text, re.M):
+        problems.append(f"{c}: no example")
+    if any(len(l) > 100 for l in lines):
+        problems.append(f"{c}: a line over 100 columns")
+    group = False
+    for i, line in enumerate(lines):
+        if line in ("Positionals:", "Options:"):
+            group = True
+            continue
+        if not line.strip():
+            group = False
+        if not group or not re.match(r"  \S", line):
+            continue
+        name = line.split()[0]
+        described = re.search(r"\S\s{2,}\S", line) or (
+            i + 1 < len(lines) and re.match(r" {30}\S", lines[i + 1]))
+        if not described:
+            problems.append(f"{c} {name}: no description")
+        typed = re.match(r"  \S+ [A-Z]{3,}(:|\s|$)", line)  # a flag has no type
+        if typed and "[default: " not in line and " REQUIRED" not in line:
+            problems.append(f"{c} {name}: no default shown")
+assert not problems, "\n".join(problems)
+print(f"{len(commands)} commands checked")
+PY
+    expect_rc 2 "$ddrr" info --no-such-option ;;
   diff_scope_nccl)
     # Communication only: one all-reduce fewer per step is found where the communication goes
     # on differently. Two recordings are compared in full unless asked.

@@ -15,6 +15,7 @@ EXPERT_MODEL_PARALLEL_GROUP):
   p2p        rank 0 sends to rank 1 on the sub-group; rank 1 never receives
   wrapped    rank 0's ring kept only its last 3 entries (of 6)
   absent     like missing, but rank 1 left no dump
+  rooted     a broadcast, a reduce and an all-reduce on the world (a dump names no root)
 """
 import json
 import os
@@ -60,6 +61,9 @@ def rank_entries(rank):
         n = 2 if rank == 1 else 3
         for i in range(n):
             ops.append(("0", "all_reduce", 8, "started" if i == 2 else "completed"))
+    elif scenario == "rooted":
+        for name in ("broadcast", "reduce", "all_reduce"):
+            ops.append(("0", name, 256, "completed"))
     elif scenario == "p2p":
         ops.append(("0", "all_reduce", 8, "completed"))
         if rank == 0:

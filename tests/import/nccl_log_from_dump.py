@@ -96,8 +96,8 @@ def main():
             c = ptr(a["comm"])
             send = a.get("sendbuff", a.get("buff", 0))
             recv = a.get("recvbuff", a.get("buff", 0))
-            if fn == "ncclRecv":
-                send = 0
+            if fn in ("ncclSend", "ncclRecv"):  # NCCL prints the buffer as recvbuff
+                send, recv = 0, a.get("sendbuff", a.get("recvbuff", 0))
             count = a.get("count", a.get("sendcount", a.get("recvcount", 0)))
             root = a.get("root", a.get("peer", 0))
             text = ("%s: opCount %x sendbuff %s recvbuff %s count %d datatype %d op %d root %d "

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <set>
+#include <sstream>
 
 #ifdef DDRR_HAVE_RECORDER
 #include "record/recorder.h"
@@ -14,6 +15,95 @@
 #endif
 
 namespace ddrr::cli {
+
+namespace {
+
+constexpr size_t kHelpWidth = 100;
+
+// Wraps each line of `text` at word boundaries to `width` columns; a line that starts with a
+// space (an example command) is kept whole.
+std::string Wrap(const std::string& text, size_t width) {
+  std::string out;
+  std::istringstream lines(text);
+  std::string line;
+  for (bool first = true; std::getline(lines, line); first = false) {
+    if (!first) out += '\n';
+    if (line.size() <= width || line[0] == ' ') {
+      out += line;
+      continue;
+    }
+    std::istringstream words(line);
+    std::string word;
+    size_t column = 0;
+    while (words >> word) {
+      if (column > 0 && column + 1 + word.size() > width) {
+        out += '\n';
+        column = 0;
+      } else if (column > 0) {
+        out += ' ';
+        ++column;
+      }
+      out += word;
+      column += word.size();
+    }
+  }
+  return out;
+}
+
+// "  NAME  DESCRIPTION": the description from `column` on, below NAME when fewer than two spaces
+// would part them (help2man splits an option from its description there).
+std::string Row(const std::string& name, const std::string& description, size_t column) {
+  std::string row = "  " + name;
+  if (row.size() + 2 > column)
+    row += "\n" + std::string(column, ' ');
+  else
+    row += std::string(column - row.size(), ' ');
+  for (const char c : description) {
+    row += c;
+    if (c == '\n') row += std::string(column, ' ');
+  }
+  return row + "\n";
+}
+
+}  // namespace
+
+std::string HelpFormatter::make_option(const CLI::Option* opt, bool is_positional) const {
+  return Row(make_option_name(opt, is_positional) + make_option_opts(opt), make_option_desc(opt),
+             get_column_width());
+}
+
+std::string HelpFormatter::make_option_opts(const CLI::Option* opt) const {
+  std::string opts;
+  if (opt->get_type_size() != 0) {  // not a flag
+    opts += " " + opt->get_type_name();
+    if (opt->get_expected_max() == CLI::detail::expected_max_vector_size) opts += " ...";
+    if (opt->get_required())
+      opts += " REQUIRED";
+    else if (!opt->get_default_str().empty())
+      opts += " [default: " + opt->get_default_str() + "]";
+  }
+  if (!opt->get_envname().empty()) opts += " [env: " + opt->get_envname() + "]";
+  return opts;
+}
+
+std::string HelpFormatter::make_option_desc(const CLI::Option* opt) const {
+  return Wrap(opt->get_description(), kHelpWidth - get_column_width());
+}
+
+std::string HelpFormatter::make_description(const CLI::App* app) const {
+  const std::string description = CLI::Formatter::make_description(app);
+  return description.empty() ? "" : Wrap(description, kHelpWidth) + "\n\n";
+}
+
+std::string HelpFormatter::make_subcommand(const CLI::App* sub) const {
+  const std::string& description = sub->get_description();
+  return Row(sub->get_name(), description.substr(0, description.find('\n')), get_column_width());
+}
+
+std::string HelpFormatter::make_footer(const CLI::App* app) const {
+  if (app->get_footer().empty()) return "";
+  return Wrap(app->get_footer(), kHelpWidth) + "\n";
+}
 
 int Fail(const std::string& message) {
   fprintf(stderr, "ddrr: error: %s\n", message.c_str());

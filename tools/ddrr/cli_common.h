@@ -19,6 +19,7 @@ enum ExitCode : int {
   kExitFindings = 1,   // ran, and found problems (damage, missing ranks, faults)
   kExitUsage = 2,      // bad arguments or unreadable input: nothing was analysed
   kExitNoDevices = 3,  // ddrr run: the ranks cannot be placed (no usable GPU, too few devices)
+  kExitConflict = 4,   // ddrr merge: the inputs are not parts of one job
 };
 
 class Command {
@@ -27,6 +28,19 @@ class Command {
   // Adds the subcommand and its options to `app`.
   virtual CLI::App* Register(CLI::App& app) = 0;
   virtual int Run() = 0;  // returns the process exit code
+};
+
+// Help for people and for help2man: text wrapped to 100 columns, each option's default (or
+// REQUIRED) after its type, and in `ddrr --help` one line per command (the first line of its
+// description; the rest, after a blank line, opens `ddrr CMD --help`).
+class HelpFormatter : public CLI::Formatter {
+ public:
+  std::string make_option(const CLI::Option* opt, bool is_positional) const override;
+  std::string make_option_opts(const CLI::Option* opt) const override;
+  std::string make_option_desc(const CLI::Option* opt) const override;
+  std::string make_description(const CLI::App* app) const override;
+  std::string make_subcommand(const CLI::App* sub) const override;
+  std::string make_footer(const CLI::App* app) const override;
 };
 
 // argv0 lets commands find files installed beside the binary.

@@ -12,15 +12,35 @@ namespace {
 class DumpCommand : public Command {
  public:
   CLI::App* Register(CLI::App& app) override {
-    auto* sub = app.add_subcommand("dump", "Print every event, one per line (text or JSON lines)");
-    sub->add_option("RUN", run_path_, "Run directory or rank-N.ddrr file")->required();
-    sub->add_option("--rank", rank_, "Only this rank (default: every rank, in rank order)")
-        ->check(CLI::NonNegativeNumber);
-    sub->add_flag("--json", json_, "JSON lines, one object per event (stable keys, for scripts)");
-    sub->add_option("--from", from_, "Start at this sequence number")
-        ->check(CLI::NonNegativeNumber);
+    auto* sub = app.add_subcommand(
+        "dump",
+        "Print every event, one per line (text or JSON lines)\n"
+        "\n"
+        "One line per event, every rank in rank order: [rank] #seq seconds-since-start Tthread "
+        "call(args) = result [comm key, per-communicator op] duration. Handles are numbered per "
+        "rank in order of first appearance, pointers inside a recorded allocation show as "
+        "allocN+offset, enums and return codes by their C names.");
+    sub->add_option("RUN", run_path_, "Run directory, rank-N.ddrr file or bundle")->required();
+    sub->add_option("--rank", rank_, "Only this rank")
+        ->check(CLI::NonNegativeNumber)
+        ->default_str("every rank");
+    sub->add_flag("--json", json_,
+                  "JSON lines, one object per event, with stable keys (for scripts; "
+                  "docs/FORMAT.md)");
+    sub->add_option("--from", from_, "Start at this sequence number (#N)")
+        ->check(CLI::NonNegativeNumber)
+        ->default_str("the first event");
     sub->add_option("--count", count_, "Print at most N events per rank")
-        ->check(CLI::NonNegativeNumber);
+        ->check(CLI::NonNegativeNumber)
+        ->default_str("all");
+    sub->footer(
+        "Exit status: 0 every rank file read to its end, 1 damage or unfinished rank files "
+        "(the intact events are printed), 2 input error.\n"
+        "\n"
+        "Examples:\n"
+        "  ddrr dump run1 --rank 2 --from 50 --count 20\n"
+        "\n"
+        "  ddrr dump run1 --json | jq 'select(.fn == \"ncclAllReduce\")'");
     return sub;
   }
 

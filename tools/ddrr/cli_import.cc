@@ -1,5 +1,6 @@
 // ddrr import PATH... -o RUN: a run directory from what a job left without ddrr (NCCL debug
-// logs, PyTorch Flight Recorder dumps), for check, info, dump and export to read (docs/IMPORT.md).
+// logs, PyTorch Flight Recorder dumps, watchdog messages), for check, info, dump and export to read
+// (docs/IMPORT.md).
 #include <cstdio>
 
 #include "cli_common.h"
@@ -13,16 +14,31 @@ class ImportCommand : public Command {
   CLI::App* Register(CLI::App& app) override {
     auto* sub = app.add_subcommand(
         "import",
-        "Write a run from the traces of a job run without ddrr (NCCL debug logs, "
-        "Flight Recorder dumps)");
+        "Write a run from the logs of a job not recorded with ddrr\n"
+        "\n"
+        "Reads NCCL debug logs (NCCL_DEBUG=INFO NCCL_DEBUG_SUBSYS=INIT,COLL; one file per rank "
+        "or all ranks in one), PyTorch Flight Recorder dumps (pickle, read without executing "
+        "it, or JSON) or ProcessGroupNCCL watchdog timeout messages (alone or inside an NCCL "
+        "log) and writes a run directory that check, info, dump, export and report read like a "
+        "recording. Every rank file's header says the source and what it lacks "
+        "(docs/IMPORT.md).");
     sub->add_option("PATH", options_.paths, "Input files (one per rank, or all ranks in one)")
         ->required();
     sub->add_option("-o,--output", options_.out_dir, "Run directory to write")->required();
-    sub->add_option("--format", options_.format, "Input format")
-        ->check(CLI::IsMember({"auto", "fr", "nccl-log"}))
+    sub->add_option("--format", options_.format,
+                    "Input format: fr (Flight Recorder), nccl-log, watchdog (timeout messages), or "
+                    "auto (by content)")
+        ->check(CLI::IsMember({"auto", "fr", "nccl-log", "watchdog"}))
         ->default_str("auto");
-    sub->add_option("--world-size", options_.world_size,
-                    "Ranks in the job (default: the largest communicator's size)");
+    sub->add_option("--world-size", options_.world_size, "Ranks in the job")
+        ->default_str("the largest communicator's size");
+    sub->footer(
+        "Exit status: 0 written, 2 input error (one line naming the file).\n"
+        "\n"
+        "Examples:\n"
+        "  ddrr import logs/rank*.log -o run1 && ddrr check run1\n"
+        "\n"
+        "  ddrr import fr_dumps/rank_* -o run2 --format fr");
     return sub;
   }
 

@@ -7,6 +7,7 @@
 #include "analysis/run_model.h"
 #include "cli_common.h"
 #include "trace/event_printer.h"
+#include "trace/import_source.h"
 #include "trace/run.h"
 
 namespace ddrr::cli {
@@ -31,10 +32,24 @@ const char* EndName(int reason) {
 class InfoCommand : public Command {
  public:
   CLI::App* Register(CLI::App& app) override {
-    auto* sub = app.add_subcommand("info",
-                                   "Summarise a run: per rank who, what, how much, "
-                                   "and whether it ended cleanly");
-    sub->add_option("RUN", run_path_, "Run directory or rank-N.ddrr file")->required();
+    auto* sub = app.add_subcommand(
+        "info",
+        "Summarise a run: per rank who, what, how much, and how it ended\n"
+        "\n"
+        "Per rank: rank and world size, where the rank came from, host, pid, file size and "
+        "format version, NCCL / CUDA runtime / driver versions, devices, capture level, event "
+        "and call counts, failed calls, time span, steps, every communicator (job-wide key, "
+        "size, this rank's rank in it, operations, how it was created) and whether the rank "
+        "ended cleanly. Then every problem in the run: unreadable rank files, ranks missing "
+        "from the world, spools left by killed ranks, damage (file and offset). Ranks still "
+        "running are read up to now.");
+    sub->add_option("RUN", run_path_, "Run directory, rank-N.ddrr file or bundle")->required();
+    sub->footer(
+        "Exit status: 0 no problem, 1 problems found (damaged or unfinished rank files, "
+        "missing ranks), 2 input error.\n"
+        "\n"
+        "Example:\n"
+        "  ddrr info run1");
     return sub;
   }
 
@@ -58,10 +73,10 @@ class InfoCommand : public Command {
              h.rank_source().empty() ? "?" : h.rank_source().c_str());
       printf("  file      %s (%.1f KiB, format v%u)\n", e.path.c_str(), r.file_size() / 1024.0,
              r.format_version());
-      // Runs written by `ddrr import` say where their data came from (import/run_writer.h).
-      if (auto f = h.env().find("DDRR_IMPORT_FORMAT"); f != h.env().end()) {
-        auto v = h.env().find("DDRR_IMPORT_VERSION"), src = h.env().find("DDRR_IMPORT_FILE"),
-             u = h.env().find("DDRR_IMPORT_UNKNOWN");
+      // Runs written by `ddrr import` say where their data came from (trace/import_source.h).
+      if (auto f = h.env().find(trace::kImportFormatEnv); f != h.env().end()) {
+        auto v = h.env().find(trace::kImportVersionEnv), src = h.env().find(trace::kImportFileEnv),
+             u = h.env().find(trace::kImportUnknownEnv);
         printf("  imported  %s%s%s from %s\n", f->second.c_str(), v == h.env().end() ? "" : " ",
                v == h.env().end() ? "" : v->second.c_str(),
                src == h.env().end() ? "?" : src->second.c_str());

@@ -13,16 +13,28 @@ class PayloadCommand : public Command {
  public:
   CLI::App* Register(CLI::App& app) override {
     auto* sub = app.add_subcommand(
-        "payload", "Write the recorded data of one call's buffer (capture level payloads)");
-    sub->add_option("RUN", run_path_, "Run directory or rank-N.ddrr file")->required();
+        "payload",
+        "Write the recorded data of one call's buffer (capture level payloads)\n"
+        "\n"
+        "Writes the data of one buffer of call #SEQ of a rank (as `ddrr dump` numbers it) after "
+        "checking it against its recorded hash. Payloads are recorded with `ddrr record --level "
+        "payloads`, for collective outputs and receives.");
+    sub->add_option("RUN", run_path_, "Run directory, rank-N.ddrr file or bundle")->required();
     sub->add_option("--rank", rank_, "Rank whose call it is")
         ->required()
         ->check(CLI::NonNegativeNumber);
     sub->add_option("--call", call_seq_, "Sequence number of the call (#N in `ddrr dump`)")
         ->required();
-    sub->add_option("--role", role_, "Buffer: output (default; what the rank received) or input")
+    sub->add_option("--role", role_, "Buffer: output (what the rank received) or input")
         ->check(CLI::IsMember({"input", "output"}));
-    sub->add_option("-o,--output", out_path_, "File to write (default: standard output)");
+    sub->add_option("-o,--output", out_path_, "File to write")->default_str("standard output");
+    sub->footer(
+        "Exit status: 0 written, 1 no such payload in the run (level below payloads, outside "
+        "--payload-steps or over --payload-mb), 2 input error or a payload that does not match "
+        "its hash.\n"
+        "\n"
+        "Example:\n"
+        "  ddrr payload run1 --rank 0 --call 54 -o allreduce.bin");
     return sub;
   }
 

@@ -32,33 +32,55 @@ class RecordCommand : public Command {
   CLI::App* Register(CLI::App& app) override {
     auto* sub = app.add_subcommand(
         "record",
-        "Run a command with every rank recorded (libddrr.so preloaded); works with "
-        "torchrun, mpirun, srun and `ddrr run` as the command");
-    sub->add_option("-o,--output", dir_, "Run directory (default: ./ddrr-run-<date>-<time>)");
+        "Run a job with every rank recorded (torchrun, mpirun, srun, ddrr run)\n"
+        "\n"
+        "Runs COMMAND with libddrr.so preloaded: every process of the job that calls NCCL, the "
+        "CUDA runtime or cuRAND writes DIR/rank-<r>.ddrr (the rank from RANK, "
+        "OMPI_COMM_WORLD_RANK, PMI_RANK or SLURM_PROCID, else from its first communicator). The "
+        "job sees what it would see without ddrr; if ddrr cannot record it warns once and the "
+        "job runs on. When the job ends, killed ranks' spools are salvaged and a summary says "
+        "what was recorded and what was lost. Exits with the job's status.");
+    sub->add_option("-o,--output", dir_, "Run directory to write (sets DDRR_OUT for the job)")
+        ->default_str("./ddrr-run-<date>-<time>");
     sub->add_option("--level", level_,
-                    "Capture level: metadata (calls, default), digests (+ a hash of every "
-                    "collective's input and output), payloads (+ the data each rank received)")
+                    "Capture level (sets DDRR_LEVEL): metadata (every call), digests (+ a hash of "
+                    "every collective's input and output), payloads (+ the data each rank "
+                    "received)")
         ->check(CLI::IsMember({"metadata", "digests", "payloads"}));
     sub->add_option("--payload-steps", payload_steps_,
-                    "Payloads only for these steps (A-B, inclusive; steps come from ddrr_mark)")
+                    "With --level payloads: only for steps A-B (inclusive; steps come from "
+                    "ddrr_mark; sets DDRR_PAYLOAD_STEPS)")
         ->check([](const std::string& v) -> std::string {
           int64_t a, b;
           return ParseStepRange(v, &a, &b) ? ""
                                            : "expected a step range A-B with 0 <= A <= B, "
                                              "e.g. 100-110";
-        });
+        })
+        ->default_str("every step");
     sub->add_option("--payload-mb", payload_mb_,
-                    "Payload byte budget per rank in MiB (default 1024)")
-        ->check(CLI::Range(1, 1 << 20));
+                    "With --level payloads: payload bytes per rank in MiB (sets "
+                    "DDRR_PAYLOAD_MB)")
+        ->check(CLI::Range(1, 1 << 20))
+        ->default_str("1024");
     sub->add_option("--kernels", kernels_,
-                    "Kernel launches: count (per stream between collectives, default) or full "
-                    "(every launch recorded as a call)")
-        ->check(CLI::IsMember({"count", "full"}));
+                    "Kernel launches: count (per stream between collectives) or full (every "
+                    "launch recorded as a call; sets DDRR_KERNELS)")
+        ->check(CLI::IsMember({"count", "full"}))
+        ->default_str("count");
     sub->add_option("COMMAND", argv_, "Command and its arguments (after --)")->required();
     sub->footer(
-        "Environment passed to the job: LD_PRELOAD, DDRR_OUT, DDRR_RUN_ID, DDRR_LEVEL, and "
-        "with their options DDRR_PAYLOAD_STEPS, DDRR_PAYLOAD_MB, DDRR_KERNELS. "
-        "DDRR_LIB overrides where libddrr.so is found.");
+        "Environment: the job gets LD_PRELOAD, DDRR_OUT, DDRR_RUN_ID and DDRR_LEVEL, and with "
+        "their options DDRR_PAYLOAD_STEPS, DDRR_PAYLOAD_MB and DDRR_KERNELS. The recorder's "
+        "other variables (DDRR_SPOOL_MB, DDRR_STAGING_MB, DDRR_COMPLETIONS, DDRR_DISABLE, "
+        "DDRR_DEBUG) pass through to it. DDRR_LIB: where libddrr.so is (default "
+        "<ddrr>/../lib/libddrr.so).\n"
+        "\n"
+        "Examples:\n"
+        "  ddrr record -o run1 -- torchrun --nproc-per-node 8 train.py\n"
+        "\n"
+        "  ddrr record -o run1 --level digests -- mpirun -np 4 ./train\n"
+        "\n"
+        "  ddrr record -o run1 -- ddrr run --host -n 4 -- ./train");
     return sub;
   }
 

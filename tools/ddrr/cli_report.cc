@@ -15,12 +15,21 @@ class ReportCommand : public Command {
   CLI::App* Register(CLI::App& app) override {
     auto* sub = app.add_subcommand(
         "report",
-        "Print the run as Markdown for a bug report: what ran, versions, environment (redacted), "
-        "how each rank ended, findings of `ddrr check`, commands to reproduce");
-    sub->add_option("RUN", run_path_, "Run directory or rank-N.ddrr file")->required();
-    sub->add_option("-o,--output", output_, "Write to this file instead of standard output");
-    sub->add_option("--max-findings", max_findings_, "Findings shown in full (default 20)")
+        "Print the run as Markdown for a bug report\n"
+        "\n"
+        "GitHub-flavoured Markdown: what ran, versions, the NCCL_/CUDA_/TORCH_ environment "
+        "(values of secret-looking names redacted), how each rank ended, the findings of `ddrr "
+        "check` with their evidence, the first NCCL error per rank, the commands to reproduce. "
+        "Ranks that say the same thing share one line (docs/BUNDLES.md).");
+    sub->add_option("RUN", run_path_, "Run directory, rank-N.ddrr file or bundle")->required();
+    sub->add_option("-o,--output", output_, "Write to this file")->default_str("standard output");
+    sub->add_option("--max-findings", max_findings_, "Findings shown in full")
         ->check(CLI::PositiveNumber);
+    sub->footer(
+        "Exit status: 0 written, 2 input error.\n"
+        "\n"
+        "Example:\n"
+        "  ddrr report run1 -o report.md");
     return sub;
   }
 

@@ -11,10 +11,19 @@ namespace {
 class SealCommand : public Command {
  public:
   CLI::App* Register(CLI::App& app) override {
-    auto* sub = app.add_subcommand("seal",
-                                   "Turn the spools of killed ranks into complete rank "
-                                   "files (ddrr info and dump do this by themselves)");
+    auto* sub = app.add_subcommand(
+        "seal",
+        "Turn the spools of killed ranks into complete rank files\n"
+        "\n"
+        "A rank killed while recording leaves rank-<r>.spool; seal turns each into a complete "
+        "rank file. `ddrr record` and every reading command do this by themselves; a spool whose "
+        "process is still alive is left alone.");
     sub->add_option("RUN", run_path_, "Run directory")->required();
+    sub->footer(
+        "Exit status: 0 done, 2 input error.\n"
+        "\n"
+        "Example:\n"
+        "  ddrr seal run1");
     return sub;
   }
 

@@ -15,6 +15,7 @@ std::unique_ptr<Command> MakeCheckCommand();
 std::unique_ptr<Command> MakeWatchCommand();
 std::unique_ptr<Command> MakeExportCommand();
 std::unique_ptr<Command> MakeReportCommand();
+std::unique_ptr<Command> MakeMergeCommand();
 #ifdef DDRR_HAVE_BUNDLE
 std::unique_ptr<Command> MakeBundleCommand();
 #endif
@@ -45,6 +46,7 @@ std::vector<std::unique_ptr<Command>> MakeCommands(const char* argv0) {
   c.push_back(MakeWatchCommand());
   c.push_back(MakeExportCommand());
   c.push_back(MakeReportCommand());
+  c.push_back(MakeMergeCommand());
 #ifdef DDRR_HAVE_BUNDLE
   c.push_back(MakeBundleCommand());
 #endif
@@ -65,10 +67,30 @@ std::vector<std::unique_ptr<Command>> MakeCommands(const char* argv0) {
 int main(int argc, char** argv) {
   using namespace ddrr::cli;
   CLI::App app{
-      "ddrr records what every rank of a distributed training job does at the NCCL / CUDA / RNG\n"
-      "boundary, and reads it back offline.\n\n"
-      "Exit codes: 0 ok, 1 findings or problems found in the run (replay: diverged), 2 usage or\n"
-      "input error, 3 the ranks cannot be placed (run, replay)."};
+      "ddrr records what every rank of a distributed training job does at the NCCL / CUDA "
+      "runtime / cuRAND boundary, and reads it back offline: summarise, diagnose a failure or a "
+      "hang, compare two runs, replay the communication or one rank's program on fewer GPUs or "
+      "none, export a timeline, pack a bug report.",
+      "ddrr"};
+  app.formatter(std::make_shared<HelpFormatter>());
+  app.option_defaults()->always_capture_default();  // every option's help shows its default
+  app.footer(
+      "Every command that reads a run takes a run directory (rank-<r>.ddrr files), one rank file "
+      "or a bundle made by `ddrr bundle`. `ddrr COMMAND --help` shows a command's options.\n"
+      "\n"
+      "Exit codes:\n"
+      "  0  success, nothing to report\n"
+      "  1  findings or problems found in the run (replay: diverged; watch: a hang)\n"
+      "  2  usage or input error: nothing was analysed\n"
+      "  3  the ranks cannot be placed (run, replay)\n"
+      "  4  the inputs are not parts of one job (merge)\n"
+      "\n"
+      "Examples:\n"
+      "  ddrr record -o run1 -- torchrun --nproc-per-node 8 train.py\n"
+      "\n"
+      "  ddrr check run1\n"
+      "\n"
+      "  ddrr replay run1 --host");
   app.set_version_flag("--version", "ddrr " DDRR_VERSION);
   AddCommandTableFlag(app);
   app.require_subcommand(1);

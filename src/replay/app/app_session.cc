@@ -347,7 +347,7 @@ AppReplayOutcome RunAppReplay(const AppReplayOptions& o) {
   if (auto d = first.env().find("DDRR_HOST_DEVICES"); d != first.env().end() && o.host)
     lo.extra_env.emplace_back("DDRR_HOST_DEVICES", d->second);
   const std::string level = min_level >= trace::CAPTURE_DIGESTS ? "digests" : "metadata";
-  for (auto& setting : launch::RecorderEnv(*recorder, report.output, level))
+  for (auto& setting : launch::RecorderEnv(*recorder, report.output, level, launch::RunId::kFresh))
     lo.extra_env.push_back(std::move(setting));
   lo.extra_env.emplace_back("DDRR_DISABLE", "0");
   lo.extra_env.emplace_back(analysis::kAppReplayOfEnv,

@@ -14,6 +14,7 @@
 #include "replay/hang.h"
 #include "replay/rank/call.h"
 #include "replay/rank/data_check.h"
+#include "replay/rank/placeholders.h"
 #include "replay/rank/replayer.h"
 #include "replay/window.h"
 #include "spec/api_table.h"
@@ -83,6 +84,7 @@ struct ThreadState {
   std::vector<PendingCheck> group_checks;
   int64_t recorded_end = -1;  // --pace recorded: end of the previous call, recorded and replayed
   int64_t replay_end = 0;
+  Placeholders placeholders;  // rank files without buffer pointers
 };
 
 class Runner {
@@ -135,11 +137,18 @@ class Runner {
     progress_.Enter(static_cast<uint32_t>(id), seq, api.comm_key(), api.op_seq());
     trace::OpView view;
     const bool is_op = trace::ViewOp(api, &view);
+    // No pointers recorded: the op runs on placeholders of its size.
+    trace::ApiCall patched;
+    const trace::ApiCall& sent =
+        is_op && rank_.placeholder_buffers() &&
+                ts.placeholders.Patch(replayer_, api, ts.group_depth > 0, &patched, &view)
+            ? patched
+            : api;
     std::optional<PendingCheck> check;
-    if (is_op && data_) check = data_->Prepare(api, view, seq);
+    if (is_op && data_) check = data_->Prepare(sent, view, seq);
     const int64_t t0 = MonotonicNs();
-    Call call(replayer_, api, seq);
-    const CallOutcome out = ReplayCall(api, call);
+    Call call(replayer_, sent, seq);
+    const CallOutcome out = ReplayCall(sent, call);
     const double seconds = static_cast<double>(MonotonicNs() - t0) * 1e-9;
     auto what = [&] { return std::to_string(seq) + " " + std::string(f.info->name); };
     const bool issued = out.kind == CallOutcome::kIssued;

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# bench/python_api_bench.sh [BUILD_DIR] [CALLS] — the Python package's cost per call (ddrr.mark,
+# ddrr.record_rng, ddrr.rng.record_states), outside ddrr (the no-op path) and recorded. numpy's
+# generator is in record_states when numpy is importable. Prints figures (docs/PERFORMANCE.md,
+# "Python API"); asserts nothing.
+set -euo pipefail
+build=${1:-build}
+calls=${2:-5000}
+here=$(cd "$(dirname "$0")" && pwd)
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+export PYTHONPATH="$here/../python"
+python3 "$here/python_api_bench.py" "$calls"
+"$build/bin/ddrr" record -o "$out/run" -- python3 "$here/python_api_bench.py" "$calls" 2>&1 \
+  | grep -v '^ddrr: recorded'
