@@ -18,6 +18,11 @@ class HelpCommand : public Command {
         ->required()
         ->check(CLI::IsMember({"env"}));
     sub->add_flag("--markdown", markdown_, "The README's table (Markdown)");
+    sub->footer(
+        "Exit status: 0 done, 2 usage error.\n"
+        "\n"
+        "Example:\n"
+        "  ddrr help env --markdown");
     return sub;
   }
 
