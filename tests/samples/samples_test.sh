@@ -81,7 +81,9 @@ case $case_name in
     # A seed no other test uses: the kill below must hit only this job's ranks.
     ( timeout 100 "$ddrr" run --host -n 3 -- "$samples/sgd_allreduce" --steps 100000 \
         --log-every 1000 --seed 7130001 >"$work/out" 2>&1; echo $? >"$work/rc" ) &
-    for _ in $(seq 50); do grep -q 'step 1000 ' "$work/out" 2>/dev/null && break; sleep 0.2; done
+    # Killed mid-run, once every rank is past set-up (a loaded machine may take a while).
+    for _ in $(seq 300); do grep -q 'step 1000 ' "$work/out" 2>/dev/null && break; sleep 0.2; done
+    grep -q 'step 1000 ' "$work/out" || fail "the job did not reach step 1000 in 60 s"
     victim=$(pgrep -f "^[^ ]*/sgd_allreduce .*--seed 7130001$" | tail -1)  # a rank, not ddrr
     [ -n "$victim" ] || fail "no rank to kill"
     kill -9 "$victim"

@@ -14,11 +14,21 @@ class MergeCommand : public Command {
   CLI::App* Register(CLI::App& app) override {
     auto* sub = app.add_subcommand(
         "merge",
-        "Merge the runs or bundles of one job's nodes into one run directory: rank files copied "
-        "unchanged; different jobs, world sizes or two versions of a rank are refused");
+        "Merge one job's per-node runs or bundles into one run\n"
+        "\n"
+        "For a job recorded node by node (each node's `ddrr record` writing its own directory with "
+        "the same DDRR_RUN_ID): rank files are copied unchanged, named by the rank in their "
+        "header; a rank found twice with the same contents is copied once. Different run ids or "
+        "world sizes, or two different files for one rank, are refused and nothing is written "
+        "(docs/LAUNCHERS.md).");
     sub->add_option("INPUT", inputs_, "Run directories, rank files or bundles, one per node")
         ->required();
     sub->add_option("-o,--output", output_, "The merged run directory (new, or empty)")->required();
+    sub->footer(
+        "Exit status: 0 merged, 2 input error, 4 the inputs are not parts of one job.\n"
+        "\n"
+        "Example:\n"
+        "  ddrr merge node0.tgz node1.tgz -o run1");
     return sub;
   }
 
