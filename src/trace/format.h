@@ -111,13 +111,8 @@ inline FooterCheck LocateFooter(const uint8_t* data, uint64_t size, uint64_t fra
 // trace.proto's FrameKind and EndReason for the writer, which does without libprotobuf
 // (trace_reader.cc checks them against the generated enums).
 enum class FrameKindCode : uint8_t { kEvents = 1, kPayloads = 2 };
-enum EndReasonCode : int32_t {
-  kEndExit = 1,
-  kEndSignal = 2,
-  kEndSalvaged = 3,
-  kEndClosed = 4,
-  kEndLive = 5,
-};
+inline constexpr int32_t kEndExit = 1, kEndSignal = 2, kEndSalvaged = 3, kEndClosed = 4,
+                         kEndLive = 5;
 
 // Bytes of a packed frame header the checksum covers: all but the crc, its last field.
 inline constexpr size_t kFrameHeaderCrcBytes = kFrameHeaderSize - 4;
