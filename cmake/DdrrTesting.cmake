@@ -1,9 +1,10 @@
-# ddrr_add_gtest(NAME SOURCES a_test.cc ... LIBS lib ... [PREFIX p.])
+# ddrr_add_gtest(NAME SOURCES a_test.cc ... LIBS lib ... [PREFIX p.] [LOCK resource])
 # Unit tests live beside the unit they pin (LevelDB style); each test case becomes one CTest
-# entry, named PREFIX (default "NAME.") then Suite.Case, so the CTest summary counts them.
+# entry, named PREFIX (default "NAME.") then Suite.Case, so the CTest summary counts them. LOCK keeps the cases from running at the same time (for
+# tests that lay out files beside their own executable).
 include(GoogleTest)
 function(ddrr_add_gtest name)
-  cmake_parse_arguments(T "" "PREFIX" "SOURCES;LIBS" ${ARGN})
+  cmake_parse_arguments(T "" "PREFIX;LOCK" "SOURCES;LIBS" ${ARGN})
   if(NOT DDRR_BUILD_TESTS OR DDRR_FUZZ)
     return()
   endif()
@@ -13,6 +14,10 @@ function(ddrr_add_gtest name)
   add_executable(${name} ${T_SOURCES})
   target_link_libraries(${name} PRIVATE ${T_LIBS} GTest::gtest GTest::gtest_main GTest::gmock)
   target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/src ${PROJECT_BINARY_DIR}/src)
+  set(properties ENVIRONMENT "DDRR_TEST_BUILD_DIR=${PROJECT_BINARY_DIR}")
+  if(T_LOCK)
+    list(APPEND properties RESOURCE_LOCK ${T_LOCK})
+  endif()
   gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST TEST_PREFIX "${T_PREFIX}"
-                       PROPERTIES ENVIRONMENT "DDRR_TEST_BUILD_DIR=${PROJECT_BINARY_DIR}")
+                       PROPERTIES ${properties})
 endfunction()

@@ -109,6 +109,7 @@ std::map<int64_t, std::string> DeviceIds(const trace::Header& h) {
 class Scanner {
  public:
   void set_calls_in_flight(bool on) { calls_in_flight_ = on; }
+  void set_observer(ScanObserver* observer) { observer_ = observer; }
   Scanner(trace::RankFileReader& reader, OpStore& store, RankScan& out)
       : reader_(reader), store_(store), s_(out) {}
 
@@ -163,6 +164,7 @@ class Scanner {
         default:
           break;
       }
+      if (observer_) observer_->OnEvent(s_, ev, pos);
     }
     while (!window_.empty()) DDRR_RETURN_IF_ERROR(Retire());
     if (s_.recorded_completions)
@@ -593,16 +595,21 @@ class Scanner {
   OpRecord group_first_;
   bool received_nonfinite_ = false;
   bool calls_in_flight_ = true;
+  ScanObserver* observer_ = nullptr;
 };
 
 }  // namespace
 
-StatusOr<RankScan> ScanRank(trace::RankEntry& entry, OpStore& store, bool calls_in_flight) {
+StatusOr<RankScan> ScanRank(trace::RankEntry& entry, OpStore& store, bool calls_in_flight,
+                            ScanObserver* observer) {
   RankScan scan;
   if (!entry.reader) return Status::InvalidArgument(entry.path + ": not readable");
   Scanner sc(*entry.reader, store, scan);
   sc.set_calls_in_flight(calls_in_flight);
+  sc.set_observer(observer);
+  if (observer) observer->BeginRank(*entry.reader);
   Status st = sc.Run();
+  if (observer && st.ok()) observer->EndRank(scan);
   entry.reader->ReleaseMemory();
   if (!st.ok()) return st;
   return scan;

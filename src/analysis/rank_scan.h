@@ -119,11 +119,24 @@ struct RankScan {
   std::map<uint64_t, std::string> comm_names;
 };
 
+// Sees a rank's events as ScanRank reads them, each after the scan has taken it in: what writes
+// a run's timeline in the same pass as its model (src/export).
+class ScanObserver {
+ public:
+  virtual ~ScanObserver() = default;
+  virtual void BeginRank(trace::RankFileReader& reader) = 0;
+  virtual void OnEvent(const RankScan& so_far, const trace::Event& event,
+                       const trace::EventPosition& pos) = 0;
+  virtual void EndRank(const RankScan& scan) = 0;
+};
+
 // Reads one rank from its start, appending its ops to `store`. The reader's pages are released
 // afterwards, so scanning a thousand ranks holds one rank's file at a time.
 // `calls_in_flight`: calls the rank was inside when last read (`enter` events) count as issued;
 // false reads only the calls that returned (what a comm replay can re-issue).
-StatusOr<RankScan> ScanRank(trace::RankEntry& entry, OpStore& store, bool calls_in_flight = true);
+// `observer` (optional) sees the events.
+StatusOr<RankScan> ScanRank(trace::RankEntry& entry, OpStore& store, bool calls_in_flight = true,
+                            ScanObserver* observer = nullptr);
 
 // A duration as reports show it: "12.3 s".
 std::string SecondsText(int64_t ns);

@@ -9,7 +9,7 @@ const RankScan* RunModel::Scan(int64_t rank) const {
 }
 
 StatusOr<std::unique_ptr<RunModel>> ModelRun(trace::Run& run, const std::string& temp_dir,
-                                             bool calls_in_flight) {
+                                             bool calls_in_flight, ScanObserver* observer) {
   auto m = std::make_unique<RunModel>();
   DDRR_ASSIGN_OR_RETURN(m->store, OpStore::Create(temp_dir));
   m->world_complete = run.MissingRanks().empty();
@@ -19,7 +19,7 @@ StatusOr<std::unique_ptr<RunModel>> ModelRun(trace::Run& run, const std::string&
       m->world_complete = false;
       continue;
     }
-    DDRR_ASSIGN_OR_RETURN(RankScan scan, ScanRank(e, *m->store, calls_in_flight));
+    DDRR_ASSIGN_OR_RETURN(RankScan scan, ScanRank(e, *m->store, calls_in_flight, observer));
     if (scan.late_digests)
       m->notes.push_back(scan.file + ": " + std::to_string(scan.late_digests) +
                          " digest(s) came too long after their call to be checked");

@@ -31,8 +31,9 @@ struct RunModel {
 
 // Scans every readable rank of `run`; the op store spills to `temp_dir` ($TMPDIR, else /tmp, when
 // empty). Fails only when the store cannot be written or a rank cannot be scanned.
-// `calls_in_flight`: as ScanRank's.
+// `calls_in_flight`, `observer`: as ScanRank's.
 StatusOr<std::unique_ptr<RunModel>> ModelRun(trace::Run& run, const std::string& temp_dir = "",
-                                             bool calls_in_flight = true);
+                                             bool calls_in_flight = true,
+                                             ScanObserver* observer = nullptr);
 
 }  // namespace ddrr::analysis

@@ -1,6 +1,7 @@
 #include "export/timeline.h"
 
 #include <google/protobuf/arena.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <atomic>
@@ -10,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 
@@ -28,11 +30,15 @@ using trace::FunctionId;
 
 const std::vector<uint64_t> kNoFlows;
 
-// Track uuids: the rank's number above the track's number in the rank (0 for its process), so
-// they stay short on the wire; beyond 2^20 tracks in one rank, a hash with the top bit set.
+// Track uuids: the rank's number times 16 plus the track's number in the rank (0 for its
+// process), plus 1, so they stay short on the wire (3 bytes for a thousand ranks); beyond 16
+// tracks in a rank, the rank + 1 times 2^20 plus the number, with bit 62 set; beyond 2^20 tracks,
+// a hash with the top bit set.
 uint64_t Uuid(int64_t rank, uint64_t index) {
+  if (rank >= 0 && rank < (int64_t{1} << 40) && index < 16)
+    return ((static_cast<uint64_t>(rank) << 4) | index) + 1;
   if (rank >= 0 && rank < (int64_t{1} << 40) && index < (1u << 20))
-    return ((static_cast<uint64_t>(rank) + 1) << 20) | index;
+    return ((static_cast<uint64_t>(rank) + 1) << 20 | index) | (1ull << 62);
   return Mix64(static_cast<uint64_t>(rank) ^ Mix64(index)) | (1ull << 63);
 }
 
@@ -69,10 +75,15 @@ struct CounterTrack {
 };
 
 // Writes one rank: its tracks, its calls as they are read, its ops when they complete.
+//
+// Written while the run is modelled (`comm_ranks` null), a rank's timeline may need what only the
+// whole run tells: its rank in a communicator it got from a split (for send/recv flows), or
+// whether it recorded completions at all (assumed until its end). When it does, it gives up
+// (abandoned()) and is written again after the model from a second read.
 class RankTimeline {
  public:
   RankTimeline(TimelineSink& sink, TimelineStats& stats, int64_t rank, uint64_t base,
-               const trace::Header& h, const std::map<uint64_t, int64_t>& comm_ranks,
+               const trace::Header& h, const std::map<uint64_t, int64_t>* comm_ranks,
                bool completions, uint32_t sequence)
       : sink_(sink),
         stats_(stats),
@@ -86,12 +97,44 @@ class RankTimeline {
     process_.pid = pid_;
     process_.name =
         "rank " + std::to_string(rank) + " (" + h.host() + ", pid " + std::to_string(h.pid()) + ")";
-    sink_.BeginSequence(sequence);
+    // Most events are calls of the rank's first thread: its track is the sequence's default.
+    sink_.BeginSequence(sequence, Uuid(rank, kFirstThread));
     Declare(process_);
   }
 
   const TrackInfo& process() const { return process_; }
   uint64_t last_ts() const { return last_ts_; }
+  bool abandoned() const { return abandoned_; }
+
+  // Written while modelled: each event with the rank's scan so far.
+  void Handle(const analysis::RankScan& so_far, const trace::Event& ev,
+              const trace::EventPosition& pos) {
+    if (abandoned_) return;
+    scan_ = &so_far;
+    Handle(ev, pos);
+    // Ops held for completions the rank may never have recorded: not past a bound.
+    if (!so_far.recorded_completions && pending_.size() + group_ops_.size() > kUnconfirmedOps)
+      abandoned_ = true;
+  }
+  // After the last event: whether the timeline holds (else abandoned()).
+  void End(const analysis::RankScan& scan) {
+    if (abandoned_) return;
+    // Ops were held for completions the rank did not record (no completion event, and no
+    // import source that tells which ops completed).
+    if (held_ && !scan.recorded_completions) abandoned_ = true;
+    // The comm ranks taken for flows are those the model gives.
+    for (const auto& [handle, comm_rank] : local_ranks_)
+      if (LocalCommRank(scan, handle, /*only=*/true) != comm_rank) abandoned_ = true;
+    if (!abandoned_) Finish();
+  }
+
+  void Finish() {
+    // Ops still waiting for a completion when the trace ended: running (or stuck) until then.
+    for (auto& [seq, ops] : pending_) Emit(ops, last_ts_, "none recorded before the trace ended");
+    pending_.clear();
+    Emit(group_ops_, last_ts_, "none recorded before the trace ended");
+    group_ops_.clear();
+  }
 
   void Read(trace::RankFileReader& reader) {
     // Events are parsed into an arena, cleared every few thousand events: no allocation and
@@ -106,11 +149,7 @@ class RankTimeline {
         event = google::protobuf::Arena::CreateMessage<trace::Event>(&arena);
       }
     }
-    // Ops still waiting for a completion when the trace ended: running (or stuck) until then.
-    for (auto& [seq, ops] : pending_) Emit(ops, last_ts_, "none recorded before the trace ended");
-    pending_.clear();
-    Emit(group_ops_, last_ts_, "none recorded before the trace ended");
-    group_ops_.clear();
+    Finish();
   }
 
   void Handle(const trace::Event& ev, const trace::EventPosition& pos) {
@@ -132,8 +171,9 @@ class RankTimeline {
         break;
       }
       case trace::Event::kKernels: {
-        CounterTrack& c = Counter(kernels_, ev.kernels().stream(),
-                                  "kernel launches, stream " + StreamName(ev.kernels().stream()));
+        const uint64_t stream = ev.kernels().stream();
+        CounterTrack& c = Counter(kernels_, stream,
+                                  [&] { return "kernel launches, stream " + StreamName(stream); });
         c.total += static_cast<int64_t>(ev.kernels().count());
         sink_.Counter(c.track, ts, c.total);
         ++stats_.counters;
@@ -164,9 +204,16 @@ class RankTimeline {
     ++stats_.tracks;
   }
 
+  // Track numbers in a rank: 0 its process, 1 its first thread, then in order of appearance.
+  static constexpr uint64_t kFirstThread = 1;
+  // Ops held before the rank's first completion, at most (written while modelled).
+  static constexpr size_t kUnconfirmedOps = 4096;
+
   // Sets up and declares a track of this rank's process.
   void Child(TrackInfo& t, TrackKind track_kind, std::string name, int32_t tid) {
-    if (!t.uuid) t.uuid = Uuid(rank_, ++tracks_);  // a thread named later keeps its track
+    if (!t.uuid)  // a thread named later keeps its track
+      t.uuid = Uuid(rank_, track_kind == TrackKind::kThread && threads_.size() == 1 ? kFirstThread
+                                                                                    : ++tracks_);
     t.parent_uuid = process_.uuid;
     t.kind = track_kind;
     t.pid = pid_;
@@ -200,10 +247,11 @@ class RankTimeline {
     return it->second;
   }
 
-  CounterTrack& Counter(std::map<uint64_t, CounterTrack>& tracks, uint64_t key,
-                        const std::string& name) {
+  // The counter track of `key`, declared with the name `name()` gives the first time.
+  template <typename Name>
+  CounterTrack& Counter(std::map<uint64_t, CounterTrack>& tracks, uint64_t key, Name&& name) {
     auto [it, added] = tracks.try_emplace(key);
-    if (added) Child(it->second.track, TrackKind::kCounter, name, 0);
+    if (added) Child(it->second.track, TrackKind::kCounter, name(), 0);
     return it->second;
   }
 
@@ -236,16 +284,27 @@ class RankTimeline {
       if (v.p2p()) args.push_back(IntArg("peer", v.peer));
     }
     const uint64_t end = ts + c.duration_ns();
-    sink_.Slice(Thread(thread), ts, end, names.library, name, args, kNoFlows);
+    const TrackInfo& thread_track = Thread(thread);
+    // Bytes passed to the communicator, at the call (before its slice: the native format writes
+    // the value with the slice).
+    const uint64_t bytes = op ? v.count * analysis::DatatypeBytes(v.datatype) : 0;
+    if (bytes) {
+      CounterTrack& t = Counter(comm_bytes_, c.comm_key(), [&] { return "bytes, comm " + *comm; });
+      t.total += static_cast<int64_t>(bytes);
+      sink_.Counter(t.track, ts, t.total);
+      ++stats_.counters;
+    }
+    sink_.Slice(thread_track, ts, end, names.library, name, args, kNoFlows);
     ++stats_.slices;
 
     if (fn == static_cast<uint32_t>(FunctionId::kNcclGroupStart)) ++group_depth_;
     if (fn == static_cast<uint32_t>(FunctionId::kNcclGroupEnd) && group_depth_ > 0 &&
         --group_depth_ == 0) {
       // The group's ops complete together: the completion names this call.
-      if (completions_ && analysis::NcclOk(c.result()))
+      if (completions_ && analysis::NcclOk(c.result())) {
+        held_ |= !group_ops_.empty();
         pending_[seq] = std::move(group_ops_);
-      else
+      } else
         Emit(group_ops_, end, "not tracked");
       group_ops_.clear();
     }
@@ -260,14 +319,8 @@ class RankTimeline {
     p.comm = comm;
     p.op_seq = c.op_seq();
     p.flow = FlowOf(c, v);
-    const uint64_t bytes = v.count * analysis::DatatypeBytes(v.datatype);
-    if (bytes) {
-      CounterTrack& t = Counter(comm_bytes_, c.comm_key(), "bytes, comm " + *comm);
-      t.total += static_cast<int64_t>(bytes);
-      sink_.Counter(t.track, ts, t.total);
-      ++stats_.counters;
-    }
     const bool tracked = completions_ && analysis::NcclOk(c.result()) && !c.graph_captured();
+    held_ |= tracked;
     if (tracked && (group_depth_ > 0 || c.group_depth() > 0)) {
       group_ops_.push_back(std::move(p));
     } else if (tracked) {
@@ -307,12 +360,38 @@ class RankTimeline {
   uint64_t FlowOf(const trace::ApiCall& c, const trace::OpView& v) {
     if (!c.comm_key()) return 0;
     if (!v.p2p()) return CollectiveFlow(c.comm_key(), ++collectives_[v.comm]);
-    auto me = comm_ranks_.find(v.comm);
-    if (me == comm_ranks_.end()) return 0;
+    int64_t my_rank = -1;
+    if (comm_ranks_) {
+      auto me = comm_ranks_->find(v.comm);
+      if (me == comm_ranks_->end()) return 0;
+      my_rank = me->second;
+    } else {
+      my_rank = LocalCommRank(*scan_, v.comm, /*only=*/false);
+      if (my_rank < 0) {
+        abandoned_ = true;  // only the model can tell (a split's member)
+        return 0;
+      }
+      local_ranks_.emplace(v.comm, my_rank);
+    }
     const bool send = analysis::IsSend(static_cast<uint16_t>(v.fn));
-    const int64_t src = send ? me->second : v.peer;
-    const int64_t dst = send ? v.peer : me->second;
+    const int64_t src = send ? my_rank : v.peer;
+    const int64_t dst = send ? v.peer : my_rank;
     return P2pFlow(c.comm_key(), src, dst, ++messages_[{v.comm, src, dst}]);
+  }
+
+  // This rank's rank in the communicator of `handle` as its own calls tell (what NCCL answered,
+  // else what it asked for), as the model takes it; -1 when they do not. `only`: -1 too when the
+  // handle names more than one communicator in the rank.
+  static int64_t LocalCommRank(const analysis::RankScan& scan, uint64_t handle, bool only) {
+    const analysis::MemberFacts* found = nullptr;
+    for (auto m = scan.members.rbegin(); m != scan.members.rend(); ++m) {
+      if (m->handle != handle) continue;
+      if (found) return -1;
+      found = &*m;
+      if (!only) break;
+    }
+    if (!found || !found->comm_key || found->no_color()) return -1;
+    return found->user_rank >= 0 ? found->user_rank : found->claimed_rank;
   }
 
   void OnCompletion(uint64_t call_seq, uint64_t ts) {
@@ -387,10 +466,14 @@ class RankTimeline {
   int64_t rank_;
   int32_t pid_;
   uint64_t base_;
-  const std::map<uint64_t, int64_t>& comm_ranks_;
+  const std::map<uint64_t, int64_t>* comm_ranks_;  // null: written while modelled
   bool completions_;
+  const analysis::RankScan* scan_ = nullptr;  // while modelled: the scan so far
+  std::map<uint64_t, int64_t> local_ranks_;   // while modelled: comm ranks taken, by handle
+  bool held_ = false;                         // ops were held for their completion
+  bool abandoned_ = false;
   TrackInfo process_;
-  uint64_t tracks_ = 0;  // declared so far, besides the process
+  uint64_t tracks_ = kFirstThread;  // the last track number given
   uint64_t last_ts_ = 0;
   int group_depth_ = 0;
   std::map<uint32_t, TrackInfo> threads_;
@@ -418,6 +501,7 @@ struct RankJob {
   const std::map<uint64_t, int64_t>* comm_ranks = nullptr;
   uint32_t sequence = 0;
   // Results.
+  bool written = false;
   TimelineStats stats;
   TrackInfo process;
   uint64_t last_ts = 0;
@@ -426,12 +510,13 @@ struct RankJob {
 void WriteRank(RankJob& j, TimelineSink& sink) {
   static const std::map<uint64_t, int64_t> kNoComms;
   RankTimeline t(sink, j.stats, j.rank, j.base, j.reader->header(),
-                 j.comm_ranks ? *j.comm_ranks : kNoComms, j.completions, j.sequence);
+                 j.comm_ranks ? j.comm_ranks : &kNoComms, j.completions, j.sequence);
   j.reader->Rewind();
   t.Read(*j.reader);
   j.reader->ReleaseMemory();
   j.process = t.process();
   j.last_ts = t.last_ts();
+  j.written = true;
 }
 
 // Ranks written in parallel: each worker takes the next rank and writes it into a part of the
@@ -441,7 +526,7 @@ void WriteRank(RankJob& j, TimelineSink& sink) {
 constexpr unsigned kMaxWorkers = 4;
 constexpr size_t kPartBytes = 64 << 20;
 
-void WriteInParallel(std::vector<RankJob>& jobs, TimelineSink& sink, unsigned workers) {
+void WriteInParallel(std::vector<RankJob*>& jobs, TimelineSink& sink, unsigned workers) {
   std::mutex mu;
   std::condition_variable turn_changed;
   size_t turn = 0;  // the job whose bytes go out now
@@ -469,7 +554,7 @@ void WriteInParallel(std::vector<RankJob>& jobs, TimelineSink& sink, unsigned wo
     while ((i = next.fetch_add(1)) < jobs.size()) {
       held.clear();
       due = false;
-      WriteRank(jobs[i], *part);
+      WriteRank(*jobs[i], *part);
       part->Finish();
       if (!due) wait_turn(i);
       sink.WriteRaw(held);
@@ -484,44 +569,58 @@ void WriteInParallel(std::vector<RankJob>& jobs, TimelineSink& sink, unsigned wo
   for (std::thread& t : threads) t.join();
 }
 
-}  // namespace
+// Reads and writes `jobs`, in parallel when there are cores to spare and the format can be
+// written in parts.
+void WriteRanks(std::vector<RankJob*>& jobs, TimelineSink& sink) {
+  const unsigned workers = std::min<unsigned>(kMaxWorkers, std::thread::hardware_concurrency());
+  if (workers > 1 && jobs.size() > 1 && sink.Part([](std::string_view) {}))
+    WriteInParallel(jobs, sink, workers);
+  else
+    for (RankJob* j : jobs) WriteRank(*j, sink);
+}
 
-StatusOr<TimelineStats> WriteTimeline(trace::Run& run, const analysis::RunModel& model,
-                                      const std::vector<analysis::Finding>& findings,
-                                      TimelineSink& sink) {
-  TimelineStats stats;
+// The earliest rank start: the timeline's 0.
+StatusOr<uint64_t> Origin(trace::Run& run) {
   uint64_t origin = UINT64_MAX;
   for (const auto& e : run.ranks())
     if (e.reader) origin = std::min<uint64_t>(origin, e.reader->header().start_unix_ns());
   if (origin == UINT64_MAX)
     return Status::InvalidArgument("no readable rank file in " + run.path());
-  // Each rank's communicator handles and its rank in them (for send/recv flows).
+  return origin;
+}
+
+// Each rank's communicator handles and its rank in them (for send/recv flows).
+std::map<int64_t, std::map<uint64_t, int64_t>> CommRanks(const analysis::RunModel& model) {
   std::map<int64_t, std::map<uint64_t, int64_t>> comm_ranks;
   for (const auto& [key, comm] : model.comms->comms())
     for (const analysis::Member& m : comm.members)
       if (m.facts && m.comm_rank >= 0) comm_ranks[m.rank][m.facts->handle] = m.comm_rank;
+  return comm_ranks;
+}
 
-  // The ranks in file order; each is a packet sequence of its own (1, 2, ...), the findings the
-  // one after them.
-  std::vector<RankJob> jobs;
-  for (auto& e : run.ranks()) {
-    if (!e.reader) continue;
-    RankJob j;
-    j.reader = e.reader.get();
-    j.rank = j.reader->header().rank();
-    j.base = j.reader->header().start_unix_ns() - origin;
-    const analysis::RankScan* scan = model.Scan(j.rank);
-    j.completions = scan && scan->recorded_completions;
-    if (auto it = comm_ranks.find(j.rank); it != comm_ranks.end()) j.comm_ranks = &it->second;
-    j.sequence = static_cast<uint32_t>(jobs.size() + 1);
-    jobs.push_back(j);
-  }
-  // In parallel when there are cores to spare and the format can be written in parts.
-  const unsigned workers = std::min<unsigned>(kMaxWorkers, std::thread::hardware_concurrency());
-  if (workers > 1 && jobs.size() > 1 && sink.Part([](std::string_view) {}))
-    WriteInParallel(jobs, sink, workers);
-  else
-    for (RankJob& j : jobs) WriteRank(j, sink);
+// The job for the rank `reader` reads, the `index`-th readable rank of the run.
+RankJob JobFor(trace::RankFileReader& reader, size_t index, uint64_t origin) {
+  RankJob j;
+  j.reader = &reader;
+  j.rank = reader.header().rank();
+  j.base = reader.header().start_unix_ns() - origin;
+  j.sequence = static_cast<uint32_t>(index + 1);  // each rank a packet sequence of its own
+  return j;
+}
+
+// What the model tells a rank's timeline: whether it recorded completions, its comm ranks.
+void CompleteJob(RankJob& j, const analysis::RunModel& model,
+                 const std::map<int64_t, std::map<uint64_t, int64_t>>& comm_ranks) {
+  const analysis::RankScan* scan = model.Scan(j.rank);
+  j.completions = scan && scan->recorded_completions;
+  if (auto it = comm_ranks.find(j.rank); it != comm_ranks.end()) j.comm_ranks = &it->second;
+}
+
+// The findings, a packet sequence after the ranks', and the end of the output.
+StatusOr<TimelineStats> Conclude(const std::vector<RankJob>& jobs, uint64_t origin,
+                                 const std::vector<analysis::Finding>& findings,
+                                 TimelineSink& sink) {
+  TimelineStats stats;
   std::map<int64_t, const RankJob*> placed;
   for (const RankJob& j : jobs) {
     placed[j.rank] = &j;
@@ -561,14 +660,120 @@ StatusOr<TimelineStats> WriteTimeline(trace::Run& run, const analysis::RunModel&
   return stats;
 }
 
-StatusOr<TimelineStats> ExportTimeline(trace::Run& run, Format format, const std::string& out_path,
-                                       const std::string& temp_dir) {
+// Writes each rank's timeline as the model's scan reads it; a rank that turns out to need the
+// whole model is taken back out of the output and left for after it.
+class WhileModelling : public analysis::ScanObserver {
+ public:
+  WhileModelling(TimelineSink& sink, uint64_t origin) : sink_(sink), origin_(origin) {}
+
+  void BeginRank(trace::RankFileReader& reader) override {
+    jobs_.push_back(JobFor(reader, jobs_.size(), origin_));
+    RankJob& j = jobs_.back();
+    mark_ = sink_.Mark();
+    timeline_.emplace(sink_, j.stats, j.rank, j.base, reader.header(), nullptr,
+                      /*completions=*/true, j.sequence);
+  }
+  void OnEvent(const analysis::RankScan& so_far, const trace::Event& event,
+               const trace::EventPosition& pos) override {
+    if (!timeline_ || timeline_->abandoned()) return;
+    timeline_->Handle(so_far, event, pos);
+    if (timeline_->abandoned()) TakeBack();
+  }
+  void EndRank(const analysis::RankScan& scan) override {
+    if (!timeline_) return;
+    if (!timeline_->abandoned()) {
+      timeline_->End(scan);
+      if (timeline_->abandoned()) TakeBack();
+    }
+    RankJob& j = jobs_.back();
+    j.written = !timeline_->abandoned();
+    j.process = timeline_->process();
+    j.last_ts = timeline_->last_ts();
+    timeline_.reset();
+  }
+
+  std::vector<RankJob>& jobs() { return jobs_; }
+  bool failed() const { return failed_; }
+
+ private:
+  void TakeBack() {
+    if (!sink_.Rewind(mark_)) failed_ = true;
+    jobs_.back().stats = {};
+  }
+
+  TimelineSink& sink_;
+  uint64_t origin_;
+  std::vector<RankJob> jobs_;
+  std::optional<RankTimeline> timeline_;
+  uint64_t mark_ = 0;
+  bool failed_ = false;
+};
+
+}  // namespace
+
+StatusOr<TimelineStats> WriteTimeline(trace::Run& run, const analysis::RunModel& model,
+                                      const std::vector<analysis::Finding>& findings,
+                                      TimelineSink& sink) {
+  DDRR_ASSIGN_OR_RETURN(uint64_t origin, Origin(run));
+  const auto comm_ranks = CommRanks(model);
+  std::vector<RankJob> jobs;  // the ranks in file order
+  for (auto& e : run.ranks())
+    if (e.reader) jobs.push_back(JobFor(*e.reader, jobs.size(), origin));
+  std::vector<RankJob*> todo;
+  for (RankJob& j : jobs) {
+    CompleteJob(j, model, comm_ranks);
+    todo.push_back(&j);
+  }
+  WriteRanks(todo, sink);
+  return Conclude(jobs, origin, findings, sink);
+}
+
+namespace {
+
+// Writes while modelling (one read of the run, and a second of the ranks that need the model)
+// where the sink can take a rank back, else models first and writes after. `sink_failed`: the
+// error is the output's.
+StatusOr<TimelineStats> ModelAndWrite(trace::Run& run, TimelineSink& sink,
+                                      const std::string& temp_dir, bool* sink_failed) {
+  *sink_failed = false;
+  DDRR_ASSIGN_OR_RETURN(uint64_t origin, Origin(run));
+  WhileModelling writer(sink, origin);
   DDRR_ASSIGN_OR_RETURN(std::unique_ptr<analysis::RunModel> model,
-                        analysis::ModelRun(run, temp_dir));
+                        analysis::ModelRun(run, temp_dir, /*calls_in_flight=*/true,
+                                           sink.CanRewind() ? &writer : nullptr));
   analysis::CheckOptions options;
   options.temp_dir = temp_dir;
   DDRR_ASSIGN_OR_RETURN(analysis::CheckResult checked, analysis::CheckModel(*model, options));
-  std::FILE* out = std::fopen(out_path.c_str(), "wb");
+  StatusOr<TimelineStats> stats = Status::Ok();
+  if (!sink.CanRewind()) {
+    stats = WriteTimeline(run, *model, checked.findings, sink);
+  } else if (writer.failed()) {
+    stats = Status::IoError("writing the timeline failed");
+  } else {
+    const auto comm_ranks = CommRanks(*model);
+    std::vector<RankJob*> todo;
+    for (RankJob& j : writer.jobs()) {
+      if (j.written) continue;
+      CompleteJob(j, *model, comm_ranks);
+      todo.push_back(&j);
+    }
+    WriteRanks(todo, sink);
+    stats = Conclude(writer.jobs(), origin, checked.findings, sink);
+  }
+  *sink_failed = !stats.ok();
+  return stats;
+}
+
+}  // namespace
+
+StatusOr<TimelineStats> ExportTimeline(trace::Run& run, Format format, const std::string& out_path,
+                                       const std::string& temp_dir) {
+  // A file appears whole or not at all: written beside its name, renamed when done. Anything
+  // else (a pipe, a device) is written as it is.
+  struct stat st;
+  const bool in_place = stat(out_path.c_str(), &st) == 0 && !S_ISREG(st.st_mode);
+  const std::string path = in_place ? out_path : out_path + ".partial";
+  std::FILE* out = std::fopen(path.c_str(), "wb");
   if (!out)
     return Status::IoError("cannot write " + out_path + ": " + std::strerror(errno) +
                            "; give -o a path in a writable directory");
@@ -576,13 +781,19 @@ StatusOr<TimelineStats> ExportTimeline(trace::Run& run, Format format, const std
   setvbuf(out, buffer.data(), _IOFBF, buffer.size());
   std::unique_ptr<TimelineSink> sink =
       format == Format::kJson ? MakeJsonSink(out) : MakePerfettoSink(out);
-  auto stats = WriteTimeline(run, *model, checked.findings, *sink);
-  const bool closed = std::fclose(out) == 0;
-  if (stats.ok() && !closed)
-    return Status::IoError("cannot write " + out_path + ": " + std::strerror(errno) +
-                           "; check the free space there");
+  bool sink_failed = false;
+  auto stats = ModelAndWrite(run, *sink, temp_dir, &sink_failed);
+  sink.reset();  // its writes are done
+  int write_errno = std::fclose(out) == 0 ? 0 : errno;
+  if (stats.ok() && !write_errno && !in_place && std::rename(path.c_str(), out_path.c_str()) != 0)
+    write_errno = errno;
+  if (!in_place && (!stats.ok() || write_errno)) std::remove(path.c_str());
+  if (!stats.ok() && !sink_failed) return stats.status();  // the run could not be modelled
   if (!stats.ok())
     return Status::IoError("cannot write " + out_path + ": " + stats.status().message() +
+                           "; check the free space there");
+  if (write_errno)
+    return Status::IoError("cannot write " + out_path + ": " + std::strerror(write_errno) +
                            "; check the free space there");
   return stats;
 }

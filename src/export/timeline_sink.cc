@@ -1,9 +1,18 @@
 #include "export/timeline_sink.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cinttypes>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <utility>
 
@@ -16,9 +25,19 @@ namespace {
 // Perfetto's field numbers (protos/perfetto/trace/...; docs/EXPORT.md lists them).
 namespace packet {
 constexpr uint32_t kPacket = 1;  // Trace.packet
-constexpr uint32_t kTimestamp = 8, kSequenceId = 10, kTrackEvent = 11, kInternedData = 12,
-                   kSequenceFlags = 13, kTrackDescriptor = 60;
+constexpr uint32_t kClockSnapshot = 6, kTimestamp = 8, kSequenceId = 10, kTrackEvent = 11,
+                   kInternedData = 12, kSequenceFlags = 13, kTimestampClockId = 58, kDefaults = 59,
+                   kTrackDescriptor = 60;
 constexpr uint64_t kIncrementalStateCleared = 1, kNeedsIncrementalState = 2;
+// TracePacketDefaults: timestamp_clock_id 58, track_event_defaults 11 (TrackEventDefaults:
+// track_uuid 11).
+constexpr uint32_t kDefaultClock = 58, kDefaultTrackEvent = 11, kDefaultTrack = 11;
+// ClockSnapshot.clocks 1: clock_id 1, timestamp 2, is_incremental 3.
+constexpr uint32_t kClocks = 1, kClockId = 1, kClockTimestamp = 2, kClockIncremental = 3;
+// A sequence's own clock (ids 64-127 are scoped to the sequence) counting in nanoseconds from
+// the sequence's previous timestamp on it, and the trace clock, BOOTTIME, both 0 at the run's
+// origin.
+constexpr uint64_t kSequenceClock = 64, kBoottime = 6;
 }  // namespace packet
 namespace desc {
 constexpr uint32_t kUuid = 1, kName = 2, kProcess = 3, kThread = 4, kParentUuid = 5, kCounter = 8;
@@ -27,7 +46,8 @@ constexpr uint32_t kTid = 2, kThreadName = 5;   // ThreadDescriptor (pid = 1)
 }  // namespace desc
 namespace event {
 constexpr uint32_t kCategoryIids = 3, kDebugAnnotations = 4, kType = 9, kNameIid = 10,
-                   kTrackUuid = 11, kCounterValue = 30, kFlowIds = 47;
+                   kTrackUuid = 11, kExtraCounterValues = 12, kCounterValue = 30,
+                   kExtraCounterTracks = 31, kFlowIds = 47;
 constexpr uint64_t kSliceBegin = 1, kSliceEnd = 2, kInstant = 3, kCounter = 4;
 // DebugAnnotation
 constexpr uint32_t kArgNameIid = 1, kArgInt = 4, kArgString = 6, kArgStringIid = 17;
@@ -97,6 +117,68 @@ class InternTable {
   std::vector<std::pair<uint64_t, std::string_view>> fresh_;
 };
 
+// Writes buffers to a file on a thread of its own while the next ones are filled: the file
+// system's copying runs beside the encoding. Up to kQueued buffers wait, so that the encoding
+// seldom waits for the writing thread to be scheduled on a busy machine.
+class BackgroundWriter {
+ public:
+  explicit BackgroundWriter(std::FILE* out) : out_(out), thread_([this] { Run(); }) {}
+  ~BackgroundWriter() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    changed_.notify_all();
+    thread_.join();
+  }
+  // Hands over `full` to be written and gives back an empty buffer (waits while kQueued are).
+  std::unique_ptr<trace::WireEncoder> Write(std::unique_ptr<trace::WireEncoder> full) {
+    std::unique_lock<std::mutex> lock(mu_);
+    changed_.wait(lock, [&] { return queued_.size() < kQueued; });
+    queued_.push_back(std::move(full));
+    changed_.notify_all();
+    if (spare_.empty()) return std::make_unique<trace::WireEncoder>();
+    std::unique_ptr<trace::WireEncoder> empty = std::move(spare_.back());
+    spare_.pop_back();
+    return empty;
+  }
+  // Waits until everything handed over is written.
+  void Drain() {
+    std::unique_lock<std::mutex> lock(mu_);
+    changed_.wait(lock, [&] { return queued_.empty() && !busy_; });
+  }
+
+ private:
+  static constexpr size_t kQueued = 8;
+
+  void Run() {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      changed_.wait(lock, [&] { return stop_ || !queued_.empty(); });
+      if (queued_.empty()) return;
+      std::unique_ptr<trace::WireEncoder> e = std::move(queued_.front());
+      queued_.pop_front();
+      busy_ = true;
+      lock.unlock();
+      std::fwrite(e->data(), 1, e->size(), out_);
+      e->Clear();
+      lock.lock();
+      busy_ = false;
+      spare_.push_back(std::move(e));
+      changed_.notify_all();
+    }
+  }
+
+  std::FILE* out_;
+  std::mutex mu_;
+  std::condition_variable changed_;
+  std::deque<std::unique_ptr<trace::WireEncoder>> queued_;  // to write, in order
+  std::vector<std::unique_ptr<trace::WireEncoder>> spare_;  // written, to be filled again
+  bool busy_ = false;                                       // writing one taken off queued_
+  bool stop_ = false;
+  std::thread thread_;
+};
+
 // Event names and argument values are interned when short: the same few hundred strings (function
 // names, communicator keys, datatypes) recur in every rank; long ones (evidence, group call
 // lists) are written inline. A table stops growing at kInternLimit entries.
@@ -104,37 +186,97 @@ constexpr size_t kInternMaxBytes = 64, kInternLimit = 1 << 14;
 
 class PerfettoSink : public TimelineSink {
  public:
-  explicit PerfettoSink(std::FILE* out) : out_(out) {}
+  explicit PerfettoSink(std::FILE* out) : out_(out) {
+    struct stat st;
+    rewindable_ = fstat(fileno(out), &st) == 0 && S_ISREG(st.st_mode);
+  }
   explicit PerfettoSink(std::function<void(std::string_view)> write)
       : out_(nullptr), write_(std::move(write)) {}
 
-  void BeginSequence(uint32_t id) override {
+  void BeginSequence(uint32_t id, uint64_t default_track) override {
+    FlushCounter();
     sequence_ = id;
-    first_ = true;
+    default_track_ = default_track;
+    // What starts every later packet of the sequence: its id and flags.
+    prefix_size_ = 0;
+    auto put = [&](uint64_t v) {
+      for (; v >= 0x80; v >>= 7) prefix_[prefix_size_++] = static_cast<uint8_t>(v) | 0x80;
+      prefix_[prefix_size_++] = static_cast<uint8_t>(v);
+    };
+    put(packet::kSequenceId << 3);
+    put(sequence_);
+    put(packet::kSequenceFlags << 3);
+    put(packet::kNeedsIncrementalState);
+    last_ts_ = 0;
     for (InternTable* t : {&categories_, &names_, &arg_names_, &arg_strings_}) t->Clear();
+    // The sequence's first packet clears its state and sets it up: timestamps count on the
+    // sequence's clock by default, track events go on the default track, and the clock starts
+    // at the trace clock's 0.
+    const size_t p = e_->BeginMessage(packet::kPacket);
+    e_->Varint(packet::kSequenceId, sequence_);
+    e_->Varint(packet::kSequenceFlags, packet::kIncrementalStateCleared);
+    const size_t d = e_->BeginMessage(packet::kDefaults);
+    e_->Varint(packet::kDefaultClock, packet::kSequenceClock);
+    if (default_track_) {
+      const size_t t = e_->BeginMessage(packet::kDefaultTrackEvent);
+      e_->Varint(packet::kDefaultTrack, default_track_);
+      e_->EndMessage(t);
+    }
+    e_->EndMessage(d);
+    const size_t c = e_->BeginMessage(packet::kClockSnapshot);
+    const size_t own = e_->BeginMessage(packet::kClocks);
+    e_->Varint(packet::kClockId, packet::kSequenceClock);
+    e_->VarintAlways(packet::kClockTimestamp, 0);
+    e_->Varint(packet::kClockIncremental, 1);
+    e_->EndMessage(own);
+    const size_t boot = e_->BeginMessage(packet::kClocks);
+    e_->Varint(packet::kClockId, packet::kBoottime);
+    e_->VarintAlways(packet::kClockTimestamp, 0);
+    e_->EndMessage(boot);
+    e_->EndMessage(c);
+    End(p);
+  }
+
+  bool CanRewind() const override { return rewindable_; }
+  uint64_t Mark() override {
+    FlushCounter();
+    Flush();
+    return bytes_;
+  }
+  bool Rewind(uint64_t mark) override {
+    if (!rewindable_ || mark > bytes_ + e_->size()) return false;
+    pending_counter_ = false;
+    e_->Clear();
+    Drain();
+    if (std::fflush(out_) != 0 || ftruncate(fileno(out_), static_cast<off_t>(mark)) != 0 ||
+        std::fseek(out_, static_cast<long>(mark), SEEK_SET) != 0)
+      return false;
+    bytes_ = mark;
+    return true;
   }
 
   void Track(const TrackInfo& t) override {
-    const size_t p = Begin(/*incremental=*/false);
-    const size_t d = e_.BeginMessage(packet::kTrackDescriptor);
-    e_.Varint(desc::kUuid, t.uuid);
-    e_.Varint(desc::kParentUuid, t.parent_uuid);
+    FlushCounter();
+    const size_t p = Begin();
+    const size_t d = e_->BeginMessage(packet::kTrackDescriptor);
+    e_->Varint(desc::kUuid, t.uuid);
+    e_->Varint(desc::kParentUuid, t.parent_uuid);
     if (t.kind == TrackKind::kProcess) {
-      const size_t m = e_.BeginMessage(desc::kProcess);
-      e_.Varint(desc::kPid, static_cast<uint64_t>(t.pid));
-      e_.Bytes(desc::kProcessName, t.name);
-      e_.EndMessage(m);
+      const size_t m = e_->BeginMessage(desc::kProcess);
+      e_->Varint(desc::kPid, static_cast<uint64_t>(t.pid));
+      e_->Bytes(desc::kProcessName, t.name);
+      e_->EndMessage(m);
     } else if (t.kind == TrackKind::kThread) {
-      const size_t m = e_.BeginMessage(desc::kThread);
-      e_.Varint(desc::kPid, static_cast<uint64_t>(t.pid));
-      e_.Varint(desc::kTid, static_cast<uint64_t>(t.tid));
-      e_.Bytes(desc::kThreadName, t.name);
-      e_.EndMessage(m);
+      const size_t m = e_->BeginMessage(desc::kThread);
+      e_->Varint(desc::kPid, static_cast<uint64_t>(t.pid));
+      e_->Varint(desc::kTid, static_cast<uint64_t>(t.tid));
+      e_->Bytes(desc::kThreadName, t.name);
+      e_->EndMessage(m);
     } else {
-      e_.Bytes(desc::kName, t.name);
-      if (t.kind == TrackKind::kCounter) e_.EndMessage(e_.BeginMessage(desc::kCounter));
+      e_->Bytes(desc::kName, t.name);
+      if (t.kind == TrackKind::kCounter) e_->EndMessage(e_->BeginMessage(desc::kCounter));
     }
-    e_.EndMessage(d);
+    e_->EndMessage(d);
     End(p);
   }
 
@@ -151,18 +293,18 @@ class PerfettoSink : public TimelineSink {
   }
 
   void Counter(const TrackInfo& t, uint64_t ts_ns, int64_t value) override {
-    const size_t p = Begin(/*incremental=*/true);
-    e_.VarintAlways(packet::kTimestamp, ts_ns);
-    const size_t m = e_.BeginMessage(packet::kTrackEvent);
-    e_.Varint(event::kType, event::kCounter);
-    e_.Varint(event::kTrackUuid, t.uuid);
-    e_.VarintAlways(event::kCounterValue, static_cast<uint64_t>(value));
-    e_.EndMessage(m);
-    End(p);
+    // Held until the next event: one at the same time carries it.
+    FlushCounter();
+    pending_counter_ = true;
+    counter_track_ = t.uuid;
+    counter_ts_ = ts_ns;
+    counter_value_ = value;
   }
 
   bool Finish() override {
+    FlushCounter();
     Flush();
+    Drain();
     return !out_ || (std::fflush(out_) == 0 && !std::ferror(out_));
   }
 
@@ -172,6 +314,7 @@ class PerfettoSink : public TimelineSink {
   void WriteRaw(std::string_view bytes) override {
     if (bytes.empty()) return;
     Flush();
+    Drain();
     std::fwrite(bytes.data(), 1, bytes.size(), out_);
     bytes_ += bytes.size();
   }
@@ -181,9 +324,43 @@ class PerfettoSink : public TimelineSink {
     return s.empty() || s.size() > kInternMaxBytes ? 0 : table.Id(s);
   }
 
+  // The packet's time: on the sequence's clock, as the difference from the sequence's previous
+  // time, when it is not earlier; else (a stream's slice starting before the completion just
+  // written) in full on the trace clock, which leaves the sequence's clock where it was.
+  void Timestamp(uint64_t ts) {
+    if (ts >= last_ts_) {
+      e_->VarintAlways(packet::kTimestamp, ts - last_ts_);
+      last_ts_ = ts;
+    } else {
+      e_->VarintAlways(packet::kTimestampClockId, packet::kBoottime);
+      e_->VarintAlways(packet::kTimestamp, ts);
+    }
+  }
+
+  void TrackOf(uint64_t uuid) {
+    if (uuid != default_track_) e_->Varint(event::kTrackUuid, uuid);
+  }
+
+  // A counter value no event took along: a packet of its own.
+  void FlushCounter() {
+    if (!pending_counter_) return;
+    pending_counter_ = false;
+    const size_t p = Begin();
+    Timestamp(counter_ts_);
+    const size_t m = e_->BeginMessage(packet::kTrackEvent);
+    e_->Varint(event::kType, event::kCounter);
+    TrackOf(counter_track_);
+    e_->VarintAlways(event::kCounterValue, static_cast<uint64_t>(counter_value_));
+    e_->EndMessage(m);
+    End(p);
+  }
+
   void Event(const TrackInfo& t, uint64_t ts, uint64_t type, std::string_view category,
              std::string_view name, const std::vector<Arg>& args,
              const std::vector<uint64_t>& flows) {
+    const bool with_counter = pending_counter_ && counter_ts_ == ts;
+    if (!with_counter) FlushCounter();
+    pending_counter_ = false;
     // Ids first: the strings new to the sequence go into this packet's InternedData.
     const uint64_t category_id = Intern(categories_, category);
     const uint64_t name_id = Intern(names_, name);
@@ -191,90 +368,107 @@ class PerfettoSink : public TimelineSink {
     for (const Arg& a : args)
       ids_.emplace_back(Intern(arg_names_, a.name), a.is_int ? 0 : Intern(arg_strings_, a.text));
 
-    const size_t p = Begin(/*incremental=*/true);
-    e_.VarintAlways(packet::kTimestamp, ts);
+    const size_t p = Begin();
+    Timestamp(ts);
     if (categories_.has_fresh() || names_.has_fresh() || arg_names_.has_fresh() ||
         arg_strings_.has_fresh()) {
-      const size_t m = e_.BeginMessage(packet::kInternedData);
+      const size_t m = e_->BeginMessage(packet::kInternedData);
       for (InternTable* table : {&categories_, &names_, &arg_names_, &arg_strings_})
-        table->WriteFresh(e_);
-      e_.EndMessage(m);
+        table->WriteFresh(*e_);
+      e_->EndMessage(m);
     }
-    const size_t m = e_.BeginMessage(packet::kTrackEvent);
-    e_.Varint(event::kType, type);
-    e_.Varint(event::kTrackUuid, t.uuid);
+    const size_t m = e_->BeginMessage(packet::kTrackEvent);
+    e_->Varint(event::kType, type);
+    TrackOf(t.uuid);
     if (category_id)
-      e_.Varint(event::kCategoryIids, category_id);
+      e_->Varint(event::kCategoryIids, category_id);
     else
-      e_.Bytes(kCategoriesField, category);
+      e_->Bytes(kCategoriesField, category);
     if (name_id)
-      e_.Varint(event::kNameIid, name_id);
+      e_->Varint(event::kNameIid, name_id);
     else
-      e_.Bytes(kNameField, name);
+      e_->Bytes(kNameField, name);
     for (size_t i = 0; i < args.size(); ++i) {
       const Arg& a = args[i];
       const auto [arg_name_id, text_id] = ids_[i];
-      const size_t am = e_.BeginMessage(event::kDebugAnnotations);
+      const size_t am = e_->BeginMessage(event::kDebugAnnotations);
       if (arg_name_id)
-        e_.Varint(event::kArgNameIid, arg_name_id);
+        e_->Varint(event::kArgNameIid, arg_name_id);
       else
-        e_.Bytes(kArgNameField, a.name);
+        e_->Bytes(kArgNameField, a.name);
       if (a.is_int) {
-        e_.VarintAlways(event::kArgInt, static_cast<uint64_t>(a.value));
+        e_->VarintAlways(event::kArgInt, static_cast<uint64_t>(a.value));
       } else if (text_id) {
-        e_.Varint(event::kArgStringIid, text_id);
+        e_->Varint(event::kArgStringIid, text_id);
       } else {
-        e_.Tag(event::kArgString, 2);  // an empty string is still a value
-        e_.RawVarint(a.text.size());
-        e_.RawBytes(a.text.data(), a.text.size());
+        e_->Tag(event::kArgString, 2);  // an empty string is still a value
+        e_->RawVarint(a.text.size());
+        e_->RawBytes(a.text.data(), a.text.size());
       }
-      e_.EndMessage(am);
+      e_->EndMessage(am);
     }
     for (uint64_t f : flows) {
-      e_.Tag(event::kFlowIds, 1);
-      e_.RawFixed64(f);
+      e_->Tag(event::kFlowIds, 1);
+      e_->RawFixed64(f);
     }
-    e_.EndMessage(m);
+    if (with_counter) {
+      e_->VarintAlways(event::kExtraCounterTracks, counter_track_);
+      e_->VarintAlways(event::kExtraCounterValues, static_cast<uint64_t>(counter_value_));
+    }
+    e_->EndMessage(m);
     End(p);
   }
 
   // Inline forms, for strings too long to intern or a full table.
   static constexpr uint32_t kCategoriesField = 22, kNameField = 23, kArgNameField = 10;
 
-  // One TracePacket: Trace.packet and the sequence id; the first packet of a sequence says it
-  // starts with clean state, the track events after it that they need that state (the interned
-  // strings).
-  size_t Begin(bool incremental) {
-    if (sequence_ == 0) BeginSequence(1);
-    const size_t p = e_.BeginMessage(packet::kPacket);
-    e_.Varint(packet::kSequenceId, sequence_);
-    if (first_)
-      e_.Varint(packet::kSequenceFlags, packet::kIncrementalStateCleared);
-    else if (incremental)
-      e_.Varint(packet::kSequenceFlags, packet::kNeedsIncrementalState);
-    first_ = false;
+  // One TracePacket after the sequence's first: Trace.packet, the sequence id, and the flag that
+  // says it needs the sequence's state (its defaults, clock and interned strings).
+  size_t Begin() {
+    if (sequence_ == 0) BeginSequence(1, 0);
+    const size_t p = e_->BeginMessage(packet::kPacket);
+    e_->RawBytes(prefix_, prefix_size_);
     return p;
   }
   // Packets collect in the encoder and go out a megabyte at a time.
   void End(size_t p) {
-    e_.EndMessage(p);
-    if (e_.size() >= (1u << 20)) Flush();
+    e_->EndMessage(p);
+    if (e_->size() >= (1u << 20)) Flush();
   }
   void Flush() {
-    if (!e_.size()) return;
-    if (out_)
-      std::fwrite(e_.data(), 1, e_.size(), out_);
-    else
-      write_(e_.view());
-    bytes_ += e_.size();
-    e_.Clear();
+    if (!e_->size()) return;
+    bytes_ += e_->size();
+    if (!out_) {
+      write_(e_->view());
+      e_->Clear();
+    } else if (e_->size() >= (1u << 20) && std::thread::hardware_concurrency() > 1) {
+      if (!writer_) writer_ = std::make_unique<BackgroundWriter>(out_);
+      e_ = writer_->Write(std::move(e_));
+    } else {
+      Drain();
+      std::fwrite(e_->data(), 1, e_->size(), out_);
+      e_->Clear();
+    }
+  }
+  // Everything handed to the background writer is in the file (the FILE's buffer).
+  void Drain() {
+    if (writer_) writer_->Drain();
   }
 
   std::FILE* out_;  // null: a part, whose bytes go to write_
   std::function<void(std::string_view)> write_;
-  trace::WireEncoder e_;
-  uint64_t sequence_ = 0;  // 0: none begun yet
-  bool first_ = true;
+  bool rewindable_ = false;
+  std::unique_ptr<trace::WireEncoder> e_ = std::make_unique<trace::WireEncoder>();
+  std::unique_ptr<BackgroundWriter> writer_;  // once there is a megabyte to write
+  uint64_t sequence_ = 0;                     // 0: none begun yet
+  uint64_t default_track_ = 0;
+  uint8_t prefix_[16] = {};
+  size_t prefix_size_ = 0;
+  uint64_t last_ts_ = 0;  // the sequence's clock
+  // A counter value waiting for the next event.
+  bool pending_counter_ = false;
+  uint64_t counter_track_ = 0, counter_ts_ = 0;
+  int64_t counter_value_ = 0;
   InternTable categories_{interned::kCategories, kInternLimit};
   InternTable names_{interned::kEventNames, kInternLimit};
   InternTable arg_names_{interned::kArgNames, kInternLimit};

@@ -45,8 +45,22 @@ class TimelineSink {
  public:
   virtual ~TimelineSink() = default;
   // Starts packet sequence `id` (> 0; Perfetto: its trusted_packet_sequence_id, with interning
-  // state of its own); what follows until the next call belongs to it. No-op for JSON.
-  virtual void BeginSequence(uint32_t id) { (void)id; }
+  // state and a clock of its own); what follows until the next call belongs to it. Events on
+  // `default_track` (a uuid; 0: none) are written without their track where the format allows.
+  // No-op for JSON.
+  virtual void BeginSequence(uint32_t id, uint64_t default_track = 0) {
+    (void)id;
+    (void)default_track;
+  }
+  // Where the output stands now, and taking it back there (dropping what was written since):
+  // for a rank whose timeline turns out to need what only the whole run tells. Rewind is false
+  // when the sink cannot (JSON, a part, an output that is not a regular file).
+  virtual bool CanRewind() const { return false; }
+  virtual uint64_t Mark() { return bytes_; }
+  virtual bool Rewind(uint64_t mark) {
+    (void)mark;
+    return false;
+  }
   // For writing ranks in parallel: a sink of the same format that hands its bytes to `write`
   // (a megabyte or more at a time, and at Finish) instead of writing them; the caller puts them
   // out with WriteRaw in order. Null when the format is written in one piece (JSON).
@@ -62,6 +76,8 @@ class TimelineSink {
                      const std::vector<uint64_t>& flows) = 0;
   virtual void Instant(const TrackInfo& track, uint64_t ts_ns, std::string_view category,
                        std::string_view name, const std::vector<Arg>& args) = 0;
+  // A counter's new value. Perfetto: a value at the same time as the slice or instant that
+  // follows it is written with that event (its extra counter values), not as a packet of its own.
   virtual void Counter(const TrackInfo& track, uint64_t ts_ns, int64_t value) = 0;
   // Ends the output (JSON's closing bracket); false when writing failed.
   virtual bool Finish() = 0;

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -30,6 +31,7 @@ using analysis::testing::WriteRun;
 namespace pb = ddrr::perfetto_subset;
 
 constexpr uint64_t kComm = 0xc0, kKey = 0x5eed;
+constexpr uint32_t kBoottime = 6, kSequenceClock = 64;  // Perfetto's clock ids
 
 class TimelineTest : public ::testing::Test {
  protected:
@@ -65,15 +67,23 @@ class TimelineTest : public ::testing::Test {
     return t;
   }
 
-  // Replaces the interned ids of every track event by the strings its sequence defined for them
-  // (what a trace processor does), checking the sequence rules on the way: each sequence starts
-  // with SEQ_INCREMENTAL_STATE_CLEARED, its later track events say they need that state, an id
-  // is defined once and before its use. Short names and values are all interned.
+  // Resolves what each packet takes from its sequence's state, as a trace processor does:
+  // interned ids become their strings, timestamps on the sequence's incremental clock become
+  // absolute (BOOTTIME, the trace clock), events without a track get the sequence's default
+  // track, and counter values written along with an event become counter packets of their own
+  // (appended). On the way it checks the sequence rules: each sequence starts with
+  // SEQ_INCREMENTAL_STATE_CLEARED, its later packets say they need that state, the clock is set
+  // up by a snapshot before its first use, an id is defined once and before its use. Short names
+  // and values are all interned.
   static void ResolveInterned(pb::Trace& t) {
-    struct Tables {
+    struct Sequence {
       std::map<uint64_t, std::string> categories, names, arg_names, arg_strings;
+      uint32_t default_clock = kBoottime;
+      uint64_t default_track = 0;
+      bool clock_set = false;
+      uint64_t clock = 0;  // the incremental clock's last value
     };
-    std::map<uint32_t, Tables> sequences;
+    std::map<uint32_t, Sequence> sequences;
     auto define = [](std::map<uint64_t, std::string>& table, uint64_t iid, const std::string& s) {
       EXPECT_NE(iid, 0u);
       EXPECT_TRUE(table.emplace(iid, s).second) << "iid " << iid << " defined twice";
@@ -83,46 +93,99 @@ class TimelineTest : public ::testing::Test {
       EXPECT_NE(it, table.end()) << "iid " << iid << " used before it was defined";
       return it == table.end() ? std::string() : it->second;
     };
+    std::vector<pb::TracePacket> counters;
     for (pb::TracePacket& p : *t.mutable_packet()) {
       const uint32_t seq = p.trusted_packet_sequence_id();
       EXPECT_NE(seq, 0u);
       const bool fresh = !sequences.count(seq);
-      Tables& tables = sequences[seq];
+      Sequence& state = sequences[seq];
       if (fresh) {
         EXPECT_EQ(p.sequence_flags(), pb::TracePacket::SEQ_INCREMENTAL_STATE_CLEARED)
             << "sequence " << seq << " does not start with cleared state";
-      } else if (p.has_track_event()) {
+      } else {
         EXPECT_EQ(p.sequence_flags(), pb::TracePacket::SEQ_NEEDS_INCREMENTAL_STATE);
+      }
+      if (p.has_trace_packet_defaults()) {
+        EXPECT_TRUE(fresh) << "defaults after the sequence's first packet";
+        const pb::TracePacketDefaults& d = p.trace_packet_defaults();
+        if (d.has_timestamp_clock_id()) state.default_clock = d.timestamp_clock_id();
+        state.default_track = d.track_event_defaults().track_uuid();
+        p.clear_trace_packet_defaults();
+      }
+      if (p.has_clock_snapshot()) {
+        bool boottime = false;
+        for (const auto& c : p.clock_snapshot().clocks()) {
+          EXPECT_LE(c.unit_multiplier_ns(), 1u);
+          if (c.clock_id() == kBoottime) {
+            boottime = true;
+            EXPECT_EQ(c.timestamp(), 0u);  // the sequence's clock starts at the trace's 0
+          } else {
+            EXPECT_EQ(c.clock_id(), kSequenceClock);
+            EXPECT_TRUE(c.is_incremental());
+            state.clock_set = true;
+            state.clock = c.timestamp();
+          }
+        }
+        EXPECT_TRUE(boottime);
+        p.clear_clock_snapshot();
+      }
+      if (p.has_timestamp()) {
+        const uint32_t clock =
+            p.has_timestamp_clock_id() ? p.timestamp_clock_id() : state.default_clock;
+        if (clock == kSequenceClock) {
+          EXPECT_TRUE(state.clock_set) << "clock used before its snapshot";
+          state.clock += p.timestamp();
+          p.set_timestamp(state.clock);
+        } else {
+          EXPECT_EQ(clock, kBoottime);
+        }
+        p.clear_timestamp_clock_id();
       }
       if (p.has_interned_data()) {
         const pb::InternedData& d = p.interned_data();
-        for (const auto& c : d.event_categories()) define(tables.categories, c.iid(), c.name());
-        for (const auto& n : d.event_names()) define(tables.names, n.iid(), n.name());
-        for (const auto& n : d.debug_annotation_names())
-          define(tables.arg_names, n.iid(), n.name());
+        for (const auto& c : d.event_categories()) define(state.categories, c.iid(), c.name());
+        for (const auto& n : d.event_names()) define(state.names, n.iid(), n.name());
+        for (const auto& n : d.debug_annotation_names()) define(state.arg_names, n.iid(), n.name());
         for (const auto& v : d.debug_annotation_string_values())
-          define(tables.arg_strings, v.iid(), v.str());
+          define(state.arg_strings, v.iid(), v.str());
         p.clear_interned_data();
       }
       if (!p.has_track_event()) continue;
+      EXPECT_TRUE(p.has_timestamp());
       pb::TrackEvent& e = *p.mutable_track_event();
-      for (uint64_t iid : e.category_iids()) e.add_categories(lookup(tables.categories, iid));
+      if (!e.has_track_uuid()) {
+        EXPECT_NE(state.default_track, 0u) << "event without a track";
+        e.set_track_uuid(state.default_track);
+      }
+      ASSERT_EQ(e.extra_counter_values_size(), e.extra_counter_track_uuids_size());
+      for (int i = 0; i < e.extra_counter_values_size(); ++i) {
+        pb::TracePacket& c = counters.emplace_back();
+        c.set_trusted_packet_sequence_id(seq);
+        c.set_timestamp(p.timestamp());
+        c.mutable_track_event()->set_type(pb::TrackEvent::TYPE_COUNTER);
+        c.mutable_track_event()->set_track_uuid(e.extra_counter_track_uuids(i));
+        c.mutable_track_event()->set_counter_value(e.extra_counter_values(i));
+      }
+      e.clear_extra_counter_track_uuids();
+      e.clear_extra_counter_values();
+      for (uint64_t iid : e.category_iids()) e.add_categories(lookup(state.categories, iid));
       e.clear_category_iids();
       if (e.type() != pb::TrackEvent::TYPE_SLICE_END && e.type() != pb::TrackEvent::TYPE_COUNTER) {
         EXPECT_TRUE(e.has_name_iid()) << "event name not interned: " << e.name();
         EXPECT_EQ(e.categories_size(), 1);
       }
-      if (e.has_name_iid()) e.set_name(lookup(tables.names, e.name_iid()));
+      if (e.has_name_iid()) e.set_name(lookup(state.names, e.name_iid()));
       e.clear_name_iid();
       for (pb::DebugAnnotation& a : *e.mutable_debug_annotations()) {
         EXPECT_TRUE(a.has_name_iid()) << "argument name not interned: " << a.name();
-        if (a.has_name_iid()) a.set_name(lookup(tables.arg_names, a.name_iid()));
+        if (a.has_name_iid()) a.set_name(lookup(state.arg_names, a.name_iid()));
         a.clear_name_iid();
         if (a.has_string_value_iid())
-          a.set_string_value(lookup(tables.arg_strings, a.string_value_iid()));
+          a.set_string_value(lookup(state.arg_strings, a.string_value_iid()));
         a.clear_string_value_iid();
       }
     }
+    for (pb::TracePacket& c : counters) *t.add_packet() = std::move(c);
   }
 
   // Runs `code` with python3 on `arg`; its output lines, and in `ok` whether it exited 0.
@@ -444,7 +507,7 @@ TEST_F(TimelineTest, GroupsAreOneSliceAndUnfinishedOpsRunToTheEnd) {
 class OneAfterAnother : public TimelineSink {
  public:
   explicit OneAfterAnother(TimelineSink& to) : to_(to) {}
-  void BeginSequence(uint32_t id) override { to_.BeginSequence(id); }
+  void BeginSequence(uint32_t id, uint64_t track) override { to_.BeginSequence(id, track); }
   void Track(const TrackInfo& t) override { to_.Track(t); }
   void Slice(const TrackInfo& t, uint64_t b, uint64_t e, std::string_view c, std::string_view n,
              const std::vector<Arg>& a, const std::vector<uint64_t>& f) override {
@@ -494,6 +557,168 @@ TEST_F(TimelineTest, RanksWrittenInParallelAreTheBytesWrittenOneAfterAnother) {
   }
   EXPECT_GT(bytes[0].size(), 1000u);
   EXPECT_TRUE(bytes[0] == bytes[1]) << "the parallel output differs";
+}
+
+// Slices as "S pid name begin end" and counter values as "C pid track ts value" (times in ns),
+// from the resolved native trace.
+std::multiset<std::string> SlicesAndCounters(const pb::Trace& t, const Decoded& d) {
+  std::multiset<std::string> out;
+  std::map<uint64_t, std::vector<const pb::TracePacket*>> open;  // by track
+  for (const pb::TracePacket& p : t.packet()) {
+    if (!p.has_track_event()) continue;
+    const pb::TrackEvent& e = p.track_event();
+    const std::string pid = std::to_string(PidOf(d, e.track_uuid()));
+    if (e.type() == pb::TrackEvent::TYPE_SLICE_BEGIN) open[e.track_uuid()].push_back(&p);
+    if (e.type() == pb::TrackEvent::TYPE_SLICE_END) {
+      auto& stack = open[e.track_uuid()];
+      EXPECT_FALSE(stack.empty());
+      if (stack.empty()) continue;
+      out.insert("S " + pid + " " + stack.back()->track_event().name() + " " +
+                 std::to_string(stack.back()->timestamp()) + " " + std::to_string(p.timestamp()));
+      stack.pop_back();
+    }
+    if (e.type() == pb::TrackEvent::TYPE_COUNTER)
+      out.insert("C " + pid + " " + d.tracks.at(e.track_uuid()).name() + " " +
+                 std::to_string(p.timestamp()) + " " + std::to_string(e.counter_value()));
+  }
+  return out;
+}
+
+TEST_F(TimelineTest, DeltaTimesAndCountersDecodeToTheJsonTimes) {
+  // Three ranks, two threads each; ops complete later than they are issued, so each stream slice
+  // starts before the completion written just before it.
+  auto ranks = World(3, kComm, kKey);
+  for (uint32_t r = 0; r < 3; ++r) {
+    ranks[r].Advance(1000 * r);
+    ranks[r].SetDevice(static_cast<int>(r), /*thread=*/1);
+    for (int step = 0; step < 3; ++step) {
+      ranks[r].Mark(step);
+      const uint64_t a = ranks[r].AllReduce(kComm, 1024);
+      const uint64_t b = ranks[r].AllReduce(kComm, 256, analysis::testing::kFloat16);
+      ranks[r].Advance(7000 + 100 * r);
+      ranks[r].Completion(a);
+      ranks[r].Completion(b);
+    }
+  }
+  ranks[0].Send(kComm, 64, 2);
+  ranks[2].Recv(kComm, 64, 0);
+  ASSERT_TRUE(WriteRun(ranks, (dir_ / "run").string()).ok());
+  Export(Format::kPerfetto, "run.perfetto-trace");
+  // As written: times on each sequence's clock, earlier ones in full on the trace clock, events
+  // of the first thread without their track, byte counts along with the calls.
+  pb::Trace raw;
+  {
+    std::ifstream in((dir_ / "run.perfetto-trace").string(), std::ios::binary);
+    ASSERT_TRUE(raw.ParseFromIstream(&in));
+  }
+  int deltas = 0, absolute = 0, default_track = 0, along = 0;
+  for (const pb::TracePacket& p : raw.packet()) {
+    if (!p.has_track_event()) continue;
+    (p.has_timestamp_clock_id() ? absolute : deltas) += 1;
+    if (p.has_timestamp_clock_id()) {
+      EXPECT_EQ(p.timestamp_clock_id(), kBoottime);
+    }
+    default_track += !p.track_event().has_track_uuid();
+    along += p.track_event().extra_counter_values_size();
+  }
+  EXPECT_GT(deltas, 50);
+  EXPECT_GT(absolute, 0);
+  EXPECT_GT(default_track, 20);
+  EXPECT_EQ(along, 3 * 6 + 2);  // every op's bytes
+
+  // Resolved: the same slices and counter values at the same nanoseconds as the JSON form.
+  const pb::Trace t = Export(Format::kPerfetto, "run.perfetto-trace");
+  const std::multiset<std::string> from_proto = SlicesAndCounters(t, Decode(t));
+  EXPECT_GT(from_proto.size(), 60u);
+  Export(Format::kJson, "run.json");
+  bool ok = false;
+  const auto lines = Python(
+      "import json, sys\n"
+      "ns = lambda v: int(round(v * 1000))\n"
+      "for e in json.load(open(sys.argv[1]))['traceEvents']:\n"
+      "  if e['ph'] == 'X':\n"
+      "    print('S %d %s %d %d' % (e['pid'], e['name'], ns(e['ts']), ns(e['ts']) + "
+      "ns(e['dur'])))\n"
+      "  if e['ph'] == 'C':\n"
+      "    print('C %d %s %d %d' % (e['pid'], e['name'], ns(e['ts']), e['args']['value']))\n",
+      (dir_ / "run.json").string(), &ok);
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(std::multiset<std::string>(lines.begin(), lines.end()), from_proto);
+}
+
+// The packets of each sequence, as written (raw bytes), in file order.
+std::map<uint32_t, std::vector<std::string>> PacketsBySequence(const std::string& path) {
+  pb::Trace t;
+  std::ifstream in(path, std::ios::binary);
+  EXPECT_TRUE(t.ParseFromIstream(&in));
+  std::map<uint32_t, std::vector<std::string>> out;
+  for (const pb::TracePacket& p : t.packet())
+    out[p.trusted_packet_sequence_id()].push_back(p.SerializeAsString());
+  return out;
+}
+
+TEST_F(TimelineTest, RanksThatNeedTheModelAreWrittenAgainAfterIt) {
+  // Four ranks split their communicator (the split, not the rank, gives their comm ranks: only
+  // the whole run tells them); rank 0 sends to rank 2 on it; rank 1 records no completions.
+  // Written while modelled, ranks 0 to 2 are taken back and written after the model: the same
+  // packets as when the model comes first, rank 3's before theirs.
+  constexpr uint64_t kSplit = 0xd0, kSplitKey = 0x5117;
+  auto ranks = World(4, kComm, kKey);
+  for (uint32_t r = 0; r < 4; ++r) {
+    for (int i = 0; i < 2; ++i) {
+      const uint64_t op = ranks[r].AllReduce(kComm, 1024);
+      if (r != 1) ranks[r].Completion(op);
+    }
+    ranks[r].Split(kComm, kSplit, kSplitKey, /*color=*/0, /*split_key=*/static_cast<int>(r));
+  }
+  ranks[0].Completion(ranks[0].Send(kSplit, 64, 2));
+  ranks[2].Completion(ranks[2].Recv(kSplit, 64, 0));
+  ASSERT_TRUE(WriteRun(ranks, (dir_ / "run").string()).ok());
+
+  TimelineStats stats;
+  const pb::Trace t = Export(Format::kPerfetto, "one.perfetto-trace", &stats);
+  EXPECT_EQ(stats.ranks, 4u);
+  std::vector<uint32_t> order;  // sequences in order of first appearance
+  for (const pb::TracePacket& p : t.packet())
+    if (std::find(order.begin(), order.end(), p.trusted_packet_sequence_id()) == order.end())
+      order.push_back(p.trusted_packet_sequence_id());
+  EXPECT_EQ(order, (std::vector<uint32_t>{4, 1, 2, 3, 5}));  // rank 3, the others, the findings
+  // The send and its receive carry one flow id: the split's comm ranks were known.
+  const Decoded d = Decode(t);
+  std::map<std::string, uint64_t> p2p;
+  for (const auto& [uuid, list] : d.begins)
+    for (const pb::TracePacket* p : list)
+      if (p->track_event().name() == "ncclSend" || p->track_event().name() == "ncclRecv")
+        if (p->track_event().flow_ids_size() == 1)
+          p2p[p->track_event().name()] = p->track_event().flow_ids(0);
+  ASSERT_EQ(p2p.size(), 2u);
+  EXPECT_EQ(p2p["ncclSend"], p2p["ncclRecv"]);
+
+  // The model first, then every rank.
+  auto checked = analysis::testing::ReadRun((dir_ / "run").string());
+  ASSERT_TRUE(checked.ok());
+  const std::string two = (dir_ / "two.perfetto-trace").string();
+  std::FILE* out = std::fopen(two.c_str(), "wb");
+  ASSERT_NE(out, nullptr);
+  auto sink = MakePerfettoSink(out);
+  ASSERT_TRUE(WriteTimeline(*checked->run, *checked->model, checked->findings, *sink).ok());
+  std::fclose(out);
+  const auto one_pass = PacketsBySequence((dir_ / "one.perfetto-trace").string());
+  const auto two_pass = PacketsBySequence(two);
+  ASSERT_EQ(one_pass.size(), 5u);
+  EXPECT_TRUE(one_pass == two_pass) << "the timeline written while modelled differs";
+}
+
+TEST_F(TimelineTest, FailedModelLeavesNoOutput) {
+  WriteTwoRanks(/*mismatch=*/false);
+  auto run = trace::Run::Open((dir_ / "run").string());
+  ASSERT_TRUE(run.ok());
+  const fs::path out = dir_ / "run.perfetto-trace";
+  // The op store cannot be made in a temporary directory that does not exist.
+  auto s = ExportTimeline(*run, Format::kPerfetto, out.string(), (dir_ / "no" / "tmp").string());
+  ASSERT_FALSE(s.ok());
+  EXPECT_FALSE(fs::exists(out));
+  EXPECT_FALSE(fs::exists(out.string() + ".partial"));
 }
 
 TEST_F(TimelineTest, UnwritableOutputIsAnError) {
