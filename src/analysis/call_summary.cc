@@ -13,14 +13,6 @@ using google::protobuf::Message;
 using trace::ArgValue;
 using trace::EventPrinter;
 
-// The C name of an enum argument, as ddrr dump shows it (the option carries "ncclFloat32").
-std::string EnumText(const FieldDescriptor* f, int64_t value) {
-  const auto* v = f->enum_type()->FindValueByNumber(static_cast<int>(value));
-  if (!v) return std::to_string(value);
-  const std::string& c = v->options().GetExtension(trace::c_enum_value);
-  return c.empty() ? v->name() : c;
-}
-
 }  // namespace
 
 CallSummary Summarize(const trace::ApiCall& call, int64_t rank, uint64_t seq, int64_t time_ns) {
@@ -51,9 +43,9 @@ CallSummary Summarize(const trace::ApiCall& call, int64_t rank, uint64_t seq, in
     }
   }
   if (const FieldDescriptor* f = d->FindFieldByName("datatype"))
-    s.datatype = EnumText(f, trace::ReadArg(m, f, -1).i);
+    s.datatype = trace::EnumName(f->enum_type(), trace::ReadArg(m, f, -1).i);
   if (const FieldDescriptor* f = d->FindFieldByName("op"); f && f->enum_type())
-    s.op = EnumText(f, trace::ReadArg(m, f, -1).i);
+    s.op = trace::EnumName(f->enum_type(), trace::ReadArg(m, f, -1).i);
   if (const FieldDescriptor* f = d->FindFieldByName("root")) {
     s.has_root = true;
     s.root = trace::ReadArg(m, f, -1).i;

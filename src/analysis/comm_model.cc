@@ -34,6 +34,12 @@ bool Comm::SingleProcess() const {
   return !members.empty();
 }
 
+const Member* Comm::ByFacts(const MemberFacts* facts) const {
+  for (const Member& m : members)
+    if (m.facts == facts) return &m;
+  return nullptr;
+}
+
 const Member* Comm::ByCommRank(int64_t comm_rank) const {
   if (comm_rank < 0) return nullptr;
   const Member* found = nullptr;

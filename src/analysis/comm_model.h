@@ -38,6 +38,8 @@ struct Comm {
   bool SingleProcess() const;
   // The member with this comm rank; nullptr if none or ambiguous.
   const Member* ByCommRank(int64_t comm_rank) const;
+  // The member a rank's scan describes with `facts`; nullptr if none.
+  const Member* ByFacts(const MemberFacts* facts) const;
   // "rank 3", or "rank 0 (comm rank 2)" when the two differ or ranks are shared.
   std::string Label(const Member& m) const;
   // "rank 3" / "ranks 0,1,3"; with shared ranks "comm ranks 0,2 (rank 0)".

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <map>
 
+#include "spec/api_table.h"
+
 namespace ddrr::analysis {
 namespace {
 
@@ -73,7 +75,7 @@ void CudaErrors(CheckContext& ctx) {
 }
 
 void AsyncErrors(CheckContext& ctx) {
-  constexpr auto kFn = static_cast<uint16_t>(trace::ApiCall::kNcclCommGetAsyncError - 100);
+  constexpr auto kFn = static_cast<uint16_t>(trace::FunctionId::kNcclCommGetAsyncError);
   EachIncident(ctx, FindingKind::kNcclAsyncError, &RankScan::async_errors, true,
                [&](const Incident& i) {
                  return "ncclCommGetAsyncError reported " + ResultName(kFn, i.detail) +

@@ -5,31 +5,19 @@
 #include "ddrr/options.pb.h"
 #include "spec/api_table.h"
 #include "spec/api_views.h"
+#include "trace/event_printer.h"
 
 namespace ddrr::analysis {
 namespace {
 
-using google::protobuf::EnumDescriptor;
 using trace::ApiCall;
 using trace::FunctionId;
 
 constexpr uint16_t Id(FunctionId f) { return static_cast<uint16_t>(f); }
 
-std::string EnumCName(const EnumDescriptor* e, int value) {
-  if (const auto* v = e ? e->FindValueByNumber(value) : nullptr) {
-    const std::string& c = v->options().GetExtension(trace::c_enum_value);
-    return c.empty() ? v->name() : c;
-  }
-  return std::to_string(value);
-}
-
-const EnumDescriptor* FindEnum(const std::string& name) {
-  if (name.empty()) return nullptr;
-  return ApiCall::descriptor()->file()->pool()->FindEnumTypeByName("ddrr.trace." + name);
-}
-
 const google::protobuf::Descriptor* FnMessage(uint16_t fn) {
-  const auto* f = ApiCall::descriptor()->FindFieldByNumber(100 + fn);
+  const auto* f = ApiCall::descriptor()->FindFieldByNumber(
+      static_cast<int>(trace::ApiCallField(static_cast<FunctionId>(fn))));
   return f ? f->message_type() : nullptr;
 }
 
@@ -46,29 +34,6 @@ bool IsSend(uint16_t fn) { return fn == Id(FunctionId::kNcclSend); }
 bool OutputMustAgree(uint16_t fn) {
   return fn == Id(FunctionId::kNcclAllReduce) || fn == Id(FunctionId::kNcclBroadcast) ||
          fn == Id(FunctionId::kNcclBcast) || fn == Id(FunctionId::kNcclAllGather);
-}
-
-uint64_t DatatypeBytes(int datatype) {
-  switch (datatype) {
-    case 0:   // ncclInt8
-    case 1:   // ncclUint8
-    case 10:  // ncclFloat8e4m3
-    case 11:  // ncclFloat8e5m2
-      return 1;
-    case 6:  // ncclFloat16
-    case 9:  // ncclBfloat16
-      return 2;
-    case 2:  // ncclInt32
-    case 3:  // ncclUint32
-    case 7:  // ncclFloat32
-      return 4;
-    case 4:  // ncclInt64
-    case 5:  // ncclUint64
-    case 8:  // ncclFloat64
-      return 8;
-    default:
-      return 0;
-  }
 }
 
 bool ExtractOp(const ApiCall& c, uint64_t seq, int64_t time_ns, OpRecord* r,
@@ -93,20 +58,20 @@ bool ExtractOp(const ApiCall& c, uint64_t seq, int64_t time_ns, OpRecord* r,
 
 std::string FunctionName(uint16_t fn) {
   const auto* m = FnMessage(fn);
-  return m ? m->options().GetExtension(trace::c_name) : "unknown#" + std::to_string(fn + 100);
+  return m ? m->options().GetExtension(trace::c_name) : "unknown#" + std::to_string(trace::ApiCallField(static_cast<FunctionId>(fn)));
 }
 
 std::string DatatypeName(int datatype) {
-  return EnumCName(trace::NcclDataType_descriptor(), datatype);
+  return trace::EnumName(trace::NcclDataType_descriptor(), datatype);
 }
 
-std::string RedOpName(int redop) { return EnumCName(trace::NcclRedOp_descriptor(), redop); }
+std::string RedOpName(int redop) { return trace::EnumName(trace::NcclRedOp_descriptor(), redop); }
 
 std::string ResultName(uint16_t fn, int64_t result) {
   const auto* m = FnMessage(fn);
   const std::string name = m ? m->options().GetExtension(trace::result_enum) : "";
   if (name.empty()) return std::to_string(result);
-  return EnumCName(FindEnum(name), static_cast<int>(result));
+  return trace::EnumName(trace::FindEnum(name), static_cast<int>(result));
 }
 
 }  // namespace ddrr::analysis

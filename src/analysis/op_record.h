@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 
+#include "common/nccl_datatype.h"
 #include "ddrr/trace.pb.h"
 
 namespace ddrr::analysis {
@@ -46,8 +47,7 @@ bool IsSend(uint16_t fn);
 // AllGather. (Reduce and Gather output live on the root only; ReduceScatter and AlltoAll
 // outputs differ per rank by design.)
 bool OutputMustAgree(uint16_t fn);
-// Bytes per element of an ncclDataType_t; 0 when unknown.
-uint64_t DatatypeBytes(int datatype);
+using ::ddrr::DatatypeBytes;  // bytes per element of an ncclDataType_t; 0 when unknown
 // An NCCL result that is not a failure: ncclSuccess, or ncclInProgress (non-blocking comms).
 inline bool NcclOk(int64_t result) { return result == 0 || result == 7; }
 

@@ -9,6 +9,7 @@
 #include <limits>
 #include <unordered_map>
 
+#include "common/fnv1a.h"
 #include "spec/api_table.h"
 #include "trace/import_source.h"
 
@@ -29,11 +30,6 @@ constexpr int64_t kCudaErrorNotReady = 600;  // cudaStreamQuery / cudaEventQuery
 constexpr uint16_t Id(FunctionId f) { return static_cast<uint16_t>(f); }
 bool IsNcclFn(uint32_t id) { return id >= 1 && id < 100; }
 bool IsCudaFn(uint32_t id) { return id >= 200 && id < 300; }
-
-uint64_t HashBytes(uint64_t h, const std::string& b) {
-  for (unsigned char c : b) h = (h ^ c) * 0x100000001b3ull;
-  return h;
-}
 
 uint32_t Saturate(uint64_t v) {
   return static_cast<uint32_t>(std::min<uint64_t>(v, std::numeric_limits<uint32_t>::max()));
@@ -435,7 +431,7 @@ class Scanner {
   MemberFacts& Created(const ApiCall& c, uint64_t handle, uint64_t seq, int64_t t) {
     const int32_t idx = NewMember(c.comm_key(), handle);
     MemberFacts& m = s_.members[idx];
-    m.created_by = static_cast<uint16_t>(c.fn_case() - 100);
+    m.created_by = static_cast<uint16_t>(trace::FunctionOfField(c.fn_case()));
     m.create_call = Summarize(c, s_.rank, seq, t);
     return m;
   }
@@ -471,26 +467,24 @@ class Scanner {
   }
 
   void OnOtherCall(const ApiCall& c, uint32_t thread, uint64_t seq, int64_t t) {
-    const uint32_t id = static_cast<uint32_t>(c.fn_case()) - 100;
+    const uint32_t id = static_cast<uint32_t>(trace::FunctionOfField(c.fn_case()));
     // Out-arguments are valid when the call succeeded (a non-blocking NCCL call: in progress).
     const bool ok = IsNcclFn(id) ? NcclOk(c.result()) : c.result() == 0;
     switch (c.fn_case()) {
       case ApiCall::kNcclCommInitRank: {
         const auto& a = c.nccl_comm_init_rank();
-        InitFromId(Created(c, a.comm(), seq, t), HashBytes(0xcbf29ce484222325ull, a.comm_id()),
-                   a.rank(), a.nranks(), thread);
+        InitFromId(Created(c, a.comm(), seq, t), Fnv1a(a.comm_id()), a.rank(), a.nranks(), thread);
         break;
       }
       case ApiCall::kNcclCommInitRankConfig: {
         const auto& a = c.nccl_comm_init_rank_config();
-        InitFromId(Created(c, a.comm(), seq, t), HashBytes(0xcbf29ce484222325ull, a.comm_id()),
-                   a.rank(), a.nranks(), thread);
+        InitFromId(Created(c, a.comm(), seq, t), Fnv1a(a.comm_id()), a.rank(), a.nranks(), thread);
         break;
       }
       case ApiCall::kNcclCommInitRankScalable: {
         const auto& a = c.nccl_comm_init_rank_scalable();
-        uint64_t h = 0xcbf29ce484222325ull;
-        for (const std::string& id_bytes : a.comm_ids()) h = HashBytes(h, id_bytes);
+        uint64_t h = kFnv1aSeed;
+        for (const std::string& id_bytes : a.comm_ids()) h = Fnv1a(id_bytes, h);
         InitFromId(Created(c, a.newcomm(), seq, t), h, a.myrank(), a.nranks(), thread);
         break;
       }

@@ -110,7 +110,7 @@ void DuplicateRanks(CheckContext& ctx, const Comm& c) {
 std::string DeviceSource(const Member& m) {
   const MemberFacts& f = *m.facts;
   if (f.cu_device >= 0) return "ncclCommCuDevice = " + std::to_string(f.cu_device);
-  if (f.created_by == static_cast<uint16_t>(trace::ApiCall::kNcclCommInitAll - 100))
+  if (f.created_by == static_cast<uint16_t>(trace::FunctionId::kNcclCommInitAll))
     return "ncclCommInitAll devlist entry " + std::to_string(f.claimed_rank) + " = " +
            std::to_string(f.device);
   if (f.parent_member >= 0) return "device of the parent communicator, " + std::to_string(f.device);

@@ -152,18 +152,12 @@ StatusOr<CopyResult> CopyRankFile(const std::string& in, const std::string& out,
   uint64_t frames_end = size;
   Footer footer;
   bool has_footer = false;
-  if (size >= frames_begin + kTrailerSize && std::memcmp(d + size - 8, kTrailerMagic, 8) == 0) {
-    const uint64_t at = Load64(d + size - 16);
-    if (at >= frames_begin && at + kFooterPrefixSize <= size - kTrailerSize &&
-        Load32(d + at) == kFooterMagic) {
-      const uint32_t len = Load32(d + at + 4);
-      if (at + kFooterPrefixSize + len <= size - kTrailerSize &&
-          Crc32c(d + at + kFooterPrefixSize, len) == Load32(d + at + 8) &&
-          footer.ParseFromArray(d + at + kFooterPrefixSize, static_cast<int>(len))) {
-        has_footer = true;
-        frames_end = at;
-      }
-    }
+  uint64_t old_footer_at = 0;
+  uint32_t footer_len = 0;
+  if (LocateFooter(d, size, frames_begin, &old_footer_at, &footer_len) == FooterCheck::kOk &&
+      footer.ParseFromArray(d + old_footer_at + kFooterPrefixSize, static_cast<int>(footer_len))) {
+    has_footer = true;
+    frames_end = old_footer_at;
   }
 
   Output o;

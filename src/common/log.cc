@@ -6,10 +6,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <mutex>
+#include <set>
 #include <string>
 
 #include "common/debug_env.h"
+#include "common/mutex.h"
+#include "common/params.h"
 
 namespace ddrr::log {
 
@@ -27,17 +29,19 @@ constexpr SubsysName kSubsysNames[] = {
 };
 
 void InitOnce() {
-  int level = kWarn;
-  if (const char* v = getenv("DDRR_DEBUG")) level = ParseLevel(v, kWarn);
-  if (const char* v = getenv("DDRR_DEBUG_SUBSYS"))
+  // The choices of DDRR_DEBUG are the Level values in order. Not param::Choice: its warning
+  // would log before the log is set up.
+  StatusOr<int> level = param::CheckedChoice(param::kDebug);
+  if (const char* v = param::Raw(param::kDebugSubsys))
     g_subsys = ParseSubsys(v, kSubsysNames, sizeof(kSubsysNames) / sizeof(kSubsysNames[0]));
   g_out = stderr;
-  if (const char* v = getenv("DDRR_DEBUG_FILE")) {
+  if (const char* v = param::Raw(param::kDebugFile)) {
     char host[256] = {0};
     gethostname(host, sizeof(host) - 1);
     if (FILE* f = fopen(ExpandPath(v, host).c_str(), "a")) g_out = f;
   }
-  if (g_level < 0) g_level = level;
+  if (g_level < 0) g_level = level.ok() ? *level : kWarn;
+  if (!level.ok()) DDRR_WARN("%s; using WARN", level.status().message().c_str());
 }
 
 }  // namespace
@@ -86,6 +90,14 @@ std::string ExpandPath(const char* pattern, const char* host) {
     }
   }
   return out;
+}
+
+bool FirstTime(std::string_view key) {
+  static Mutex* mu = new Mutex();  // leaked: warnings may come from atexit handlers
+  static std::set<std::string, std::less<>>* seen PT_GUARDED_BY(*mu) =
+      new std::set<std::string, std::less<>>();
+  MutexLock lock(mu);
+  return seen->emplace(key).second;
 }
 
 void SetLevel(Level level) {

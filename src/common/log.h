@@ -5,7 +5,9 @@
 // disabled path, never throws.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <string_view>
 
 namespace ddrr::log {
 
@@ -36,6 +38,9 @@ void Write(Level level, uint64_t subsys, const char* file, int line, const char*
 // Tests and the CLI can override the environment.
 void SetLevel(Level level);
 
+// True the first time `key` is seen in this process: one warning per unsupported function.
+bool FirstTime(std::string_view key);
+
 }  // namespace ddrr::log
 
 #define DDRR_LOG_(lvl, subsys, ...)                                     \
@@ -45,5 +50,16 @@ void SetLevel(Level level);
   } while (0)
 
 #define DDRR_WARN(...) DDRR_LOG_(::ddrr::log::kWarn, ::ddrr::log::kAll, __VA_ARGS__)
+// The first time this line is reached, of the whole process: what stays true once is said once.
+#define DDRR_WARN_ONCE(...)                                                              \
+  do {                                                                                   \
+    static std::atomic<bool> ddrr_warned_{false};                                        \
+    if (!ddrr_warned_.exchange(true, std::memory_order_relaxed)) DDRR_WARN(__VA_ARGS__); \
+  } while (0)
+// The first time `key` is seen anywhere in the process.
+#define DDRR_WARN_ONCE_PER(key, ...)                         \
+  do {                                                       \
+    if (::ddrr::log::FirstTime(key)) DDRR_WARN(__VA_ARGS__); \
+  } while (0)
 #define DDRR_INFO(subsys, ...) DDRR_LOG_(::ddrr::log::kInfo, subsys, __VA_ARGS__)
 #define DDRR_TRACE(subsys, ...) DDRR_LOG_(::ddrr::log::kTrace, subsys, __VA_ARGS__)

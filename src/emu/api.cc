@@ -179,15 +179,13 @@ Result CommShrink(Comm* parent, const int* exclude, int nexclude, Comm** out,
 }
 
 Result CommFinalize(Comm* comm) {
-  Result r = CheckComm(comm, "CommFinalize");
-  if (r.failed()) return r;
+  EMU_CHECK(CheckComm(comm, "CommFinalize"));
   if (comm->state() == CommState::kReady) comm->SetFinalized();
   return Result::Ok();
 }
 
 Result CommDestroy(Comm* comm) {
-  Result r = CheckComm(comm, "CommDestroy");
-  if (r.failed()) return r;
+  EMU_CHECK(CheckComm(comm, "CommDestroy"));
   DDRR_NCCL_INFO(Ended(*comm, /*abort=*/false));
   delete comm;
   return Result::Ok();
@@ -195,8 +193,7 @@ Result CommDestroy(Comm* comm) {
 
 Result CommAbort(Comm* comm) {
   if (comm == nullptr) return Result::Ok();  // NCCL accepts a null comm here
-  Result r = CheckComm(comm, "CommAbort");
-  if (r.failed()) return r;
+  EMU_CHECK(CheckComm(comm, "CommAbort"));
   comm->Fail(Result(Code::kRemoteError, comm->Describe() + " was aborted"), /*publish=*/true);
   DDRR_NCCL_INFO(Ended(*comm, /*abort=*/true));
   delete comm;
@@ -204,40 +201,35 @@ Result CommAbort(Comm* comm) {
 }
 
 Result CommRevoke(Comm* comm, int flags) {
-  Result r = CheckComm(comm, "CommRevoke");
-  if (r.failed()) return r;
+  EMU_CHECK(CheckComm(comm, "CommRevoke"));
   if (flags != 0) return Arg("CommRevoke : revokeFlags must be 0, got " + std::to_string(flags));
   comm->Revoke();
   return Result::Ok();
 }
 
 Result CommGetAsyncError(Comm* comm, Code* error) {
-  Result r = CheckComm(comm, "CommGetAsyncError");
-  if (r.failed()) return r;
+  EMU_CHECK(CheckComm(comm, "CommGetAsyncError"));
   if (error == nullptr) return Arg("CommGetAsyncError : asyncError argument is NULL");
   *error = comm->state() == CommState::kInitializing ? Code::kInProgress : comm->async_error();
   return Result::Ok();
 }
 
 Result CommCount(const Comm* comm, int* count) {
-  Result r = CheckComm(comm, "CommCount");
-  if (r.failed()) return r;
+  EMU_CHECK(CheckComm(comm, "CommCount"));
   if (count == nullptr) return Arg("CommCount : count argument is NULL");
   *count = comm->nranks();
   return Result::Ok();
 }
 
 Result CommDevice(const Comm* comm, int* device) {
-  Result r = CheckComm(comm, "CommCuDevice");
-  if (r.failed()) return r;
+  EMU_CHECK(CheckComm(comm, "CommCuDevice"));
   if (device == nullptr) return Arg("CommCuDevice : device argument is NULL");
   *device = comm->device();
   return Result::Ok();
 }
 
 Result CommUserRank(const Comm* comm, int* rank) {
-  Result r = CheckComm(comm, "CommUserRank");
-  if (r.failed()) return r;
+  EMU_CHECK(CheckComm(comm, "CommUserRank"));
   if (rank == nullptr) return Arg("CommUserRank : rank argument is NULL");
   *rank = comm->rank();
   return Result::Ok();
@@ -245,8 +237,7 @@ Result CommUserRank(const Comm* comm, int* rank) {
 
 Result RedOpCreatePreMulSum(Comm* comm, DataType dtype, const void* scalar, bool on_device,
                             int* op) {
-  Result r = CheckComm(comm, "RedOpCreatePreMulSum");
-  if (r.failed()) return r;
+  EMU_CHECK(CheckComm(comm, "RedOpCreatePreMulSum"));
   if (op == nullptr) return Arg("RedOpCreatePreMulSum : op argument is NULL");
   if (scalar == nullptr) return Arg("RedOpCreatePreMulSum : scalar argument is NULL");
   if (!IsValidDataType(static_cast<int>(dtype))) {
@@ -264,8 +255,7 @@ Result RedOpCreatePreMulSum(Comm* comm, DataType dtype, const void* scalar, bool
 }
 
 Result RedOpDestroy(Comm* comm, int op) {
-  Result r = CheckComm(comm, "RedOpDestroy");
-  if (r.failed()) return r;
+  EMU_CHECK(CheckComm(comm, "RedOpDestroy"));
   if (op < static_cast<int>(RedOpKind::kPreMulSum)) {
     return Report(Result(Code::kInvalidArgument, "ncclRedOpDestroy : operator is a NCCL builtin."));
   }

@@ -12,6 +12,7 @@
 
 #include "common/log.h"
 #include "common/mutex.h"
+#include "common/params.h"
 #include "emu/unique_id.h"
 
 namespace ddrr::emu {
@@ -22,18 +23,6 @@ constexpr auto kLivenessInterval = std::chrono::milliseconds(100);
 Mutex g_last_error_mu;
 std::string* g_last_error PT_GUARDED_BY(g_last_error_mu) =
     new std::string();  // leaked: read during exit by C callers
-
-double EnvDouble(const char* name, double fallback) {
-  const char* v = std::getenv(name);
-  if (v == nullptr || *v == '\0') return fallback;
-  char* end = nullptr;
-  double d = std::strtod(v, &end);
-  if (end == v || d <= 0) {
-    DDRR_WARN("ddrr emu: ignoring %s=%s (expected a positive number)", name, v);
-    return fallback;
-  }
-  return d;
-}
 
 std::string JoinRanks(const std::vector<int>& ranks) {
   std::string s;
@@ -55,34 +44,19 @@ std::string FormatSeconds(double s) {
 
 CommOptions ResolveOptions(CommOptions o, int nranks) {
   if (o.device_key < 0) o.device_key = o.device;
-  if (o.timeout_s <= 0) o.timeout_s = EnvDouble("DDRR_EMU_TIMEOUT", 300);
-  if (o.strict_devices < 0) {
-    const char* v = std::getenv("DDRR_EMU_STRICT_DEVICES");
-    o.strict_devices = (v != nullptr && std::atoi(v) != 0) ? 1 : 0;
-  }
+  if (o.timeout_s <= 0) o.timeout_s = param::Real(param::kEmuTimeout);
+  if (o.strict_devices < 0) o.strict_devices = param::Flag(param::kEmuStrictDevices) ? 1 : 0;
   if (o.chunk_bytes == 0) {
     // A few MiB per rank keeps copies efficient while the staging area stays bounded.
     size_t fallback =
         std::clamp<size_t>((size_t{32} << 20) / std::max(nranks, 1), 256 << 10, size_t{4} << 20);
-    o.chunk_bytes = static_cast<size_t>(EnvDouble("DDRR_EMU_CHUNK_BYTES", fallback));
+    o.chunk_bytes = static_cast<size_t>(param::Int(param::kEmuChunkBytes, fallback));
   }
   // Room for one 8-byte element per rank (all-to-all splits a slot n ways), 4 KiB aligned.
   o.chunk_bytes = std::max<size_t>(o.chunk_bytes, 8 * static_cast<size_t>(nranks));
   o.chunk_bytes = (o.chunk_bytes + 4095) / 4096 * 4096;
-  if (o.direct < 0) {
-    const char* v = std::getenv("DDRR_EMU_DIRECT");
-    o.direct = (v != nullptr && *v != '\0' && std::atoi(v) == 0) ? 0 : 1;
-  }
-  if (o.direct_min_bytes < 0) {
-    const char* v = std::getenv("DDRR_EMU_DIRECT_MIN_BYTES");
-    char* end = nullptr;
-    long long parsed = v != nullptr ? std::strtoll(v, &end, 10) : -1;
-    if (v != nullptr && (end == v || *end != '\0' || parsed < 0)) {
-      DDRR_WARN("ddrr emu: ignoring DDRR_EMU_DIRECT_MIN_BYTES=%s (expected bytes >= 0)", v);
-      parsed = -1;
-    }
-    o.direct_min_bytes = parsed >= 0 ? parsed : int64_t{64} << 10;
-  }
+  if (o.direct < 0) o.direct = param::Flag(param::kEmuDirect) ? 1 : 0;
+  if (o.direct_min_bytes < 0) o.direct_min_bytes = param::Int(param::kEmuDirectMinBytes);
   if (o.mem == nullptr) o.mem = HostMemoryOps();
   return o;
 }

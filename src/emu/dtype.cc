@@ -2,33 +2,14 @@
 
 #include <cstring>
 
+#include "common/nccl_datatype.h"
 #include "emu/lowp.h"
 
 namespace ddrr::emu {
 
 bool IsValidDataType(int dtype) { return dtype >= 0 && dtype < kNumDataTypes; }
 
-size_t ElementSize(DataType dtype) {
-  switch (dtype) {
-    case DataType::kInt8:
-    case DataType::kUint8:
-    case DataType::kFloat8e4m3:
-    case DataType::kFloat8e5m2:
-      return 1;
-    case DataType::kFloat16:
-    case DataType::kBfloat16:
-      return 2;
-    case DataType::kInt32:
-    case DataType::kUint32:
-    case DataType::kFloat32:
-      return 4;
-    case DataType::kInt64:
-    case DataType::kUint64:
-    case DataType::kFloat64:
-      return 8;
-  }
-  return 0;
-}
+size_t ElementSize(DataType dtype) { return DatatypeBytes(static_cast<int>(dtype)); }
 
 bool IsFloating(DataType dtype) {
   switch (dtype) {

@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "common/nccl_datatype.h"
+
 namespace ddrr::emu {
 
 enum class DataType : int {
@@ -21,7 +23,7 @@ enum class DataType : int {
   kFloat8e4m3 = 10,
   kFloat8e5m2 = 11,
 };
-inline constexpr int kNumDataTypes = 12;
+inline constexpr int kNumDataTypes = kNcclDatatypeCount;
 
 enum class RedOpKind : int { kSum = 0, kProd = 1, kMax = 2, kMin = 3, kAvg = 4, kPreMulSum = 5 };
 

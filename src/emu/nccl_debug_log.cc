@@ -15,6 +15,7 @@
 
 #include "common/debug_env.h"
 #include "common/mutex.h"
+#include "common/params.h"
 #include "emu/comm.h"
 
 namespace ddrr::emu::nccl_debug {
@@ -42,12 +43,12 @@ void SetupOnce() {
   // NCCL cuts the host name at its first dot, in the prefix and in the file name.
   gethostname(g_host, sizeof(g_host) - 1);
   if (char* dot = strchr(g_host, '.')) *dot = '\0';
-  const char* level = getenv("NCCL_DEBUG");
+  const char* level = getenv(param::Name(param::kNcclDebug));
   int l = level ? log::ParseLevel(level, 0) : 0;
-  if (const char* subsys = getenv("NCCL_DEBUG_SUBSYS"))
+  if (const char* subsys = getenv(param::Name(param::kNcclDebugSubsys)))
     g_mask = log::ParseSubsys(subsys, kNames, sizeof(kNames) / sizeof(kNames[0]));
   g_out = stdout;
-  if (const char* file = getenv("NCCL_DEBUG_FILE"); file && l > 0) {
+  if (const char* file = getenv(param::Name(param::kNcclDebugFile)); file && l > 0) {
     if (FILE* f = fopen(log::ExpandPath(file, g_host).c_str(), "w"))
       g_out = f;
     else

@@ -39,6 +39,14 @@ class Result {
   std::string message_;
 };
 
+// Returns the Result of `expr` from the enclosing function when it failed (NCCLCHECK style); a
+// pending result goes on.
+#define EMU_CHECK(expr)                                       \
+  do {                                                        \
+    ::ddrr::emu::Result emu_check_result_ = (expr);           \
+    if (emu_check_result_.failed()) return emu_check_result_; \
+  } while (0)
+
 // Converts an infrastructure failure (shared memory, copies) into an emu Result.
 inline Result FromStatus(const Status& status, Code code) {
   return status.ok() ? Result::Ok() : Result(code, status.message());

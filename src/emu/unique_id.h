@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <string>
 
+#include "common/fnv1a.h"
+
 namespace ddrr::emu {
 
 inline constexpr size_t kUniqueIdBytes = 128;
@@ -27,7 +29,6 @@ UniqueId DecodeUniqueId(const UniqueIdBytes& bytes);
 // Segment names all start with this, followed by "<creator pid>-<16 hex digits>".
 inline constexpr const char* kSegmentPrefix = "ddrr-emu-";
 std::string SegmentName(int creator_pid, uint64_t key);
-uint64_t Fnv1a(const void* data, size_t bytes, uint64_t seed = 0xcbf29ce484222325ull);
 std::string Hex64(uint64_t v);
 
 }  // namespace ddrr::emu

@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "common/params.h"
+
 namespace ddrr::gpushare {
 namespace {
 
@@ -33,18 +35,13 @@ std::string WithDomain(unsigned long domain, std::string_view rest) {
 }  // namespace
 
 StatusOr<int> ParseRanksPerGpu(const char* text) {
-  std::string shown = text == nullptr ? "(unset)" : text;
-  if (text != nullptr && isdigit(static_cast<unsigned char>(*text))) {  // no sign, no blanks
-    char* end = nullptr;
-    errno = 0;
-    long value = strtol(text, &end, 10);
-    if (errno == 0 && *end == '\0' && value >= 1 && value <= kMaxRanksPerGpu) {
-      return static_cast<int>(value);
-    }
+  if (text == nullptr) {
+    return Status::InvalidArgument("DDRR_RANKS_PER_GPU=(unset) is not a number of ranks in [1, " +
+                                   std::to_string(kMaxRanksPerGpu) + "]");
   }
-  return Status::InvalidArgument("DDRR_RANKS_PER_GPU=" + shown +
-                                 " is not a number of ranks in [1, " +
-                                 std::to_string(kMaxRanksPerGpu) + "]");
+  StatusOr<int64_t> k = param::ParseInt(param::kRanksPerGpu, text);
+  if (!k.ok()) return k.status();
+  return static_cast<int>(*k);
 }
 
 std::string VirtualBusId(std::string_view real_id, int slot) {

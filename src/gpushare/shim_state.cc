@@ -6,6 +6,8 @@
 #include <cstdlib>
 
 #include "common/log.h"
+#include "common/params.h"
+#include "common/symbol_resolver.h"
 
 namespace ddrr::gpushare {
 namespace {
@@ -16,17 +18,11 @@ thread_local int t_virtual_device = -1;
 
 std::atomic<int> g_real_count{-1};
 
-bool InThisLibrary(const void* address) {
-  Dl_info mine{}, theirs{};
-  return dladdr(reinterpret_cast<const void*>(&InThisLibrary), &mine) != 0 &&
-         dladdr(address, &theirs) != 0 && mine.dli_fbase == theirs.dli_fbase;
-}
-
 }  // namespace
 
 const DeviceMap& Map() {
   static const DeviceMap map = [] {
-    const char* text = getenv("DDRR_RANKS_PER_GPU");
+    const char* text = getenv(param::Name(param::kRanksPerGpu));  // set but empty is an error
     StatusOr<int> k = ParseRanksPerGpu(text);
     if (k.ok()) return DeviceMap(*k);
     DDRR_WARN("gpushare: %s; devices are not shared (set it to the ranks per GPU, e.g. 4)",
@@ -37,23 +33,13 @@ const DeviceMap& Map() {
 }
 
 void* FindNext(const char* name) {
-  void* found = dlsym(RTLD_NEXT, name);
-  if (found == nullptr) {
-    // A program that dlopened the runtime RTLD_LOCAL: not in the global scope, but loaded.
-    if (void* handle = dlopen("libcudart.so.13", RTLD_NOLOAD | RTLD_LAZY)) {
-      found = dlsym(handle, name);
-      dlclose(handle);
-    }
-  }
-  return found != nullptr && !InThisLibrary(found) ? found : nullptr;
+  return FindNextDefinition({name}, "libcudart.so.13", reinterpret_cast<const void*>(&FindNext),
+                            dlsym);
 }
 
 cudaError_t NoNext(const char* name) {
-  static std::atomic<bool> warned{false};
-  if (!warned.exchange(true)) {
-    DDRR_WARN("gpushare: no CUDA runtime defines %s after libddrr_gpushare.so; returning an error",
-              name);
-  }
+  DDRR_WARN_ONCE(
+      "gpushare: no CUDA runtime defines %s after libddrr_gpushare.so; returning an error", name);
   return cudaErrorSharedObjectSymbolNotFound;
 }
 

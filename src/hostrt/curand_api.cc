@@ -3,11 +3,9 @@
 // curandSetStream is recorded, never waited on). Pseudo-random types only.
 #include <curand.h>
 
-#include <cstdio>
-#include <set>
 #include <string>
 
-#include "common/mutex.h"
+#include "common/log.h"
 #include "hostrt/curand_generator.h"
 
 struct curandGenerator_st {
@@ -17,9 +15,6 @@ struct curandGenerator_st {
   cudaStream_t cuda_stream = nullptr;
   curandOrdering_t ordering = CURAND_ORDERING_PSEUDO_DEFAULT;
 };
-
-using ddrr::Mutex;
-using ddrr::MutexLock;
 
 namespace {
 
@@ -48,14 +43,8 @@ curandStatus_t Create(curandGenerator_t* generator, curandRngType_t type) {
 }
 
 curandStatus_t Unsupported(const char* what) {
-  static Mutex mutex;
-  static std::set<std::string>* warned PT_GUARDED_BY(mutex) = new std::set<std::string>();
-  MutexLock lock(&mutex);
-  if (warned->insert(what).second) {
-    fprintf(stderr,
-            "ddrr host runtime: %s is not supported; it returns CURAND_STATUS_ARCH_MISMATCH\n",
-            what);
-  }
+  DDRR_WARN_ONCE_PER(
+      what, "host runtime: %s is not supported; it returns CURAND_STATUS_ARCH_MISMATCH", what);
   return CURAND_STATUS_ARCH_MISMATCH;
 }
 

@@ -10,32 +10,20 @@
 #include <cstring>
 #include <mutex>
 
+#include "common/params.h"
 #include "hostrt/allocations.h"
 #include "hostrt/errors.h"
 
 namespace ddrr::hostrt {
 namespace {
 
-constexpr int kDefaultDeviceCount = 8;
-constexpr int kMaxDeviceCount = 1024;
 constexpr int kRuntimeVersion = 13000;  // what CUDA 13.0's cudaRuntimeGetVersion reports
 // PCI bus numbers start here so that no device claims bus 0 (a host bridge on real machines).
 constexpr int kFirstPciBus = 1;
 
 thread_local int t_current_device = 0;
 
-int ParseDeviceCount() {
-  const char* value = getenv("DDRR_HOST_DEVICES");
-  if (value == nullptr || *value == '\0') return kDefaultDeviceCount;
-  char* end = nullptr;
-  long count = strtol(value, &end, 10);
-  if (*end != '\0' || count < 0 || count > kMaxDeviceCount) {
-    fprintf(stderr, "ddrr host runtime: DDRR_HOST_DEVICES=%s is not a count in [0, %d]; using %d\n",
-            value, kMaxDeviceCount, kDefaultDeviceCount);
-    return kDefaultDeviceCount;
-  }
-  return static_cast<int>(count);
-}
+int ParseDeviceCount() { return static_cast<int>(param::Int(param::kHostDevices)); }
 
 // A stable identity per device index, so that every process of a job (and every run) sees the
 // same uuid for "device 3": NCCL-style code hashes uuids and bus ids to match peers.

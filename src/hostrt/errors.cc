@@ -2,11 +2,9 @@
 // cudaGetErrorString.
 #include "hostrt/errors.h"
 
-#include <cstdio>
-#include <set>
 #include <string>
 
-#include "common/mutex.h"
+#include "common/log.h"
 #include "hostrt/unsupported.h"
 
 namespace ddrr::hostrt {
@@ -44,18 +42,10 @@ cudaError_t Finish(cudaError_t result) {
 }
 
 cudaError_t Unsupported(const char* what, cudaError_t result) {
-  static Mutex mutex;
-  // Outlives atexit users.
-  static std::set<std::string>* warned PT_GUARDED_BY(mutex) = new std::set<std::string>();
-  bool first;
-  {
-    MutexLock lock(&mutex);
-    first = warned->insert(what).second;
-  }
-  if (first) {
+  if (log::FirstTime(what)) {
     const ErrorText* text = FindErrorText(result);
-    fprintf(stderr, "ddrr host runtime: %s is not supported without a GPU; it returns %s\n", what,
-            text ? text->name : kUnrecognized);
+    DDRR_WARN("host runtime: %s is not supported without a GPU; it returns %s", what,
+              text ? text->name : kUnrecognized);
   }
   return Finish(result);
 }

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/log.h"
 #include "hostrt/aliases.h"
 #include "hostrt/errors.h"
 #include "hostrt/module_registry.h"
@@ -28,13 +29,10 @@ struct CallConfiguration {
 thread_local std::vector<CallConfiguration> t_call_configurations;
 
 cudaError_t FailLaunch(const std::string& kernel_name) {
-  static std::once_flag warned;
-  std::call_once(warned, [&] {
-    fprintf(stderr,
-            "ddrr host runtime: kernel launches need a GPU; launching %s returns "
-            "cudaErrorNoKernelImageForDevice (as will every later launch)\n",
-            kernel_name.c_str());
-  });
+  DDRR_WARN_ONCE(
+      "host runtime: kernel launches need a GPU; launching %s returns "
+      "cudaErrorNoKernelImageForDevice (as will every later launch)",
+      kernel_name.c_str());
   return Finish(kNoGpuError);
 }
 

@@ -19,6 +19,7 @@
 #include "common/crc32c.h"
 #include "common/log.h"
 #include "common/mutex.h"
+#include "common/params.h"
 #include "interpose/data_capture.h"
 #include "interpose/session.h"
 #include "interpose/wrapper_support.h"
@@ -36,7 +37,7 @@ using replay::app::ScriptRng;
 using replay::app::ScriptThread;
 namespace sf = replay::app;
 
-enum class Policy { kStop, kReport, kIgnore };
+enum class Policy { kStop, kReport, kIgnore };  // DDRR_REPLAY_ON_DIVERGENCE's choices
 
 struct Script {
   const uint8_t* base = nullptr;
@@ -137,11 +138,6 @@ bool Corresponds(const std::string& family, uint64_t recorded, uint64_t replayed
 const char* Env(const char* name) {
   const char* v = getenv(name);
   return v && *v ? v : nullptr;
-}
-
-template <typename Fn>
-Fn RealCudart(const char* name) {
-  return reinterpret_cast<Fn>(Resolve(Library::kCudart, name));
 }
 
 // Appends one line to the result file (the CLI's report reads it).
@@ -250,16 +246,14 @@ std::string Hex(uint64_t v) {
 }  // namespace
 
 void StartAppReplay() {
-  const char* dir = Env("DDRR_REPLAY_DIR");
+  const char* dir = param::Raw(param::kReplayDir);
   const char* rank = Env("RANK");
   if (!dir) return;
   const std::string prefix = std::string(dir) + "/rank-" + (rank ? rank : "0");
   if (!MapScript(prefix + ".script")) return;
-  if (const char* p = Env("DDRR_REPLAY_ON_DIVERGENCE")) {
-    if (strcmp(p, "report") == 0) g_policy = Policy::kReport;
-    if (strcmp(p, "ignore") == 0) g_policy = Policy::kIgnore;
-  }
-  if (const char* r = Env("DDRR_REPLAY_RESTORE_RNG")) g_restore_rng = strcmp(r, "0") != 0;
+  // The choices of DDRR_REPLAY_ON_DIVERGENCE are the Policy values in order.
+  g_policy = static_cast<Policy>(param::Choice(param::kReplayOnDivergence));
+  g_restore_rng = param::Flag(param::kReplayRestoreRng);
   g_resuming = g_script.header->resume_step != INT64_MIN;
   for (uint32_t i = 0; i < g_script.header->thread_count; ++i) {
     const ScriptThread& t = g_script.threads[i];
@@ -267,7 +261,7 @@ void StartAppReplay() {
     for (uint64_t k = 0; g_resuming && k < t.resume_call; ++k)
       if (g_script.calls[t.first_call + k].flags & sf::kCallSetup) ++g_expected_calls;
   }
-  if (const char* table_path = Env("DDRR_REPLAY_PROGRESS")) {
+  if (const char* table_path = param::Raw(param::kReplayProgress)) {
     auto table = replay::ProgressTable::Open(table_path);
     if (table.ok() && g_script.header->slot < static_cast<uint32_t>(table->slots())) {
       auto* kept = new replay::ProgressTable(std::move(*table));  // lives as long as the process
@@ -469,10 +463,8 @@ void ReplayStep::Input(int i, const void* buffer, cudaStream_t stream) {
     const ScriptArg& a = g_script.args[call->first_arg + j];
     if (a.kind == sf::kArgScalar && !(a.flags & sf::kArgOut) && given_[j].value != a.value) return;
   }
-  using SyncFn = cudaError_t (*)(cudaStream_t);
-  using CopyFn = cudaError_t (*)(void*, const void*, size_t, cudaMemcpyKind);
-  static const auto sync = RealCudart<SyncFn>("cudaStreamSynchronize");
-  static const auto copy = RealCudart<CopyFn>("cudaMemcpy");
+  static const auto sync = DDRR_REAL(kCudart, cudaStreamSynchronize);
+  static const auto copy = DDRR_REAL(kCudart, cudaMemcpy);
   if (!sync || !copy) return;
   std::string host(call->input_bytes, '\0');
   if (sync(stream) != cudaSuccess ||
@@ -578,22 +570,19 @@ bool ReplayStep::writes_outputs() const {
 }
 
 int ReplayStep::MapDevice(int device) const {
-  using CountFn = cudaError_t (*)(int*);
-  static const auto count_fn = RealCudart<CountFn>("cudaGetDeviceCount");
+  static const auto count_fn = DDRR_REAL(kCudart, cudaGetDeviceCount);
   int count = 0;
   if (!count_fn || count_fn(&count) != cudaSuccess || count <= 0 || device < 0) return device;
   return device % count;
 }
 
 void ReplayStep::WaitForQuery(cudaStream_t stream) const {
-  using Fn = cudaError_t (*)(cudaStream_t);
-  static const auto sync = RealCudart<Fn>("cudaStreamSynchronize");
+  static const auto sync = DDRR_REAL(kCudart, cudaStreamSynchronize);
   if (active_ && matched_ && !serve_ && sync) sync(stream);
 }
 
 void ReplayStep::WaitForQuery(cudaEvent_t event) const {
-  using Fn = cudaError_t (*)(cudaEvent_t);
-  static const auto sync = RealCudart<Fn>("cudaEventSynchronize");
+  static const auto sync = DDRR_REAL(kCudart, cudaEventSynchronize);
   if (active_ && matched_ && !serve_ && sync) sync(event);
 }
 
@@ -606,14 +595,13 @@ int64_t ReplayStep::OutScalar(int i) const {
       case trace::FunctionId::kNcclCommUserRank:
         return shape_rank_;
       case trace::FunctionId::kNcclCommCuDevice: {
-        using Fn = cudaError_t (*)(int*);
-        static const auto get = RealCudart<Fn>("cudaGetDevice");
+        static const auto get = DDRR_REAL(kCudart, cudaGetDevice);
         int device = 0;
         if (get) get(&device);
         return device;
       }
       default:
-        return 0;  // ncclCommGetAsyncError: ncclSuccess
+        return ncclSuccess;  // ncclCommGetAsyncError's asyncError
     }
   }
   if (!call || !matched_ || static_cast<uint32_t>(i) >= call->arg_count) return 0;
@@ -672,8 +660,7 @@ void ReplayStep::WriteOutput(void* buffer, cudaStream_t stream) {
     StopProgram("error");
   }
   if (!(call->flags & sf::kCallHasOutput) || !buffer) return;
-  using Fn = cudaError_t (*)(void*, const void*, size_t, cudaMemcpyKind, cudaStream_t);
-  static const auto copy = RealCudart<Fn>("cudaMemcpyAsync");
+  static const auto copy = DDRR_REAL(kCudart, cudaMemcpyAsync);
   if (copy)
     copy(buffer, g_script.blob + call->output_blob, call->output_bytes, cudaMemcpyDefault, stream);
 }

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <string>
 
+#include "common/params.h"
 #include "common/step_range.h"
 
 namespace ddrr::interpose {
@@ -15,62 +16,25 @@ namespace {
 CaptureSettings g_settings;
 std::atomic<int64_t> g_step{INT64_MIN};
 
-const char* Env(const char* name) {
-  const char* v = getenv(name);
-  return v && *v ? v : nullptr;
-}
-
-bool ParseInt(const char* s, int64_t* out) {
-  char* end = nullptr;
-  errno = 0;
-  const long long v = strtoll(s, &end, 10);
-  if (end == s || *end != '\0' || errno != 0) return false;
-  *out = v;
-  return true;
-}
-
-Status ParseMiB(const char* name, uint64_t* bytes) {
-  const char* v = Env(name);
-  if (!v) return Status::Ok();
-  int64_t mib = 0;
-  if (!ParseInt(v, &mib) || mib < 1 || mib > (1 << 20))
-    return Status::InvalidArgument(std::string(name) + "=" + v +
-                                   " is not a size in MiB (1..1048576)");
-  *bytes = static_cast<uint64_t>(mib) << 20;
-  return Status::Ok();
-}
-
 }  // namespace
 
 StatusOr<CaptureSettings> ParseCaptureSettings() {
   CaptureSettings s;
-  if (const char* level = Env("DDRR_LEVEL")) {
-    if (strcmp(level, "metadata") == 0) {
-      s.level = CaptureLevel::kMetadata;
-    } else if (strcmp(level, "digests") == 0) {
-      s.level = CaptureLevel::kDigests;
-    } else if (strcmp(level, "payloads") == 0) {
-      s.level = CaptureLevel::kPayloads;
-    } else {
-      return Status::InvalidArgument(std::string("DDRR_LEVEL=") + level +
-                                     " is not metadata, digests or payloads");
-    }
-  }
-  if (const char* steps = Env("DDRR_PAYLOAD_STEPS")) {
+  // The choices of DDRR_LEVEL are the CaptureLevel values in order.
+  DDRR_ASSIGN_OR_RETURN(const int level, param::CheckedChoice(param::kLevel));
+  s.level = static_cast<CaptureLevel>(level);
+  if (const char* steps = param::Raw(param::kPayloadSteps)) {
     if (!ParseStepRange(steps, &s.step_begin, &s.step_end))
       return Status::InvalidArgument(std::string("DDRR_PAYLOAD_STEPS=") + steps +
                                      " is not a step range A-B with 0 <= A <= B");
     s.has_step_window = true;
   }
-  DDRR_RETURN_IF_ERROR(ParseMiB("DDRR_PAYLOAD_MB", &s.payload_budget_bytes));
-  DDRR_RETURN_IF_ERROR(ParseMiB("DDRR_STAGING_MB", &s.staging_bytes));
-  if (const char* k = Env("DDRR_KERNELS")) {
-    if (strcmp(k, "full") == 0) {
-      s.kernels_full = true;
-    } else if (strcmp(k, "count") != 0) {
-      return Status::InvalidArgument(std::string("DDRR_KERNELS=") + k + " is not count or full");
-    }
-  }
+  DDRR_ASSIGN_OR_RETURN(const int64_t payload_mib, param::CheckedInt(param::kPayloadMb));
+  s.payload_budget_bytes = static_cast<uint64_t>(payload_mib) << 20;
+  DDRR_ASSIGN_OR_RETURN(const int64_t staging_mib, param::CheckedInt(param::kStagingMb));
+  s.staging_bytes = static_cast<uint64_t>(staging_mib) << 20;
+  DDRR_ASSIGN_OR_RETURN(const int kernels, param::CheckedChoice(param::kKernels));
+  s.kernels_full = kernels == 1;  // count|full
   return s;
 }
 

@@ -10,6 +10,7 @@
 
 #include "common/log.h"
 #include "common/mutex.h"
+#include "common/params.h"
 #include "interpose/data_capture.h"
 #include "interpose/session.h"
 #include "interpose/wrapper_support.h"
@@ -21,30 +22,17 @@ namespace {
 
 // The real CUDA runtime functions: the poller must never go through (and record) the wrappers.
 struct Cuda {
-  cudaError_t (*event_create)(cudaEvent_t*, unsigned int);
-  cudaError_t (*event_record)(cudaEvent_t, cudaStream_t);
-  cudaError_t (*event_query)(cudaEvent_t);
-  cudaError_t (*is_capturing)(cudaStream_t, cudaStreamCaptureStatus*);
-  cudaError_t (*exchange_capture_mode)(cudaStreamCaptureMode*);
-  bool ok = false;
+  decltype(&cudaEventCreateWithFlags) event_create = DDRR_REAL(kCudart, cudaEventCreateWithFlags);
+  decltype(&cudaEventRecord) event_record = DDRR_REAL(kCudart, cudaEventRecord);
+  decltype(&cudaEventQuery) event_query = DDRR_REAL(kCudart, cudaEventQuery);
+  decltype(&cudaStreamIsCapturing) is_capturing = DDRR_REAL(kCudart, cudaStreamIsCapturing);
+  decltype(&cudaThreadExchangeStreamCaptureMode) exchange_capture_mode =
+      DDRR_REAL(kCudart, cudaThreadExchangeStreamCaptureMode);
+  bool ok = event_create && event_record && event_query && is_capturing;
 };
 
 const Cuda& RealCuda() {
-  static const Cuda cuda = [] {
-    Cuda c{};
-    c.event_create = reinterpret_cast<decltype(c.event_create)>(
-        Resolve(Library::kCudart, "cudaEventCreateWithFlags"));
-    c.event_record =
-        reinterpret_cast<decltype(c.event_record)>(Resolve(Library::kCudart, "cudaEventRecord"));
-    c.event_query =
-        reinterpret_cast<decltype(c.event_query)>(Resolve(Library::kCudart, "cudaEventQuery"));
-    c.is_capturing = reinterpret_cast<decltype(c.is_capturing)>(
-        Resolve(Library::kCudart, "cudaStreamIsCapturing"));
-    c.exchange_capture_mode = reinterpret_cast<decltype(c.exchange_capture_mode)>(
-        Resolve(Library::kCudart, "cudaThreadExchangeStreamCaptureMode"));
-    c.ok = c.event_create && c.event_record && c.event_query && c.is_capturing;
-    return c;
-  }();
+  static const Cuda cuda;
   return cuda;
 }
 
@@ -287,10 +275,7 @@ class Poller {
   std::atomic<bool> stopping_{false};
   std::atomic<bool> failed_{false};
   // DDRR_COMPLETIONS=0 turns tracking off (calls are still recorded).
-  const bool enabled_ = [] {
-    const char* v = std::getenv("DDRR_COMPLETIONS");
-    return v == nullptr || std::string_view(v) != "0";
-  }();
+  const bool enabled_ = param::Flag(param::kCompletions);
 };
 
 // Collectives issued inside a group complete with the group: remember their streams until the

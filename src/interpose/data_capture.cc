@@ -22,28 +22,22 @@ namespace {
 
 // The real functions: the digester's own calls are never recorded.
 struct Real {
-  cudaError_t (*memcpy_async)(void*, const void*, size_t, cudaMemcpyKind, cudaStream_t);
-  cudaError_t (*host_alloc)(void**, size_t, unsigned int);
-  cudaError_t (*get_last_error)();
-  cudaError_t (*exchange_capture_mode)(cudaStreamCaptureMode*);
-  ncclResult_t (*comm_count)(ncclComm_t, int*);
-  ncclResult_t (*comm_user_rank)(ncclComm_t, int*);
-  bool ok = false;
+  decltype(&cudaMemcpyAsync) memcpy_async = DDRR_REAL(kCudart, cudaMemcpyAsync);
+  // cudaHostAlloc has C++ overloads: the C one's type by hand.
+  cudaError_t (*host_alloc)(void**, size_t, unsigned int) =
+      interpose::Real<cudaError_t (*)(void**, size_t, unsigned int)>(Library::kCudart,
+                                                                     "cudaHostAlloc");
+  decltype(&cudaGetLastError) get_last_error = DDRR_REAL(kCudart, cudaGetLastError);
+  decltype(&cudaThreadExchangeStreamCaptureMode) exchange_capture_mode =
+      DDRR_REAL(kCudart, cudaThreadExchangeStreamCaptureMode);
+  decltype(&ncclCommCount) comm_count = DDRR_REAL(kNccl, ncclCommCount);
+  decltype(&ncclCommUserRank) comm_user_rank = DDRR_REAL(kNccl, ncclCommUserRank);
+  bool ok = memcpy_async && host_alloc && get_last_error;
 };
 
 const Real& Fns() {
   static const Real real = [] {
-    Real r{};
-    auto cuda = [](const char* name) { return Resolve(Library::kCudart, name); };
-    auto nccl = [](const char* name) { return Resolve(Library::kNccl, name); };
-    r.memcpy_async = reinterpret_cast<decltype(r.memcpy_async)>(cuda("cudaMemcpyAsync"));
-    r.host_alloc = reinterpret_cast<decltype(r.host_alloc)>(cuda("cudaHostAlloc"));
-    r.get_last_error = reinterpret_cast<decltype(r.get_last_error)>(cuda("cudaGetLastError"));
-    r.exchange_capture_mode = reinterpret_cast<decltype(r.exchange_capture_mode)>(
-        cuda("cudaThreadExchangeStreamCaptureMode"));
-    r.comm_count = reinterpret_cast<decltype(r.comm_count)>(nccl("ncclCommCount"));
-    r.comm_user_rank = reinterpret_cast<decltype(r.comm_user_rank)>(nccl("ncclCommUserRank"));
-    r.ok = r.memcpy_async && r.host_alloc && r.get_last_error;
+    Real r;
     if (!r.ok) DDRR_WARN("digests off: the CUDA runtime's copy functions were not found");
     return r;
   }();

@@ -71,8 +71,7 @@ DlsymFn Real() {
   if (fn != nullptr) {
     g_real.store(fn, std::memory_order_release);
   } else {
-    static std::atomic<bool> warned{false};
-    if (!warned.exchange(true)) DDRR_WARN("cannot find the real dlsym; dlsym returns NULL");
+    DDRR_WARN_ONCE("cannot find the real dlsym; dlsym returns NULL");
   }
   return fn;
 }
@@ -95,13 +94,10 @@ void* LookUpInHandle(DlsymFn real, void* handle, const char* name, void* wrapper
   const void* target = Resolve(LibraryOf(name), name);
   const bool same_library = target != nullptr && SameObject(target, found);
   if (!same_library) {
-    static std::atomic<bool> warned{false};
-    if (!warned.exchange(true)) {
-      DDRR_WARN(
-          "dlsym(%s) found it in a library that ddrr does not forward to (a second copy?); "
-          "calls through that handle are not recorded",
-          name);
-    }
+    DDRR_WARN_ONCE(
+        "dlsym(%s) found it in a library that ddrr does not forward to (a second copy?); "
+        "calls through that handle are not recorded",
+        name);
   }
   // Resolve's lookups may have failed on the way; after a successful dlsym, dlerror() is NULL.
   // This lookup cannot fail (libddrr exports dlsym) and clears it.

@@ -29,6 +29,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "common/symbol_resolver.h"
 #include "interpose/app_replay.h"
 #include "interpose/dl_hooks.h"
 #include "interpose/session.h"
@@ -93,30 +94,39 @@ long RawSyscall(long n, long a = 0, long b = 0, long c = 0, long d = 0, long e =
 
 // The next definition of `name` after libddrr (glibc, libstdc++), looked up once. nullptr while
 // this thread is already looking one up (dlsym re-entering a hook) or if there is none.
-void* Real(std::atomic<void*>& slot, const char* name) {
+void* NextOnce(std::atomic<void*>& slot, const char* name) {
   void* p = slot.load(std::memory_order_acquire);
   if (p || t_resolving) return p;
   t_resolving = true;
   const int saved = errno;
-  p = RealDlsym(RTLD_NEXT, name);
-  if (!p && strncmp(name, "_ZNSt", 5) == 0) {
-    // libstdc++ loaded RTLD_LOCAL by an extension module: loaded, but not after us in scope.
-    if (void* h = dlopen("libstdc++.so.6", RTLD_NOLOAD | RTLD_LAZY)) {
-      p = RealDlsym(h, name);
-      dlclose(h);
-    }
-  }
+  // libstdc++ may be loaded RTLD_LOCAL by an extension module: loaded, but not after us in scope.
+  const char* soname = strncmp(name, "_ZNSt", 5) == 0 ? "libstdc++.so.6" : nullptr;
+  p = FindNextDefinition({name}, soname, reinterpret_cast<const void*>(&RawSyscall), RealDlsym);
   errno = saved;
   t_resolving = false;
   if (p) slot.store(p, std::memory_order_release);
   return p;
 }
 
-#define DDRR_REAL(fn_type, name)                        \
-  ([]() {                                               \
-    static std::atomic<void*> slot{nullptr};            \
-    return reinterpret_cast<fn_type>(Real(slot, name)); \
+#define DDRR_NEXT(fn_type, name)                            \
+  ([]() {                                                   \
+    static std::atomic<void*> slot{nullptr};                \
+    return reinterpret_cast<fn_type>(NextOnce(slot, name)); \
   }())
+
+// The mode argument of an open-style call, present only when `flags` create a file; in the
+// variadic hook itself, as va_start needs.
+#define DDRR_OPEN_MODE(flags)      \
+  ({                               \
+    mode_t mode_ = 0;              \
+    if (NeedsMode(flags)) {        \
+      va_list ap_;                 \
+      va_start(ap_, flags);        \
+      mode_ = va_arg(ap_, mode_t); \
+      va_end(ap_);                 \
+    }                              \
+    mode_;                         \
+  })
 
 // One hooked call on this thread: records only if it is the outermost ddrr hook of the thread
 // and the recorder already runs; while it lives, every nested hook passes through.
@@ -252,6 +262,20 @@ void FillRandom(void* buf, size_t n) {
   }
 }
 
+// std::random_device's draw through `real`, recorded or replayed (both ABIs' hooks).
+unsigned int RandomDeviceDraw(GetvalFn real, void* self) {
+  EntropyScope scope;
+  unsigned int v = 0;
+  if (size_t served; Replayed(scope, kRandomDevice, &v, sizeof(v), &served)) return v;
+  if (real) {
+    v = real(self);
+  } else {
+    FillRandom(&v, sizeof(v));  // unreachable in practice: libstdc++ defines the caller's symbol
+  }
+  if (scope.recording()) Record(kRandomDevice, &v, sizeof(v), 0);
+  return v;
+}
+
 }  // namespace
 }  // namespace ddrr::interpose
 
@@ -260,7 +284,7 @@ using namespace ddrr::interpose;  // NOLINT(build/namespaces): hooks must be glo
 extern "C" {
 
 DDRR_EXPORT ssize_t getrandom(void* buf, size_t len, unsigned int flags) {
-  auto real = DDRR_REAL(GetrandomFn, "getrandom");
+  auto real = DDRR_NEXT(GetrandomFn, "getrandom");
   EntropyScope scope;
   if (size_t served; Replayed(scope, kGetrandom, buf, len, &served, flags))
     return static_cast<ssize_t>(served);
@@ -272,7 +296,7 @@ DDRR_EXPORT ssize_t getrandom(void* buf, size_t len, unsigned int flags) {
 }
 
 DDRR_EXPORT int getentropy(void* buf, size_t len) {
-  auto real = DDRR_REAL(GetentropyFn, "getentropy");
+  auto real = DDRR_NEXT(GetentropyFn, "getentropy");
   EntropyScope scope;
   if (size_t served; len > 0 && Replayed(scope, kGetentropy, buf, len, &served)) return 0;
   int rc;
@@ -299,7 +323,7 @@ DDRR_EXPORT long syscall(long number, ...) noexcept {
   long a[6];
   for (long& v : a) v = va_arg(ap, long);
   va_end(ap);
-  auto real = DDRR_REAL(SyscallFn, "syscall");
+  auto real = DDRR_NEXT(SyscallFn, "syscall");
   if (number != SYS_getrandom) {
     return real ? real(number, a[0], a[1], a[2], a[3], a[4], a[5])
                 : RawSyscall(number, a[0], a[1], a[2], a[3], a[4], a[5]);
@@ -318,80 +342,56 @@ DDRR_EXPORT long syscall(long number, ...) noexcept {
 }
 
 DDRR_EXPORT int open(const char* path, int flags, ...) {
-  mode_t mode = 0;
-  if (NeedsMode(flags)) {
-    va_list ap;
-    va_start(ap, flags);
-    mode = va_arg(ap, mode_t);
-    va_end(ap);
-  }
-  auto real = DDRR_REAL(OpenFn, "open");
+  const mode_t mode = DDRR_OPEN_MODE(flags);
+  auto real = DDRR_NEXT(OpenFn, "open");
   if (!real) return DoOpenat(nullptr, AT_FDCWD, path, flags, mode);
   return TrackOpen(real(path, flags, mode), path);
 }
 
 DDRR_EXPORT int open64(const char* path, int flags, ...) {
-  mode_t mode = 0;
-  if (NeedsMode(flags)) {
-    va_list ap;
-    va_start(ap, flags);
-    mode = va_arg(ap, mode_t);
-    va_end(ap);
-  }
-  auto real = DDRR_REAL(OpenFn, "open64");
+  const mode_t mode = DDRR_OPEN_MODE(flags);
+  auto real = DDRR_NEXT(OpenFn, "open64");
   if (!real) return DoOpenat(nullptr, AT_FDCWD, path, flags | O_LARGEFILE, mode);
   return TrackOpen(real(path, flags, mode), path);
 }
 
 DDRR_EXPORT int openat(int dirfd, const char* path, int flags, ...) {
-  mode_t mode = 0;
-  if (NeedsMode(flags)) {
-    va_list ap;
-    va_start(ap, flags);
-    mode = va_arg(ap, mode_t);
-    va_end(ap);
-  }
-  return DoOpenat(DDRR_REAL(OpenatFn, "openat"), dirfd, path, flags, mode);
+  const mode_t mode = DDRR_OPEN_MODE(flags);
+  return DoOpenat(DDRR_NEXT(OpenatFn, "openat"), dirfd, path, flags, mode);
 }
 
 DDRR_EXPORT int openat64(int dirfd, const char* path, int flags, ...) {
-  mode_t mode = 0;
-  if (NeedsMode(flags)) {
-    va_list ap;
-    va_start(ap, flags);
-    mode = va_arg(ap, mode_t);
-    va_end(ap);
-  }
-  return DoOpenat(DDRR_REAL(OpenatFn, "openat64"), dirfd, path, flags | O_LARGEFILE, mode);
+  const mode_t mode = DDRR_OPEN_MODE(flags);
+  return DoOpenat(DDRR_NEXT(OpenatFn, "openat64"), dirfd, path, flags | O_LARGEFILE, mode);
 }
 
 // _FORTIFY_SOURCE builds call these when the flags are not a compile-time constant.
 DDRR_EXPORT int __open_2(const char* path, int flags) {
-  auto real = DDRR_REAL(Open2Fn, "__open_2");
+  auto real = DDRR_NEXT(Open2Fn, "__open_2");
   if (!real) return DoOpenat(nullptr, AT_FDCWD, path, flags, 0);
   return TrackOpen(real(path, flags), path);
 }
 
 DDRR_EXPORT int __open64_2(const char* path, int flags) {
-  auto real = DDRR_REAL(Open2Fn, "__open64_2");
+  auto real = DDRR_NEXT(Open2Fn, "__open64_2");
   if (!real) return DoOpenat(nullptr, AT_FDCWD, path, flags | O_LARGEFILE, 0);
   return TrackOpen(real(path, flags), path);
 }
 
 DDRR_EXPORT int __openat_2(int dirfd, const char* path, int flags) {
-  auto real = DDRR_REAL(Openat2Fn, "__openat_2");
+  auto real = DDRR_NEXT(Openat2Fn, "__openat_2");
   if (!real) return DoOpenat(nullptr, dirfd, path, flags, 0);
   return TrackOpen(real(dirfd, path, flags), path);
 }
 
 DDRR_EXPORT int __openat64_2(int dirfd, const char* path, int flags) {
-  auto real = DDRR_REAL(Openat2Fn, "__openat64_2");
+  auto real = DDRR_NEXT(Openat2Fn, "__openat64_2");
   if (!real) return DoOpenat(nullptr, dirfd, path, flags | O_LARGEFILE, 0);
   return TrackOpen(real(dirfd, path, flags), path);
 }
 
 DDRR_EXPORT ssize_t read(int fd, void* buf, size_t count) {
-  auto real = DDRR_REAL(ReadFn, "read");
+  auto real = DDRR_NEXT(ReadFn, "read");
   const ssize_t got =
       real ? real(fd, buf, count)
            : RawSyscall(SYS_read, fd, reinterpret_cast<long>(buf), static_cast<long>(count));
@@ -399,7 +399,7 @@ DDRR_EXPORT ssize_t read(int fd, void* buf, size_t count) {
 }
 
 DDRR_EXPORT ssize_t __read_chk(int fd, void* buf, size_t count, size_t buflen) {
-  auto real = DDRR_REAL(ReadChkFn, "__read_chk");
+  auto real = DDRR_NEXT(ReadChkFn, "__read_chk");
   if (!real) return read(fd, buf, count);
   const ssize_t got = real(fd, buf, count, buflen);
   return MaybeRandomFd(fd) ? RecordRead(fd, buf, got) : got;
@@ -408,43 +408,23 @@ DDRR_EXPORT ssize_t __read_chk(int fd, void* buf, size_t count, size_t buflen) {
 DDRR_EXPORT int close(int fd) {
   // Forget before closing: after the close another thread may get this number for a new open.
   if (fd >= 0 && fd < kMaxFd) g_random_fd[fd].store(0, std::memory_order_relaxed);
-  auto real = DDRR_REAL(CloseFn, "close");
+  auto real = DDRR_NEXT(CloseFn, "close");
   return real ? real(fd) : static_cast<int>(RawSyscall(SYS_close, fd));
 }
 
 // unsigned int std::random_device::_M_getval(): the draw behind operator(). On x86 it may be
 // RDRAND, invisible to every other hook here.
 DDRR_EXPORT unsigned int _ZNSt13random_device9_M_getvalEv(void* self) {
-  auto real = DDRR_REAL(GetvalFn, "_ZNSt13random_device9_M_getvalEv");
-  EntropyScope scope;
-  unsigned int v = 0;
-  if (size_t served; Replayed(scope, kRandomDevice, &v, sizeof(v), &served)) return v;
-  if (real) {
-    v = real(self);
-  } else {
-    FillRandom(&v, sizeof(v));  // unreachable in practice: libstdc++ defines the caller's symbol
-  }
-  if (scope.recording()) Record(kRandomDevice, &v, sizeof(v), 0);
-  return v;
+  return RandomDeviceDraw(DDRR_NEXT(GetvalFn, "_ZNSt13random_device9_M_getvalEv"), self);
 }
 
 // The pre-C++11-ABI twin, used by objects built against old libstdc++ headers.
 DDRR_EXPORT unsigned int _ZNSt13random_device13_M_getval_pretrEv(void* self) {
-  auto real = DDRR_REAL(GetvalFn, "_ZNSt13random_device13_M_getval_pretrEv");
-  EntropyScope scope;
-  unsigned int v = 0;
-  if (size_t served; Replayed(scope, kRandomDevice, &v, sizeof(v), &served)) return v;
-  if (real) {
-    v = real(self);
-  } else {
-    FillRandom(&v, sizeof(v));
-  }
-  if (scope.recording()) Record(kRandomDevice, &v, sizeof(v), 0);
-  return v;
+  return RandomDeviceDraw(DDRR_NEXT(GetvalFn, "_ZNSt13random_device13_M_getval_pretrEv"), self);
 }
 
 DDRR_EXPORT uint32_t arc4random() noexcept {
-  auto real = DDRR_REAL(Arc4Fn, "arc4random");
+  auto real = DDRR_NEXT(Arc4Fn, "arc4random");
   EntropyScope scope;
   uint32_t v = 0;
   if (size_t served; Replayed(scope, kArc4random, &v, sizeof(v), &served)) return v;
@@ -458,7 +438,7 @@ DDRR_EXPORT uint32_t arc4random() noexcept {
 }
 
 DDRR_EXPORT void arc4random_buf(void* buf, size_t n) noexcept {
-  auto real = DDRR_REAL(Arc4BufFn, "arc4random_buf");
+  auto real = DDRR_NEXT(Arc4BufFn, "arc4random_buf");
   EntropyScope scope;
   if (size_t served; n > 0 && Replayed(scope, kArc4random, buf, n, &served)) return;
   if (real) {
@@ -471,7 +451,7 @@ DDRR_EXPORT void arc4random_buf(void* buf, size_t n) noexcept {
 
 // Records the value returned, not the draws behind it: a replay hands back the result.
 DDRR_EXPORT uint32_t arc4random_uniform(uint32_t upper_bound) noexcept {
-  auto real = DDRR_REAL(Arc4UniformFn, "arc4random_uniform");
+  auto real = DDRR_NEXT(Arc4UniformFn, "arc4random_uniform");
   EntropyScope scope;
   uint32_t v = 0;
   if (size_t served; Replayed(scope, kArc4random, &v, sizeof(v), &served)) return v;

@@ -34,11 +34,6 @@ inline void Count(cudaStream_t stream) {
   t_counts.push_back({stream, 1});
 }
 
-template <typename Fn>
-Fn Real(const char* name) {
-  return reinterpret_cast<Fn>(Resolve(Library::kCudart, name));
-}
-
 trace::Dim3Value Dim(dim3 d) { return {d.x, d.y, d.z}; }
 
 // DDRR_KERNELS=full: the launch as a call event. `internal`: the launch came through
@@ -66,6 +61,17 @@ cudaError_t RecordedLaunch(bool internal, const void* func, dim3 grid, dim3 bloc
   return result;
 }
 
+// Every launch wrapper: counted, recorded under DDRR_KERNELS=full, forwarded to `real`.
+// `internal`: nvcc's __cudaLaunchKernel, whose kernel handle is not a function pointer.
+template <typename Fn, typename Kernel>
+cudaError_t ForwardLaunch(Fn real, const char* name, bool internal, Kernel kernel, dim3 grid,
+                          dim3 block, void** args, size_t shared_mem, cudaStream_t stream) {
+  if (real == nullptr) return Missing<cudaError_t>(name);
+  Count(stream);
+  return RecordedLaunch(internal, kernel, grid, block, shared_mem, stream,
+                        [&] { return real(kernel, grid, block, args, shared_mem, stream); });
+}
+
 }  // namespace
 
 void FlushLaunchCounts(uint64_t time_ns) {
@@ -85,60 +91,34 @@ void FlushLaunchCounts(uint64_t time_ns) {
 
 }  // namespace ddrr::interpose
 
+using ddrr::interpose::ForwardLaunch;
+using ddrr::interpose::Library;
 using ddrr::interpose::Missing;
+using ddrr::interpose::Real;
 
+// The C launch functions have C++ template overloads: their types by hand.
 using LaunchFn = cudaError_t (*)(const void*, dim3, dim3, void**, size_t, cudaStream_t);
 using KernelLaunchFn = cudaError_t (*)(cudaKernel_t, dim3, dim3, void**, size_t, cudaStream_t);
 using LaunchExFn = cudaError_t (*)(const cudaLaunchConfig_t*, const void*, void**);
 
-extern "C" DDRR_EXPORT cudaError_t cudaLaunchKernel(const void* func, dim3 grid, dim3 block,
-                                                    void** args, size_t shared_mem,
-                                                    cudaStream_t stream) {
-  static const auto real = ddrr::interpose::Real<LaunchFn>("cudaLaunchKernel");
-  if (real == nullptr) return Missing<cudaError_t>("cudaLaunchKernel");
-  ddrr::interpose::Count(stream);
-  return ddrr::interpose::RecordedLaunch(false, func, grid, block, shared_mem, stream, [&] {
-    return real(func, grid, block, args, shared_mem, stream);
-  });
-}
+// The four launch wrappers with the <<<>>> argument list: `internal` for __cudaLaunchKernel's
+// kernel handle.
+#define DDRR_LAUNCH_WRAPPER(name, Fn, Kernel, internal)                                         \
+  extern "C" DDRR_EXPORT cudaError_t name(Kernel kernel, dim3 grid, dim3 block, void** args,    \
+                                          size_t shared_mem, cudaStream_t stream) {             \
+    static const auto real = Real<Fn>(Library::kCudart, #name);                                 \
+    return ForwardLaunch(real, #name, internal, kernel, grid, block, args, shared_mem, stream); \
+  }
 
-extern "C" DDRR_EXPORT cudaError_t cudaLaunchKernel_ptsz(const void* func, dim3 grid, dim3 block,
-                                                         void** args, size_t shared_mem,
-                                                         cudaStream_t stream) {
-  static const auto real = ddrr::interpose::Real<LaunchFn>("cudaLaunchKernel_ptsz");
-  if (real == nullptr) return Missing<cudaError_t>("cudaLaunchKernel_ptsz");
-  ddrr::interpose::Count(stream);
-  return ddrr::interpose::RecordedLaunch(false, func, grid, block, shared_mem, stream, [&] {
-    return real(func, grid, block, args, shared_mem, stream);
-  });
-}
-
+DDRR_LAUNCH_WRAPPER(cudaLaunchKernel, LaunchFn, const void*, false)
+DDRR_LAUNCH_WRAPPER(cudaLaunchKernel_ptsz, LaunchFn, const void*, false)
 // What nvcc 13's <<<>>> calls (`-cudart shared`): __cudaLaunchKernel, not cudaLaunchKernel.
-extern "C" DDRR_EXPORT cudaError_t __cudaLaunchKernel(cudaKernel_t kernel, dim3 grid, dim3 block,
-                                                      void** args, size_t shared_mem,
-                                                      cudaStream_t stream) {
-  static const auto real = ddrr::interpose::Real<KernelLaunchFn>("__cudaLaunchKernel");
-  if (real == nullptr) return Missing<cudaError_t>("__cudaLaunchKernel");
-  ddrr::interpose::Count(stream);
-  return ddrr::interpose::RecordedLaunch(true, kernel, grid, block, shared_mem, stream, [&] {
-    return real(kernel, grid, block, args, shared_mem, stream);
-  });
-}
-
-extern "C" DDRR_EXPORT cudaError_t __cudaLaunchKernel_ptsz(cudaKernel_t kernel, dim3 grid,
-                                                           dim3 block, void** args,
-                                                           size_t shared_mem, cudaStream_t stream) {
-  static const auto real = ddrr::interpose::Real<KernelLaunchFn>("__cudaLaunchKernel_ptsz");
-  if (real == nullptr) return Missing<cudaError_t>("__cudaLaunchKernel_ptsz");
-  ddrr::interpose::Count(stream);
-  return ddrr::interpose::RecordedLaunch(true, kernel, grid, block, shared_mem, stream, [&] {
-    return real(kernel, grid, block, args, shared_mem, stream);
-  });
-}
+DDRR_LAUNCH_WRAPPER(__cudaLaunchKernel, KernelLaunchFn, cudaKernel_t, true)
+DDRR_LAUNCH_WRAPPER(__cudaLaunchKernel_ptsz, KernelLaunchFn, cudaKernel_t, true)
 
 extern "C" DDRR_EXPORT cudaError_t cudaLaunchKernelExC(const cudaLaunchConfig_t* config,
                                                        const void* func, void** args) {
-  static const auto real = ddrr::interpose::Real<LaunchExFn>("cudaLaunchKernelExC");
+  static const auto real = Real<LaunchExFn>(Library::kCudart, "cudaLaunchKernelExC");
   if (real == nullptr) return Missing<cudaError_t>("cudaLaunchKernelExC");
   ddrr::interpose::Count(config ? config->stream : nullptr);
   if (config == nullptr) return real(config, func, args);

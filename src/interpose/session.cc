@@ -16,10 +16,12 @@
 #include <random>
 
 #include "common/log.h"
+#include "common/params.h"
 #include "interpose/app_replay.h"
 #include "interpose/capture_config.h"
 #include "interpose/data_capture.h"
 #include "interpose/wrapper_support.h"
+#include "trace/format.h"
 #include "trace/record_encoders.h"
 
 namespace ddrr::interpose {
@@ -105,7 +107,7 @@ trace::HeaderInfo MakeHeader() {
   h.layers = {"nccl", "cudart", "curand"};
   h.start_unix_ns = g_start_unix_ns;
   h.start_mono_ns = g_start_ns;
-  if (const char* id = Env("DDRR_RUN_ID")) h.run_id = id;
+  if (const char* id = param::Raw(param::kRunId)) h.run_id = id;
   h.ddrr_version = DDRR_VERSION_STRING;
   return h;
 }
@@ -145,9 +147,9 @@ void Start() {
                                               .count());
   pthread_atfork(nullptr, nullptr, AtForkChild);
   StartAppReplay();  // a replayed program is replayed whether or not it records itself
-  if (const char* off = Env("DDRR_DISABLE"); off && strcmp(off, "0") != 0) return;
+  if (param::Flag(param::kDisable)) return;
   record::RecorderConfig config;
-  config.dir = Env("DDRR_OUT") ? Env("DDRR_OUT") : "ddrr-run";
+  config.dir = param::Text(param::kOut);
   auto capture = ParseCaptureSettings();
   if (!capture.ok()) {
     DDRR_WARN("%s; recording disabled, the job runs on unrecorded",
@@ -155,18 +157,13 @@ void Start() {
     return;
   }
   SetCapture(*capture);
-  if (const char* mb = Env("DDRR_SPOOL_MB")) {
-    char* end = nullptr;
-    const unsigned long v = strtoul(mb, &end, 10);
-    if (*end != '\0' || v < 1 || v > 65536) {
-      DDRR_WARN(
-          "DDRR_SPOOL_MB=%s is not a size in MiB (1..65536); recording disabled, the job "
-          "runs on unrecorded",
-          mb);
-      return;
-    }
-    config.wal_bytes = static_cast<size_t>(v) << 20;
+  StatusOr<int64_t> spool_mib = param::CheckedInt(param::kSpoolMb);
+  if (!spool_mib.ok()) {
+    DDRR_WARN("%s; recording disabled, the job runs on unrecorded",
+              spool_mib.status().message().c_str());
+    return;
   }
+  config.wal_bytes = static_cast<size_t>(*spool_mib) << 20;
   config.header = MakeHeader();
   config.header.capture.level = static_cast<int32_t>(capture->level);
   if (capture->has_step_window) {
@@ -218,7 +215,7 @@ void CloseSession() {
     r->Append(ThreadIndex(), NowNs() - g_start_ns, e.view(), {});
   }
   trace::FooterInfo f;
-  f.end_reason = 1;  // END_EXIT
+  f.end_reason = trace::kEndExit;
   f.end_time_ns = NowNs() - g_start_ns;
   Status st = r->Close(f);
   // A recorder that failed earlier has already said so, once.

@@ -12,8 +12,10 @@
 #include <unordered_map>
 
 #include "common/fast_clock.h"
+#include "common/fnv1a.h"
 #include "common/log.h"
 #include "common/mutex.h"
+#include "common/symbol_resolver.h"
 #include "interpose/app_replay.h"
 #include "interpose/completion.h"
 #include "interpose/dl_hooks.h"
@@ -39,18 +41,11 @@ const char* SonameOf(Library lib) {
   return "";
 }
 
-// Not our own wrapper: resolving to it would recurse.
-void* Lookup(void* handle, const std::string& name) {
-  void* p = RealDlsym(handle, name.c_str());
-  return p && !InLibddrr(p) ? p : nullptr;
-}
-
-// 64-bit FNV-1a, then a finalizer so nearby inputs spread.
+// FNV-1a, then a finalizer so nearby inputs spread.
 struct KeyHasher {
-  uint64_t h = 0xcbf29ce484222325ull;
+  uint64_t h = kFnv1aSeed;
   KeyHasher& Add(const void* data, size_t n) {
-    const auto* p = static_cast<const unsigned char*>(data);
-    for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 0x100000001b3ull;
+    h = Fnv1a(data, n, h);
     return *this;
   }
   template <typename T>
@@ -84,54 +79,18 @@ CommState& StateOf(ncclComm_t comm) EXCLUSIVE_LOCKS_REQUIRED(g_comms_mu) {
 
 }  // namespace
 
-size_t DatatypeBytes(ncclDataType_t t) {
-  switch (t) {
-    case ncclInt8:
-    case ncclUint8:
-    case ncclFloat8e4m3:
-    case ncclFloat8e5m2:
-      return 1;
-    case ncclFloat16:
-    case ncclBfloat16:
-      return 2;
-    case ncclInt32:
-    case ncclUint32:
-    case ncclFloat32:
-      return 4;
-    default:
-      return 8;
-  }
-}
-
-bool SameObject(const void* a, const void* b) {
-  Dl_info ia{}, ib{};
-  return dladdr(a, &ia) && dladdr(b, &ib) && ia.dli_fbase == ib.dli_fbase;
-}
-
 bool InLibddrr(const void* p) { return SameObject(reinterpret_cast<const void*>(&InLibddrr), p); }
 
 void* Resolve(Library lib, const char* name) {
-  const std::string plain(name);
-  const std::string profiling = "p" + plain;  // NCCL's strong pncclX behind the weak ncclX
-  if (lib == Library::kNccl) {
-    if (void* p = Lookup(RTLD_NEXT, profiling)) return p;
-  }
-  if (void* p = Lookup(RTLD_NEXT, plain)) return p;
-  // Loaded RTLD_LOCAL (Python extensions): not in the global scope, but loaded.
-  if (void* handle = dlopen(SonameOf(lib), RTLD_NOLOAD | RTLD_LAZY)) {
-    void* p = lib == Library::kNccl ? Lookup(handle, profiling) : nullptr;
-    if (!p) p = Lookup(handle, plain);
-    dlclose(handle);
-    if (p) return p;
-  }
-  return nullptr;
+  const void* self = reinterpret_cast<const void*>(&InLibddrr);
+  if (lib != Library::kNccl) return FindNextDefinition({name}, SonameOf(lib), self, RealDlsym);
+  const std::string profiling = std::string("p") + name;  // NCCL's strong pncclX behind ncclX
+  return FindNextDefinition({profiling.c_str(), name}, SonameOf(lib), self, RealDlsym);
 }
 
 namespace {
 void WarnMissing(const char* name) {
-  static std::atomic<bool> warned{false};
-  if (!warned.exchange(true))
-    DDRR_WARN("cannot find the real %s (is its library loaded?); returning an error", name);
+  DDRR_WARN_ONCE("cannot find the real %s (is its library loaded?); returning an error", name);
 }
 }  // namespace
 

@@ -13,6 +13,8 @@
 #include <type_traits>
 #include <vector>
 
+#include "common/nccl_datatype.h"
+#include "common/symbol_resolver.h"
 #include "interpose/data_capture.h"
 #include "spec/api_encode.h"
 #include "spec/api_table.h"
@@ -28,8 +30,16 @@ enum class Library { kNccl, kCudart, kCurand };
 // found with dlopen(RTLD_NOLOAD) (NCCL loaded RTLD_LOCAL by Python). nullptr if not found.
 void* Resolve(Library lib, const char* name);
 
-// True when both addresses lie in one loaded object (dladdr); false if either lies in none.
-bool SameObject(const void* a, const void* b);
+// Typed: the real `name` as an Fn, null when not found. DDRR_REAL(kCudart, cudaMemcpyAsync)
+// takes the type from the declaration.
+template <typename Fn>
+Fn Real(Library lib, const char* name) {
+  return reinterpret_cast<Fn>(Resolve(lib, name));
+}
+#define DDRR_REAL(lib, fn) \
+  ::ddrr::interpose::Real<decltype(&fn)>(::ddrr::interpose::Library::lib, #fn)
+
+using ::ddrr::SameObject;  // both addresses in one loaded object (common/symbol_resolver.h)
 bool InLibddrr(const void* p);
 
 // What a wrapper returns when the real function cannot be found (warned once).
@@ -39,8 +49,7 @@ void Missing(const char* name);
 
 uint64_t NowNs();  // CLOCK_MONOTONIC, read through the TSC where it can be (common/fast_clock.h)
 
-// Bytes per element of an NCCL datatype.
-size_t DatatypeBytes(ncclDataType_t t);
+using ::ddrr::DatatypeBytes;  // bytes per element of an NCCL datatype
 
 // True while this thread is inside an intercepted call (NCCL reading /dev/urandom for its own
 // unique id is NCCL's business, not entropy handed to the application).

@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/params.h"
+
 namespace ddrr::launch {
 namespace {
 
@@ -23,7 +25,7 @@ constexpr std::string_view kInstalledPrivateLibexec = DDRR_INSTALL_PRIVATE_LIBEX
 // layout) or else `built` (the build tree's): `<dir>/<path>` from the directory of the running
 // executable.
 struct Installed {
-  const char* variable;
+  param::Id variable;
   std::string_view installed_dir, installed_path;
   std::string_view built;
   const char* must_hold;
@@ -60,10 +62,10 @@ bool Holds(const std::string& where, const Installed& file) {
 }
 
 StatusOr<std::string> Find(const Installed& file, const char* argv0) {
-  const char* value = getenv(file.variable);
-  if (value != nullptr && *value != '\0') {
+  if (const char* value = param::Raw(file.variable)) {
     if (Holds(value, file)) return std::string(value);
-    return Status::NotFound(std::string(file.variable) + "=" + value + " holds no " + file.what);
+    return Status::NotFound(std::string(param::Name(file.variable)) + "=" + value + " holds no " +
+                            file.what);
   }
   std::string installed(file.installed_dir);
   if (!file.installed_path.empty()) installed.append("/").append(file.installed_path);
@@ -75,36 +77,36 @@ StatusOr<std::string> Find(const Installed& file, const char* argv0) {
   std::string looked = candidates[0];
   if (candidates[1] != candidates[0]) looked.append(" or ").append(candidates[1]);
   return Status::NotFound(std::string("no ") + file.what + " in " + looked + "; set " +
-                          file.variable);
+                          param::Name(file.variable));
 }
 
 }  // namespace
 
 StatusOr<std::string> FindHostRuntimeDir(const char* argv0) {
-  return Find({"DDRR_HOSTRT_DIR", kInstalledPrivateLib, "hostrt", "../lib/hostrt",
+  return Find({param::kHostrtDir, kInstalledPrivateLib, "hostrt", "../lib/hostrt",
                "libcudart.so.13", "host runtime (libcudart.so.13)"},
               argv0);
 }
 
 StatusOr<std::string> FindEmuNcclDir(const char* argv0) {
-  return Find({"DDRR_EMU_DIR", kInstalledPrivateLib, "emu", "../lib/emu", "libnccl.so.2",
+  return Find({param::kEmuDir, kInstalledPrivateLib, "emu", "../lib/emu", "libnccl.so.2",
                "emu libnccl.so.2"},
               argv0);
 }
 
 StatusOr<std::string> FindGpushareLibrary(const char* argv0) {
-  return Find({"DDRR_GPUSHARE_LIB", kInstalledLib, "libddrr_gpushare.so",
+  return Find({param::kGpushareLib, kInstalledLib, "libddrr_gpushare.so",
                "../lib/libddrr_gpushare.so", "", "libddrr_gpushare.so"},
               argv0);
 }
 
 StatusOr<std::string> FindRecorderLibrary(const char* argv0) {
-  return Find({"DDRR_LIB", kInstalledLib, "libddrr.so", "../lib/libddrr.so", "", "libddrr.so"},
+  return Find({param::kLib, kInstalledLib, "libddrr.so", "../lib/libddrr.so", "", "libddrr.so"},
               argv0);
 }
 
 StatusOr<std::string> FindReplayDriver(const char* argv0) {
-  return Find({"DDRR_REPLAY_DRIVER", kInstalledPrivateLibexec, "ddrr-replay-rank",
+  return Find({param::kReplayDriver, kInstalledPrivateLibexec, "ddrr-replay-rank",
                "ddrr-replay-rank", "", "ddrr-replay-rank"},
               argv0);
 }

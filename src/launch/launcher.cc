@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "common/log.h"
+#include "common/params.h"
 #include "launch/line_prefixer.h"
 #include "launch/process.h"
 
@@ -33,7 +34,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr double kDefaultGraceSeconds = 10;
 // After the last rank exits, how long to keep reading pipes that a leftover grandchild may
 // still hold open.
 constexpr auto kDrainAfterExit = std::chrono::seconds(2);
@@ -131,16 +131,7 @@ StatusOr<int> PickFreePort() {
 
 double GraceSeconds(const LaunchOptions& options) {
   if (options.grace_seconds >= 0) return options.grace_seconds;
-  const char* value = getenv("DDRR_RUN_GRACE");
-  if (value == nullptr || *value == '\0') return kDefaultGraceSeconds;
-  char* end = nullptr;
-  double seconds = strtod(value, &end);
-  if (*end != '\0' || seconds < 0) {
-    DDRR_WARN("DDRR_RUN_GRACE=%s is not a number of seconds; using %g", value,
-              kDefaultGraceSeconds);
-    return kDefaultGraceSeconds;
-  }
-  return seconds;
+  return param::Real(param::kRunGrace);
 }
 
 int RankId(const LaunchOptions& options, int index) {

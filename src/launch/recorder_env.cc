@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <random>
 
+#include "common/params.h"
+
 namespace ddrr::launch {
 
 EnvList RecorderEnv(const std::string& library, const std::string& out_dir,
@@ -11,8 +13,7 @@ EnvList RecorderEnv(const std::string& library, const std::string& out_dir,
   std::string preload = library;
   if (const char* old = getenv("LD_PRELOAD"); old && *old) preload += std::string(":") + old;
   std::string id;
-  if (const char* given = getenv("DDRR_RUN_ID");
-      given && *given && run_id == RunId::kInheritOrFresh)
+  if (const char* given = param::Raw(param::kRunId); given && run_id == RunId::kInheritOrFresh)
     id = given;
   if (id.empty()) {
     std::random_device rd;
@@ -20,8 +21,10 @@ EnvList RecorderEnv(const std::string& library, const std::string& out_dir,
     snprintf(fresh, sizeof(fresh), "%08x%08x", rd(), rd());
     id = fresh;
   }
-  return {
-      {"LD_PRELOAD", preload}, {"DDRR_OUT", out_dir}, {"DDRR_RUN_ID", id}, {"DDRR_LEVEL", level}};
+  return {{"LD_PRELOAD", preload},
+          {param::Name(param::kOut), out_dir},
+          {param::Name(param::kRunId), id},
+          {param::Name(param::kLevel), level}};
 }
 
 }  // namespace ddrr::launch

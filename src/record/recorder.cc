@@ -17,6 +17,7 @@
 #include "common/mutex.h"
 #include "record/sealer.h"
 #include "record/spool.h"
+#include "trace/format.h"
 
 namespace ddrr::record {
 namespace {
@@ -37,7 +38,7 @@ class RecorderImpl final : public Recorder {
   ~RecorderImpl() override {
     if (!closed_) {
       trace::FooterInfo f;
-      f.end_reason = 4;  // END_CLOSED
+      f.end_reason = trace::kEndClosed;
       (void)Close(f);
     }
   }
@@ -215,7 +216,7 @@ class RecorderImpl final : public Recorder {
     if (status_.ok()) status_ = st;
     active_.store(false, std::memory_order_relaxed);
     if (!disabled_.exchange(true)) {
-      DDRR_WARN("ddrr: recorder disabled (%s); the job goes on unrecorded, spool kept at %s",
+      DDRR_WARN("recorder disabled (%s); the job goes on unrecorded, spool kept at %s",
                 st.ToString().c_str(), spool_path_.c_str());
     }
   }

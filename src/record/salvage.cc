@@ -15,7 +15,6 @@
 #include <map>
 #include <string_view>
 
-#include "common/crc32c.h"
 #include "common/log.h"
 #include "record/sealer.h"
 #include "record/spool.h"
@@ -60,16 +59,11 @@ class MappedFile {
 
 // Length of the file's preamble when it is intact, else 0.
 uint64_t IntactPreamble(const MappedFile& f) {
-  if (f.size() < trace::kPreambleSize) return 0;
-  if (std::memcmp(f.data(), trace::kFileMagic, 8) != 0) return 0;
-  uint32_t version, len, crc;
-  std::memcpy(&version, f.data() + 8, 4);
-  std::memcpy(&len, f.data() + 12, 4);
-  std::memcpy(&crc, f.data() + 16, 4);
-  if (version != trace::kFormatVersion || len > trace::kMaxHeaderBytes) return 0;
-  if (trace::kPreambleSize + len > f.size()) return 0;
-  if (Crc32c(f.data() + trace::kPreambleSize, len) != crc) return 0;
-  return trace::kPreambleSize + len;
+  trace::Preamble p;
+  if (trace::CheckPreamble(f.data(), f.size(), &p) != trace::PreambleCheck::kOk ||
+      p.version != trace::kFormatVersion)
+    return 0;
+  return trace::kPreambleSize + p.header_len;
 }
 
 struct IntactFrame {
@@ -229,10 +223,10 @@ Status Rebuild(const std::string& trace_path, const Spool& spool, const std::str
     last_time = std::max(last_time, since);
   }
   trace::FooterInfo footer;
-  footer.end_reason = live ? 5 : 3;  // END_LIVE : END_SALVAGED
+  footer.end_reason = live ? trace::kEndLive : trace::kEndSalvaged;
   AssignedRankInto(h, &footer);
   if (const int sig = h.fatal_signal.load(std::memory_order_relaxed); sig > 0 && !live) {
-    footer.end_reason = 2;  // END_SIGNAL: the handler noted it before the process died
+    footer.end_reason = trace::kEndSignal;  // the handler noted it before the process died
     footer.signal = sig;
   }
   footer.end_time_ns = last_time;

@@ -18,11 +18,6 @@ using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
 using google::protobuf::Reflection;
 
-const EnumDescriptor* FindEnum(const std::string& name) {
-  if (name.empty()) return nullptr;
-  return ApiCall::descriptor()->file()->pool()->FindEnumTypeByName("ddrr.trace." + name);
-}
-
 std::string BytesHex(const std::string& b, size_t limit) {
   static const char* d = "0123456789abcdef";
   std::string s;
@@ -101,6 +96,11 @@ const char* EntropyName(int s) {
 }
 
 }  // namespace
+
+const EnumDescriptor* FindEnum(const std::string& name) {
+  if (name.empty()) return nullptr;
+  return ApiCall::descriptor()->file()->pool()->FindEnumTypeByName("ddrr.trace." + name);
+}
 
 std::string EnumName(const EnumDescriptor* e, int value) {
   if (const EnumValueDescriptor* v = e ? e->FindValueByNumber(value) : nullptr) {

@@ -35,6 +35,8 @@ ArgValue ReadArg(const google::protobuf::Message& m, const google::protobuf::Fie
 
 // The C name of an enum value ("ncclFloat32"), else its number.
 std::string EnumName(const google::protobuf::EnumDescriptor* e, int value);
+// A trace.proto enum by its short name ("NcclResult"); null when empty or unknown.
+const google::protobuf::EnumDescriptor* FindEnum(const std::string& name);
 
 // The arguments of a call (its NcclAllReduce, CudaMalloc, ... message); null for a function this
 // build does not know.

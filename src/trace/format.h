@@ -54,7 +54,68 @@ inline uint64_t Load64(const uint8_t* p) {
   return v;
 }
 
+// The preamble's fields, and the one check of them the reader and salvage share.
+struct Preamble {
+  uint32_t version = 0, header_len = 0, header_crc = 0;
+};
+enum class PreambleCheck {
+  kOk,
+  kEmpty,            // no bytes at all
+  kBadMagic,         // not a ddrr trace
+  kTruncated,        // ends inside the preamble
+  kTooNew,           // version newer than kFormatVersion
+  kTooOld,           // version older than kOldestReadableVersion
+  kBadHeaderLength,  // header_len over kMaxHeaderBytes
+  kHeaderTruncated,  // ends inside the header
+  kBadHeaderCrc,     // header bytes do not match header_crc
+};
+inline PreambleCheck CheckPreamble(const uint8_t* data, uint64_t size, Preamble* p) {
+  if (size == 0) return PreambleCheck::kEmpty;
+  if (size < 8 || std::memcmp(data, kFileMagic, 8) != 0) return PreambleCheck::kBadMagic;
+  if (size < kPreambleSize) return PreambleCheck::kTruncated;
+  p->version = Load32(data + 8);
+  p->header_len = Load32(data + 12);
+  p->header_crc = Load32(data + 16);
+  if (p->version > kFormatVersion) return PreambleCheck::kTooNew;
+  if (p->version < kOldestReadableVersion) return PreambleCheck::kTooOld;
+  if (p->header_len > kMaxHeaderBytes) return PreambleCheck::kBadHeaderLength;
+  if (kPreambleSize + uint64_t{p->header_len} > size) return PreambleCheck::kHeaderTruncated;
+  if (Crc32c(data + kPreambleSize, p->header_len) != p->header_crc)
+    return PreambleCheck::kBadHeaderCrc;
+  return PreambleCheck::kOk;
+}
+
+// Where the footer message lies, checked alike by the reader and the bundle's copy: the trailer,
+// the footer offset it holds (within [frames_begin, trailer)), the footer magic, a length that
+// ends exactly at the trailer, and the checksum. `*at` is set from kDamaged on.
+enum class FooterCheck { kOk, kNoTrailer, kBadOffset, kDamaged };
+inline FooterCheck LocateFooter(const uint8_t* data, uint64_t size, uint64_t frames_begin,
+                                uint64_t* at, uint32_t* len) {
+  if (size < frames_begin + kTrailerSize || std::memcmp(data + size - 8, kTrailerMagic, 8) != 0)
+    return FooterCheck::kNoTrailer;
+  const uint64_t footer_off = Load64(data + size - kTrailerSize);
+  const uint64_t trailer_off = size - kTrailerSize;
+  // Compare by subtraction: a damaged offset near 2^64 must not wrap around the bounds check.
+  if (footer_off < frames_begin || footer_off > trailer_off ||
+      trailer_off - footer_off < kFooterPrefixSize || Load32(data + footer_off) != kFooterMagic)
+    return FooterCheck::kBadOffset;
+  *at = footer_off;
+  *len = Load32(data + footer_off + 4);
+  const uint32_t crc = Load32(data + footer_off + 8);
+  if (*len > kMaxFooterBytes || trailer_off - footer_off - kFooterPrefixSize != *len ||
+      Crc32c(data + footer_off + kFooterPrefixSize, *len) != crc)
+    return FooterCheck::kDamaged;
+  return FooterCheck::kOk;
+}
+
+// trace.proto's FrameKind and EndReason for the writer, which does without libprotobuf
+// (trace_reader.cc checks them against the generated enums).
 enum class FrameKindCode : uint8_t { kEvents = 1, kPayloads = 2 };
+inline constexpr int32_t kEndExit = 1, kEndSignal = 2, kEndSalvaged = 3, kEndClosed = 4,
+                         kEndLive = 5;
+
+// Bytes of a packed frame header the checksum covers: all but the crc, its last field.
+inline constexpr size_t kFrameHeaderCrcBytes = kFrameHeaderSize - 4;
 
 struct FrameHeader {
   uint32_t magic;
@@ -65,7 +126,7 @@ struct FrameHeader {
   uint32_t raw_len;
   uint32_t event_count;
   uint64_t first_seq;
-  uint32_t crc;  // CRC-32C of the 28 bytes above, then of the compressed bytes
+  uint32_t crc;  // CRC-32C of the kFrameHeaderCrcBytes above, then of the compressed bytes
 };
 
 // Serialised field by field so struct padding never reaches the file.
@@ -78,7 +139,7 @@ inline void PackFrameHeader(const FrameHeader& h, uint8_t out[kFrameHeaderSize])
   std::memcpy(out + 12, &h.raw_len, 4);
   std::memcpy(out + 16, &h.event_count, 4);
   std::memcpy(out + 20, &h.first_seq, 8);
-  std::memcpy(out + 28, &h.crc, 4);
+  std::memcpy(out + kFrameHeaderCrcBytes, &h.crc, 4);
 }
 
 inline FrameHeader UnpackFrameHeader(const uint8_t in[kFrameHeaderSize]) {
@@ -91,12 +152,9 @@ inline FrameHeader UnpackFrameHeader(const uint8_t in[kFrameHeaderSize]) {
   std::memcpy(&h.raw_len, in + 12, 4);
   std::memcpy(&h.event_count, in + 16, 4);
   std::memcpy(&h.first_seq, in + 20, 8);
-  std::memcpy(&h.crc, in + 28, 4);
+  std::memcpy(&h.crc, in + kFrameHeaderCrcBytes, 4);
   return h;
 }
-
-// Bytes of a packed frame header the checksum covers: all but the crc itself.
-inline constexpr size_t kFrameHeaderCrcBytes = 28;
 
 // The checksum a frame header carries: CRC-32C of the packed header less its crc, then of the
 // frame's compressed bytes.

@@ -10,11 +10,21 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 
 #include "common/crc32c.h"
 #include "trace/format.h"
 
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 namespace ddrr::trace {
+
+static_assert(static_cast<int>(FrameKindCode::kEvents) == FRAME_EVENTS &&
+              static_cast<int>(FrameKindCode::kPayloads) == FRAME_PAYLOADS);
+static_assert(kEndExit == END_EXIT && kEndSignal == END_SIGNAL && kEndSalvaged == END_SALVAGED &&
+              kEndClosed == END_CLOSED && kEndLive == END_LIVE);
+
 namespace {
 
 // Reads a varint from [p, end); returns bytes consumed, 0 when malformed or cut short.
@@ -103,34 +113,39 @@ Status RankFileReader::ReadPreamble() {
   auto corrupt = [&](uint64_t off, const std::string& msg) {
     return Status::Corruption(name_ + ": offset " + std::to_string(off) + ": " + msg);
   };
-  if (size_ == 0)
-    return corrupt(0,
-                   "empty file; the rank wrote nothing (killed at start?); look for its "
-                   ".spool beside it");
-  if (size_ < 8 || std::memcmp(data_, kFileMagic, 8) != 0)
-    return corrupt(0, "not a ddrr trace (bad magic); pass a run directory or a rank-N.ddrr file");
-  if (size_ < kPreambleSize)
-    return corrupt(size_, "file ends inside the preamble (" + std::to_string(size_) +
-                              " bytes); the trace is truncated");
-  version_ = Load32(data_ + 8);
-  if (version_ > kFormatVersion)
-    return Status::UnsupportedVersion(name_ + ": offset 8: trace format version " +
-                                      std::to_string(version_) +
-                                      " is newer than this ddrr reads (" +
-                                      std::to_string(kFormatVersion) + "); use a newer ddrr");
-  if (version_ < kOldestReadableVersion)
-    return corrupt(8, "format version " + std::to_string(version_) + " is not a valid version");
-  const uint32_t header_len = Load32(data_ + 12);
-  const uint32_t header_crc = Load32(data_ + 16);
-  if (header_len > kMaxHeaderBytes)
-    return corrupt(12, "header length " + std::to_string(header_len) + " is implausible");
-  if (kPreambleSize + uint64_t(header_len) > size_)
-    return corrupt(size_, "file ends inside the header (needs " +
-                              std::to_string(kPreambleSize + header_len) +
-                              " bytes); the trace "
-                              "is truncated");
-  if (Crc32c(data_ + kPreambleSize, header_len) != header_crc)
-    return corrupt(kPreambleSize, "header checksum mismatch; the header is damaged");
+  Preamble p;
+  const PreambleCheck check = CheckPreamble(data_, size_, &p);
+  version_ = p.version;
+  const uint32_t header_len = p.header_len;
+  switch (check) {
+    case PreambleCheck::kOk:
+      break;
+    case PreambleCheck::kEmpty:
+      return corrupt(0,
+                     "empty file; the rank wrote nothing (killed at start?); look for its "
+                     ".spool beside it");
+    case PreambleCheck::kBadMagic:
+      return corrupt(0,
+                     "not a ddrr trace (bad magic); pass a run directory or a rank-N.ddrr file");
+    case PreambleCheck::kTruncated:
+      return corrupt(size_, "file ends inside the preamble (" + std::to_string(size_) +
+                                " bytes); the trace is truncated");
+    case PreambleCheck::kTooNew:
+      return Status::UnsupportedVersion(name_ + ": offset 8: trace format version " +
+                                        std::to_string(version_) +
+                                        " is newer than this ddrr reads (" +
+                                        std::to_string(kFormatVersion) + "); use a newer ddrr");
+    case PreambleCheck::kTooOld:
+      return corrupt(8, "format version " + std::to_string(version_) + " is not a valid version");
+    case PreambleCheck::kBadHeaderLength:
+      return corrupt(12, "header length " + std::to_string(header_len) + " is implausible");
+    case PreambleCheck::kHeaderTruncated:
+      return corrupt(size_, "file ends inside the header (needs " +
+                                std::to_string(kPreambleSize + header_len) +
+                                " bytes); the trace is truncated");
+    case PreambleCheck::kBadHeaderCrc:
+      return corrupt(kPreambleSize, "header checksum mismatch; the header is damaged");
+  }
   if (!header_.ParseFromArray(data_ + kPreambleSize, static_cast<int>(header_len)))
     return corrupt(kPreambleSize, "header does not decode");
   frames_begin_ = kPreambleSize + header_len;
@@ -141,25 +156,20 @@ Status RankFileReader::ReadPreamble() {
 }
 
 void RankFileReader::ReadFooter() {
-  if (size_ < frames_begin_ + kTrailerSize ||
-      std::memcmp(data_ + size_ - 8, kTrailerMagic, 8) != 0) {
+  uint64_t footer_off = 0;
+  uint32_t len = 0;
+  const FooterCheck check = LocateFooter(data_, size_, frames_begin_, &footer_off, &len);
+  if (check == FooterCheck::kNoTrailer) {
     AddProblem(size_,
                "no footer: the rank did not close its trace (killed, or still running); "
                "reading frames by scanning");
     return;
   }
-  const uint64_t footer_off = Load64(data_ + size_ - kTrailerSize);
-  const uint64_t trailer_off = size_ - kTrailerSize;
-  // Compare by subtraction: a damaged offset near 2^64 must not wrap around the bounds check.
-  if (footer_off < frames_begin_ || footer_off > trailer_off ||
-      trailer_off - footer_off < kFooterPrefixSize || Load32(data_ + footer_off) != kFooterMagic) {
-    AddProblem(trailer_off, "footer offset is damaged; reading frames by scanning");
+  if (check == FooterCheck::kBadOffset) {
+    AddProblem(size_ - kTrailerSize, "footer offset is damaged; reading frames by scanning");
     return;
   }
-  const uint32_t len = Load32(data_ + footer_off + 4);
-  const uint32_t crc = Load32(data_ + footer_off + 8);
-  if (len > kMaxFooterBytes || trailer_off - footer_off - kFooterPrefixSize != len ||
-      Crc32c(data_ + footer_off + kFooterPrefixSize, len) != crc ||
+  if (check != FooterCheck::kOk ||
       !footer_.ParseFromArray(data_ + footer_off + kFooterPrefixSize, static_cast<int>(len))) {
     AddProblem(footer_off, "footer is damaged; reading frames by scanning");
     footer_.Clear();
@@ -271,6 +281,25 @@ bool RankFileReader::LoadNextFrame() {
     return true;
   }
   return false;
+}
+
+StatusOr<std::string> RankFileReader::CallPayload(uint64_t call_seq, int role) {
+  Rewind();
+  std::optional<uint64_t> hash;
+  Event ev;
+  EventPosition pos;
+  while (!hash && Next(&ev, &pos)) {
+    if (ev.has_payload() && ev.payload().call_seq() == call_seq && ev.payload().role() == role)
+      hash = ev.payload().content_hash();
+  }
+  Rewind();
+  if (!hash) return Status::NotFound("no payload recorded for call #" + std::to_string(call_seq));
+  DDRR_ASSIGN_OR_RETURN(std::string data, Payload(*hash));
+  if (XXH64(data.data(), data.size(), 0) != *hash) {
+    return Status::Corruption(name_ + ": payload of call #" + std::to_string(call_seq) +
+                              " does not match its recorded hash; the file is damaged");
+  }
+  return data;
 }
 
 StatusOr<std::string> RankFileReader::Payload(uint64_t content_hash) const {

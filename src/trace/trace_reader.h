@@ -72,6 +72,11 @@ class RankFileReader {
   // The data stored under `content_hash` in the payload frames (capture level payloads).
   // NotFound when no intact payload frame holds it. Independent of Next()'s position.
   StatusOr<std::string> Payload(uint64_t content_hash) const;
+  // The data of call `call_seq`'s buffer in `role` (BUFFER_INPUT / BUFFER_OUTPUT), checked
+  // against the content hash recorded with it (the recorder's XXH64 of the bytes): NotFound when
+  // no payload of that call was recorded, Corruption when the stored bytes do not match. Reads
+  // the events from the start; Next() starts over afterwards.
+  StatusOr<std::string> CallPayload(uint64_t call_seq, int role);
 
  private:
   RankFileReader(std::string name, const uint8_t* data, uint64_t size, void* mapping);

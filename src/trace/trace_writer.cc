@@ -48,7 +48,7 @@ TraceWriter::TraceWriter(std::string path, int fd, const WriterOptions& options)
 TraceWriter::~TraceWriter() {
   if (!closed_) {
     FooterInfo f;
-    f.end_reason = 4;  // END_CLOSED
+    f.end_reason = kEndClosed;
     (void)Close(f);
   }
   ZSTD_freeCCtx(cctx_);
@@ -94,7 +94,7 @@ Status TraceWriter::Append(uint64_t seq, uint32_t thread, uint64_t time_ns, std:
   if (first) {
     frame_first_seq_ = seq;
     frame_index_ = FrameIndexInfo{};
-    frame_index_.kind = 1;  // FRAME_EVENTS
+    frame_index_.kind = static_cast<int32_t>(FrameKindCode::kEvents);
     frame_index_.first_seq = seq;
     frame_index_.first_time_ns = time_ns;
   }
@@ -138,7 +138,7 @@ Status TraceWriter::SealEvents() {
 Status TraceWriter::SealPayloads() {
   if (payload_count_ == 0) return Status::Ok();
   FrameIndexInfo idx;
-  idx.kind = 2;  // FRAME_PAYLOADS
+  idx.kind = static_cast<int32_t>(FrameKindCode::kPayloads);
   idx.event_count = payload_count_;
   DDRR_RETURN_IF_ERROR(SealFrame(static_cast<uint8_t>(FrameKindCode::kPayloads), payload_frame_,
                                  payload_count_, 0, idx));
@@ -190,7 +190,7 @@ Status TraceWriter::AppendRawFrame(std::string_view frame, FrameIndexInfo index,
   DDRR_RETURN_IF_ERROR(Flush());
   index.offset = offset_;
   DDRR_RETURN_IF_ERROR(WriteAll(frame.data(), frame.size()));
-  if (index.kind == 1) {  // FRAME_EVENTS
+  if (index.kind == static_cast<int32_t>(FrameKindCode::kEvents)) {
     event_count_ += index.event_count;
     if (index.event_count) last_seq_ = last_seq;
   }

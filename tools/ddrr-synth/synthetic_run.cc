@@ -8,6 +8,7 @@
 
 #include "common/mix.h"
 #include "spec/api_encode.h"
+#include "trace/format.h"
 #include "trace/record_encoders.h"
 
 namespace ddrr::trace {
@@ -223,7 +224,7 @@ StatusOr<uint64_t> WriteSyntheticRun(const std::string& dir, const SyntheticRunO
       continue;
     }
     FooterInfo f;
-    f.end_reason = 1;  // END_EXIT
+    f.end_reason = kEndExit;
     DDRR_RETURN_IF_ERROR(w->Close(f));
   }
   return total;

@@ -84,9 +84,8 @@ class BundleCommand : public Command {
         return Fail("--steps " + steps_ + " is not a step range such as 100-110");
       o.has_steps = true;
     }
-    auto run = OpenRun(run_path_);
-    if (!run.ok()) return Fail(run.status());
-    if (int rc = RequireReadable(*run, run_path_); rc != kExitOk) return rc;
+    std::optional<trace::Run> run;
+    if (int rc = OpenReadableRun(run_path_, &run)) return rc;
     auto s = bundle::CreateBundle(*run, o);
     if (!s.ok()) return Fail(s.status());
     printf("wrote %s: %zu rank file(s), report.md%s, manifest.json; %s\n", output_.c_str(),

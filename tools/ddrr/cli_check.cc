@@ -56,10 +56,9 @@ class CheckCommand : public Command {
         return Fail("--comm " + comm_ +
                     " is not a communicator key; give the 16 hex digits `ddrr info` prints");
     }
-    auto run = OpenRun(run_path_);
-    if (!run.ok()) return Fail(run.status());
     // With no readable rank there is nothing to align: that is an input error, not "clean".
-    if (int rc = RequireReadable(*run, run_path_); rc != kExitOk) return rc;
+    std::optional<trace::Run> run;
+    if (int rc = OpenReadableRun(run_path_, &run)) return rc;
     analysis::CheckOptions options;
     options.comm_filter = comm;
     auto result = analysis::CheckRun(*run, options);

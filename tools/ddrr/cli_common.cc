@@ -203,6 +203,22 @@ int RequireReadable(const trace::Run& run, const std::string& run_path) {
   return Fail("no readable rank file in " + run_path + ", record a run with `ddrr record`");
 }
 
+int OpenReadableRun(const std::string& run_path, std::optional<trace::Run>* run) {
+  auto opened = OpenRun(run_path);
+  if (!opened.ok()) return Fail(opened.status());
+  run->emplace(std::move(*opened));
+  return RequireReadable(**run, run_path);
+}
+
+int OpenModeledRun(const std::string& run_path, std::optional<trace::Run>* run,
+                   std::unique_ptr<analysis::RunModel>* model) {
+  if (int rc = OpenReadableRun(run_path, run)) return rc;
+  auto modeled = analysis::ModelRun(**run);
+  if (!modeled.ok()) return Fail(modeled.status());
+  *model = std::move(*modeled);
+  return kExitOk;
+}
+
 const char* CaptureLevelName(int level) {
   switch (level) {
     case trace::CAPTURE_METADATA:

@@ -3,9 +3,11 @@
 
 #include <CLI/CLI.hpp>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "analysis/run_model.h"
 #include "common/status.h"
 #include "trace/run.h"
 
@@ -59,6 +61,14 @@ StatusOr<trace::Run> OpenRun(const std::string& run_path);
 // kExitOk when some rank file of `run` is readable; else prints why on stderr and returns
 // kExitUsage: nothing can be analysed.
 int RequireReadable(const trace::Run& run, const std::string& run_path);
+
+// What every analysing command does first: OpenRun into *run, then RequireReadable. kExitOk, or
+// the exit code to end with after printing why.
+int OpenReadableRun(const std::string& run_path, std::optional<trace::Run>* run);
+// OpenReadableRun, then analysis::ModelRun into *model (what `ddrr check` scans): what the
+// commands that describe a run do first. kExitOk, or the exit code after printing why.
+int OpenModeledRun(const std::string& run_path, std::optional<trace::Run>* run,
+                   std::unique_ptr<analysis::RunModel>* model);
 
 // "metadata", "digests" or "payloads" (trace.proto CaptureLevel).
 const char* CaptureLevelName(int level);

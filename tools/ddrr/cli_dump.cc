@@ -45,9 +45,8 @@ class DumpCommand : public Command {
   }
 
   int Run() override {
-    auto run = OpenRun(run_path_);
-    if (!run.ok()) return Fail(run.status());
-    if (int rc = RequireReadable(*run, run_path_); rc != kExitOk) return rc;
+    std::optional<trace::Run> run;
+    if (int rc = OpenReadableRun(run_path_, &run)) return rc;
     if (rank_ && !run->FindRank(*rank_))
       return Fail(run_path_ + ": no readable trace for rank " + std::to_string(*rank_) +
                   "; `ddrr info " + run_path_ + "` lists the ranks");

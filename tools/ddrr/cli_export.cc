@@ -39,9 +39,8 @@ class ExportCommand : public Command {
   int Run() override {
     timeline::Format format = timeline::Format::kPerfetto;
     timeline::ParseFormat(format_, &format);
-    auto run = OpenRun(run_path_);
-    if (!run.ok()) return Fail(run.status());
-    if (int rc = RequireReadable(*run, run_path_); rc != kExitOk) return rc;
+    std::optional<trace::Run> run;
+    if (int rc = OpenReadableRun(run_path_, &run)) return rc;
     if (output_.empty()) {
       std::string stem = std::filesystem::path(run_path_).lexically_normal().filename().string();
       if (stem.empty() || stem == ".")

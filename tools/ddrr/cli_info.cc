@@ -54,13 +54,11 @@ class InfoCommand : public Command {
   }
 
   int Run() override {
-    auto run = OpenRun(run_path_);
-    if (!run.ok()) return Fail(run.status());
-    if (int rc = RequireReadable(*run, run_path_); rc != kExitOk) return rc;
+    std::optional<trace::Run> run;
+    std::unique_ptr<analysis::RunModel> model;
     // One pass per rank: what `ddrr check` scans (communicators with their sizes and ranks,
     // splits included) is what this prints.
-    auto model = analysis::ModelRun(*run);
-    if (!model.ok()) return Fail(model.status());
+    if (int rc = OpenModeledRun(run_path_, &run, &model)) return rc;
     printf("run %s: %zu rank file(s), world size %u\n", run_path_.c_str(), run->ranks().size(),
            run->world_size());
     std::vector<trace::TraceProblem> problems = run->Problems();
@@ -69,7 +67,7 @@ class InfoCommand : public Command {
       if (!e.reader) continue;
       trace::RankFileReader& r = *e.reader;
       const trace::Header& h = r.header();
-      const analysis::RankScan& s = (*model)->scans[next_scan++];
+      const analysis::RankScan& s = model->scans[next_scan++];
       printf("\nrank %u of %u  host %s  pid %u  local rank %d  (rank from %s)\n", h.rank(),
              h.world_size(), h.host().c_str(), h.pid(), h.local_rank(),
              h.rank_source().empty() ? "?" : h.rank_source().c_str());
@@ -115,11 +113,9 @@ class InfoCommand : public Command {
         printf("  steps     %" PRId64 "..%" PRId64 "\n", s.first_step, s.last_step);
       for (const analysis::MemberFacts& m : s.members) {
         if (!m.comm_key || m.no_color()) continue;
-        const analysis::Comm* c = (*model)->comms->Find(m.comm_key);
-        int64_t comm_rank = -1;
-        if (c)
-          for (const analysis::Member& member : c->members)
-            if (member.facts == &m) comm_rank = member.comm_rank;
+        const analysis::Comm* c = model->comms->Find(m.comm_key);
+        const analysis::Member* member = c ? c->ByFacts(&m) : nullptr;
+        const int64_t comm_rank = member ? member->comm_rank : -1;
         printf("  comm      %s", EventPrinter::KeyHex(m.comm_key).c_str());
         if (c && c->size >= 0) {
           printf(" size %" PRId64, c->size);

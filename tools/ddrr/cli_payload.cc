@@ -2,13 +2,9 @@
 // payloads level (for a bug report, or to feed a single-rank replay by hand).
 #include <cerrno>
 #include <cstdio>
-#include <optional>
 
 #include "cli_common.h"
 #include "trace/run.h"
-
-#define XXH_INLINE_ALL
-#include <xxhash.h>
 
 namespace ddrr::cli {
 namespace {
@@ -50,14 +46,8 @@ class PayloadCommand : public Command {
       return Fail(run_path_ + ": no readable trace for rank " + std::to_string(rank_) +
                   "; `ddrr info " + run_path_ + "` lists the ranks");
     const int role = role_ == "input" ? trace::BUFFER_INPUT : trace::BUFFER_OUTPUT;
-    std::optional<uint64_t> hash;
-    trace::Event ev;
-    trace::EventPosition pos;
-    while (!hash && entry->reader->Next(&ev, &pos)) {
-      if (ev.has_payload() && ev.payload().call_seq() == call_seq_ && ev.payload().role() == role)
-        hash = ev.payload().content_hash();
-    }
-    if (!hash) {
+    auto data = entry->reader->CallPayload(call_seq_, role);
+    if (data.status().code() == StatusCode::kNotFound) {
       fprintf(stderr,
               "ddrr: no %s payload recorded for call #%llu of rank %lld (capture level %s; "
               "payloads cover collective outputs and receives, within --payload-steps and "
@@ -67,12 +57,7 @@ class PayloadCommand : public Command {
               CaptureLevelName(entry->reader->header().capture().level()));
       return kExitFindings;
     }
-    auto data = entry->reader->Payload(*hash);
     if (!data.ok()) return Fail(data.status());
-    // The content hash is the recorder's XXH64 of the bytes: a cheap end-to-end integrity check.
-    if (XXH64(data->data(), data->size(), 0) != *hash)
-      return Fail(entry->reader->name() + ": payload of call #" + std::to_string(call_seq_) +
-                  " does not match its recorded hash; the file is damaged");
     FILE* out = out_path_.empty() ? stdout : fopen(out_path_.c_str(), "wb");
     if (!out) return Fail(Status::FromErrno("open " + out_path_, errno));
     const bool written = fwrite(data->data(), 1, data->size(), out) == data->size();

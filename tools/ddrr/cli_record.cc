@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "cli_common.h"
+#include "common/params.h"
 #include "common/step_range.h"
 #include "launch/installed.h"
 #include "launch/recorder_env.h"
@@ -97,9 +98,11 @@ class RecordCommand : public Command {
 
     for (const auto& [name, value] : launch::RecorderEnv(lib, abs_dir, level_))
       setenv(name.c_str(), value.c_str(), 1);
-    if (!payload_steps_.empty()) setenv("DDRR_PAYLOAD_STEPS", payload_steps_.c_str(), 1);
-    if (payload_mb_ > 0) setenv("DDRR_PAYLOAD_MB", std::to_string(payload_mb_).c_str(), 1);
-    if (!kernels_.empty()) setenv("DDRR_KERNELS", kernels_.c_str(), 1);
+    if (!payload_steps_.empty())
+      setenv(param::Name(param::kPayloadSteps), payload_steps_.c_str(), 1);
+    if (payload_mb_ > 0)
+      setenv(param::Name(param::kPayloadMb), std::to_string(payload_mb_).c_str(), 1);
+    if (!kernels_.empty()) setenv(param::Name(param::kKernels), kernels_.c_str(), 1);
 
     StatusOr<int> job = launch::RunChild(argv_);
     if (!job.ok()) return Fail(job.status());

@@ -34,17 +34,15 @@ class ReportCommand : public Command {
   }
 
   int Run() override {
-    auto run = OpenRun(run_path_);
-    if (!run.ok()) return Fail(run.status());
-    if (int rc = RequireReadable(*run, run_path_); rc != kExitOk) return rc;
-    auto model = analysis::ModelRun(*run);
-    if (!model.ok()) return Fail(model.status());
-    auto checked = analysis::CheckModel(**model);
+    std::optional<trace::Run> run;
+    std::unique_ptr<analysis::RunModel> model;
+    if (int rc = OpenModeledRun(run_path_, &run, &model)) return rc;
+    auto checked = analysis::CheckModel(*model);
     if (!checked.ok()) return Fail(checked.status());
     report::ReportOptions o;
     o.run_name = run_path_;
     o.max_findings = max_findings_;
-    const std::string md = report::MarkdownReport(*run, **model, *checked, o);
+    const std::string md = report::MarkdownReport(*run, *model, *checked, o);
     if (output_.empty()) {
       fwrite(md.data(), 1, md.size(), stdout);
       return kExitOk;

@@ -54,12 +54,10 @@ class WatchCommand : public Command {
     auto last_move = SteadyClock::now();
     bool diagnosed = false, reported_this_stall = false, saw_live = false;
     for (;;) {
-      auto run = OpenRun(run_path_);
-      if (!run.ok()) return Fail(run.status());
-      if (int rc = RequireReadable(*run, run_path_); rc != kExitOk) return rc;
-      auto model = analysis::ModelRun(*run);
-      if (!model.ok()) return Fail(model.status());
-      const analysis::WatchSummary w = analysis::SummarizeForWatch(**model);
+      std::optional<trace::Run> run;
+      std::unique_ptr<analysis::RunModel> model;
+      if (int rc = OpenModeledRun(run_path_, &run, &model)) return rc;
+      const analysis::WatchSummary w = analysis::SummarizeForWatch(*model);
       const auto now = SteadyClock::now();
       if (w.progress != last_progress) {
         last_progress = w.progress;
@@ -80,7 +78,7 @@ class WatchCommand : public Command {
       }
       if (still >= stall_ && !reported_this_stall) {
         reported_this_stall = true;
-        auto checked = analysis::CheckModel(**model);
+        auto checked = analysis::CheckModel(*model);
         if (!checked.ok()) return Fail(checked.status());
         printf("%s no progress for %.0f s: diagnosis\n", Clock().c_str(), still);
         for (const analysis::Finding& f : checked->findings)

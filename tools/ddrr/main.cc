@@ -6,6 +6,7 @@
 
 namespace ddrr::cli {
 std::unique_ptr<Command> MakeInfoCommand();
+std::unique_ptr<Command> MakeHelpCommand();
 std::unique_ptr<Command> MakeImportCommand();
 std::unique_ptr<Command> MakeDumpCommand();
 std::unique_ptr<Command> MakePayloadCommand();
@@ -58,6 +59,7 @@ std::vector<std::unique_ptr<Command>> MakeCommands(const char* argv0) {
 #ifdef DDRR_HAVE_REPLAY
   c.push_back(MakeReplayCommand(argv0));
 #endif
+  c.push_back(MakeHelpCommand());
   return c;
 }
 }  // namespace ddrr::cli
