@@ -81,7 +81,7 @@ void ExpectOutputs(const Case& c, const Inputs& in, const std::vector<Bytes>& ou
 }
 
 // Staged: every byte through the shared segment. Direct: every size takes the direct path.
-class emu_Collectives : public ::testing::TestWithParam<bool> {
+class EmuCollectivesTest : public ::testing::TestWithParam<bool> {
  protected:
   bool direct() const { return GetParam(); }
   CommOptions Options(size_t chunk_bytes = 0) const {
@@ -123,7 +123,7 @@ void RunLocal(std::vector<Comm*>& comms, const Case& c) {
   ExpectOutputs(c, in, outs);
 }
 
-TEST_P(emu_Collectives, EveryDtypeAndOpReducesLikeTheReference) {
+TEST_P(EmuCollectivesTest, EveryDtypeAndOpReducesLikeTheReference) {
   // small chunks: the odd size below spans many of them
   auto comms = testing::InitLocal(3, Options(4096));
   for (CollKind kind : {CollKind::kAllReduce, CollKind::kReduce, CollKind::kReduceScatter}) {
@@ -140,7 +140,7 @@ TEST_P(emu_Collectives, EveryDtypeAndOpReducesLikeTheReference) {
   testing::DestroyAll(comms);
 }
 
-TEST_P(emu_Collectives, EveryCollectiveEveryDtypeEveryRoot) {
+TEST_P(EmuCollectivesTest, EveryCollectiveEveryDtypeEveryRoot) {
   auto comms = testing::InitLocal(4, Options(4096));
   for (CollKind kind : kAllKinds) {
     for (int dt = 0; dt < kNumDataTypes; ++dt) {
@@ -155,7 +155,7 @@ TEST_P(emu_Collectives, EveryCollectiveEveryDtypeEveryRoot) {
   testing::DestroyAll(comms);
 }
 
-TEST_P(emu_Collectives, OneToEightRanks) {
+TEST_P(EmuCollectivesTest, OneToEightRanks) {
   for (int n = 1; n <= 8; ++n) {
     auto comms = testing::InitLocal(n, Options());
     for (CollKind kind : kAllKinds) {
@@ -168,7 +168,7 @@ TEST_P(emu_Collectives, OneToEightRanks) {
   }
 }
 
-TEST_P(emu_Collectives, SixteenMiBWithDefaultChunks) {
+TEST_P(EmuCollectivesTest, SixteenMiBWithDefaultChunks) {
   auto comms = testing::InitLocal(4, Options());
   size_t count = (16u << 20) / 4;
   RunLocal(comms, {CollKind::kAllReduce, DataType::kFloat32, RedOpKind::kSum, count, 0});
@@ -178,7 +178,7 @@ TEST_P(emu_Collectives, SixteenMiBWithDefaultChunks) {
   testing::DestroyAll(comms);
 }
 
-TEST_P(emu_Collectives, InPlaceVariants) {
+TEST_P(EmuCollectivesTest, InPlaceVariants) {
   const int n = 3;
   const size_t count = 1000;
   auto comms = testing::InitLocal(n, Options());
@@ -234,7 +234,7 @@ TEST_P(emu_Collectives, InPlaceVariants) {
   testing::DestroyAll(comms);
 }
 
-TEST_P(emu_Collectives, SeveralCollectivesPerCommInOneGroupKeepIssueOrder) {
+TEST_P(EmuCollectivesTest, SeveralCollectivesPerCommInOneGroupKeepIssueOrder) {
   const int n = 3;
   auto comms = testing::InitLocal(n, Options());
   std::vector<std::vector<float>> a(n, std::vector<float>(10)), b(n, std::vector<float>(10));
@@ -261,7 +261,7 @@ TEST_P(emu_Collectives, SeveralCollectivesPerCommInOneGroupKeepIssueOrder) {
   testing::DestroyAll(comms);
 }
 
-TEST_P(emu_Collectives, RanksOnThreadsWithoutGroups) {
+TEST_P(EmuCollectivesTest, RanksOnThreadsWithoutGroups) {
   const int n = 4;
   UniqueIdBytes id = GetUniqueId();
   std::vector<Case> cases = {
@@ -290,7 +290,7 @@ TEST_P(emu_Collectives, RanksOnThreadsWithoutGroups) {
 }
 
 // Below the threshold a comm stages, above it goes direct; interleaved, results stay exact.
-TEST(emu_CollectivesDirect, SmallAndLargeInterleave) {
+TEST(EmuCollectivesDirectTest, SmallAndLargeInterleave) {
   CommOptions opts;
   opts.direct = 1;
   opts.direct_min_bytes = 4096;
@@ -308,7 +308,7 @@ TEST(emu_CollectivesDirect, SmallAndLargeInterleave) {
 }
 
 // An in-place all-to-all cannot be split into disjoint shares: it stages, the comm stays direct.
-TEST(emu_CollectivesDirect, InPlaceAlltoAllStages) {
+TEST(EmuCollectivesDirectTest, InPlaceAlltoAllStages) {
   CommOptions opts;
   opts.direct_min_bytes = 0;
   const int n = 3;
@@ -333,7 +333,7 @@ TEST(emu_CollectivesDirect, InPlaceAlltoAllStages) {
   testing::DestroyAll(comms);
 }
 
-INSTANTIATE_TEST_SUITE_P(Paths, emu_Collectives, ::testing::Bool(),
+INSTANTIATE_TEST_SUITE_P(Paths, EmuCollectivesTest, ::testing::Bool(),
                          [](const ::testing::TestParamInfo<bool>& info) {
                            return info.param ? "Direct" : "Staged";
                          });

@@ -30,7 +30,7 @@ int SizeOf(Comm* c) {
   return n;
 }
 
-TEST(emu_Comm, SplitOrdersByKeyThenRankAndHonoursNoColor) {
+TEST(EmuCommTest, SplitOrdersByKeyThenRankAndHonoursNoColor) {
   const int n = 6;
   auto comms = testing::InitLocal(n);
   std::vector<Comm*> kids(n, nullptr);
@@ -68,7 +68,7 @@ TEST(emu_Comm, SplitOrdersByKeyThenRankAndHonoursNoColor) {
   testing::DestroyAll(comms);
 }
 
-TEST(emu_Comm, ShrinkExcludesRanksThatDoNotTakePart) {
+TEST(EmuCommTest, ShrinkExcludesRanksThatDoNotTakePart) {
   const int n = 4;
   auto comms = testing::InitLocal(n);
   int exclude[] = {1};
@@ -95,7 +95,7 @@ TEST(emu_Comm, ShrinkExcludesRanksThatDoNotTakePart) {
   testing::DestroyAll(comms);
 }
 
-TEST(emu_Comm, MisuseIsReportedLikeNccl) {
+TEST(EmuCommTest, MisuseIsReportedLikeNccl) {
   auto comms = testing::InitLocal(2);
   int32_t x = 0;
   Result r = Collective(nullptr, CollKind::kAllReduce, &x, &x, 1, kInt32, 0, 0, nullptr);
@@ -129,7 +129,7 @@ TEST(emu_Comm, MisuseIsReportedLikeNccl) {
   EXPECT_EQ(CommInitAll(two.data(), 2, devs, {}).code(), Code::kInvalidUsage);
 }
 
-TEST(emu_Comm, MismatchedCollectivesFailOnEveryRank) {
+TEST(EmuCommTest, MismatchedCollectivesFailOnEveryRank) {
   CommOptions opts;
   opts.timeout_s = 5;
   auto comms = testing::InitLocal(2, opts);
@@ -154,7 +154,7 @@ TEST(emu_Comm, MismatchedCollectivesFailOnEveryRank) {
   testing::DestroyAll(comms);
 }
 
-TEST(emu_Comm, MissingRankTimesOutNamingIt) {
+TEST(EmuCommTest, MissingRankTimesOutNamingIt) {
   const int n = 4;
   UniqueIdBytes id = GetUniqueId();
   CommOptions opts;
@@ -176,7 +176,7 @@ TEST(emu_Comm, MissingRankTimesOutNamingIt) {
   }
 }
 
-TEST(emu_Comm, CollectiveTimeoutNamesTheLaggard) {
+TEST(EmuCommTest, CollectiveTimeoutNamesTheLaggard) {
   CommOptions opts;
   opts.timeout_s = 1;
   auto comms = testing::InitLocal(3, opts);
@@ -190,7 +190,7 @@ TEST(emu_Comm, CollectiveTimeoutNamesTheLaggard) {
   testing::DestroyAll(comms);
 }
 
-TEST(emu_Comm, DuplicateRankFailsInit) {
+TEST(EmuCommTest, DuplicateRankFailsInit) {
   UniqueIdBytes id = GetUniqueId();
   CommOptions opts;
   opts.timeout_s = 1;
@@ -216,7 +216,7 @@ TEST(emu_Comm, DuplicateRankFailsInit) {
   EXPECT_EQ(timeouts, 2);
 }
 
-TEST(emu_Comm, SharedDevicesAllowedUnlessStrict) {
+TEST(EmuCommTest, SharedDevicesAllowedUnlessStrict) {
   UniqueIdBytes id = GetUniqueId();
   CommOptions opts;  // both ranks on device 0
   testing::RunThreads(2, [&](int rank) {
@@ -237,7 +237,7 @@ TEST(emu_Comm, SharedDevicesAllowedUnlessStrict) {
   });
 }
 
-TEST(emu_Comm, RevokeAndAbortStopPeers) {
+TEST(EmuCommTest, RevokeAndAbortStopPeers) {
   auto comms = testing::InitLocal(2);
   ASSERT_TRUE(CommRevoke(comms[0], 0).ok());
   int32_t x = 1;
@@ -252,7 +252,7 @@ TEST(emu_Comm, RevokeAndAbortStopPeers) {
   ASSERT_TRUE(CommAbort(comms[1]).ok());
 }
 
-TEST(emu_Comm, StaleSegmentIsRemovedOnNextCreation) {
+TEST(EmuCommTest, StaleSegmentIsRemovedOnNextCreation) {
   // A job killed during init leaves its segment behind: the child makes the id, creates the
   // segment as rank 0 of 2, and is killed while it waits for rank 1.
   int fds[2];

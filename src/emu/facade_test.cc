@@ -13,7 +13,7 @@ using std::size_t;  // nccl_device/utility.h uses size_t unqualified
 
 namespace {
 
-TEST(emu_Facade, VersionErrorStringsAndAliases) {
+TEST(EmuFacadeTest, VersionErrorStringsAndAliases) {
   int v = 0;
   ASSERT_EQ(ncclGetVersion(&v), ncclSuccess);
   EXPECT_EQ(v, 22809);
@@ -27,7 +27,7 @@ TEST(emu_Facade, VersionErrorStringsAndAliases) {
   EXPECT_EQ(pv, v);
 }
 
-TEST(emu_Facade, SingleThreadDrivesAllRanksInAGroup) {
+TEST(EmuFacadeTest, SingleThreadDrivesAllRanksInAGroup) {
   const int n = 3;
   ncclComm_t comms[n];
   int devs[n] = {0, 1, 2};
@@ -100,7 +100,7 @@ TEST(emu_Facade, SingleThreadDrivesAllRanksInAGroup) {
   }
 }
 
-TEST(emu_Facade, MisuseAndUnsupported) {
+TEST(EmuFacadeTest, MisuseAndUnsupported) {
   EXPECT_EQ(ncclAllReduce(nullptr, nullptr, 1, ncclFloat, ncclSum, nullptr, nullptr),
             ncclInvalidArgument);
   EXPECT_NE(std::string(ncclGetLastError(nullptr)).find("comm argument is NULL"),

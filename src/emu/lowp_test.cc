@@ -7,7 +7,7 @@
 namespace ddrr::emu {
 namespace {
 
-TEST(emu_Lowp, HalfKnownValues) {
+TEST(EmuLowpTest, HalfKnownValues) {
   EXPECT_EQ(FloatToHalf(1.0f), 0x3c00);
   EXPECT_EQ(FloatToHalf(-2.0f), 0xc000);
   EXPECT_EQ(FloatToHalf(65504.0f), 0x7bff);
@@ -20,7 +20,7 @@ TEST(emu_Lowp, HalfKnownValues) {
   EXPECT_EQ(HalfToFloat(0x3555), 0.333251953125f);
 }
 
-TEST(emu_Lowp, HalfRoundTripsEveryCode) {
+TEST(EmuLowpTest, HalfRoundTripsEveryCode) {
   for (uint32_t h = 0; h < 0x10000; ++h) {
     float f = HalfToFloat(static_cast<uint16_t>(h));
     if (std::isnan(f)) continue;
@@ -28,7 +28,7 @@ TEST(emu_Lowp, HalfRoundTripsEveryCode) {
   }
 }
 
-TEST(emu_Lowp, Bf16KnownValuesAndRoundTrip) {
+TEST(EmuLowpTest, Bf16KnownValuesAndRoundTrip) {
   EXPECT_EQ(FloatToBf16(1.0f), 0x3f80);
   EXPECT_EQ(FloatToBf16(1.0f + 0x1p-8f), 0x3f80);  // tie to even
   EXPECT_EQ(FloatToBf16(1.0f + 0x1p-8f + 0x1p-20f), 0x3f81);
@@ -39,7 +39,7 @@ TEST(emu_Lowp, Bf16KnownValuesAndRoundTrip) {
   }
 }
 
-TEST(emu_Lowp, Fp8KnownValues) {
+TEST(EmuLowpTest, Fp8KnownValues) {
   EXPECT_EQ(FloatToFp8E4m3(1.0f), 0x38);
   EXPECT_EQ(FloatToFp8E4m3(448.0f), 0x7e);
   EXPECT_EQ(FloatToFp8E4m3(1000.0f), 0x7e);  // saturates
@@ -56,7 +56,7 @@ TEST(emu_Lowp, Fp8KnownValues) {
   EXPECT_EQ(FloatToFp8E5m2(0x1p-16f), 0x01);
 }
 
-TEST(emu_Lowp, Fp8RoundTripsEveryCode) {
+TEST(EmuLowpTest, Fp8RoundTripsEveryCode) {
   for (int v = 0; v < 256; ++v) {
     float a = Fp8E4m3ToFloat(static_cast<uint8_t>(v));
     if (!std::isnan(a)) {

@@ -13,7 +13,7 @@ namespace {
 
 constexpr int kFloat = static_cast<int>(DataType::kFloat32);
 
-TEST(emu_P2p, RingInOneGroupWithLargeMessages) {
+TEST(EmuP2pTest, RingInOneGroupWithLargeMessages) {
   const int n = 4;
   const size_t count = (3u << 20) / 4 + 13;  // several ring slots per message
   auto comms = testing::InitLocal(n);
@@ -33,7 +33,7 @@ TEST(emu_P2p, RingInOneGroupWithLargeMessages) {
   testing::DestroyAll(comms);
 }
 
-TEST(emu_P2p, AllToAllWithSelfAndIssueOrderMatching) {
+TEST(EmuP2pTest, AllToAllWithSelfAndIssueOrderMatching) {
   const int n = 5;
   auto comms = testing::InitLocal(n);
   // Each pair exchanges two messages of different sizes; they must match in issue order.
@@ -66,7 +66,7 @@ TEST(emu_P2p, AllToAllWithSelfAndIssueOrderMatching) {
   testing::DestroyAll(comms);
 }
 
-TEST(emu_P2p, ThreadsSendAndReceiveWithoutGroupsWhenSmall) {
+TEST(EmuP2pTest, ThreadsSendAndReceiveWithoutGroupsWhenSmall) {
   const int n = 2;
   UniqueIdBytes id = GetUniqueId();
   std::vector<std::vector<float>> got(n, std::vector<float>(100));
@@ -83,7 +83,7 @@ TEST(emu_P2p, ThreadsSendAndReceiveWithoutGroupsWhenSmall) {
   EXPECT_EQ(got[1][0], 1.0f);
 }
 
-TEST(emu_P2p, SizeMismatchIsInvalidUsage) {
+TEST(EmuP2pTest, SizeMismatchIsInvalidUsage) {
   CommOptions opts;
   opts.timeout_s = 2;
   auto comms = testing::InitLocal(2, opts);

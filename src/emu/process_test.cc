@@ -118,19 +118,19 @@ const std::vector<Case> kArenaCases = {
     {CollKind::kGather, DataType::kFloat64, RedOpKind::kSum, 333},
     {CollKind::kScatter, DataType::kFloat64, RedOpKind::kSum, 333}};
 
-TEST(emu_Process, DirectCollectivesAcrossProcesses) {
+TEST(EmuProcessTest, DirectCollectivesAcrossProcesses) {
   std::vector<int> codes = RunArenaCases(4, kArenaCases, -1, Comm::DirectMode::kOn);
   for (int r = 0; r < 4; ++r) EXPECT_EQ(codes[r], 0) << "rank " << r;
 }
 
 // One rank cannot map its peers' buffers: the first collective's vote turns direct off on
 // every rank, and everything still arrives through staging.
-TEST(emu_Process, FailedMappingVotesDirectOffEverywhere) {
+TEST(EmuProcessTest, FailedMappingVotesDirectOffEverywhere) {
   std::vector<int> codes = RunArenaCases(3, kArenaCases, 2, Comm::DirectMode::kOff);
   for (int r = 0; r < 3; ++r) EXPECT_EQ(codes[r], 0) << "rank " << r;
 }
 
-TEST(emu_Process, CollectivesAcrossProcesses) {
+TEST(EmuProcessTest, CollectivesAcrossProcesses) {
   const int n = 4;
   UniqueIdBytes id = GetUniqueId();
   const Case cases[] = {{CollKind::kAllReduce, DataType::kFloat32, RedOpKind::kSum, 3000001},
@@ -159,7 +159,7 @@ TEST(emu_Process, CollectivesAcrossProcesses) {
   for (int r = 0; r < n; ++r) EXPECT_EQ(codes[r], 0) << "rank " << r;
 }
 
-TEST(emu_Process, KilledRankIsNamedQuickly) {
+TEST(EmuProcessTest, KilledRankIsNamedQuickly) {
   const int n = 3;
   UniqueIdBytes id = GetUniqueId();
   // Rank 2 joins and is killed before the first collective; ranks 0 and 1 must name it well

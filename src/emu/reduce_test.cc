@@ -11,7 +11,7 @@
 namespace ddrr::emu {
 namespace {
 
-TEST(emu_Reduce, SumIsInRankOrder) {
+TEST(EmuReduceTest, SumIsInRankOrder) {
   // (1e8 + 1) - 1e8 differs from 1e8 + (1 - 1e8) in float: the order is observable.
   std::vector<float> a = {1e8f}, b = {1.0f}, c = {-1e8f};
   const void* in[] = {a.data(), b.data(), c.data()};
@@ -21,7 +21,7 @@ TEST(emu_Reduce, SumIsInRankOrder) {
   EXPECT_EQ(out, 0.0f);
 }
 
-TEST(emu_Reduce, IntegersWrapAndAverageTruncates) {
+TEST(EmuReduceTest, IntegersWrapAndAverageTruncates) {
   int8_t a = 100, b = 100, c = -7;
   const void* in[] = {&a, &b, &c};
   int8_t out = 0;
@@ -39,7 +39,7 @@ TEST(emu_Reduce, IntegersWrapAndAverageTruncates) {
   EXPECT_EQ(prod, ~0ull);
 }
 
-TEST(emu_Reduce, HalfRoundsAfterEveryStep) {
+TEST(EmuReduceTest, HalfRoundsAfterEveryStep) {
   // 2048 + 1 is not representable in fp16 (rounds to 2048), so 2048 + 1 + 1 stays 2048,
   // whereas summing in float and rounding once would give 2050.
   uint16_t a = FloatToHalf(2048), b = FloatToHalf(1), c = FloatToHalf(1);
@@ -49,7 +49,7 @@ TEST(emu_Reduce, HalfRoundsAfterEveryStep) {
   EXPECT_EQ(HalfToFloat(out), 2048.0f);
 }
 
-TEST(emu_Reduce, PreMulSumUsesEachRanksScalar) {
+TEST(EmuReduceTest, PreMulSumUsesEachRanksScalar) {
   std::vector<double> a = {1, 2}, b = {10, 20};
   const void* in[] = {a.data(), b.data()};
   uint64_t scalars[2];
@@ -62,7 +62,7 @@ TEST(emu_Reduce, PreMulSumUsesEachRanksScalar) {
   EXPECT_EQ(out[1], 14);
 }
 
-TEST(emu_Reduce, MaxMinPropagateNan) {
+TEST(EmuReduceTest, MaxMinPropagateNan) {
   float a = 1, b = NAN;
   const void* in[] = {&a, &b};
   float out = 0;
@@ -72,7 +72,7 @@ TEST(emu_Reduce, MaxMinPropagateNan) {
   EXPECT_TRUE(std::isnan(out));
 }
 
-TEST(emu_Reduce, BlocksLargerThanOneBlock) {
+TEST(EmuReduceTest, BlocksLargerThanOneBlock) {
   const size_t n = 5000;
   std::vector<int64_t> a(n), b(n), out(n);
   for (size_t i = 0; i < n; ++i) {

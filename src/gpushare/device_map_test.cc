@@ -10,13 +10,13 @@
 namespace ddrr::gpushare {
 namespace {
 
-TEST(RanksPerGpu, ParsesPositiveCounts) {
+TEST(RanksPerGpuTest, ParsesPositiveCounts) {
   EXPECT_EQ(ParseRanksPerGpu("1").value(), 1);
   EXPECT_EQ(ParseRanksPerGpu("4").value(), 4);
   EXPECT_EQ(ParseRanksPerGpu("1024").value(), 1024);
 }
 
-TEST(RanksPerGpu, RejectsEverythingElse) {
+TEST(RanksPerGpuTest, RejectsEverythingElse) {
   for (const char* bad : {"0", "-1", "x", "", "4x", " 4", "+4", "1025", "99999999999999999999"}) {
     StatusOr<int> k = ParseRanksPerGpu(bad);
     ASSERT_FALSE(k.ok()) << bad;
@@ -27,7 +27,7 @@ TEST(RanksPerGpu, RejectsEverythingElse) {
   EXPECT_NE(ParseRanksPerGpu(nullptr).status().message().find("(unset)"), std::string::npos);
 }
 
-TEST(DeviceMap, VirtualDevicesFillEachGpuInTurn) {
+TEST(DeviceMapTest, VirtualDevicesFillEachGpuInTurn) {
   DeviceMap map(4);
   EXPECT_EQ(map.VirtualCount(2), 8);
   const int want_real[] = {0, 0, 0, 0, 1, 1, 1, 1};
@@ -38,7 +38,7 @@ TEST(DeviceMap, VirtualDevicesFillEachGpuInTurn) {
   }
 }
 
-TEST(DeviceMap, InvalidOrdinalsStayInvalid) {
+TEST(DeviceMapTest, InvalidOrdinalsStayInvalid) {
   DeviceMap map(4);
   EXPECT_EQ(map.RealOf(-1), -1);  // not 0: -1 / 4 would name a real device
   EXPECT_EQ(map.RealOf(-7), -7);
@@ -46,7 +46,7 @@ TEST(DeviceMap, InvalidOrdinalsStayInvalid) {
   EXPECT_EQ(map.RealOf(8), 2) << "past the last of 2 GPUs: the runtime rejects it";
 }
 
-TEST(DeviceMap, OneRankPerGpuIsTheIdentity) {
+TEST(DeviceMapTest, OneRankPerGpuIsTheIdentity) {
   DeviceMap map(1);
   for (int v = -2; v < 10; ++v) {
     EXPECT_EQ(map.RealOf(v), v);
@@ -55,7 +55,7 @@ TEST(DeviceMap, OneRankPerGpuIsTheIdentity) {
   EXPECT_EQ(map.VirtualCount(3), 3);
 }
 
-TEST(DeviceMap, ReportedRealDevicesReadAsTheCallersSlot) {
+TEST(DeviceMapTest, ReportedRealDevicesReadAsTheCallersSlot) {
   DeviceMap map(4);
   EXPECT_EQ(map.VirtualFor(1, 6), 6) << "current device 6 lives on GPU 1";
   EXPECT_EQ(map.VirtualFor(1, 2), 4) << "current device is on GPU 0: GPU 1's slot 0";
@@ -63,9 +63,9 @@ TEST(DeviceMap, ReportedRealDevicesReadAsTheCallersSlot) {
   EXPECT_EQ(map.VirtualFor(-2, 5), -2) << "host memory's -2 stays";
 }
 
-TEST(BusId, SlotZeroKeepsTheRealId) { EXPECT_EQ(VirtualBusId("0000:3b:00.0", 0), "0000:3b:00.0"); }
+TEST(BusIdTest, SlotZeroKeepsTheRealId) { EXPECT_EQ(VirtualBusId("0000:3b:00.0", 0), "0000:3b:00.0"); }
 
-TEST(BusId, OtherSlotsRaiseTheDomain) {
+TEST(BusIdTest, OtherSlotsRaiseTheDomain) {
   EXPECT_EQ(VirtualBusId("0000:3b:00.0", 1), "10000:3b:00.0");
   EXPECT_EQ(VirtualBusId("0000:3B:00.0", 3), "30000:3B:00.0") << "the rest is kept verbatim";
   EXPECT_EQ(VirtualBusId("0001:c1:00.0", 15), "f0001:c1:00.0");
@@ -73,7 +73,7 @@ TEST(BusId, OtherSlotsRaiseTheDomain) {
   EXPECT_EQ(VirtualBusId("0000:3b:00.0", 1023), "3ff0000:3b:00.0");
 }
 
-TEST(BusId, UnparseableIdsAreLeftAlone) {
+TEST(BusIdTest, UnparseableIdsAreLeftAlone) {
   for (const char* odd : {"", "3b:00.0", "garbage", "zz:3b:00.0", ":3b:00.0", "-1:3b:00.0"}) {
     EXPECT_EQ(VirtualBusId(odd, 2), odd);
     SplitBusId split = SplitVirtualBusId(odd);
@@ -82,7 +82,7 @@ TEST(BusId, UnparseableIdsAreLeftAlone) {
   }
 }
 
-TEST(BusId, SplitInvertsEverySlotOfEveryGpu) {
+TEST(BusIdTest, SplitInvertsEverySlotOfEveryGpu) {
   const char* real_ids[] = {"0000:01:00.0", "0000:3b:00.0", "0000:3c:00.0", "0001:01:00.0",
                             "ffff:ff:1f.7"};
   std::set<std::string> seen;
@@ -97,13 +97,13 @@ TEST(BusId, SplitInvertsEverySlotOfEveryGpu) {
   }
 }
 
-TEST(BusId, DomainAttributeMatchesTheId) {
+TEST(BusIdTest, DomainAttributeMatchesTheId) {
   EXPECT_EQ(VirtualPciDomain(0, 0), 0);
   EXPECT_EQ(VirtualPciDomain(0, 2), 0x20000);
   EXPECT_EQ(VirtualPciDomain(1, 15), 0xf0001);
 }
 
-TEST(Uuid, SlotsGetDistinctUuidsAndSlotZeroKeepsItsOwn) {
+TEST(UuidTest, SlotsGetDistinctUuidsAndSlotZeroKeepsItsOwn) {
   char real[16];
   for (int i = 0; i < 16; ++i) real[i] = static_cast<char>(0x10 + i);
   std::set<std::string> seen;

@@ -27,13 +27,13 @@ std::string BusId(int device) {
   return id;
 }
 
-TEST(GpuShareShim, CountIsRealCountTimesRanksPerGpu) {
+TEST(GpuShareShimTest, CountIsRealCountTimesRanksPerGpu) {
   int count = 0;
   ASSERT_EQ(cudaGetDeviceCount(&count), cudaSuccess);
   EXPECT_EQ(count, kVirtualDevices);
 }
 
-TEST(GpuShareShim, CurrentDeviceIsTheVirtualOneSetPerThread) {
+TEST(GpuShareShimTest, CurrentDeviceIsTheVirtualOneSetPerThread) {
   ASSERT_EQ(cudaSetDevice(5), cudaSuccess);
   int device = -1;
   ASSERT_EQ(cudaGetDevice(&device), cudaSuccess);
@@ -54,7 +54,7 @@ TEST(GpuShareShim, CurrentDeviceIsTheVirtualOneSetPerThread) {
   EXPECT_EQ(device, 7);
 }
 
-TEST(GpuShareShim, OrdinalsOutOfRangeFailInTheRuntime) {
+TEST(GpuShareShimTest, OrdinalsOutOfRangeFailInTheRuntime) {
   ASSERT_EQ(cudaSetDevice(2), cudaSuccess);
   for (int bad : {kVirtualDevices, -1, 1000}) {
     EXPECT_EQ(cudaSetDevice(bad), cudaErrorInvalidDevice) << bad;
@@ -68,7 +68,7 @@ TEST(GpuShareShim, OrdinalsOutOfRangeFailInTheRuntime) {
   EXPECT_EQ(cudaInitDevice(kVirtualDevices - 1, 0, 0), cudaSuccess);
 }
 
-TEST(GpuShareShim, EveryVirtualDeviceHasItsOwnBusIdAndTheInverseFindsIt) {
+TEST(GpuShareShimTest, EveryVirtualDeviceHasItsOwnBusIdAndTheInverseFindsIt) {
   std::set<std::string> ids;
   for (int v = 0; v < kVirtualDevices; ++v) {
     std::string id = BusId(v);
@@ -92,7 +92,7 @@ TEST(GpuShareShim, EveryVirtualDeviceHasItsOwnBusIdAndTheInverseFindsIt) {
   cudaGetLastError();
 }
 
-TEST(GpuShareShim, PropertiesAreTheGpusWithTheSlotsIdentity) {
+TEST(GpuShareShimTest, PropertiesAreTheGpusWithTheSlotsIdentity) {
   std::set<std::string> uuids;
   for (int v = 0; v < kVirtualDevices; ++v) {
     cudaDeviceProp prop;
@@ -112,7 +112,7 @@ TEST(GpuShareShim, PropertiesAreTheGpusWithTheSlotsIdentity) {
   cudaGetLastError();
 }
 
-TEST(GpuShareShim, PeersOnOneGpuAlwaysHaveAccess) {
+TEST(GpuShareShimTest, PeersOnOneGpuAlwaysHaveAccess) {
   int can = -1;
   ASSERT_EQ(cudaDeviceCanAccessPeer(&can, 0, 3), cudaSuccess);
   EXPECT_EQ(can, 1);
@@ -143,7 +143,7 @@ TEST(GpuShareShim, PeersOnOneGpuAlwaysHaveAccess) {
   cudaGetLastError();
 }
 
-TEST(GpuShareShim, PeerCopiesMapBothDevices) {
+TEST(GpuShareShimTest, PeerCopiesMapBothDevices) {
   int* a = nullptr;
   int* b = nullptr;
   ASSERT_EQ(cudaSetDevice(2), cudaSuccess);
@@ -163,7 +163,7 @@ TEST(GpuShareShim, PeerCopiesMapBothDevices) {
   cudaFree(b);
 }
 
-TEST(GpuShareShim, AllocationsReadAsTheCallersSlotOfTheirGpu) {
+TEST(GpuShareShimTest, AllocationsReadAsTheCallersSlotOfTheirGpu) {
   void* p = nullptr;
   ASSERT_EQ(cudaSetDevice(6), cudaSuccess);
   ASSERT_EQ(cudaMalloc(&p, 64), cudaSuccess);
@@ -179,7 +179,7 @@ TEST(GpuShareShim, AllocationsReadAsTheCallersSlotOfTheirGpu) {
   cudaFree(p);
 }
 
-TEST(GpuShareShim, ChooseDeviceAnswersAVirtualOrdinal) {
+TEST(GpuShareShimTest, ChooseDeviceAnswersAVirtualOrdinal) {
   cudaDeviceProp want;
   memset(&want, 0, sizeof(want));
   int device = -1;

@@ -42,7 +42,7 @@ std::vector<std::string> ReadLines(const std::string& path) {
   return lines;
 }
 
-TEST(HostRtCompat, ProgramBuiltAgainstTheRealToolkitRunsOnTheHostRuntime) {
+TEST(HostRtCompatTest, ProgramBuiltAgainstTheRealToolkitRunsOnTheHostRuntime) {
   CommandResult ldd =
       RunShell(WithLibraryPath(DDRR_HOSTRT_DIR, std::string("ldd ") + DDRR_COMPAT_PROBE));
   EXPECT_NE(ldd.output.find(std::string("libcudart.so.13 => ") + DDRR_HOSTRT_DIR),
@@ -63,7 +63,7 @@ TEST(HostRtCompat, ProgramBuiltAgainstTheRealToolkitRunsOnTheHostRuntime) {
   EXPECT_NE(run.output.find("EXIT-SUCCESS"), std::string::npos);
 }
 
-TEST(HostRtCompat, ErrorTextsEqualTheRealRuntimes) {
+TEST(HostRtCompatTest, ErrorTextsEqualTheRealRuntimes) {
   // NVIDIA's cudaGetErrorName/String work without a driver, so both can run here.
   CommandResult real =
       RunShell(WithLibraryPath(DDRR_REAL_CUDA_LIB_DIR, std::string(DDRR_COMPAT_PROBE) + " errors"));
@@ -75,7 +75,7 @@ TEST(HostRtCompat, ErrorTextsEqualTheRealRuntimes) {
   EXPECT_EQ(ours.output, real.output);
 }
 
-TEST(HostRtCompat, NvccProgramWithAKernelLoadsAndItsLaunchFailsClearly) {
+TEST(HostRtCompatTest, NvccProgramWithAKernelLoadsAndItsLaunchFailsClearly) {
   if (std::string(DDRR_KERNEL_PROBE).empty()) GTEST_SKIP() << "no nvcc at configure time";
   CommandResult run =
       RunShell(WithLibraryPath(DDRR_HOSTRT_DIR, std::string(DDRR_KERNEL_PROBE) + " 2>&1"));
@@ -108,11 +108,11 @@ void ExpectExportsEverything(const std::string& library, const std::string& vers
   dlclose(handle);
 }
 
-TEST(HostRtCompat, CudartExportsEveryRealEntryPoint) {
+TEST(HostRtCompatTest, CudartExportsEveryRealEntryPoint) {
   ExpectExportsEverything("libcudart.so.13", "libcudart.so.13", "cudart_exports.txt");
 }
 
-TEST(HostRtCompat, CurandExportsEveryRealEntryPoint) {
+TEST(HostRtCompatTest, CurandExportsEveryRealEntryPoint) {
   ExpectExportsEverything("libcurand.so.10", "libcurand.so.10", "curand_exports.txt");
 }
 

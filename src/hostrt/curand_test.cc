@@ -7,7 +7,7 @@
 
 namespace {
 
-class HostRtCurand : public ::testing::Test {
+class HostRtCurandTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_EQ(curandCreateGenerator(&gen_, CURAND_RNG_PSEUDO_PHILOX4_32_10), CURAND_STATUS_SUCCESS);
@@ -23,7 +23,7 @@ class HostRtCurand : public ::testing::Test {
   curandGenerator_t gen_ = nullptr;
 };
 
-TEST_F(HostRtCurand, SameSeedSameStreamAcrossGenerators) {
+TEST_F(HostRtCurandTest, SameSeedSameStreamAcrossGenerators) {
   curandGenerator_t other;
   ASSERT_EQ(curandCreateGeneratorHost(&other, CURAND_RNG_PSEUDO_PHILOX4_32_10),
             CURAND_STATUS_SUCCESS);
@@ -33,7 +33,7 @@ TEST_F(HostRtCurand, SameSeedSameStreamAcrossGenerators) {
   curandDestroyGenerator(other);
 }
 
-TEST_F(HostRtCurand, SplitCallsEqualOneCall) {
+TEST_F(HostRtCurandTest, SplitCallsEqualOneCall) {
   curandSetPseudoRandomGeneratorSeed(gen_, 7);
   std::vector<unsigned> whole = Draw(gen_, 37);
   curandSetPseudoRandomGeneratorSeed(gen_, 7);  // rewinds to the offset (0)
@@ -51,7 +51,7 @@ TEST_F(HostRtCurand, SplitCallsEqualOneCall) {
   EXPECT_EQ(normals_split, normals_whole);
 }
 
-TEST_F(HostRtCurand, OffsetSkipsAhead) {
+TEST_F(HostRtCurandTest, OffsetSkipsAhead) {
   curandSetPseudoRandomGeneratorSeed(gen_, 99);
   std::vector<unsigned> stream = Draw(gen_, 50);
   curandSetGeneratorOffset(gen_, 17);
@@ -59,7 +59,7 @@ TEST_F(HostRtCurand, OffsetSkipsAhead) {
   EXPECT_EQ(skipped, std::vector<unsigned>(stream.begin() + 17, stream.end()));
 }
 
-TEST_F(HostRtCurand, DifferentSeedsAndTypesDiffer) {
+TEST_F(HostRtCurandTest, DifferentSeedsAndTypesDiffer) {
   curandSetPseudoRandomGeneratorSeed(gen_, 1);
   std::vector<unsigned> one = Draw(gen_, 16);
   curandSetPseudoRandomGeneratorSeed(gen_, 2);
@@ -71,7 +71,7 @@ TEST_F(HostRtCurand, DifferentSeedsAndTypesDiffer) {
   curandDestroyGenerator(xorwow);
 }
 
-TEST_F(HostRtCurand, UniformIsInHalfOpenUnitInterval) {
+TEST_F(HostRtCurandTest, UniformIsInHalfOpenUnitInterval) {
   std::vector<float> f(100000);
   std::vector<double> d(100000);
   ASSERT_EQ(curandGenerateUniform(gen_, f.data(), f.size()), CURAND_STATUS_SUCCESS);
@@ -87,7 +87,7 @@ TEST_F(HostRtCurand, UniformIsInHalfOpenUnitInterval) {
   EXPECT_NEAR(sum / d.size(), 0.5, 0.01);
 }
 
-TEST_F(HostRtCurand, NormalHasRequestedMeanAndStddev) {
+TEST_F(HostRtCurandTest, NormalHasRequestedMeanAndStddev) {
   std::vector<float> f(100000);
   ASSERT_EQ(curandGenerateNormal(gen_, f.data(), f.size(), 3.0f, 2.0f), CURAND_STATUS_SUCCESS);
   double sum = 0, sum_sq = 0;
@@ -106,7 +106,7 @@ TEST_F(HostRtCurand, NormalHasRequestedMeanAndStddev) {
   EXPECT_NEAR(sum / d.size(), -1.0, 0.02);
 }
 
-TEST_F(HostRtCurand, LogNormalIsExpOfNormal) {
+TEST_F(HostRtCurandTest, LogNormalIsExpOfNormal) {
   std::vector<float> normal(8), log_normal(8);
   curandSetGeneratorOffset(gen_, 0);
   ASSERT_EQ(curandGenerateNormal(gen_, normal.data(), 8, 0.5f, 0.25f), CURAND_STATUS_SUCCESS);
@@ -119,7 +119,7 @@ TEST_F(HostRtCurand, LogNormalIsExpOfNormal) {
   for (double x : d) EXPECT_GT(x, 0.0);
 }
 
-TEST_F(HostRtCurand, MatchesCuRandStatusesForUnsupportedRequests) {
+TEST_F(HostRtCurandTest, MatchesCuRandStatusesForUnsupportedRequests) {
   unsigned long long values[2];
   EXPECT_EQ(curandGenerateLongLong(gen_, values, 2), CURAND_STATUS_TYPE_ERROR);
   EXPECT_EQ(curandSetQuasiRandomGeneratorDimensions(gen_, 2), CURAND_STATUS_TYPE_ERROR);

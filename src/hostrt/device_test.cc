@@ -15,13 +15,13 @@ int ExpectedDeviceCount() {
   return value != nullptr && *value != '\0' ? atoi(value) : 8;
 }
 
-TEST(HostRtDevice, CountComesFromEnvironmentOrDefaultsToEight) {
+TEST(HostRtDeviceTest, CountComesFromEnvironmentOrDefaultsToEight) {
   int count = -1;
   ASSERT_EQ(cudaGetDeviceCount(&count), cudaSuccess);
   EXPECT_EQ(count, ExpectedDeviceCount());
 }
 
-TEST(HostRtDevice, CurrentDeviceIsPerThread) {
+TEST(HostRtDeviceTest, CurrentDeviceIsPerThread) {
   ASSERT_EQ(cudaSetDevice(3), cudaSuccess);
   int seen_in_thread = -1;
   std::thread([&] {
@@ -35,7 +35,7 @@ TEST(HostRtDevice, CurrentDeviceIsPerThread) {
   ASSERT_EQ(cudaSetDevice(0), cudaSuccess);
 }
 
-TEST(HostRtDevice, SetDeviceRejectsOutOfRange) {
+TEST(HostRtDeviceTest, SetDeviceRejectsOutOfRange) {
   EXPECT_EQ(cudaSetDevice(ExpectedDeviceCount()), cudaErrorInvalidDevice);
   EXPECT_EQ(cudaSetDevice(-1), cudaErrorInvalidDevice);
   EXPECT_EQ(cudaGetLastError(), cudaErrorInvalidDevice);
@@ -44,7 +44,7 @@ TEST(HostRtDevice, SetDeviceRejectsOutOfRange) {
   EXPECT_EQ(device, 0);
 }
 
-TEST(HostRtDevice, PropertiesIdentifyEachDeviceStably) {
+TEST(HostRtDeviceTest, PropertiesIdentifyEachDeviceStably) {
   std::set<int> bus_ids;
   std::set<std::string> uuids;
   for (int d = 0; d < ExpectedDeviceCount(); ++d) {
@@ -66,7 +66,7 @@ TEST(HostRtDevice, PropertiesIdentifyEachDeviceStably) {
   cudaGetLastError();
 }
 
-TEST(HostRtDevice, PciBusIdRoundTrips) {
+TEST(HostRtDeviceTest, PciBusIdRoundTrips) {
   char bus_id[32];
   ASSERT_EQ(cudaDeviceGetPCIBusId(bus_id, sizeof(bus_id), 2), cudaSuccess);
   EXPECT_STREQ(bus_id, "0000:03:00.0");
@@ -78,7 +78,7 @@ TEST(HostRtDevice, PciBusIdRoundTrips) {
   EXPECT_EQ(prop.pciBusID, 3);
 }
 
-TEST(HostRtDevice, AttributesAgreeWithProperties) {
+TEST(HostRtDeviceTest, AttributesAgreeWithProperties) {
   cudaDeviceProp prop;
   ASSERT_EQ(cudaGetDeviceProperties(&prop, 1), cudaSuccess);
   int value = -1;
@@ -95,7 +95,7 @@ TEST(HostRtDevice, AttributesAgreeWithProperties) {
   cudaGetLastError();
 }
 
-TEST(HostRtDevice, VersionsAndSynchronisation) {
+TEST(HostRtDeviceTest, VersionsAndSynchronisation) {
   int version = 0;
   ASSERT_EQ(cudaRuntimeGetVersion(&version), cudaSuccess);
   EXPECT_EQ(version, 13000);
@@ -107,7 +107,7 @@ TEST(HostRtDevice, VersionsAndSynchronisation) {
   EXPECT_EQ(can_access, 1);
 }
 
-TEST(HostRtDevice, ResetReleasesTheCurrentDevicesMemory) {
+TEST(HostRtDeviceTest, ResetReleasesTheCurrentDevicesMemory) {
   ASSERT_EQ(cudaSetDevice(4), cudaSuccess);
   void* p = nullptr;
   ASSERT_EQ(cudaMalloc(&p, 64), cudaSuccess);

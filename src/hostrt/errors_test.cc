@@ -6,7 +6,7 @@
 
 namespace {
 
-TEST(HostRtErrors, GetLastErrorReturnsAndClears) {
+TEST(HostRtErrorsTest, GetLastErrorReturnsAndClears) {
   cudaGetLastError();
   EXPECT_EQ(cudaSetDevice(-7), cudaErrorInvalidDevice);
   int device;
@@ -17,13 +17,13 @@ TEST(HostRtErrors, GetLastErrorReturnsAndClears) {
   EXPECT_EQ(cudaGetLastError(), cudaSuccess) << "not sticky";
 }
 
-TEST(HostRtErrors, LastErrorIsPerThread) {
+TEST(HostRtErrorsTest, LastErrorIsPerThread) {
   cudaGetLastError();
   std::thread([] { cudaSetDevice(-1); }).join();
   EXPECT_EQ(cudaGetLastError(), cudaSuccess);
 }
 
-TEST(HostRtErrors, NamesAndStringsMatchTheRealRuntime) {
+TEST(HostRtErrorsTest, NamesAndStringsMatchTheRealRuntime) {
   EXPECT_STREQ(cudaGetErrorName(cudaSuccess), "cudaSuccess");
   EXPECT_STREQ(cudaGetErrorString(cudaSuccess), "no error");
   EXPECT_STREQ(cudaGetErrorName(cudaErrorInvalidValue), "cudaErrorInvalidValue");

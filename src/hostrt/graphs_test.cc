@@ -6,7 +6,7 @@
 
 namespace {
 
-class HostRtGraphs : public ::testing::Test {
+class HostRtGraphsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_EQ(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), cudaSuccess);
@@ -20,7 +20,7 @@ class HostRtGraphs : public ::testing::Test {
 
 void CountCall(void* counter) { ++*static_cast<int*>(counter); }
 
-TEST_F(HostRtGraphs, CaptureRecordsWorkAndLaunchReplaysIt) {
+TEST_F(HostRtGraphsTest, CaptureRecordsWorkAndLaunchReplaysIt) {
   int src[4] = {1, 2, 3, 4};
   int dst[4] = {};
   int* device = nullptr;
@@ -58,7 +58,7 @@ TEST_F(HostRtGraphs, CaptureRecordsWorkAndLaunchReplaysIt) {
   EXPECT_EQ(cudaFree(device), cudaSuccess);
 }
 
-TEST_F(HostRtGraphs, CaptureStatusAndInfo) {
+TEST_F(HostRtGraphsTest, CaptureStatusAndInfo) {
   cudaStreamCaptureStatus status = cudaStreamCaptureStatusActive;
   ASSERT_EQ(cudaStreamIsCapturing(stream_, &status), cudaSuccess);
   EXPECT_EQ(status, cudaStreamCaptureStatusNone);
@@ -81,7 +81,7 @@ TEST_F(HostRtGraphs, CaptureStatusAndInfo) {
   cudaGraphDestroy(graph);
 }
 
-TEST_F(HostRtGraphs, SynchronizingACapturingStreamInvalidatesTheCapture) {
+TEST_F(HostRtGraphsTest, SynchronizingACapturingStreamInvalidatesTheCapture) {
   ASSERT_EQ(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeRelaxed), cudaSuccess);
   EXPECT_EQ(cudaStreamSynchronize(stream_), cudaErrorStreamCaptureUnsupported);
   cudaStreamCaptureStatus status;
@@ -94,12 +94,12 @@ TEST_F(HostRtGraphs, SynchronizingACapturingStreamInvalidatesTheCapture) {
   EXPECT_EQ(status, cudaStreamCaptureStatusNone);
 }
 
-TEST_F(HostRtGraphs, LegacyStreamCannotBeCaptured) {
+TEST_F(HostRtGraphsTest, LegacyStreamCannotBeCaptured) {
   EXPECT_EQ(cudaStreamBeginCapture(nullptr, cudaStreamCaptureModeGlobal),
             cudaErrorStreamCaptureUnsupported);
 }
 
-TEST_F(HostRtGraphs, ForkJoinThroughEventsCapturesTheSideStream) {
+TEST_F(HostRtGraphsTest, ForkJoinThroughEventsCapturesTheSideStream) {
   cudaStream_t side;
   cudaEvent_t fork, join;
   ASSERT_EQ(cudaStreamCreate(&side), cudaSuccess);
@@ -133,7 +133,7 @@ TEST_F(HostRtGraphs, ForkJoinThroughEventsCapturesTheSideStream) {
   cudaStreamDestroy(side);
 }
 
-TEST_F(HostRtGraphs, GraphLaunchInsideACaptureNests) {
+TEST_F(HostRtGraphsTest, GraphLaunchInsideACaptureNests) {
   int counter = 0;
   ASSERT_EQ(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeGlobal), cudaSuccess);
   ASSERT_EQ(cudaLaunchHostFunc(stream_, CountCall, &counter), cudaSuccess);
@@ -158,7 +158,7 @@ TEST_F(HostRtGraphs, GraphLaunchInsideACaptureNests) {
   cudaGraphDestroy(inner_graph);
 }
 
-TEST_F(HostRtGraphs, FreeAsyncDuringCaptureWaitsForTheGraph) {
+TEST_F(HostRtGraphsTest, FreeAsyncDuringCaptureWaitsForTheGraph) {
   void* buffer = nullptr;
   int source = 42;
   ASSERT_EQ(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeGlobal), cudaSuccess);
@@ -178,7 +178,7 @@ TEST_F(HostRtGraphs, FreeAsyncDuringCaptureWaitsForTheGraph) {
   EXPECT_EQ(attributes.type, cudaMemoryTypeUnregistered) << "freed with the graph";
 }
 
-TEST(HostRtCaptureMode, ExchangeSwapsThePerThreadMode) {
+TEST(HostRtCaptureModeTest, ExchangeSwapsThePerThreadMode) {
   cudaStreamCaptureMode mode = cudaStreamCaptureModeRelaxed;
   ASSERT_EQ(cudaThreadExchangeStreamCaptureMode(&mode), cudaSuccess);
   EXPECT_EQ(mode, cudaStreamCaptureModeGlobal);

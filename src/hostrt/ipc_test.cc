@@ -79,7 +79,7 @@ size_t OpenDescriptors() {
   return count;
 }
 
-TEST(HostRtIpc, ForkedChildOpensTheParentsMemory) {
+TEST(HostRtIpcTest, ForkedChildOpensTheParentsMemory) {
   unsigned char* device = nullptr;
   ASSERT_EQ(cudaMalloc(&device, kMiB), cudaSuccess);
   FillPattern(device, kMiB);
@@ -134,7 +134,7 @@ TEST(HostRtIpc, ForkedChildOpensTheParentsMemory) {
   EXPECT_EQ(cudaFree(device), cudaSuccess);
 }
 
-TEST(HostRtIpc, ExecedPeerOpensTheParentsMemory) {
+TEST(HostRtIpcTest, ExecedPeerOpensTheParentsMemory) {
   unsigned char* device = nullptr;
   ASSERT_EQ(cudaMalloc(&device, kMiB), cudaSuccess);
   FillPattern(device, kMiB);
@@ -162,7 +162,7 @@ TEST(HostRtIpc, ExecedPeerOpensTheParentsMemory) {
   EXPECT_EQ(cudaFree(device), cudaSuccess);
 }
 
-TEST(HostRtIpc, OpeningOwnHandleFailsAsOnAGpu) {
+TEST(HostRtIpcTest, OpeningOwnHandleFailsAsOnAGpu) {
   void* device = nullptr;
   ASSERT_EQ(cudaMalloc(&device, kMiB), cudaSuccess);
   cudaIpcMemHandle_t handle;
@@ -175,7 +175,7 @@ TEST(HostRtIpc, OpeningOwnHandleFailsAsOnAGpu) {
   EXPECT_EQ(cudaFree(device), cudaSuccess);
 }
 
-TEST(HostRtIpc, InteriorPointerGivesTheWholeAllocationsHandle) {
+TEST(HostRtIpcTest, InteriorPointerGivesTheWholeAllocationsHandle) {
   char* a = nullptr;
   char* b = nullptr;
   ASSERT_EQ(cudaMalloc(&a, kMiB), cudaSuccess);
@@ -192,7 +192,7 @@ TEST(HostRtIpc, InteriorPointerGivesTheWholeAllocationsHandle) {
   EXPECT_EQ(cudaFree(b), cudaSuccess);
 }
 
-TEST(HostRtIpc, HandleOfFreedMemoryIsStale) {
+TEST(HostRtIpcTest, HandleOfFreedMemoryIsStale) {
   void* old_memory = nullptr;
   ASSERT_EQ(cudaMalloc(&old_memory, kMiB), cudaSuccess);
   cudaIpcMemHandle_t stale;
@@ -220,7 +220,7 @@ TEST(HostRtIpc, HandleOfFreedMemoryIsStale) {
   EXPECT_EQ(cudaFree(new_memory), cudaSuccess);
 }
 
-TEST(HostRtIpc, HandleOfAnExitedProcessIsStale) {
+TEST(HostRtIpcTest, HandleOfAnExitedProcessIsStale) {
   // The child's only output is its handle.
   std::string bytes = RunInChild([]() -> std::string {
     void* device = nullptr;
@@ -238,7 +238,7 @@ TEST(HostRtIpc, HandleOfAnExitedProcessIsStale) {
   cudaGetLastError();
 }
 
-TEST(HostRtIpc, OnlyDeviceAllocationsFrom64KiBHaveHandles) {
+TEST(HostRtIpcTest, OnlyDeviceAllocationsFrom64KiBHaveHandles) {
   cudaIpcMemHandle_t handle;
   char* small = nullptr;
   char* threshold = nullptr;
@@ -280,7 +280,7 @@ TEST(HostRtIpc, OnlyDeviceAllocationsFrom64KiBHaveHandles) {
   }
 }
 
-TEST(HostRtIpc, OpenAndCloseRejectBadArguments) {
+TEST(HostRtIpcTest, OpenAndCloseRejectBadArguments) {
   void* device = nullptr;
   ASSERT_EQ(cudaMalloc(&device, kMiB), cudaSuccess);
   cudaIpcMemHandle_t handle;
@@ -306,7 +306,7 @@ TEST(HostRtIpc, OpenAndCloseRejectBadArguments) {
   EXPECT_EQ(cudaFree(device), cudaSuccess);
 }
 
-TEST(HostRtIpc, DescriptorLimitCapsShareableAllocations) {
+TEST(HostRtIpcTest, DescriptorLimitCapsShareableAllocations) {
   rlimit saved;
   ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &saved), 0);
   ASSERT_GE(saved.rlim_cur, 64u);
@@ -339,7 +339,7 @@ TEST(HostRtIpc, DescriptorLimitCapsShareableAllocations) {
   for (unsigned char* p : blocks) EXPECT_EQ(cudaFree(p), cudaSuccess);
 }
 
-TEST(HostRtIpc, FreeAndDeviceResetCloseTheDescriptors) {
+TEST(HostRtIpcTest, FreeAndDeviceResetCloseTheDescriptors) {
   size_t before = OpenDescriptors();
   void* a = nullptr;
   void* b = nullptr;
@@ -354,7 +354,7 @@ TEST(HostRtIpc, FreeAndDeviceResetCloseTheDescriptors) {
   ASSERT_EQ(cudaSetDevice(0), cudaSuccess);
 }
 
-TEST(HostRtIpc, ForkedChildSharesShareableAllocationsButCopiesSmallOnes) {
+TEST(HostRtIpcTest, ForkedChildSharesShareableAllocationsButCopiesSmallOnes) {
   char* shared = nullptr;
   char* small = nullptr;
   ASSERT_EQ(cudaMalloc(&shared, kMiB), cudaSuccess);

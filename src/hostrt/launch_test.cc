@@ -19,7 +19,7 @@ namespace {
 
 void FakeKernelStub() {}
 
-TEST(HostRtLaunch, EveryLaunchPathReturnsNoKernelImage) {
+TEST(HostRtLaunchTest, EveryLaunchPathReturnsNoKernelImage) {
   cudaGetLastError();
   void** module = __cudaRegisterFatBinary(nullptr);
   __cudaRegisterFunction(module, reinterpret_cast<const char*>(&FakeKernelStub), nullptr,
@@ -42,7 +42,7 @@ TEST(HostRtLaunch, EveryLaunchPathReturnsNoKernelImage) {
   __cudaUnregisterFatBinary(module);
 }
 
-TEST(HostRtLaunch, CallConfigurationRoundTrips) {
+TEST(HostRtLaunchTest, CallConfigurationRoundTrips) {
   int marker = 0;
   cudaStream_t stream = reinterpret_cast<cudaStream_t>(&marker);
   EXPECT_EQ(__cudaPushCallConfiguration(dim3(4, 5, 6), dim3(7), 99, stream), 0u);
@@ -59,7 +59,7 @@ TEST(HostRtLaunch, CallConfigurationRoundTrips) {
   cudaGetLastError();
 }
 
-TEST(HostRtLaunch, UnimplementedEntryPointsExistAndSayNotSupported) {
+TEST(HostRtLaunchTest, UnimplementedEntryPointsExistAndSayNotSupported) {
   cudaFuncAttributes attributes;
   EXPECT_EQ(cudaFuncGetAttributes(&attributes, reinterpret_cast<const void*>(&FakeKernelStub)),
             cudaErrorNotSupported);

@@ -14,7 +14,7 @@ extern "C" void __cudaRegisterVar(void** handle, char* host_var, char* device_ad
 
 namespace {
 
-TEST(HostRtMemory, MallocGivesZeroedAlignedMemory) {
+TEST(HostRtMemoryTest, MallocGivesZeroedAlignedMemory) {
   for (size_t size : {size_t{1}, size_t{1000}, size_t{3} << 20}) {
     void* p = nullptr;
     ASSERT_EQ(cudaMalloc(&p, size), cudaSuccess);
@@ -30,7 +30,7 @@ TEST(HostRtMemory, MallocGivesZeroedAlignedMemory) {
   EXPECT_EQ(cudaFree(nullptr), cudaSuccess);
 }
 
-TEST(HostRtMemory, CopiesEveryKindBetweenAnyPointers) {
+TEST(HostRtMemoryTest, CopiesEveryKindBetweenAnyPointers) {
   int host_src[8] = {1, 2, 3, 4, 5, 6, 7, 8};
   int host_dst[8] = {};
   int* device = nullptr;
@@ -52,7 +52,7 @@ TEST(HostRtMemory, CopiesEveryKindBetweenAnyPointers) {
   cudaGetLastError();
 }
 
-TEST(HostRtMemory, RejectsBadCopies) {
+TEST(HostRtMemoryTest, RejectsBadCopies) {
   int a = 1, b = 2;
   EXPECT_EQ(cudaMemcpy(&a, &b, sizeof(a), static_cast<cudaMemcpyKind>(9)),
             cudaErrorInvalidMemcpyDirection);
@@ -61,7 +61,7 @@ TEST(HostRtMemory, RejectsBadCopies) {
   EXPECT_EQ(cudaGetLastError(), cudaErrorInvalidValue);
 }
 
-TEST(HostRtMemory, MemsetAnd2DCopies) {
+TEST(HostRtMemoryTest, MemsetAnd2DCopies) {
   unsigned char* device = nullptr;
   size_t pitch = 0;
   ASSERT_EQ(cudaMallocPitch(reinterpret_cast<void**>(&device), &pitch, 10, 3), cudaSuccess);
@@ -86,7 +86,7 @@ TEST(HostRtMemory, MemsetAnd2DCopies) {
   EXPECT_EQ(cudaFree(device), cudaSuccess);
 }
 
-TEST(HostRtMemory, PointerAttributesReportKindAndDevice) {
+TEST(HostRtMemoryTest, PointerAttributesReportKindAndDevice) {
   ASSERT_EQ(cudaSetDevice(2), cudaSuccess);
   char* device = nullptr;
   char* pinned = nullptr;
@@ -124,7 +124,7 @@ TEST(HostRtMemory, PointerAttributesReportKindAndDevice) {
   EXPECT_EQ(cudaFreeHost(pinned), cudaSuccess);
 }
 
-TEST(HostRtMemory, MemGetInfoCountsDeviceAllocations) {
+TEST(HostRtMemoryTest, MemGetInfoCountsDeviceAllocations) {
   ASSERT_EQ(cudaSetDevice(5), cudaSuccess);
   size_t free_before = 0, total = 0, free_after = 0;
   ASSERT_EQ(cudaMemGetInfo(&free_before, &total), cudaSuccess);
@@ -137,7 +137,7 @@ TEST(HostRtMemory, MemGetInfoCountsDeviceAllocations) {
   ASSERT_EQ(cudaSetDevice(0), cudaSuccess);
 }
 
-TEST(HostRtMemory, StreamOrderedAllocation) {
+TEST(HostRtMemoryTest, StreamOrderedAllocation) {
   cudaStream_t stream;
   ASSERT_EQ(cudaStreamCreate(&stream), cudaSuccess);
   void* p = nullptr;
@@ -150,7 +150,7 @@ TEST(HostRtMemory, StreamOrderedAllocation) {
   EXPECT_EQ(cudaStreamDestroy(stream), cudaSuccess);
 }
 
-TEST(HostRtMemory, HostRegisterMakesMemoryPinned) {
+TEST(HostRtMemoryTest, HostRegisterMakesMemoryPinned) {
   std::vector<char> buffer(256);
   ASSERT_EQ(cudaHostRegister(buffer.data(), buffer.size(), cudaHostRegisterDefault), cudaSuccess);
   cudaPointerAttributes attributes;
@@ -165,7 +165,7 @@ TEST(HostRtMemory, HostRegisterMakesMemoryPinned) {
   cudaGetLastError();
 }
 
-TEST(HostRtMemory, DeviceVariablesLiveInTheirHostShadow) {
+TEST(HostRtMemoryTest, DeviceVariablesLiveInTheirHostShadow) {
   static int shadow[4];
   __cudaRegisterVar(nullptr, reinterpret_cast<char*>(shadow), nullptr, "shadow", 0, sizeof(shadow),
                     0, 0);
@@ -186,7 +186,7 @@ TEST(HostRtMemory, DeviceVariablesLiveInTheirHostShadow) {
   cudaGetLastError();
 }
 
-TEST(HostRtMemory, AddressRangeOfEveryKindLeavesTheLastErrorAlone) {
+TEST(HostRtMemoryTest, AddressRangeOfEveryKindLeavesTheLastErrorAlone) {
   constexpr size_t kSize = size_t{1} << 20;
   char* device = nullptr;
   char* small = nullptr;

@@ -7,7 +7,7 @@
 
 namespace {
 
-TEST(HostRtStreams, CreateQuerySynchronizeDestroy) {
+TEST(HostRtStreamsTest, CreateQuerySynchronizeDestroy) {
   cudaStream_t stream = nullptr;
   ASSERT_EQ(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), cudaSuccess);
   unsigned flags = 0;
@@ -23,7 +23,7 @@ TEST(HostRtStreams, CreateQuerySynchronizeDestroy) {
   cudaGetLastError();
 }
 
-TEST(HostRtStreams, PriorityAndDevice) {
+TEST(HostRtStreamsTest, PriorityAndDevice) {
   int least = 1, greatest = 1;
   ASSERT_EQ(cudaDeviceGetStreamPriorityRange(&least, &greatest), cudaSuccess);
   EXPECT_LE(greatest, least);
@@ -39,7 +39,7 @@ TEST(HostRtStreams, PriorityAndDevice) {
   EXPECT_EQ(cudaStreamDestroy(stream), cudaSuccess);
 }
 
-TEST(HostRtStreams, HostFunctionsAndCallbacksRunInOrder) {
+TEST(HostRtStreamsTest, HostFunctionsAndCallbacksRunInOrder) {
   cudaStream_t stream;
   ASSERT_EQ(cudaStreamCreate(&stream), cudaSuccess);
   static std::vector<int> order;
@@ -58,7 +58,7 @@ TEST(HostRtStreams, HostFunctionsAndCallbacksRunInOrder) {
   EXPECT_EQ(cudaStreamDestroy(stream), cudaSuccess);
 }
 
-TEST(HostRtEvents, RecordQuerySynchronizeElapsed) {
+TEST(HostRtEventsTest, RecordQuerySynchronizeElapsed) {
   cudaEvent_t start, stop;
   ASSERT_EQ(cudaEventCreate(&start), cudaSuccess);
   ASSERT_EQ(cudaEventCreateWithFlags(&stop, cudaEventBlockingSync), cudaSuccess);
@@ -80,7 +80,7 @@ TEST(HostRtEvents, RecordQuerySynchronizeElapsed) {
   cudaGetLastError();
 }
 
-TEST(HostRtEvents, TimingDisabledEventsHaveNoElapsedTime) {
+TEST(HostRtEventsTest, TimingDisabledEventsHaveNoElapsedTime) {
   cudaEvent_t a, b;
   ASSERT_EQ(cudaEventCreateWithFlags(&a, cudaEventDisableTiming), cudaSuccess);
   ASSERT_EQ(cudaEventCreate(&b), cudaSuccess);
@@ -94,7 +94,7 @@ TEST(HostRtEvents, TimingDisabledEventsHaveNoElapsedTime) {
   cudaGetLastError();
 }
 
-TEST(HostRtEvents, StreamWaitEventOutsideCaptureIsImmediate) {
+TEST(HostRtEventsTest, StreamWaitEventOutsideCaptureIsImmediate) {
   cudaStream_t stream;
   cudaEvent_t event;
   ASSERT_EQ(cudaStreamCreate(&stream), cudaSuccess);
@@ -106,7 +106,7 @@ TEST(HostRtEvents, StreamWaitEventOutsideCaptureIsImmediate) {
   cudaStreamDestroy(stream);
 }
 
-TEST(HostRtStreams, ThreadsCopyConcurrentlyOnTheirOwnStreams) {
+TEST(HostRtStreamsTest, ThreadsCopyConcurrentlyOnTheirOwnStreams) {
   std::vector<std::thread> threads;
   std::vector<int> ok(8, 0);
   for (int t = 0; t < 8; ++t) {

@@ -65,7 +65,7 @@ void ExpectSample(const Value& v) {
   EXPECT_FALSE(v.Get("f")->b);
 }
 
-TEST(Pickle, ReadsPlainDataOfProtocols2And4) {
+TEST(PickleTest, ReadsPlainDataOfProtocols2And4) {
   for (const std::string* p : {&kProto2, &kProto4}) {
     auto v = ReadPickle(*p, "test");
     ASSERT_TRUE(v.ok()) << v.status().ToString();
@@ -73,7 +73,7 @@ TEST(Pickle, ReadsPlainDataOfProtocols2And4) {
   }
 }
 
-TEST(Pickle, MemoSharesValues) {
+TEST(PickleTest, MemoSharesValues) {
   // pickle.dumps([s, s, {"k": s}], protocol=4) with s = "shared"
   auto v = ReadPickle(BYTES("\x80\x04\x95\x19\x00\x00\x00\x00\x00\x00\x00\x5d\x94\x28\x8c\x06"
                             "\x73\x68\x61\x72\x65\x64\x94\x68\x01\x7d\x94\x8c\x01\x6b\x94\x68"
@@ -85,7 +85,7 @@ TEST(Pickle, MemoSharesValues) {
   EXPECT_EQ((*v)->items[2]->Get("k")->s, "shared");
 }
 
-TEST(Pickle, RefusesCodeAndDamage) {
+TEST(PickleTest, RefusesCodeAndDamage) {
   // GLOBAL os.system + REDUCE: the classic.
   auto v = ReadPickle("cos\nsystem\n(S'echo hi'\ntR.", "evil.pkl");
   ASSERT_FALSE(v.ok());
@@ -128,7 +128,7 @@ TEST(Pickle, RefusesCodeAndDamage) {
   EXPECT_TRUE(ReadPickle(BYTES("\x80\x02\x5d\x71\x00\x68\x00\x61\x2e"), "t").ok());
 }
 
-TEST(Json, ReadsValuesAndRefusesDamage) {
+TEST(JsonTest, ReadsValuesAndRefusesDamage) {
   auto v = ReadJson(R"( {"a": [1, -2, 2.5e1, null, true, false, "q\"\u00e9"], "b": {}} )", "t");
   ASSERT_TRUE(v.ok()) << v.status().ToString();
   const Value* a = (*v)->Get("a");

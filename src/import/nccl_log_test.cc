@@ -89,7 +89,7 @@ class NcclLogTest : public ::testing::Test {
   trace::testing::TempDir in_, out_;
 };
 
-TEST(ParseNcclLine, CollectiveWithPrefixAndTimestamp) {
+TEST(ParseNcclLineTest, CollectiveWithPrefixAndTimestamp) {
   const LogLine l = ParseNcclLine(
       "[2025-03-01 10:00:00] gpu-a:1234:1301 [3] NCCL INFO AllReduce: opCount 1f sendbuff "
       "0x7f1000 recvbuff 0x7f2000 count 4096 datatype 7 op 0 root 0 comm 0x55d0c0 [nranks=8] "
@@ -110,7 +110,7 @@ TEST(ParseNcclLine, CollectiveWithPrefixAndTimestamp) {
   EXPECT_EQ(l.stream, 0x5a00u);
 }
 
-TEST(ParseNcclLine, SendWithNullBufferAndNoPrefix) {
+TEST(ParseNcclLineTest, SendWithNullBufferAndNoPrefix) {
   const LogLine l = ParseNcclLine(
       "Send: opCount 3 sendbuff 0x7f1000 recvbuff (nil) count 10 datatype 2 op 0 root 5 comm "
       "0x55d0c0 [nranks=8] stream 0x5a00");
@@ -121,7 +121,7 @@ TEST(ParseNcclLine, SendWithNullBufferAndNoPrefix) {
   EXPECT_EQ(l.root, 5);
 }
 
-TEST(ParseNcclLine, SendBufferAsNcclPrintsIt) {
+TEST(ParseNcclLineTest, SendBufferAsNcclPrintsIt) {
   // NCCL's ncclSend passes its buffer as recvbuff, so the COLL line has sendbuff (nil).
   const LogLine l = ParseNcclLine(
       "h:1:2 [0] NCCL INFO Send: opCount 3 sendbuff (nil) recvbuff 0x7f1000 count 10 datatype 2 "
@@ -130,7 +130,7 @@ TEST(ParseNcclLine, SendBufferAsNcclPrintsIt) {
   EXPECT_EQ(l.sendbuff, 0x7f1000u);
 }
 
-TEST(ParseNcclLine, InitLinesOfEachVersion) {
+TEST(ParseNcclLineTest, InitLinesOfEachVersion) {
   // 2.18: COMPLETE only, no nvmlDev.
   LogLine l = ParseNcclLine(
       "h:1:2 [0] NCCL INFO comm 0x5500 rank 2 nranks 4 cudaDev 0 busId 1000 commId 0x9f1e - "
@@ -161,7 +161,7 @@ TEST(ParseNcclLine, InitLinesOfEachVersion) {
   EXPECT_EQ(l.comm, 0x5500u);
 }
 
-TEST(ParseNcclLine, EndWarnVersionAndOthers) {
+TEST(ParseNcclLineTest, EndWarnVersionAndOthers) {
   LogLine l = ParseNcclLine(
       "h:1:2 [0] NCCL INFO comm 0x5500 rank 0 nranks 4 cudaDev 0 busId 1000 - Abort COMPLETE");
   EXPECT_EQ(l.kind, LogLine::kAbort);

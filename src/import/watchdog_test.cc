@@ -33,7 +33,7 @@ std::string WithRank(int rank, int seq) {
          "milliseconds before timing out.";
 }
 
-TEST(ParseWatchdogLine, Newest) {
+TEST(ParseWatchdogLineTest, Newest) {
   WatchdogLine l;
   ASSERT_TRUE(ParseWatchdogLine(Newest(3, 17), &l));
   EXPECT_EQ(l.global_rank, 3);
@@ -49,7 +49,7 @@ TEST(ParseWatchdogLine, Newest) {
   EXPECT_EQ(l.Rank(), 3);
 }
 
-TEST(ParseWatchdogLine, SubGroupRankIsNotTheJobRank) {
+TEST(ParseWatchdogLineTest, SubGroupRankIsNotTheJobRank) {
   WatchdogLine l;
   ASSERT_TRUE(ParseWatchdogLine(
       "[PG ID 1 PG GUID 1 Rank 1] Watchdog caught collective operation timeout: "
@@ -63,7 +63,7 @@ TEST(ParseWatchdogLine, SubGroupRankIsNotTheJobRank) {
   EXPECT_EQ(l.numel_out, 32);
 }
 
-TEST(ParseWatchdogLine, OldFormats) {
+TEST(ParseWatchdogLineTest, OldFormats) {
   WatchdogLine l;
   // PG number without ID/GUID (2.2).
   ASSERT_TRUE(ParseWatchdogLine(

@@ -11,7 +11,7 @@ namespace {
 
 const std::string kHostCudart = std::string(DDRR_HOSTRT_DIR) + "/libcudart.so.13";
 
-TEST(DeviceProbe, CountsTheRuntimesDevicesInAChild) {
+TEST(DeviceProbeTest, CountsTheRuntimesDevicesInAChild) {
   setenv("DDRR_HOST_DEVICES", "3", 1);
   StatusOr<int> count = ProbeDeviceCount(kHostCudart);
   unsetenv("DDRR_HOST_DEVICES");
@@ -19,7 +19,7 @@ TEST(DeviceProbe, CountsTheRuntimesDevicesInAChild) {
   EXPECT_EQ(*count, 3);
 }
 
-TEST(DeviceProbe, AFailingCallIsReportedInTheRuntimesWords) {
+TEST(DeviceProbeTest, AFailingCallIsReportedInTheRuntimesWords) {
   setenv("DDRR_HOST_DEVICES", "0", 1);
   StatusOr<int> count = ProbeDeviceCount(kHostCudart);
   unsetenv("DDRR_HOST_DEVICES");
@@ -33,7 +33,7 @@ TEST(DeviceProbe, AFailingCallIsReportedInTheRuntimesWords) {
       << count.status().message();
 }
 
-TEST(DeviceProbe, AMissingRuntimeIsNamed) {
+TEST(DeviceProbeTest, AMissingRuntimeIsNamed) {
   StatusOr<int> count = ProbeDeviceCount("/nonexistent/libcudart.so.13");
   ASSERT_FALSE(count.ok());
   EXPECT_NE(
@@ -42,7 +42,7 @@ TEST(DeviceProbe, AMissingRuntimeIsNamed) {
       << count.status().message();
 }
 
-TEST(DeviceProbe, RanksFitWhenDevicesTimesKCoverThem) {
+TEST(DeviceProbeTest, RanksFitWhenDevicesTimesKCoverThem) {
   EXPECT_TRUE(CheckRanksFit(4, 4, 1).ok());
   EXPECT_TRUE(CheckRanksFit(8, 4, 2).ok());
   EXPECT_TRUE(CheckRanksFit(3, 4, 1).ok());
@@ -67,7 +67,7 @@ Status PlaceOnHostDevices(const char* devices, int nranks, int ranks_per_gpu) {
   return placed;
 }
 
-TEST(DeviceProbe, PlacementChecksTheRanksAgainstTheRuntimesDevices) {
+TEST(DeviceProbeTest, PlacementChecksTheRanksAgainstTheRuntimesDevices) {
   EXPECT_TRUE(PlaceOnHostDevices("2", 5, 4).ok());
   Status too_few = PlaceOnHostDevices("1", 5, 4);
   EXPECT_EQ(too_few.code(), StatusCode::kInvalidArgument);
@@ -76,12 +76,12 @@ TEST(DeviceProbe, PlacementChecksTheRanksAgainstTheRuntimesDevices) {
             "--ranks-per-gpu, or make more devices visible");
 }
 
-TEST(DeviceProbe, PlacementWithoutRanksPerGpuIsOneRankPerDevice) {
+TEST(DeviceProbeTest, PlacementWithoutRanksPerGpuIsOneRankPerDevice) {
   EXPECT_TRUE(PlaceOnHostDevices("3", 3, 0).ok());
   EXPECT_EQ(PlaceOnHostDevices("2", 3, 0).code(), StatusCode::kInvalidArgument);
 }
 
-TEST(DeviceProbe, PlacementFailsUnavailableWhenTheRuntimeCannotCount) {
+TEST(DeviceProbeTest, PlacementFailsUnavailableWhenTheRuntimeCannotCount) {
   Status placed = PlaceOnHostDevices("0", 1, 1);
   EXPECT_EQ(placed.code(), StatusCode::kUnavailable);
   EXPECT_NE(placed.message().find("cudaGetDeviceCount failed"), std::string::npos)

@@ -39,7 +39,7 @@ int CountLines(const std::string& text, const std::string& prefix) {
   return count;
 }
 
-TEST(Launcher, SetsRankEnvironmentAndPrefixesOutput) {
+TEST(LauncherTest, SetsRankEnvironmentAndPrefixesOutput) {
   RunResult run =
       RunCaptured(Shell(3,
                         "echo \"rank=$RANK world=$WORLD_SIZE local=$LOCAL_RANK/$LOCAL_WORLD_SIZE "
@@ -55,7 +55,7 @@ TEST(Launcher, SetsRankEnvironmentAndPrefixesOutput) {
   EXPECT_EQ(run.out.find("port=0"), std::string::npos);
 }
 
-TEST(Launcher, KeepsEachRanksLinesWholeAndInOrder) {
+TEST(LauncherTest, KeepsEachRanksLinesWholeAndInOrder) {
   // Many lines written in odd-sized pieces, and a last line with no newline.
   RunResult run =
       RunCaptured(Shell(2,
@@ -79,7 +79,7 @@ TEST(Launcher, KeepsEachRanksLinesWholeAndInOrder) {
   }
 }
 
-TEST(Launcher, ReturnsTheFailingRanksStatus) {
+TEST(LauncherTest, ReturnsTheFailingRanksStatus) {
   RunResult run = RunCaptured(Shell(3, "[ $RANK = 1 ] && exit 4; exit 0"));
   ASSERT_TRUE(run.result.ok());
   EXPECT_EQ(run.result->exit_status, 4);
@@ -97,7 +97,7 @@ TEST(Launcher, ReturnsTheFailingRanksStatus) {
   EXPECT_EQ(run.result->exit_status, 128 + SIGKILL);
 }
 
-TEST(Launcher, AFailingRankStopsTheOthers) {
+TEST(LauncherTest, AFailingRankStopsTheOthers) {
   LaunchOptions options = Shell(3, "[ $RANK = 2 ] && exit 9; sleep 30");
   options.grace_seconds = 0.2;
   auto start = std::chrono::steady_clock::now();
@@ -115,7 +115,7 @@ TEST(Launcher, AFailingRankStopsTheOthers) {
   EXPECT_EQ(run.result->ranks[2].exit_status, 9);
 }
 
-TEST(Launcher, EscalatesToSigkillForRanksIgnoringSigterm) {
+TEST(LauncherTest, EscalatesToSigkillForRanksIgnoringSigterm) {
   LaunchOptions options = Shell(2, "[ $RANK = 0 ] && exit 3; trap '' TERM; sleep 30");
   options.grace_seconds = 0.1;
   options.kill_after_seconds = 0.3;
@@ -126,7 +126,7 @@ TEST(Launcher, EscalatesToSigkillForRanksIgnoringSigterm) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
 }
 
-TEST(Launcher, ForwardsSignalsToEveryRank) {
+TEST(LauncherTest, ForwardsSignalsToEveryRank) {
   char dir_template[] = "/tmp/ddrr_launcher_testXXXXXX";
   ASSERT_NE(mkdtemp(dir_template), nullptr);
   std::string dir = dir_template;
@@ -148,7 +148,7 @@ TEST(Launcher, ForwardsSignalsToEveryRank) {
   std::system(("rm -rf " + dir).c_str());
 }
 
-TEST(Launcher, HostRuntimeGoesFirstOnLibraryPathAndPreloadIsKept) {
+TEST(LauncherTest, HostRuntimeGoesFirstOnLibraryPathAndPreloadIsKept) {
   setenv("LD_LIBRARY_PATH", "/inherited/lib", 1);
   setenv("LD_PRELOAD", "libm.so.6", 1);
   LaunchOptions options = Shell(1, "echo \"path=$LD_LIBRARY_PATH preload=$LD_PRELOAD\"");
@@ -163,7 +163,7 @@ TEST(Launcher, HostRuntimeGoesFirstOnLibraryPathAndPreloadIsKept) {
       << run.out;
 }
 
-TEST(Launcher, RanksPerGpuAppendsTheShimAndPutsEmuFirst) {
+TEST(LauncherTest, RanksPerGpuAppendsTheShimAndPutsEmuFirst) {
   setenv("LD_LIBRARY_PATH", "/inherited/lib", 1);
   setenv("LD_PRELOAD", "/opt/ddrr/lib/libddrr.so", 1);
   LaunchOptions options =
@@ -182,7 +182,7 @@ TEST(Launcher, RanksPerGpuAppendsTheShimAndPutsEmuFirst) {
       << run.out;
 }
 
-TEST(Launcher, RanksPerGpuWithNothingPreloadedPreloadsTheShimAlone) {
+TEST(LauncherTest, RanksPerGpuWithNothingPreloadedPreloadsTheShimAlone) {
   unsetenv("LD_PRELOAD");
   LaunchOptions options = Shell(1, "echo \"preload=$LD_PRELOAD\"");
   options.ranks_per_gpu = 2;
@@ -192,7 +192,7 @@ TEST(Launcher, RanksPerGpuWithNothingPreloadedPreloadsTheShimAlone) {
   EXPECT_NE(run.out.find("preload=/x/libddrr_gpushare.so\n"), std::string::npos) << run.out;
 }
 
-TEST(Launcher, WithoutPrefixingRanksWriteDirectly) {
+TEST(LauncherTest, WithoutPrefixingRanksWriteDirectly) {
   LaunchOptions options = Shell(2, "echo plain");
   options.prefix_output = false;
   RunResult run = RunCaptured(options);
@@ -200,7 +200,7 @@ TEST(Launcher, WithoutPrefixingRanksWriteDirectly) {
   EXPECT_EQ(run.out, "plain\nplain\n");
 }
 
-TEST(Launcher, MissingProgramExits127) {
+TEST(LauncherTest, MissingProgramExits127) {
   LaunchOptions options;
   options.nranks = 1;
   options.argv = {"/nonexistent/ddrr-test-program"};
@@ -210,7 +210,7 @@ TEST(Launcher, MissingProgramExits127) {
   EXPECT_NE(run.err.find("cannot execute"), std::string::npos);
 }
 
-TEST(Launcher, RankIdsAndWorldSizeReachTheEnvironmentAndThePrefix) {
+TEST(LauncherTest, RankIdsAndWorldSizeReachTheEnvironmentAndThePrefix) {
   LaunchOptions options =
       Shell(2, "echo \"rank=$RANK world=$WORLD_SIZE local=$LOCAL_RANK/$LOCAL_WORLD_SIZE\"");
   options.rank_ids = {5, 2};
@@ -224,7 +224,7 @@ TEST(Launcher, RankIdsAndWorldSizeReachTheEnvironmentAndThePrefix) {
   EXPECT_EQ(run.result->ranks[1].rank, 2);
 }
 
-TEST(Launcher, WorldSizeAloneKeepsTheRanksFromZero) {
+TEST(LauncherTest, WorldSizeAloneKeepsTheRanksFromZero) {
   LaunchOptions options = Shell(2, "echo \"rank=$RANK world=$WORLD_SIZE\"");
   options.world_size = 4;
   RunResult run = RunCaptured(options);
@@ -233,7 +233,7 @@ TEST(Launcher, WorldSizeAloneKeepsTheRanksFromZero) {
   EXPECT_NE(run.out.find("[rank 1] rank=1 world=4\n"), std::string::npos) << run.out;
 }
 
-TEST(Launcher, ExtraEnvironmentOverridesTheInheritedOne) {
+TEST(LauncherTest, ExtraEnvironmentOverridesTheInheritedOne) {
   setenv("DDRR_LAUNCH_TEST_A", "inherited", 1);
   setenv("DDRR_LAUNCH_TEST_KEPT", "kept", 1);
   setenv("LD_LIBRARY_PATH", "/inherited/lib", 1);
@@ -257,7 +257,7 @@ TEST(Launcher, ExtraEnvironmentOverridesTheInheritedOne) {
       << run.out;
 }
 
-TEST(Launcher, ShouldStopKillsEveryRankAtOnce) {
+TEST(LauncherTest, ShouldStopKillsEveryRankAtOnce) {
   // Sleeps far past the bound below, so that a stop that fails ends the test rather than hang it.
   LaunchOptions options = Shell(2, "exec sleep 30");
   options.grace_seconds = 60;  // a quick end proves the stop skips the grace
@@ -285,7 +285,7 @@ TEST(Launcher, ShouldStopKillsEveryRankAtOnce) {
   }
 }
 
-TEST(Launcher, ShouldStopSendsTheStopSignalThenSigkill) {
+TEST(LauncherTest, ShouldStopSendsTheStopSignalThenSigkill) {
   // Rank 0 ends on the stop signal, rank 1 ignores it and needs the SIGKILL that follows; both
   // would run about 30 s otherwise.
   LaunchOptions options = Shell(2,
@@ -309,7 +309,7 @@ TEST(Launcher, ShouldStopSendsTheStopSignalThenSigkill) {
   EXPECT_TRUE(run.result->ranks[1].killed_by_launcher);
 }
 
-TEST(Launcher, ShouldStopAnsweringFalseLetsTheRanksFinish) {
+TEST(LauncherTest, ShouldStopAnsweringFalseLetsTheRanksFinish) {
   LaunchOptions options = Shell(2, "exit 0");
   int asked = 0;
   options.should_stop = [&] { return ++asked < 0; };
@@ -320,7 +320,7 @@ TEST(Launcher, ShouldStopAnsweringFalseLetsTheRanksFinish) {
   for (const RankResult& rank : run.result->ranks) EXPECT_FALSE(rank.killed_by_launcher);
 }
 
-TEST(Launcher, RejectsBadRankIdsWorldSizesAndEnvironments) {
+TEST(LauncherTest, RejectsBadRankIdsWorldSizesAndEnvironments) {
   auto rejected = [](void (*edit)(LaunchOptions&)) {
     LaunchOptions options = Shell(2, "exit 0");
     edit(options);
@@ -349,7 +349,7 @@ TEST(Launcher, RejectsBadRankIdsWorldSizesAndEnvironments) {
   EXPECT_TRUE(rejected([](LaunchOptions& o) { o.stop_signal = 0; }));
 }
 
-TEST(Launcher, RejectsBadOptions) {
+TEST(LauncherTest, RejectsBadOptions) {
   LaunchOptions options;
   options.nranks = 0;
   options.argv = {"true"};

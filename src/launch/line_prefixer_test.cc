@@ -5,7 +5,7 @@
 namespace ddrr::launch {
 namespace {
 
-TEST(LinePrefixer, PrefixesWholeLinesAcrossChunks) {
+TEST(LinePrefixerTest, PrefixesWholeLinesAcrossChunks) {
   LinePrefixer prefixer("[rank 1] ");
   EXPECT_EQ(prefixer.Feed("hel"), "");
   EXPECT_EQ(prefixer.Feed("lo\nwor"), "[rank 1] hello\n");
@@ -14,7 +14,7 @@ TEST(LinePrefixer, PrefixesWholeLinesAcrossChunks) {
   EXPECT_EQ(prefixer.Flush(), "");
 }
 
-TEST(LinePrefixer, EmptyInputProducesNothing) {
+TEST(LinePrefixerTest, EmptyInputProducesNothing) {
   LinePrefixer prefixer("> ");
   EXPECT_EQ(prefixer.Feed(""), "");
   EXPECT_EQ(prefixer.Flush(), "");

@@ -20,20 +20,20 @@ namespace fs = std::filesystem;
 
 StatusOr<int> Shell(const std::string& script) { return RunChild({"/bin/sh", "-c", script}); }
 
-TEST(Spawn, ReturnsTheChildsExitCode) {
+TEST(SpawnTest, ReturnsTheChildsExitCode) {
   StatusOr<int> status = Shell("exit 5");
   ASSERT_TRUE(status.ok()) << status.status().ToString();
   EXPECT_EQ(*status, 5);
   EXPECT_EQ(Shell("exit 0").value(), 0);
 }
 
-TEST(Spawn, AKilledChildGives128PlusTheSignal) {
+TEST(SpawnTest, AKilledChildGives128PlusTheSignal) {
   StatusOr<int> status = Shell("kill -9 $$");
   ASSERT_TRUE(status.ok());
   EXPECT_EQ(*status, 128 + SIGKILL);
 }
 
-TEST(Spawn, TheChildInheritsTheEnvironmentAndOutput) {
+TEST(SpawnTest, TheChildInheritsTheEnvironmentAndOutput) {
   setenv("DDRR_SPAWN_TEST", "inherited", 1);
   auto run = Capture([] { return Shell("echo \"value=$DDRR_SPAWN_TEST\""); });
   unsetenv("DDRR_SPAWN_TEST");
@@ -42,7 +42,7 @@ TEST(Spawn, TheChildInheritsTheEnvironmentAndOutput) {
   EXPECT_EQ(run.out, "value=inherited\n");
 }
 
-TEST(Spawn, AMissingProgramExits127WithOneLine) {
+TEST(SpawnTest, AMissingProgramExits127WithOneLine) {
   auto run = Capture([] { return RunChild({"/nonexistent/ddrr-spawn-test"}); });
   ASSERT_TRUE(run.result.ok());
   EXPECT_EQ(*run.result, 127);
@@ -50,7 +50,7 @@ TEST(Spawn, AMissingProgramExits127WithOneLine) {
             "ddrr: error: cannot run /nonexistent/ddrr-spawn-test: No such file or directory\n");
 }
 
-TEST(Spawn, NothingToRunIsAnError) { EXPECT_FALSE(RunChild({}).ok()); }
+TEST(SpawnTest, NothingToRunIsAnError) { EXPECT_FALSE(RunChild({}).ok()); }
 
 bool Catches(int signal_number) {
   struct sigaction current;
@@ -58,7 +58,7 @@ bool Catches(int signal_number) {
   return current.sa_handler != SIG_DFL && current.sa_handler != SIG_IGN;
 }
 
-TEST(Spawn, ForwardsSignalsToTheChild) {
+TEST(SpawnTest, ForwardsSignalsToTheChild) {
   char dir_template[] = "/tmp/ddrr_spawn_testXXXXXX";
   ASSERT_NE(mkdtemp(dir_template), nullptr);
   const std::string ready = std::string(dir_template) + "/ready";
@@ -78,7 +78,7 @@ TEST(Spawn, ForwardsSignalsToTheChild) {
 volatile sig_atomic_t g_hangups = 0;
 void CountHangup(int) { g_hangups = g_hangups + 1; }
 
-TEST(Spawn, RestoresTheSignalHandlers) {
+TEST(SpawnTest, RestoresTheSignalHandlers) {
   struct sigaction mine = {}, previous;
   mine.sa_handler = CountHangup;
   sigemptyset(&mine.sa_mask);

@@ -38,7 +38,7 @@ class MarkdownReportTest : public ::testing::Test {
   fs::path dir_ = tmp_.path();
 };
 
-TEST(RankRanges, CompactsRuns) {
+TEST(RankRangesTest, CompactsRuns) {
   std::vector<int64_t> ranks;
   for (int64_t r = 0; r < 1024; ++r)
     if (r != 512) ranks.push_back(r);
@@ -47,7 +47,7 @@ TEST(RankRanges, CompactsRuns) {
   EXPECT_EQ(RankRanges({}), "");
 }
 
-TEST(Redaction, SecretNamesAndStablePseudonyms) {
+TEST(RedactionTest, SecretNamesAndStablePseudonyms) {
   EXPECT_TRUE(IsSecretName("NCCL_IB_AUTH_TOKEN"));
   EXPECT_TRUE(IsSecretName("aws_secret_access_key"));
   EXPECT_TRUE(IsSecretName("HF_PASSWD"));

@@ -154,7 +154,7 @@ std::vector<char> Reference(PatternOp op, int me) {
 const int kTypes[] = {ncclInt8,     ncclUint8,   ncclInt32,   ncclInt64,      ncclFloat16,
                       ncclBfloat16, ncclFloat32, ncclFloat64, ncclFloat8e4m3, ncclFloat8e5m2};
 
-TEST(Pattern, EveryCollectiveTypeAndOpChecksOutAndCatchesAWrongElement) {
+TEST(PatternTest, EveryCollectiveTypeAndOpChecksOutAndCatchesAWrongElement) {
   const std::vector<std::pair<FunctionId, std::vector<int>>> fns = {
       {FunctionId::kNcclAllReduce, {ncclSum, ncclProd, ncclMax, ncclMin, ncclAvg}},
       {FunctionId::kNcclReduce, {ncclSum, ncclMax}},
@@ -184,7 +184,7 @@ TEST(Pattern, EveryCollectiveTypeAndOpChecksOutAndCatchesAWrongElement) {
         }
 }
 
-TEST(Pattern, InputsDifferByRankAndOperation) {
+TEST(PatternTest, InputsDifferByRankAndOperation) {
   PatternOp a{FunctionId::kNcclAllGather, ncclInt32, -1, 64, kRanks, 0, -1, -1, 1};
   PatternOp b = a;
   b.seed = 2;
@@ -199,14 +199,14 @@ TEST(Pattern, InputsDifferByRankAndOperation) {
   EXPECT_TRUE(std::equal(tail.begin(), tail.end(), r0.begin() + 32));
 }
 
-TEST(Pattern, ProductIsExactlyTwo) {
+TEST(PatternTest, ProductIsExactlyTwo) {
   PatternOp op{FunctionId::kNcclAllReduce, ncclFloat16, ncclProd, 100, 8, 0, -1, -1, 99};
   std::vector<char> out(100 * 2);
   for (uint64_t i = 0; i < 100; ++i) Put(ncclFloat16, out, i, 2);
   EXPECT_FALSE(CheckOutput(op, out.data(), 100, true));
 }
 
-TEST(Pattern, ReceiveGetsWhatThePeerSent) {
+TEST(PatternTest, ReceiveGetsWhatThePeerSent) {
   PatternOp send{FunctionId::kNcclSend, ncclFloat32, -1, 50, kRanks, 1, -1, 3, 77};
   PatternOp recv{FunctionId::kNcclRecv, ncclFloat32, -1, 50, kRanks, 3, -1, 1, 77};
   EXPECT_FALSE(HasOutput(send));
@@ -221,7 +221,7 @@ TEST(Pattern, ReceiveGetsWhatThePeerSent) {
   EXPECT_EQ(m->got, "-1");
 }
 
-TEST(Pattern, RootsOnly) {
+TEST(PatternTest, RootsOnly) {
   PatternOp reduce{FunctionId::kNcclReduce, ncclInt32, ncclSum, 8, kRanks, 2, 1, -1, 5};
   EXPECT_FALSE(HasOutput(reduce));
   reduce.rank = 1;
@@ -231,7 +231,7 @@ TEST(Pattern, RootsOnly) {
   EXPECT_TRUE(HasOutput(bcast));
 }
 
-TEST(Pattern, UncheckableOps) {
+TEST(PatternTest, UncheckableOps) {
   PatternOp premul{FunctionId::kNcclAllReduce, ncclFloat32, ncclNumOps, 8, kRanks, 0, -1, -1, 1};
   EXPECT_FALSE(Checkable(premul));
   PatternOp bad_type{FunctionId::kNcclAllReduce, 99, ncclSum, 8, kRanks, 0, -1, -1, 1};
@@ -240,7 +240,7 @@ TEST(Pattern, UncheckableOps) {
   EXPECT_FALSE(Checkable(no_comm));
 }
 
-TEST(Pattern, ToleranceOnlyWhenNotExact) {
+TEST(PatternTest, ToleranceOnlyWhenNotExact) {
   PatternOp op{FunctionId::kNcclAllReduce, ncclFloat32, ncclAvg, 16, 3, 0, -1, -1, 11};
   std::vector<char> out = Reference(op, 0);
   // Off by one unit in the last place, as another reduction order may round.
