@@ -53,7 +53,10 @@ class TimelineTest : public ::testing::Test {
 
   pb::Trace Export(Format format, const std::string& name, TimelineStats* stats = nullptr) {
     auto run = trace::Run::Open((dir_ / "run").string());
-    EXPECT_TRUE(run.ok());
+    if (!run.ok()) {
+      ADD_FAILURE() << run.status().ToString();
+      return {};
+    }
     const std::string out = (dir_ / name).string();
     auto s = ExportTimeline(*run, format, out, dir_.string());
     EXPECT_TRUE(s.ok()) << s.status().message();

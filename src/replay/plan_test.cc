@@ -31,9 +31,15 @@ class PlanTest : public ::testing::Test {
                                std::vector<uint32_t> killed = {},
                                std::vector<uint32_t> absent = {}) {
     const Status written = analysis::testing::WriteRun(ranks, dir_.path(), killed, absent);
-    EXPECT_TRUE(written.ok()) << written.ToString();
+    if (!written.ok()) {
+      ADD_FAILURE() << written.ToString();  // the setup failed, not the plan
+      return written;
+    }
     auto read = analysis::testing::ReadRun(dir_.path());
-    EXPECT_TRUE(read.ok()) << read.status().ToString();
+    if (!read.ok()) {
+      ADD_FAILURE() << read.status().ToString();
+      return read.status();
+    }
     run_ = std::move(read->run);
     model_ = std::move(read->model);
     return BuildPlan(*run_, *model_, read->findings, options);

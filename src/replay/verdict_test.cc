@@ -64,10 +64,16 @@ class VerdictTest : public ::testing::Test {
     PlanOptions o;
     o.timeout_seconds = timeout;
     auto planned = BuildPlan(*rec.run, *rec.model, rec.findings, o);
-    EXPECT_TRUE(planned.ok()) << planned.status().message();
+    if (!planned.ok()) {
+      ADD_FAILURE() << planned.status().message();
+      return {};
+    }
     auto v = Judge(*rec.run, *rec.model, rec.findings, *rep.run, *rep.model, rep.findings,
                    planned->plan);
-    EXPECT_TRUE(v.ok()) << v.status().message();
+    if (!v.ok()) {
+      ADD_FAILURE() << v.status().message();
+      return {};
+    }
     return *v;
   }
   static const RankVerdict& Of(const Verdict& v, int64_t rank) {
