@@ -12,6 +12,7 @@
 #include "analysis/check.h"
 #include "analysis/op_record.h"
 #include "analysis/run_model.h"
+#include "common/params.h"
 #include "launch/device_probe.h"
 #include "launch/installed.h"
 #include "launch/launcher.h"
@@ -154,12 +155,12 @@ ReplayOutcome RunReplay(const ReplayOptions& o) {
 
   // Placement: the devices the ranks use together, against what the runtime offers.
   {
-    const char* host_devices = getenv("DDRR_HOST_DEVICES");
+    const char* host_devices = getenv(param::Name(param::kHostDevices));
     if (o.host && (host_devices == nullptr || *host_devices == '\0')) {
       // The host runtime shows as many devices as it is told to (unless the user said).
       const std::string n = std::to_string(std::max(planned->devices, 8));
-      lo.extra_env.emplace_back("DDRR_HOST_DEVICES", n);
-      setenv("DDRR_HOST_DEVICES", n.c_str(), 1);
+      lo.extra_env.emplace_back(param::Name(param::kHostDevices), n);
+      setenv(param::Name(param::kHostDevices), n.c_str(), 1);
     }
     const std::string cudart = o.host ? lo.hostrt_dir + "/libcudart.so.13" : "libcudart.so.13";
     auto count = launch::ProbeDeviceCount(cudart);
@@ -205,12 +206,14 @@ ReplayOutcome RunReplay(const ReplayOptions& o) {
   for (auto& setting :
        launch::RecorderEnv(*recorder, report.output, "metadata", launch::RunId::kFresh))
     lo.extra_env.push_back(std::move(setting));
-  lo.extra_env.emplace_back("DDRR_DISABLE", "0");  // the verdict needs the replay's own trace
-  lo.extra_env.emplace_back("DDRR_KERNELS", "count");
-  lo.extra_env.emplace_back("DDRR_REPLAY_OF", plan.run_id().empty() ? "unknown" : plan.run_id());
+  lo.extra_env.emplace_back(param::Name(param::kDisable),
+                            "0");  // the verdict needs the replay's own trace
+  lo.extra_env.emplace_back(param::Name(param::kKernels), "count");
+  lo.extra_env.emplace_back(param::Name(param::kReplayOf),
+                            plan.run_id().empty() ? "unknown" : plan.run_id());
   char timeout[32];
   snprintf(timeout, sizeof(timeout), "%g", o.timeout_seconds);
-  lo.extra_env.emplace_back("DDRR_EMU_TIMEOUT", timeout);
+  lo.extra_env.emplace_back(param::Name(param::kEmuTimeout), timeout);
 
   Monitor monitor(*table, o.timeout_seconds + kStopMarginSeconds, o.progress_line);
   lo.should_stop = [&] { return monitor.ShouldStop(); };

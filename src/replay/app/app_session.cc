@@ -14,6 +14,7 @@
 #include "analysis/event_diff.h"
 #include "analysis/finding.h"
 #include "analysis/run_model.h"
+#include "common/params.h"
 #include "ddrr/options.pb.h"
 #include "launch/installed.h"
 #include "launch/launcher.h"
@@ -344,21 +345,21 @@ AppReplayOutcome RunAppReplay(const AppReplayOptions& o) {
   lo.local_world_size = local_world;
   lo.grace_seconds = 1e9;  // a rank that fails does not stop the others: each is judged alone
   const trace::Header& first = run->FindRank(ranks.front())->reader->header();
-  if (auto d = first.env().find("DDRR_HOST_DEVICES"); d != first.env().end() && o.host)
-    lo.extra_env.emplace_back("DDRR_HOST_DEVICES", d->second);
+  if (auto d = first.env().find(param::Name(param::kHostDevices)); d != first.env().end() && o.host)
+    lo.extra_env.emplace_back(param::Name(param::kHostDevices), d->second);
   const std::string level = min_level >= trace::CAPTURE_DIGESTS ? "digests" : "metadata";
   for (auto& setting : launch::RecorderEnv(*recorder, report.output, level, launch::RunId::kFresh))
     lo.extra_env.push_back(std::move(setting));
-  lo.extra_env.emplace_back("DDRR_DISABLE", "0");
+  lo.extra_env.emplace_back(param::Name(param::kDisable), "0");
   lo.extra_env.emplace_back(analysis::kAppReplayOfEnv,
                             first.run_id().empty() ? "unknown" : first.run_id());
-  lo.extra_env.emplace_back("DDRR_REPLAY_DIR", work);
-  lo.extra_env.emplace_back("DDRR_REPLAY_PROGRESS", work + "/progress");
-  lo.extra_env.emplace_back("DDRR_REPLAY_ON_DIVERGENCE",
+  lo.extra_env.emplace_back(param::Name(param::kReplayDir), work);
+  lo.extra_env.emplace_back(param::Name(param::kReplayProgress), work + "/progress");
+  lo.extra_env.emplace_back(param::Name(param::kReplayOnDivergence),
                             o.on_divergence == OnDivergence::kStop     ? "stop"
                             : o.on_divergence == OnDivergence::kReport ? "report"
                                                                        : "ignore");
-  lo.extra_env.emplace_back("DDRR_REPLAY_RESTORE_RNG", o.restore_rng ? "1" : "0");
+  lo.extra_env.emplace_back(param::Name(param::kReplayRestoreRng), o.restore_rng ? "1" : "0");
 
   Monitor monitor(*table, o.timeout_seconds, /*draw=*/false);
   lo.should_stop = [&] { return monitor.ShouldStop(); };
