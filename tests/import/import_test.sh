@@ -24,6 +24,12 @@ to_log() {
   "$ddrr" import "${inputs[@]}" -o "$work/imported" >"$work/import.out" 2>&1 \
     || fail "import failed: $(cat "$work/import.out")"
 }
+# fr_import KIND [ARGS]: Flight Recorder dumps of one scenario (make_fr_dumps.py) imported into
+# $work/r, what the import printed in $work/import.out.
+fr_import() {
+  python3 "$here/make_fr_dumps.py" "$work/d" "$@" || fail "dumps"
+  "$ddrr" import "$work/d"/* -o "$work/r" >"$work/import.out" || fail "import"
+}
 # first RUN: kind, ranks, op and size of check's first finding ("none" when there is none).
 # Timing findings (stragglers, severity info) are left out: a loaded machine makes them.
 first() {
@@ -141,8 +147,7 @@ case $case_name in
     ! grep -q "NCCL INFO" "$work/out" || fail "INFO lines at WARN" ;;
   fr_replay_clean)
     # A dump has no buffer pointers: the replay runs each op on placeholders of its size.
-    python3 "$here/make_fr_dumps.py" "$work/d" clean || fail "dumps"
-    "$ddrr" import "$work/d"/* -o "$work/r" >/dev/null || fail "import"
+    fr_import clean
     replay_import "$work/r" 0
     replayed 'r["verdict"] == "reproduced"' "the clean dumps' replay did not reproduce"
     replayed 'not r["unresolved"]' "calls could not be replayed"
@@ -153,24 +158,21 @@ case $case_name in
     replayed 'not any("root" in n for n in r["notes"])' "roots named where no op has one" ;;
   fr_replay_rooted)
     # Rooted collectives and reductions whose root and op the dump does not have: said once.
-    python3 "$here/make_fr_dumps.py" "$work/d" rooted || fail "dumps"
-    "$ddrr" import "$work/d"/* -o "$work/r" >/dev/null || fail "import"
+    fr_import rooted
     replay_import "$work/r" 0
     replayed 'r["verdict"] == "reproduced" and not r["unresolved"]' "the rooted ops did not replay"
     replayed 'sum("no roots: root 0 is used" in n for n in r["notes"]) == 1' "root 0 not said once"
     replayed 'sum("ncclSum" in n for n in r["notes"]) == 1' "sum not said once" ;;
   fr_replay_mismatch)
     # Rank 2's 3rd all-reduce is smaller: emu fails it where NCCL did not check.
-    python3 "$here/make_fr_dumps.py" "$work/d" mismatch || fail "dumps"
-    "$ddrr" import "$work/d"/* -o "$work/r" >/dev/null || fail "import"
+    fr_import mismatch
     replay_import "$work/r" 0
     replayed 'r["verdict"] == "reproduced"' "the mismatch was not reproduced"
     replayed 'r["findings"]["agree"] and "mismatched-collective" in r["findings"]["replayed"]' \
       "the replay's finding is not the diagnosis'" ;;
   fr_replay_missing)
     # Rank 1 stopped after two all-reduces; the others wait in the third: a hang.
-    python3 "$here/make_fr_dumps.py" "$work/d" missing || fail "dumps"
-    "$ddrr" import "$work/d"/* -o "$work/r" >/dev/null || fail "import"
+    fr_import missing
     replay_import "$work/r" 0
     replayed 'r["verdict"] == "reproduced"' "the hang was not reproduced"
     replayed 'all(x["hung"] for x in r["ranks"] if x["rank"] != 1)' "ranks 0 and 2 did not hang" ;;
@@ -304,25 +306,21 @@ op 0 root 0 comm 0x5 [nranks=1] stream 0x1" >"$work/ok.log"
     done
     "$ddrr" info "$work/fr-2.10.run" | grep -q "imported  fr 2.10 from" || fail "info" ;;
   fr_missing_participant)
-    python3 "$here/make_fr_dumps.py" "$work/d" missing || fail "dumps"
-    "$ddrr" import "$work/d"/* -o "$work/r" >/dev/null || fail "import"
+    fr_import missing
     [ "$(first "$work/r")" = "missing-participant 1 op 3 size 3" ] || fail "$(first "$work/r")"
     grep -q '"kind":"not-completed"' "$work/check.json" || fail "stuck ops not reported" ;;
   fr_absent_rank)
-    python3 "$here/make_fr_dumps.py" "$work/d" absent || fail "dumps"
-    "$ddrr" import "$work/d"/* -o "$work/r" >"$work/import.out" || fail "import"
+    fr_import absent
     grep -q "rank 1 has no dump" "$work/import.out" || fail "$(cat "$work/import.out")"
     [ "$(first "$work/r")" = "not-completed 0 op 3 size 3" ] || fail "$(first "$work/r")" ;;
   fr_unmatched_p2p)
-    python3 "$here/make_fr_dumps.py" "$work/d" p2p --json || fail "dumps"
-    "$ddrr" import "$work/d"/* -o "$work/r" >/dev/null || fail "import"
+    fr_import p2p --json
     [ "$(first "$work/r")" = "unmatched-p2p 0 op 1 size 2" ] || fail "$(first "$work/r")"
     "$ddrr" check "$work/r" >"$work/check.txt"
     grep -q '^unmatched-p2p comm [0-9a-f]* "EXPERT_MODEL_PARALLEL_GROUP (process group 1)" (size 2)' \
       "$work/check.txt" || fail "the process group is not named: $(head -1 "$work/check.txt")" ;;
   fr_wrapped_ring)
-    python3 "$here/make_fr_dumps.py" "$work/d" wrapped || fail "dumps"
-    "$ddrr" import "$work/d"/* -o "$work/r" >"$work/import.out" || fail "import"
+    fr_import wrapped
     grep -q "the ring wrapped (first record_id 3)" "$work/import.out" || fail "$(cat "$work/import.out")"
     [ "$(first "$work/r")" = none ] || fail "findings from a wrapped ring: $(first "$work/r")" ;;
   fr_hostile)
