@@ -36,26 +36,24 @@ struct Int32 {
   static Storage Nan() { return 0; }  // never used: integers have no NaN
 };
 
-// IEEE binary16, kept as its bit pattern.
-struct Half {
+// The 16-bit floating-point types, kept as their bit patterns and converted through float.
+template <ncclDataType_t kType, uint16_t (*kFromFloat)(float), float (*kToFloat)(uint16_t),
+          uint16_t kNanBits>
+struct SixteenBitFloat {
   using Storage = uint16_t;
-  static constexpr ncclDataType_t kNccl = ncclFloat16;
-  static constexpr const char* kName = "float16";
+  static constexpr ncclDataType_t kNccl = kType;
   static constexpr bool kFloating = true;
-  static Storage FromDouble(double value) { return FloatToHalf(static_cast<float>(value)); }
-  static double ToDouble(Storage value) { return HalfToFloat(value); }
-  static Storage Nan() { return 0x7e00; }
+  static Storage FromDouble(double value) { return kFromFloat(static_cast<float>(value)); }
+  static double ToDouble(Storage value) { return kToFloat(value); }
+  static Storage Nan() { return kNanBits; }
 };
 
-// bfloat16, kept as its bit pattern.
-struct Bfloat16 {
-  using Storage = uint16_t;
-  static constexpr ncclDataType_t kNccl = ncclBfloat16;
+struct Half : SixteenBitFloat<ncclFloat16, FloatToHalf, HalfToFloat, 0x7e00> {
+  static constexpr const char* kName = "float16";  // IEEE binary16
+};
+
+struct Bfloat16 : SixteenBitFloat<ncclBfloat16, FloatToBf16, Bf16ToFloat, 0x7fc0> {
   static constexpr const char* kName = "bfloat16";
-  static constexpr bool kFloating = true;
-  static Storage FromDouble(double value) { return FloatToBf16(static_cast<float>(value)); }
-  static double ToDouble(Storage value) { return Bf16ToFloat(value); }
-  static Storage Nan() { return 0x7fc0; }
 };
 
 // How an operation's inputs are drawn.

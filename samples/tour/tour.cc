@@ -89,14 +89,10 @@ void Tour::Mismatch(const std::string& what, size_t index, double got, double ex
 
 void Tour::RingExchange(const Comm& comm) {
   Pending<Float32> p;
-  p.comm = &comm;
-  p.what = "ring exchange (send/recv) float32 on " + comm.name;
-  const int id = BeginOp(comm, p.what);
+  const int id =
+      StartOp(p, comm, "ring exchange (send/recv) float32 on " + comm.name, count_, count_);
   const int next = (comm.rank + 1) % comm.size();
   const int prev = (comm.rank + comm.size() - 1) % comm.size();
-  p.send = DeviceBuffer<float>(count_);
-  p.recv = DeviceBuffer<float>(count_);
-  p.send.CopyFrom(Inputs<Float32>(id, comm.members[comm.rank], 0, count_));
   Tamper(comm, p.send.get(), {count_, ncclFloat32, 0, false}, Shape::kP2p);
   // Grouped, so that every rank's send and receive progress together instead of deadlocking.
   NCCL_CHECK(ncclGroupStart());
@@ -135,14 +131,10 @@ void Tour::Pipeline(const Comm& comm) {
 }
 
 void Tour::SendRecvAllToAll(const Comm& comm) {
-  Pending<Float32> p;
-  p.comm = &comm;
-  p.what = "all-to-all by grouped send/recv float32 on " + comm.name;
-  const int id = BeginOp(comm, p.what);
   const size_t n = static_cast<size_t>(comm.size());
-  p.send = DeviceBuffer<float>(n * count_);
-  p.recv = DeviceBuffer<float>(n * count_);
-  p.send.CopyFrom(Inputs<Float32>(id, comm.members[comm.rank], 0, n * count_));
+  Pending<Float32> p;
+  const int id = StartOp(p, comm, "all-to-all by grouped send/recv float32 on " + comm.name,
+                         n * count_, n * count_);
   Tamper(comm, p.send.get(), {count_, ncclFloat32, 0, false}, Shape::kP2p);
   NCCL_CHECK(ncclGroupStart());
   for (size_t peer = 0; peer < n; ++peer) {
@@ -153,13 +145,7 @@ void Tour::SendRecvAllToAll(const Comm& comm) {
         ncclRecv(p.recv.get() + peer * count_, count_, ncclFloat32, to, comm.handle, stream_));
   }
   NCCL_CHECK(ncclGroupEnd());
-  const size_t first = static_cast<size_t>(comm.rank) * count_;
-  p.expected.resize(n * count_);
-  for (size_t j = 0; j < n; ++j) {
-    for (size_t i = 0; i < count_; ++i) {
-      p.expected[j * count_ + i] = SmallValue(id, comm.members[j], first + i);
-    }
-  }
+  p.expected = BlocksFromEveryMember(comm, id, count_, static_cast<size_t>(comm.rank) * count_);
   Finish(p);
 }
 

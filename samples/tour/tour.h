@@ -98,6 +98,13 @@ class Tour {
   // Numbers the next operation and runs the `abort` fault if it lands here. Returns the key the
   // operation's input values derive from (operation number + seed salt).
   int BeginOp(const Comm& comm, const std::string& what);
+  // BeginOp, then `send_count` and `recv_count` elements allocated for `p`, and the send buffer
+  // filled with this rank's inputs when `fill_send` (a scatter fills only the root's; a gather's
+  // or reduce's receive buffer is only written on the root). Returns BeginOp's key.
+  template <typename D>
+  int StartOp(Pending<D>& p, const Comm& comm, std::string what, size_t send_count,
+              size_t recv_count, bool fill_send = true, Pattern pattern = Pattern::kSmall,
+              int modulus = 11);
   // True once, on the faulty rank, at the first operation at or after --fault-step where this
   // fault kind applies.
   bool Trigger(FaultKind kind, bool applicable);

@@ -20,6 +20,20 @@ double FoldMembers(const Comm& comm, ncclRedOp_t op, ValueOf value_of) {
   return accumulated;
 }
 
+// The reference for a concatenation of one block per member (AllGather, AlltoAll, Gather):
+// block j is member j's small values from element `first` on.
+inline std::vector<double> BlocksFromEveryMember(const Comm& comm, int op, size_t count,
+                                                 size_t first) {
+  const size_t n = static_cast<size_t>(comm.size());
+  std::vector<double> expected(n * count);
+  for (size_t j = 0; j < n; ++j) {
+    for (size_t i = 0; i < count; ++i) {
+      expected[j * count + i] = SmallValue(op, comm.members[j], first + i);
+    }
+  }
+  return expected;
+}
+
 template <typename D>
 std::vector<typename D::Storage> Tour::Inputs(int op, int world_rank, size_t first, size_t count,
                                               Pattern pattern, int modulus) {
@@ -54,14 +68,25 @@ void Tour::Finish(const Pending<D>& pending) {
 }
 
 template <typename D>
+int Tour::StartOp(Pending<D>& p, const Comm& comm, std::string what, size_t send_count,
+                  size_t recv_count, bool fill_send, Pattern pattern, int modulus) {
+  p.comm = &comm;
+  p.what = std::move(what);
+  const int id = BeginOp(comm, p.what);
+  p.send = DeviceBuffer<typename D::Storage>(send_count);
+  p.recv = DeviceBuffer<typename D::Storage>(recv_count);
+  if (fill_send) {
+    p.send.CopyFrom(Inputs<D>(id, comm.members[comm.rank], 0, send_count, pattern, modulus));
+  }
+  return id;
+}
+
+template <typename D>
 Pending<D> Tour::StartAllReduce(const Comm& comm, ncclRedOp_t op, Pattern pattern, int modulus) {
   Pending<D> p;
-  p.comm = &comm;
-  p.what = std::string("AllReduce ") + D::kName + " " + OpName(op) + " on " + comm.name;
-  const int id = BeginOp(comm, p.what);
-  p.send = DeviceBuffer<typename D::Storage>(count_);
-  p.recv = DeviceBuffer<typename D::Storage>(count_);
-  p.send.CopyFrom(Inputs<D>(id, comm.members[comm.rank], 0, count_, pattern, modulus));
+  const int id =
+      StartOp(p, comm, std::string("AllReduce ") + D::kName + " " + OpName(op) + " on " + comm.name,
+              count_, count_, /*fill_send=*/true, pattern, modulus);
   const Call call = Tamper(comm, p.send.get(), {count_, D::kNccl, 0, false}, Shape::kCollective);
   if (call.skip) return p;
   NCCL_CHECK(
@@ -112,13 +137,10 @@ void Tour::Broadcast(const Comm& comm, int root, bool in_place) {
 template <typename D>
 void Tour::Reduce(const Comm& comm, ncclRedOp_t op, int root) {
   Pending<D> p;
-  p.comm = &comm;
-  p.what = std::string("Reduce ") + D::kName + " " + OpName(op) + " root " + std::to_string(root) +
-           " on " + comm.name;
-  const int id = BeginOp(comm, p.what);
-  p.send = DeviceBuffer<typename D::Storage>(count_);
-  p.recv = DeviceBuffer<typename D::Storage>(count_);  // only the root's is written
-  p.send.CopyFrom(Inputs<D>(id, comm.members[comm.rank], 0, count_));
+  const int id = StartOp(p, comm,
+                         std::string("Reduce ") + D::kName + " " + OpName(op) + " root " +
+                             std::to_string(root) + " on " + comm.name,
+                         count_, count_);
   const Call call = Tamper(comm, p.send.get(), {count_, D::kNccl, root, false}, Shape::kRooted);
   if (call.skip) return Finish(p);
   NCCL_CHECK(ncclReduce(p.send.get(), p.recv.get(), call.count, call.dtype, op, call.root,
@@ -134,37 +156,25 @@ void Tour::Reduce(const Comm& comm, ncclRedOp_t op, int root) {
 
 template <typename D>
 void Tour::AllGather(const Comm& comm) {
-  Pending<D> p;
-  p.comm = &comm;
-  p.what = std::string("AllGather ") + D::kName + " on " + comm.name;
-  const int id = BeginOp(comm, p.what);
   const size_t n = static_cast<size_t>(comm.size());
-  p.send = DeviceBuffer<typename D::Storage>(count_);
-  p.recv = DeviceBuffer<typename D::Storage>(n * count_);
-  p.send.CopyFrom(Inputs<D>(id, comm.members[comm.rank], 0, count_));
+  Pending<D> p;
+  const int id = StartOp(p, comm, std::string("AllGather ") + D::kName + " on " + comm.name, count_,
+                         n * count_);
   const Call call = Tamper(comm, p.send.get(), {count_, D::kNccl, 0, false}, Shape::kCollective);
   if (call.skip) return Finish(p);
   NCCL_CHECK(
       ncclAllGather(p.send.get(), p.recv.get(), call.count, call.dtype, comm.handle, stream_));
-  p.expected.resize(n * count_);
-  for (size_t j = 0; j < n; ++j) {
-    for (size_t i = 0; i < count_; ++i) {
-      p.expected[j * count_ + i] = SmallValue(id, comm.members[j], i);
-    }
-  }
+  p.expected = BlocksFromEveryMember(comm, id, count_, 0);
   Finish(p);
 }
 
 template <typename D>
 void Tour::ReduceScatter(const Comm& comm, ncclRedOp_t op) {
-  Pending<D> p;
-  p.comm = &comm;
-  p.what = std::string("ReduceScatter ") + D::kName + " " + OpName(op) + " on " + comm.name;
-  const int id = BeginOp(comm, p.what);
   const size_t n = static_cast<size_t>(comm.size());
-  p.send = DeviceBuffer<typename D::Storage>(n * count_);
-  p.recv = DeviceBuffer<typename D::Storage>(count_);
-  p.send.CopyFrom(Inputs<D>(id, comm.members[comm.rank], 0, n * count_));
+  Pending<D> p;
+  const int id = StartOp(
+      p, comm, std::string("ReduceScatter ") + D::kName + " " + OpName(op) + " on " + comm.name,
+      n * count_, count_);
   const Call call = Tamper(comm, p.send.get(), {count_, D::kNccl, 0, false}, Shape::kCollective);
   if (call.skip) return Finish(p);
   NCCL_CHECK(ncclReduceScatter(p.send.get(), p.recv.get(), call.count, call.dtype, op, comm.handle,
@@ -181,65 +191,45 @@ void Tour::ReduceScatter(const Comm& comm, ncclRedOp_t op) {
 
 template <typename D>
 void Tour::AlltoAll(const Comm& comm) {
-  Pending<D> p;
-  p.comm = &comm;
-  p.what = std::string("AlltoAll ") + D::kName + " on " + comm.name;
-  const int id = BeginOp(comm, p.what);
   const size_t n = static_cast<size_t>(comm.size());
-  p.send = DeviceBuffer<typename D::Storage>(n * count_);
-  p.recv = DeviceBuffer<typename D::Storage>(n * count_);
-  p.send.CopyFrom(Inputs<D>(id, comm.members[comm.rank], 0, n * count_));
+  Pending<D> p;
+  const int id = StartOp(p, comm, std::string("AlltoAll ") + D::kName + " on " + comm.name,
+                         n * count_, n * count_);
   const Call call = Tamper(comm, p.send.get(), {count_, D::kNccl, 0, false}, Shape::kCollective);
   if (call.skip) return Finish(p);
   NCCL_CHECK(
       ncclAlltoAll(p.send.get(), p.recv.get(), call.count, call.dtype, comm.handle, stream_));
   // Block j comes from rank j, which sent us its block number `rank`.
-  const size_t first = static_cast<size_t>(comm.rank) * count_;
-  p.expected.resize(n * count_);
-  for (size_t j = 0; j < n; ++j) {
-    for (size_t i = 0; i < count_; ++i) {
-      p.expected[j * count_ + i] = SmallValue(id, comm.members[j], first + i);
-    }
-  }
+  p.expected = BlocksFromEveryMember(comm, id, count_, static_cast<size_t>(comm.rank) * count_);
   Finish(p);
 }
 
 template <typename D>
 void Tour::Gather(const Comm& comm, int root) {
-  Pending<D> p;
-  p.comm = &comm;
-  p.what = std::string("Gather ") + D::kName + " root " + std::to_string(root) + " on " + comm.name;
-  const int id = BeginOp(comm, p.what);
   const size_t n = static_cast<size_t>(comm.size());
-  p.send = DeviceBuffer<typename D::Storage>(count_);
-  p.recv = DeviceBuffer<typename D::Storage>(n * count_);  // only the root's is written
-  p.send.CopyFrom(Inputs<D>(id, comm.members[comm.rank], 0, count_));
+  Pending<D> p;
+  const int id = StartOp(
+      p, comm,
+      std::string("Gather ") + D::kName + " root " + std::to_string(root) + " on " + comm.name,
+      count_, n * count_);
   const Call call = Tamper(comm, p.send.get(), {count_, D::kNccl, root, false}, Shape::kRooted);
   if (call.skip) return Finish(p);
   NCCL_CHECK(ncclGather(p.send.get(), p.recv.get(), call.count, call.dtype, call.root, comm.handle,
                         stream_));
   if (comm.rank == root) {
-    p.expected.resize(n * count_);
-    for (size_t j = 0; j < n; ++j) {
-      for (size_t i = 0; i < count_; ++i) {
-        p.expected[j * count_ + i] = SmallValue(id, comm.members[j], i);
-      }
-    }
+    p.expected = BlocksFromEveryMember(comm, id, count_, 0);
   }
   Finish(p);
 }
 
 template <typename D>
 void Tour::Scatter(const Comm& comm, int root) {
-  Pending<D> p;
-  p.comm = &comm;
-  p.what =
-      std::string("Scatter ") + D::kName + " root " + std::to_string(root) + " on " + comm.name;
-  const int id = BeginOp(comm, p.what);
   const size_t n = static_cast<size_t>(comm.size());
-  p.send = DeviceBuffer<typename D::Storage>(n * count_);  // only the root's is read
-  p.recv = DeviceBuffer<typename D::Storage>(count_);
-  if (comm.rank == root) p.send.CopyFrom(Inputs<D>(id, comm.members[root], 0, n * count_));
+  Pending<D> p;
+  const int id = StartOp(
+      p, comm,
+      std::string("Scatter ") + D::kName + " root " + std::to_string(root) + " on " + comm.name,
+      n * count_, count_, /*fill_send=*/comm.rank == root);
   const Call call = Tamper(comm, p.send.get(), {count_, D::kNccl, root, false}, Shape::kRooted);
   if (call.skip) return Finish(p);
   NCCL_CHECK(ncclScatter(p.send.get(), p.recv.get(), call.count, call.dtype, call.root, comm.handle,

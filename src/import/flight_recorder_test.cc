@@ -19,9 +19,6 @@ namespace {
 
 using analysis::Finding;
 using analysis::FindingKind;
-using testing::CheckDir;
-using testing::ExpectFirst;
-using testing::Noted;
 
 #define BYTES(lit) std::string(lit, sizeof(lit) - 1)
 

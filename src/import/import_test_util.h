@@ -10,7 +10,7 @@
 #include "analysis/test_trace.h"
 #include "import/import.h"
 
-namespace ddrr::import::testing {
+namespace ddrr::import {
 
 inline std::vector<analysis::Finding> CheckDir(const std::string& dir) {
   auto checked = analysis::testing::ReadRun(dir);
@@ -33,4 +33,4 @@ inline bool Noted(const ImportResult& r, const std::string& text) {
   return false;
 }
 
-}  // namespace ddrr::import::testing
+}  // namespace ddrr::import

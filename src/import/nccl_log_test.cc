@@ -19,9 +19,6 @@ namespace {
 using analysis::Finding;
 using analysis::FindingKind;
 using analysis::KindName;
-using testing::CheckDir;
-using testing::ExpectFirst;
-using testing::Noted;
 
 // Lines in NCCL's own formats (src/debug.cc prefix, src/init.cc, src/enqueue.cc).
 std::string Prefix(int rank) {

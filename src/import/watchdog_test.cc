@@ -13,9 +13,6 @@ namespace {
 
 using analysis::Finding;
 using analysis::FindingKind;
-using testing::CheckDir;
-using testing::ExpectFirst;
-using testing::Noted;
 
 // The message in each format PyTorch has printed (ProcessGroupNCCL.cpp over its history).
 std::string Newest(int rank, int seq, int numel = 1024) {

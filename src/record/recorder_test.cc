@@ -13,9 +13,6 @@
 namespace ddrr::record {
 namespace {
 
-using testing::KernelsBody;
-using testing::ReadRank;
-using testing::TestConfig;
 using trace::testing::TempDir;
 
 std::string_view View(const trace::WireEncoder& e) {

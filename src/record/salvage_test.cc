@@ -17,9 +17,6 @@
 namespace ddrr::record {
 namespace {
 
-using testing::KernelsBody;
-using testing::ReadRank;
-using testing::TestConfig;
 using trace::testing::TempDir;
 
 // Child side: record forever, report each seq once Append has returned it.

@@ -9,7 +9,7 @@
 #include "record/recorder.h"
 #include "trace/trace_reader.h"
 
-namespace ddrr::record::testing {
+namespace ddrr::record {
 
 inline RecorderConfig TestConfig(const std::string& dir, uint32_t rank = 0) {
   RecorderConfig c;
@@ -54,4 +54,4 @@ inline ReadBack ReadRank(const std::string& path) {
   return out;
 }
 
-}  // namespace ddrr::record::testing
+}  // namespace ddrr::record

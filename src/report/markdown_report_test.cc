@@ -11,7 +11,6 @@
 namespace ddrr::report {
 namespace {
 
-namespace fs = std::filesystem;
 using analysis::testing::ReadRun;
 using analysis::testing::World;
 using analysis::testing::WriteRun;
@@ -35,7 +34,7 @@ class MarkdownReportTest : public ::testing::Test {
   }
 
   trace::testing::TempDir tmp_;
-  fs::path dir_ = tmp_.path();
+  std::filesystem::path dir_ = tmp_.path();
 };
 
 TEST(RankRangesTest, CompactsRuns) {
