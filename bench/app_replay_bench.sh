@@ -9,13 +9,10 @@
 # program's run under replay mode from launch to exit as `ddrr replay` reports it; "recording"
 # the recorded run's, first rank's start to last rank's end.
 set -euo pipefail
-build=${1:-build}
-ddrr="$build/bin/ddrr"
+. "$(dirname "$0")/lib.sh"
 sgd="$build/bin/samples/sgd_allreduce"
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
-export DDRR_SAMPLE_BOOTSTRAP_DIR="$out/bootstrap" DDRR_SAMPLE_KEEP_ID=1
-mkdir -p "$DDRR_SAMPLE_BOOTSTRAP_DIR"
+use_sample_bootstrap
+export DDRR_SAMPLE_KEEP_ID=1
 
 now() { date +%s.%N; }
 calc() { python3 -c "print(round($1, 2))"; }

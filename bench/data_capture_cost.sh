@@ -2,10 +2,8 @@
 # bench/data_capture_cost.sh [BUILD_DIR] [ITERS] — time per ncclAllReduce on the host runtime,
 # 1 rank, for several buffer sizes, plain and recorded at each capture level (median, p99).
 set -euo pipefail
-build=${1:-build}
+. "$(dirname "$0")/lib.sh"
 iters=${2:-2000}
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
 export RANK=0 WORLD_SIZE=1
 # DDRR_BENCH_RUNTIME=real: the CUDA runtime and NCCL the loader finds (a GPU machine); default:
 # ddrr's host runtime.

@@ -2,10 +2,8 @@
 # bench/dlsym_overhead.sh [BUILD_DIR] [ROUNDS] — added cost of libddrr.so's dlsym hook per call,
 # per kind of lookup (bench/dlsym_bench.cc): the same loops plain, then with libddrr.so preloaded.
 set -euo pipefail
-build=${1:-build}
+. "$(dirname "$0")/lib.sh"
 rounds=${2:-200}
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
 export LD_LIBRARY_PATH="$build/lib/hostrt" DDRR_OUT="$out/run"
 median() { grep "^$1 " <<<"$2" | sed -E 's/.*median_ns=([0-9.]+).*/\1/'; }
 for trial in 1 2 3; do

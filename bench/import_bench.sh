@@ -6,11 +6,27 @@
 # entries/s; then 8 training logs ending in watchdog messages, lines/s. Figures:
 # docs/PERFORMANCE.md, "Import".
 set -euo pipefail
-build=${1:-build}
-ddrr="$build/bin/ddrr"
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
+. "$(dirname "$0")/lib.sh"
 ranks=8 ops=${DDRR_BENCH_OPS:-50000}
+
+# import_trials NAME COUNT UNIT INPUT...: imports INPUT... into $out/NAME three times; prints each
+# trial's wall time, COUNT UNITs per second and the imported entries per second.
+import_trials() {
+  local name=$1 count=$2 unit=$3
+  shift 3
+  for trial in 1 2 3; do
+    rm -rf "${out:?}/$name"
+    local start end entries
+    start=$(date +%s.%N)
+    "$ddrr" import "$@" -o "$out/$name" >"$out/summary"
+    end=$(date +%s.%N)
+    entries=$(sed -E 's/.* ([0-9]+) entries.*/\1/' "$out/summary" | head -1)
+    python3 -c "
+s = $end - $start
+print('trial $trial: %.2f s, %.0f $unit/s, %.0f entries/s, run %s' % (s, $count / s,
+      $entries / s, '$(du -sh "$out/$name" | cut -f1)'))"
+  done
+}
 
 python3 - "$out/nccl.log" "$ranks" "$ops" <<'PY'
 import sys
@@ -35,17 +51,7 @@ with open(path, "w") as f:
 PY
 lines=$(wc -l <"$out/nccl.log")
 echo "== nccl-log: $ranks ranks, $ops calls each, $lines lines, $(du -m "$out/nccl.log" | cut -f1) MiB"
-for trial in 1 2 3; do
-  rm -rf "$out/run"
-  start=$(date +%s.%N)
-  "$ddrr" import "$out/nccl.log" -o "$out/run" >"$out/summary"
-  end=$(date +%s.%N)
-  entries=$(sed -E 's/.* ([0-9]+) entries.*/\1/' "$out/summary" | head -1)
-  python3 -c "
-s = $end - $start
-print('trial $trial: %.2f s, %.0f lines/s, %.0f entries/s, run %s' % (s, $lines / s, $entries / s,
-      '$(du -sh "$out/run" | cut -f1)'))"
-done
+import_trials run "$lines" lines "$out/nccl.log"
 
 # Flight Recorder: 8 pickled dumps of 20,000 entries each (the ring size torchtitan uses).
 entries=${DDRR_BENCH_FR_ENTRIES:-20000}
@@ -71,15 +77,7 @@ for r in range(ranks):
         pickle.dump(dump, f)
 PY
 echo "== fr: $ranks pickled dumps, $entries entries each, $(du -sm "$out/fr" | cut -f1) MiB"
-for trial in 1 2 3; do
-  rm -rf "$out/frrun"
-  start=$(date +%s.%N)
-  "$ddrr" import "$out/fr"/nccl_trace_rank_* -o "$out/frrun" >"$out/summary"
-  end=$(date +%s.%N)
-  python3 -c "
-s = $end - $start
-print('trial $trial: %.2f s, %.0f entries/s' % (s, $ranks * $entries / s))"
-done
+import_trials frrun "$((ranks * entries))" records "$out/fr"/nccl_trace_rank_*
 
 # Watchdog messages: 8 ranks' training logs (torchrun's [rankN]: prefix on every line), 100,000
 # lines of other output each, the watchdog's message (twice: log line and exception) at the end.
@@ -100,12 +98,4 @@ for r in range(ranks):
 PY
 wd_lines=$(cat "$out/wd"/*.log | wc -l)
 echo "== watchdog: $ranks logs, $wd_lines lines, $(du -sm "$out/wd" | cut -f1) MiB"
-for trial in 1 2 3; do
-  rm -rf "$out/wdrun"
-  start=$(date +%s.%N)
-  "$ddrr" import "$out/wd"/train_rank*.log -o "$out/wdrun" >"$out/summary"
-  end=$(date +%s.%N)
-  python3 -c "
-s = $end - $start
-print('trial $trial: %.2f s, %.0f lines/s' % (s, $wd_lines / s))"
-done
+import_trials wdrun "$wd_lines" lines "$out/wd"/train_rank*.log

@@ -5,11 +5,9 @@
 # CUDA runtime calls tracking makes (cudaStreamIsCapturing + cudaEventRecord) without ddrr, and
 # prints what remains: ddrr's own work.
 set -euo pipefail
-build=${1:-build}
+. "$(dirname "$0")/lib.sh"
 iters=${2:-200000}
 mode=${3:-}
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
 export RANK=0 WORLD_SIZE=1
 # DDRR_BENCH_RUNTIME=real: the CUDA runtime and NCCL the loader finds (a GPU machine); default:
 # ddrr's host runtime.

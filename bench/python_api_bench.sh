@@ -4,12 +4,10 @@
 # generator is in record_states when numpy is importable. Prints figures (docs/PERFORMANCE.md,
 # "Python API"); asserts nothing.
 set -euo pipefail
-build=${1:-build}
+. "$(dirname "$0")/lib.sh"
 calls=${2:-5000}
 here=$(cd "$(dirname "$0")" && pwd)
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
 export PYTHONPATH="$here/../python"
 python3 "$here/python_api_bench.py" "$calls"
-"$build/bin/ddrr" record -o "$out/run" -- python3 "$here/python_api_bench.py" "$calls" 2>&1 \
+"$ddrr" record -o "$out/run" -- python3 "$here/python_api_bench.py" "$calls" 2>&1 \
   | grep -v '^ddrr: recorded'

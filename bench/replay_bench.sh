@@ -8,13 +8,9 @@
 # replay ranks' run from launch to exit (reading the plan and the trace, and recording
 # themselves, included); `recorded_seconds` the recording's, first start to last end.
 set -euo pipefail
-build=${1:-build}
-ddrr="$build/bin/ddrr"
+. "$(dirname "$0")/lib.sh"
 samples="$build/bin/samples"
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
-export DDRR_SAMPLE_BOOTSTRAP_DIR="$out/bootstrap"
-mkdir -p "$DDRR_SAMPLE_BOOTSTRAP_DIR"
+use_sample_bootstrap
 
 field() { python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print($2)" "$1"; }
 ops_per_rank() {  # recorded NCCL collectives of rank 0

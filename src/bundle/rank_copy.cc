@@ -316,16 +316,7 @@ StatusOr<CopyResult> CopyRankFileSteps(const std::string& in, const std::string&
   if (!f) {  // the rank's file had no footer: neither has its copy
     DDRR_RETURN_IF_ERROR(writer->Abandon());
   } else {
-    FooterInfo info;
-    info.end_reason = f->end_reason();
-    info.exit_status = f->exit_status();
-    info.signal = f->signal();
-    info.end_time_ns = f->end_time_ns();
-    info.dropped_events = f->dropped_events();
-    info.has_assigned_rank = f->has_assigned_rank();
-    info.assigned_rank = f->assigned_rank();
-    info.assigned_world_size = f->assigned_world_size();
-    DDRR_RETURN_IF_ERROR(writer->Close(info));
+    DDRR_RETURN_IF_ERROR(writer->Close(trace::EndFactsOf(*f)));
   }
   result.bytes = writer->bytes_written();
   return result;

@@ -125,8 +125,7 @@ Status RankFileReader::ReadPreamble() {
                      "empty file; the rank wrote nothing (killed at start?); look for its "
                      ".spool beside it");
     case PreambleCheck::kBadMagic:
-      return corrupt(0,
-                     "not a ddrr trace (bad magic); pass a run directory or a rank-N.ddrr file");
+      return corrupt(0, "not a ddrr trace (bad magic); pass a run directory or a rank-N.ddrr file");
     case PreambleCheck::kTruncated:
       return corrupt(size_, "file ends inside the preamble (" + std::to_string(size_) +
                                 " bytes); the trace is truncated");
@@ -445,6 +444,19 @@ void RankFileReader::SeekToSeq(uint64_t seq) {
     if (f.kind() == FRAME_EVENTS && f.first_seq() <= seq) best = std::max(best, f.offset());
   }
   pos_ = best;
+}
+
+FooterInfo EndFactsOf(const Footer& footer) {
+  FooterInfo info;
+  info.end_reason = footer.end_reason();
+  info.exit_status = footer.exit_status();
+  info.signal = footer.signal();
+  info.end_time_ns = footer.end_time_ns();
+  info.dropped_events = footer.dropped_events();
+  info.has_assigned_rank = footer.has_assigned_rank();
+  info.assigned_rank = footer.assigned_rank();
+  info.assigned_world_size = footer.assigned_world_size();
+  return info;
 }
 
 }  // namespace ddrr::trace

@@ -20,6 +20,7 @@
 #include "common/status.h"
 #include "ddrr/trace.pb.h"
 #include "trace/format.h"
+#include "trace/record_encoders.h"
 
 namespace ddrr::trace {
 
@@ -120,5 +121,8 @@ class RankFileReader {
   std::set<std::pair<uint64_t, std::string>> seen_problems_;
   std::vector<TraceProblem> problems_;
 };
+
+// A footer's facts about the rank's end, to write them again into a copy of its rank file.
+FooterInfo EndFactsOf(const Footer& footer);
 
 }  // namespace ddrr::trace

@@ -84,15 +84,7 @@ int main(int argc, char** argv) {
     if (!st.ok()) return Die(st.message());
   }
   if (!edited) return Die("no call " + std::to_string(nth) + " of " + fn);
-  FooterInfo end;
-  end.end_reason = footer->end_reason();
-  end.exit_status = footer->exit_status();
-  end.signal = footer->signal();
-  end.end_time_ns = footer->end_time_ns();
-  end.has_assigned_rank = footer->has_assigned_rank();
-  end.assigned_rank = footer->assigned_rank();
-  end.assigned_world_size = footer->assigned_world_size();
-  auto st = (*writer)->Close(end);
+  auto st = (*writer)->Close(EndFactsOf(*footer));
   if (!st.ok()) return Die(st.message());
   return 0;
 }
