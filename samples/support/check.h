@@ -31,28 +31,17 @@ const char* LogPrefix();
 
 }  // namespace ddrr_samples
 
-#define CUDA_CHECK(call)                                                     \
-  do {                                                                       \
-    cudaError_t cuda_check_error_ = (call);                                  \
-    if (cuda_check_error_ != cudaSuccess) {                                  \
-      ::ddrr_samples::DieCuda(cuda_check_error_, #call, __FILE__, __LINE__); \
-    }                                                                        \
+// Evaluates `call` once; a result other than `success` dies through `die` with the call's text.
+#define DDRR_SAMPLE_CHECK(call, success, die)                               \
+  do {                                                                      \
+    const auto sample_check_result_ = (call);                               \
+    if (sample_check_result_ != (success)) {                                \
+      ::ddrr_samples::die(sample_check_result_, #call, __FILE__, __LINE__); \
+    }                                                                       \
   } while (0)
 
-#define CURAND_CHECK(call)                                                        \
-  do {                                                                            \
-    curandStatus_t curand_check_status_ = (call);                                 \
-    if (curand_check_status_ != CURAND_STATUS_SUCCESS) {                          \
-      ::ddrr_samples::DieCurand(curand_check_status_, #call, __FILE__, __LINE__); \
-    }                                                                             \
-  } while (0)
-
-#define NCCL_CHECK(call)                                                      \
-  do {                                                                        \
-    ncclResult_t nccl_check_result_ = (call);                                 \
-    if (nccl_check_result_ != ncclSuccess) {                                  \
-      ::ddrr_samples::DieNccl(nccl_check_result_, #call, __FILE__, __LINE__); \
-    }                                                                         \
-  } while (0)
+#define CUDA_CHECK(call) DDRR_SAMPLE_CHECK(call, cudaSuccess, DieCuda)
+#define CURAND_CHECK(call) DDRR_SAMPLE_CHECK(call, CURAND_STATUS_SUCCESS, DieCurand)
+#define NCCL_CHECK(call) DDRR_SAMPLE_CHECK(call, ncclSuccess, DieNccl)
 
 #endif  // DDRR_SAMPLES_COMMON_CHECK_H_

@@ -24,6 +24,16 @@ Result CheckComm(const Comm* comm, const char* opname) {
   return Result::Ok();
 }
 
+// The communicator queries: `*out = value_of(*comm)` once the communicator and `out` are valid.
+template <typename T, typename ValueOf>
+Result QueryComm(const Comm* comm, const char* opname, const char* out_name, T* out,
+                 ValueOf value_of) {
+  EMU_CHECK(CheckComm(comm, opname));
+  if (out == nullptr) return Arg(std::string(opname) + " : " + out_name + " argument is NULL");
+  *out = value_of(*comm);
+  return Result::Ok();
+}
+
 // Argument errors inside a group also make GroupEnd fail, as in NCCL.
 Result GroupArg(Result r) {
   if (r.failed()) NoteGroupError(r);
@@ -208,31 +218,22 @@ Result CommRevoke(Comm* comm, int flags) {
 }
 
 Result CommGetAsyncError(Comm* comm, Code* error) {
-  EMU_CHECK(CheckComm(comm, "CommGetAsyncError"));
-  if (error == nullptr) return Arg("CommGetAsyncError : asyncError argument is NULL");
-  *error = comm->state() == CommState::kInitializing ? Code::kInProgress : comm->async_error();
-  return Result::Ok();
+  return QueryComm(comm, "CommGetAsyncError", "asyncError", error, [](const Comm& c) {
+    return c.state() == CommState::kInitializing ? Code::kInProgress : c.async_error();
+  });
 }
 
 Result CommCount(const Comm* comm, int* count) {
-  EMU_CHECK(CheckComm(comm, "CommCount"));
-  if (count == nullptr) return Arg("CommCount : count argument is NULL");
-  *count = comm->nranks();
-  return Result::Ok();
+  return QueryComm(comm, "CommCount", "count", count, [](const Comm& c) { return c.nranks(); });
 }
 
 Result CommDevice(const Comm* comm, int* device) {
-  EMU_CHECK(CheckComm(comm, "CommCuDevice"));
-  if (device == nullptr) return Arg("CommCuDevice : device argument is NULL");
-  *device = comm->device();
-  return Result::Ok();
+  return QueryComm(comm, "CommCuDevice", "device", device,
+                   [](const Comm& c) { return c.device(); });
 }
 
 Result CommUserRank(const Comm* comm, int* rank) {
-  EMU_CHECK(CheckComm(comm, "CommUserRank"));
-  if (rank == nullptr) return Arg("CommUserRank : rank argument is NULL");
-  *rank = comm->rank();
-  return Result::Ok();
+  return QueryComm(comm, "CommUserRank", "rank", rank, [](const Comm& c) { return c.rank(); });
 }
 
 Result RedOpCreatePreMulSum(Comm* comm, DataType dtype, const void* scalar, bool on_device,

@@ -19,6 +19,11 @@
 
 namespace ddrr::emu::facade {
 
+// The emu types every facade file speaks of (`using namespace ddrr::emu::facade` brings them).
+using emu::Code;
+using emu::Comm;
+using emu::Result;
+
 inline ncclResult_t ToNccl(const Result& r) { return static_cast<ncclResult_t>(r.code()); }
 
 inline Comm* ToComm(ncclComm_t comm) { return reinterpret_cast<Comm*>(comm); }

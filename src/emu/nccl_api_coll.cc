@@ -5,7 +5,6 @@
 #include "emu/nccl_debug_log.h"
 
 using ddrr::emu::CollKind;
-using ddrr::emu::Result;
 using namespace ddrr::emu::facade;
 namespace emu = ddrr::emu;
 

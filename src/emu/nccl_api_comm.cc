@@ -4,10 +4,7 @@
 
 #include "emu/facade.h"
 
-using ddrr::emu::Code;
-using ddrr::emu::Comm;
 using ddrr::emu::CommOptions;
-using ddrr::emu::Result;
 using ddrr::emu::UniqueIdBytes;
 using namespace ddrr::emu::facade;
 namespace emu = ddrr::emu;

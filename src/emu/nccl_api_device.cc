@@ -8,8 +8,6 @@ using std::size_t;  // nccl_device/utility.h uses size_t unqualified
 
 #include "emu/facade.h"
 
-using ddrr::emu::Code;
-using ddrr::emu::Result;
 using namespace ddrr::emu::facade;
 namespace emu = ddrr::emu;
 

@@ -10,9 +10,6 @@
 
 using ddrr::Mutex;
 using ddrr::MutexLock;
-using ddrr::emu::Code;
-using ddrr::emu::Comm;
-using ddrr::emu::Result;
 using namespace ddrr::emu::facade;
 namespace emu = ddrr::emu;
 

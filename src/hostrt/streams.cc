@@ -125,6 +125,17 @@ cudaError_t CompleteStream(cudaStream_t handle) {
   return Finish(cudaSuccess);
 }
 
+// The stream attribute getters: `*out = field(stream)` for a live stream, the runtime's errors
+// for a null `out` or an unknown stream.
+template <typename T, typename Field>
+cudaError_t ReadStream(cudaStream_t handle, T* out, Field field) {
+  if (out == nullptr) return Finish(cudaErrorInvalidValue);
+  CUstream_st* stream = nullptr;
+  cudaError_t error = ResolveStream(handle, &stream);
+  if (error == cudaSuccess) *out = field(*stream);
+  return Finish(error);
+}
+
 }  // namespace
 
 extern "C" {
@@ -159,19 +170,11 @@ cudaError_t cudaStreamSynchronize(cudaStream_t stream) { return CompleteStream(s
 cudaError_t cudaStreamQuery(cudaStream_t stream) { return CompleteStream(stream); }
 
 cudaError_t cudaStreamGetFlags(cudaStream_t handle, unsigned int* flags) {
-  CUstream_st* stream = nullptr;
-  if (flags == nullptr) return Finish(cudaErrorInvalidValue);
-  cudaError_t error = ResolveStream(handle, &stream);
-  if (error == cudaSuccess) *flags = stream->flags;
-  return Finish(error);
+  return ReadStream(handle, flags, [](const CUstream_st& s) { return s.flags; });
 }
 
 cudaError_t cudaStreamGetPriority(cudaStream_t handle, int* priority) {
-  CUstream_st* stream = nullptr;
-  if (priority == nullptr) return Finish(cudaErrorInvalidValue);
-  cudaError_t error = ResolveStream(handle, &stream);
-  if (error == cudaSuccess) *priority = stream->priority;
-  return Finish(error);
+  return ReadStream(handle, priority, [](const CUstream_st& s) { return s.priority; });
 }
 
 cudaError_t cudaStreamGetDevice(cudaStream_t handle, int* device) {
@@ -187,11 +190,8 @@ cudaError_t cudaStreamGetDevice(cudaStream_t handle, int* device) {
 }
 
 cudaError_t cudaStreamGetId(cudaStream_t handle, unsigned long long* stream_id) {
-  CUstream_st* stream = nullptr;
-  if (stream_id == nullptr) return Finish(cudaErrorInvalidValue);
-  cudaError_t error = ResolveStream(handle, &stream);
-  if (error == cudaSuccess) *stream_id = reinterpret_cast<uintptr_t>(stream);
-  return Finish(error);
+  return ReadStream(handle, stream_id,
+                    [](const CUstream_st& s) { return reinterpret_cast<uintptr_t>(&s); });
 }
 
 cudaError_t cudaLaunchHostFunc(cudaStream_t stream, cudaHostFn_t fn, void* user_data) {

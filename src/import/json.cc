@@ -26,6 +26,13 @@ class Parser {
     while (p_ < t_.size() && (t_[p_] == ' ' || t_[p_] == '\n' || t_[p_] == '\r' || t_[p_] == '\t'))
       ++p_;
   }
+  // Skips white space, then consumes `ch` if it comes next.
+  bool Eat(char ch) {
+    Skip();
+    if (p_ >= t_.size() || t_[p_] != ch) return false;
+    ++p_;
+    return true;
+  }
   bool Lit(std::string_view w) {
     if (t_.substr(p_, w.size()) != w) return false;
     p_ += w.size();
@@ -104,53 +111,29 @@ class Parser {
     if (c == '{') {
       ++p_;
       auto d = Make(Value::kDict);
-      Skip();
-      if (p_ < t_.size() && t_[p_] == '}') {
-        ++p_;
-        return d;
-      }
+      if (Eat('}')) return d;
       while (true) {
         Skip();
         if (p_ >= t_.size() || t_[p_] != '"') return Bad("expected a key");
         auto k = Make(Value::kString);
         DDRR_ASSIGN_OR_RETURN(k->s, String());
-        Skip();
-        if (p_ >= t_.size() || t_[p_] != ':') return Bad("expected ':'");
-        ++p_;
+        if (!Eat(':')) return Bad("expected ':'");
         DDRR_ASSIGN_OR_RETURN(ValuePtr v, Parse(depth + 1));
         d->dict.emplace_back(std::move(k), std::move(v));
-        Skip();
-        if (p_ < t_.size() && t_[p_] == ',') {
-          ++p_;
-          continue;
-        }
-        if (p_ < t_.size() && t_[p_] == '}') {
-          ++p_;
-          return d;
-        }
+        if (Eat(',')) continue;
+        if (Eat('}')) return d;
         return Bad("expected ',' or '}'");
       }
     }
     if (c == '[') {
       ++p_;
       auto l = Make(Value::kList);
-      Skip();
-      if (p_ < t_.size() && t_[p_] == ']') {
-        ++p_;
-        return l;
-      }
+      if (Eat(']')) return l;
       while (true) {
         DDRR_ASSIGN_OR_RETURN(ValuePtr v, Parse(depth + 1));
         l->items.push_back(std::move(v));
-        Skip();
-        if (p_ < t_.size() && t_[p_] == ',') {
-          ++p_;
-          continue;
-        }
-        if (p_ < t_.size() && t_[p_] == ']') {
-          ++p_;
-          return l;
-        }
+        if (Eat(',')) continue;
+        if (Eat(']')) return l;
         return Bad("expected ',' or ']'");
       }
     }
