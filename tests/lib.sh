@@ -6,6 +6,12 @@ trap 'rm -rf "$work"' EXIT
 export DDRR_SAMPLE_BOOTSTRAP_DIR="$work/bootstrap" DDRR_EMU_TIMEOUT=5 DDRR_RUN_GRACE=5
 mkdir -p "$DDRR_SAMPLE_BOOTSTRAP_DIR"
 fail() { echo "FAIL [$case_name]: $*" >&2; tail -20 "$work/out" >&2 2>/dev/null; exit 1; }
-# `ddrr dump --json` of $work/run into $work/dump.json; py runs a script on it (stdin).
+# `ddrr dump --json` of $work/run into $work/dump.json; py runs a Python script (stdin) on it,
+# with json, sys and collections imported and the events in `ev`, a list of dicts.
 json() { "$ddrr" dump "$work/run" --json >"$work/dump.json" || fail "dump failed"; }
-py() { python3 - "$work/dump.json" "$@"; }
+py() {
+  python3 - "$work/dump.json" "$@" < <(
+    printf '%s\n' 'import collections, json, sys' 'ev = [json.loads(l) for l in open(sys.argv[1])]'
+    cat
+  )
+}

@@ -26,8 +26,6 @@ case $case_name in
     [ "$(ls "$work/run" | wc -l)" -eq 4 ] || fail "not 4 files: $(ls "$work/run")"
     json
     py <<'PY' || fail "rank headers wrong"
-import json, sys, collections
-ev = [json.loads(l) for l in open(sys.argv[1])]
 inits = {e["rank"]: e for e in ev if e.get("fn") == "ncclCommInitRank"}
 assert sorted(inits) == [0, 1, 2, 3], sorted(inits)
 for r, e in inits.items():

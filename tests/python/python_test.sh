@@ -114,8 +114,6 @@ PY
     has "installed: True once: True" "$work/rec.out"
     json
     HAS_NUMPY=$has_numpy py <<'PY' || fail "marks or RNG states wrong"
-import json, sys
-ev = [json.loads(l) for l in open(sys.argv[1])]
 marks = [(e["label"], e["step"]) for e in ev if e["type"] == "mark"]
 assert marks == [("optimizer.step", s) for s in (1, 1, 2, 2, 3, 3)], marks
 names = [e["name"] for e in ev if e["type"] == "rng"]

@@ -13,8 +13,6 @@ case $case_name in
       "$samples/collectives_tour" >"$work/out" 2>&1 || fail "record exited $?"
     json
     py <<'PY' || fail "digests wrong"
-import json, sys, collections
-ev = [json.loads(l) for l in open(sys.argv[1])]
 calls = {(e["rank"], e["seq"]): e for e in ev if e["type"] == "call"}
 dig = collections.defaultdict(dict)  # (rank, call seq) -> role -> digest event
 for e in ev:
@@ -144,8 +142,6 @@ PY
       >"$work/out" 2>&1 || fail "probe failed"
     json
     py <<'PY' || fail "budget not respected"
-import json, sys
-ev = [json.loads(l) for l in open(sys.argv[1])]
 ar = [e for e in ev if e.get("fn") == "ncclAllReduce"]
 assert len(ar) == 2, ar
 digests = {(e["call_seq"], e["role"]): e["bytes"] for e in ev if e["type"] == "digest"}
@@ -162,8 +158,6 @@ PY
       >"$work/out" 2>&1
     json
     py <<'PY' || fail "NaN not visible in digests"
-import json, sys, collections
-ev = [json.loads(l) for l in open(sys.argv[1])]
 calls = {(e["rank"], e["seq"]): e for e in ev if e["type"] == "call"}
 first_nan = {}  # rank -> (op_seq of the first all-reduce whose input had a NaN, output op)
 for e in sorted(ev, key=lambda e: (e["rank"], e["seq"])):
@@ -182,8 +176,6 @@ PY
       -- "$probe" launches >"$work/out" 2>&1 || fail "probe failed: $(cat "$work/out")"
     json
     py <<'PY' || fail "launches not recorded in full"
-import json, sys
-ev = [json.loads(l) for l in open(sys.argv[1])]
 seq = [(e.get("fn"), e["args"]["stream"]["handle"]) for e in ev
        if e.get("fn") in ("cudaLaunchKernel", "ncclAllReduce")]
 L, A = "cudaLaunchKernel", "ncclAllReduce"
@@ -211,8 +203,6 @@ PY
     grep -q 'world size 3' "$work/info" || fail "world size: $(head -1 "$work/info")"
     json
     py <<'PY' || fail "ranks not taken from the communicator"
-import json, sys, collections
-ev = [json.loads(l) for l in open(sys.argv[1])]
 init = {e["rank"]: e["args"]["rank"] for e in ev if e.get("fn") == "ncclCommInitRank"}
 assert init == {0: 0, 1: 1, 2: 2}, init
 notes = [e for e in ev if e["type"] == "note" and "from the first communicator" in e["text"]]

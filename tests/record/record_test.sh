@@ -4,6 +4,12 @@
 set -uo pipefail
 case_name=$1 ddrr=$2 samples=$3 lib=$4 probe=$5 hostrt=$6
 source "$(dirname "$0")/../lib.sh"
+# The probe recorded alone (rank 0 of 1) on the host runtime into $work/run, its output in
+# $work/out.
+record_probe() {
+  RANK=0 WORLD_SIZE=1 LD_LIBRARY_PATH="$hostrt" "$ddrr" record -o "$work/run" -- "$probe" "$@" \
+    >"$work/out" 2>&1
+}
 
 case $case_name in
   sgd_all_ranks_recorded)
@@ -15,8 +21,6 @@ case $case_name in
       || fail "ranks disagree on the communicator key"
     json
     py <<'PY' || fail "recorded calls wrong"
-import json, sys, collections
-ev = [json.loads(l) for l in open(sys.argv[1])]
 calls = [e for e in ev if e["type"] == "call"]
 by_rank = collections.defaultdict(list)
 for c in calls: by_rank[c["rank"]].append(c)
@@ -61,8 +65,7 @@ PY
     # What `ddrr record` says at the end: how much, and what was lost.
     "$ddrr" record -o "$work/none" -- true >"$work/out" 2>&1 || fail "record of true failed"
     grep -q "ddrr: nothing was recorded in" "$work/out" || fail "empty run not said: $(cat "$work/out")"
-    RANK=0 WORLD_SIZE=1 LD_LIBRARY_PATH="$hostrt" "$ddrr" record -o "$work/run" -- \
-      "$probe" threads 2 100 >"$work/out" 2>&1 || fail "record failed"
+    record_probe threads 2 100 || fail "record failed"
     grep -q "ddrr: recorded 1 rank file(s), [0-9]* events" "$work/out" || fail "$(cat "$work/out")"
     grep -q "ddrr: note:" "$work/out" && fail "notes on a clean run: $(cat "$work/out")"
     RANK=0 WORLD_SIZE=1 LD_LIBRARY_PATH="$hostrt" DDRR_SPOOL_MB=1 "$ddrr" record -o "$work/full" \
@@ -78,8 +81,6 @@ PY
       || fail "split communicators without size or rank: $(grep ncclCommSplit "$work/info")"
     json
     py <<'PY' || fail "communicator keys or op numbers do not align"
-import json, sys, collections
-ev = [json.loads(l) for l in open(sys.argv[1])]
 ops = collections.defaultdict(dict)   # comm_key -> rank -> [(op_seq, fn)]
 for e in ev:
     if e["type"] == "call" and e.get("op_seq"):
@@ -179,12 +180,9 @@ PY
     grep -q "0 spool(s) salvaged" "$work/seal" || fail "seal: $(cat "$work/seal")"
     [ "$(ls "$work/run"/*.spool 2>/dev/null | wc -l)" -eq 0 ] || fail "spool left behind" ;;
   threads_no_loss)
-    RANK=0 WORLD_SIZE=1 LD_LIBRARY_PATH="$hostrt" "$ddrr" record -o "$work/run" -- \
-      "$probe" threads 16 2000 >"$work/out" 2>&1 || fail "probe failed"
+    record_probe threads 16 2000 || fail "probe failed"
     json
     py <<'PY' || fail "events lost, duplicated or out of order"
-import json, sys, collections
-ev = [json.loads(l) for l in open(sys.argv[1])]
 seqs = [e["seq"] for e in ev]
 assert seqs == list(range(1, len(seqs) + 1)), "seqs not 1..n"
 calls = collections.Counter(e["thread"] for e in ev if e.get("fn") == "ncclGetVersion")
@@ -200,12 +198,9 @@ PY
     ;;
   completions_many_threads)
     # Per-thread completion queues: several blocks each, and threads that exit hand theirs on.
-    RANK=0 WORLD_SIZE=1 LD_LIBRARY_PATH="$hostrt" "$ddrr" record -o "$work/run" -- \
-      "$probe" collective-threads 3 6 700 >"$work/out" 2>&1 || fail "probe failed"
+    record_probe collective-threads 3 6 700 || fail "probe failed"
     json
     py <<'PY' || fail "completions lost, duplicated or wrong"
-import json, sys, collections
-ev = [json.loads(l) for l in open(sys.argv[1])]
 colls = {e["seq"]: e for e in ev if e.get("fn") == "ncclAllReduce"}
 assert len(colls) == 3 * 6 * 700, len(colls)
 done = collections.Counter(e["call_seq"] for e in ev if e["type"] == "completion")
@@ -224,15 +219,13 @@ assert len(by_comm) == 18, len(by_comm)
 PY
     ;;
   fork_child_not_recorded)
-    RANK=0 WORLD_SIZE=1 LD_LIBRARY_PATH="$hostrt" "$ddrr" record -o "$work/run" -- \
-      "$probe" fork >"$work/out" 2>&1 || fail "probe failed"
+    record_probe fork || fail "probe failed"
     [ "$(ls "$work/run" | wc -l)" -eq 1 ] || fail "files: $(ls "$work/run")"
     json
     [ "$(grep -c '"fn":"ncclGetVersion"' "$work/dump.json")" -eq 4 ] \
       || fail "want the parent's 4 calls only, got $(grep -c ncclGetVersion "$work/dump.json")" ;;
   abort_ends_with_signal)
-    RANK=0 WORLD_SIZE=1 LD_LIBRARY_PATH="$hostrt" "$ddrr" record -o "$work/run" -- \
-      "$probe" abort >"$work/out" 2>&1
+    record_probe abort
     rc=$?
     [ "$rc" -eq 134 ] || fail "the job's exit changed: $rc (want 134, SIGABRT)"
     "$ddrr" info "$work/run" >"$work/info" 2>&1
@@ -294,12 +287,9 @@ PY
     grep -q "ncclGetVersion" "$work/dump.txt" && fail "the second process wrote into it"
     true ;;
   graph_capture_tagged)
-    RANK=0 WORLD_SIZE=1 LD_LIBRARY_PATH="$hostrt" "$ddrr" record -o "$work/run" -- \
-      "$probe" capture >"$work/out" 2>&1 || fail "probe failed: $(cat "$work/out")"
+    record_probe capture || fail "probe failed: $(cat "$work/out")"
     json
     py <<'PY' || fail "captured collective not tagged, or tracked"
-import json, sys
-ev = [json.loads(l) for l in open(sys.argv[1])]
 ar = [e for e in ev if e.get("fn") == "ncclAllReduce"]
 assert len(ar) == 2, len(ar)
 assert ar[0].get("graph_captured") is True and "graph_captured" not in ar[1], ar
@@ -308,12 +298,9 @@ assert ar[0]["seq"] not in done and ar[1]["seq"] in done, (done, ar)
 PY
     ;;
   kernel_launches_counted)
-    RANK=0 WORLD_SIZE=1 LD_LIBRARY_PATH="$hostrt" "$ddrr" record -o "$work/run" -- \
-      "$probe" launches >"$work/out" 2>&1 || fail "probe failed: $(cat "$work/out")"
+    record_probe launches || fail "probe failed: $(cat "$work/out")"
     json
     py <<'PY' || fail "launch counts wrong"
-import json, sys
-ev = [json.loads(l) for l in open(sys.argv[1])]
 seq = [(e["type"], e.get("fn"), e.get("stream"), e.get("count")) for e in ev
        if e["type"] == "kernels" or e.get("fn") == "ncclAllReduce"]
 want = [("kernels", None, "stream1", 5), ("kernels", None, "stream2", 3),
