@@ -3,7 +3,7 @@
 #include <cstring>
 
 #include "common/nccl_datatype.h"
-#include "emu/lowp.h"
+#include "emu/element.h"
 
 namespace ddrr::emu {
 
@@ -67,63 +67,16 @@ T FromRaw(uint64_t raw) {
 }  // namespace
 
 uint64_t ScalarFromDouble(DataType dtype, double value) {
-  switch (dtype) {
-    case DataType::kInt8:
-      return Raw(static_cast<int8_t>(value));
-    case DataType::kUint8:
-      return Raw(static_cast<uint8_t>(value));
-    case DataType::kInt32:
-      return Raw(static_cast<int32_t>(value));
-    case DataType::kUint32:
-      return Raw(static_cast<uint32_t>(value));
-    case DataType::kInt64:
-      return Raw(static_cast<int64_t>(value));
-    case DataType::kUint64:
-      return Raw(static_cast<uint64_t>(value));
-    case DataType::kFloat16:
-      return FloatToHalf(static_cast<float>(value));
-    case DataType::kFloat32:
-      return Raw(static_cast<float>(value));
-    case DataType::kFloat64:
-      return Raw(value);
-    case DataType::kBfloat16:
-      return FloatToBf16(static_cast<float>(value));
-    case DataType::kFloat8e4m3:
-      return FloatToFp8E4m3(static_cast<float>(value));
-    case DataType::kFloat8e5m2:
-      return FloatToFp8E5m2(static_cast<float>(value));
-  }
-  return 0;
+  return VisitElement(dtype, [&](auto element) -> uint64_t {
+    return Raw(ElementFromDouble<decltype(element)>(value));
+  });
 }
 
 double ScalarToDouble(DataType dtype, uint64_t raw) {
-  switch (dtype) {
-    case DataType::kInt8:
-      return FromRaw<int8_t>(raw);
-    case DataType::kUint8:
-      return FromRaw<uint8_t>(raw);
-    case DataType::kInt32:
-      return FromRaw<int32_t>(raw);
-    case DataType::kUint32:
-      return FromRaw<uint32_t>(raw);
-    case DataType::kInt64:
-      return static_cast<double>(FromRaw<int64_t>(raw));
-    case DataType::kUint64:
-      return static_cast<double>(FromRaw<uint64_t>(raw));
-    case DataType::kFloat16:
-      return HalfToFloat(static_cast<uint16_t>(raw));
-    case DataType::kFloat32:
-      return FromRaw<float>(raw);
-    case DataType::kFloat64:
-      return FromRaw<double>(raw);
-    case DataType::kBfloat16:
-      return Bf16ToFloat(static_cast<uint16_t>(raw));
-    case DataType::kFloat8e4m3:
-      return Fp8E4m3ToFloat(static_cast<uint8_t>(raw));
-    case DataType::kFloat8e5m2:
-      return Fp8E5m2ToFloat(static_cast<uint8_t>(raw));
-  }
-  return 0;
+  return VisitElement(dtype, [&](auto element) {
+    using E = decltype(element);
+    return ElementToDouble<E>(FromRaw<typename E::Storage>(raw));
+  });
 }
 
 }  // namespace ddrr::emu

@@ -5,34 +5,10 @@
 #include <type_traits>
 #include <vector>
 
-#include "emu/lowp.h"
+#include "emu/element.h"
 
 namespace ddrr::emu {
 namespace {
-
-// Storage type S, arithmetic type C, and the conversions between them. For native types the
-// conversions are identities and the loops vectorise.
-template <typename S>
-struct Native {
-  using Storage = S;
-  using Compute = S;
-  static Compute Load(S v) { return v; }
-  static S Store(Compute v) { return v; }
-};
-template <float (*kLoad)(uint16_t), uint16_t (*kStore)(float)>
-struct Half16 {
-  using Storage = uint16_t;
-  using Compute = float;
-  static float Load(uint16_t v) { return kLoad(v); }
-  static uint16_t Store(float v) { return kStore(v); }
-};
-template <float (*kLoad)(uint8_t), uint8_t (*kStore)(float)>
-struct Fp8 {
-  using Storage = uint8_t;
-  using Compute = float;
-  static float Load(uint8_t v) { return kLoad(v); }
-  static uint8_t Store(float v) { return kStore(v); }
-};
 
 // Integer arithmetic wraps (two's complement), never undefined behaviour.
 template <typename C>
@@ -161,34 +137,9 @@ void ReduceForType(DataType dtype, RedOpKind op, const void* const* in, const ui
 void ReduceRanks(DataType dtype, RedOpKind op, const void* const* in, const uint64_t* scalars,
                  int n, void* out, size_t count) {
   if (count == 0 || n <= 0) return;
-  switch (dtype) {
-    case DataType::kInt8:
-      return ReduceForType<Native<int8_t>>(dtype, op, in, scalars, n, out, count);
-    case DataType::kUint8:
-      return ReduceForType<Native<uint8_t>>(dtype, op, in, scalars, n, out, count);
-    case DataType::kInt32:
-      return ReduceForType<Native<int32_t>>(dtype, op, in, scalars, n, out, count);
-    case DataType::kUint32:
-      return ReduceForType<Native<uint32_t>>(dtype, op, in, scalars, n, out, count);
-    case DataType::kInt64:
-      return ReduceForType<Native<int64_t>>(dtype, op, in, scalars, n, out, count);
-    case DataType::kUint64:
-      return ReduceForType<Native<uint64_t>>(dtype, op, in, scalars, n, out, count);
-    case DataType::kFloat16:
-      return ReduceForType<Half16<HalfToFloat, FloatToHalf>>(dtype, op, in, scalars, n, out, count);
-    case DataType::kFloat32:
-      return ReduceForType<Native<float>>(dtype, op, in, scalars, n, out, count);
-    case DataType::kFloat64:
-      return ReduceForType<Native<double>>(dtype, op, in, scalars, n, out, count);
-    case DataType::kBfloat16:
-      return ReduceForType<Half16<Bf16ToFloat, FloatToBf16>>(dtype, op, in, scalars, n, out, count);
-    case DataType::kFloat8e4m3:
-      return ReduceForType<Fp8<Fp8E4m3ToFloat, FloatToFp8E4m3>>(dtype, op, in, scalars, n, out,
-                                                                count);
-    case DataType::kFloat8e5m2:
-      return ReduceForType<Fp8<Fp8E5m2ToFloat, FloatToFp8E5m2>>(dtype, op, in, scalars, n, out,
-                                                                count);
-  }
+  VisitElement(dtype, [&](auto element) {
+    ReduceForType<decltype(element)>(dtype, op, in, scalars, n, out, count);
+  });
 }
 
 }  // namespace ddrr::emu

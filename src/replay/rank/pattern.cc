@@ -9,7 +9,7 @@
 
 #include "common/mix.h"
 #include "emu/dtype.h"
-#include "emu/lowp.h"
+#include "emu/element.h"
 #include "emu/reduce.h"
 
 namespace ddrr::replay {
@@ -47,76 +47,17 @@ ValueKind KindOf(const PatternOp& op) {
 }
 
 void Store(int datatype, double v, void* out, uint64_t i) {
-  auto* p = static_cast<char*>(out);
-  switch (static_cast<emu::DataType>(datatype)) {
-    case emu::DataType::kInt8:
-      reinterpret_cast<int8_t*>(p)[i] = static_cast<int8_t>(v);
-      return;
-    case emu::DataType::kUint8:
-      reinterpret_cast<uint8_t*>(p)[i] = static_cast<uint8_t>(v);
-      return;
-    case emu::DataType::kInt32:
-      reinterpret_cast<int32_t*>(p)[i] = static_cast<int32_t>(v);
-      return;
-    case emu::DataType::kUint32:
-      reinterpret_cast<uint32_t*>(p)[i] = static_cast<uint32_t>(v);
-      return;
-    case emu::DataType::kInt64:
-      reinterpret_cast<int64_t*>(p)[i] = static_cast<int64_t>(v);
-      return;
-    case emu::DataType::kUint64:
-      reinterpret_cast<uint64_t*>(p)[i] = static_cast<uint64_t>(v);
-      return;
-    case emu::DataType::kFloat16:
-      reinterpret_cast<uint16_t*>(p)[i] = emu::FloatToHalf(static_cast<float>(v));
-      return;
-    case emu::DataType::kFloat32:
-      reinterpret_cast<float*>(p)[i] = static_cast<float>(v);
-      return;
-    case emu::DataType::kFloat64:
-      reinterpret_cast<double*>(p)[i] = v;
-      return;
-    case emu::DataType::kBfloat16:
-      reinterpret_cast<uint16_t*>(p)[i] = emu::FloatToBf16(static_cast<float>(v));
-      return;
-    case emu::DataType::kFloat8e4m3:
-      reinterpret_cast<uint8_t*>(p)[i] = emu::FloatToFp8E4m3(static_cast<float>(v));
-      return;
-    case emu::DataType::kFloat8e5m2:
-      reinterpret_cast<uint8_t*>(p)[i] = emu::FloatToFp8E5m2(static_cast<float>(v));
-      return;
-  }
+  emu::VisitElement(static_cast<emu::DataType>(datatype), [&](auto element) {
+    using E = decltype(element);
+    static_cast<typename E::Storage*>(out)[i] = emu::ElementFromDouble<E>(v);
+  });
 }
 
 double Load(int datatype, const void* in, uint64_t i) {
-  const auto* p = static_cast<const char*>(in);
-  switch (static_cast<emu::DataType>(datatype)) {
-    case emu::DataType::kInt8:
-      return reinterpret_cast<const int8_t*>(p)[i];
-    case emu::DataType::kUint8:
-      return reinterpret_cast<const uint8_t*>(p)[i];
-    case emu::DataType::kInt32:
-      return reinterpret_cast<const int32_t*>(p)[i];
-    case emu::DataType::kUint32:
-      return reinterpret_cast<const uint32_t*>(p)[i];
-    case emu::DataType::kInt64:
-      return static_cast<double>(reinterpret_cast<const int64_t*>(p)[i]);
-    case emu::DataType::kUint64:
-      return static_cast<double>(reinterpret_cast<const uint64_t*>(p)[i]);
-    case emu::DataType::kFloat16:
-      return emu::HalfToFloat(reinterpret_cast<const uint16_t*>(p)[i]);
-    case emu::DataType::kFloat32:
-      return reinterpret_cast<const float*>(p)[i];
-    case emu::DataType::kFloat64:
-      return reinterpret_cast<const double*>(p)[i];
-    case emu::DataType::kBfloat16:
-      return emu::Bf16ToFloat(reinterpret_cast<const uint16_t*>(p)[i]);
-    case emu::DataType::kFloat8e4m3:
-      return emu::Fp8E4m3ToFloat(reinterpret_cast<const uint8_t*>(p)[i]);
-    case emu::DataType::kFloat8e5m2:
-      return emu::Fp8E5m2ToFloat(reinterpret_cast<const uint8_t*>(p)[i]);
-  }
-  return 0;
+  return emu::VisitElement(static_cast<emu::DataType>(datatype), [&](auto element) {
+    using E = decltype(element);
+    return emu::ElementToDouble<E>(static_cast<const typename E::Storage*>(in)[i]);
+  });
 }
 
 // The stored bytes of the values 0..kMaxValue in one datatype, so that filling a buffer is one
