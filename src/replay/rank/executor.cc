@@ -257,9 +257,9 @@ class ThreadPool {
       const size_t idx = it->second;
       w->thread = std::thread([this, idx] { Work(idx); });
     }
-    Worker& w = *workers_[it->second];
-    if (Runner::Creates(item.event)) w.creating.insert(item.pos.seq);
-    w.queue.push_back(std::move(item));
+    Schedule& schedule = ScheduleOf(it->second);
+    if (Runner::Creates(item.event)) schedule.creating.insert(item.pos.seq);
+    schedule.queue.push_back(std::move(item));
     ++queued_;
     cv_.SignalAll();
     return true;
@@ -278,14 +278,24 @@ class ThreadPool {
   }
 
  private:
-  struct Worker {
-    std::thread thread;
-    // Guarded by the pool's mu_ (which the analysis cannot name from here).
+  // What the workers share about one worker: reached only through ScheduleOf, under mu_.
+  struct Schedule {
     std::deque<Item> queue;
     std::set<uint64_t> creating;  // seqs of queued or running calls that create
     bool running = false;         // its queue's front is being replayed
-    ThreadState state;            // the worker's own
   };
+  struct Worker {
+    std::thread thread;
+    ThreadState state;  // the worker's own
+    Schedule schedule;  // through ScheduleOf only
+  };
+
+  Schedule& ScheduleOf(size_t worker) EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return workers_[worker]->schedule;
+  }
+  const Schedule& ScheduleOf(size_t worker) const EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return workers_[worker]->schedule;
+  }
 
   // The recorded order across threads (seq, the order calls returned) is kept for starts: a call
   // starts once every earlier call of another thread has started (a thread blocked in a call
@@ -294,10 +304,11 @@ class ThreadPool {
   bool MayStart(size_t self, uint64_t seq) const EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     for (size_t i = 0; i < workers_.size(); ++i) {
       if (i == self) continue;
-      const Worker& w = *workers_[i];
-      if (!w.creating.empty() && *w.creating.begin() < seq) return false;
-      const size_t first_unstarted = w.running ? 1 : 0;
-      if (w.queue.size() > first_unstarted && w.queue[first_unstarted].pos.seq < seq) return false;
+      const Schedule& other = ScheduleOf(i);
+      if (!other.creating.empty() && *other.creating.begin() < seq) return false;
+      const size_t first_unstarted = other.running ? 1 : 0;
+      if (other.queue.size() > first_unstarted && other.queue[first_unstarted].pos.seq < seq)
+        return false;
     }
     return true;
   }
@@ -314,20 +325,22 @@ class ThreadPool {
       Item* item;
       {
         MutexLock lock(&mu_);
-        while (!(runner_.stop().load() || (w->queue.empty() && done_) ||
-                 (!w->queue.empty() && MayStart(self, w->queue.front().pos.seq)))) {
+        Schedule& mine = ScheduleOf(self);
+        while (!(runner_.stop().load() || (mine.queue.empty() && done_) ||
+                 (!mine.queue.empty() && MayStart(self, mine.queue.front().pos.seq)))) {
           cv_.Wait(&mu_);
         }
-        if (runner_.stop().load() || w->queue.empty()) return;
-        item = &w->queue.front();  // deque: stays put while others are pushed behind it
-        w->running = true;
+        if (runner_.stop().load() || mine.queue.empty()) return;
+        item = &mine.queue.front();  // deque: stays put while others are pushed behind it
+        mine.running = true;
         cv_.SignalAll();  // started: later calls of other threads may start too
       }
       const bool go_on = runner_.Execute(*item, w->state);
       MutexLock lock(&mu_);
-      w->running = false;
-      w->creating.erase(item->pos.seq);
-      w->queue.pop_front();
+      Schedule& mine = ScheduleOf(self);
+      mine.running = false;
+      mine.creating.erase(item->pos.seq);
+      mine.queue.pop_front();
       --queued_;
       cv_.SignalAll();
       if (!go_on) return;
