@@ -63,10 +63,12 @@ bool IsComputed(const char* default_value) { return default_value[0] == '`'; }
 std::span<const Spec> All() { return kSpecs; }
 const Spec& Get(Id id) { return kSpecs[id]; }
 
-const char* Raw(Id id) {
-  const char* v = getenv(Get(id).name);
+const char* EnvValue(const char* name) {
+  const char* v = getenv(name);
   return v != nullptr && *v != '\0' ? v : nullptr;
 }
+
+const char* Raw(Id id) { return EnvValue(Get(id).name); }
 
 StatusOr<int64_t> ParseInt(Id id, const char* text) {
   const Spec& spec = Get(id);

@@ -39,6 +39,8 @@ inline const char* Name(Id id) { return Get(id).name; }
 
 // The variable's value; nullptr when it is unset or empty.
 const char* Raw(Id id);
+// The same for any variable, a launcher's (RANK, LOCAL_RANK) included.
+const char* EnvValue(const char* name);
 
 // Parses `text` as parameter `id`'s type (the one validation every reader shares). The error
 // names the variable and what it accepts, e.g. "DDRR_SPOOL_MB=x is not a size in MiB in

@@ -135,11 +135,6 @@ bool Corresponds(const std::string& family, uint64_t recorded, uint64_t replayed
   return true;
 }
 
-const char* Env(const char* name) {
-  const char* v = getenv(name);
-  return v && *v ? v : nullptr;
-}
-
 // Appends one line to the result file (the CLI's report reads it).
 void WriteLine(const std::string& line) {
   if (g_result_fd < 0) return;
@@ -247,7 +242,7 @@ std::string Hex(uint64_t v) {
 
 void StartAppReplay() {
   const char* dir = param::Raw(param::kReplayDir);
-  const char* rank = Env("RANK");
+  const char* rank = param::EnvValue("RANK");
   if (!dir) return;
   const std::string prefix = std::string(dir) + "/rank-" + (rank ? rank : "0");
   if (!MapScript(prefix + ".script")) return;

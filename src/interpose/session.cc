@@ -40,11 +40,6 @@ std::atomic<uint32_t> g_next_thread{0};
 // No rank variable: the rank is learnt from the first communicator (AdoptRankFromComm).
 std::atomic<bool> g_rank_pending{false};
 
-const char* Env(const char* name) {
-  const char* v = getenv(name);
-  return v && *v ? v : nullptr;
-}
-
 // Rank and world size from the launcher's variables, most specific first.
 bool DetectRank(trace::HeaderInfo* h) {
   static const char* const kRankVars[][3] = {
@@ -54,11 +49,13 @@ bool DetectRank(trace::HeaderInfo* h) {
       {"SLURM_PROCID", "SLURM_NTASKS", "SLURM_LOCALID"},
   };
   for (const auto& v : kRankVars) {
-    const char* rank = Env(v[0]);
+    const char* rank = param::EnvValue(v[0]);
     if (!rank) continue;
     h->rank = static_cast<uint32_t>(strtoul(rank, nullptr, 10));
-    if (const char* ws = Env(v[1])) h->world_size = static_cast<uint32_t>(strtoul(ws, nullptr, 10));
-    if (const char* lr = Env(v[2])) h->local_rank = static_cast<int32_t>(strtol(lr, nullptr, 10));
+    if (const char* ws = param::EnvValue(v[1]))
+      h->world_size = static_cast<uint32_t>(strtoul(ws, nullptr, 10));
+    if (const char* lr = param::EnvValue(v[2]))
+      h->local_rank = static_cast<int32_t>(strtol(lr, nullptr, 10));
     h->rank_source = v[0];
     return true;
   }

@@ -14,6 +14,7 @@
 #include <sstream>
 #include <string>
 
+#include "common/params.h"
 #include "ddrr/replay.pb.h"
 #include "replay/progress.h"
 #include "replay/rank/executor.h"
@@ -25,8 +26,8 @@ namespace {
 constexpr int kExitInternal = 125;  // the replay itself failed; the log says why
 
 int IntEnv(const char* name, int fallback) {
-  const char* v = getenv(name);
-  if (v == nullptr || *v == '\0') return fallback;
+  const char* v = ddrr::param::EnvValue(name);
+  if (v == nullptr) return fallback;
   char* end = nullptr;
   const long n = strtol(v, &end, 10);
   return *end == '\0' ? static_cast<int>(n) : fallback;
