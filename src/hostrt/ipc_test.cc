@@ -79,12 +79,21 @@ size_t OpenDescriptors() {
   return count;
 }
 
-TEST(HostRtIpcTest, ForkedChildOpensTheParentsMemory) {
+// A MiB of device memory filled with the pattern, and its IPC handle; freed at the end.
+class HostRtIpcHandleTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(cudaMalloc(&device, kMiB), cudaSuccess);
+    FillPattern(device, kMiB);
+    ASSERT_EQ(cudaIpcGetMemHandle(&handle, device), cudaSuccess);
+  }
+  void TearDown() override { EXPECT_EQ(cudaFree(device), cudaSuccess); }
+
   unsigned char* device = nullptr;
-  ASSERT_EQ(cudaMalloc(&device, kMiB), cudaSuccess);
-  FillPattern(device, kMiB);
-  cudaIpcMemHandle_t handle;
-  ASSERT_EQ(cudaIpcGetMemHandle(&handle, device), cudaSuccess);
+  cudaIpcMemHandle_t handle{};
+};
+
+TEST_F(HostRtIpcHandleTest, ForkedChildOpensTheParentsMemory) {
   static const char kReply[] = "reply from the child";
 
   std::string report = RunInChild([&]() -> std::string {
@@ -131,15 +140,9 @@ TEST(HostRtIpcTest, ForkedChildOpensTheParentsMemory) {
   EXPECT_EQ(report, "");
   EXPECT_STREQ(reinterpret_cast<char*>(device + 1000), kReply);
   EXPECT_EQ(device[999], 999 % 251);
-  EXPECT_EQ(cudaFree(device), cudaSuccess);
 }
 
-TEST(HostRtIpcTest, ExecedPeerOpensTheParentsMemory) {
-  unsigned char* device = nullptr;
-  ASSERT_EQ(cudaMalloc(&device, kMiB), cudaSuccess);
-  FillPattern(device, kMiB);
-  cudaIpcMemHandle_t handle;
-  ASSERT_EQ(cudaIpcGetMemHandle(&handle, device), cudaSuccess);
+TEST_F(HostRtIpcHandleTest, ExecedPeerOpensTheParentsMemory) {
   std::string hex;
   for (char byte : handle.reserved) {
     char digits[3];
@@ -159,20 +162,14 @@ TEST(HostRtIpcTest, ExecedPeerOpensTheParentsMemory) {
   EXPECT_EQ(device[0], 90);
   EXPECT_EQ(device[4095], 90);
   EXPECT_EQ(device[4096], 4096 % 251);
-  EXPECT_EQ(cudaFree(device), cudaSuccess);
 }
 
-TEST(HostRtIpcTest, OpeningOwnHandleFailsAsOnAGpu) {
-  void* device = nullptr;
-  ASSERT_EQ(cudaMalloc(&device, kMiB), cudaSuccess);
-  cudaIpcMemHandle_t handle;
-  ASSERT_EQ(cudaIpcGetMemHandle(&handle, device), cudaSuccess);
+TEST_F(HostRtIpcHandleTest, OpeningOwnHandleFailsAsOnAGpu) {
   void* mapped = nullptr;
   EXPECT_EQ(cudaIpcOpenMemHandle(&mapped, handle, cudaIpcMemLazyEnablePeerAccess),
             cudaErrorDeviceUninitialized);
   EXPECT_EQ(mapped, nullptr);
   EXPECT_EQ(cudaGetLastError(), cudaErrorDeviceUninitialized);
-  EXPECT_EQ(cudaFree(device), cudaSuccess);
 }
 
 TEST(HostRtIpcTest, InteriorPointerGivesTheWholeAllocationsHandle) {
@@ -280,11 +277,7 @@ TEST(HostRtIpcTest, OnlyDeviceAllocationsFrom64KiBHaveHandles) {
   }
 }
 
-TEST(HostRtIpcTest, OpenAndCloseRejectBadArguments) {
-  void* device = nullptr;
-  ASSERT_EQ(cudaMalloc(&device, kMiB), cudaSuccess);
-  cudaIpcMemHandle_t handle;
-  ASSERT_EQ(cudaIpcGetMemHandle(&handle, device), cudaSuccess);
+TEST_F(HostRtIpcHandleTest, OpenAndCloseRejectBadArguments) {
   void* mapped = nullptr;
   EXPECT_EQ(cudaIpcOpenMemHandle(nullptr, handle, cudaIpcMemLazyEnablePeerAccess),
             cudaErrorInvalidValue);
@@ -303,7 +296,6 @@ TEST(HostRtIpcTest, OpenAndCloseRejectBadArguments) {
   EXPECT_EQ(cudaIpcCloseMemHandle(&on_stack), cudaErrorInvalidValue);
   EXPECT_EQ(cudaIpcCloseMemHandle(device), cudaErrorInvalidValue) << "not from an open";
   EXPECT_EQ(cudaGetLastError(), cudaErrorInvalidValue);
-  EXPECT_EQ(cudaFree(device), cudaSuccess);
 }
 
 TEST(HostRtIpcTest, DescriptorLimitCapsShareableAllocations) {
