@@ -56,6 +56,33 @@ bool RemoveHandle(ncclComm_t comm, void* handle) {
   return true;
 }
 
+// ncclCommRegister and ncclCommWindowRegister: `*out` names the registration (`out_name`: the
+// argument's name in NCCL's messages).
+template <typename Handle>
+ncclResult_t RegisterBuffer(const char* fn, const char* out_name, ncclComm_t comm, void* buff,
+                            size_t size, Handle* out) {
+  return Guarded(fn, [&] {
+    ncclResult_t r = CheckComm(comm, fn);
+    if (r != ncclSuccess) return r;
+    if (out == nullptr) {
+      return Fail(Code::kInvalidArgument, std::string(fn) + " : " + out_name + " argument is NULL");
+    }
+    *out = static_cast<Handle>(AddHandle(comm, buff, size));
+    return ncclSuccess;
+  });
+}
+
+ncclResult_t DeregisterBuffer(const char* fn, const char* what, ncclComm_t comm, void* handle) {
+  return Guarded(fn, [&] {
+    ncclResult_t r = CheckComm(comm, fn);
+    if (r != ncclSuccess) return r;
+    if (!RemoveHandle(comm, handle)) {
+      return Fail(Code::kInvalidArgument, std::string(fn) + " : unknown " + what);
+    }
+    return ncclSuccess;
+  });
+}
+
 }  // namespace
 
 DDRR_NCCL_API(ncclResult_t, ncclMemAlloc, void** ptr, size_t size) {
@@ -88,46 +115,18 @@ DDRR_NCCL_API(ncclResult_t, ncclMemFree, void* ptr) {
 
 DDRR_NCCL_API(ncclResult_t, ncclCommRegister, const ncclComm_t comm, void* buff, size_t size,
               void** handle) {
-  return Guarded("ncclCommRegister", [&] {
-    ncclResult_t r = CheckComm(comm, "ncclCommRegister");
-    if (r != ncclSuccess) return r;
-    if (handle == nullptr)
-      return Fail(Code::kInvalidArgument, "ncclCommRegister : handle argument is NULL");
-    *handle = AddHandle(comm, buff, size);
-    return ncclSuccess;
-  });
+  return RegisterBuffer("ncclCommRegister", "handle", comm, buff, size, handle);
 }
 
 DDRR_NCCL_API(ncclResult_t, ncclCommDeregister, const ncclComm_t comm, void* handle) {
-  return Guarded("ncclCommDeregister", [&] {
-    ncclResult_t r = CheckComm(comm, "ncclCommDeregister");
-    if (r != ncclSuccess) return r;
-    if (!RemoveHandle(comm, handle)) {
-      return Fail(Code::kInvalidArgument, "ncclCommDeregister : unknown handle");
-    }
-    return ncclSuccess;
-  });
+  return DeregisterBuffer("ncclCommDeregister", "handle", comm, handle);
 }
 
 DDRR_NCCL_API(ncclResult_t, ncclCommWindowRegister, ncclComm_t comm, void* buff, size_t size,
               ncclWindow_t* win, int winFlags) {
-  return Guarded("ncclCommWindowRegister", [&] {
-    ncclResult_t r = CheckComm(comm, "ncclCommWindowRegister");
-    if (r != ncclSuccess) return r;
-    if (win == nullptr)
-      return Fail(Code::kInvalidArgument, "ncclCommWindowRegister : win argument is NULL");
-    *win = static_cast<ncclWindow_t>(AddHandle(comm, buff, size));
-    return ncclSuccess;
-  });
+  return RegisterBuffer("ncclCommWindowRegister", "win", comm, buff, size, win);
 }
 
 DDRR_NCCL_API(ncclResult_t, ncclCommWindowDeregister, ncclComm_t comm, ncclWindow_t win) {
-  return Guarded("ncclCommWindowDeregister", [&] {
-    ncclResult_t r = CheckComm(comm, "ncclCommWindowDeregister");
-    if (r != ncclSuccess) return r;
-    if (!RemoveHandle(comm, win)) {
-      return Fail(Code::kInvalidArgument, "ncclCommWindowDeregister : unknown window");
-    }
-    return ncclSuccess;
-  });
+  return DeregisterBuffer("ncclCommWindowDeregister", "window", comm, win);
 }

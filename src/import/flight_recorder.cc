@@ -270,12 +270,8 @@ Status ImportFlightRecorder(const std::vector<std::string>& paths, const std::st
     }
   uint32_t world = options.world_size;
   if (!world) world = static_cast<uint32_t>(largest);
-  world = std::max<uint32_t>(world, static_cast<uint32_t>(taken.rbegin()->first + 1));
-  for (uint32_t r = 0; r < world; ++r)
-    if (!taken.count(r))
-      result->notes.push_back("rank " + std::to_string(r) +
-                              " has no dump: what it did cannot be told, only what the others "
-                              "waited for");
+  world = WorldWithMissingRanksNoted(
+      taken, world, "dump: what it did cannot be told, only what the others waited for", result);
   // A ring that wrapped lost its oldest entries: collectives are kept from the latest first
   // sequence number of any rank on, per process group, so that the k-th of every rank is one
   // operation; point-to-point calls from the latest first entry time of a wrapped ring.

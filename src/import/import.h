@@ -4,6 +4,7 @@
 // each leaves unknown.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -34,5 +35,16 @@ struct ImportResult {
 StatusOr<std::string> DetectFormat(const std::string& path);
 
 StatusOr<ImportResult> Import(const ImportOptions& options);
+
+// For the importers: the world size, at least `world` and above the highest rank in `seen` (a
+// map keyed by rank), with a note "rank R has no <missing>" for each rank below it not in `seen`.
+template <typename RankMap>
+uint32_t WorldWithMissingRanksNoted(const RankMap& seen, uint32_t world, const std::string& missing,
+                                    ImportResult* result) {
+  world = std::max<uint32_t>(world, static_cast<uint32_t>(seen.rbegin()->first + 1));
+  for (uint32_t r = 0; r < world; ++r)
+    if (!seen.count(r)) result->notes.push_back("rank " + std::to_string(r) + " has no " + missing);
+  return world;
+}
 
 }  // namespace ddrr::import

@@ -238,12 +238,9 @@ Status ImportWatchdog(const std::vector<std::string>& paths, const std::string& 
     result->notes.push_back("world size " + std::to_string(world) +
                             " from the highest rank seen; pass --world-size if the job had more");
   }
-  world = std::max<uint32_t>(world, static_cast<uint32_t>(ranks.rbegin()->first + 1));
-  for (uint32_t r = 0; r < world; ++r)
-    if (!ranks.count(r))
-      result->notes.push_back("rank " + std::to_string(r) +
-                              " has no watchdog message: it did not time out, or its log is not "
-                              "in the input");
+  world = WorldWithMissingRanksNoted(
+      ranks, world, "watchdog message: it did not time out, or its log is not in the input",
+      result);
   // Sizes are written only where every rank's message gives them, so that no rank's count is
   // compared with a count another rank's message does not have.
   std::map<std::string, bool> numel_everywhere;
