@@ -22,13 +22,39 @@ enum ExitCode : int {
   kExitConflict = 4,   // ddrr merge: the inputs are not parts of one job
 };
 
+// What `ddrr CMD --help` says besides the options. The footer is the paragraphs given, in this
+// order: "Exit status: ...", "Environment: ...", then "Example:" (or "Examples:") and each example.
+struct CommandHelp {
+  const char* name;
+  // Its first line is the command's line in `ddrr --help`; the rest, after a blank line, opens
+  // `ddrr CMD --help`.
+  const char* description;
+  const char* exit_status = nullptr;  // null: no such paragraph
+  const char* environment = nullptr;  // null: no such paragraph
+  // Command lines, shown indented; an example of several commands separates them by a blank line.
+  std::vector<std::string> examples;
+};
+
 class Command {
  public:
+  explicit Command(CommandHelp help) : help_(std::move(help)) {}
   virtual ~Command() = default;
-  // Adds the subcommand and its options to `app`.
-  virtual CLI::App* Register(CLI::App& app) = 0;
+  // Adds the subcommand, its help and its options to `app`.
+  CLI::App* Register(CLI::App& app);
   virtual int Run() = 0;  // returns the process exit code
+
+ private:
+  virtual void AddOptions(CLI::App& sub) = 0;
+
+  const CommandHelp help_;
 };
+
+// The RUN argument of a command that reads a run, required.
+constexpr const char* kRunArgumentHelp = "Run directory, rank-N.ddrr file or bundle";
+void AddRunArgument(CLI::App& sub, std::string* run_path,
+                    const char* description = kRunArgumentHelp);
+// --rank R, to read one rank of the run only; unset: every rank.
+void AddRankOption(CLI::App& sub, std::optional<int64_t>* rank);
 
 // Help for people and for help2man: text wrapped to 100 columns, each option's default (or
 // REQUIRED) after its type, and in `ddrr --help` one line per command (the first line of its
@@ -69,6 +95,11 @@ int OpenReadableRun(const std::string& run_path, std::optional<trace::Run>* run)
 // commands that describe a run do first. kExitOk, or the exit code after printing why.
 int OpenModeledRun(const std::string& run_path, std::optional<trace::Run>* run,
                    std::unique_ptr<analysis::RunModel>* model);
+
+// Rank `rank`'s entry in `run` (with `need_reader`, only one that has a reader); else prints that
+// `run_path` has no readable trace for that rank and returns null: end with kExitUsage.
+trace::RankEntry* RequireRank(trace::Run& run, int64_t rank, const std::string& run_path,
+                              bool need_reader);
 
 // "metadata", "digests" or "payloads" (trace.proto CaptureLevel).
 const char* CaptureLevelName(int level);

@@ -23,30 +23,23 @@ std::string Clock() {
 
 class WatchCommand : public Command {
  public:
-  CLI::App* Register(CLI::App& app) override {
-    auto* sub = app.add_subcommand(
-        "watch",
-        "Watch a running job and diagnose a hang as soon as nothing moves\n"
-        "\n"
-        "Beside a job recording into RUN: every interval one line (ranks live, the furthest op "
-        "of each communicator and its slowest rank, how long nothing has moved) and, once "
-        "nothing has moved for the stall time, the hang diagnosis of `ddrr check`. Ends when "
-        "every rank has ended.");
-    sub->add_option("RUN", run_path_, "Run directory the job records into")->required();
-    sub->add_option("--interval", interval_, "Seconds between looks")
-        ->check(CLI::Range(0.1, 3600.0));
-    sub->add_option("--stall", stall_, "Seconds without progress after which the job hangs")
-        ->check(CLI::Range(0.1, 86400.0));
-    sub->footer(
-        "Exit status: 0 every rank ended and no hang was seen, 1 a hang was diagnosed, "
-        "2 input error.\n"
-        "\n"
-        "Example:\n"
-        "  ddrr record -o run1 -- torchrun --nproc-per-node 8 train.py &\n"
-        "\n"
-        "  ddrr watch run1 --stall 60");
-    return sub;
-  }
+  WatchCommand()
+      : Command({
+            .name = "watch",
+            .description =
+                "Watch a running job and diagnose a hang as soon as nothing moves\n"
+                "\n"
+                "Beside a job recording into RUN: every interval one line (ranks live, the "
+                "furthest op of each communicator and its slowest rank, how long nothing has "
+                "moved) and, once nothing has moved for the stall time, the hang diagnosis of "
+                "`ddrr check`. Ends when every rank has ended.",
+            .exit_status = "0 every rank ended and no hang was seen, 1 a hang was diagnosed, 2 "
+                           "input error.",
+            // One example, two commands: the job, then watch beside it.
+            .examples = {"ddrr record -o run1 -- torchrun --nproc-per-node 8 train.py &\n"
+                         "\n"
+                         "ddrr watch run1 --stall 60"},
+        }) {}
 
   int Run() override {
     using SteadyClock = std::chrono::steady_clock;
@@ -94,6 +87,14 @@ class WatchCommand : public Command {
   }
 
  private:
+  void AddOptions(CLI::App& sub) override {
+    AddRunArgument(sub, &run_path_, "Run directory the job records into");
+    sub.add_option("--interval", interval_, "Seconds between looks")
+        ->check(CLI::Range(0.1, 3600.0));
+    sub.add_option("--stall", stall_, "Seconds without progress after which the job hangs")
+        ->check(CLI::Range(0.1, 86400.0));
+  }
+
   std::string run_path_;
   double interval_ = 5;
   double stall_ = 30;
