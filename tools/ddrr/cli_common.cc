@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <set>
 #include <sstream>
@@ -267,6 +268,12 @@ trace::RankEntry* RequireRank(trace::Run& run, int64_t rank, const std::string& 
   Fail(run_path + ": no readable trace for rank " + std::to_string(rank) + "; `ddrr info " +
        run_path + "` lists the ranks");
   return nullptr;
+}
+
+std::string LocalTimeNow(const char* format) {
+  char text[64];
+  const std::time_t now = std::time(nullptr);
+  return std::strftime(text, sizeof(text), format, std::localtime(&now)) ? text : "";
 }
 
 const char* CaptureLevelName(int level) {

@@ -101,6 +101,9 @@ int OpenModeledRun(const std::string& run_path, std::optional<trace::Run>* run,
 trace::RankEntry* RequireRank(trace::Run& run, int64_t rank, const std::string& run_path,
                               bool need_reader);
 
+// The local time now, as strftime writes it with `format`.
+std::string LocalTimeNow(const char* format);
+
 // "metadata", "digests" or "payloads" (trace.proto CaptureLevel).
 const char* CaptureLevelName(int level);
 

@@ -2,7 +2,6 @@
 // job that is a rank writes DIR/rank-<r>.ddrr; afterwards salvages what killed ranks left.
 #include <cstdio>
 #include <cstdlib>
-#include <ctime>
 #include <filesystem>
 
 #include "cli_common.h"
@@ -17,13 +16,6 @@
 namespace ddrr::cli {
 namespace {
 namespace fs = std::filesystem;
-
-std::string DefaultDir() {
-  char buf[64];
-  const std::time_t now = std::time(nullptr);
-  std::strftime(buf, sizeof(buf), "ddrr-run-%Y%m%d-%H%M%S", std::localtime(&now));
-  return buf;
-}
 
 class RecordCommand : public Command {
  public:
@@ -58,7 +50,7 @@ class RecordCommand : public Command {
     StatusOr<std::string> found = launch::FindRecorderLibrary(argv0_);
     if (!found.ok()) return Fail(found.status());
     const std::string& lib = *found;
-    if (dir_.empty()) dir_ = DefaultDir();
+    if (dir_.empty()) dir_ = LocalTimeNow("ddrr-run-%Y%m%d-%H%M%S");
     std::error_code ec;
     fs::create_directories(dir_, ec);
     if (ec) return Fail("cannot create " + dir_ + ": " + ec.message());

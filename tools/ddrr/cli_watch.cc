@@ -3,7 +3,6 @@
 // when every rank has ended. Exit 0 the job ended with no hang seen, 1 a hang was diagnosed.
 #include <chrono>
 #include <cstdio>
-#include <ctime>
 #include <thread>
 
 #include "analysis/check.h"
@@ -14,12 +13,7 @@
 namespace ddrr::cli {
 namespace {
 
-std::string Clock() {
-  const std::time_t t = std::time(nullptr);
-  char buf[16];
-  std::strftime(buf, sizeof(buf), "%H:%M:%S", std::localtime(&t));
-  return buf;
-}
+std::string Clock() { return LocalTimeNow("%H:%M:%S"); }
 
 class WatchCommand : public Command {
  public:
