@@ -1,5 +1,6 @@
 #include "cli_common.h"
 
+#include <errno.h>  // program_invocation_name
 #include <stdlib.h>
 
 #include <cstdio>
@@ -146,6 +147,8 @@ void AddRankOption(CLI::App& sub, std::optional<int64_t>* rank) {
       ->check(CLI::NonNegativeNumber)
       ->default_str("every rank");
 }
+
+const char* Argv0() { return program_invocation_name; }
 
 int Fail(const std::string& message) {
   fprintf(stderr, "ddrr: error: %s\n", message.c_str());

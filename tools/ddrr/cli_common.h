@@ -69,8 +69,11 @@ class HelpFormatter : public CLI::Formatter {
   std::string make_footer(const CLI::App* app) const override;
 };
 
-// argv0 lets commands find files installed beside the binary.
-std::vector<std::unique_ptr<Command>> MakeCommands(const char* argv0);
+std::vector<std::unique_ptr<Command>> MakeCommands();
+
+// This process's argv[0]: the commands that start programs find the files installed beside the
+// binary with it (launch/installed.h).
+const char* Argv0();
 
 // Turns every rank-<r>.spool left by a killed rank in `run_path` (a run directory) into a
 // complete rank file, reporting each on stderr; spools of live ranks are left alone. Returns

@@ -19,7 +19,7 @@ namespace fs = std::filesystem;
 
 class RecordCommand : public Command {
  public:
-  explicit RecordCommand(const char* argv0)
+  RecordCommand()
       : Command({
             .name = "record",
             .description =
@@ -41,13 +41,12 @@ class RecordCommand : public Command {
             .examples = {"ddrr record -o run1 -- torchrun --nproc-per-node 8 train.py",
                          "ddrr record -o run1 --level digests -- mpirun -np 4 ./train",
                          "ddrr record -o run1 -- ddrr run --host -n 4 -- ./train"},
-        }),
-        argv0_(argv0) {}
+        }) {}
 
   int Run() override {
     if ((!payload_steps_.empty() || payload_mb_ > 0) && level_ != "payloads")
       return Fail("--payload-steps and --payload-mb need --level payloads");
-    StatusOr<std::string> found = launch::FindRecorderLibrary(argv0_);
+    StatusOr<std::string> found = launch::FindRecorderLibrary(Argv0());
     if (!found.ok()) return Fail(found.status());
     const std::string& lib = *found;
     if (dir_.empty()) dir_ = LocalTimeNow("ddrr-run-%Y%m%d-%H%M%S");
@@ -149,7 +148,6 @@ class RecordCommand : public Command {
     for (const std::string& n : notes) fprintf(stderr, "ddrr: note: %s\n", n.c_str());
   }
 
-  const char* argv0_;
   std::string dir_;
   std::string level_ = "metadata";
   std::string payload_steps_;
@@ -160,8 +158,6 @@ class RecordCommand : public Command {
 
 }  // namespace
 
-std::unique_ptr<Command> MakeRecordCommand(const char* argv0) {
-  return std::make_unique<RecordCommand>(argv0);
-}
+std::unique_ptr<Command> MakeRecordCommand() { return std::make_unique<RecordCommand>(); }
 
 }  // namespace ddrr::cli

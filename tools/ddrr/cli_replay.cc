@@ -37,7 +37,7 @@ bool ParseRanks(const std::string& text, std::vector<int64_t>* out) {
 
 class ReplayCommand : public Command {
  public:
-  explicit ReplayCommand(const char* argv0)
+  ReplayCommand()
       : Command({
             .name = "replay",
             .description =
@@ -59,8 +59,7 @@ class ReplayCommand : public Command {
                          "ddrr replay run1 --ranks-per-gpu 8            # 8 ranks per GPU",
                          "ddrr replay run1 --ranks 3 -- python train.py # rank 3's program on one "
                          "GPU"},
-        }),
-        argv0_(argv0) {}
+        }) {}
 
   int Run() override {
     std::vector<int64_t> ranks;
@@ -80,7 +79,7 @@ class ReplayCommand : public Command {
     o.data = data_ == "zeros" ? replay::DATA_ZEROS : replay::DATA_PATTERN;
     o.output = output_;
     o.progress_line = !no_progress_ && !json_ && isatty(STDERR_FILENO);
-    o.argv0 = argv0_;
+    o.argv0 = Argv0();
     auto dir = RunDirectory(run_);  // a bundle unpacked, killed ranks' spools salvaged
     if (!dir.ok()) return Fail(dir.status());
     o.run = *dir;
@@ -159,7 +158,7 @@ class ReplayCommand : public Command {
     o.restore_rng = restore_rng_;
     o.timeout_seconds = timeout_;
     o.output = output_;
-    o.argv0 = argv0_;
+    o.argv0 = Argv0();
     auto dir = RunDirectory(run_);
     if (!dir.ok()) return Fail(dir.status());
     o.run = *dir;
@@ -175,7 +174,6 @@ class ReplayCommand : public Command {
     return out.report.reproduced() ? kExitOk : kExitFindings;
   }
 
-  const char* argv0_;
   std::string run_;
   std::string ranks_ = "all";
   bool host_ = false;
@@ -194,8 +192,6 @@ class ReplayCommand : public Command {
 
 }  // namespace
 
-std::unique_ptr<Command> MakeReplayCommand(const char* argv0) {
-  return std::make_unique<ReplayCommand>(argv0);
-}
+std::unique_ptr<Command> MakeReplayCommand() { return std::make_unique<ReplayCommand>(); }
 
 }  // namespace ddrr::cli

@@ -15,7 +15,7 @@ namespace {
 
 class RunCommand : public Command {
  public:
-  explicit RunCommand(const char* argv0)
+  RunCommand()
       : Command({
             .name = "run",
             .description =
@@ -38,8 +38,7 @@ class RunCommand : public Command {
                 "8).",
             .examples = {"ddrr run --host -n 4 -- ./train --steps 20",
                          "ddrr run -n 16 --ranks-per-gpu 4 -- ./train       # 16 ranks on 4 GPUs"},
-        }),
-        argv0_(argv0) {}
+        }) {}
 
   int Run() override {
     if (!host_ && ranks_per_gpu_ == 0) {
@@ -51,19 +50,19 @@ class RunCommand : public Command {
     o.nranks = nranks_;
     o.host_runtime = host_;
     if (host_) {
-      auto dir = launch::FindHostRuntimeDir(argv0_);
+      auto dir = launch::FindHostRuntimeDir(Argv0());
       if (!dir.ok())
         return Fail(dir.status().message() +
                     "; set DDRR_HOSTRT_DIR to the directory "
                     "holding ddrr's libcudart.so.13");
       o.hostrt_dir = *dir;
     } else {
-      auto dir = launch::FindEmuNcclDir(argv0_);
+      auto dir = launch::FindEmuNcclDir(Argv0());
       if (!dir.ok()) return Fail(dir.status());
       o.emu_dir = *dir;
     }
     if (ranks_per_gpu_ > 0) {
-      auto lib = launch::FindGpushareLibrary(argv0_);
+      auto lib = launch::FindGpushareLibrary(Argv0());
       if (!lib.ok()) return Fail(lib.status());
       o.ranks_per_gpu = ranks_per_gpu_;
       o.gpushare_lib = *lib;
@@ -108,7 +107,6 @@ class RunCommand : public Command {
     return kExitNoDevices;
   }
 
-  const char* argv0_;
   bool host_ = false;
   int ranks_per_gpu_ = 0;
   int nranks_ = 1;
@@ -119,8 +117,6 @@ class RunCommand : public Command {
 
 }  // namespace
 
-std::unique_ptr<Command> MakeRunCommand(const char* argv0) {
-  return std::make_unique<RunCommand>(argv0);
-}
+std::unique_ptr<Command> MakeRunCommand() { return std::make_unique<RunCommand>(); }
 
 }  // namespace ddrr::cli
