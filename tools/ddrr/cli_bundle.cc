@@ -37,6 +37,25 @@ class BundleCommand : public Command {
                          "hosts,paths"},
         }) {}
 
+ private:
+  void AddOptions(CLI::App& sub) override {
+    AddRunArgument(sub, &run_path_);
+    sub.add_option("-o,--output", output_, "The bundle: FILE.tgz, FILE.tar.gz or FILE.zip")
+        ->required();
+    sub.add_option("--redact", redact_,
+                   "Also replace with stable pseudonyms: hosts, paths (user paths), cmdline "
+                   "(arguments); comma list")
+        ->default_str("secrets only");
+    sub.add_flag("--with-payloads", with_payloads_, "Keep recorded payload data");
+    sub.add_option("--ranks", ranks_, "Only these ranks' files: a list such as 0,2,4-7")
+        ->default_str("every rank");
+    sub.add_option("--steps", steps_,
+                   "Only the events of steps A-B (by the ranks' marks), with the setup before "
+                   "them (communicators, threads)")
+        ->default_str("every step");
+    sub.add_flag("--no-timeline", no_timeline_, "Leave out timeline.perfetto-trace");
+  }
+
   int Run() override {
     bundle::BundleOptions o;
     o.out_path = output_;
@@ -99,25 +118,6 @@ class BundleCommand : public Command {
       printf("GitHub takes attachments up to 25 MB: this one fits\n");
     }
     return kExitOk;
-  }
-
- private:
-  void AddOptions(CLI::App& sub) override {
-    AddRunArgument(sub, &run_path_);
-    sub.add_option("-o,--output", output_, "The bundle: FILE.tgz, FILE.tar.gz or FILE.zip")
-        ->required();
-    sub.add_option("--redact", redact_,
-                   "Also replace with stable pseudonyms: hosts, paths (user paths), cmdline "
-                   "(arguments); comma list")
-        ->default_str("secrets only");
-    sub.add_flag("--with-payloads", with_payloads_, "Keep recorded payload data");
-    sub.add_option("--ranks", ranks_, "Only these ranks' files: a list such as 0,2,4-7")
-        ->default_str("every rank");
-    sub.add_option("--steps", steps_,
-                   "Only the events of steps A-B (by the ranks' marks), with the setup before "
-                   "them (communicators, threads)")
-        ->default_str("every step");
-    sub.add_flag("--no-timeline", no_timeline_, "Leave out timeline.perfetto-trace");
   }
 
   static std::vector<std::string> Split(const std::string& list) {

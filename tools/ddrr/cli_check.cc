@@ -35,6 +35,18 @@ class CheckCommand : public Command {
             .examples = {"ddrr check run1", "ddrr check run1 --json --max-findings 10"},
         }) {}
 
+ private:
+  void AddOptions(CLI::App& sub) override {
+    AddRunArgument(sub, &run_path_);
+    sub.add_flag("--json", json_, "One JSON object per finding, one per line (docs/CHECK.md)");
+    sub.add_option("--comm", comm_,
+                   "Only findings about this communicator (its 16 hex digits, as `ddrr info` "
+                   "prints them)")
+        ->default_str("every communicator");
+    sub.add_option("--max-findings", max_findings_, "Report at most N findings (0: all)")
+        ->check(CLI::NonNegativeNumber);
+  }
+
   int Run() override {
     uint64_t comm = 0;
     if (!comm_.empty()) {
@@ -84,18 +96,6 @@ class CheckCommand : public Command {
         findings.begin(), findings.end(),
         [](const analysis::Finding& f) { return f.severity != analysis::Severity::kInfo; });
     return problems_found ? kExitFindings : kExitOk;
-  }
-
- private:
-  void AddOptions(CLI::App& sub) override {
-    AddRunArgument(sub, &run_path_);
-    sub.add_flag("--json", json_, "One JSON object per finding, one per line (docs/CHECK.md)");
-    sub.add_option("--comm", comm_,
-                   "Only findings about this communicator (its 16 hex digits, as `ddrr info` "
-                   "prints them)")
-        ->default_str("every communicator");
-    sub.add_option("--max-findings", max_findings_, "Report at most N findings (0: all)")
-        ->check(CLI::NonNegativeNumber);
   }
 
   std::string run_path_;

@@ -1,4 +1,5 @@
-// What every ddrr subcommand shares: exit codes, the Command interface, error printing.
+// What every ddrr subcommand shares: exit codes, the Command interface and its help, the options
+// several commands take, opening a run, error printing.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -35,6 +36,8 @@ struct CommandHelp {
   std::vector<std::string> examples;
 };
 
+// A subcommand: its help, given to the constructor, its options (AddOptions) and what it does
+// (Run). Each command overrides these privately: only main calls them, through Command.
 class Command {
  public:
   explicit Command(CommandHelp help) : help_(std::move(help)) {}

@@ -29,6 +29,18 @@ class DiffCommand : public Command {
             .examples = {"ddrr diff run1 run2", "ddrr diff run1 replay1 --scope nccl --rank 3"},
         }) {}
 
+ private:
+  void AddOptions(CLI::App& sub) override {
+    sub.add_option("A", a_path_, "Run directory, rank file or bundle")->required();
+    sub.add_option("B", b_path_, "Run directory, rank file or bundle")->required();
+    AddRankOption(sub, &rank_);
+    sub.add_option("--scope", scope_,
+                   "all: every event; nccl: NCCL communication only; auto: nccl when either "
+                   "run is a replay, else all")
+        ->check(CLI::IsMember({"auto", "all", "nccl"}))
+        ->default_val("auto");
+  }
+
   int Run() override {
     auto a = OpenRun(a_path_);
     if (!a.ok()) return Fail(a.status());
@@ -60,18 +72,6 @@ class DiffCommand : public Command {
       return Fail("rank " + std::to_string(*rank_) + " is in neither run");
     if (differing == 0) printf("no difference in %d rank(s)\n", compared);
     return differing ? kExitFindings : kExitOk;
-  }
-
- private:
-  void AddOptions(CLI::App& sub) override {
-    sub.add_option("A", a_path_, "Run directory, rank file or bundle")->required();
-    sub.add_option("B", b_path_, "Run directory, rank file or bundle")->required();
-    AddRankOption(sub, &rank_);
-    sub.add_option("--scope", scope_,
-                   "all: every event; nccl: NCCL communication only; auto: nccl when either "
-                   "run is a replay, else all")
-        ->check(CLI::IsMember({"auto", "all", "nccl"}))
-        ->default_val("auto");
   }
 
   // Says which scope is used unless it is all.

@@ -27,6 +27,21 @@ class DumpCommand : public Command {
                          "ddrr dump run1 --json | jq 'select(.fn == \"ncclAllReduce\")'"},
         }) {}
 
+ private:
+  void AddOptions(CLI::App& sub) override {
+    AddRunArgument(sub, &run_path_);
+    AddRankOption(sub, &rank_);
+    sub.add_flag("--json", json_,
+                 "JSON lines, one object per event, with stable keys (for scripts; "
+                 "docs/FORMAT.md)");
+    sub.add_option("--from", from_, "Start at this sequence number (#N)")
+        ->check(CLI::NonNegativeNumber)
+        ->default_str("the first event");
+    sub.add_option("--count", count_, "Print at most N events per rank")
+        ->check(CLI::NonNegativeNumber)
+        ->default_str("all");
+  }
+
   int Run() override {
     std::optional<trace::Run> run;
     if (int rc = OpenReadableRun(run_path_, &run)) return rc;
@@ -42,21 +57,6 @@ class DumpCommand : public Command {
     fflush(stdout);
     for (const auto& p : problems) fprintf(stderr, "ddrr: warning: %s\n", p.ToString().c_str());
     return problems.empty() ? kExitOk : kExitFindings;
-  }
-
- private:
-  void AddOptions(CLI::App& sub) override {
-    AddRunArgument(sub, &run_path_);
-    AddRankOption(sub, &rank_);
-    sub.add_flag("--json", json_,
-                 "JSON lines, one object per event, with stable keys (for scripts; "
-                 "docs/FORMAT.md)");
-    sub.add_option("--from", from_, "Start at this sequence number (#N)")
-        ->check(CLI::NonNegativeNumber)
-        ->default_str("the first event");
-    sub.add_option("--count", count_, "Print at most N events per rank")
-        ->check(CLI::NonNegativeNumber)
-        ->default_str("all");
   }
 
   // Handles and allocations are numbered from the start of the rank, so the whole rank is read

@@ -26,6 +26,15 @@ class ExportCommand : public Command {
             .examples = {"ddrr export run1", "ddrr export run1 --format json -o run1.json"},
         }) {}
 
+ private:
+  void AddOptions(CLI::App& sub) override {
+    AddRunArgument(sub, &run_path_);
+    sub.add_option("-o,--output", output_, "Output file")
+        ->default_str("<run>.perfetto-trace, or <run>.json");
+    sub.add_option("--format", format_, "perfetto (native protobuf) or json (Chrome trace events)")
+        ->check(CLI::IsMember({"perfetto", "json"}));
+  }
+
   int Run() override {
     timeline::Format format = timeline::Format::kPerfetto;
     timeline::ParseFormat(format_, &format);
@@ -51,15 +60,6 @@ class ExportCommand : public Command {
         static_cast<unsigned long long>(stats->counters), stats->bytes / 1048576.0);
     printf("open it at https://ui.perfetto.dev (or with trace_processor for large traces)\n");
     return kExitOk;
-  }
-
- private:
-  void AddOptions(CLI::App& sub) override {
-    AddRunArgument(sub, &run_path_);
-    sub.add_option("-o,--output", output_, "Output file")
-        ->default_str("<run>.perfetto-trace, or <run>.json");
-    sub.add_option("--format", format_, "perfetto (native protobuf) or json (Chrome trace events)")
-        ->check(CLI::IsMember({"perfetto", "json"}));
   }
 
   std::string run_path_;

@@ -18,11 +18,6 @@ class HelpCommand : public Command {
             .examples = {"ddrr help env --markdown"},
         }) {}
 
-  int Run() override {
-    fputs(param::Table(markdown_).c_str(), stdout);
-    return kExitOk;
-  }
-
  private:
   void AddOptions(CLI::App& sub) override {
     sub.add_option("TOPIC", topic_,
@@ -31,6 +26,11 @@ class HelpCommand : public Command {
         ->required()
         ->check(CLI::IsMember({"env"}));
     sub.add_flag("--markdown", markdown_, "The README's table (Markdown)");
+  }
+
+  int Run() override {
+    fputs(param::Table(markdown_).c_str(), stdout);
+    return kExitOk;
   }
 
   std::string topic_;

@@ -28,17 +28,6 @@ class ImportCommand : public Command {
                          "ddrr import fr_dumps/rank_* -o run2 --format fr"},
         }) {}
 
-  int Run() override {
-    auto result = import::Import(options_);
-    if (!result.ok()) return Fail(result.status());
-    printf("imported %s: %u rank file(s), world size %u, %llu entries from %llu lines -> %s\n",
-           result->format.c_str(), result->ranks, result->world_size,
-           static_cast<unsigned long long>(result->entries),
-           static_cast<unsigned long long>(result->lines), options_.out_dir.c_str());
-    for (const std::string& n : result->notes) printf("  note: %s\n", n.c_str());
-    return kExitOk;
-  }
-
  private:
   void AddOptions(CLI::App& sub) override {
     sub.add_option("PATH", options_.paths, "Input files (one per rank, or all ranks in one)")
@@ -51,6 +40,17 @@ class ImportCommand : public Command {
         ->default_str("auto");
     sub.add_option("--world-size", options_.world_size, "Ranks in the job")
         ->default_str("the largest communicator's size");
+  }
+
+  int Run() override {
+    auto result = import::Import(options_);
+    if (!result.ok()) return Fail(result.status());
+    printf("imported %s: %u rank file(s), world size %u, %llu entries from %llu lines -> %s\n",
+           result->format.c_str(), result->ranks, result->world_size,
+           static_cast<unsigned long long>(result->entries),
+           static_cast<unsigned long long>(result->lines), options_.out_dir.c_str());
+    for (const std::string& n : result->notes) printf("  note: %s\n", n.c_str());
+    return kExitOk;
   }
 
   import::ImportOptions options_;

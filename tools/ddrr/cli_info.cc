@@ -49,6 +49,9 @@ class InfoCommand : public Command {
             .examples = {"ddrr info run1"},
         }) {}
 
+ private:
+  void AddOptions(CLI::App& sub) override { AddRunArgument(sub, &run_path_); }
+
   int Run() override {
     std::optional<trace::Run> run;
     std::unique_ptr<analysis::RunModel> model;
@@ -144,9 +147,6 @@ class InfoCommand : public Command {
     for (const auto& p : problems) printf("  %s\n", p.ToString().c_str());
     return kExitFindings;
   }
-
- private:
-  void AddOptions(CLI::App& sub) override { AddRunArgument(sub, &run_path_); }
 
   std::string run_path_;
 };

@@ -26,6 +26,13 @@ class MergeCommand : public Command {
             .examples = {"ddrr merge node0.tgz node1.tgz -o run1"},
         }) {}
 
+ private:
+  void AddOptions(CLI::App& sub) override {
+    sub.add_option("INPUT", inputs_, "Run directories, rank files or bundles, one per node")
+        ->required();
+    sub.add_option("-o,--output", output_, "The merged run directory (new, or empty)")->required();
+  }
+
   int Run() override {
     std::vector<merge::MergeInput> inputs;
     for (const std::string& path : inputs_) {
@@ -51,13 +58,6 @@ class MergeCommand : public Command {
              list.c_str());
     }
     return kExitOk;
-  }
-
- private:
-  void AddOptions(CLI::App& sub) override {
-    sub.add_option("INPUT", inputs_, "Run directories, rank files or bundles, one per node")
-        ->required();
-    sub.add_option("-o,--output", output_, "The merged run directory (new, or empty)")->required();
   }
 
   std::vector<std::string> inputs_;

@@ -27,6 +27,19 @@ class PayloadCommand : public Command {
             .examples = {"ddrr payload run1 --rank 0 --call 54 -o allreduce.bin"},
         }) {}
 
+ private:
+  void AddOptions(CLI::App& sub) override {
+    AddRunArgument(sub, &run_path_);
+    sub.add_option("--rank", rank_, "Rank whose call it is")
+        ->required()
+        ->check(CLI::NonNegativeNumber);
+    sub.add_option("--call", call_seq_, "Sequence number of the call (#N in `ddrr dump`)")
+        ->required();
+    sub.add_option("--role", role_, "Buffer: output (what the rank received) or input")
+        ->check(CLI::IsMember({"input", "output"}));
+    sub.add_option("-o,--output", out_path_, "File to write")->default_str("standard output");
+  }
+
   int Run() override {
     auto run = OpenRun(run_path_);
     if (!run.ok()) return Fail(run.status());
@@ -52,19 +65,6 @@ class PayloadCommand : public Command {
     if (!written || !closed)
       return Fail(Status::FromErrno("write " + (out_path_.empty() ? "stdout" : out_path_), errno));
     return kExitOk;
-  }
-
- private:
-  void AddOptions(CLI::App& sub) override {
-    AddRunArgument(sub, &run_path_);
-    sub.add_option("--rank", rank_, "Rank whose call it is")
-        ->required()
-        ->check(CLI::NonNegativeNumber);
-    sub.add_option("--call", call_seq_, "Sequence number of the call (#N in `ddrr dump`)")
-        ->required();
-    sub.add_option("--role", role_, "Buffer: output (what the rank received) or input")
-        ->check(CLI::IsMember({"input", "output"}));
-    sub.add_option("-o,--output", out_path_, "File to write")->default_str("standard output");
   }
 
   std::string run_path_;

@@ -43,34 +43,6 @@ class RecordCommand : public Command {
                          "ddrr record -o run1 -- ddrr run --host -n 4 -- ./train"},
         }) {}
 
-  int Run() override {
-    if ((!payload_steps_.empty() || payload_mb_ > 0) && level_ != "payloads")
-      return Fail("--payload-steps and --payload-mb need --level payloads");
-    StatusOr<std::string> found = launch::FindRecorderLibrary(Argv0());
-    if (!found.ok()) return Fail(found.status());
-    const std::string& lib = *found;
-    if (dir_.empty()) dir_ = LocalTimeNow("ddrr-run-%Y%m%d-%H%M%S");
-    std::error_code ec;
-    fs::create_directories(dir_, ec);
-    if (ec) return Fail("cannot create " + dir_ + ": " + ec.message());
-    const std::string abs_dir = fs::absolute(dir_).string();
-
-    for (const auto& [name, value] : launch::RecorderEnv(lib, abs_dir, level_))
-      setenv(name.c_str(), value.c_str(), 1);
-    if (!payload_steps_.empty())
-      setenv(param::Name(param::kPayloadSteps), payload_steps_.c_str(), 1);
-    if (payload_mb_ > 0)
-      setenv(param::Name(param::kPayloadMb), std::to_string(payload_mb_).c_str(), 1);
-    if (!kernels_.empty()) setenv(param::Name(param::kKernels), kernels_.c_str(), 1);
-
-    StatusOr<int> job = launch::RunChild(argv_);
-    if (!job.ok()) return Fail(job.status());
-    const int rc = *job;
-    SalvageSpools(abs_dir);  // killed ranks' spools become complete rank files
-    Summarize(abs_dir, rc);
-    return rc;
-  }
-
  private:
   void AddOptions(CLI::App& sub) override {
     sub.add_option("-o,--output", dir_, "Run directory to write (sets DDRR_OUT for the job)")
@@ -101,6 +73,34 @@ class RecordCommand : public Command {
         ->check(CLI::IsMember({"count", "full"}))
         ->default_str("count");
     sub.add_option("COMMAND", argv_, "Command and its arguments (after --)")->required();
+  }
+
+  int Run() override {
+    if ((!payload_steps_.empty() || payload_mb_ > 0) && level_ != "payloads")
+      return Fail("--payload-steps and --payload-mb need --level payloads");
+    StatusOr<std::string> found = launch::FindRecorderLibrary(Argv0());
+    if (!found.ok()) return Fail(found.status());
+    const std::string& lib = *found;
+    if (dir_.empty()) dir_ = LocalTimeNow("ddrr-run-%Y%m%d-%H%M%S");
+    std::error_code ec;
+    fs::create_directories(dir_, ec);
+    if (ec) return Fail("cannot create " + dir_ + ": " + ec.message());
+    const std::string abs_dir = fs::absolute(dir_).string();
+
+    for (const auto& [name, value] : launch::RecorderEnv(lib, abs_dir, level_))
+      setenv(name.c_str(), value.c_str(), 1);
+    if (!payload_steps_.empty())
+      setenv(param::Name(param::kPayloadSteps), payload_steps_.c_str(), 1);
+    if (payload_mb_ > 0)
+      setenv(param::Name(param::kPayloadMb), std::to_string(payload_mb_).c_str(), 1);
+    if (!kernels_.empty()) setenv(param::Name(param::kKernels), kernels_.c_str(), 1);
+
+    StatusOr<int> job = launch::RunChild(argv_);
+    if (!job.ok()) return Fail(job.status());
+    const int rc = *job;
+    SalvageSpools(abs_dir);  // killed ranks' spools become complete rank files
+    Summarize(abs_dir, rc);
+    return rc;
   }
 
   // What was recorded, and what was not: no rank file at all, a rank that dropped events, a

@@ -61,44 +61,6 @@ class ReplayCommand : public Command {
                          "GPU"},
         }) {}
 
-  int Run() override {
-    std::vector<int64_t> ranks;
-    if (!ParseRanks(ranks_, &ranks))
-      return Fail("--ranks " + ranks_ + ": expected all or a list such as 0,2,4-7");
-    if (!program_.empty()) return RunProgram(ranks);
-    if (on_divergence_ != "stop" || restore_rng_)
-      return Fail("--on-divergence and --restore-rng apply to a program: add -- PROG ARGS");
-    replay::ReplayOptions o;
-    o.ranks = ranks;
-    o.host = host_;
-    o.ranks_per_gpu = ranks_per_gpu_;
-    o.timeout_seconds = timeout_;
-    o.from = from_;
-    o.until = until_;
-    o.pace_recorded = pace_ == "recorded";
-    o.data = data_ == "zeros" ? replay::DATA_ZEROS : replay::DATA_PATTERN;
-    o.output = output_;
-    o.progress_line = !no_progress_ && !json_ && isatty(STDERR_FILENO);
-    o.argv0 = Argv0();
-    auto dir = RunDirectory(run_);  // a bundle unpacked, killed ranks' spools salvaged
-    if (!dir.ok()) return Fail(dir.status());
-    o.run = *dir;
-    replay::ReplayOutcome out = replay::RunReplay(o);
-    if (out.failure == replay::ReplayFailure::kPlacement) {
-      fprintf(stderr, "ddrr: error: %s\n", out.message.c_str());
-      return kExitNoDevices;
-    }
-    const bool replayed = !out.report.verdict.ranks.empty();
-    if (replayed) {
-      if (json_)
-        printf("%s\n", replay::ReportJson(out.report).c_str());
-      else
-        printf("%s", replay::ReportText(out.report).c_str());
-    }
-    if (out.failure == replay::ReplayFailure::kInput) return Fail(out.message);
-    return out.report.reproduced() ? kExitOk : kExitFindings;
-  }
-
  private:
   void AddOptions(CLI::App& sub) override {
     AddRunArgument(sub, &run_);
@@ -135,6 +97,44 @@ class ReplayCommand : public Command {
                    "The program to re-run and its arguments (after --): application replay")
         ->default_str("none: comm replay");
     sub.add_flag("--no-progress", no_progress_, "No progress line, even on a terminal");
+  }
+
+  int Run() override {
+    std::vector<int64_t> ranks;
+    if (!ParseRanks(ranks_, &ranks))
+      return Fail("--ranks " + ranks_ + ": expected all or a list such as 0,2,4-7");
+    if (!program_.empty()) return RunProgram(ranks);
+    if (on_divergence_ != "stop" || restore_rng_)
+      return Fail("--on-divergence and --restore-rng apply to a program: add -- PROG ARGS");
+    replay::ReplayOptions o;
+    o.ranks = ranks;
+    o.host = host_;
+    o.ranks_per_gpu = ranks_per_gpu_;
+    o.timeout_seconds = timeout_;
+    o.from = from_;
+    o.until = until_;
+    o.pace_recorded = pace_ == "recorded";
+    o.data = data_ == "zeros" ? replay::DATA_ZEROS : replay::DATA_PATTERN;
+    o.output = output_;
+    o.progress_line = !no_progress_ && !json_ && isatty(STDERR_FILENO);
+    o.argv0 = Argv0();
+    auto dir = RunDirectory(run_);  // a bundle unpacked, killed ranks' spools salvaged
+    if (!dir.ok()) return Fail(dir.status());
+    o.run = *dir;
+    replay::ReplayOutcome out = replay::RunReplay(o);
+    if (out.failure == replay::ReplayFailure::kPlacement) {
+      fprintf(stderr, "ddrr: error: %s\n", out.message.c_str());
+      return kExitNoDevices;
+    }
+    const bool replayed = !out.report.verdict.ranks.empty();
+    if (replayed) {
+      if (json_)
+        printf("%s\n", replay::ReportJson(out.report).c_str());
+      else
+        printf("%s", replay::ReportText(out.report).c_str());
+    }
+    if (out.failure == replay::ReplayFailure::kInput) return Fail(out.message);
+    return out.report.reproduced() ? kExitOk : kExitFindings;
   }
 
   int RunProgram(const std::vector<int64_t>& ranks) {

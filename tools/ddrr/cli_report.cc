@@ -26,6 +26,14 @@ class ReportCommand : public Command {
             .examples = {"ddrr report run1 -o report.md"},
         }) {}
 
+ private:
+  void AddOptions(CLI::App& sub) override {
+    AddRunArgument(sub, &run_path_);
+    sub.add_option("-o,--output", output_, "Write to this file")->default_str("standard output");
+    sub.add_option("--max-findings", max_findings_, "Findings shown in full")
+        ->check(CLI::PositiveNumber);
+  }
+
   int Run() override {
     std::optional<trace::Run> run;
     std::unique_ptr<analysis::RunModel> model;
@@ -46,14 +54,6 @@ class ReportCommand : public Command {
     printf("wrote %s (%zu lines)\n", output_.c_str(),
            static_cast<size_t>(std::count(md.begin(), md.end(), '\n')));
     return kExitOk;
-  }
-
- private:
-  void AddOptions(CLI::App& sub) override {
-    AddRunArgument(sub, &run_path_);
-    sub.add_option("-o,--output", output_, "Write to this file")->default_str("standard output");
-    sub.add_option("--max-findings", max_findings_, "Findings shown in full")
-        ->check(CLI::PositiveNumber);
   }
 
   std::string run_path_;

@@ -40,6 +40,27 @@ class RunCommand : public Command {
                          "ddrr run -n 16 --ranks-per-gpu 4 -- ./train       # 16 ranks on 4 GPUs"},
         }) {}
 
+ private:
+  void AddOptions(CLI::App& sub) override {
+    sub.add_flag("--host", host_,
+                 "Run on ddrr's host runtime: libcudart.so.13, libnccl.so.2 (emu) and "
+                 "libcurand.so.10 on host memory, no GPU needed");
+    sub.add_option("--ranks-per-gpu", ranks_per_gpu_,
+                   "Let K ranks share each device: the CUDA runtime shows K virtual devices per "
+                   "real one (libddrr_gpushare.so) and NCCL is emu's; without --host, on the "
+                   "real GPUs")
+        ->check(CLI::Range(1, gpushare::kMaxRanksPerGpu))
+        ->default_str("one rank per device");
+    sub.add_option("-n,--nranks", nranks_, "Number of ranks")
+        ->required()
+        ->check(CLI::Range(1, 1024));
+    sub.add_option("--master-port", port_, "MASTER_PORT")
+        ->check(CLI::Range(1, 65535))
+        ->default_str("a free port");
+    sub.add_flag("--no-prefix", no_prefix_, "Do not prefix output lines with [rank N]");
+    sub.add_option("PROGRAM", argv_, "Program and its arguments (after --)")->required();
+  }
+
   int Run() override {
     if (!host_ && ranks_per_gpu_ == 0) {
       return Fail(
@@ -74,27 +95,6 @@ class RunCommand : public Command {
     StatusOr<launch::LaunchResult> job = launch::RunRanks(o);
     if (!job.ok()) return Fail(job.status());
     return job->exit_status;
-  }
-
- private:
-  void AddOptions(CLI::App& sub) override {
-    sub.add_flag("--host", host_,
-                 "Run on ddrr's host runtime: libcudart.so.13, libnccl.so.2 (emu) and "
-                 "libcurand.so.10 on host memory, no GPU needed");
-    sub.add_option("--ranks-per-gpu", ranks_per_gpu_,
-                   "Let K ranks share each device: the CUDA runtime shows K virtual devices per "
-                   "real one (libddrr_gpushare.so) and NCCL is emu's; without --host, on the "
-                   "real GPUs")
-        ->check(CLI::Range(1, gpushare::kMaxRanksPerGpu))
-        ->default_str("one rank per device");
-    sub.add_option("-n,--nranks", nranks_, "Number of ranks")
-        ->required()
-        ->check(CLI::Range(1, 1024));
-    sub.add_option("--master-port", port_, "MASTER_PORT")
-        ->check(CLI::Range(1, 65535))
-        ->default_str("a free port");
-    sub.add_flag("--no-prefix", no_prefix_, "Do not prefix output lines with [rank N]");
-    sub.add_option("PROGRAM", argv_, "Program and its arguments (after --)")->required();
   }
 
   // Refuses a job that does not fit on the devices before any rank starts.

@@ -23,6 +23,9 @@ class SealCommand : public Command {
             .examples = {"ddrr seal run1"},
         }) {}
 
+ private:
+  void AddOptions(CLI::App& sub) override { AddRunArgument(sub, &run_path_, "Run directory"); }
+
   int Run() override {
     auto run = trace::Run::Open(run_path_);  // checks the path before anything is changed
     if (!run.ok()) return Fail(run.status());
@@ -30,9 +33,6 @@ class SealCommand : public Command {
     printf("ddrr seal: %d spool(s) salvaged in %s\n", n, run_path_.c_str());
     return kExitOk;
   }
-
- private:
-  void AddOptions(CLI::App& sub) override { AddRunArgument(sub, &run_path_, "Run directory"); }
 
   std::string run_path_;
 };

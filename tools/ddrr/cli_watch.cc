@@ -35,6 +35,15 @@ class WatchCommand : public Command {
                          "ddrr watch run1 --stall 60"},
         }) {}
 
+ private:
+  void AddOptions(CLI::App& sub) override {
+    AddRunArgument(sub, &run_path_, "Run directory the job records into");
+    sub.add_option("--interval", interval_, "Seconds between looks")
+        ->check(CLI::Range(0.1, 3600.0));
+    sub.add_option("--stall", stall_, "Seconds without progress after which the job hangs")
+        ->check(CLI::Range(0.1, 86400.0));
+  }
+
   int Run() override {
     using SteadyClock = std::chrono::steady_clock;
     uint64_t last_progress = UINT64_MAX;
@@ -78,15 +87,6 @@ class WatchCommand : public Command {
       }
       std::this_thread::sleep_for(std::chrono::duration<double>(interval_));
     }
-  }
-
- private:
-  void AddOptions(CLI::App& sub) override {
-    AddRunArgument(sub, &run_path_, "Run directory the job records into");
-    sub.add_option("--interval", interval_, "Seconds between looks")
-        ->check(CLI::Range(0.1, 3600.0));
-    sub.add_option("--stall", stall_, "Seconds without progress after which the job hangs")
-        ->check(CLI::Range(0.1, 86400.0));
   }
 
   std::string run_path_;
