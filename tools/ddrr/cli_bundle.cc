@@ -20,39 +20,40 @@ std::string Size(uint64_t bytes) {
 
 class BundleCommand : public Command {
  public:
-  CLI::App* Register(CLI::App& app) override {
-    auto* sub = app.add_subcommand(
-        "bundle",
-        "Pack the run into one .tgz or .zip to attach to a bug report\n"
-        "\n"
-        "The archive holds the rank files (values of secret-looking environment variables "
-        "redacted, payload data left out; the run itself is untouched), report.md, the Perfetto "
-        "timeline and manifest.json (sizes, SHA-256, what was redacted or left out). It says "
-        "the size and, over GitHub's 25 MB, what to leave out. Every reading command takes a "
-        "bundle (docs/BUNDLES.md).");
-    sub->add_option("RUN", run_path_, "Run directory, rank-N.ddrr file or bundle")->required();
-    sub->add_option("-o,--output", output_, "The bundle: FILE.tgz, FILE.tar.gz or FILE.zip")
+  BundleCommand()
+      : Command({
+            .name = "bundle",
+            .description =
+                "Pack the run into one .tgz or .zip to attach to a bug report\n"
+                "\n"
+                "The archive holds the rank files (values of secret-looking environment variables "
+                "redacted, payload data left out; the run itself is untouched), report.md, the "
+                "Perfetto timeline and manifest.json (sizes, SHA-256, what was redacted or left "
+                "out). It says the size and, over GitHub's 25 MB, what to leave out. Every reading "
+                "command takes a bundle (docs/BUNDLES.md).",
+            .exit_status = "0 written, 2 input error (a rank still running is refused).",
+            .examples = {"ddrr bundle run1 -o nccl-bug.tgz",
+                         "ddrr bundle run1 -o nccl-bug.zip --ranks 0,5 --steps 100-110 --redact "
+                         "hosts,paths"},
+        }) {}
+
+ private:
+  void AddOptions(CLI::App& sub) override {
+    AddRunArgument(sub, &run_path_);
+    sub.add_option("-o,--output", output_, "The bundle: FILE.tgz, FILE.tar.gz or FILE.zip")
         ->required();
-    sub->add_option("--redact", redact_,
-                    "Also replace with stable pseudonyms: hosts, paths (user paths), cmdline "
-                    "(arguments); comma list")
+    sub.add_option("--redact", redact_,
+                   "Also replace with stable pseudonyms: hosts, paths (user paths), cmdline "
+                   "(arguments); comma list")
         ->default_str("secrets only");
-    sub->add_flag("--with-payloads", with_payloads_, "Keep recorded payload data");
-    sub->add_option("--ranks", ranks_, "Only these ranks' files: a list such as 0,2,4-7")
+    sub.add_flag("--with-payloads", with_payloads_, "Keep recorded payload data");
+    sub.add_option("--ranks", ranks_, "Only these ranks' files: a list such as 0,2,4-7")
         ->default_str("every rank");
-    sub->add_option("--steps", steps_,
-                    "Only the events of steps A-B (by the ranks' marks), with the setup before "
-                    "them (communicators, threads)")
+    sub.add_option("--steps", steps_,
+                   "Only the events of steps A-B (by the ranks' marks), with the setup before "
+                   "them (communicators, threads)")
         ->default_str("every step");
-    sub->add_flag("--no-timeline", no_timeline_, "Leave out timeline.perfetto-trace");
-    sub->footer(
-        "Exit status: 0 written, 2 input error (a rank still running is refused).\n"
-        "\n"
-        "Examples:\n"
-        "  ddrr bundle run1 -o nccl-bug.tgz\n"
-        "\n"
-        "  ddrr bundle run1 -o nccl-bug.zip --ranks 0,5 --steps 100-110 --redact hosts,paths");
-    return sub;
+    sub.add_flag("--no-timeline", no_timeline_, "Leave out timeline.perfetto-trace");
   }
 
   int Run() override {
@@ -119,7 +120,6 @@ class BundleCommand : public Command {
     return kExitOk;
   }
 
- private:
   static std::vector<std::string> Split(const std::string& list) {
     std::vector<std::string> out;
     size_t at = 0;

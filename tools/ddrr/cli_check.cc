@@ -15,36 +15,36 @@ namespace {
 
 class CheckCommand : public Command {
  public:
-  CLI::App* Register(CLI::App& app) override {
-    auto* sub = app.add_subcommand(
-        "check",
-        "Diagnose a run: mismatched calls, missing ranks, hangs, errors, NaN\n"
-        "\n"
-        "Lines up every communicator across its members and reports, root causes first: "
-        "communicator setup mistakes, ranks that disagree (mismatched collectives, unmatched "
-        "send/recv), ranks that stopped first (missing participants, hangs: who waits in which "
-        "call, who never came), failures with the first to fail marked, data (NaN entry, "
-        "divergence, from digests), then ops not completed and stragglers. Each finding names "
-        "its communicator, op, blamed ranks and evidence. Ranks still running are read up to "
-        "now. Every kind of finding: docs/CHECK.md.");
-    sub->add_option("RUN", run_path_, "Run directory, rank-N.ddrr file or bundle")->required();
-    sub->add_flag("--json", json_, "One JSON object per finding, one per line (docs/CHECK.md)");
-    sub->add_option("--comm", comm_,
-                    "Only findings about this communicator (its 16 hex digits, as `ddrr info` "
-                    "prints them)")
+  CheckCommand()
+      : Command({
+            .name = "check",
+            .description =
+                "Diagnose a run: mismatched calls, missing ranks, hangs, errors, NaN\n"
+                "\n"
+                "Lines up every communicator across its members and reports, root causes first: "
+                "communicator setup mistakes, ranks that disagree (mismatched collectives, "
+                "unmatched send/recv), ranks that stopped first (missing participants, hangs: who "
+                "waits in which call, who never came), failures with the first to fail marked, "
+                "data (NaN entry, divergence, from digests), then ops not completed and "
+                "stragglers. Each finding names its communicator, op, blamed ranks and evidence. "
+                "Ranks still running are read up to now. Every kind of finding: docs/CHECK.md.",
+            .exit_status =
+                "0 no findings (stragglers alone are informational), 1 findings, 2 input error. "
+                "Memory is bounded by the number of ranks, not the length of the run (ops are "
+                "spilled to a temporary file in $TMPDIR).",
+            .examples = {"ddrr check run1", "ddrr check run1 --json --max-findings 10"},
+        }) {}
+
+ private:
+  void AddOptions(CLI::App& sub) override {
+    AddRunArgument(sub, &run_path_);
+    sub.add_flag("--json", json_, "One JSON object per finding, one per line (docs/CHECK.md)");
+    sub.add_option("--comm", comm_,
+                   "Only findings about this communicator (its 16 hex digits, as `ddrr info` "
+                   "prints them)")
         ->default_str("every communicator");
-    sub->add_option("--max-findings", max_findings_, "Report at most N findings (0: all)")
+    sub.add_option("--max-findings", max_findings_, "Report at most N findings (0: all)")
         ->check(CLI::NonNegativeNumber);
-    sub->footer(
-        "Exit status: 0 no findings (stragglers alone are informational), 1 findings, 2 input "
-        "error. Memory is bounded by the number of ranks, not the length of the run (ops are "
-        "spilled to a temporary file in $TMPDIR).\n"
-        "\n"
-        "Examples:\n"
-        "  ddrr check run1\n"
-        "\n"
-        "  ddrr check run1 --json --max-findings 10");
-    return sub;
   }
 
   int Run() override {
@@ -98,7 +98,6 @@ class CheckCommand : public Command {
     return problems_found ? kExitFindings : kExitOk;
   }
 
- private:
   std::string run_path_;
   std::string comm_;
   bool json_ = false;

@@ -1,8 +1,10 @@
 #include "cli_common.h"
 
+#include <errno.h>  // program_invocation_name
 #include <stdlib.h>
 
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <set>
 #include <sstream>
@@ -104,6 +106,49 @@ std::string HelpFormatter::make_footer(const CLI::App* app) const {
   if (app->get_footer().empty()) return "";
   return Wrap(app->get_footer(), kHelpWidth) + "\n";
 }
+
+namespace {
+
+// The footer of `ddrr CMD --help`: the paragraphs `help` has, a blank line between two.
+std::string Footer(const CommandHelp& help) {
+  std::vector<std::string> paragraphs;
+  if (help.exit_status) paragraphs.push_back(std::string("Exit status: ") + help.exit_status);
+  if (help.environment) paragraphs.push_back(std::string("Environment: ") + help.environment);
+  if (!help.examples.empty()) {
+    std::string examples = help.examples.size() == 1 ? "Example:" : "Examples:";
+    for (const std::string& example : help.examples) {
+      if (&example != &help.examples.front()) examples += '\n';  // a blank line between two
+      std::istringstream lines(example);
+      for (std::string line; std::getline(lines, line);)
+        examples.append("\n").append(line.empty() ? "" : "  ").append(line);
+    }
+    paragraphs.push_back(examples);
+  }
+  std::string footer;
+  for (const std::string& p : paragraphs) footer += (footer.empty() ? "" : "\n\n") + p;
+  return footer;
+}
+
+}  // namespace
+
+CLI::App* Command::Register(CLI::App& app) {
+  CLI::App* sub = app.add_subcommand(help_.name, help_.description);
+  AddOptions(*sub);
+  sub->footer(Footer(help_));
+  return sub;
+}
+
+void AddRunArgument(CLI::App& sub, std::string* run_path, const char* description) {
+  sub.add_option("RUN", *run_path, description)->required();
+}
+
+void AddRankOption(CLI::App& sub, std::optional<int64_t>* rank) {
+  sub.add_option("--rank", *rank, "Only this rank")
+      ->check(CLI::NonNegativeNumber)
+      ->default_str("every rank");
+}
+
+const char* Argv0() { return program_invocation_name; }
 
 int Fail(const std::string& message) {
   fprintf(stderr, "ddrr: error: %s\n", message.c_str());
@@ -217,6 +262,21 @@ int OpenModeledRun(const std::string& run_path, std::optional<trace::Run>* run,
   if (!modeled.ok()) return Fail(modeled.status());
   *model = std::move(*modeled);
   return kExitOk;
+}
+
+trace::RankEntry* RequireRank(trace::Run& run, int64_t rank, const std::string& run_path,
+                              bool need_reader) {
+  trace::RankEntry* entry = run.FindRank(rank);
+  if (entry && (!need_reader || entry->reader)) return entry;
+  Fail(run_path + ": no readable trace for rank " + std::to_string(rank) + "; `ddrr info " +
+       run_path + "` lists the ranks");
+  return nullptr;
+}
+
+std::string LocalTimeNow(const char* format) {
+  char text[64];
+  const std::time_t now = std::time(nullptr);
+  return std::strftime(text, sizeof(text), format, std::localtime(&now)) ? text : "";
 }
 
 const char* CaptureLevelName(int level) {

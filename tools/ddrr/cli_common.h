@@ -1,4 +1,5 @@
-// What every ddrr subcommand shares: exit codes, the Command interface, error printing.
+// What every ddrr subcommand shares: exit codes, the Command interface and its help, the options
+// several commands take, opening a run, error printing.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -22,13 +23,41 @@ enum ExitCode : int {
   kExitConflict = 4,   // ddrr merge: the inputs are not parts of one job
 };
 
+// What `ddrr CMD --help` says besides the options. The footer is the paragraphs given, in this
+// order: "Exit status: ...", "Environment: ...", then "Example:" (or "Examples:") and each example.
+struct CommandHelp {
+  const char* name;
+  // Its first line is the command's line in `ddrr --help`; the rest, after a blank line, opens
+  // `ddrr CMD --help`.
+  const char* description;
+  const char* exit_status = nullptr;  // null: no such paragraph
+  const char* environment = nullptr;  // null: no such paragraph
+  // Command lines, shown indented; an example of several commands separates them by a blank line.
+  std::vector<std::string> examples;
+};
+
+// A subcommand: its help, given to the constructor, its options (AddOptions) and what it does
+// (Run). Each command overrides these privately: only main calls them, through Command.
 class Command {
  public:
+  explicit Command(CommandHelp help) : help_(std::move(help)) {}
   virtual ~Command() = default;
-  // Adds the subcommand and its options to `app`.
-  virtual CLI::App* Register(CLI::App& app) = 0;
+  // Adds the subcommand, its help and its options to `app`.
+  CLI::App* Register(CLI::App& app);
   virtual int Run() = 0;  // returns the process exit code
+
+ private:
+  virtual void AddOptions(CLI::App& sub) = 0;
+
+  const CommandHelp help_;
 };
+
+// The RUN argument of a command that reads a run, required.
+constexpr const char* kRunArgumentHelp = "Run directory, rank-N.ddrr file or bundle";
+void AddRunArgument(CLI::App& sub, std::string* run_path,
+                    const char* description = kRunArgumentHelp);
+// --rank R, to read one rank of the run only; unset: every rank.
+void AddRankOption(CLI::App& sub, std::optional<int64_t>* rank);
 
 // Help for people and for help2man: text wrapped to 100 columns, each option's default (or
 // REQUIRED) after its type, and in `ddrr --help` one line per command (the first line of its
@@ -43,8 +72,11 @@ class HelpFormatter : public CLI::Formatter {
   std::string make_footer(const CLI::App* app) const override;
 };
 
-// argv0 lets commands find files installed beside the binary.
-std::vector<std::unique_ptr<Command>> MakeCommands(const char* argv0);
+std::vector<std::unique_ptr<Command>> MakeCommands();
+
+// This process's argv[0]: the commands that start programs find the files installed beside the
+// binary with it (launch/installed.h).
+const char* Argv0();
 
 // Turns every rank-<r>.spool left by a killed rank in `run_path` (a run directory) into a
 // complete rank file, reporting each on stderr; spools of live ranks are left alone. Returns
@@ -69,6 +101,14 @@ int OpenReadableRun(const std::string& run_path, std::optional<trace::Run>* run)
 // commands that describe a run do first. kExitOk, or the exit code after printing why.
 int OpenModeledRun(const std::string& run_path, std::optional<trace::Run>* run,
                    std::unique_ptr<analysis::RunModel>* model);
+
+// Rank `rank`'s entry in `run` (with `need_reader`, only one that has a reader); else prints that
+// `run_path` has no readable trace for that rank and returns null: end with kExitUsage.
+trace::RankEntry* RequireRank(trace::Run& run, int64_t rank, const std::string& run_path,
+                              bool need_reader);
+
+// The local time now, as strftime writes it with `format`.
+std::string LocalTimeNow(const char* format);
 
 // "metadata", "digests" or "payloads" (trace.proto CaptureLevel).
 const char* CaptureLevelName(int level);

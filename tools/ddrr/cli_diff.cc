@@ -15,33 +15,30 @@ namespace {
 
 class DiffCommand : public Command {
  public:
-  CLI::App* Register(CLI::App& app) override {
-    auto* sub = app.add_subcommand(
-        "diff",
-        "First difference, per rank, between two recordings of the same program\n"
-        "\n"
-        "Two runs of one program, or a run and its replay: for each rank, the first event where "
-        "they differ, with the events before it; times, durations and raw addresses do not "
-        "count. When both runs have digests, each rank's first differing digest is reported "
-        "too.");
-    sub->add_option("A", a_path_, "Run directory, rank file or bundle")->required();
-    sub->add_option("B", b_path_, "Run directory, rank file or bundle")->required();
-    sub->add_option("--rank", rank_, "Only this rank")
-        ->check(CLI::NonNegativeNumber)
-        ->default_str("every rank");
-    sub->add_option("--scope", scope_,
-                    "all: every event; nccl: NCCL communication only; auto: nccl when either "
-                    "run is a replay, else all")
+  DiffCommand()
+      : Command({
+            .name = "diff",
+            .description =
+                "First difference, per rank, between two recordings of the same program\n"
+                "\n"
+                "Two runs of one program, or a run and its replay: for each rank, the first event "
+                "where they differ, with the events before it; times, durations and raw addresses "
+                "do not count. When both runs have digests, each rank's first differing digest is "
+                "reported too.",
+            .exit_status = "0 no difference, 1 differences, 2 input error.",
+            .examples = {"ddrr diff run1 run2", "ddrr diff run1 replay1 --scope nccl --rank 3"},
+        }) {}
+
+ private:
+  void AddOptions(CLI::App& sub) override {
+    sub.add_option("A", a_path_, "Run directory, rank file or bundle")->required();
+    sub.add_option("B", b_path_, "Run directory, rank file or bundle")->required();
+    AddRankOption(sub, &rank_);
+    sub.add_option("--scope", scope_,
+                   "all: every event; nccl: NCCL communication only; auto: nccl when either "
+                   "run is a replay, else all")
         ->check(CLI::IsMember({"auto", "all", "nccl"}))
         ->default_val("auto");
-    sub->footer(
-        "Exit status: 0 no difference, 1 differences, 2 input error.\n"
-        "\n"
-        "Examples:\n"
-        "  ddrr diff run1 run2\n"
-        "\n"
-        "  ddrr diff run1 replay1 --scope nccl --rank 3");
-    return sub;
   }
 
   int Run() override {
@@ -77,7 +74,6 @@ class DiffCommand : public Command {
     return differing ? kExitFindings : kExitOk;
   }
 
- private:
   // Says which scope is used unless it is all.
   analysis::DiffScope ChooseScope(const trace::Run& a, const trace::Run& b) const {
     if (scope_ == "all") return analysis::DiffScope::kAll;

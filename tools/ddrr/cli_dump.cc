@@ -11,45 +11,42 @@ namespace {
 
 class DumpCommand : public Command {
  public:
-  CLI::App* Register(CLI::App& app) override {
-    auto* sub = app.add_subcommand(
-        "dump",
-        "Print every event, one per line (text or JSON lines)\n"
-        "\n"
-        "One line per event, every rank in rank order: [rank] #seq seconds-since-start Tthread "
-        "call(args) = result [comm key, per-communicator op] duration. Handles are numbered per "
-        "rank in order of first appearance, pointers inside a recorded allocation show as "
-        "allocN+offset, enums and return codes by their C names.");
-    sub->add_option("RUN", run_path_, "Run directory, rank-N.ddrr file or bundle")->required();
-    sub->add_option("--rank", rank_, "Only this rank")
-        ->check(CLI::NonNegativeNumber)
-        ->default_str("every rank");
-    sub->add_flag("--json", json_,
-                  "JSON lines, one object per event, with stable keys (for scripts; "
-                  "docs/FORMAT.md)");
-    sub->add_option("--from", from_, "Start at this sequence number (#N)")
+  DumpCommand()
+      : Command({
+            .name = "dump",
+            .description =
+                "Print every event, one per line (text or JSON lines)\n"
+                "\n"
+                "One line per event, every rank in rank order: [rank] #seq seconds-since-start "
+                "Tthread call(args) = result [comm key, per-communicator op] duration. Handles are "
+                "numbered per rank in order of first appearance, pointers inside a recorded "
+                "allocation show as allocN+offset, enums and return codes by their C names.",
+            .exit_status = "0 every rank file read to its end, 1 damage or unfinished rank files "
+                           "(the intact events are printed), 2 input error.",
+            .examples = {"ddrr dump run1 --rank 2 --from 50 --count 20",
+                         "ddrr dump run1 --json | jq 'select(.fn == \"ncclAllReduce\")'"},
+        }) {}
+
+ private:
+  void AddOptions(CLI::App& sub) override {
+    AddRunArgument(sub, &run_path_);
+    AddRankOption(sub, &rank_);
+    sub.add_flag("--json", json_,
+                 "JSON lines, one object per event, with stable keys (for scripts; "
+                 "docs/FORMAT.md)");
+    sub.add_option("--from", from_, "Start at this sequence number (#N)")
         ->check(CLI::NonNegativeNumber)
         ->default_str("the first event");
-    sub->add_option("--count", count_, "Print at most N events per rank")
+    sub.add_option("--count", count_, "Print at most N events per rank")
         ->check(CLI::NonNegativeNumber)
         ->default_str("all");
-    sub->footer(
-        "Exit status: 0 every rank file read to its end, 1 damage or unfinished rank files "
-        "(the intact events are printed), 2 input error.\n"
-        "\n"
-        "Examples:\n"
-        "  ddrr dump run1 --rank 2 --from 50 --count 20\n"
-        "\n"
-        "  ddrr dump run1 --json | jq 'select(.fn == \"ncclAllReduce\")'");
-    return sub;
   }
 
   int Run() override {
     std::optional<trace::Run> run;
     if (int rc = OpenReadableRun(run_path_, &run)) return rc;
-    if (rank_ && !run->FindRank(*rank_))
-      return Fail(run_path_ + ": no readable trace for rank " + std::to_string(*rank_) +
-                  "; `ddrr info " + run_path_ + "` lists the ranks");
+    // A rank file that cannot be read is reported below, with the run's problems.
+    if (rank_ && !RequireRank(*run, *rank_, run_path_, /*need_reader=*/false)) return kExitUsage;
     std::vector<trace::TraceProblem> problems = run->Problems();
     for (auto& e : run->ranks()) {
       if (rank_ && e.rank != *rank_) continue;
@@ -62,7 +59,6 @@ class DumpCommand : public Command {
     return problems.empty() ? kExitOk : kExitFindings;
   }
 
- private:
   // Handles and allocations are numbered from the start of the rank, so the whole rank is read
   // even with --from: the same event prints the same way whatever the window.
   void DumpRank(trace::RankEntry& e) {

@@ -11,29 +11,28 @@ namespace {
 
 class ExportCommand : public Command {
  public:
-  CLI::App* Register(CLI::App& app) override {
-    auto* sub = app.add_subcommand(
-        "export",
-        "Write the run's timeline for Perfetto or Chrome trace viewers\n"
-        "\n"
-        "A process per rank; a track per recorded thread with every call as a slice; a track "
-        "per stream with each collective and send/recv from start to completion; flows linking "
-        "a collective across ranks and each send to its receive; marks and findings of `ddrr "
-        "check` as instants; kernel launches and bytes per communicator as counters. Open it at "
-        "https://ui.perfetto.dev (docs/EXPORT.md).");
-    sub->add_option("RUN", run_path_, "Run directory, rank-N.ddrr file or bundle")->required();
-    sub->add_option("-o,--output", output_, "Output file")
+  ExportCommand()
+      : Command({
+            .name = "export",
+            .description =
+                "Write the run's timeline for Perfetto or Chrome trace viewers\n"
+                "\n"
+                "A process per rank; a track per recorded thread with every call as a slice; a "
+                "track per stream with each collective and send/recv from start to completion; "
+                "flows linking a collective across ranks and each send to its receive; marks and "
+                "findings of `ddrr check` as instants; kernel launches and bytes per communicator "
+                "as counters. Open it at https://ui.perfetto.dev (docs/EXPORT.md).",
+            .exit_status = "0 written, 2 input or output error.",
+            .examples = {"ddrr export run1", "ddrr export run1 --format json -o run1.json"},
+        }) {}
+
+ private:
+  void AddOptions(CLI::App& sub) override {
+    AddRunArgument(sub, &run_path_);
+    sub.add_option("-o,--output", output_, "Output file")
         ->default_str("<run>.perfetto-trace, or <run>.json");
-    sub->add_option("--format", format_, "perfetto (native protobuf) or json (Chrome trace events)")
+    sub.add_option("--format", format_, "perfetto (native protobuf) or json (Chrome trace events)")
         ->check(CLI::IsMember({"perfetto", "json"}));
-    sub->footer(
-        "Exit status: 0 written, 2 input or output error.\n"
-        "\n"
-        "Examples:\n"
-        "  ddrr export run1\n"
-        "\n"
-        "  ddrr export run1 --format json -o run1.json");
-    return sub;
   }
 
   int Run() override {
@@ -63,7 +62,6 @@ class ExportCommand : public Command {
     return kExitOk;
   }
 
- private:
   std::string run_path_;
   std::string output_;
   std::string format_ = "perfetto";

@@ -10,20 +10,22 @@ namespace {
 
 class HelpCommand : public Command {
  public:
-  CLI::App* Register(CLI::App& app) override {
-    auto* sub = app.add_subcommand("help", "Reference pages beyond --help: `ddrr help env`");
-    sub->add_option("TOPIC", topic_,
-                    "env: every DDRR_* environment variable, who reads it, what it does, its "
-                    "default")
+  HelpCommand()
+      : Command({
+            .name = "help",
+            .description = "Reference pages beyond --help: `ddrr help env`",
+            .exit_status = "0 done, 2 usage error.",
+            .examples = {"ddrr help env --markdown"},
+        }) {}
+
+ private:
+  void AddOptions(CLI::App& sub) override {
+    sub.add_option("TOPIC", topic_,
+                   "env: every DDRR_* environment variable, who reads it, what it does, its "
+                   "default")
         ->required()
         ->check(CLI::IsMember({"env"}));
-    sub->add_flag("--markdown", markdown_, "The README's table (Markdown)");
-    sub->footer(
-        "Exit status: 0 done, 2 usage error.\n"
-        "\n"
-        "Example:\n"
-        "  ddrr help env --markdown");
-    return sub;
+    sub.add_flag("--markdown", markdown_, "The README's table (Markdown)");
   }
 
   int Run() override {
@@ -31,7 +33,6 @@ class HelpCommand : public Command {
     return kExitOk;
   }
 
- private:
   std::string topic_;
   bool markdown_ = false;
 };

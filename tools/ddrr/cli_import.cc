@@ -11,35 +11,35 @@ namespace {
 
 class ImportCommand : public Command {
  public:
-  CLI::App* Register(CLI::App& app) override {
-    auto* sub = app.add_subcommand(
-        "import",
-        "Write a run from the logs of a job not recorded with ddrr\n"
-        "\n"
-        "Reads NCCL debug logs (NCCL_DEBUG=INFO NCCL_DEBUG_SUBSYS=INIT,COLL; one file per rank "
-        "or all ranks in one), PyTorch Flight Recorder dumps (pickle, read without executing "
-        "it, or JSON) or ProcessGroupNCCL watchdog timeout messages (alone or inside an NCCL "
-        "log) and writes a run directory that check, info, dump, export and report read like a "
-        "recording. Every rank file's header says the source and what it lacks "
-        "(docs/IMPORT.md).");
-    sub->add_option("PATH", options_.paths, "Input files (one per rank, or all ranks in one)")
+  ImportCommand()
+      : Command({
+            .name = "import",
+            .description =
+                "Write a run from the logs of a job not recorded with ddrr\n"
+                "\n"
+                "Reads NCCL debug logs (NCCL_DEBUG=INFO NCCL_DEBUG_SUBSYS=INIT,COLL; one file per "
+                "rank or all ranks in one), PyTorch Flight Recorder dumps (pickle, read without "
+                "executing it, or JSON) or ProcessGroupNCCL watchdog timeout messages (alone or "
+                "inside an NCCL log) and writes a run directory that check, info, dump, export and "
+                "report read like a recording. Every rank file's header says the source and what "
+                "it lacks (docs/IMPORT.md).",
+            .exit_status = "0 written, 2 input error (one line naming the file).",
+            .examples = {"ddrr import logs/rank*.log -o run1 && ddrr check run1",
+                         "ddrr import fr_dumps/rank_* -o run2 --format fr"},
+        }) {}
+
+ private:
+  void AddOptions(CLI::App& sub) override {
+    sub.add_option("PATH", options_.paths, "Input files (one per rank, or all ranks in one)")
         ->required();
-    sub->add_option("-o,--output", options_.out_dir, "Run directory to write")->required();
-    sub->add_option("--format", options_.format,
-                    "Input format: fr (Flight Recorder), nccl-log, watchdog (timeout messages), or "
-                    "auto (by content)")
+    sub.add_option("-o,--output", options_.out_dir, "Run directory to write")->required();
+    sub.add_option("--format", options_.format,
+                   "Input format: fr (Flight Recorder), nccl-log, watchdog (timeout messages), or "
+                   "auto (by content)")
         ->check(CLI::IsMember({"auto", "fr", "nccl-log", "watchdog"}))
         ->default_str("auto");
-    sub->add_option("--world-size", options_.world_size, "Ranks in the job")
+    sub.add_option("--world-size", options_.world_size, "Ranks in the job")
         ->default_str("the largest communicator's size");
-    sub->footer(
-        "Exit status: 0 written, 2 input error (one line naming the file).\n"
-        "\n"
-        "Examples:\n"
-        "  ddrr import logs/rank*.log -o run1 && ddrr check run1\n"
-        "\n"
-        "  ddrr import fr_dumps/rank_* -o run2 --format fr");
-    return sub;
   }
 
   int Run() override {
@@ -53,7 +53,6 @@ class ImportCommand : public Command {
     return kExitOk;
   }
 
- private:
   import::ImportOptions options_;
 };
 

@@ -31,27 +31,26 @@ const char* EndName(int reason) {
 
 class InfoCommand : public Command {
  public:
-  CLI::App* Register(CLI::App& app) override {
-    auto* sub = app.add_subcommand(
-        "info",
-        "Summarise a run: per rank who, what, how much, and how it ended\n"
-        "\n"
-        "Per rank: rank and world size, where the rank came from, host, pid, file size and "
-        "format version, NCCL / CUDA runtime / driver versions, devices, capture level, event "
-        "and call counts, failed calls, time span, steps, every communicator (job-wide key, "
-        "size, this rank's rank in it, operations, how it was created) and whether the rank "
-        "ended cleanly. Then every problem in the run: unreadable rank files, ranks missing "
-        "from the world, spools left by killed ranks, damage (file and offset). Ranks still "
-        "running are read up to now.");
-    sub->add_option("RUN", run_path_, "Run directory, rank-N.ddrr file or bundle")->required();
-    sub->footer(
-        "Exit status: 0 no problem, 1 problems found (damaged or unfinished rank files, "
-        "missing ranks), 2 input error.\n"
-        "\n"
-        "Example:\n"
-        "  ddrr info run1");
-    return sub;
-  }
+  InfoCommand()
+      : Command({
+            .name = "info",
+            .description =
+                "Summarise a run: per rank who, what, how much, and how it ended\n"
+                "\n"
+                "Per rank: rank and world size, where the rank came from, host, pid, file size and "
+                "format version, NCCL / CUDA runtime / driver versions, devices, capture level, "
+                "event and call counts, failed calls, time span, steps, every communicator "
+                "(job-wide key, size, this rank's rank in it, operations, how it was created) and "
+                "whether the rank ended cleanly. Then every problem in the run: unreadable rank "
+                "files, ranks missing from the world, spools left by killed ranks, damage (file "
+                "and offset). Ranks still running are read up to now.",
+            .exit_status = "0 no problem, 1 problems found (damaged or unfinished rank files, "
+                           "missing ranks), 2 input error.",
+            .examples = {"ddrr info run1"},
+        }) {}
+
+ private:
+  void AddOptions(CLI::App& sub) override { AddRunArgument(sub, &run_path_); }
 
   int Run() override {
     std::optional<trace::Run> run;
@@ -149,7 +148,6 @@ class InfoCommand : public Command {
     return kExitFindings;
   }
 
- private:
   std::string run_path_;
 };
 

@@ -11,25 +11,26 @@ namespace {
 
 class MergeCommand : public Command {
  public:
-  CLI::App* Register(CLI::App& app) override {
-    auto* sub = app.add_subcommand(
-        "merge",
-        "Merge one job's per-node runs or bundles into one run\n"
-        "\n"
-        "For a job recorded node by node (each node's `ddrr record` writing its own directory with "
-        "the same DDRR_RUN_ID): rank files are copied unchanged, named by the rank in their "
-        "header; a rank found twice with the same contents is copied once. Different run ids or "
-        "world sizes, or two different files for one rank, are refused and nothing is written "
-        "(docs/LAUNCHERS.md).");
-    sub->add_option("INPUT", inputs_, "Run directories, rank files or bundles, one per node")
+  MergeCommand()
+      : Command({
+            .name = "merge",
+            .description =
+                "Merge one job's per-node runs or bundles into one run\n"
+                "\n"
+                "For a job recorded node by node (each node's `ddrr record` writing its own "
+                "directory with the same DDRR_RUN_ID): rank files are copied unchanged, named by "
+                "the rank in their header; a rank found twice with the same contents is copied "
+                "once. Different run ids or world sizes, or two different files for one rank, are "
+                "refused and nothing is written (docs/LAUNCHERS.md).",
+            .exit_status = "0 merged, 2 input error, 4 the inputs are not parts of one job.",
+            .examples = {"ddrr merge node0.tgz node1.tgz -o run1"},
+        }) {}
+
+ private:
+  void AddOptions(CLI::App& sub) override {
+    sub.add_option("INPUT", inputs_, "Run directories, rank files or bundles, one per node")
         ->required();
-    sub->add_option("-o,--output", output_, "The merged run directory (new, or empty)")->required();
-    sub->footer(
-        "Exit status: 0 merged, 2 input error, 4 the inputs are not parts of one job.\n"
-        "\n"
-        "Example:\n"
-        "  ddrr merge node0.tgz node1.tgz -o run1");
-    return sub;
+    sub.add_option("-o,--output", output_, "The merged run directory (new, or empty)")->required();
   }
 
   int Run() override {
@@ -59,7 +60,6 @@ class MergeCommand : public Command {
     return kExitOk;
   }
 
- private:
   std::vector<std::string> inputs_;
   std::string output_;
 };

@@ -11,40 +11,40 @@ namespace {
 
 class PayloadCommand : public Command {
  public:
-  CLI::App* Register(CLI::App& app) override {
-    auto* sub = app.add_subcommand(
-        "payload",
-        "Write the recorded data of one call's buffer (capture level payloads)\n"
-        "\n"
-        "Writes the data of one buffer of call #SEQ of a rank (as `ddrr dump` numbers it) after "
-        "checking it against its recorded hash. Payloads are recorded with `ddrr record --level "
-        "payloads`, for collective outputs and receives.");
-    sub->add_option("RUN", run_path_, "Run directory, rank-N.ddrr file or bundle")->required();
-    sub->add_option("--rank", rank_, "Rank whose call it is")
+  PayloadCommand()
+      : Command({
+            .name = "payload",
+            .description =
+                "Write the recorded data of one call's buffer (capture level payloads)\n"
+                "\n"
+                "Writes the data of one buffer of call #SEQ of a rank (as `ddrr dump` numbers it) "
+                "after checking it against its recorded hash. Payloads are recorded with `ddrr "
+                "record --level payloads`, for collective outputs and receives.",
+            .exit_status =
+                "0 written, 1 no such payload in the run (level below payloads, outside "
+                "--payload-steps or over --payload-mb), 2 input error or a payload that does not "
+                "match its hash.",
+            .examples = {"ddrr payload run1 --rank 0 --call 54 -o allreduce.bin"},
+        }) {}
+
+ private:
+  void AddOptions(CLI::App& sub) override {
+    AddRunArgument(sub, &run_path_);
+    sub.add_option("--rank", rank_, "Rank whose call it is")
         ->required()
         ->check(CLI::NonNegativeNumber);
-    sub->add_option("--call", call_seq_, "Sequence number of the call (#N in `ddrr dump`)")
+    sub.add_option("--call", call_seq_, "Sequence number of the call (#N in `ddrr dump`)")
         ->required();
-    sub->add_option("--role", role_, "Buffer: output (what the rank received) or input")
+    sub.add_option("--role", role_, "Buffer: output (what the rank received) or input")
         ->check(CLI::IsMember({"input", "output"}));
-    sub->add_option("-o,--output", out_path_, "File to write")->default_str("standard output");
-    sub->footer(
-        "Exit status: 0 written, 1 no such payload in the run (level below payloads, outside "
-        "--payload-steps or over --payload-mb), 2 input error or a payload that does not match "
-        "its hash.\n"
-        "\n"
-        "Example:\n"
-        "  ddrr payload run1 --rank 0 --call 54 -o allreduce.bin");
-    return sub;
+    sub.add_option("-o,--output", out_path_, "File to write")->default_str("standard output");
   }
 
   int Run() override {
     auto run = OpenRun(run_path_);
     if (!run.ok()) return Fail(run.status());
-    trace::RankEntry* entry = run->FindRank(rank_);
-    if (!entry || !entry->reader)
-      return Fail(run_path_ + ": no readable trace for rank " + std::to_string(rank_) +
-                  "; `ddrr info " + run_path_ + "` lists the ranks");
+    trace::RankEntry* entry = RequireRank(*run, rank_, run_path_, /*need_reader=*/true);
+    if (!entry) return kExitUsage;
     const int role = role_ == "input" ? trace::BUFFER_INPUT : trace::BUFFER_OUTPUT;
     auto data = entry->reader->CallPayload(call_seq_, role);
     if (data.status().code() == StatusCode::kNotFound) {
@@ -67,7 +67,6 @@ class PayloadCommand : public Command {
     return kExitOk;
   }
 
- private:
   std::string run_path_;
   int64_t rank_ = 0;
   uint64_t call_seq_ = 0;

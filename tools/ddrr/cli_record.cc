@@ -2,7 +2,6 @@
 // job that is a rank writes DIR/rank-<r>.ddrr; afterwards salvages what killed ranks left.
 #include <cstdio>
 #include <cstdlib>
-#include <ctime>
 #include <filesystem>
 
 #include "cli_common.h"
@@ -18,38 +17,44 @@ namespace ddrr::cli {
 namespace {
 namespace fs = std::filesystem;
 
-std::string DefaultDir() {
-  char buf[64];
-  const std::time_t now = std::time(nullptr);
-  std::strftime(buf, sizeof(buf), "ddrr-run-%Y%m%d-%H%M%S", std::localtime(&now));
-  return buf;
-}
-
 class RecordCommand : public Command {
  public:
-  explicit RecordCommand(const char* argv0) : argv0_(argv0) {}
+  RecordCommand()
+      : Command({
+            .name = "record",
+            .description =
+                "Run a job with every rank recorded (torchrun, mpirun, srun, ddrr run)\n"
+                "\n"
+                "Runs COMMAND with libddrr.so preloaded: every process of the job that calls NCCL, "
+                "the CUDA runtime or cuRAND writes DIR/rank-<r>.ddrr (the rank from RANK, "
+                "OMPI_COMM_WORLD_RANK, PMI_RANK or SLURM_PROCID, else from its first "
+                "communicator). The job sees what it would see without ddrr; if ddrr cannot record "
+                "it warns once and the job runs on. When the job ends, killed ranks' spools are "
+                "salvaged and a summary says what was recorded and what was lost. Exits with the "
+                "job's status.",
+            .environment =
+                "the job gets LD_PRELOAD, DDRR_OUT, DDRR_RUN_ID and DDRR_LEVEL, and with their "
+                "options DDRR_PAYLOAD_STEPS, DDRR_PAYLOAD_MB and DDRR_KERNELS. The recorder's "
+                "other variables (DDRR_SPOOL_MB, DDRR_STAGING_MB, DDRR_COMPLETIONS, DDRR_DISABLE, "
+                "DDRR_DEBUG) pass through to it. DDRR_LIB: where libddrr.so is (default "
+                "<ddrr>/../lib/libddrr.so).",
+            .examples = {"ddrr record -o run1 -- torchrun --nproc-per-node 8 train.py",
+                         "ddrr record -o run1 --level digests -- mpirun -np 4 ./train",
+                         "ddrr record -o run1 -- ddrr run --host -n 4 -- ./train"},
+        }) {}
 
-  CLI::App* Register(CLI::App& app) override {
-    auto* sub = app.add_subcommand(
-        "record",
-        "Run a job with every rank recorded (torchrun, mpirun, srun, ddrr run)\n"
-        "\n"
-        "Runs COMMAND with libddrr.so preloaded: every process of the job that calls NCCL, the "
-        "CUDA runtime or cuRAND writes DIR/rank-<r>.ddrr (the rank from RANK, "
-        "OMPI_COMM_WORLD_RANK, PMI_RANK or SLURM_PROCID, else from its first communicator). The "
-        "job sees what it would see without ddrr; if ddrr cannot record it warns once and the "
-        "job runs on. When the job ends, killed ranks' spools are salvaged and a summary says "
-        "what was recorded and what was lost. Exits with the job's status.");
-    sub->add_option("-o,--output", dir_, "Run directory to write (sets DDRR_OUT for the job)")
+ private:
+  void AddOptions(CLI::App& sub) override {
+    sub.add_option("-o,--output", dir_, "Run directory to write (sets DDRR_OUT for the job)")
         ->default_str("./ddrr-run-<date>-<time>");
-    sub->add_option("--level", level_,
-                    "Capture level (sets DDRR_LEVEL): metadata (every call), digests (+ a hash of "
-                    "every collective's input and output), payloads (+ the data each rank "
-                    "received)")
+    sub.add_option("--level", level_,
+                   "Capture level (sets DDRR_LEVEL): metadata (every call), digests (+ a hash of "
+                   "every collective's input and output), payloads (+ the data each rank "
+                   "received)")
         ->check(CLI::IsMember({"metadata", "digests", "payloads"}));
-    sub->add_option("--payload-steps", payload_steps_,
-                    "With --level payloads: only for steps A-B (inclusive; steps come from "
-                    "ddrr_mark; sets DDRR_PAYLOAD_STEPS)")
+    sub.add_option("--payload-steps", payload_steps_,
+                   "With --level payloads: only for steps A-B (inclusive; steps come from "
+                   "ddrr_mark; sets DDRR_PAYLOAD_STEPS)")
         ->check([](const std::string& v) -> std::string {
           int64_t a, b;
           return ParseStepRange(v, &a, &b) ? ""
@@ -57,40 +62,26 @@ class RecordCommand : public Command {
                                              "e.g. 100-110";
         })
         ->default_str("every step");
-    sub->add_option("--payload-mb", payload_mb_,
-                    "With --level payloads: payload bytes per rank in MiB (sets "
-                    "DDRR_PAYLOAD_MB)")
+    sub.add_option("--payload-mb", payload_mb_,
+                   "With --level payloads: payload bytes per rank in MiB (sets "
+                   "DDRR_PAYLOAD_MB)")
         ->check(CLI::Range(1, 1 << 20))
         ->default_str("1024");
-    sub->add_option("--kernels", kernels_,
-                    "Kernel launches: count (per stream between collectives) or full (every "
-                    "launch recorded as a call; sets DDRR_KERNELS)")
+    sub.add_option("--kernels", kernels_,
+                   "Kernel launches: count (per stream between collectives) or full (every "
+                   "launch recorded as a call; sets DDRR_KERNELS)")
         ->check(CLI::IsMember({"count", "full"}))
         ->default_str("count");
-    sub->add_option("COMMAND", argv_, "Command and its arguments (after --)")->required();
-    sub->footer(
-        "Environment: the job gets LD_PRELOAD, DDRR_OUT, DDRR_RUN_ID and DDRR_LEVEL, and with "
-        "their options DDRR_PAYLOAD_STEPS, DDRR_PAYLOAD_MB and DDRR_KERNELS. The recorder's "
-        "other variables (DDRR_SPOOL_MB, DDRR_STAGING_MB, DDRR_COMPLETIONS, DDRR_DISABLE, "
-        "DDRR_DEBUG) pass through to it. DDRR_LIB: where libddrr.so is (default "
-        "<ddrr>/../lib/libddrr.so).\n"
-        "\n"
-        "Examples:\n"
-        "  ddrr record -o run1 -- torchrun --nproc-per-node 8 train.py\n"
-        "\n"
-        "  ddrr record -o run1 --level digests -- mpirun -np 4 ./train\n"
-        "\n"
-        "  ddrr record -o run1 -- ddrr run --host -n 4 -- ./train");
-    return sub;
+    sub.add_option("COMMAND", argv_, "Command and its arguments (after --)")->required();
   }
 
   int Run() override {
     if ((!payload_steps_.empty() || payload_mb_ > 0) && level_ != "payloads")
       return Fail("--payload-steps and --payload-mb need --level payloads");
-    StatusOr<std::string> found = launch::FindRecorderLibrary(argv0_);
+    StatusOr<std::string> found = launch::FindRecorderLibrary(Argv0());
     if (!found.ok()) return Fail(found.status());
     const std::string& lib = *found;
-    if (dir_.empty()) dir_ = DefaultDir();
+    if (dir_.empty()) dir_ = LocalTimeNow("ddrr-run-%Y%m%d-%H%M%S");
     std::error_code ec;
     fs::create_directories(dir_, ec);
     if (ec) return Fail("cannot create " + dir_ + ": " + ec.message());
@@ -112,7 +103,6 @@ class RecordCommand : public Command {
     return rc;
   }
 
- private:
   // What was recorded, and what was not: no rank file at all, a rank that dropped events, a
   // rank file cut short (the disk filled up, the file size limit), a rank killed.
   void Summarize(const std::string& abs_dir, int rc) {
@@ -158,7 +148,6 @@ class RecordCommand : public Command {
     for (const std::string& n : notes) fprintf(stderr, "ddrr: note: %s\n", n.c_str());
   }
 
-  const char* argv0_;
   std::string dir_;
   std::string level_ = "metadata";
   std::string payload_steps_;
@@ -169,8 +158,6 @@ class RecordCommand : public Command {
 
 }  // namespace
 
-std::unique_ptr<Command> MakeRecordCommand(const char* argv0) {
-  return std::make_unique<RecordCommand>(argv0);
-}
+std::unique_ptr<Command> MakeRecordCommand() { return std::make_unique<RecordCommand>(); }
 
 }  // namespace ddrr::cli

@@ -37,68 +37,66 @@ bool ParseRanks(const std::string& text, std::vector<int64_t>* out) {
 
 class ReplayCommand : public Command {
  public:
-  explicit ReplayCommand(const char* argv0) : argv0_(argv0) {}
+  ReplayCommand()
+      : Command({
+            .name = "replay",
+            .description =
+                "Replay a run's communication or program, on fewer GPUs or none\n"
+                "\n"
+                "Comm replay (no PROGRAM): re-issues the recorded NCCL communication of every rank "
+                "or some, on real GPUs, with K ranks per GPU (--ranks-per-gpu) or with no GPU "
+                "(--host), checks every output element, and says whether it behaves as recorded, "
+                "errors and hangs included. Application replay (-- PROGRAM ARGS): re-runs the "
+                "program itself for the ranks asked for, the others played from the recording, and "
+                "says where it first behaves differently (docs/REPLAY.md).",
+            .exit_status =
+                "0 reproduced, 1 diverged, 2 input error (unreadable, damaged or truncated rank "
+                "files, missing ranks without --ranks, a newer format), 3 the ranks cannot be "
+                "placed.",
+            .environment = "DDRR_REPLAY_DRIVER (ddrr-replay-rank), DDRR_LIB (libddrr.so), "
+                           "DDRR_HOSTRT_DIR, DDRR_EMU_DIR, DDRR_GPUSHARE_LIB, DDRR_HOST_DEVICES.",
+            .examples = {"ddrr replay run1 --host                       # every rank, no GPU",
+                         "ddrr replay run1 --ranks-per-gpu 8            # 8 ranks per GPU",
+                         "ddrr replay run1 --ranks 3 -- python train.py # rank 3's program on one "
+                         "GPU"},
+        }) {}
 
-  CLI::App* Register(CLI::App& app) override {
-    auto* sub = app.add_subcommand(
-        "replay",
-        "Replay a run's communication or program, on fewer GPUs or none\n"
-        "\n"
-        "Comm replay (no PROGRAM): re-issues the recorded NCCL communication of every rank or "
-        "some, on real GPUs, with K ranks per GPU (--ranks-per-gpu) or with no GPU (--host), "
-        "checks every output element, and says whether it behaves as recorded, errors and "
-        "hangs included. Application replay (-- PROGRAM ARGS): re-runs the program itself for "
-        "the ranks asked for, the others played from the recording, and says where it first "
-        "behaves differently (docs/REPLAY.md).");
-    sub->add_option("RUN", run_, "Run directory, rank-N.ddrr file or bundle")->required();
-    sub->add_option("--ranks", ranks_, "Ranks to replay: all or a list such as 0,2,4-7");
-    sub->add_flag("--host", host_, "Replay on ddrr's host runtime (emu, no GPU needed)");
-    sub->add_option("--ranks-per-gpu", ranks_per_gpu_,
-                    "K ranks share each GPU through emu (with --host: each host device)")
+ private:
+  void AddOptions(CLI::App& sub) override {
+    AddRunArgument(sub, &run_);
+    sub.add_option("--ranks", ranks_, "Ranks to replay: all or a list such as 0,2,4-7");
+    sub.add_flag("--host", host_, "Replay on ddrr's host runtime (emu, no GPU needed)");
+    sub.add_option("--ranks-per-gpu", ranks_per_gpu_,
+                   "K ranks share each GPU through emu (with --host: each host device)")
         ->check(CLI::Range(1, 1024))
         ->default_str("one rank per GPU");
-    sub->add_option("--timeout", timeout_,
-                    "Seconds without progress after which the replay is a hang")
+    sub.add_option("--timeout", timeout_,
+                   "Seconds without progress after which the replay is a hang")
         ->check(CLI::Range(1.0, 86400.0));
-    sub->add_option("--from", from_, "Start at step:N (from ddrr_mark) or op:[KEY:]N")
+    sub.add_option("--from", from_, "Start at step:N (from ddrr_mark) or op:[KEY:]N")
         ->default_str("the start");
-    sub->add_option("--until", until_, "Stop after step:N or op:[KEY:]N")->default_str("the end");
-    sub->add_option("--pace", pace_,
-                    "none: flat out; recorded: keep the recorded gaps between a rank's calls")
+    sub.add_option("--until", until_, "Stop after step:N or op:[KEY:]N")->default_str("the end");
+    sub.add_option("--pace", pace_,
+                   "none: flat out; recorded: keep the recorded gaps between a rank's calls")
         ->check(CLI::IsMember({"none", "recorded"}));
-    sub->add_option("--data", data_,
-                    "pattern: fill inputs and check every output element; zeros: no data, no "
-                    "checks (fastest)")
+    sub.add_option("--data", data_,
+                   "pattern: fill inputs and check every output element; zeros: no data, no "
+                   "checks (fastest)")
         ->check(CLI::IsMember({"pattern", "zeros"}));
-    sub->add_option("-o,--output", output_, "Where the replay records itself")
+    sub.add_option("-o,--output", output_, "Where the replay records itself")
         ->default_str("a temporary directory, kept when the replay diverges");
-    sub->add_flag("--json", json_, "The report as one JSON object (docs/REPLAY.md)");
-    sub->add_option("--on-divergence", on_divergence_,
-                    "With a program: stop ends it at the first difference with exit status 1; "
-                    "report lists every difference and goes on; ignore only counts them")
+    sub.add_flag("--json", json_, "The report as one JSON object (docs/REPLAY.md)");
+    sub.add_option("--on-divergence", on_divergence_,
+                   "With a program: stop ends it at the first difference with exit status 1; "
+                   "report lists every difference and goes on; ignore only counts them")
         ->check(CLI::IsMember({"stop", "report", "ignore"}));
-    sub->add_flag("--restore-rng", restore_rng_,
-                  "With a program: hand the recorded RNG states back (ddrr_restore_rng) instead "
-                  "of comparing them");
-    sub->add_option("PROGRAM", program_,
-                    "The program to re-run and its arguments (after --): application replay")
+    sub.add_flag("--restore-rng", restore_rng_,
+                 "With a program: hand the recorded RNG states back (ddrr_restore_rng) instead "
+                 "of comparing them");
+    sub.add_option("PROGRAM", program_,
+                   "The program to re-run and its arguments (after --): application replay")
         ->default_str("none: comm replay");
-    sub->add_flag("--no-progress", no_progress_, "No progress line, even on a terminal");
-    sub->footer(
-        "Exit status: 0 reproduced, 1 diverged, 2 input error (unreadable, damaged or "
-        "truncated rank files, missing ranks without --ranks, a newer format), 3 the ranks "
-        "cannot be placed.\n"
-        "\n"
-        "Environment: DDRR_REPLAY_DRIVER (ddrr-replay-rank), DDRR_LIB (libddrr.so), "
-        "DDRR_HOSTRT_DIR, DDRR_EMU_DIR, DDRR_GPUSHARE_LIB, DDRR_HOST_DEVICES.\n"
-        "\n"
-        "Examples:\n"
-        "  ddrr replay run1 --host                       # every rank, no GPU\n"
-        "\n"
-        "  ddrr replay run1 --ranks-per-gpu 8            # 8 ranks per GPU\n"
-        "\n"
-        "  ddrr replay run1 --ranks 3 -- python train.py # rank 3's program on one GPU");
-    return sub;
+    sub.add_flag("--no-progress", no_progress_, "No progress line, even on a terminal");
   }
 
   int Run() override {
@@ -119,7 +117,7 @@ class ReplayCommand : public Command {
     o.data = data_ == "zeros" ? replay::DATA_ZEROS : replay::DATA_PATTERN;
     o.output = output_;
     o.progress_line = !no_progress_ && !json_ && isatty(STDERR_FILENO);
-    o.argv0 = argv0_;
+    o.argv0 = Argv0();
     auto dir = RunDirectory(run_);  // a bundle unpacked, killed ranks' spools salvaged
     if (!dir.ok()) return Fail(dir.status());
     o.run = *dir;
@@ -139,7 +137,6 @@ class ReplayCommand : public Command {
     return out.report.reproduced() ? kExitOk : kExitFindings;
   }
 
- private:
   int RunProgram(const std::vector<int64_t>& ranks) {
     if (!until_.empty() || pace_ != "none" || data_ != "pattern" || json_)
       return Fail("--until, --pace, --data and --json apply to comm replay, not to a program");
@@ -161,7 +158,7 @@ class ReplayCommand : public Command {
     o.restore_rng = restore_rng_;
     o.timeout_seconds = timeout_;
     o.output = output_;
-    o.argv0 = argv0_;
+    o.argv0 = Argv0();
     auto dir = RunDirectory(run_);
     if (!dir.ok()) return Fail(dir.status());
     o.run = *dir;
@@ -177,7 +174,6 @@ class ReplayCommand : public Command {
     return out.report.reproduced() ? kExitOk : kExitFindings;
   }
 
-  const char* argv0_;
   std::string run_;
   std::string ranks_ = "all";
   bool host_ = false;
@@ -196,8 +192,6 @@ class ReplayCommand : public Command {
 
 }  // namespace
 
-std::unique_ptr<Command> MakeReplayCommand(const char* argv0) {
-  return std::make_unique<ReplayCommand>(argv0);
-}
+std::unique_ptr<Command> MakeReplayCommand() { return std::make_unique<ReplayCommand>(); }
 
 }  // namespace ddrr::cli

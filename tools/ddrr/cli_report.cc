@@ -12,25 +12,26 @@ namespace {
 
 class ReportCommand : public Command {
  public:
-  CLI::App* Register(CLI::App& app) override {
-    auto* sub = app.add_subcommand(
-        "report",
-        "Print the run as Markdown for a bug report\n"
-        "\n"
-        "GitHub-flavoured Markdown: what ran, versions, the NCCL_/CUDA_/TORCH_ environment "
-        "(values of secret-looking names redacted), how each rank ended, the findings of `ddrr "
-        "check` with their evidence, the first NCCL error per rank, the commands to reproduce. "
-        "Ranks that say the same thing share one line (docs/BUNDLES.md).");
-    sub->add_option("RUN", run_path_, "Run directory, rank-N.ddrr file or bundle")->required();
-    sub->add_option("-o,--output", output_, "Write to this file")->default_str("standard output");
-    sub->add_option("--max-findings", max_findings_, "Findings shown in full")
+  ReportCommand()
+      : Command({
+            .name = "report",
+            .description =
+                "Print the run as Markdown for a bug report\n"
+                "\n"
+                "GitHub-flavoured Markdown: what ran, versions, the NCCL_/CUDA_/TORCH_ environment "
+                "(values of secret-looking names redacted), how each rank ended, the findings of "
+                "`ddrr check` with their evidence, the first NCCL error per rank, the commands to "
+                "reproduce. Ranks that say the same thing share one line (docs/BUNDLES.md).",
+            .exit_status = "0 written, 2 input error.",
+            .examples = {"ddrr report run1 -o report.md"},
+        }) {}
+
+ private:
+  void AddOptions(CLI::App& sub) override {
+    AddRunArgument(sub, &run_path_);
+    sub.add_option("-o,--output", output_, "Write to this file")->default_str("standard output");
+    sub.add_option("--max-findings", max_findings_, "Findings shown in full")
         ->check(CLI::PositiveNumber);
-    sub->footer(
-        "Exit status: 0 written, 2 input error.\n"
-        "\n"
-        "Example:\n"
-        "  ddrr report run1 -o report.md");
-    return sub;
   }
 
   int Run() override {
@@ -55,7 +56,6 @@ class ReportCommand : public Command {
     return kExitOk;
   }
 
- private:
   std::string run_path_;
   std::string output_;
   size_t max_findings_ = 20;

@@ -10,22 +10,21 @@ namespace {
 
 class SealCommand : public Command {
  public:
-  CLI::App* Register(CLI::App& app) override {
-    auto* sub = app.add_subcommand(
-        "seal",
-        "Turn the spools of killed ranks into complete rank files\n"
-        "\n"
-        "A rank killed while recording leaves rank-<r>.spool; seal turns each into a complete "
-        "rank file. `ddrr record` and every reading command do this by themselves; a spool whose "
-        "process is still alive is left alone.");
-    sub->add_option("RUN", run_path_, "Run directory")->required();
-    sub->footer(
-        "Exit status: 0 done, 2 input error.\n"
-        "\n"
-        "Example:\n"
-        "  ddrr seal run1");
-    return sub;
-  }
+  SealCommand()
+      : Command({
+            .name = "seal",
+            .description =
+                "Turn the spools of killed ranks into complete rank files\n"
+                "\n"
+                "A rank killed while recording leaves rank-<r>.spool; seal turns each into a "
+                "complete rank file. `ddrr record` and every reading command do this by "
+                "themselves; a spool whose process is still alive is left alone.",
+            .exit_status = "0 done, 2 input error.",
+            .examples = {"ddrr seal run1"},
+        }) {}
+
+ private:
+  void AddOptions(CLI::App& sub) override { AddRunArgument(sub, &run_path_, "Run directory"); }
 
   int Run() override {
     auto run = trace::Run::Open(run_path_);  // checks the path before anything is changed
@@ -35,7 +34,6 @@ class SealCommand : public Command {
     return kExitOk;
   }
 
- private:
   std::string run_path_;
 };
 

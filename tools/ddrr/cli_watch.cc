@@ -3,7 +3,6 @@
 // when every rank has ended. Exit 0 the job ended with no hang seen, 1 a hang was diagnosed.
 #include <chrono>
 #include <cstdio>
-#include <ctime>
 #include <thread>
 
 #include "analysis/check.h"
@@ -14,38 +13,35 @@
 namespace ddrr::cli {
 namespace {
 
-std::string Clock() {
-  const std::time_t t = std::time(nullptr);
-  char buf[16];
-  std::strftime(buf, sizeof(buf), "%H:%M:%S", std::localtime(&t));
-  return buf;
-}
+std::string Clock() { return LocalTimeNow("%H:%M:%S"); }
 
 class WatchCommand : public Command {
  public:
-  CLI::App* Register(CLI::App& app) override {
-    auto* sub = app.add_subcommand(
-        "watch",
-        "Watch a running job and diagnose a hang as soon as nothing moves\n"
-        "\n"
-        "Beside a job recording into RUN: every interval one line (ranks live, the furthest op "
-        "of each communicator and its slowest rank, how long nothing has moved) and, once "
-        "nothing has moved for the stall time, the hang diagnosis of `ddrr check`. Ends when "
-        "every rank has ended.");
-    sub->add_option("RUN", run_path_, "Run directory the job records into")->required();
-    sub->add_option("--interval", interval_, "Seconds between looks")
+  WatchCommand()
+      : Command({
+            .name = "watch",
+            .description =
+                "Watch a running job and diagnose a hang as soon as nothing moves\n"
+                "\n"
+                "Beside a job recording into RUN: every interval one line (ranks live, the "
+                "furthest op of each communicator and its slowest rank, how long nothing has "
+                "moved) and, once nothing has moved for the stall time, the hang diagnosis of "
+                "`ddrr check`. Ends when every rank has ended.",
+            .exit_status = "0 every rank ended and no hang was seen, 1 a hang was diagnosed, 2 "
+                           "input error.",
+            // One example, two commands: the job, then watch beside it.
+            .examples = {"ddrr record -o run1 -- torchrun --nproc-per-node 8 train.py &\n"
+                         "\n"
+                         "ddrr watch run1 --stall 60"},
+        }) {}
+
+ private:
+  void AddOptions(CLI::App& sub) override {
+    AddRunArgument(sub, &run_path_, "Run directory the job records into");
+    sub.add_option("--interval", interval_, "Seconds between looks")
         ->check(CLI::Range(0.1, 3600.0));
-    sub->add_option("--stall", stall_, "Seconds without progress after which the job hangs")
+    sub.add_option("--stall", stall_, "Seconds without progress after which the job hangs")
         ->check(CLI::Range(0.1, 86400.0));
-    sub->footer(
-        "Exit status: 0 every rank ended and no hang was seen, 1 a hang was diagnosed, "
-        "2 input error.\n"
-        "\n"
-        "Example:\n"
-        "  ddrr record -o run1 -- torchrun --nproc-per-node 8 train.py &\n"
-        "\n"
-        "  ddrr watch run1 --stall 60");
-    return sub;
   }
 
   int Run() override {
@@ -93,7 +89,6 @@ class WatchCommand : public Command {
     }
   }
 
- private:
   std::string run_path_;
   double interval_ = 5;
   double stall_ = 30;

@@ -16,51 +16,23 @@ std::unique_ptr<Command> MakeWatchCommand();
 std::unique_ptr<Command> MakeExportCommand();
 std::unique_ptr<Command> MakeReportCommand();
 std::unique_ptr<Command> MakeMergeCommand();
-#ifdef DDRR_HAVE_BUNDLE
-std::unique_ptr<Command> MakeBundleCommand();
-#endif
-#ifdef DDRR_HAVE_LAUNCHER
-std::unique_ptr<Command> MakeRunCommand(const char* argv0);
-#endif
-#ifdef DDRR_HAVE_REPLAY
-std::unique_ptr<Command> MakeReplayCommand(const char* argv0);
-#endif
-#if defined(DDRR_HAVE_RECORDER) && defined(DDRR_HAVE_LAUNCHER)
-std::unique_ptr<Command> MakeRecordCommand(const char* argv0);
-#endif
-#ifdef DDRR_HAVE_RECORDER
-std::unique_ptr<Command> MakeSealCommand();
-#endif
+// Built with their component only (CMakeLists.txt leaves their file out otherwise): weak, so
+// that a command not built is null here.
+[[gnu::weak]] std::unique_ptr<Command> MakeBundleCommand();
+[[gnu::weak]] std::unique_ptr<Command> MakeRunCommand();
+[[gnu::weak]] std::unique_ptr<Command> MakeReplayCommand();
+[[gnu::weak]] std::unique_ptr<Command> MakeRecordCommand();
+[[gnu::weak]] std::unique_ptr<Command> MakeSealCommand();
 
-std::vector<std::unique_ptr<Command>> MakeCommands(const char* argv0) {
-  std::vector<std::unique_ptr<Command>> c;
-#if defined(DDRR_HAVE_RECORDER) && defined(DDRR_HAVE_LAUNCHER)
-  c.push_back(MakeRecordCommand(argv0));
-#endif
-  c.push_back(MakeInfoCommand());
-  c.push_back(MakeImportCommand());
-  c.push_back(MakeDumpCommand());
-  c.push_back(MakePayloadCommand());
-  c.push_back(MakeDiffCommand());
-  c.push_back(MakeCheckCommand());
-  c.push_back(MakeWatchCommand());
-  c.push_back(MakeExportCommand());
-  c.push_back(MakeReportCommand());
-  c.push_back(MakeMergeCommand());
-#ifdef DDRR_HAVE_BUNDLE
-  c.push_back(MakeBundleCommand());
-#endif
-#ifdef DDRR_HAVE_RECORDER
-  c.push_back(MakeSealCommand());
-#endif
-#ifdef DDRR_HAVE_LAUNCHER
-  c.push_back(MakeRunCommand(argv0));
-#endif
-#ifdef DDRR_HAVE_REPLAY
-  c.push_back(MakeReplayCommand(argv0));
-#endif
-  c.push_back(MakeHelpCommand());
-  return c;
+std::vector<std::unique_ptr<Command>> MakeCommands() {
+  std::vector<std::unique_ptr<Command>> commands;
+  // In the order of `ddrr --help`.
+  for (auto* make : {MakeRecordCommand, MakeInfoCommand, MakeImportCommand, MakeDumpCommand,
+                     MakePayloadCommand, MakeDiffCommand, MakeCheckCommand, MakeWatchCommand,
+                     MakeExportCommand, MakeReportCommand, MakeMergeCommand, MakeBundleCommand,
+                     MakeSealCommand, MakeRunCommand, MakeReplayCommand, MakeHelpCommand})
+    if (make) commands.push_back(make());
+  return commands;
 }
 }  // namespace ddrr::cli
 
@@ -95,7 +67,7 @@ int main(int argc, char** argv) {
   AddCommandTableFlag(app);
   app.require_subcommand(1);
   app.fallthrough(false);
-  auto commands = MakeCommands(argv[0]);
+  auto commands = MakeCommands();
   std::vector<std::pair<CLI::App*, Command*>> subs;
   for (auto& c : commands) subs.emplace_back(c->Register(app), c.get());
   try {
