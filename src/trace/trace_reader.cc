@@ -7,6 +7,7 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -444,6 +445,14 @@ void RankFileReader::SeekToSeq(uint64_t seq) {
     if (f.kind() == FRAME_EVENTS && f.first_seq() <= seq) best = std::max(best, f.offset());
   }
   pos_ = best;
+}
+
+std::string CaptureLevelName(int level) {
+  if (!CaptureLevel_IsValid(level)) return "unknown";
+  std::string name = CaptureLevel_Name(static_cast<CaptureLevel>(level));
+  name.erase(0, std::string_view("CAPTURE_").size());
+  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return name;
 }
 
 FooterInfo EndFactsOf(const Footer& footer) {

@@ -122,6 +122,10 @@ class RankFileReader {
   std::vector<TraceProblem> problems_;
 };
 
+// "metadata", "digests" or "payloads" for a header's capture level (the CaptureLevel enum's names
+// without their prefix, as --level spells them), "unknown" for another value.
+std::string CaptureLevelName(int level);
+
 // A footer's facts about the rank's end, to write them again into a copy of its rank file.
 FooterInfo EndFactsOf(const Footer& footer);
 

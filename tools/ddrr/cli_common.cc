@@ -279,16 +279,4 @@ std::string LocalTimeNow(const char* format) {
   return std::strftime(text, sizeof(text), format, std::localtime(&now)) ? text : "";
 }
 
-const char* CaptureLevelName(int level) {
-  switch (level) {
-    case trace::CAPTURE_METADATA:
-      return "metadata";
-    case trace::CAPTURE_DIGESTS:
-      return "digests";
-    case trace::CAPTURE_PAYLOADS:
-      return "payloads";
-  }
-  return "unknown";
-}
-
 }  // namespace ddrr::cli

@@ -110,9 +110,6 @@ trace::RankEntry* RequireRank(trace::Run& run, int64_t rank, const std::string& 
 // The local time now, as strftime writes it with `format`.
 std::string LocalTimeNow(const char* format);
 
-// "metadata", "digests" or "payloads" (trace.proto CaptureLevel).
-const char* CaptureLevelName(int level);
-
 // "ddrr: error: <message>" on stderr; returns kExitUsage.
 int Fail(const Status& status);
 int Fail(const std::string& message);

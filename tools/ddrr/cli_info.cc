@@ -89,7 +89,7 @@ class InfoCommand : public Command {
         printf("  device    %d %s %s\n", d.ordinal(), d.name().c_str(), d.pci_bus_id().c_str());
       std::string layers;
       for (const auto& l : h.layers()) layers += (layers.empty() ? "" : ",") + l;
-      std::string capture = CaptureLevelName(h.capture().level());
+      std::string capture = trace::CaptureLevelName(h.capture().level());
       if (h.capture().level() == trace::CAPTURE_PAYLOADS) {
         const auto& c = h.capture();
         if (c.payload_step_begin() || c.payload_step_end())

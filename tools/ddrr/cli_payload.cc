@@ -54,7 +54,7 @@ class PayloadCommand : public Command {
               "--payload-mb)\n",
               role_.c_str(), static_cast<unsigned long long>(call_seq_),
               static_cast<long long>(rank_),
-              CaptureLevelName(entry->reader->header().capture().level()));
+              trace::CaptureLevelName(entry->reader->header().capture().level()).c_str());
       return kExitFindings;
     }
     if (!data.ok()) return Fail(data.status());

@@ -41,17 +41,6 @@ AppReplayOutcome Failed(AppFailure f, std::string message) {
   return o;
 }
 
-const char* LevelName(int level) {
-  switch (level) {
-    case trace::CAPTURE_DIGESTS:
-      return "digests";
-    case trace::CAPTURE_PAYLOADS:
-      return "payloads";
-    default:
-      return "metadata";
-  }
-}
-
 // "key=value" of a result line.
 std::string Field(const std::string& line, const std::string& key) {
   const std::string k = " " + key + "=";
@@ -277,7 +266,8 @@ AppReplayOutcome RunAppReplay(const AppReplayOptions& o) {
       const int level = run->FindRank(r)->reader->header().capture().level();
       if (level < trace::CAPTURE_PAYLOADS)
         return Failed(AppFailure::kInput,
-                      "rank " + std::to_string(r) + " was recorded at the " + LevelName(level) +
+                      "rank " + std::to_string(r) + " was recorded at the " +
+                          trace::CaptureLevelName(level) +
                           " level; replaying ranks without their peers needs the payloads "
                           "level (record with ddrr record --level payloads), replaying all ranks "
                           "needs only metadata (--ranks all)");
