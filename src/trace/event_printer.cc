@@ -5,29 +5,18 @@
 
 #include <cinttypes>
 #include <cstdio>
+#include <iterator>
 
+#include "common/hex.h"
 #include "ddrr/options.pb.h"
+#include "spec/api_table.h"
 
 namespace ddrr::trace {
 namespace {
 
-using google::protobuf::Descriptor;
-using google::protobuf::EnumDescriptor;
-using google::protobuf::EnumValueDescriptor;
 using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
 using google::protobuf::Reflection;
-
-std::string BytesHex(const std::string& b, size_t limit) {
-  static const char* d = "0123456789abcdef";
-  std::string s;
-  for (size_t i = 0; i < b.size() && i < limit; ++i) {
-    s += d[static_cast<unsigned char>(b[i]) >> 4];
-    s += d[static_cast<unsigned char>(b[i]) & 15];
-  }
-  if (b.size() > limit) s += "...";
-  return s;
-}
 
 std::string Seconds(uint64_t ns) {
   char buf[48];
@@ -52,7 +41,7 @@ std::string Duration(uint64_t ns) {
 // values as [a<sep>b]. Text and JSON dumps differ only in `prefix` and `value`.
 template <typename Prefix, typename Value>
 std::string JoinArgs(const Message& m, const char* sep, Prefix prefix, Value value) {
-  const Descriptor* d = m.GetDescriptor();
+  const auto* d = m.GetDescriptor();
   const Reflection* r = m.GetReflection();
   std::string s;
   for (int i = 0; i < d->field_count(); ++i) {
@@ -75,35 +64,23 @@ std::string JoinArgs(const Message& m, const char* sep, Prefix prefix, Value val
 
 const char* RoleName(int role) { return role == BUFFER_OUTPUT ? "output" : "input"; }
 
-const char* EntropyName(int s) {
-  switch (s) {
-    case ENTROPY_GETRANDOM:
-      return "getrandom";
-    case ENTROPY_GETENTROPY:
-      return "getentropy";
-    case ENTROPY_DEV_URANDOM:
-      return "/dev/urandom";
-    case ENTROPY_DEV_RANDOM:
-      return "/dev/random";
-    case ENTROPY_RANDOM_DEVICE:
-      return "std::random_device";
-    case ENTROPY_SYSCALL_GETRANDOM:
-      return "syscall(getrandom)";
-    case ENTROPY_ARC4RANDOM:
-      return "arc4random";
-  }
-  return "entropy";
+const char* EntropyName(int source) {
+  static constexpr const char* kNames[] = {
+      "getrandom",          "getentropy",         "/dev/urandom", "/dev/random",
+      "std::random_device", "syscall(getrandom)", "arc4random"};  // by EntropySource value
+  static_assert(std::size(kNames) == EntropySource_ARRAYSIZE);
+  return source >= 0 && source < EntropySource_ARRAYSIZE ? kNames[source] : "entropy";
 }
 
 }  // namespace
 
-const EnumDescriptor* FindEnum(const std::string& name) {
+const google::protobuf::EnumDescriptor* FindEnum(const std::string& name) {
   if (name.empty()) return nullptr;
   return ApiCall::descriptor()->file()->pool()->FindEnumTypeByName("ddrr.trace." + name);
 }
 
-std::string EnumName(const EnumDescriptor* e, int value) {
-  if (const EnumValueDescriptor* v = e ? e->FindValueByNumber(value) : nullptr) {
+std::string EnumName(const google::protobuf::EnumDescriptor* e, int value) {
+  if (const auto* v = e ? e->FindValueByNumber(value) : nullptr) {
     const std::string& c = v->options().GetExtension(c_enum_value);
     return c.empty() ? v->name() : c;
   }
@@ -172,7 +149,7 @@ std::string HandleNumbering::Name(const std::string& family, uint64_t value) {
 void HandleNumbering::Observe(const ApiCall& call) {
   const Message* m = CallArgs(call);
   if (!m) return;
-  const Descriptor* d = m->GetDescriptor();
+  const auto* d = m->GetDescriptor();
   const Reflection* r = m->GetReflection();
   for (int i = 0; i < d->field_count(); ++i) {
     const FieldDescriptor* f = d->field(i);
@@ -199,7 +176,7 @@ bool AllocationMap::Find(uint64_t addr, uint64_t* id, uint64_t* offset) const {
 void AllocationMap::Track(const ApiCall& call, bool after) {
   const Message* m = CallArgs(call);
   if (!m || call.result() != 0) return;
-  const Descriptor* d = m->GetDescriptor();
+  const auto* d = m->GetDescriptor();
   if (d->options().GetExtension(category) != "memory") return;
   const Reflection* r = m->GetReflection();
   const FieldDescriptor* ptr = d->field(0);
@@ -305,8 +282,9 @@ void EventPrinter::Observe(const Event& event) {
 
 // "ncclAllReduce(comm=comm1)", "ncclCommInitRank(nranks=4)": the call a thread is inside.
 std::string EventPrinter::EnterText(const CallEnter& enter) {
-  const FieldDescriptor* f = ApiCall::descriptor()->FindFieldByNumber(100 + enter.fn());
-  const Descriptor* d = f ? f->message_type() : nullptr;
+  const FieldDescriptor* f = ApiCall::descriptor()->FindFieldByNumber(
+      static_cast<int>(ApiCallField(static_cast<FunctionId>(enter.fn()))));
+  const auto* d = f ? f->message_type() : nullptr;
   std::string s = d ? d->options().GetExtension(c_name) : "function#" + std::to_string(enter.fn());
   if (enter.comm_handle()) return s + "(comm=" + handles_.Name("comm", enter.comm_handle()) + ")";
   if (d && d->options().GetExtension(category) == "comm_create" && enter.detail())
@@ -339,7 +317,7 @@ std::string EventPrinter::TextValue(const FieldDescriptor* f, const ArgValue& v)
       return std::to_string(v.d);
     case FieldDescriptor::CPPTYPE_STRING:
       if (kind == ARG_STRING) return JsonString(v.bytes);
-      return "<" + std::to_string(v.bytes.size()) + " bytes " + BytesHex(v.bytes, 8) + ">";
+      return "<" + std::to_string(v.bytes.size()) + " bytes " + HexBytes(v.bytes, 8) + ">";
     case FieldDescriptor::CPPTYPE_MESSAGE:
       if (!v.sub) return "NULL";
       if (const auto* dim = dynamic_cast<const Dim3*>(v.sub))
@@ -376,7 +354,7 @@ std::string EventPrinter::JsonValue(const FieldDescriptor* f, const ArgValue& v)
     case FieldDescriptor::CPPTYPE_DOUBLE:
       return std::to_string(v.d);
     case FieldDescriptor::CPPTYPE_STRING:
-      return JsonString(kind == ARG_STRING ? v.bytes : BytesHex(v.bytes, v.bytes.size()));
+      return JsonString(kind == ARG_STRING ? v.bytes : HexBytes(v.bytes));
     case FieldDescriptor::CPPTYPE_MESSAGE:
       if (!v.sub) return "null";
       if (const auto* dim = dynamic_cast<const Dim3*>(v.sub))
@@ -431,11 +409,11 @@ std::string EventPrinter::TextBody(const Event& event, const EventPosition& pos)
     case Event::kRng:
       return s + "rng " + JsonString(event.rng().name()) + " " +
              std::to_string(event.rng().state().size()) + " bytes " +
-             BytesHex(event.rng().state(), 16);
+             HexBytes(event.rng().state(), 16);
     case Event::kEntropy:
       return s + "entropy " + EntropyName(event.entropy().source()) + " " +
              std::to_string(event.entropy().data().size()) + " bytes " +
-             BytesHex(event.entropy().data(), 16);
+             HexBytes(event.entropy().data(), 16);
     case Event::kDigest: {
       const auto& d = event.digest();
       s += "digest of #" + std::to_string(d.call_seq()) + " " + RoleName(d.role()) + " " +
@@ -508,12 +486,12 @@ std::string EventPrinter::JsonBody(const Event& event, const EventPosition& pos)
              ",\"step\":" + std::to_string(event.mark().step()) + "}";
     case Event::kRng:
       return s + "\"type\":\"rng\",\"name\":" + JsonString(event.rng().name()) +
-             ",\"state\":" + JsonString(BytesHex(event.rng().state(), SIZE_MAX)) + "}";
+             ",\"state\":" + JsonString(HexBytes(event.rng().state())) + "}";
     case Event::kEntropy:
       return s + "\"type\":\"entropy\",\"source\":" +
              JsonString(EntropyName(event.entropy().source())) +
              ",\"flags\":" + std::to_string(event.entropy().flags()) +
-             ",\"data\":" + JsonString(BytesHex(event.entropy().data(), SIZE_MAX)) + "}";
+             ",\"data\":" + JsonString(HexBytes(event.entropy().data())) + "}";
     case Event::kDigest: {
       const auto& d = event.digest();
       return s + "\"type\":\"digest\",\"call_seq\":" + std::to_string(d.call_seq()) +
