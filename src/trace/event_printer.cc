@@ -6,6 +6,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <iterator>
+#include <optional>
 
 #include "common/hex.h"
 #include "ddrr/options.pb.h"
@@ -62,6 +63,20 @@ std::string JoinArgs(const Message& m, const char* sep, Prefix prefix, Value val
   return s;
 }
 
+// Signed integers and floating point read the same in text and JSON; nullopt for other types.
+std::optional<std::string> PlainNumber(const ArgValue& v) {
+  switch (v.type) {
+    case FieldDescriptor::CPPTYPE_INT32:
+    case FieldDescriptor::CPPTYPE_INT64:
+      return std::to_string(v.i);
+    case FieldDescriptor::CPPTYPE_FLOAT:
+    case FieldDescriptor::CPPTYPE_DOUBLE:
+      return std::to_string(v.d);
+    default:
+      return std::nullopt;
+  }
+}
+
 const char* RoleName(int role) { return role == BUFFER_OUTPUT ? "output" : "input"; }
 
 const char* EntropyName(int source) {
@@ -87,36 +102,27 @@ std::string EnumName(const google::protobuf::EnumDescriptor* e, int value) {
   return std::to_string(value);
 }
 
+// Every value type but messages, as (CPPTYPE_ suffix, ArgValue member, Reflection accessor
+// suffix): each is read by one accessor pair, Get<Name> and GetRepeated<Name>.
+// clang-format off
+#define DDRR_ARG_VALUE_TYPES(X)                                                                   \
+  X(INT32, i, Int32) X(INT64, i, Int64) X(ENUM, i, EnumValue)                                     \
+  X(UINT32, u, UInt32) X(UINT64, u, UInt64)                                                       \
+  X(FLOAT, d, Float) X(DOUBLE, d, Double)                                                         \
+  X(STRING, bytes, String)
+#define DDRR_READ_ARG_VALUE(TYPE, member, Name)                                                   \
+  case FieldDescriptor::CPPTYPE_##TYPE:                                                           \
+    v.member = rep ? r->GetRepeated##Name(m, f, k) : r->Get##Name(m, f);                          \
+    break;
+// clang-format on
+
 ArgValue ReadArg(const Message& m, const FieldDescriptor* f, int k) {
   const Reflection* r = m.GetReflection();
   const bool rep = k >= 0;
   ArgValue v;
   v.type = f->cpp_type();
   switch (v.type) {
-    case FieldDescriptor::CPPTYPE_INT32:
-      v.i = rep ? r->GetRepeatedInt32(m, f, k) : r->GetInt32(m, f);
-      break;
-    case FieldDescriptor::CPPTYPE_INT64:
-      v.i = rep ? r->GetRepeatedInt64(m, f, k) : r->GetInt64(m, f);
-      break;
-    case FieldDescriptor::CPPTYPE_ENUM:
-      v.i = rep ? r->GetRepeatedEnumValue(m, f, k) : r->GetEnumValue(m, f);
-      break;
-    case FieldDescriptor::CPPTYPE_UINT32:
-      v.u = rep ? r->GetRepeatedUInt32(m, f, k) : r->GetUInt32(m, f);
-      break;
-    case FieldDescriptor::CPPTYPE_UINT64:
-      v.u = rep ? r->GetRepeatedUInt64(m, f, k) : r->GetUInt64(m, f);
-      break;
-    case FieldDescriptor::CPPTYPE_FLOAT:
-      v.d = rep ? r->GetRepeatedFloat(m, f, k) : r->GetFloat(m, f);
-      break;
-    case FieldDescriptor::CPPTYPE_DOUBLE:
-      v.d = rep ? r->GetRepeatedDouble(m, f, k) : r->GetDouble(m, f);
-      break;
-    case FieldDescriptor::CPPTYPE_STRING:
-      v.bytes = rep ? r->GetRepeatedString(m, f, k) : r->GetString(m, f);
-      break;
+    DDRR_ARG_VALUE_TYPES(DDRR_READ_ARG_VALUE)
     case FieldDescriptor::CPPTYPE_MESSAGE:
       if (rep)
         v.sub = &r->GetRepeatedMessage(m, f, k);
@@ -128,6 +134,8 @@ ArgValue ReadArg(const Message& m, const FieldDescriptor* f, int k) {
   }
   return v;
 }
+#undef DDRR_READ_ARG_VALUE
+#undef DDRR_ARG_VALUE_TYPES
 
 const Message* CallArgs(const ApiCall& call) {
   const FieldDescriptor* f = ApiCall::descriptor()->FindFieldByNumber(call.fn_case());
@@ -294,11 +302,9 @@ std::string EventPrinter::EnterText(const CallEnter& enter) {
 }
 
 std::string EventPrinter::TextValue(const FieldDescriptor* f, const ArgValue& v) {
+  if (auto number = PlainNumber(v)) return *number;
   const auto kind = f->options().GetExtension(arg_kind);
   switch (v.type) {
-    case FieldDescriptor::CPPTYPE_INT32:
-    case FieldDescriptor::CPPTYPE_INT64:
-      return std::to_string(v.i);
     case FieldDescriptor::CPPTYPE_ENUM:
       return EnumName(f->enum_type(), static_cast<int>(v.i));
     case FieldDescriptor::CPPTYPE_UINT32:
@@ -312,9 +318,6 @@ std::string EventPrinter::TextValue(const FieldDescriptor* f, const ArgValue& v)
       }
       if (kind == ARG_FUNCTION || kind == ARG_FLAGS) return Hex(v.u);
       return std::to_string(v.u);
-    case FieldDescriptor::CPPTYPE_FLOAT:
-    case FieldDescriptor::CPPTYPE_DOUBLE:
-      return std::to_string(v.d);
     case FieldDescriptor::CPPTYPE_STRING:
       if (kind == ARG_STRING) return JsonString(v.bytes);
       return "<" + std::to_string(v.bytes.size()) + " bytes " + HexBytes(v.bytes, 8) + ">";
@@ -330,11 +333,9 @@ std::string EventPrinter::TextValue(const FieldDescriptor* f, const ArgValue& v)
 }
 
 std::string EventPrinter::JsonValue(const FieldDescriptor* f, const ArgValue& v) {
+  if (auto number = PlainNumber(v)) return *number;
   const auto kind = f->options().GetExtension(arg_kind);
   switch (v.type) {
-    case FieldDescriptor::CPPTYPE_INT32:
-    case FieldDescriptor::CPPTYPE_INT64:
-      return std::to_string(v.i);
     case FieldDescriptor::CPPTYPE_ENUM:
       return JsonString(EnumName(f->enum_type(), static_cast<int>(v.i)));
     case FieldDescriptor::CPPTYPE_UINT32:
@@ -350,9 +351,6 @@ std::string EventPrinter::JsonValue(const FieldDescriptor* f, const ArgValue& v)
         out += ",\"alloc\":" + std::to_string(id) + ",\"offset\":" + std::to_string(off);
       return out + "}";
     }
-    case FieldDescriptor::CPPTYPE_FLOAT:
-    case FieldDescriptor::CPPTYPE_DOUBLE:
-      return std::to_string(v.d);
     case FieldDescriptor::CPPTYPE_STRING:
       return JsonString(kind == ARG_STRING ? v.bytes : HexBytes(v.bytes));
     case FieldDescriptor::CPPTYPE_MESSAGE:
