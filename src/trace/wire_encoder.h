@@ -54,7 +54,8 @@ class WireEncoder {
   void RawFixed32(uint32_t v) { RawBytes(&v, 4); }  // x86-64 / aarch64: little endian
   void RawFixed64(uint64_t v) { RawBytes(&v, 8); }
 
-  // Fields. proto3 drops scalars equal to zero; the *Always forms are for `optional` fields.
+  // Fields. proto3 drops scalars equal to zero; the *Always forms write them anyway, for
+  // `optional` fields and the elements of repeated ones.
   void Tag(uint32_t field, uint32_t wire_type) { RawVarint((uint64_t(field) << 3) | wire_type); }
   void VarintAlways(uint32_t field, uint64_t v) {
     Tag(field, 0);
