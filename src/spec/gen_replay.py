@@ -16,9 +16,8 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import api_spec  # noqa: E402
 from api_spec import CUSTOM, FUNCTIONS, ISSUE  # noqa: E402
-from gen_api import camel, generated_by, snake, write_if_changed  # noqa: E402
+from gen_common import camel, generated_by, snake, write_outputs  # noqa: E402
 
 HEADER = generated_by("gen_replay.py")
 
@@ -107,11 +106,8 @@ def gen_custom_h():
 
 
 def main():
-    api_spec.validate()
-    out_dir = os.path.join(sys.argv[1], "replay", "rank")
-    os.makedirs(out_dir, exist_ok=True)
-    write_if_changed(os.path.join(out_dir, "replay_entries.cc"), gen_entries())
-    write_if_changed(os.path.join(out_dir, "replay_custom.h"), gen_custom_h())
+    write_outputs(sys.argv[1], {"replay/rank/replay_entries.cc": gen_entries,
+                                "replay/rank/replay_custom.h": gen_custom_h})
 
 
 if __name__ == "__main__":

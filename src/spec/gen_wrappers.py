@@ -15,7 +15,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import api_spec  # noqa: E402
 from api_spec import HOOKED, MANUAL  # noqa: E402
-from gen_api import camel, generated_by, write_if_changed  # noqa: E402
+from gen_common import camel, generated_by, write_outputs  # noqa: E402
 
 HEADER = generated_by("gen_wrappers.py")
 
@@ -253,8 +253,7 @@ def gen():
 
 
 def main():
-    api_spec.validate()
-    write_if_changed(sys.argv[1], gen())
+    write_outputs(os.path.dirname(sys.argv[1]), {os.path.basename(sys.argv[1]): gen})
 
 
 if __name__ == "__main__":

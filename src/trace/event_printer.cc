@@ -5,29 +5,19 @@
 
 #include <cinttypes>
 #include <cstdio>
+#include <iterator>
+#include <optional>
 
+#include "common/hex.h"
 #include "ddrr/options.pb.h"
+#include "spec/api_table.h"
 
 namespace ddrr::trace {
 namespace {
 
-using google::protobuf::Descriptor;
-using google::protobuf::EnumDescriptor;
-using google::protobuf::EnumValueDescriptor;
 using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
 using google::protobuf::Reflection;
-
-std::string BytesHex(const std::string& b, size_t limit) {
-  static const char* d = "0123456789abcdef";
-  std::string s;
-  for (size_t i = 0; i < b.size() && i < limit; ++i) {
-    s += d[static_cast<unsigned char>(b[i]) >> 4];
-    s += d[static_cast<unsigned char>(b[i]) & 15];
-  }
-  if (b.size() > limit) s += "...";
-  return s;
-}
 
 std::string Seconds(uint64_t ns) {
   char buf[48];
@@ -52,7 +42,7 @@ std::string Duration(uint64_t ns) {
 // values as [a<sep>b]. Text and JSON dumps differ only in `prefix` and `value`.
 template <typename Prefix, typename Value>
 std::string JoinArgs(const Message& m, const char* sep, Prefix prefix, Value value) {
-  const Descriptor* d = m.GetDescriptor();
+  const auto* d = m.GetDescriptor();
   const Reflection* r = m.GetReflection();
   std::string s;
   for (int i = 0; i < d->field_count(); ++i) {
@@ -73,42 +63,58 @@ std::string JoinArgs(const Message& m, const char* sep, Prefix prefix, Value val
   return s;
 }
 
+// Signed integers and floating point read the same in text and JSON; nullopt for other types.
+std::optional<std::string> PlainNumber(const ArgValue& v) {
+  switch (v.type) {
+    case FieldDescriptor::CPPTYPE_INT32:
+    case FieldDescriptor::CPPTYPE_INT64:
+      return std::to_string(v.i);
+    case FieldDescriptor::CPPTYPE_FLOAT:
+    case FieldDescriptor::CPPTYPE_DOUBLE:
+      return std::to_string(v.d);
+    default:
+      return std::nullopt;
+  }
+}
+
 const char* RoleName(int role) { return role == BUFFER_OUTPUT ? "output" : "input"; }
 
-const char* EntropyName(int s) {
-  switch (s) {
-    case ENTROPY_GETRANDOM:
-      return "getrandom";
-    case ENTROPY_GETENTROPY:
-      return "getentropy";
-    case ENTROPY_DEV_URANDOM:
-      return "/dev/urandom";
-    case ENTROPY_DEV_RANDOM:
-      return "/dev/random";
-    case ENTROPY_RANDOM_DEVICE:
-      return "std::random_device";
-    case ENTROPY_SYSCALL_GETRANDOM:
-      return "syscall(getrandom)";
-    case ENTROPY_ARC4RANDOM:
-      return "arc4random";
-  }
-  return "entropy";
+const char* EntropyName(int source) {
+  static constexpr const char* kNames[] = {
+      "getrandom",          "getentropy",         "/dev/urandom", "/dev/random",
+      "std::random_device", "syscall(getrandom)", "arc4random"};  // by EntropySource value
+  static_assert(std::size(kNames) == EntropySource_ARRAYSIZE);
+  return source >= 0 && source < EntropySource_ARRAYSIZE ? kNames[source] : "entropy";
 }
 
 }  // namespace
 
-const EnumDescriptor* FindEnum(const std::string& name) {
+const google::protobuf::EnumDescriptor* FindEnum(const std::string& name) {
   if (name.empty()) return nullptr;
   return ApiCall::descriptor()->file()->pool()->FindEnumTypeByName("ddrr.trace." + name);
 }
 
-std::string EnumName(const EnumDescriptor* e, int value) {
-  if (const EnumValueDescriptor* v = e ? e->FindValueByNumber(value) : nullptr) {
+std::string EnumName(const google::protobuf::EnumDescriptor* e, int value) {
+  if (const auto* v = e ? e->FindValueByNumber(value) : nullptr) {
     const std::string& c = v->options().GetExtension(c_enum_value);
     return c.empty() ? v->name() : c;
   }
   return std::to_string(value);
 }
+
+// Every value type but messages, as (CPPTYPE_ suffix, ArgValue member, Reflection accessor
+// suffix): each is read by one accessor pair, Get<Name> and GetRepeated<Name>.
+// clang-format off
+#define DDRR_ARG_VALUE_TYPES(X)                                                                   \
+  X(INT32, i, Int32) X(INT64, i, Int64) X(ENUM, i, EnumValue)                                     \
+  X(UINT32, u, UInt32) X(UINT64, u, UInt64)                                                       \
+  X(FLOAT, d, Float) X(DOUBLE, d, Double)                                                         \
+  X(STRING, bytes, String)
+#define DDRR_READ_ARG_VALUE(TYPE, member, Name)                                                   \
+  case FieldDescriptor::CPPTYPE_##TYPE:                                                           \
+    v.member = rep ? r->GetRepeated##Name(m, f, k) : r->Get##Name(m, f);                          \
+    break;
+// clang-format on
 
 ArgValue ReadArg(const Message& m, const FieldDescriptor* f, int k) {
   const Reflection* r = m.GetReflection();
@@ -116,30 +122,7 @@ ArgValue ReadArg(const Message& m, const FieldDescriptor* f, int k) {
   ArgValue v;
   v.type = f->cpp_type();
   switch (v.type) {
-    case FieldDescriptor::CPPTYPE_INT32:
-      v.i = rep ? r->GetRepeatedInt32(m, f, k) : r->GetInt32(m, f);
-      break;
-    case FieldDescriptor::CPPTYPE_INT64:
-      v.i = rep ? r->GetRepeatedInt64(m, f, k) : r->GetInt64(m, f);
-      break;
-    case FieldDescriptor::CPPTYPE_ENUM:
-      v.i = rep ? r->GetRepeatedEnumValue(m, f, k) : r->GetEnumValue(m, f);
-      break;
-    case FieldDescriptor::CPPTYPE_UINT32:
-      v.u = rep ? r->GetRepeatedUInt32(m, f, k) : r->GetUInt32(m, f);
-      break;
-    case FieldDescriptor::CPPTYPE_UINT64:
-      v.u = rep ? r->GetRepeatedUInt64(m, f, k) : r->GetUInt64(m, f);
-      break;
-    case FieldDescriptor::CPPTYPE_FLOAT:
-      v.d = rep ? r->GetRepeatedFloat(m, f, k) : r->GetFloat(m, f);
-      break;
-    case FieldDescriptor::CPPTYPE_DOUBLE:
-      v.d = rep ? r->GetRepeatedDouble(m, f, k) : r->GetDouble(m, f);
-      break;
-    case FieldDescriptor::CPPTYPE_STRING:
-      v.bytes = rep ? r->GetRepeatedString(m, f, k) : r->GetString(m, f);
-      break;
+    DDRR_ARG_VALUE_TYPES(DDRR_READ_ARG_VALUE)
     case FieldDescriptor::CPPTYPE_MESSAGE:
       if (rep)
         v.sub = &r->GetRepeatedMessage(m, f, k);
@@ -151,6 +134,8 @@ ArgValue ReadArg(const Message& m, const FieldDescriptor* f, int k) {
   }
   return v;
 }
+#undef DDRR_READ_ARG_VALUE
+#undef DDRR_ARG_VALUE_TYPES
 
 const Message* CallArgs(const ApiCall& call) {
   const FieldDescriptor* f = ApiCall::descriptor()->FindFieldByNumber(call.fn_case());
@@ -172,7 +157,7 @@ std::string HandleNumbering::Name(const std::string& family, uint64_t value) {
 void HandleNumbering::Observe(const ApiCall& call) {
   const Message* m = CallArgs(call);
   if (!m) return;
-  const Descriptor* d = m->GetDescriptor();
+  const auto* d = m->GetDescriptor();
   const Reflection* r = m->GetReflection();
   for (int i = 0; i < d->field_count(); ++i) {
     const FieldDescriptor* f = d->field(i);
@@ -199,7 +184,7 @@ bool AllocationMap::Find(uint64_t addr, uint64_t* id, uint64_t* offset) const {
 void AllocationMap::Track(const ApiCall& call, bool after) {
   const Message* m = CallArgs(call);
   if (!m || call.result() != 0) return;
-  const Descriptor* d = m->GetDescriptor();
+  const auto* d = m->GetDescriptor();
   if (d->options().GetExtension(category) != "memory") return;
   const Reflection* r = m->GetReflection();
   const FieldDescriptor* ptr = d->field(0);
@@ -305,8 +290,9 @@ void EventPrinter::Observe(const Event& event) {
 
 // "ncclAllReduce(comm=comm1)", "ncclCommInitRank(nranks=4)": the call a thread is inside.
 std::string EventPrinter::EnterText(const CallEnter& enter) {
-  const FieldDescriptor* f = ApiCall::descriptor()->FindFieldByNumber(100 + enter.fn());
-  const Descriptor* d = f ? f->message_type() : nullptr;
+  const FieldDescriptor* f = ApiCall::descriptor()->FindFieldByNumber(
+      static_cast<int>(ApiCallField(static_cast<FunctionId>(enter.fn()))));
+  const auto* d = f ? f->message_type() : nullptr;
   std::string s = d ? d->options().GetExtension(c_name) : "function#" + std::to_string(enter.fn());
   if (enter.comm_handle()) return s + "(comm=" + handles_.Name("comm", enter.comm_handle()) + ")";
   if (d && d->options().GetExtension(category) == "comm_create" && enter.detail())
@@ -316,11 +302,9 @@ std::string EventPrinter::EnterText(const CallEnter& enter) {
 }
 
 std::string EventPrinter::TextValue(const FieldDescriptor* f, const ArgValue& v) {
+  if (auto number = PlainNumber(v)) return *number;
   const auto kind = f->options().GetExtension(arg_kind);
   switch (v.type) {
-    case FieldDescriptor::CPPTYPE_INT32:
-    case FieldDescriptor::CPPTYPE_INT64:
-      return std::to_string(v.i);
     case FieldDescriptor::CPPTYPE_ENUM:
       return EnumName(f->enum_type(), static_cast<int>(v.i));
     case FieldDescriptor::CPPTYPE_UINT32:
@@ -334,12 +318,9 @@ std::string EventPrinter::TextValue(const FieldDescriptor* f, const ArgValue& v)
       }
       if (kind == ARG_FUNCTION || kind == ARG_FLAGS) return Hex(v.u);
       return std::to_string(v.u);
-    case FieldDescriptor::CPPTYPE_FLOAT:
-    case FieldDescriptor::CPPTYPE_DOUBLE:
-      return std::to_string(v.d);
     case FieldDescriptor::CPPTYPE_STRING:
       if (kind == ARG_STRING) return JsonString(v.bytes);
-      return "<" + std::to_string(v.bytes.size()) + " bytes " + BytesHex(v.bytes, 8) + ">";
+      return "<" + std::to_string(v.bytes.size()) + " bytes " + HexBytes(v.bytes, 8) + ">";
     case FieldDescriptor::CPPTYPE_MESSAGE:
       if (!v.sub) return "NULL";
       if (const auto* dim = dynamic_cast<const Dim3*>(v.sub))
@@ -352,11 +333,9 @@ std::string EventPrinter::TextValue(const FieldDescriptor* f, const ArgValue& v)
 }
 
 std::string EventPrinter::JsonValue(const FieldDescriptor* f, const ArgValue& v) {
+  if (auto number = PlainNumber(v)) return *number;
   const auto kind = f->options().GetExtension(arg_kind);
   switch (v.type) {
-    case FieldDescriptor::CPPTYPE_INT32:
-    case FieldDescriptor::CPPTYPE_INT64:
-      return std::to_string(v.i);
     case FieldDescriptor::CPPTYPE_ENUM:
       return JsonString(EnumName(f->enum_type(), static_cast<int>(v.i)));
     case FieldDescriptor::CPPTYPE_UINT32:
@@ -372,11 +351,8 @@ std::string EventPrinter::JsonValue(const FieldDescriptor* f, const ArgValue& v)
         out += ",\"alloc\":" + std::to_string(id) + ",\"offset\":" + std::to_string(off);
       return out + "}";
     }
-    case FieldDescriptor::CPPTYPE_FLOAT:
-    case FieldDescriptor::CPPTYPE_DOUBLE:
-      return std::to_string(v.d);
     case FieldDescriptor::CPPTYPE_STRING:
-      return JsonString(kind == ARG_STRING ? v.bytes : BytesHex(v.bytes, v.bytes.size()));
+      return JsonString(kind == ARG_STRING ? v.bytes : HexBytes(v.bytes));
     case FieldDescriptor::CPPTYPE_MESSAGE:
       if (!v.sub) return "null";
       if (const auto* dim = dynamic_cast<const Dim3*>(v.sub))
@@ -431,11 +407,11 @@ std::string EventPrinter::TextBody(const Event& event, const EventPosition& pos)
     case Event::kRng:
       return s + "rng " + JsonString(event.rng().name()) + " " +
              std::to_string(event.rng().state().size()) + " bytes " +
-             BytesHex(event.rng().state(), 16);
+             HexBytes(event.rng().state(), 16);
     case Event::kEntropy:
       return s + "entropy " + EntropyName(event.entropy().source()) + " " +
              std::to_string(event.entropy().data().size()) + " bytes " +
-             BytesHex(event.entropy().data(), 16);
+             HexBytes(event.entropy().data(), 16);
     case Event::kDigest: {
       const auto& d = event.digest();
       s += "digest of #" + std::to_string(d.call_seq()) + " " + RoleName(d.role()) + " " +
@@ -508,12 +484,12 @@ std::string EventPrinter::JsonBody(const Event& event, const EventPosition& pos)
              ",\"step\":" + std::to_string(event.mark().step()) + "}";
     case Event::kRng:
       return s + "\"type\":\"rng\",\"name\":" + JsonString(event.rng().name()) +
-             ",\"state\":" + JsonString(BytesHex(event.rng().state(), SIZE_MAX)) + "}";
+             ",\"state\":" + JsonString(HexBytes(event.rng().state())) + "}";
     case Event::kEntropy:
       return s + "\"type\":\"entropy\",\"source\":" +
              JsonString(EntropyName(event.entropy().source())) +
              ",\"flags\":" + std::to_string(event.entropy().flags()) +
-             ",\"data\":" + JsonString(BytesHex(event.entropy().data(), SIZE_MAX)) + "}";
+             ",\"data\":" + JsonString(HexBytes(event.entropy().data())) + "}";
     case Event::kDigest: {
       const auto& d = event.digest();
       return s + "\"type\":\"digest\",\"call_seq\":" + std::to_string(d.call_seq()) +

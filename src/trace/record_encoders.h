@@ -66,6 +66,14 @@ size_t BeginCallBody(WireEncoder& e, const CallInfo& c);
 // after the function's arguments, once the call has returned).
 void EncodeCallCommon(WireEncoder& e, const CallInfo& c);
 inline void EndCallBody(WireEncoder& e, size_t m) { e.EndMessage(m); }
+// A whole call body: `c`'s fields and the function's message, which `encode_args(e)` writes
+// with one Encode<Function>.
+template <typename EncodeArgs>
+void EncodeCallBody(WireEncoder& e, const CallInfo& c, EncodeArgs&& encode_args) {
+  const size_t m = BeginCallBody(e, c);
+  encode_args(e);
+  EndCallBody(e, m);
+}
 // `call_seq_back` = this event's seq minus the seq of the call it refers to. `op_seq` (0: left
 // out) is the call's op number; readers take it from the call when that is at most
 // kImplicitOpSeqMaxBack (format.h) events back, so writers send it only when the call is further.

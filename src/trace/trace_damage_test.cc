@@ -67,6 +67,12 @@ ReadResult ReadAll(const std::string& path) {
   return res;
 }
 
+// The fixture's rank file, its content replaced by `bytes` (a damaged copy), read to the end.
+ReadResult ReadDamaged(const Fixture& fx, const std::string& bytes) {
+  testing::WriteFile(fx.path, bytes);
+  return ReadAll(fx.path);
+}
+
 TEST(TraceDamageTest, IntactFileHasNoProblems) {
   Fixture fx = MakeTrace();
   ASSERT_GT(fx.frame_offsets.size(), 5u);
@@ -78,8 +84,7 @@ TEST(TraceDamageTest, IntactFileHasNoProblems) {
 
 TEST(TraceDamageTest, EmptyFile) {
   Fixture fx = MakeTrace();
-  testing::WriteFile(fx.path, "");
-  ReadResult res = ReadAll(fx.path);
+  ReadResult res = ReadDamaged(fx, "");
   EXPECT_EQ(res.open.code(), StatusCode::kCorruption);
   EXPECT_NE(res.open.message().find("rank-0.ddrr: offset 0: empty file"), std::string::npos)
       << res.open.message();
@@ -88,8 +93,7 @@ TEST(TraceDamageTest, EmptyFile) {
 TEST(TraceDamageTest, WrongMagic) {
   Fixture fx = MakeTrace();
   fx.bytes[1] = 'X';
-  testing::WriteFile(fx.path, fx.bytes);
-  ReadResult res = ReadAll(fx.path);
+  ReadResult res = ReadDamaged(fx, fx.bytes);
   EXPECT_EQ(res.open.code(), StatusCode::kCorruption);
   EXPECT_NE(res.open.message().find("offset 0: not a ddrr trace"), std::string::npos);
 }
@@ -98,8 +102,7 @@ TEST(TraceDamageTest, NewerVersionIsRefusedWithAdvice) {
   Fixture fx = MakeTrace();
   const uint32_t newer = kFormatVersion + 1;
   std::memcpy(fx.bytes.data() + 8, &newer, 4);
-  testing::WriteFile(fx.path, fx.bytes);
-  ReadResult res = ReadAll(fx.path);
+  ReadResult res = ReadDamaged(fx, fx.bytes);
   EXPECT_EQ(res.open.code(), StatusCode::kUnsupportedVersion);
   EXPECT_NE(res.open.message().find("offset 8"), std::string::npos);
   EXPECT_NE(res.open.message().find("use a newer ddrr"), std::string::npos);
@@ -108,16 +111,14 @@ TEST(TraceDamageTest, NewerVersionIsRefusedWithAdvice) {
 TEST(TraceDamageTest, DamagedHeader) {
   Fixture fx = MakeTrace();
   fx.bytes[kPreambleSize + 3] ^= 0x40;
-  testing::WriteFile(fx.path, fx.bytes);
-  ReadResult res = ReadAll(fx.path);
+  ReadResult res = ReadDamaged(fx, fx.bytes);
   EXPECT_EQ(res.open.code(), StatusCode::kCorruption);
   EXPECT_NE(res.open.message().find("header checksum mismatch"), std::string::npos);
 }
 
 TEST(TraceDamageTest, MissingFooterReadsEverythingByScanning) {
   Fixture fx = MakeTrace();
-  testing::WriteFile(fx.path, fx.bytes.substr(0, fx.footer_offset));
-  ReadResult res = ReadAll(fx.path);
+  ReadResult res = ReadDamaged(fx, fx.bytes.substr(0, fx.footer_offset));
   ASSERT_TRUE(res.open.ok());
   EXPECT_EQ(res.events, fx.events);
   ASSERT_EQ(res.problems.size(), 1u);
@@ -131,8 +132,7 @@ TEST(TraceDamageTest, TruncatedInsideAFrameKeepsEveryEarlierFrame) {
   for (size_t k : {size_t{1}, fx.frame_offsets.size() / 2, fx.frame_offsets.size() - 1}) {
     SCOPED_TRACE(k);
     const uint64_t cut = fx.frame_offsets[k] + kFrameHeaderSize + 5;
-    testing::WriteFile(fx.path, fx.bytes.substr(0, cut));
-    ReadResult res = ReadAll(fx.path);
+    ReadResult res = ReadDamaged(fx, fx.bytes.substr(0, cut));
     ASSERT_TRUE(res.open.ok());
     uint64_t expected = 0;
     for (size_t i = 0; i < k; ++i) expected += fx.frame_counts[i];
@@ -151,8 +151,7 @@ TEST(TraceDamageTest, FlippedByteInAFrameSkipsOnlyThatFrame) {
     std::string bytes = fx.bytes;
     bytes[fx.frame_offsets[k] + kFrameHeaderSize + 10] ^= 0x01;
     if (!keep_footer) bytes.resize(fx.footer_offset);
-    testing::WriteFile(fx.path, bytes);
-    ReadResult res = ReadAll(fx.path);
+    ReadResult res = ReadDamaged(fx, bytes);
     ASSERT_TRUE(res.open.ok());
     EXPECT_EQ(res.events, fx.events - fx.frame_counts[k]);
     const TraceProblem* p = nullptr;
@@ -168,8 +167,7 @@ TEST(TraceDamageTest, DamagedFrameMagicResynchronises) {
   Fixture fx = MakeTrace();
   std::string bytes = fx.bytes.substr(0, fx.footer_offset);
   bytes[fx.frame_offsets[2]] = 'Z';
-  testing::WriteFile(fx.path, bytes);
-  ReadResult res = ReadAll(fx.path);
+  ReadResult res = ReadDamaged(fx, bytes);
   ASSERT_TRUE(res.open.ok());
   EXPECT_EQ(res.events, fx.events - fx.frame_counts[2]);
   bool saw = false;
@@ -182,8 +180,7 @@ TEST(TraceDamageTest, DamagedFrameMagicResynchronises) {
 TEST(TraceDamageTest, DamagedFooterFallsBackToScanning) {
   Fixture fx = MakeTrace();
   fx.bytes[fx.footer_offset + kFooterPrefixSize + 2] ^= 0x10;
-  testing::WriteFile(fx.path, fx.bytes);
-  ReadResult res = ReadAll(fx.path);
+  ReadResult res = ReadDamaged(fx, fx.bytes);
   ASSERT_TRUE(res.open.ok());
   EXPECT_EQ(res.events, fx.events);
   ASSERT_EQ(res.problems.size(), 1u);
@@ -195,8 +192,7 @@ TEST(TraceDamageTest, HugeFooterOffsetInTrailer) {
   for (uint64_t bad : {~uint64_t{0}, ~uint64_t{0} - 5, uint64_t{1} << 63}) {
     Fixture fx = MakeTrace();
     std::memcpy(fx.bytes.data() + fx.bytes.size() - kTrailerSize, &bad, 8);
-    testing::WriteFile(fx.path, fx.bytes);
-    ReadResult res = ReadAll(fx.path);
+    ReadResult res = ReadDamaged(fx, fx.bytes);
     ASSERT_TRUE(res.open.ok());
     EXPECT_EQ(res.events, fx.events);
     ASSERT_FALSE(res.problems.empty());
@@ -220,8 +216,7 @@ TEST(TraceDamageTest, EveryPrefixOfTheFileIsSafe) {
   // only whole frames.
   Fixture fx = MakeTrace();
   for (size_t cut = 0; cut < fx.bytes.size(); cut += 97) {
-    testing::WriteFile(fx.path, fx.bytes.substr(0, cut));
-    ReadResult res = ReadAll(fx.path);
+    ReadResult res = ReadDamaged(fx, fx.bytes.substr(0, cut));
     if (!res.open.ok()) {
       EXPECT_LT(cut, fx.frame_offsets[0] + 1) << res.open.ToString();
       continue;

@@ -55,6 +55,19 @@ HeaderInfo FullHeader() {
   return h;
 }
 
+// Appends call event `seq` at `time_ns` on thread 0: `c`'s fields, the function's message as
+// `encode_args` writes it, and op number `op_seq` of communicator `c.comm_key`.
+template <typename EncodeArgs>
+Status AppendCall(TraceWriter& w, WireEncoder& e, uint64_t seq, uint64_t time_ns, const CallInfo& c,
+                  uint64_t op_seq, EncodeArgs encode_args) {
+  e.Clear();
+  EncodeCallBody(e, c, encode_args);
+  EventMeta meta;
+  meta.comm_key = c.comm_key;
+  meta.op_seq = op_seq;
+  return w.Append(seq, 0, time_ns, e.view(), &meta);
+}
+
 TEST(TraceRoundTripTest, HeaderEveryField) {
   testing::TempDir dir;
   const HeaderInfo h = FullHeader();
@@ -115,9 +128,7 @@ TEST(TraceRoundTripTest, EveryNonCallEventTypeWithSeqAndTime) {
         [](WireEncoder& e) {
           CallInfo c;
           c.comm_key = 0xfeedull << 40;
-          const size_t m = BeginCallBody(e, c);
-          EncodeNcclGroupEnd(e);
-          EndCallBody(e, m);
+          EncodeCallBody(e, c, [](WireEncoder& e) { EncodeNcclGroupEnd(e); });
         },
         &call_meta);
     put(2, 0, 100, [](WireEncoder& e) { EncodeCompletionBody(e, 1, 0xfeedull << 40, -25, 6); });
@@ -284,7 +295,6 @@ TEST(TraceRoundTripTest, EveryApiFunctionOfTheSpec) {
     WireEncoder e;
     uint64_t seq = 0;
     for (const auto& f : fns) {
-      e.Clear();
       CallInfo c;
       c.result = -static_cast<int64_t>(f.id);
       c.duration_ns = 1000 + static_cast<uint64_t>(f.id);
@@ -292,14 +302,12 @@ TEST(TraceRoundTripTest, EveryApiFunctionOfTheSpec) {
       c.group_depth = 2;
       c.graph_captured = true;
       c.call_depth = 1;
-      const size_t m = BeginCallBody(e, c);
-      EncodeSampleCall(e, f.id, /*salt=*/static_cast<uint64_t>(f.id));
-      EndCallBody(e, m);
-      EventMeta meta;
-      meta.comm_key = c.comm_key;
-      meta.op_seq = static_cast<uint64_t>(f.id) * 3;
       ++seq;
-      ASSERT_TRUE((*w)->Append(seq, 0, seq * 10, e.view(), &meta).ok());
+      ASSERT_TRUE(AppendCall(**w, e, seq, seq * 10, c, static_cast<uint64_t>(f.id) * 3,
+                             [&](WireEncoder& e) {
+                               EncodeSampleCall(e, f.id, /*salt=*/static_cast<uint64_t>(f.id));
+                             })
+                      .ok());
     }
     ASSERT_TRUE((*w)->Close({}).ok());
   }
@@ -370,17 +378,12 @@ TEST(TraceRoundTripTest, OpSeqResolvesAcrossCommsFramesAndGaps) {
     WireEncoder e;
     uint64_t seq = 0;
     for (const Op& o : ops) {
-      e.Clear();
       CallInfo c;
       c.comm_key = o.comm;
-      const size_t m = BeginCallBody(e, c);
-      EncodeNcclAllReduce(e, 1, 2, 3, 7, 0, o.comm, 5);
-      EndCallBody(e, m);
-      EventMeta meta;
-      meta.comm_key = o.comm;
-      meta.op_seq = o.op;
       ++seq;
-      ASSERT_TRUE((*w)->Append(seq, 0, seq, e.view(), &meta).ok());
+      ASSERT_TRUE(AppendCall(**w, e, seq, seq, c, o.op, [&](WireEncoder& e) {
+                    EncodeNcclAllReduce(e, 1, 2, 3, 7, 0, o.comm, 5);
+                  }).ok());
       e.Clear();
       EncodeCompletionBody(e, 1, o.comm, 10, 0);
       ++seq;

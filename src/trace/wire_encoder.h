@@ -5,6 +5,7 @@
 // Thread-safety: none; one encoder per thread or per event.
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <span>
@@ -53,45 +54,42 @@ class WireEncoder {
   void RawFixed32(uint32_t v) { RawBytes(&v, 4); }  // x86-64 / aarch64: little endian
   void RawFixed64(uint64_t v) { RawBytes(&v, 8); }
 
-  // Fields.
+  // Fields. proto3 drops scalars equal to zero; the *Always forms write them anyway, for
+  // `optional` fields and the elements of repeated ones.
   void Tag(uint32_t field, uint32_t wire_type) { RawVarint((uint64_t(field) << 3) | wire_type); }
-  void Varint(uint32_t field, uint64_t v) {
-    if (v == 0) return;
+  void VarintAlways(uint32_t field, uint64_t v) {
     Tag(field, 0);
     RawVarint(v);
   }
-  void VarintAlways(uint32_t field, uint64_t v) {  // for proto3 `optional` fields
-    Tag(field, 0);
-    RawVarint(v);
+  void BytesAlways(uint32_t field, std::string_view v) {
+    Tag(field, 2);
+    RawVarint(v.size());
+    RawBytes(v.data(), v.size());
+  }
+  void Varint(uint32_t field, uint64_t v) {
+    if (v != 0) VarintAlways(field, v);
   }
   void Bool(uint32_t field, bool v) { Varint(field, v ? 1 : 0); }
+  // int32/int64 fields: a negative value as its 64-bit two's complement, as protobuf writes it.
+  void Int(uint32_t field, int64_t v) { Varint(field, static_cast<uint64_t>(v)); }
   void Sint(uint32_t field, int64_t v) {
     Varint(field, (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
+  }
+  void Fixed32(uint32_t field, uint32_t v) {
+    if (v == 0) return;
+    Tag(field, 5);
+    RawFixed32(v);
   }
   void Fixed64(uint32_t field, uint64_t v) {
     if (v == 0) return;
     Tag(field, 1);
     RawFixed64(v);
   }
-  void Float(uint32_t field, float v) {
-    uint32_t bits;
-    std::memcpy(&bits, &v, 4);
-    if (bits == 0) return;
-    Tag(field, 5);
-    RawFixed32(bits);
-  }
-  void Double(uint32_t field, double v) {
-    uint64_t bits;
-    std::memcpy(&bits, &v, 8);
-    if (bits == 0) return;
-    Tag(field, 1);
-    RawFixed64(bits);
-  }
+  // Only +0.0 has all bits zero: -0.0 is written, as libprotobuf does.
+  void Float(uint32_t field, float v) { Fixed32(field, std::bit_cast<uint32_t>(v)); }
+  void Double(uint32_t field, double v) { Fixed64(field, std::bit_cast<uint64_t>(v)); }
   void Bytes(uint32_t field, std::string_view v) {
-    if (v.empty()) return;
-    Tag(field, 2);
-    RawVarint(v.size());
-    RawBytes(v.data(), v.size());
+    if (!v.empty()) BytesAlways(field, v);
   }
   template <typename Int>
   void PackedVarint(uint32_t field, std::span<const Int> values) {
@@ -147,27 +145,36 @@ class WireEncoder {
   size_t capacity_ = 0;
 };
 
+// A nested message field for as long as it lives: its tag when made, its length when destroyed.
+class NestedMessage {
+ public:
+  NestedMessage(WireEncoder& e, uint32_t field) : e_(e), body_start_(e.BeginMessage(field)) {}
+  ~NestedMessage() { e_.EndMessage(body_start_); }
+  NestedMessage(const NestedMessage&) = delete;
+  NestedMessage& operator=(const NestedMessage&) = delete;
+
+ private:
+  WireEncoder& e_;
+  const size_t body_start_;
+};
+
 inline void EncodeDim3(WireEncoder& e, uint32_t field, const Dim3Value& d) {
-  const size_t m = e.BeginMessage(field);
+  NestedMessage dim3(e, field);
   e.Varint(1, d.x);
   e.Varint(2, d.y);
   e.Varint(3, d.z);
-  e.EndMessage(m);
 }
 
 inline void EncodeNcclConfig(WireEncoder& e, uint32_t field, const NcclConfigValue& c) {
-  const size_t m = e.BeginMessage(field);
+  NestedMessage config(e, field);
   for (int i = 0; i < NcclConfigValue::kFields; ++i) {
     if (!c.has[i]) continue;
     if (i == 4 || i == 7) {  // net_name, comm_name: strings
-      e.Tag(i + 1, 2);
-      e.RawVarint(c.text[i].size());
-      e.RawBytes(c.text[i].data(), c.text[i].size());
+      e.BytesAlways(i + 1, c.text[i]);
     } else {
       e.VarintAlways(i + 1, static_cast<uint64_t>(static_cast<int64_t>(c.value[i])));
     }
   }
-  e.EndMessage(m);
 }
 
 }  // namespace ddrr::trace

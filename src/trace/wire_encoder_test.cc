@@ -4,28 +4,20 @@
 
 #include <string>
 
+#include "common/hex.h"
+
 namespace ddrr::trace {
 namespace {
-
-std::string Hex(std::string_view v) {
-  static const char* d = "0123456789abcdef";
-  std::string s;
-  for (unsigned char c : v) {
-    s += d[c >> 4];
-    s += d[c & 15];
-  }
-  return s;
-}
 
 TEST(WireEncoderTest, VarintsMatchTheProtobufSpec) {
   WireEncoder e;
   e.Varint(1, 150);  // the example of the protobuf encoding guide
-  EXPECT_EQ(Hex(e.view()), "089601");
+  EXPECT_EQ(HexBytes(e.view()), "089601");
   e.Clear();
   e.Varint(1, 0);  // proto3: zero is not written
   EXPECT_EQ(e.size(), 0u);
   e.Sint(2, -1);
-  EXPECT_EQ(Hex(e.view()), "1001");
+  EXPECT_EQ(HexBytes(e.view()), "1001");
   e.Clear();
   e.Varint(1, static_cast<uint64_t>(int64_t{-1}));  // negative int32/int64: ten bytes
   EXPECT_EQ(e.size(), 11u);
@@ -38,7 +30,7 @@ TEST(WireEncoderTest, NestedMessageLengthGrowsPastOneByte) {
   e.Bytes(2, big);
   e.EndMessage(m);
   // tag(4, LEN) = 0x22, length 303 = 0xaf 0x02, then tag 0x12, length 300 = 0xac 0x02
-  EXPECT_EQ(Hex(e.view().substr(0, 6)), "22af0212ac02");
+  EXPECT_EQ(HexBytes(e.view().substr(0, 6)), "22af0212ac02");
   EXPECT_EQ(e.size(), 1u + 2u + 303u);
   EXPECT_EQ(e.view().back(), 'x');
 }
