@@ -74,6 +74,36 @@ class CheckTest : public ::testing::Test {
   bool comm_found_ = true;
 };
 
+// The names users filter and script on (docs/CHECK.md), pinned per kind so that the name table
+// cannot drift from the enum's order.
+TEST(FindingNamesTest, EveryKindHasItsName) {
+  const std::pair<FindingKind, const char*> kExpected[] = {
+      {FindingKind::kCommSizeMismatch, "comm-size-mismatch"},
+      {FindingKind::kDuplicateRank, "duplicate-rank"},
+      {FindingKind::kDuplicateDevice, "duplicate-device"},
+      {FindingKind::kMissingFromInit, "missing-from-init"},
+      {FindingKind::kHangInSetup, "hang-in-setup"},
+      {FindingKind::kSplitInconsistent, "split-inconsistent"},
+      {FindingKind::kMismatchedCollective, "mismatched-collective"},
+      {FindingKind::kUnmatchedP2p, "unmatched-p2p"},
+      {FindingKind::kMismatchedP2p, "mismatched-p2p"},
+      {FindingKind::kMissingParticipant, "missing-participant"},
+      {FindingKind::kCommAbort, "comm-abort"},
+      {FindingKind::kNcclAsyncError, "nccl-async-error"},
+      {FindingKind::kNcclError, "nccl-error"},
+      {FindingKind::kCudaError, "cuda-error"},
+      {FindingKind::kNanAppeared, "nan-appeared"},
+      {FindingKind::kDataDivergence, "data-divergence"},
+      {FindingKind::kNotCompleted, "not-completed"},
+      {FindingKind::kStraggler, "straggler"}};
+  ASSERT_EQ(std::size(kExpected), static_cast<size_t>(kFindingKinds));
+  for (const auto& [kind, name] : kExpected) EXPECT_STREQ(KindName(kind), name);
+  EXPECT_STREQ(KindName(static_cast<FindingKind>(kFindingKinds)), "unknown");
+  EXPECT_STREQ(SeverityName(Severity::kError), "error");
+  EXPECT_STREQ(SeverityName(Severity::kWarning), "warning");
+  EXPECT_STREQ(SeverityName(Severity::kInfo), "info");
+}
+
 TEST_F(CheckTest, CleanRunHasNoFindings) {
   auto ranks = World(3);
   for (int step = 0; step < 12; ++step)

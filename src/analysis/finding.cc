@@ -4,48 +4,31 @@
 #include <cstdint>
 #include <tuple>
 
+#include "common/enum_names.h"
+
 namespace ddrr::analysis {
 
 const char* KindName(FindingKind kind) {
-  switch (kind) {
-    case FindingKind::kCommSizeMismatch:
-      return "comm-size-mismatch";
-    case FindingKind::kDuplicateRank:
-      return "duplicate-rank";
-    case FindingKind::kDuplicateDevice:
-      return "duplicate-device";
-    case FindingKind::kMissingFromInit:
-      return "missing-from-init";
-    case FindingKind::kSplitInconsistent:
-      return "split-inconsistent";
-    case FindingKind::kHangInSetup:
-      return "hang-in-setup";
-    case FindingKind::kMismatchedCollective:
-      return "mismatched-collective";
-    case FindingKind::kUnmatchedP2p:
-      return "unmatched-p2p";
-    case FindingKind::kMismatchedP2p:
-      return "mismatched-p2p";
-    case FindingKind::kMissingParticipant:
-      return "missing-participant";
-    case FindingKind::kCommAbort:
-      return "comm-abort";
-    case FindingKind::kNcclAsyncError:
-      return "nccl-async-error";
-    case FindingKind::kNcclError:
-      return "nccl-error";
-    case FindingKind::kCudaError:
-      return "cuda-error";
-    case FindingKind::kNanAppeared:
-      return "nan-appeared";
-    case FindingKind::kDataDivergence:
-      return "data-divergence";
-    case FindingKind::kNotCompleted:
-      return "not-completed";
-    case FindingKind::kStraggler:
-      return "straggler";
-  }
-  return "unknown";
+  static constexpr const char* kNames[] = {"comm-size-mismatch",
+                                           "duplicate-rank",
+                                           "duplicate-device",
+                                           "missing-from-init",
+                                           "hang-in-setup",
+                                           "split-inconsistent",
+                                           "mismatched-collective",
+                                           "unmatched-p2p",
+                                           "mismatched-p2p",
+                                           "missing-participant",
+                                           "comm-abort",
+                                           "nccl-async-error",
+                                           "nccl-error",
+                                           "cuda-error",
+                                           "nan-appeared",
+                                           "data-divergence",
+                                           "not-completed",
+                                           "straggler"};
+  static_assert(std::size(kNames) == kFindingKinds);
+  return NameIn(kNames, kind, "unknown");
 }
 
 int KindClass(FindingKind kind) {
@@ -58,15 +41,9 @@ int KindClass(FindingKind kind) {
 }
 
 const char* SeverityName(Severity severity) {
-  switch (severity) {
-    case Severity::kError:
-      return "error";
-    case Severity::kWarning:
-      return "warning";
-    case Severity::kInfo:
-      return "info";
-  }
-  return "error";
+  static constexpr const char* kNames[] = {"error", "warning", "info"};
+  static_assert(std::size(kNames) == static_cast<size_t>(Severity::kInfo) + 1);
+  return NameIn(kNames, severity, "error");
 }
 
 namespace {

@@ -2,30 +2,16 @@
 
 #include <cstring>
 
+#include "common/enum_names.h"
+
 namespace ddrr {
 
 const char* StatusCodeName(StatusCode code) {
-  switch (code) {
-    case StatusCode::kOk:
-      return "OK";
-    case StatusCode::kInvalidArgument:
-      return "Invalid argument";
-    case StatusCode::kNotFound:
-      return "Not found";
-    case StatusCode::kCorruption:
-      return "Corruption";
-    case StatusCode::kUnsupportedVersion:
-      return "Unsupported version";
-    case StatusCode::kIoError:
-      return "I/O error";
-    case StatusCode::kUnimplemented:
-      return "Unimplemented";
-    case StatusCode::kUnavailable:
-      return "Unavailable";
-    case StatusCode::kInternal:
-      return "Internal error";
-  }
-  return "Unknown";
+  static constexpr const char* kNames[] = {
+      "OK",        "Invalid argument", "Not found",   "Corruption",    "Unsupported version",
+      "I/O error", "Unimplemented",    "Unavailable", "Internal error"};
+  static_assert(std::size(kNames) == static_cast<size_t>(StatusCode::kInternal) + 1);
+  return NameIn(kNames, code, "Unknown");
 }
 
 Status Status::FromErrno(const std::string& what, int err) {

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "common/enum_names.h"
 #include "common/log.h"
 #include "emu/comm.h"
 #include "emu/direct.h"
@@ -12,25 +13,10 @@
 namespace ddrr::emu {
 
 const char* CollName(CollKind kind) {
-  switch (kind) {
-    case CollKind::kAllReduce:
-      return "AllReduce";
-    case CollKind::kBroadcast:
-      return "Broadcast";
-    case CollKind::kReduce:
-      return "Reduce";
-    case CollKind::kAllGather:
-      return "AllGather";
-    case CollKind::kReduceScatter:
-      return "ReduceScatter";
-    case CollKind::kAlltoAll:
-      return "AlltoAll";
-    case CollKind::kGather:
-      return "Gather";
-    case CollKind::kScatter:
-      return "Scatter";
-  }
-  return "Collective";
+  static constexpr const char* kNames[] = {"AllReduce",     "Broadcast", "Reduce", "AllGather",
+                                           "ReduceScatter", "AlltoAll",  "Gather", "Scatter"};
+  static_assert(std::size(kNames) == static_cast<size_t>(CollKind::kScatter));
+  return NameIn(kNames, kind, "Collective", static_cast<long long>(CollKind::kAllReduce));
 }
 
 namespace {

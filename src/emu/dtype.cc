@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "common/enum_names.h"
 #include "common/nccl_datatype.h"
 #include "emu/element.h"
 
@@ -26,29 +27,17 @@ bool IsFloating(DataType dtype) {
 }
 
 const char* DataTypeName(DataType dtype) {
-  static const char* const kNames[kNumDataTypes] = {"int8",  "uint8",  "int32",   "uint32",
-                                                    "int64", "uint64", "fp16",    "fp32",
-                                                    "fp64",  "bf16",   "fp8e4m3", "fp8e5m2"};
-  int i = static_cast<int>(dtype);
-  return IsValidDataType(i) ? kNames[i] : "invalid";
+  static constexpr const char* kNames[] = {"int8",  "uint8",  "int32",   "uint32",
+                                           "int64", "uint64", "fp16",    "fp32",
+                                           "fp64",  "bf16",   "fp8e4m3", "fp8e5m2"};
+  static_assert(std::size(kNames) == kNumDataTypes);
+  return NameIn(kNames, dtype, "invalid");
 }
 
 const char* RedOpName(RedOpKind op) {
-  switch (op) {
-    case RedOpKind::kSum:
-      return "sum";
-    case RedOpKind::kProd:
-      return "prod";
-    case RedOpKind::kMax:
-      return "max";
-    case RedOpKind::kMin:
-      return "min";
-    case RedOpKind::kAvg:
-      return "avg";
-    case RedOpKind::kPreMulSum:
-      return "premulsum";
-  }
-  return "invalid";
+  static constexpr const char* kNames[] = {"sum", "prod", "max", "min", "avg", "premulsum"};
+  static_assert(std::size(kNames) == static_cast<size_t>(RedOpKind::kPreMulSum) + 1);
+  return NameIn(kNames, op, "invalid");
 }
 
 namespace {

@@ -11,6 +11,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "common/enum_names.h"
 #include "common/fast_clock.h"
 #include "common/fnv1a.h"
 #include "common/log.h"
@@ -30,15 +31,9 @@ thread_local int t_depth = 0;
 thread_local uint32_t t_group_depth = 0;
 
 const char* SonameOf(Library lib) {
-  switch (lib) {
-    case Library::kNccl:
-      return "libnccl.so.2";
-    case Library::kCudart:
-      return "libcudart.so.13";
-    case Library::kCurand:
-      return "libcurand.so.10";
-  }
-  return "";
+  static constexpr const char* kSonames[] = {"libnccl.so.2", "libcudart.so.13", "libcurand.so.10"};
+  static_assert(std::size(kSonames) == static_cast<size_t>(Library::kCurand) + 1);
+  return NameIn(kSonames, lib, "");
 }
 
 // FNV-1a, then a finalizer so nearby inputs spread.

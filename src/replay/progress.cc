@@ -9,6 +9,8 @@
 #include <cstring>
 #include <ctime>
 
+#include "common/enum_names.h"
+
 namespace ddrr::replay {
 namespace {
 
@@ -24,21 +26,14 @@ size_t TableBytes(int slots) { return sizeof(TableHeader) + sizeof(RankSlot) * s
 }  // namespace
 
 const char* RankStateName(RankState state) {
-  switch (state) {
-    case RankState::kStarting:
-      return "starting";
-    case RankState::kReplaying:
-      return "replaying";
-    case RankState::kInCall:
-      return "in a call";
-    case RankState::kAtEnd:
-      return "at the end of its recording";
-    case RankState::kStopped:
-      return "stopped after a hung call";
-    case RankState::kFinished:
-      return "finished";
-  }
-  return "unknown";
+  static constexpr const char* kNames[] = {"starting",
+                                           "replaying",
+                                           "in a call",
+                                           "at the end of its recording",
+                                           "stopped after a hung call",
+                                           "finished"};
+  static_assert(std::size(kNames) == static_cast<size_t>(RankState::kFinished) + 1);
+  return NameIn(kNames, state, "unknown");
 }
 
 int64_t MonotonicNs() {

@@ -6,6 +6,7 @@
 
 #include "analysis/run_model.h"
 #include "cli_common.h"
+#include "common/enum_names.h"
 #include "trace/event_printer.h"
 #include "trace/import_source.h"
 #include "trace/run.h"
@@ -15,18 +16,12 @@ namespace {
 
 using trace::EventPrinter;
 
+// How a rank's file ended, by its footer's EndReason (END_LIVE is told apart before).
 const char* EndName(int reason) {
-  switch (reason) {
-    case trace::END_EXIT:
-      return "process exit";
-    case trace::END_SIGNAL:
-      return "fatal signal";
-    case trace::END_SALVAGED:
-      return "salvaged from spool";
-    case trace::END_CLOSED:
-      return "closed";
-  }
-  return "unknown";
+  static constexpr const char* kNames[] = {"unknown", "process exit", "fatal signal",
+                                           "salvaged from spool", "closed"};
+  static_assert(std::size(kNames) == trace::END_CLOSED + 1);
+  return NameIn(kNames, reason, "unknown");
 }
 
 class InfoCommand : public Command {
