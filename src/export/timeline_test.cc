@@ -513,11 +513,11 @@ class OneAfterAnother : public TimelineSink {
   void BeginSequence(uint32_t id, uint64_t track) override { to_.BeginSequence(id, track); }
   void Track(const TrackInfo& t) override { to_.Track(t); }
   void Slice(const TrackInfo& t, uint64_t b, uint64_t e, std::string_view c, std::string_view n,
-             const std::vector<Arg>& a, const std::vector<uint64_t>& f) override {
+             std::span<const Arg> a, std::span<const uint64_t> f) override {
     to_.Slice(t, b, e, c, n, a, f);
   }
   void Instant(const TrackInfo& t, uint64_t ts, std::string_view c, std::string_view n,
-               const std::vector<Arg>& a) override {
+               std::span<const Arg> a) override {
     to_.Instant(t, ts, c, n, a);
   }
   void Counter(const TrackInfo& t, uint64_t ts, int64_t v) override { to_.Counter(t, ts, v); }
