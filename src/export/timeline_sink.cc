@@ -312,16 +312,21 @@ class PerfettoSink : public TimelineSink {
   }
 
   bool CanRewind() const override { return rewindable_; }
+  // Where the output stands: what was handed to be written and what the encoder holds. Taken
+  // at each rank's start, so it does not wait for the writing thread.
   uint64_t Mark() override {
     FlushCounter();
     FlushEnds();
-    Flush();
-    return bytes_;
+    return bytes_ + e_->size();
   }
   bool Rewind(uint64_t mark) override {
     if (!rewindable_ || mark > bytes_ + e_->size()) return false;
     pending_counter_ = false;
     ends_.clear();
+    if (mark >= bytes_) {  // still in the encoder
+      e_->Commit(e_->data() + (mark - bytes_));
+      return true;
+    }
     e_->Clear();
     Drain();
     if (std::fflush(out_) != 0 || ftruncate(fileno(out_), static_cast<off_t>(mark)) != 0 ||
