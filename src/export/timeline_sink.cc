@@ -159,15 +159,23 @@ class InternTable {
     return ((reinterpret_cast<uintptr_t>(s.data()) + s.size()) * 0x9e3779b97f4a7c15) >>
            (64 - kRecentBits);
   }
-  // The first and last 8 bytes of `s` (all of it up to 16 bytes, the common case: names, keys),
-  // for a comparison without a call.
+  // The first and last 8 bytes of `s`, or all of a shorter one: all of it up to 16 bytes (the
+  // common case: names, keys), for a comparison without a call.
   static void Words(std::string_view s, uint64_t* head, uint64_t* tail) {
-    if (s.size() >= 8) {
-      std::memcpy(head, s.data(), 8);
-      std::memcpy(tail, s.data() + s.size() - 8, 8);
-      return;
+    const char* p = s.data();
+    const size_t n = s.size();
+    if (n >= 8) {
+      std::memcpy(head, p, 8);
+      std::memcpy(tail, p + n - 8, 8);
+    } else if (n >= 4) {  // two 4-byte halves, overlapping when shorter than 8
+      uint32_t a, b;
+      std::memcpy(&a, p, 4);
+      std::memcpy(&b, p + n - 4, 4);
+      *head = uint64_t{a} << 32 | b;
+    } else if (n > 0) {
+      *head = uint64_t{static_cast<uint8_t>(p[0])} << 16 |
+              uint64_t{static_cast<uint8_t>(p[n / 2])} << 8 | static_cast<uint8_t>(p[n - 1]);
     }
-    for (size_t i = 0; i < s.size(); ++i) *head |= uint64_t{static_cast<uint8_t>(s[i])} << (8 * i);
   }
   struct Hash {
     using is_transparent = void;
