@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cinttypes>
 #include <cstring>
 #include <deque>
@@ -222,10 +223,11 @@ class BackgroundWriter {
     spare_.pop_back();
     return empty;
   }
-  // Waits until everything handed over is written.
-  void Drain() {
+  // Waits until everything handed over is written; false when a write failed.
+  bool Drain() {
     MutexLock lock(&mu_);
     while (!queued_.empty() || busy_) changed_.Wait(&mu_);
+    return !failed_;
   }
 
  private:
@@ -240,13 +242,30 @@ class BackgroundWriter {
       queued_.pop_front();
       busy_ = true;
       lock.Unlock();
-      std::fwrite(e->data(), 1, e->size(), out_);
+      const bool written = WriteAll(e->data(), e->size());
       e->Clear();
       lock.Lock();
+      failed_ |= !written;
       busy_ = false;
       spare_.push_back(std::move(e));
       changed_.SignalAll();
     }
+  }
+
+  // Straight to the file, after what the FILE holds: a buffer of a megabyte or more would
+  // otherwise be copied into the FILE's buffer, most of it, as the FILE's holds the remainder of
+  // the one before.
+  bool WriteAll(const uint8_t* data, size_t size) {
+    if (std::fflush(out_) != 0) return false;
+    const int fd = fileno(out_);
+    while (size > 0) {
+      const ssize_t n = ::write(fd, data, size);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return false;
+      data += n;
+      size -= static_cast<size_t>(n);
+    }
+    return true;
   }
 
   std::FILE* out_;
@@ -257,6 +276,7 @@ class BackgroundWriter {
   std::vector<std::unique_ptr<trace::WireEncoder>> spare_ GUARDED_BY(mu_);
   bool busy_ GUARDED_BY(mu_) = false;  // writing one taken off queued_
   bool stop_ GUARDED_BY(mu_) = false;
+  bool failed_ GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 
@@ -400,7 +420,7 @@ class PerfettoSink : public TimelineSink {
     FlushEnds();
     Flush();
     Drain();
-    return !out_ || (std::fflush(out_) == 0 && !std::ferror(out_));
+    return !out_ || (std::fflush(out_) == 0 && !std::ferror(out_) && !write_failed_);
   }
 
   std::unique_ptr<TimelineSink> Part(std::function<void(std::string_view)> write) override {
@@ -609,7 +629,7 @@ class PerfettoSink : public TimelineSink {
   }
   // Everything handed to the background writer is in the file (the FILE's buffer).
   void Drain() {
-    if (writer_) writer_->Drain();
+    if (writer_ && !writer_->Drain()) write_failed_ = true;
   }
 
   std::FILE* out_;  // null: a part, whose bytes go to write_
@@ -617,6 +637,7 @@ class PerfettoSink : public TimelineSink {
   bool rewindable_ = false;
   std::unique_ptr<trace::WireEncoder> e_ = std::make_unique<trace::WireEncoder>();
   std::unique_ptr<BackgroundWriter> writer_;  // once there is a megabyte to write
+  bool write_failed_ = false;                 // by the writer
   uint64_t sequence_ = 0;                     // 0: none begun yet
   uint64_t default_track_ = 0;
   uint8_t prefix_[16] = {};
