@@ -288,12 +288,12 @@ class RankTimeline {
     Declare(t);
   }
 
-  const TrackInfo& Thread(uint32_t thread, const std::string& name = "") {
+  const TrackInfo& Thread(uint32_t thread, std::string_view name = {}) {
     auto [it, added] = threads_.try_emplace(thread);
     TrackInfo& t = it->second;
     if (added || !name.empty())
       Child(t, TrackKind::kThread,
-            "thread " + std::to_string(thread) + (name.empty() ? "" : " " + name),
+            "thread " + std::to_string(thread) + (name.empty() ? "" : " " + std::string(name)),
             pid_ * 1000 + static_cast<int32_t>(thread % 500));
     return t;
   }
@@ -398,7 +398,8 @@ class RankTimeline {
   }
 
   struct Names {
-    std::string name, library;
+    std::string name;
+    std::string_view library;  // static: the sink knows it by its address
   };
   // Function names and libraries, looked up once per function.
   const Names& NamesOf(uint32_t fn, uint32_t field) {
@@ -406,7 +407,7 @@ class RankTimeline {
     if (n.name.empty()) {
       const trace::FunctionInfo* info = trace::FindFunction(static_cast<FunctionId>(fn));
       n.name = info ? std::string(info->name) : "unknown#" + std::to_string(field);
-      n.library = info ? std::string(info->library) : "api";
+      n.library = info ? info->library : "api";
     }
     return n;
   }

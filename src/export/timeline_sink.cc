@@ -515,7 +515,9 @@ class PerfettoSink : public TimelineSink {
     pending_counter_ = false;
     EndsUpTo(ts);
     // Ids first: the strings new to the sequence go into this packet's InternedData.
-    const uint64_t category_id = Intern(categories_, category);
+    const uint64_t category_id = category.empty() || category.size() > kInternMaxBytes
+                                     ? 0
+                                     : categories_.IdOfLiteral(category);
     const uint64_t name_id = Intern(names_, name);
     size_t bound = kPacketBytes + 64 + category.size() + name.size() + flows.size() * 11;
     ids_.resize(args.size());

@@ -78,7 +78,8 @@ class TimelineSink {
   }
   virtual void WriteRaw(std::string_view bytes) { (void)bytes; }
   virtual void Track(const TrackInfo& track) = 0;
-  // A slice [begin, end]; `flows` link it to the slices of other tracks with the same ids.
+  // A slice [begin, end]; `flows` link it to the slices of other tracks with the same ids. A
+  // category (here and for instants) is a string literal or another string of static storage.
   virtual void Slice(const TrackInfo& track, uint64_t begin_ns, uint64_t end_ns,
                      std::string_view category, std::string_view name, std::span<const Arg> args,
                      std::span<const uint64_t> flows) = 0;
