@@ -7,9 +7,12 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <initializer_list>
 #include <map>
 #include <memory>
+#include <new>
 #include <optional>
+#include <span>
 #include <thread>
 #include <unordered_map>
 
@@ -27,7 +30,20 @@ namespace {
 using trace::EventPrinter;
 using trace::FunctionId;
 
-const std::vector<uint64_t> kNoFlows;
+// A call's or op's arguments: a few, in place (no allocation, no capacity check per argument).
+class ArgList {
+ public:
+  ArgList() {}  // the slots are left unset until used
+  void push_back(const Arg& a) { new (&slots_.args[size_++]) Arg(a); }
+  operator std::span<const Arg>() const { return {slots_.args, size_}; }
+
+ private:
+  union Slots {
+    Slots() {}
+    Arg args[12];  // the most a call has: seq, comm, op, result, count, datatype, redop, root, peer
+  } slots_;
+  size_t size_ = 0;
+};
 
 // Track uuids: the rank's number times 16 plus the track's number in the rank (0 for its
 // process), plus 1, so they stay short on the wire (3 bytes for a thousand ranks); beyond 16
@@ -54,6 +70,7 @@ uint64_t P2pFlow(uint64_t comm_key, int64_t src, int64_t dst, uint64_t index) {
 // A collective or send/recv waiting for its completion. The strings it points to live as long
 // as the rank's timeline (name and key caches).
 struct PendingOp {
+  uint64_t key = 0;  // the call_seq its completion names: its own, or its group's end
   uint64_t seq = 0;
   uint64_t issue = 0, api_end = 0;
   uint64_t stream = 0;
@@ -61,6 +78,53 @@ struct PendingOp {
   const std::string* comm = nullptr;  // the key in hex; null: none
   uint64_t op_seq = 0;
   uint64_t flow = 0;  // 0: none
+};
+
+// The ops waiting for their completion, in the order of their keys (which rise: each is the seq of
+// the call just read), in one vector used as a queue: no allocation per op.
+class PendingOps {
+ public:
+  bool empty() const { return head_ == ops_.size(); }
+  // How many completions are awaited (a group's ops await one).
+  size_t calls() const { return calls_; }
+  // The ops of the first key awaited.
+  std::span<PendingOp> Front() {
+    size_t end = head_ + 1;
+    while (end < ops_.size() && ops_[end].key == ops_[head_].key) ++end;
+    return {ops_.data() + head_, end - head_};
+  }
+  void PopFront(size_t n) {
+    head_ += n;
+    --calls_;
+    if (head_ == ops_.size()) {
+      ops_.clear();
+      head_ = 0;
+    } else if (head_ >= 4096 && head_ * 2 >= ops_.size()) {
+      ops_.erase(ops_.begin(), ops_.begin() + static_cast<ptrdiff_t>(head_));
+      head_ = 0;
+    }
+  }
+  // Adds `ops`, all with the same key.
+  void Push(std::span<PendingOp> ops) {
+    if (ops.empty()) return;
+    ++calls_;
+    auto at = ops_.end();
+    if (!empty() && ops_.back().key > ops.front().key)  // not expected: keys rise
+      at = std::upper_bound(ops_.begin() + static_cast<ptrdiff_t>(head_), ops_.end(),
+                            ops.front().key,
+                            [](uint64_t key, const PendingOp& p) { return key < p.key; });
+    ops_.insert(at, ops.begin(), ops.end());
+  }
+  void Clear() {
+    ops_.clear();
+    head_ = 0;
+    calls_ = 0;
+  }
+
+ private:
+  std::vector<PendingOp> ops_;
+  size_t head_ = 0;
+  size_t calls_ = 0;
 };
 
 struct StreamTrack {
@@ -112,7 +176,7 @@ class RankTimeline {
     scan_ = &so_far;
     Handle(ev, pos);
     // Ops held for completions the rank may never have recorded: not past a bound.
-    if (!so_far.recorded_completions && pending_.size() + group_ops_.size() > kUnconfirmedOps)
+    if (!so_far.recorded_completions && pending_.calls() + group_ops_.size() > kUnconfirmedOps)
       abandoned_ = true;
   }
   // After the last event: whether the timeline holds (else abandoned()).
@@ -129,8 +193,11 @@ class RankTimeline {
 
   void Finish() {
     // Ops still waiting for a completion when the trace ended: running (or stuck) until then.
-    for (auto& [seq, ops] : pending_) Emit(ops, last_ts_, "none recorded before the trace ended");
-    pending_.clear();
+    while (!pending_.empty()) {
+      const std::span<PendingOp> ops = pending_.Front();
+      Emit(ops, last_ts_, "none recorded before the trace ended");
+      pending_.PopFront(ops.size());
+    }
     Emit(group_ops_, last_ts_, "none recorded before the trace ended");
     group_ops_.clear();
   }
@@ -192,8 +259,8 @@ class RankTimeline {
   }
 
   void Instant(const TrackInfo& track, uint64_t ts, std::string_view category,
-               std::string_view name, const std::vector<Arg>& args) {
-    sink_.Instant(track, ts, category, name, args);
+               std::string_view name, std::initializer_list<Arg> args) {
+    sink_.Instant(track, ts, category, name, {args.begin(), args.size()});
     ++stats_.instants;
   }
 
@@ -221,12 +288,12 @@ class RankTimeline {
     Declare(t);
   }
 
-  const TrackInfo& Thread(uint32_t thread, const std::string& name = "") {
+  const TrackInfo& Thread(uint32_t thread, std::string_view name = {}) {
     auto [it, added] = threads_.try_emplace(thread);
     TrackInfo& t = it->second;
     if (added || !name.empty())
       Child(t, TrackKind::kThread,
-            "thread " + std::to_string(thread) + (name.empty() ? "" : " " + name),
+            "thread " + std::to_string(thread) + (name.empty() ? "" : " " + std::string(name)),
             pid_ * 1000 + static_cast<int32_t>(thread % 500));
     return t;
   }
@@ -259,8 +326,7 @@ class RankTimeline {
     const Names& names = NamesOf(fn, c.fn_case());
     const std::string& name = names.name;
     const std::string* comm = c.comm_key() ? &KeyText(c.comm_key()) : nullptr;
-    std::vector<Arg>& args = args_;  // reused: no allocation per call
-    args.clear();
+    ArgList args;
     args.push_back(IntArg("seq", static_cast<int64_t>(seq)));
     if (comm) {
       args.push_back(TextArg("comm", *comm));
@@ -293,7 +359,7 @@ class RankTimeline {
       sink_.Counter(t.track, ts, t.total);
       ++stats_.counters;
     }
-    sink_.Slice(thread_track, ts, end, names.library, name, args, kNoFlows);
+    sink_.Slice(thread_track, ts, end, names.library, name, args, {});
     ++stats_.slices;
 
     if (fn == static_cast<uint32_t>(FunctionId::kNcclGroupStart)) ++group_depth_;
@@ -302,7 +368,8 @@ class RankTimeline {
       // The group's ops complete together: the completion names this call.
       if (completions_ && analysis::NcclOk(c.result())) {
         held_ |= !group_ops_.empty();
-        pending_[seq] = std::move(group_ops_);
+        for (PendingOp& p : group_ops_) p.key = seq;
+        pending_.Push(group_ops_);
       } else
         Emit(group_ops_, end, "not tracked");
       group_ops_.clear();
@@ -310,6 +377,7 @@ class RankTimeline {
     if (!op) return;
 
     PendingOp p;
+    p.key = seq;
     p.seq = seq;
     p.issue = ts;
     p.api_end = end;
@@ -323,16 +391,15 @@ class RankTimeline {
     if (tracked && (group_depth_ > 0 || c.group_depth() > 0)) {
       group_ops_.push_back(std::move(p));
     } else if (tracked) {
-      pending_[seq].push_back(std::move(p));
+      pending_.Push({&p, 1});
     } else {
-      std::vector<PendingOp> one;
-      one.push_back(std::move(p));
-      Emit(one, end, c.graph_captured() ? "runs at each graph launch" : "not tracked");
+      Emit({&p, 1}, end, c.graph_captured() ? "runs at each graph launch" : "not tracked");
     }
   }
 
   struct Names {
-    std::string name, library;
+    std::string name;
+    std::string_view library;  // static: the sink knows it by its address
   };
   // Function names and libraries, looked up once per function.
   const Names& NamesOf(uint32_t fn, uint32_t field) {
@@ -340,7 +407,7 @@ class RankTimeline {
     if (n.name.empty()) {
       const trace::FunctionInfo* info = trace::FindFunction(static_cast<FunctionId>(fn));
       n.name = info ? std::string(info->name) : "unknown#" + std::to_string(field);
-      n.library = info ? std::string(info->library) : "api";
+      n.library = info ? info->library : "api";
     }
     return n;
   }
@@ -396,19 +463,20 @@ class RankTimeline {
   void OnCompletion(uint64_t call_seq, uint64_t ts) {
     // Completions are observed in issue order: an op issued before this one that has none by
     // now will never get one (the recorder tracks only calls that returned success).
-    while (!pending_.empty() && pending_.begin()->first < call_seq) {
-      Emit(pending_.begin()->second, pending_.begin()->second.front().api_end, "none recorded");
-      pending_.erase(pending_.begin());
+    while (!pending_.empty() && pending_.Front().front().key < call_seq) {
+      const std::span<PendingOp> ops = pending_.Front();
+      Emit(ops, ops.front().api_end, "none recorded");
+      pending_.PopFront(ops.size());
     }
-    auto it = pending_.find(call_seq);
-    if (it == pending_.end()) return;
-    Emit(it->second, ts, "");
-    pending_.erase(it);
+    if (pending_.empty() || pending_.Front().front().key != call_seq) return;
+    const std::span<PendingOp> ops = pending_.Front();
+    Emit(ops, ts, "");
+    pending_.PopFront(ops.size());
   }
 
   // The ops of one call (or one group) ended at `end`: one slice per stream, starting when the
   // stream could start them.
-  void Emit(std::vector<PendingOp>& ops, uint64_t end, const std::string& completion) {
+  void Emit(std::span<PendingOp> ops, uint64_t end, const std::string& completion) {
     if (ops.size() == 1) {  // the common case: no grouping to do
       one_.assign(1, &ops.front());
       EmitOnStream(ops.front().stream, one_, end, completion);
@@ -431,8 +499,7 @@ class RankTimeline {
     for (const PendingOp* p : list)
       if (p->flow) flows.push_back(p->flow);
     // The stream's slice names the call(s); the arguments are on the calls' own slices.
-    std::vector<Arg>& args = args_;
-    args.clear();
+    ArgList args;
     std::string_view name;
     std::string calls, group;
     if (list.size() == 1) {
@@ -481,10 +548,9 @@ class RankTimeline {
   std::map<uint64_t, CounterTrack> kernels_, comm_bytes_;
   std::map<uint64_t, uint64_t> collectives_;  // by comm handle
   std::map<std::tuple<uint64_t, int64_t, int64_t>, uint64_t> messages_;
-  std::map<uint64_t, std::vector<PendingOp>> pending_;  // by the call_seq a completion names
+  PendingOps pending_;
   std::vector<PendingOp> group_ops_;
   std::unordered_map<uint32_t, Names> names_;  // node-based: PendingOp points into it
-  std::vector<Arg> args_;
   std::vector<uint64_t> flows_;
   std::vector<PendingOp*> one_;
   std::map<uint64_t, std::string> keys_;

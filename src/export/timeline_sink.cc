@@ -4,11 +4,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cinttypes>
 #include <cstring>
 #include <deque>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -56,8 +58,46 @@ namespace interned {
 constexpr uint32_t kCategories = 1, kEventNames = 2, kArgNames = 3, kArgStrings = 29;
 }  // namespace interned
 
-const std::vector<Arg> kNoArgs;
-const std::vector<uint64_t> kNoFlows;
+// Raw writes for the packets written per event: the caller reserves room for the whole packet
+// (a bound on its size) and writes through a pointer, without a bound check per field.
+namespace raw {
+constexpr uint64_t Tag(uint32_t field, uint32_t wire_type) {
+  return uint64_t{field} << 3 | wire_type;
+}
+inline uint8_t* Varint(uint8_t* w, uint64_t v) {
+  for (; v >= 0x80; v >>= 7) *w++ = static_cast<uint8_t>(v) | 0x80;
+  *w++ = static_cast<uint8_t>(v);
+  return w;
+}
+inline uint8_t* Field(uint8_t* w, uint32_t field, uint64_t v) {
+  return Varint(Varint(w, Tag(field, 0)), v);
+}
+inline uint8_t* Bytes(uint8_t* w, uint32_t field, std::string_view s) {
+  w = Varint(Varint(w, Tag(field, 2)), s.size());
+  std::memcpy(w, s.data(), s.size());
+  return w + s.size();
+}
+// A nested message: its tag and one byte for its length, which Close fills in (moving the body
+// when the length takes more bytes: kLengthSlack more at most).
+constexpr size_t kLengthSlack = 4;
+inline uint8_t* Open(uint8_t* w, uint32_t field, uint8_t** length_at) {
+  w = Varint(w, Tag(field, 2));
+  *length_at = w;
+  return w + 1;
+}
+inline uint8_t* Close(uint8_t* length_at, uint8_t* w) {
+  const size_t length = static_cast<size_t>(w - length_at - 1);
+  if (length < 0x80) {
+    *length_at = static_cast<uint8_t>(length);
+    return w;
+  }
+  uint8_t prefix[10];
+  const size_t n = static_cast<size_t>(Varint(prefix, length) - prefix);
+  std::memmove(length_at + n, length_at + 1, length);
+  std::memcpy(length_at, prefix, n);
+  return w + n - 1;
+}
+}  // namespace raw
 
 // One interning table of a sequence: strings to their ids (from 1), with the entries new since
 // the last packet waiting to go into that packet's InternedData.
@@ -68,52 +108,94 @@ class InternTable {
   uint64_t Id(std::string_view s) {
     // Callers pass the same few strings again and again from the same place: a small cache
     // keyed by where the string is, checked against its content (the place may be reused).
-    Recent& r = recent_[((reinterpret_cast<uintptr_t>(s.data()) >> 3) ^ s.size()) % kRecent];
-    if (r.data == s.data() && r.key && *r.key == s) return r.id;
+    Recent& r = recent_[Slot(s)];
+    uint64_t head = 0, tail = 0;
+    Words(s, &head, &tail);
+    if (r.key && r.data == s.data() && r.size == s.size() && r.head == head && r.tail == tail &&
+        (s.size() <= 16 || std::memcmp(r.key->data(), s.data(), s.size()) == 0))
+      return r.id;
     auto it = ids_.find(s);
     if (it == ids_.end()) {
       if (ids_.size() >= limit_) return 0;
       it = ids_.emplace(std::string(s), ids_.size() + 1).first;
       fresh_.emplace_back(it->second, it->first);
+      fresh_bytes_ += s.size() + 32;
     }
-    r = {s.data(), &it->first, it->second};
+    r = {s.data(), s.size(), head, tail, &it->first, it->second};
     return it->second;
   }
+  // The id of a string literal: known by its address alone, which no other string takes.
+  uint64_t IdOfLiteral(std::string_view s) {
+    Recent& r = recent_[Slot(s)];
+    if (r.data == s.data() && r.size == s.size()) return r.id;
+    const uint64_t id = Id(s);
+    r = {s.data(), s.size(), 0, 0, nullptr, id};  // not for Id: no key to check against
+    return id;
+  }
   bool has_fresh() const { return !fresh_.empty(); }
+  // At most what WriteFresh writes.
+  size_t fresh_bytes() const { return fresh_bytes_; }
   // Writes the entries added since the last call.
-  void WriteFresh(trace::WireEncoder& e) {
+  uint8_t* WriteFresh(uint8_t* w) {
     for (const auto& [id, s] : fresh_) {
-      const size_t m = e.BeginMessage(field_);
-      e.Varint(1, id);
-      e.Tag(2, 2);
-      e.RawVarint(s.size());
-      e.RawBytes(s.data(), s.size());
-      e.EndMessage(m);
+      uint8_t* length_at;
+      w = raw::Open(w, field_, &length_at);
+      w = raw::Field(w, 1, id);
+      w = raw::Bytes(w, 2, s);
+      w = raw::Close(length_at, w);
     }
     fresh_.clear();
+    fresh_bytes_ = 0;
+    return w;
   }
   void Clear() {
     ids_.clear();
     fresh_.clear();
+    fresh_bytes_ = 0;
     std::fill(std::begin(recent_), std::end(recent_), Recent{});
   }
 
  private:
+  static size_t Slot(std::string_view s) {
+    return ((reinterpret_cast<uintptr_t>(s.data()) + s.size()) * 0x9e3779b97f4a7c15) >>
+           (64 - kRecentBits);
+  }
+  // The first and last 8 bytes of `s`, or all of a shorter one: all of it up to 16 bytes (the
+  // common case: names, keys), for a comparison without a call.
+  static void Words(std::string_view s, uint64_t* head, uint64_t* tail) {
+    const char* p = s.data();
+    const size_t n = s.size();
+    if (n >= 8) {
+      std::memcpy(head, p, 8);
+      std::memcpy(tail, p + n - 8, 8);
+    } else if (n >= 4) {  // two 4-byte halves, overlapping when shorter than 8
+      uint32_t a, b;
+      std::memcpy(&a, p, 4);
+      std::memcpy(&b, p + n - 4, 4);
+      *head = uint64_t{a} << 32 | b;
+    } else if (n > 0) {
+      *head = uint64_t{static_cast<uint8_t>(p[0])} << 16 |
+              uint64_t{static_cast<uint8_t>(p[n / 2])} << 8 | static_cast<uint8_t>(p[n - 1]);
+    }
+  }
   struct Hash {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
   };
   struct Recent {
     const char* data = nullptr;
+    size_t size = 0;
+    uint64_t head = 0, tail = 0;       // Words() of the string when it was looked up
     const std::string* key = nullptr;  // in ids_
     uint64_t id = 0;
   };
-  static constexpr size_t kRecent = 64;
+  static constexpr size_t kRecentBits = 7, kRecent = size_t{1} << kRecentBits;
   uint32_t field_;
   size_t limit_;
   Recent recent_[kRecent];
   std::unordered_map<std::string, uint64_t, Hash, std::equal_to<>> ids_;
   std::vector<std::pair<uint64_t, std::string_view>> fresh_;
+  size_t fresh_bytes_ = 0;
 };
 
 // Writes buffers to a file on a thread of its own while the next ones are filled: the file
@@ -141,10 +223,11 @@ class BackgroundWriter {
     spare_.pop_back();
     return empty;
   }
-  // Waits until everything handed over is written.
-  void Drain() {
+  // Waits until everything handed over is written; false when a write failed.
+  bool Drain() {
     MutexLock lock(&mu_);
     while (!queued_.empty() || busy_) changed_.Wait(&mu_);
+    return !failed_;
   }
 
  private:
@@ -159,13 +242,30 @@ class BackgroundWriter {
       queued_.pop_front();
       busy_ = true;
       lock.Unlock();
-      std::fwrite(e->data(), 1, e->size(), out_);
+      const bool written = WriteAll(e->data(), e->size());
       e->Clear();
       lock.Lock();
+      failed_ |= !written;
       busy_ = false;
       spare_.push_back(std::move(e));
       changed_.SignalAll();
     }
+  }
+
+  // Straight to the file, after what the FILE holds: a buffer of a megabyte or more would
+  // otherwise be copied into the FILE's buffer, most of it, as the FILE's holds the remainder of
+  // the one before.
+  bool WriteAll(const uint8_t* data, size_t size) {
+    if (std::fflush(out_) != 0) return false;
+    const int fd = fileno(out_);
+    while (size > 0) {
+      const ssize_t n = ::write(fd, data, size);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return false;
+      data += n;
+      size -= static_cast<size_t>(n);
+    }
+    return true;
   }
 
   std::FILE* out_;
@@ -176,6 +276,7 @@ class BackgroundWriter {
   std::vector<std::unique_ptr<trace::WireEncoder>> spare_ GUARDED_BY(mu_);
   bool busy_ GUARDED_BY(mu_) = false;  // writing one taken off queued_
   bool stop_ GUARDED_BY(mu_) = false;
+  bool failed_ GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 
@@ -195,6 +296,7 @@ class PerfettoSink : public TimelineSink {
 
   void BeginSequence(uint32_t id, uint64_t default_track) override {
     FlushCounter();
+    FlushEnds();
     sequence_ = id;
     default_track_ = default_track;
     // What starts every later packet of the sequence: its id and flags.
@@ -238,14 +340,21 @@ class PerfettoSink : public TimelineSink {
   }
 
   bool CanRewind() const override { return rewindable_; }
+  // Where the output stands: what was handed to be written and what the encoder holds. Taken
+  // at each rank's start, so it does not wait for the writing thread.
   uint64_t Mark() override {
     FlushCounter();
-    Flush();
-    return bytes_;
+    FlushEnds();
+    return bytes_ + e_->size();
   }
   bool Rewind(uint64_t mark) override {
     if (!rewindable_ || mark > bytes_ + e_->size()) return false;
     pending_counter_ = false;
+    ends_.clear();
+    if (mark >= bytes_) {  // still in the encoder
+      e_->Commit(e_->data() + (mark - bytes_));
+      return true;
+    }
     e_->Clear();
     Drain();
     if (std::fflush(out_) != 0 || ftruncate(fileno(out_), static_cast<off_t>(mark)) != 0 ||
@@ -281,15 +390,20 @@ class PerfettoSink : public TimelineSink {
   }
 
   void Slice(const TrackInfo& t, uint64_t begin_ns, uint64_t end_ns, std::string_view category,
-             std::string_view name, const std::vector<Arg>& args,
-             const std::vector<uint64_t>& flows) override {
+             std::string_view name, std::span<const Arg> args,
+             std::span<const uint64_t> flows) override {
     Event(t, begin_ns, event::kSliceBegin, category, name, args, flows);
-    Event(t, end_ns, event::kSliceEnd, "", "", kNoArgs, kNoFlows);
+    // The end waits until the sequence's time reaches it (a later call may start before it, as
+    // a stream's slice starts before the call just written ends): timestamps then rarely go
+    // back, and stay short deltas on the sequence's clock.
+    ends_.push_back({end_ns, ends_order_++, t.uuid});
+    std::push_heap(ends_.begin(), ends_.end(), std::greater<>());
+    if (ends_.size() > kHeldEnds) WriteFirstEnd();
   }
 
   void Instant(const TrackInfo& t, uint64_t ts_ns, std::string_view category, std::string_view name,
-               const std::vector<Arg>& args) override {
-    Event(t, ts_ns, event::kInstant, category, name, args, kNoFlows);
+               std::span<const Arg> args) override {
+    Event(t, ts_ns, event::kInstant, category, name, args, {});
   }
 
   void Counter(const TrackInfo& t, uint64_t ts_ns, int64_t value) override {
@@ -303,9 +417,10 @@ class PerfettoSink : public TimelineSink {
 
   bool Finish() override {
     FlushCounter();
+    FlushEnds();
     Flush();
     Drain();
-    return !out_ || (std::fflush(out_) == 0 && !std::ferror(out_));
+    return !out_ || (std::fflush(out_) == 0 && !std::ferror(out_) && !write_failed_);
   }
 
   std::unique_ptr<TimelineSink> Part(std::function<void(std::string_view)> write) override {
@@ -325,105 +440,169 @@ class PerfettoSink : public TimelineSink {
   }
 
   // The packet's time: on the sequence's clock, as the difference from the sequence's previous
-  // time, when it is not earlier; else (a stream's slice starting before the completion just
-  // written) in full on the trace clock, which leaves the sequence's clock where it was.
-  void Timestamp(uint64_t ts) {
+  // time, when it is not earlier; else (a stream's slice starting before an event just written)
+  // in full on the trace clock, which leaves the sequence's clock where it was.
+  uint8_t* Timestamp(uint8_t* w, uint64_t ts) {
     if (ts >= last_ts_) {
-      e_->VarintAlways(packet::kTimestamp, ts - last_ts_);
+      w = raw::Field(w, packet::kTimestamp, ts - last_ts_);
       last_ts_ = ts;
-    } else {
-      e_->VarintAlways(packet::kTimestampClockId, packet::kBoottime);
-      e_->VarintAlways(packet::kTimestamp, ts);
+      return w;
     }
+    w = raw::Field(w, packet::kTimestampClockId, packet::kBoottime);
+    return raw::Field(w, packet::kTimestamp, ts);
   }
 
-  void TrackOf(uint64_t uuid) {
-    if (uuid != default_track_) e_->Varint(event::kTrackUuid, uuid);
+  uint8_t* TrackOf(uint8_t* w, uint64_t uuid) {
+    return uuid != default_track_ && uuid ? raw::Field(w, event::kTrackUuid, uuid) : w;
+  }
+
+  // Slice ends held for their time, at most kHeldEnds: the earliest first, those of one time in
+  // the order their slices were written.
+  struct HeldEnd {
+    uint64_t ts, order, track;
+    bool operator>(const HeldEnd& o) const { return ts != o.ts ? ts > o.ts : order > o.order; }
+  };
+  static constexpr size_t kHeldEnds = 256;
+
+  // What every packet but a sequence's first takes at most before its body: its tag, length,
+  // the sequence's prefix, a timestamp (on the trace clock) and the track event's tag and
+  // length.
+  static constexpr size_t kPacketBytes = 64;
+
+  void WriteFirstEnd() {
+    std::pop_heap(ends_.begin(), ends_.end(), std::greater<>());
+    const HeldEnd end = ends_.back();
+    ends_.pop_back();
+    uint8_t* packet_length;
+    uint8_t* w = BeginPacket(kPacketBytes + 16, &packet_length);
+    w = Timestamp(w, end.ts);
+    uint8_t* event_length;
+    w = raw::Open(w, packet::kTrackEvent, &event_length);
+    w = raw::Field(w, event::kType, event::kSliceEnd);
+    w = TrackOf(w, end.track);
+    w = raw::Close(event_length, w);
+    EndPacket(packet_length, w);
+  }
+  // The held ends up to `ts`, before a packet at `ts`.
+  void EndsUpTo(uint64_t ts) {
+    while (!ends_.empty() && ends_.front().ts <= ts) WriteFirstEnd();
+  }
+  void FlushEnds() {
+    while (!ends_.empty()) WriteFirstEnd();
   }
 
   // A counter value no event took along: a packet of its own.
   void FlushCounter() {
     if (!pending_counter_) return;
     pending_counter_ = false;
-    const size_t p = Begin();
-    Timestamp(counter_ts_);
-    const size_t m = e_->BeginMessage(packet::kTrackEvent);
-    e_->Varint(event::kType, event::kCounter);
-    TrackOf(counter_track_);
-    e_->VarintAlways(event::kCounterValue, static_cast<uint64_t>(counter_value_));
-    e_->EndMessage(m);
-    End(p);
+    EndsUpTo(counter_ts_);
+    uint8_t* packet_length;
+    uint8_t* w = BeginPacket(kPacketBytes + 32, &packet_length);
+    w = Timestamp(w, counter_ts_);
+    uint8_t* event_length;
+    w = raw::Open(w, packet::kTrackEvent, &event_length);
+    w = raw::Field(w, event::kType, event::kCounter);
+    w = TrackOf(w, counter_track_);
+    w = raw::Field(w, event::kCounterValue, static_cast<uint64_t>(counter_value_));
+    w = raw::Close(event_length, w);
+    EndPacket(packet_length, w);
   }
 
   void Event(const TrackInfo& t, uint64_t ts, uint64_t type, std::string_view category,
-             std::string_view name, const std::vector<Arg>& args,
-             const std::vector<uint64_t>& flows) {
+             std::string_view name, std::span<const Arg> args, std::span<const uint64_t> flows) {
     const bool with_counter = pending_counter_ && counter_ts_ == ts;
     if (!with_counter) FlushCounter();
     pending_counter_ = false;
+    EndsUpTo(ts);
     // Ids first: the strings new to the sequence go into this packet's InternedData.
-    const uint64_t category_id = Intern(categories_, category);
+    const uint64_t category_id = category.empty() || category.size() > kInternMaxBytes
+                                     ? 0
+                                     : categories_.IdOfLiteral(category);
     const uint64_t name_id = Intern(names_, name);
-    ids_.clear();
-    for (const Arg& a : args)
-      ids_.emplace_back(Intern(arg_names_, a.name), a.is_int ? 0 : Intern(arg_strings_, a.text));
-
-    const size_t p = Begin();
-    Timestamp(ts);
-    if (categories_.has_fresh() || names_.has_fresh() || arg_names_.has_fresh() ||
-        arg_strings_.has_fresh()) {
-      const size_t m = e_->BeginMessage(packet::kInternedData);
-      for (InternTable* table : {&categories_, &names_, &arg_names_, &arg_strings_})
-        table->WriteFresh(*e_);
-      e_->EndMessage(m);
+    size_t bound = kPacketBytes + 64 + category.size() + name.size() + flows.size() * 11;
+    ids_.resize(args.size());
+    for (size_t i = 0; i < args.size(); ++i) {
+      const Arg& a = args[i];
+      const uint64_t name_id =
+          a.name.empty() || a.name.size() > kInternMaxBytes ? 0 : arg_names_.IdOfLiteral(a.name);
+      ids_[i] = {name_id, a.is_int ? 0 : Intern(arg_strings_, a.text)};
+      bound += 48 + a.name.size() + a.text.size();
     }
-    const size_t m = e_->BeginMessage(packet::kTrackEvent);
-    e_->Varint(event::kType, type);
-    TrackOf(t.uuid);
+    size_t fresh = categories_.fresh_bytes() + names_.fresh_bytes() + arg_names_.fresh_bytes() +
+                   arg_strings_.fresh_bytes();
+    if (fresh) fresh += 16;  // InternedData's tag and length
+
+    uint8_t* packet_length;
+    uint8_t* w = BeginPacket(bound + fresh, &packet_length);
+    w = Timestamp(w, ts);
+    if (fresh) {
+      uint8_t* interned_length;
+      w = raw::Open(w, packet::kInternedData, &interned_length);
+      for (InternTable* table : {&categories_, &names_, &arg_names_, &arg_strings_})
+        w = table->WriteFresh(w);
+      w = raw::Close(interned_length, w);
+    }
+    uint8_t* event_length;
+    w = raw::Open(w, packet::kTrackEvent, &event_length);
+    w = raw::Field(w, event::kType, type);
+    w = TrackOf(w, t.uuid);
     if (category_id)
-      e_->Varint(event::kCategoryIids, category_id);
-    else
-      e_->Bytes(kCategoriesField, category);
+      w = raw::Field(w, event::kCategoryIids, category_id);
+    else if (!category.empty())
+      w = raw::Bytes(w, kCategoriesField, category);
     if (name_id)
-      e_->Varint(event::kNameIid, name_id);
-    else
-      e_->Bytes(kNameField, name);
+      w = raw::Field(w, event::kNameIid, name_id);
+    else if (!name.empty())
+      w = raw::Bytes(w, kNameField, name);
     for (size_t i = 0; i < args.size(); ++i) {
       const Arg& a = args[i];
       const auto [arg_name_id, text_id] = ids_[i];
-      const size_t am = e_->BeginMessage(event::kDebugAnnotations);
+      uint8_t* arg_length;
+      w = raw::Open(w, event::kDebugAnnotations, &arg_length);
       if (arg_name_id)
-        e_->Varint(event::kArgNameIid, arg_name_id);
+        w = raw::Field(w, event::kArgNameIid, arg_name_id);
+      else if (!a.name.empty())
+        w = raw::Bytes(w, kArgNameField, a.name);
+      if (a.is_int)
+        w = raw::Field(w, event::kArgInt, static_cast<uint64_t>(a.value));
+      else if (text_id)
+        w = raw::Field(w, event::kArgStringIid, text_id);
       else
-        e_->Bytes(kArgNameField, a.name);
-      if (a.is_int) {
-        e_->VarintAlways(event::kArgInt, static_cast<uint64_t>(a.value));
-      } else if (text_id) {
-        e_->Varint(event::kArgStringIid, text_id);
-      } else {
-        e_->Tag(event::kArgString, 2);  // an empty string is still a value
-        e_->RawVarint(a.text.size());
-        e_->RawBytes(a.text.data(), a.text.size());
-      }
-      e_->EndMessage(am);
+        w = raw::Bytes(w, event::kArgString, a.text);  // an empty string is still a value
+      w = raw::Close(arg_length, w);
     }
     for (uint64_t f : flows) {
-      e_->Tag(event::kFlowIds, 1);
-      e_->RawFixed64(f);
+      w = raw::Varint(w, raw::Tag(event::kFlowIds, 1));
+      std::memcpy(w, &f, 8);  // fixed64, little endian (x86-64 / aarch64)
+      w += 8;
     }
     if (with_counter) {
-      e_->VarintAlways(event::kExtraCounterTracks, counter_track_);
-      e_->VarintAlways(event::kExtraCounterValues, static_cast<uint64_t>(counter_value_));
+      w = raw::Field(w, event::kExtraCounterTracks, counter_track_);
+      w = raw::Field(w, event::kExtraCounterValues, static_cast<uint64_t>(counter_value_));
     }
-    e_->EndMessage(m);
-    End(p);
+    w = raw::Close(event_length, w);
+    EndPacket(packet_length, w);
   }
 
   // Inline forms, for strings too long to intern or a full table.
   static constexpr uint32_t kCategoriesField = 22, kNameField = 23, kArgNameField = 10;
 
-  // One TracePacket after the sequence's first: Trace.packet, the sequence id, and the flag that
-  // says it needs the sequence's state (its defaults, clock and interned strings).
+  // A TracePacket after the sequence's first, of `bound` bytes at most: Trace.packet, the
+  // sequence id, and the flag that says it needs the sequence's state (its defaults, clock and
+  // interned strings). Written through the pointer returned, then ended by EndPacket.
+  uint8_t* BeginPacket(size_t bound, uint8_t** length_at) {
+    if (sequence_ == 0) BeginSequence(1, 0);
+    uint8_t* w = raw::Open(e_->Room(bound + prefix_size_ + 2 * raw::kLengthSlack), packet::kPacket,
+                           length_at);
+    std::memcpy(w, prefix_, prefix_size_);
+    return w + prefix_size_;
+  }
+  void EndPacket(uint8_t* length_at, uint8_t* w) {
+    e_->Commit(raw::Close(length_at, w));
+    if (e_->size() >= (1u << 20)) Flush();
+  }
+
+  // The same as a WireEncoder (for the packets written once per sequence or track).
   size_t Begin() {
     if (sequence_ == 0) BeginSequence(1, 0);
     const size_t p = e_->BeginMessage(packet::kPacket);
@@ -452,7 +631,7 @@ class PerfettoSink : public TimelineSink {
   }
   // Everything handed to the background writer is in the file (the FILE's buffer).
   void Drain() {
-    if (writer_) writer_->Drain();
+    if (writer_ && !writer_->Drain()) write_failed_ = true;
   }
 
   std::FILE* out_;  // null: a part, whose bytes go to write_
@@ -460,6 +639,7 @@ class PerfettoSink : public TimelineSink {
   bool rewindable_ = false;
   std::unique_ptr<trace::WireEncoder> e_ = std::make_unique<trace::WireEncoder>();
   std::unique_ptr<BackgroundWriter> writer_;  // once there is a megabyte to write
+  bool write_failed_ = false;                 // by the writer
   uint64_t sequence_ = 0;                     // 0: none begun yet
   uint64_t default_track_ = 0;
   uint8_t prefix_[16] = {};
@@ -469,6 +649,8 @@ class PerfettoSink : public TimelineSink {
   bool pending_counter_ = false;
   uint64_t counter_track_ = 0, counter_ts_ = 0;
   int64_t counter_value_ = 0;
+  std::vector<HeldEnd> ends_;  // a heap, the earliest on top
+  uint64_t ends_order_ = 0;
   InternTable categories_{interned::kCategories, kInternLimit};
   InternTable names_{interned::kEventNames, kInternLimit};
   InternTable arg_names_{interned::kArgNames, kInternLimit};
@@ -498,8 +680,8 @@ class JsonSink : public TimelineSink {
   }
 
   void Slice(const TrackInfo& t, uint64_t begin_ns, uint64_t end_ns, std::string_view category,
-             std::string_view name, const std::vector<Arg>& args,
-             const std::vector<uint64_t>& flows) override {
+             std::string_view name, std::span<const Arg> args,
+             std::span<const uint64_t> flows) override {
     Item("{\"ph\":\"X\"" + Common(t, begin_ns, category, name) +
          ",\"dur\":" + Micros(end_ns - begin_ns) + Args(args) + "}");
     // Flows: each slice with a flow id is linked to the previous slice (in the file) with that id
@@ -522,7 +704,7 @@ class JsonSink : public TimelineSink {
   }
 
   void Instant(const TrackInfo& t, uint64_t ts_ns, std::string_view category, std::string_view name,
-               const std::vector<Arg>& args) override {
+               std::span<const Arg> args) override {
     const char* scope = t.kind == TrackKind::kProcess ? "p" : "t";
     Item("{\"ph\":\"i\",\"s\":\"" + std::string(scope) + "\"" + Common(t, ts_ns, category, name) +
          Args(args) + "}");
@@ -557,7 +739,7 @@ class JsonSink : public TimelineSink {
          ",\"cat\":\"flow\",\"name\":\"op\",\"id\":" + id + ",\"pid\":" + std::to_string(at.pid) +
          ",\"tid\":" + std::to_string(at.tid) + ",\"ts\":" + Micros(at.ts) + "}");
   }
-  static std::string Args(const std::vector<Arg>& args) {
+  static std::string Args(std::span<const Arg> args) {
     if (args.empty()) return "";
     std::string s = ",\"args\":{";
     for (size_t i = 0; i < args.size(); ++i) {

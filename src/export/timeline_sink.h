@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,16 +20,23 @@ namespace ddrr::timeline {
 
 enum class Format { kPerfetto, kJson };
 
-// A debug argument of a slice or instant: a string, or an integer when `is_int`. The views need
-// to stay valid only during the sink call they are passed to (sinks write at once).
+// A debug argument of a slice or instant: a string, or an integer when `is_int`. The name is a
+// string literal (sinks may know it by its address); the text needs to stay valid only during
+// the sink call it is passed to (sinks write at once).
 struct Arg {
   std::string_view name;
   std::string_view text;
   int64_t value = 0;
   bool is_int = false;
 };
-inline Arg IntArg(std::string_view name, int64_t v) { return {name, {}, v, true}; }
-inline Arg TextArg(std::string_view name, std::string_view v) { return {name, v}; }
+template <size_t N>
+Arg IntArg(const char (&name)[N], int64_t v) {
+  return {{name, N - 1}, {}, v, true};
+}
+template <size_t N>
+Arg TextArg(const char (&name)[N], std::string_view v) {
+  return {{name, N - 1}, v};
+}
 
 enum class TrackKind { kProcess, kThread, kNamed, kCounter };
 
@@ -70,12 +78,13 @@ class TimelineSink {
   }
   virtual void WriteRaw(std::string_view bytes) { (void)bytes; }
   virtual void Track(const TrackInfo& track) = 0;
-  // A slice [begin, end]; `flows` link it to the slices of other tracks with the same ids.
+  // A slice [begin, end]; `flows` link it to the slices of other tracks with the same ids. A
+  // category (here and for instants) is a string literal or another string of static storage.
   virtual void Slice(const TrackInfo& track, uint64_t begin_ns, uint64_t end_ns,
-                     std::string_view category, std::string_view name, const std::vector<Arg>& args,
-                     const std::vector<uint64_t>& flows) = 0;
+                     std::string_view category, std::string_view name, std::span<const Arg> args,
+                     std::span<const uint64_t> flows) = 0;
   virtual void Instant(const TrackInfo& track, uint64_t ts_ns, std::string_view category,
-                       std::string_view name, const std::vector<Arg>& args) = 0;
+                       std::string_view name, std::span<const Arg> args) = 0;
   // A counter's new value. Perfetto: a value at the same time as the slice or instant that
   // follows it is written with that event (its extra counter values), not as a packet of its own.
   virtual void Counter(const TrackInfo& track, uint64_t ts_ns, int64_t value) = 0;

@@ -513,11 +513,11 @@ class OneAfterAnother : public TimelineSink {
   void BeginSequence(uint32_t id, uint64_t track) override { to_.BeginSequence(id, track); }
   void Track(const TrackInfo& t) override { to_.Track(t); }
   void Slice(const TrackInfo& t, uint64_t b, uint64_t e, std::string_view c, std::string_view n,
-             const std::vector<Arg>& a, const std::vector<uint64_t>& f) override {
+             std::span<const Arg> a, std::span<const uint64_t> f) override {
     to_.Slice(t, b, e, c, n, a, f);
   }
   void Instant(const TrackInfo& t, uint64_t ts, std::string_view c, std::string_view n,
-               const std::vector<Arg>& a) override {
+               std::span<const Arg> a) override {
     to_.Instant(t, ts, c, n, a);
   }
   void Counter(const TrackInfo& t, uint64_t ts, int64_t v) override { to_.Counter(t, ts, v); }
@@ -647,6 +647,57 @@ TEST_F(TimelineTest, DeltaTimesAndCountersDecodeToTheJsonTimes) {
       (dir_ / "run.json").string(), &ok);
   ASSERT_TRUE(ok);
   EXPECT_EQ(std::multiset<std::string>(lines.begin(), lines.end()), from_proto);
+}
+
+TEST_F(TimelineTest, ALongCallLeavesLaterTimesAsDeltas) {
+  // A call on a second thread that lasts past every later event: its end is written last, and
+  // the events after its begin keep short deltas on the sequence's clock (only stream slices,
+  // which start before the completion written just before them, go back to the trace clock).
+  auto ranks = World(2, kComm, kKey);
+  for (uint32_t r = 0; r < 2; ++r) {
+    trace::CallInfo long_call;
+    long_call.duration_ns = 1000000000;
+    ranks[r].Call(long_call, /*thread=*/1, [&](trace::WireEncoder& e) {
+      trace::EncodeCudaSetDevice(e, static_cast<int>(r));
+    });
+    for (int step = 0; step < 4; ++step) {
+      ranks[r].Mark(step);
+      const uint64_t a = ranks[r].AllReduce(kComm, 1024);
+      ranks[r].Advance(5000);
+      ranks[r].Completion(a);
+    }
+  }
+  ASSERT_TRUE(WriteRun(ranks, (dir_ / "run").string()).ok());
+  Export(Format::kPerfetto, "run.perfetto-trace");
+  pb::Trace raw;
+  {
+    std::ifstream in((dir_ / "run.perfetto-trace").string(), std::ios::binary);
+    ASSERT_TRUE(raw.ParseFromIstream(&in));
+  }
+  std::map<uint32_t, std::vector<const pb::TracePacket*>> events;  // per sequence, in file order
+  for (const pb::TracePacket& p : raw.packet())
+    if (p.has_track_event()) events[p.trusted_packet_sequence_id()].push_back(&p);
+  for (uint32_t seq : {1u, 2u}) {
+    const std::vector<const pb::TracePacket*>& list = events[seq];
+    ASSERT_GT(list.size(), 20u);
+    int absolute = 0;
+    for (const pb::TracePacket* p : list) absolute += p->has_timestamp_clock_id();
+    EXPECT_LE(absolute, 4) << "sequence " << seq;  // at most one per stream slice
+    // The long call's end: the sequence's last event, the latest time.
+    EXPECT_EQ(list.back()->track_event().type(), pb::TrackEvent::TYPE_SLICE_END);
+    EXPECT_FALSE(list.back()->has_timestamp_clock_id());
+  }
+  // Resolved, its slice still spans the others.
+  const pb::Trace t = Export(Format::kPerfetto, "run.perfetto-trace");
+  const Decoded d = Decode(t);
+  uint64_t long_begin = 0, latest = 0;
+  for (const pb::TracePacket& p : t.packet()) {
+    if (!p.has_track_event() || PidOf(d, p.track_event().track_uuid()) != 1) continue;
+    if (p.track_event().name() == "cudaSetDevice") long_begin = p.timestamp();
+    latest = std::max<uint64_t>(latest, p.timestamp());
+  }
+  EXPECT_GT(long_begin, 0u);
+  EXPECT_EQ(latest, long_begin + 1000000000);
 }
 
 // The packets of each sequence, as written (raw bytes), in file order.

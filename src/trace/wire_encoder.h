@@ -51,6 +51,13 @@ class WireEncoder {
     if (n) std::memcpy(data_ + size_, p, n);
     size_ += n;
   }
+  // For a caller that encodes a bounded run of bytes itself: room for `n` more bytes at the
+  // pointer returned, then Commit with the end of what it wrote there.
+  uint8_t* Room(size_t n) {
+    Reserve(n);
+    return data_ + size_;
+  }
+  void Commit(const uint8_t* end) { size_ = static_cast<size_t>(end - data_); }
   void RawFixed32(uint32_t v) { RawBytes(&v, 4); }  // x86-64 / aarch64: little endian
   void RawFixed64(uint64_t v) { RawBytes(&v, 8); }
 
