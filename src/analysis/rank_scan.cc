@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "common/fnv1a.h"
+#include "common/hex.h"
 #include "spec/api_table.h"
 #include "trace/import_source.h"
 
@@ -33,16 +34,6 @@ bool IsCudaFn(uint32_t id) { return id >= 200 && id < 300; }
 
 uint32_t Saturate(uint64_t v) {
   return static_cast<uint32_t>(std::min<uint64_t>(v, std::numeric_limits<uint32_t>::max()));
-}
-
-std::string Hex(const std::string& bytes) {
-  static const char* d = "0123456789abcdef";
-  std::string s;
-  for (unsigned char c : bytes) {
-    s += d[c >> 4];
-    s += d[c & 15];
-  }
-  return s;
 }
 
 }  // namespace
@@ -85,7 +76,7 @@ std::map<int64_t, std::string> DeviceIds(const trace::Header& h) {
   std::map<int64_t, std::string> ids;
   for (const auto& d : h.devices()) {
     if (!d.uuid().empty())
-      ids[d.ordinal()] = "uuid " + Hex(d.uuid());
+      ids[d.ordinal()] = "uuid " + HexBytes(d.uuid());
     else if (!d.pci_bus_id().empty())
       ids[d.ordinal()] = "pci " + d.pci_bus_id();
   }

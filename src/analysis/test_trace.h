@@ -139,9 +139,7 @@ class RankTrace {
   uint64_t Call(trace::CallInfo c, uint32_t thread, Fn&& encode, uint64_t op_seq = 0) {
     if (!c.group_depth) c.group_depth = depth_;
     trace::WireEncoder e;
-    const size_t m = trace::BeginCallBody(e, c);
-    encode(e);
-    trace::EndCallBody(e, m);
+    trace::EncodeCallBody(e, c, encode);
     time_ += 1000;
     events_.push_back({++seq_, time_, thread, c.comm_key, op_seq, std::string(e.view())});
     return seq_;

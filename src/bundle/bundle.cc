@@ -12,6 +12,7 @@
 
 #include "analysis/check.h"
 #include "analysis/run_model.h"
+#include "common/hex.h"
 #include "export/timeline.h"
 #include "report/markdown_report.h"
 #include "trace/event_printer.h"
@@ -132,13 +133,7 @@ StatusOr<std::string> Sha256OfFile(const std::string& path) {
   if (failed) return Status::IoError("cannot read " + path);
   uint8_t digest[SHA256_DIGEST_SIZE];
   sha256_digest(&ctx, SHA256_DIGEST_SIZE, digest);
-  static const char* kHex = "0123456789abcdef";
-  std::string hex;
-  for (uint8_t b : digest) {
-    hex += kHex[b >> 4];
-    hex += kHex[b & 15];
-  }
-  return hex;
+  return HexBytes(std::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
 }
 
 StatusOr<BundleSummary> CreateBundle(const trace::Run& run, const BundleOptions& o) {

@@ -89,9 +89,7 @@ class RankWriter {
   template <typename Fn>
   StatusOr<uint64_t> Call(const trace::CallInfo& c, Fn&& encode) {
     scratch_.Clear();
-    const size_t m = trace::BeginCallBody(scratch_, c);
-    encode(scratch_);
-    trace::EndCallBody(scratch_, m);
+    trace::EncodeCallBody(scratch_, c, encode);
     return Append(c.comm_key, 0);
   }
   // An operation (collective or send/recv) on communicator `comm_key`: numbered after the
@@ -101,9 +99,7 @@ class RankWriter {
     trace::CallInfo c;
     c.comm_key = comm_key;
     scratch_.Clear();
-    const size_t m = trace::BeginCallBody(scratch_, c);
-    encode(scratch_);
-    trace::EndCallBody(scratch_, m);
+    trace::EncodeCallBody(scratch_, c, encode);
     return Append(comm_key, ++ops_[comm_key]);
   }
   StatusOr<uint64_t> Operation(uint64_t comm_key, const OpArgs& a) {

@@ -32,9 +32,7 @@ class Emitter {
   Status Call(const CallInfo& c, auto&& encode_fn, uint64_t mean_gap_ns, uint64_t op_seq = 0,
               uint64_t late_ns = 0) {
     e_.Clear();
-    const size_t m = BeginCallBody(e_, c);
-    encode_fn(e_);
-    EndCallBody(e_, m);
+    EncodeCallBody(e_, c, encode_fn);
     EventMeta meta;
     meta.comm_key = c.comm_key;
     meta.op_seq = op_seq;
@@ -50,9 +48,7 @@ class Emitter {
   Status LocalCall(auto&& encode_fn) {
     if (!synchronized_) return Call({}, encode_fn, 1000);
     e_.Clear();
-    const size_t m = BeginCallBody(e_, {});
-    encode_fn(e_);
-    EndCallBody(e_, m);
+    EncodeCallBody(e_, {}, encode_fn);
     time_ += 1 + rng_() % kRankJitterNs;
     ++seq_;
     ++count_;
