@@ -29,8 +29,6 @@ constexpr size_t kMaxPendingCompletions = 65536;
 constexpr int64_t kCudaErrorNotReady = 600;  // cudaStreamQuery / cudaEventQuery: "not yet"
 
 constexpr uint16_t Id(FunctionId f) { return static_cast<uint16_t>(f); }
-bool IsNcclFn(uint32_t id) { return id >= 1 && id < 100; }
-bool IsCudaFn(uint32_t id) { return id >= 200 && id < 300; }
 
 uint32_t Saturate(uint64_t v) {
   return static_cast<uint32_t>(std::min<uint64_t>(v, std::numeric_limits<uint32_t>::max()));
@@ -460,7 +458,7 @@ class Scanner {
   void OnOtherCall(const ApiCall& c, uint32_t thread, uint64_t seq, int64_t t) {
     const uint32_t id = static_cast<uint32_t>(trace::FunctionOfField(c.fn_case()));
     // Out-arguments are valid when the call succeeded (a non-blocking NCCL call: in progress).
-    const bool ok = IsNcclFn(id) ? NcclOk(c.result()) : c.result() == 0;
+    const bool ok = trace::IsNcclFunction(id) ? NcclOk(c.result()) : c.result() == 0;
     switch (c.fn_case()) {
       case ApiCall::kNcclCommInitRank: {
         const auto& a = c.nccl_comm_init_rank();
@@ -566,8 +564,9 @@ class Scanner {
       default:
         break;
     }
-    if (IsNcclFn(id) && !NcclOk(c.result())) AddNcclError(Summarize(c, s_.rank, seq, t), -1);
-    if (IsCudaFn(id) && c.result() != 0 && c.result() != kCudaErrorNotReady)
+    if (trace::IsNcclFunction(id) && !NcclOk(c.result()))
+      AddNcclError(Summarize(c, s_.rank, seq, t), -1);
+    if (trace::IsCudartFunction(id) && c.result() != 0 && c.result() != kCudaErrorNotReady)
       AddCudaError(Summarize(c, s_.rank, seq, t));
   }
 

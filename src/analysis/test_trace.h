@@ -14,6 +14,7 @@
 #include "analysis/run_model.h"
 #include "common/status.h"
 #include "spec/api_encode.h"
+#include "trace/format.h"
 #include "trace/record_encoders.h"
 #include "trace/trace_writer.h"
 
@@ -183,7 +184,7 @@ class RankTrace {
     }
     if (killed) return w->Abandon();
     trace::FooterInfo f;
-    f.end_reason = 1;  // END_EXIT
+    f.end_reason = trace::kEndExit;
     return w->Close(f);
   }
 

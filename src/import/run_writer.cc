@@ -9,6 +9,7 @@
 
 #include "common/mix.h"
 #include "spec/api_encode.h"
+#include "trace/format.h"
 
 namespace ddrr::import {
 
@@ -161,7 +162,7 @@ Status RankWriter::Note(std::string_view text) {
 Status RankWriter::Close(bool ended) {
   if (!ended) return w_->Abandon();
   trace::FooterInfo f;
-  f.end_reason = 4;  // END_CLOSED: the source ended here
+  f.end_reason = trace::kEndClosed;  // the source ended here
   f.end_time_ns = last_time_;
   return w_->Close(f);
 }

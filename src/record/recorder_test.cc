@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "record/test_util.h"
+#include "trace/format.h"
 #include "trace/test_util.h"
 
 namespace ddrr::record {
@@ -54,7 +55,7 @@ TEST(RecorderTest, RoundTripThroughCloseAndReader) {
   }
   ASSERT_TRUE(rec.AppendPayload(42, "payload bytes").ok());
   trace::FooterInfo f;
-  f.end_reason = 1;  // END_EXIT
+  f.end_reason = trace::kEndExit;
   ASSERT_TRUE(rec.Close(f).ok());
   EXPECT_TRUE(rec.Close(f).ok());                         // idempotent
   EXPECT_EQ(access(rec.spool_path().c_str(), F_OK), -1);  // spool removed

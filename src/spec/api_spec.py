@@ -166,6 +166,9 @@ class Function:
 
 # Default result type per library.
 LIBRARY_RESULT = {"nccl": "ncclResult_t", "cudart": "cudaError_t", "curand": "curandStatus_t"}
+# Each library's function ids lie in one range [first, end), so that readers tell a call's library
+# from its id alone (api_table.h: IsNcclFunction, ...).
+LIBRARY_IDS = {"nccl": (1, 100), "cudart": (200, 300), "curand": (300, 400)}
 
 
 # ---- NCCL 2.28.9: all 41 public host functions of nccl.h -------------------------------------
@@ -467,6 +470,8 @@ def validate():
         ids.add(f.id)
         names.add(f.name)
         assert 1 <= f.id < 19000, f.name
+        first, end = LIBRARY_IDS[f.library]
+        assert first <= f.id < end, f"{f.name}: id {f.id} outside {f.library}'s [{first}, {end})"
         assert f.replay in (ISSUE, CUSTOM, SKIP), f.name
         assert f.wrapper in (GENERATED, HOOKED, MANUAL), f.name
         assert f.app in (REAL, PEER, RECORDED, DEVICE, GROUP, QUERY), f.name

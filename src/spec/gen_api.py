@@ -11,7 +11,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from api_spec import FUNCTIONS, ENUMS  # noqa: E402
+from api_spec import FUNCTIONS, ENUMS, LIBRARY_IDS  # noqa: E402
 from gen_common import (API_CALL_FIELD_BASE, api_call_field, camel, generated_by,  # noqa: E402
                         snake, value_form, write_outputs)
 
@@ -133,6 +133,9 @@ def gen_encode_h():
 # ---- api_table ------------------------------------------------------------------------------
 def gen_table_h():
     ids = "\n".join(f"  k{camel(f.name)} = {f.id}," for f in FUNCTIONS)
+    library_tests = "\n".join(
+        f"inline constexpr bool Is{camel(lib)}Function(uint32_t id) {{ return id >= {first} && id < {end}; }}"
+        for lib, (first, end) in LIBRARY_IDS.items())
     return HEADER + f"""#pragma once
 
 #include <cstdint>
@@ -184,6 +187,8 @@ inline uint32_t ApiCallField(FunctionId id) {{
 inline FunctionId FunctionOfField(uint32_t field) {{
   return static_cast<FunctionId>(field - kApiCallFieldBase);
 }}
+// Which library a function id belongs to (each library's ids are one range, api_spec.py).
+{library_tests}
 
 }}  // namespace ddrr::trace
 """
