@@ -13,6 +13,7 @@
 
 #include "analysis/report.h"
 #include "analysis/test_trace.h"
+#include "trace/format.h"
 #include "trace/record_encoders.h"
 #include "trace/test_util.h"
 #include "trace/trace_reader.h"
@@ -154,7 +155,7 @@ TEST_F(BundleTest, RankCopyRedactsDropsPayloadsAndRebasesTheIndex) {
       }
     }
     trace::FooterInfo f;
-    f.end_reason = 1;
+    f.end_reason = trace::kEndExit;
     ASSERT_TRUE((*w)->Close(f).ok());
   }
   report::Pseudonyms names;

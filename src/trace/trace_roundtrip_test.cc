@@ -147,7 +147,7 @@ TEST(TraceRoundTripTest, EveryNonCallEventTypeWithSeqAndTime) {
     ASSERT_TRUE((*w)->AppendPayload(0xdeadbeefull, std::string(4096, 'p')).ok());
     ASSERT_TRUE((*w)->AppendPayload(0xdeadbeefull, std::string(4096, 'p')).ok());  // deduplicated
     FooterInfo f;
-    f.end_reason = 1;
+    f.end_reason = kEndExit;
     f.exit_status = 0;
     ASSERT_TRUE((*w)->Close(f).ok());
   }
