@@ -58,46 +58,11 @@ namespace interned {
 constexpr uint32_t kCategories = 1, kEventNames = 2, kArgNames = 3, kArgStrings = 29;
 }  // namespace interned
 
-// Raw writes for the packets written per event: the caller reserves room for the whole packet
-// (a bound on its size) and writes through a pointer, without a bound check per field.
-namespace raw {
-constexpr uint64_t Tag(uint32_t field, uint32_t wire_type) {
-  return uint64_t{field} << 3 | wire_type;
-}
-inline uint8_t* Varint(uint8_t* w, uint64_t v) {
-  for (; v >= 0x80; v >>= 7) *w++ = static_cast<uint8_t>(v) | 0x80;
-  *w++ = static_cast<uint8_t>(v);
-  return w;
-}
-inline uint8_t* Field(uint8_t* w, uint32_t field, uint64_t v) {
-  return Varint(Varint(w, Tag(field, 0)), v);
-}
-inline uint8_t* Bytes(uint8_t* w, uint32_t field, std::string_view s) {
-  w = Varint(Varint(w, Tag(field, 2)), s.size());
-  std::memcpy(w, s.data(), s.size());
-  return w + s.size();
-}
-// A nested message: its tag and one byte for its length, which Close fills in (moving the body
-// when the length takes more bytes: kLengthSlack more at most).
+// The packets written per event: room for the whole packet is reserved (a bound on its size),
+// then written through a pointer without a bound check per field.
+namespace raw = trace::wire;
+// What a nested message's length can take beyond its one reserved byte: bodies stay under 2^28.
 constexpr size_t kLengthSlack = 4;
-inline uint8_t* Open(uint8_t* w, uint32_t field, uint8_t** length_at) {
-  w = Varint(w, Tag(field, 2));
-  *length_at = w;
-  return w + 1;
-}
-inline uint8_t* Close(uint8_t* length_at, uint8_t* w) {
-  const size_t length = static_cast<size_t>(w - length_at - 1);
-  if (length < 0x80) {
-    *length_at = static_cast<uint8_t>(length);
-    return w;
-  }
-  uint8_t prefix[10];
-  const size_t n = static_cast<size_t>(Varint(prefix, length) - prefix);
-  std::memmove(length_at + n, length_at + 1, length);
-  std::memcpy(length_at, prefix, n);
-  return w + n - 1;
-}
-}  // namespace raw
 
 // One interning table of a sequence: strings to their ids (from 1), with the entries new since
 // the last packet waiting to go into that packet's InternedData.
@@ -592,8 +557,8 @@ class PerfettoSink : public TimelineSink {
   // interned strings). Written through the pointer returned, then ended by EndPacket.
   uint8_t* BeginPacket(size_t bound, uint8_t** length_at) {
     if (sequence_ == 0) BeginSequence(1, 0);
-    uint8_t* w = raw::Open(e_->Room(bound + prefix_size_ + 2 * raw::kLengthSlack), packet::kPacket,
-                           length_at);
+    uint8_t* w =
+        raw::Open(e_->Room(bound + prefix_size_ + 2 * kLengthSlack), packet::kPacket, length_at);
     std::memcpy(w, prefix_, prefix_size_);
     return w + prefix_size_;
   }

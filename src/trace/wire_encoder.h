@@ -25,6 +25,47 @@ struct NcclConfigValue {
   std::string_view text[kFields] = {};  // net_name (4), comm_name (7)
 };
 
+// Writes through a pointer, for a caller that has reserved room for a whole message
+// (WireEncoder::Room): each returns the end of what it wrote. WireEncoder writes through them.
+namespace wire {
+constexpr uint64_t Tag(uint32_t field, uint32_t wire_type) {
+  return uint64_t{field} << 3 | wire_type;
+}
+inline uint8_t* Varint(uint8_t* w, uint64_t v) {
+  for (; v >= 0x80; v >>= 7) *w++ = static_cast<uint8_t>(v) | 0x80;
+  *w++ = static_cast<uint8_t>(v);
+  return w;
+}
+inline uint8_t* Field(uint8_t* w, uint32_t field, uint64_t v) {
+  return Varint(Varint(w, Tag(field, 0)), v);
+}
+inline uint8_t* Bytes(uint8_t* w, uint32_t field, std::string_view s) {
+  w = Varint(Varint(w, Tag(field, 2)), s.size());
+  std::memcpy(w, s.data(), s.size());
+  return w + s.size();
+}
+// A nested message: its tag and one byte for its length, which Close fills in.
+inline uint8_t* Open(uint8_t* w, uint32_t field, uint8_t** length_at) {
+  w = Varint(w, Tag(field, 2));
+  *length_at = w;
+  return w + 1;
+}
+// The body from length_at + 1 to `end` gets its length; a length of more than one byte moves
+// the body up (9 bytes at most: the room must be there).
+inline uint8_t* Close(uint8_t* length_at, uint8_t* end) {
+  const size_t length = static_cast<size_t>(end - length_at - 1);
+  if (length < 0x80) {
+    *length_at = static_cast<uint8_t>(length);
+    return end;
+  }
+  uint8_t prefix[10];
+  const size_t n = static_cast<size_t>(Varint(prefix, length) - prefix);
+  std::memmove(length_at + n, length_at + 1, length);
+  std::memcpy(length_at, prefix, n);
+  return end + n - 1;
+}
+}  // namespace wire
+
 class WireEncoder {
  public:
   WireEncoder() = default;
@@ -40,11 +81,7 @@ class WireEncoder {
   // Raw helpers (no field tag).
   void RawVarint(uint64_t v) {
     Reserve(10);
-    while (v >= 0x80) {
-      data_[size_++] = static_cast<uint8_t>(v) | 0x80;
-      v >>= 7;
-    }
-    data_[size_++] = static_cast<uint8_t>(v);
+    Commit(wire::Varint(data_ + size_, v));
   }
   void RawBytes(const void* p, size_t n) {
     Reserve(n);
@@ -115,24 +152,8 @@ class WireEncoder {
     return size_;
   }
   void EndMessage(size_t body_start) {
-    const size_t len = size_ - body_start;
-    if (len < 0x80) {
-      data_[body_start - 1] = static_cast<uint8_t>(len);
-      return;
-    }
-    uint8_t prefix[10];
-    size_t n = 0;
-    for (uint64_t v = len;; v >>= 7) {
-      if (v < 0x80) {
-        prefix[n++] = static_cast<uint8_t>(v);
-        break;
-      }
-      prefix[n++] = static_cast<uint8_t>(v) | 0x80;
-    }
-    Reserve(n - 1);
-    std::memmove(data_ + body_start + n - 1, data_ + body_start, len);
-    std::memcpy(data_ + body_start - 1, prefix, n);
-    size_ += n - 1;
+    if (size_ - body_start >= 0x80) Reserve(9);  // room for a longer length
+    Commit(wire::Close(data_ + body_start - 1, data_ + size_));
   }
 
  private:
