@@ -30,7 +30,8 @@ struct CallSummary {
   int64_t peer = 0;
   int64_t result = 0;
   std::string result_name;
-  bool nccl = false;  // an NCCL function (results are ncclResult_t)
+  bool nccl = false;     // an NCCL function (results are ncclResult_t)
+  bool returned = true;  // false: the rank was inside it when last read (no result)
 
   // "ncclAllReduce count 1024 ncclFloat32 ncclSum" (root / peer when the function has one).
   std::string Describe() const;

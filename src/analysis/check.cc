@@ -54,6 +54,7 @@ StatusOr<CheckResult> CheckModel(RunModel& run, const CheckOptions& options) {
   data.Finish();
   stragglers.Finish();
   CheckFailures(ctx);
+  ChainWaits(ctx, result.findings);
   result.stats.spilled_bytes = run.store->bytes_written();
 
   if (options.comm_filter)

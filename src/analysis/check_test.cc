@@ -586,5 +586,129 @@ TEST_F(CheckTest, TruncatedRankFileStillChecked) {
   EXPECT_FALSE(run->ranks()[1].reader->problems().empty());
 }
 
+// Hangs read from `enter` events (ranks inside calls that never returned), as a killed job's
+// salvage leaves them: each rank died 5 s after its last event.
+class HangTest : public CheckTest {
+ protected:
+  static constexpr uint64_t kPair = 0x66d000;  // handle of a second communicator
+  static constexpr uint64_t kDiedAfterNs = 5'000'000'000;
+
+  void Killed(std::vector<RankTrace>& ranks) {
+    for (RankTrace& r : ranks) r.SetEnd(trace::kEndSalvaged, kDiedAfterNs);
+  }
+  static bool Says(const Finding& f, const std::string& text) {
+    if (f.message.find(text) != std::string::npos) return true;
+    for (const std::string& e : f.evidence)
+      if (e.find(text) != std::string::npos) return true;
+    return false;
+  }
+  static std::string Text(const std::vector<Finding>& fs) {
+    std::string s;
+    for (const Finding& f : fs) s += FindingText(f);
+    return s;
+  }
+};
+
+TEST_F(HangTest, WaitInsideOneCommunicatorBlamesWhoNeverCame) {
+  auto ranks = World(3);
+  for (auto& r : ranks) r.AllReduce(kComm, 64);
+  ranks[0].Enter(trace::FunctionId::kNcclAllReduce, kComm, 64);
+  ranks[1].Enter(trace::FunctionId::kNcclAllReduce, kComm, 64);
+  Killed(ranks);
+  const auto fs = Check(ranks);
+  ASSERT_FALSE(fs.empty()) << Text(fs);
+  const Finding& f = fs.front();
+  EXPECT_EQ(f.kind, FindingKind::kMissingParticipant);
+  EXPECT_EQ(f.ranks, std::vector<int64_t>({2}));
+  EXPECT_EQ(f.waiting, std::vector<int64_t>({0, 1}));
+  EXPECT_EQ(f.chain_depth, 0);
+  EXPECT_TRUE(Says(f, "rank 2 stopped first (likely culprit)")) << Text(fs);
+  // The waits end at each rank's last sign of life, not at its last event.
+  EXPECT_TRUE(Says(f, "was inside it for 5.0 s until killed")) << Text(fs);
+  EXPECT_TRUE(Says(f, "last seen in its own code for 5.0 s after its last event, until killed"))
+      << Text(fs);
+  // The waiting ranks quote the op they are inside, with no result.
+  const std::string text = FindingText(f);
+  EXPECT_NE(text.find("ncclAllReduce count 64 (inside, not returned); last op 2"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(FindingJson(f).find("\"returned\":false"), std::string::npos);
+}
+
+TEST_F(HangTest, ChainAcrossCommunicatorsBlamesItsEnd) {
+  // Ranks 1 and 3 share a second communicator. Rank 3 stops in its own code; rank 1 waits for
+  // it inside the pair's first op, so it never reaches the world's third op, where 0 and 2 wait.
+  auto ranks = World(4);
+  for (uint32_t r : {1u, 3u}) ranks[r].InitRank(kPair, kOther, 2, "pair", r == 1 ? 0 : 1);
+  for (int i = 0; i < 2; ++i)
+    for (auto& r : ranks) r.AllReduce(kComm, 64);
+  ranks[0].Enter(trace::FunctionId::kNcclAllReduce, kComm, 64);
+  ranks[2].Enter(trace::FunctionId::kNcclAllReduce, kComm, 64);
+  ranks[1].Enter(trace::FunctionId::kNcclAllReduce, kPair, 8);
+  Killed(ranks);
+  const auto fs = Check(ranks);
+  const auto hangs = Of(fs, FindingKind::kMissingParticipant);
+  ASSERT_EQ(hangs.size(), 2u) << Text(fs);
+  // The root cause first: the pair, where rank 3 never came.
+  EXPECT_EQ(hangs[0]->comm_key, kOther);
+  EXPECT_EQ(hangs[0]->ranks, std::vector<int64_t>({3}));
+  EXPECT_EQ(hangs[0]->chain_depth, 0);
+  // Then the world, where ranks 1 and 3 are behind: rank 1 is a victim of the chain.
+  EXPECT_EQ(hangs[1]->comm_key, kWorld);
+  EXPECT_EQ(hangs[1]->ranks, std::vector<int64_t>({3}));
+  EXPECT_EQ(hangs[1]->chain_depth, 1);
+  EXPECT_TRUE(Says(*hangs[1],
+                   "rank 1 is inside ncclAllReduce op 1 of communicator bbbb000000000002, "
+                   "waiting for rank 3; rank 3 is the likely culprit"))
+      << Text(fs);
+  EXPECT_TRUE(Says(*hangs[1], "rank 3 (end of the chain): last seen in its own code")) << Text(fs);
+  for (const RankCall& rc : hangs[1]->calls)
+    if (rc.rank == 1) EXPECT_EQ(rc.note, "waits elsewhere");
+}
+
+TEST_F(HangTest, WaitsRoundTwoCommunicatorsAreADeadlock) {
+  // Rank 0 waits inside A's first op for rank 1, which waits inside B's first op for rank 0.
+  std::vector<RankTrace> ranks = World(2);
+  for (uint32_t r = 0; r < 2; ++r) ranks[r].InitRank(kPair, kOther, 2, "b", static_cast<int>(r));
+  ranks[0].Enter(trace::FunctionId::kNcclAllReduce, kComm, 16);
+  ranks[1].Enter(trace::FunctionId::kNcclAllReduce, kPair, 16);
+  Killed(ranks);
+  const auto fs = Check(ranks);
+  const auto hangs = Of(fs, FindingKind::kMissingParticipant);
+  ASSERT_EQ(hangs.size(), 2u) << Text(fs);
+  for (const Finding* f : hangs) {
+    EXPECT_EQ(f->ranks, std::vector<int64_t>({0, 1})) << Text(fs);
+    EXPECT_TRUE(Says(*f, "deadlock: ")) << Text(fs);
+    EXPECT_TRUE(Says(*f, "(ranks 0,1 wait for each other)")) << Text(fs);
+  }
+}
+
+TEST_F(HangTest, SetupHangWhoseAbsentRankWaitsElsewhere) {
+  // Ranks 0 and 1 create a second world communicator. Rank 3 never comes: it waits inside an
+  // all-reduce of its pair communicator with rank 2, which is in its own code.
+  auto ranks = World(4);
+  for (uint32_t r : {2u, 3u}) ranks[r].InitRank(kPair, kOther, 2, "pair", r == 2 ? 0 : 1);
+  ranks[0].Enter(trace::FunctionId::kNcclCommInitRank, 0, 4);
+  ranks[1].Enter(trace::FunctionId::kNcclCommInitRank, 0, 4);
+  ranks[3].Enter(trace::FunctionId::kNcclAllReduce, kPair, 8);
+  Killed(ranks);
+  const auto fs = Check(ranks);
+  const auto setup = Of(fs, FindingKind::kHangInSetup);
+  ASSERT_EQ(setup.size(), 1u) << Text(fs);
+  EXPECT_EQ(setup[0]->waiting, std::vector<int64_t>({0, 1}));
+  EXPECT_EQ(setup[0]->ranks, std::vector<int64_t>({2}));
+  EXPECT_EQ(setup[0]->chain_depth, 1);
+  EXPECT_TRUE(Says(*setup[0],
+                   "ranks 0,1 were inside ncclCommInitRank (nranks 4) for 5.0 s "
+                   "until killed; ranks 2,3 never arrived; rank 3 is inside "
+                   "ncclAllReduce op 1 of communicator bbbb000000000002, waiting for "
+                   "rank 2; rank 2 is the likely culprit"))
+      << Text(fs);
+  // The pair's hang, its cause, comes first.
+  ASSERT_FALSE(fs.empty());
+  EXPECT_EQ(fs.front().kind, FindingKind::kMissingParticipant) << Text(fs);
+  EXPECT_EQ(fs.front().comm_key, kOther);
+}
+
 }  // namespace
 }  // namespace ddrr::analysis

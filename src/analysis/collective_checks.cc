@@ -5,6 +5,7 @@
 #include <tuple>
 
 #include "analysis/hang_checks.h"
+#include "spec/api_table.h"
 
 namespace ddrr::analysis {
 namespace {
@@ -85,6 +86,28 @@ Finding Mismatch(const Comm& c, const std::vector<Aligned>& ops) {
   return f;
 }
 
+// A member's side quoting the op it is inside (not returned: no result).
+RankCall InFlightSide(const Comm& c, const Member& m, std::string note) {
+  RankCall rc = SideOf(c, m, nullptr, std::move(note));
+  const MemberFacts& f = *m.facts;
+  const trace::FunctionInfo* info =
+      trace::FindFunction(static_cast<trace::FunctionId>(f.in_flight_fn));
+  rc.has_call = true;
+  rc.call.rank = m.rank;
+  rc.call.seq = f.in_flight_seq;
+  rc.call.time_ns = f.in_flight_since;
+  rc.call.comm_key = c.key;
+  rc.call.op_seq = f.last_op;
+  rc.call.fn = info ? info->name : "function#" + std::to_string(f.in_flight_fn);
+  rc.call.has_count = f.in_flight_count >= 0;
+  rc.call.count = rc.call.has_count ? static_cast<uint64_t>(f.in_flight_count) : 0;
+  rc.call.has_peer = f.in_flight_peer >= 0;
+  rc.call.peer = f.in_flight_peer;
+  rc.call.nccl = true;
+  rc.call.returned = false;
+  return rc;
+}
+
 // A member stopped early when it issued fewer collectives than the others (send/recv counts
 // may differ legitimately); the evidence quotes the last op each member reached.
 void CheckMissing(CheckContext& ctx, const Comm& c) {
@@ -133,21 +156,25 @@ void CheckMissing(CheckContext& ctx, const Comm& c) {
                (issued(members.front()) == full ? " reached op " : " stopped at op ") +
                std::to_string(last);
   }
-  f.message = reached + "; " + c.Who(culprits) + " stopped first (likely culprit" +
-              (culprits.size() > 1 ? "s" : "") + ")";
+  f.message = reached;
+  f.blame = c.Who(culprits) + " stopped first";  // ChainWaits concludes
   for (const auto& [n, members] : by_count)
     for (const Member* m : members) {
       const bool culprit = n != full;
       // Where it is: the waiting ones inside the op, the culprits wherever they were last seen.
       std::string where;
-      if (m->facts->in_flight_fn && !culprit)
-        where = m->scan->live ? "; waits inside it for " +
-                                    WaitedSince(ctx, *m->scan, m->facts->in_flight_since)
-                              : "; was inside it when its trace ends (" + m->scan->ended + ")";
-      else if (culprit)
+      if (m->facts->in_flight_fn && !culprit && !dropped[m]) {
+        f.waiting.push_back(m->rank);
+        const std::string waited = WaitedFor(ctx, *m->scan, m->facts->in_flight_since);
+        where = m->scan->live ? "; waits inside it " + waited
+                              : "; was inside it " + waited + " (" + m->scan->ended + ")";
+      } else if (culprit) {
         where = "; last seen " + LastSeen(ctx, *m->scan);
-      else if (!m->scan->ended.empty())
+      } else if (int64_t since = 0; !WaitPlace(*m->scan, &since).empty()) {
+        where = "; now " + WaitPlace(*m->scan) + " " + WaitedFor(ctx, *m->scan, since);
+      } else if (!m->scan->ended.empty()) {
         where = "; " + m->scan->ended;
+      }
       f.evidence.push_back(c.Label(*m) + " issued " + std::to_string(n) + " of " +
                            std::to_string(full) + " collectives" + where +
                            (m->facts->lost_ops ? "; " + std::to_string(m->facts->lost_ops) +
@@ -159,7 +186,11 @@ void CheckMissing(CheckContext& ctx, const Comm& c) {
                          std::to_string(c.size) + " members left no trace of this communicator");
   for (const Member& m : c.members) {
     const bool culprit = std::find(culprits.begin(), culprits.end(), &m) != culprits.end();
-    const OpRecord* last = m.facts->last_op ? &m.facts->last_record : nullptr;
+    if (m.facts->in_flight_fn && !dropped[&m]) {
+      f.calls.push_back(InFlightSide(c, m, culprit ? "stopped first" : ""));
+      continue;
+    }
+    const OpRecord* last = m.facts->last_record.seq ? &m.facts->last_record : nullptr;
     f.calls.push_back(SideOf(c, m, last, culprit ? "stopped first" : ""));
     if (culprit && !f.time_ns && last) f.time_ns = last->time_ns;
   }

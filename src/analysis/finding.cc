@@ -61,13 +61,15 @@ int64_t When(const Finding& f) {
 
 void SortFindings(std::vector<Finding>& findings) {
   auto key = [](const Finding& f) {
-    const int cls = KindClass(f.kind);
+    // A hang whose culprits wait inside another hang's op comes after that hang, its cause.
+    const int cls = f.chain_depth ? std::max(KindClass(f.kind), 2) : KindClass(f.kind);
     // Within a class the earliest is the likely cause of the others, whatever its kind (a
     // communicator built wrong first, the first rank to fail); warnings and information go by
     // kind.
     const int64_t when = cls < 5 ? When(f) : 0;
     const int64_t first_rank = f.ranks.empty() ? -1 : f.ranks.front();
-    return std::make_tuple(cls, when, static_cast<int>(f.kind), f.comm_key, f.op_seq, first_rank);
+    return std::make_tuple(cls, f.chain_depth, when, static_cast<int>(f.kind), f.comm_key, f.op_seq,
+                           first_rank);
   };
   std::stable_sort(findings.begin(), findings.end(),
                    [&](const Finding& a, const Finding& b) { return key(a) < key(b); });

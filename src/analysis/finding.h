@@ -72,6 +72,14 @@ struct Finding {
   std::string message;                // one line
   std::vector<std::string> evidence;  // the facts behind it, one line each
   int64_t time_ns = 0;                // Unix time of the first call involved; 0: unknown
+  // Hangs (hang-in-setup, missing-participant): the ranks inside the finding's call or op,
+  // waiting for the blamed ones, and what blames them ("rank 2 stopped first"). ChainWaits
+  // follows a blamed rank that itself waits inside another hang's op to the ranks at the end
+  // of the chain, and ends the message with the conclusion.
+  std::vector<int64_t> waiting;
+  std::string blame;
+  int64_t silent_peer = -1;  // unmatched-p2p: the rank that never posted its side
+  int chain_depth = 0;       // hangs between this one and its root cause (0: it is the root)
 };
 
 // Report order: kind class, then (failures) time, then kind, communicator, op, first rank.

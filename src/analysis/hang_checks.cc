@@ -17,47 +17,186 @@ std::string FnName(uint16_t fn) {
   return info ? std::string(info->name) : "function#" + std::to_string(fn);
 }
 
-// The end of the waits: now for a rank still running, else the run's last sign of life.
+int64_t LastEventUnixNs(const RankScan& scan) {
+  return scan.start_unix_ns + static_cast<int64_t>(scan.last_time_ns);
+}
+
+// The end of a rank's waits: now while it runs; else its own last sign of life when its footer
+// gives one, else the run's.
 int64_t WaitsEnd(const CheckContext& ctx, const RankScan& scan) {
   if (scan.live)
     return std::chrono::duration_cast<std::chrono::nanoseconds>(
                std::chrono::system_clock::now().time_since_epoch())
         .count();
+  if (scan.end_unix_ns) return std::max(scan.end_unix_ns, LastEventUnixNs(scan));
   int64_t last = 0;
-  for (const RankScan& s : ctx.scans)
-    last = std::max(last, s.start_unix_ns + static_cast<int64_t>(s.last_time_ns));
+  for (const RankScan& s : ctx.scans) last = std::max({last, s.end_unix_ns, LastEventUnixNs(s)});
   return last;
+}
+
+std::string CreationText(uint16_t fn, int64_t detail, uint64_t parent_key) {
+  return FnName(fn) + (parent_key ? " (color " + std::to_string(detail) + " of communicator " +
+                                        trace::EventPrinter::KeyHex(parent_key) + ")"
+                                  : " (nranks " + std::to_string(detail) + ")");
+}
+
+const RankScan* ScanOf(const CheckContext& ctx, int64_t rank) {
+  for (const RankScan& s : ctx.scans)
+    if (s.rank == rank) return &s;
+  return nullptr;
+}
+
+bool IsHang(const Finding& f) {
+  return (f.kind == FindingKind::kHangInSetup || f.kind == FindingKind::kMissingParticipant) &&
+         !f.blame.empty();
+}
+
+std::string CulpritWord(size_t n) { return n == 1 ? "the likely culprit" : "the likely culprits"; }
+
+// Who waits for whom: a rank inside a hang's op or call waits for the ranks that hang blames; a
+// rank inside a send or receive waits for its peer. Ranks with no edge wait for nobody: in their
+// own code, dead, ended, or inside a call whose peers the trace does not name.
+class WaitGraph {
+ public:
+  WaitGraph(const CheckContext& ctx, const std::vector<Finding>& findings) : ctx_(ctx) {
+    for (const Finding& f : findings)
+      if (IsHang(f))
+        for (int64_t r : f.waiting) waits_for_.emplace(r, f.ranks);  // a rank's first wait
+    for (const RankScan& s : ctx.scans) {
+      if (waits_for_.count(s.rank)) continue;
+      for (const MemberFacts& m : s.members) {
+        if (!m.in_flight_fn || m.in_flight_peer < 0) continue;
+        const Comm* c = ctx.model.Find(m.comm_key);
+        const Member* peer = c ? c->ByCommRank(m.in_flight_peer) : nullptr;
+        if (peer && peer->rank != s.rank) waits_for_[s.rank] = {peer->rank};
+        break;
+      }
+    }
+  }
+
+  // The ranks `rank` waits for; null: nobody.
+  const std::vector<int64_t>* WaitsFor(int64_t rank) const {
+    auto it = waits_for_.find(rank);
+    return it == waits_for_.end() ? nullptr : &it->second;
+  }
+
+  // "rank 5 is inside ncclAllReduce op 3 of communicator KEY, waiting for rank 9"
+  std::string Hop(int64_t rank) const {
+    const RankScan* s = ScanOf(ctx_, rank);
+    const std::string where = s ? WaitPlace(*s) : "";
+    return "rank " + std::to_string(rank) + " is " + (where.empty() ? "waiting" : where) +
+           ", waiting for " + RanksWord(*WaitsFor(rank));
+  }
+
+  struct Walk {
+    std::vector<int64_t> roots;  // ranks at the ends of the chains
+    std::vector<int64_t> cycle;  // ranks on a loop, when a chain comes back on itself
+    int depth = 0;               // waits passed through to the deepest root
+  };
+
+  // Follows every chain that starts at `ranks`.
+  Walk From(const std::vector<int64_t>& ranks) const {
+    Walk w;
+    std::vector<int64_t> path;
+    for (int64_t r : ranks) Follow(r, path, w);
+    SortUnique(w.roots);
+    SortUnique(w.cycle);
+    return w;
+  }
+
+ private:
+  void Follow(int64_t rank, std::vector<int64_t>& path, Walk& w) const {
+    if (const auto at = std::find(path.begin(), path.end(), rank); at != path.end()) {
+      w.cycle.insert(w.cycle.end(), at, path.end());  // everyone on the loop waits for another
+      return;
+    }
+    const std::vector<int64_t>* next = WaitsFor(rank);
+    if (!next) {
+      w.roots.push_back(rank);
+      w.depth = std::max(w.depth, static_cast<int>(path.size()));
+      return;
+    }
+    path.push_back(rank);
+    for (int64_t r : *next) Follow(r, path, w);
+    path.pop_back();
+  }
+
+  const CheckContext& ctx_;
+  std::map<int64_t, std::vector<int64_t>> waits_for_;
+};
+
+// A rank that stopped while its peers went on: not one that ended its program normally.
+bool Stopped(const CheckContext& ctx, int64_t rank) {
+  const RankScan* s = ScanOf(ctx, rank);
+  return s && (s->live || s->until != "until the end");
+}
+
+// An unmatched send/recv whose peer never posted its side because it stopped, or waits behind
+// a rank that did, is a consequence of that hang rather than a mismatch: said so, and ordered
+// after the hangs. Kept as a mismatch when the chain leads back to the rank that posted.
+void ExplainUnmatched(const CheckContext& ctx, const WaitGraph& graph, Finding& f) {
+  if (f.silent_peer < 0) return;
+  const WaitGraph::Walk walk = graph.From({f.silent_peer});
+  if (walk.roots.empty() || !walk.cycle.empty()) return;
+  for (int64_t r : walk.roots)
+    if (!Stopped(ctx, r) || std::find(f.ranks.begin(), f.ranks.end(), r) != f.ranks.end()) return;
+  f.chain_depth = walk.depth + 1;
+  if (graph.WaitsFor(f.silent_peer))
+    f.message += "; " + graph.Hop(f.silent_peer) + "; " + RanksWord(walk.roots) + " " +
+                 (walk.roots.size() > 1 ? "are " : "is ") + CulpritWord(walk.roots.size());
+  else
+    f.message +=
+        "; rank " + std::to_string(f.silent_peer) + " stopped before it (" + CulpritWord(1) + ")";
 }
 
 }  // namespace
 
 bool QuietWhenRead(const RankScan& scan) {
   constexpr int64_t kQuietNs = 1000000000;
-  const int64_t last = scan.start_unix_ns + static_cast<int64_t>(scan.last_time_ns);
-  return !scan.live || !scan.read_unix_ns || scan.read_unix_ns - last >= kQuietNs;
+  return !scan.live || !scan.read_unix_ns || scan.read_unix_ns - LastEventUnixNs(scan) >= kQuietNs;
 }
 
-std::string WaitedSince(const CheckContext& ctx, const RankScan& scan, int64_t since) {
-  return SecondsText(WaitsEnd(ctx, scan) - since);
+std::string WaitedFor(const CheckContext& ctx, const RankScan& scan, int64_t since) {
+  if (scan.live) return "for " + SecondsText(WaitsEnd(ctx, scan) - since);
+  if (!scan.end_unix_ns) return "when its trace ends";
+  return "for " + SecondsText(WaitsEnd(ctx, scan) - since) + " " + scan.until;
+}
+
+std::string WaitPlace(const RankScan& scan, int64_t* since) {
+  int64_t at = 0;
+  std::string where;
+  if (!scan.setup_waits.empty()) {
+    const RankScan::SetupWait& w = scan.setup_waits.front();
+    where = "inside " + CreationText(w.fn, w.detail, w.parent_key);
+    at = w.since;
+  } else {
+    for (const MemberFacts& m : scan.members)
+      if (m.in_flight_fn) {
+        where = "inside " + FnName(m.in_flight_fn) + " op " + std::to_string(m.last_op) +
+                " of communicator " + trace::EventPrinter::KeyHex(m.comm_key);
+        at = m.in_flight_since;
+        break;
+      }
+    if (where.empty() && !scan.blocked.empty()) {
+      where = "inside " + FnName(scan.blocked.front().fn);
+      at = scan.blocked.front().since;
+    }
+  }
+  if (since) *since = at;
+  return where;
 }
 
 std::string LastSeen(const CheckContext& ctx, const RankScan& scan) {
-  // A wait counts to now while the rank runs; a killed rank's trace ends inside it.
-  auto how_long = [&](int64_t since) {
-    return scan.live ? " for " + WaitedSince(ctx, scan, since) : " when its trace ends";
-  };
-  if (!scan.setup_waits.empty())
-    return "inside " + FnName(scan.setup_waits.front().fn) +
-           how_long(scan.setup_waits.front().since);
-  for (const MemberFacts& m : scan.members)
-    if (m.in_flight_fn)
-      return "inside " + FnName(m.in_flight_fn) + " op " + std::to_string(m.last_op) +
-             " of communicator " + trace::EventPrinter::KeyHex(m.comm_key) +
-             how_long(m.in_flight_since);
-  const int64_t last = scan.start_unix_ns + static_cast<int64_t>(scan.last_time_ns);
+  int64_t since = 0;
+  if (std::string where = WaitPlace(scan, &since); !where.empty())
+    return where + " " + WaitedFor(ctx, scan, since);
+  const int64_t last = LastEventUnixNs(scan);
   if (scan.live)
-    return "in its own code for " + WaitedSince(ctx, scan, last) +
+    return "in its own code for " + SecondsText(WaitsEnd(ctx, scan) - last) +
            " since its last event (still running)";
+  if (scan.end_unix_ns && scan.until == "until killed")
+    return "in its own code for " + SecondsText(WaitsEnd(ctx, scan) - last) +
+           " after its last event, " + scan.until;
   if (!scan.ended.empty()) return scan.ended;
   return "ended after its last event";
 }
@@ -91,49 +230,81 @@ void CheckSetupHangs(CheckContext& ctx) {
     // A job still starting: those not there yet may be on their way.
     bool settled = true;
     for (int64_t r : absent)
-      for (const RankScan& x : ctx.scans)
-        if (x.rank == r && !QuietWhenRead(x)) settled = false;
+      if (const RankScan* x = ScanOf(ctx, r); x && !QuietWhenRead(*x)) settled = false;
     if (!settled) continue;
 
     Finding f;
     f.kind = FindingKind::kHangInSetup;
     f.parent_key = parent_key;
     f.ranks = absent;
-    const std::string what =
-        FnName(fn) + (parent_key ? " (color " + std::to_string(detail) + " of communicator " +
-                                       trace::EventPrinter::KeyHex(parent_key) + ")"
-                                 : " (nranks " + std::to_string(detail) + ")");
+    f.waiting = inside;
+    const std::string what = CreationText(fn, detail, parent_key);
     int64_t first = 0;
+    const RankScan* first_in = ranks.front();
     for (const RankScan* s : ranks)
       for (const RankScan::SetupWait& w : s->setup_waits)
-        if (w.fn == fn && w.detail == detail && (!first || w.since < first)) first = w.since;
+        if (w.fn == fn && w.detail == detail && (!first || w.since < first)) {
+          first = w.since;
+          first_in = s;
+        }
     f.time_ns = first;
-    const RankScan& any = *ranks.front();
-    f.message = RanksWord(inside) +
-                (any.live ? " wait inside " + what + " for " + WaitedSince(ctx, any, first) + "; "
-                          : " were inside " + what + " when killed; ");
-    if (!absent.empty()) {
-      f.message += RanksWord(absent) + " never arrived (likely culprit" +
-                   (absent.size() > 1 ? "s" : "") + ")";
-    } else {
-      f.message += std::to_string(detail - static_cast<int64_t>(inside.size())) + " of " +
-                   std::to_string(detail) + " members never arrived (which ranks: not recorded)";
-    }
+    f.message = RanksWord(inside) + (first_in->live ? " wait inside " : " were inside ") + what +
+                " " + WaitedFor(ctx, *first_in, first);
+    f.blame = absent.empty() ? std::to_string(detail - static_cast<int64_t>(inside.size())) +
+                                   " of " + std::to_string(detail) +
+                                   " members never arrived (which ranks: not recorded)"
+                             : RanksWord(absent) + " never arrived";
     for (int64_t r : absent) {
-      const RankScan* s = nullptr;
-      for (const RankScan& x : ctx.scans)
-        if (x.rank == r) s = &x;
+      const RankScan* s = ScanOf(ctx, r);
       f.evidence.push_back("rank " + std::to_string(r) + ": " +
                            (s ? "last seen " + LastSeen(ctx, *s) : "left no rank file"));
     }
     for (const RankScan* s : ranks)
       for (const RankScan::SetupWait& w : s->setup_waits)
         if (w.fn == fn && w.detail == detail)
-          f.evidence.push_back("rank " + std::to_string(s->rank) + ": inside " + what +
-                               (s->live
-                                    ? " for " + WaitedSince(ctx, *s, w.since) + " (still running)"
-                                    : " when its trace ends (" + s->ended + ")"));
+          f.evidence.push_back("rank " + std::to_string(s->rank) + ": inside " + what + " " +
+                               WaitedFor(ctx, *s, w.since) +
+                               (s->live ? " (still running)" : " (" + s->ended + ")"));
     ctx.out.push_back(std::move(f));
+  }
+}
+
+void ChainWaits(const CheckContext& ctx, std::vector<Finding>& findings) {
+  const WaitGraph graph(ctx, findings);
+  for (Finding& f : findings) {
+    if (f.kind == FindingKind::kUnmatchedP2p) ExplainUnmatched(ctx, graph, f);
+    if (!IsHang(f)) continue;
+    std::string conclusion = f.blame;
+    std::vector<int64_t> chained;  // blamed ranks that themselves wait for others
+    for (int64_t b : f.ranks)
+      if (graph.WaitsFor(b)) chained.push_back(b);
+    if (f.ranks.empty()) {
+      // Nobody to blame by rank (the trace does not say which members never came).
+    } else if (chained.empty()) {
+      conclusion += f.ranks.size() > 1 ? " (likely culprits)" : " (likely culprit)";
+    } else {
+      const WaitGraph::Walk walk = graph.From(f.ranks);
+      std::string chain;
+      for (int64_t b : chained) chain += (chain.empty() ? "" : "; ") + graph.Hop(b);
+      for (int64_t b : chained) f.evidence.push_back("wait chain: " + graph.Hop(b));
+      if (!walk.cycle.empty()) {
+        conclusion +=
+            "; deadlock: " + chain + " (" + RanksWord(walk.cycle) + " wait for each other)";
+        f.ranks = walk.cycle;
+      } else {
+        f.chain_depth = walk.depth;
+        conclusion += "; " + chain + "; " + RanksWord(walk.roots) + " " +
+                      (walk.roots.size() > 1 ? "are " : "is ") + CulpritWord(walk.roots.size());
+        f.ranks = walk.roots;
+        for (int64_t r : walk.roots)
+          if (const RankScan* s = ScanOf(ctx, r))
+            f.evidence.push_back("rank " + std::to_string(r) + " (end of the chain): last seen " +
+                                 LastSeen(ctx, *s));
+      }
+      for (RankCall& rc : f.calls)
+        if (graph.WaitsFor(rc.rank) && !rc.note.empty()) rc.note = "waits elsewhere";
+    }
+    f.message += "; " + conclusion;
   }
 }
 

@@ -162,6 +162,7 @@ class Pairing {
         f.op_seq = first.rec.op_seq;
         f.time_ns = first.rec.time_ns;
         f.ranks = {first.member->rank};
+        f.silent_peer = peer->rank;
         f.message = me + "'s " + Ordinal(first.ordinal) + " " + fn + " " +
                     (send ? "to " : "from ") + them + " (" + Amount(first.rec) + ", op " +
                     std::to_string(first.rec.op_seq) + ") has no matching " +

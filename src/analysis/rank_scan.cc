@@ -69,6 +69,22 @@ std::string EndedText(const trace::RankFileReader& r) {
   }
 }
 
+// How a rank's life ended, as the end of a wait: "for 5.0 s until killed".
+std::string UntilText(const trace::RankFileReader& r) {
+  const trace::Footer* f = r.footer();
+  if (!f) return "";
+  switch (f->end_reason()) {
+    case trace::END_SALVAGED:
+      return "until killed";
+    case trace::END_SIGNAL:
+      return "until signal " + std::to_string(f->signal());
+    case trace::END_LIVE:
+      return "";
+    default:
+      return "until the end";
+  }
+}
+
 // Which physical device each ordinal of this process is, as far as the header tells.
 std::map<int64_t, std::string> DeviceIds(const trace::Header& h) {
   std::map<int64_t, std::string> ids;
@@ -148,7 +164,7 @@ class Scanner {
           OnDigest(ev.digest());
           break;
         case trace::Event::kEnter:
-          if (calls_in_flight_) OnEnter(ev.enter(), t);
+          if (calls_in_flight_) OnEnter(ev.enter(), pos.seq, t);
           break;
         default:
           break;
@@ -167,7 +183,10 @@ class Scanner {
     if (s_.live) s_.not_completed.clear();  // still running: its ops may yet complete
     if (struct stat st; s_.live && stat(reader_.name().c_str(), &st) == 0)  // written when read
       s_.read_unix_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+    if (s_.has_footer && reader_.footer()->end_time_ns())
+      s_.end_unix_ns = s_.start_unix_ns + static_cast<int64_t>(reader_.footer()->end_time_ns());
     s_.ended = EndedText(reader_);
+    s_.until = UntilText(reader_);
     s_.problems = reader_.problems().size();
     return Status::Ok();
   }
@@ -199,7 +218,7 @@ class Scanner {
   }
 
   // A call the rank had not returned from when it was last read.
-  void OnEnter(const trace::CallEnter& e, int64_t t) {
+  void OnEnter(const trace::CallEnter& e, uint64_t seq, int64_t t) {
     const auto* info = trace::FindFunction(static_cast<trace::FunctionId>(e.fn()));
     if (!info) return;
     if (info->category == "comm_create") {
@@ -213,10 +232,16 @@ class Scanner {
       return;
     }
     auto it = e.comm_handle() ? by_handle_.find(e.comm_handle()) : by_handle_.end();
-    if (it == by_handle_.end()) return;
+    if (it == by_handle_.end()) {
+      s_.blocked.push_back({static_cast<uint16_t>(e.fn()), t});
+      return;
+    }
     MemberFacts& m = s_.members[it->second];
     m.in_flight_fn = static_cast<uint16_t>(e.fn());
     m.in_flight_since = t;
+    m.in_flight_seq = seq;
+    if (info->category == "collective" && e.detail() > 0) m.in_flight_count = e.detail();
+    if (info->category == "p2p" && e.detail() > 0) m.in_flight_peer = e.detail() - 1;
     if (info->category == "collective") {
       ++m.collectives;
       ++m.last_op;

@@ -54,10 +54,13 @@ struct MemberFacts {
   OpRecord last_record;  // the op that reached it
   // A collective or send/recv the rank was inside when last read (live or killed): not
   // returned, so not recorded as a call; counted in `collectives` / `last_op` as issued.
-  uint16_t in_flight_fn = 0;    // trace::FunctionId; 0: none
-  int64_t in_flight_since = 0;  // unix ns
-  uint64_t splits_made = 0;     // ncclCommSplit calls with this as the parent
-  uint64_t shrinks_made = 0;    // ncclCommShrink calls with this as the parent
+  uint16_t in_flight_fn = 0;     // trace::FunctionId; 0: none
+  int64_t in_flight_since = 0;   // unix ns
+  uint64_t in_flight_seq = 0;    // the `enter` event's seq
+  int64_t in_flight_count = -1;  // a collective's element count, when the trace gives it
+  int64_t in_flight_peer = -1;   // a send/recv's peer (comm rank), when the trace gives it
+  uint64_t splits_made = 0;      // ncclCommSplit calls with this as the parent
+  uint64_t shrinks_made = 0;     // ncclCommShrink calls with this as the parent
 
   bool no_color() const { return split_color < 0; }
   int64_t device_used() const { return cu_device >= 0 ? cu_device : device; }
@@ -91,6 +94,17 @@ struct RankScan {
     int64_t since = 0;        // unix ns
   };
   std::vector<SetupWait> setup_waits;
+  // Any other call it was inside (ncclGroupEnd, a synchronisation, a synchronous copy), the first
+  // thread's first: what it waits for is not a communicator the trace can name.
+  struct Blocked {
+    uint16_t fn = 0;    // trace::FunctionId
+    int64_t since = 0;  // unix ns
+  };
+  std::vector<Blocked> blocked;
+  // The footer's end: when it exited, or, for a rank that died, its last sign of life (the
+  // recorder's sealing thread notes it while the rank lives). 0: no footer.
+  int64_t end_unix_ns = 0;
+  std::string until;  // how that end came, for waits: "until killed"; empty: no footer or live
   std::string ended;  // "killed or still running (no footer)", "salvaged from spool", ...
   uint64_t events = 0;
   uint64_t problems = 0;                 // damage the reader skipped

@@ -30,6 +30,7 @@ std::string CallJson(const RankCall& rc) {
     s += ",\"result\":" + std::to_string(c.result) +
          ",\"result_name\":" + EventPrinter::JsonString(c.result_name) +
          ",\"time_unix_ns\":" + std::to_string(c.time_ns);
+    if (!c.returned) s += ",\"returned\":false";
   }
   return s + "}";
 }
@@ -78,7 +79,8 @@ std::string FindingText(const Finding& f) {
     s += ": ";
     if (rc.has_call) {
       s += '#';
-      s += std::to_string(rc.call.seq) + " " + rc.call.Describe() + " = " + rc.call.result_name;
+      s += std::to_string(rc.call.seq) + " " + rc.call.Describe() +
+           (rc.call.returned ? " = " + rc.call.result_name : " (inside, not returned)");
     } else {
       s += "no call";
     }

@@ -14,6 +14,7 @@
 #include "analysis/run_model.h"
 #include "common/status.h"
 #include "spec/api_encode.h"
+#include "spec/api_table.h"
 #include "trace/format.h"
 #include "trace/record_encoders.h"
 #include "trace/trace_writer.h"
@@ -154,6 +155,19 @@ class RankTrace {
     c.duration_ns = duration_ns;
     return Call(c, 0, encode, ++ops_[comm]);
   }
+  // A call the rank was inside when read (the `enter` event a live snapshot or a salvage
+  // writes): `fn` on communicator handle `comm` (0: one being created), with its detail.
+  void Enter(trace::FunctionId fn, uint64_t comm, int64_t detail = 0) {
+    Body([&](trace::WireEncoder& e, uint64_t) {
+      trace::EncodeEnterBody(e, static_cast<uint32_t>(fn), comm, detail);
+    });
+  }
+  // How the rank file ends when not killed: its footer's reason and end time (ns after the last
+  // event; 0: none given), as salvage writes a dead rank's last sign of life.
+  void SetEnd(int32_t end_reason, uint64_t after_last_ns) {
+    end_reason_ = end_reason;
+    end_after_ns_ = after_last_ns;
+  }
   void Mark(int64_t step) {
     Body([&](trace::WireEncoder& e, uint64_t) { trace::EncodeMarkBody(e, "step", step); });
   }
@@ -184,7 +198,8 @@ class RankTrace {
     }
     if (killed) return w->Abandon();
     trace::FooterInfo f;
-    f.end_reason = trace::kEndExit;
+    f.end_reason = end_reason_;
+    if (end_after_ns_) f.end_time_ns = (events_.empty() ? 0 : events_.back().time) + end_after_ns_;
     return w->Close(f);
   }
 
@@ -211,6 +226,8 @@ class RankTrace {
   bool digests_ = false;
   trace::WriterOptions writer_;
   uint64_t seq_ = 0, time_ = 1000;
+  int32_t end_reason_ = trace::kEndExit;
+  uint64_t end_after_ns_ = 0;
   uint32_t depth_ = 0;
   std::map<uint64_t, uint64_t> ops_, keys_;  // by comm handle
   std::vector<Ev> events_;

@@ -40,6 +40,10 @@
   X(SpoolMb, "DDRR_SPOOL_MB", kInt, "64", 1, 65536, "a size in MiB", "recorder",                   \
     "size of each rank's write-ahead log in MiB; when it is full, events are dropped and "         \
     "counted, never waited for")                                                                   \
+  X(SealIdleMs, "DDRR_SEAL_IDLE_MS", kInt, "50", 1, 60000, "a time in ms", "recorder",             \
+    "the longest a recorded event waits in the spool before the rank file has it, busy or idle "   \
+    "(readers that cannot see the spool, on another host, see the job this current); also how "    \
+    "often a rank's last sign of life is noted")                                                   \
   X(Disable, "DDRR_DISABLE", kFlag, "0", 0, 0, "", "recorder",                                     \
     "`1` turns recording off (pure pass-through)")                                                 \
   X(Completions, "DDRR_COMPLETIONS", kFlag, "1", 0, 0, "", "recorder",                             \

@@ -155,12 +155,15 @@ void Start() {
   }
   SetCapture(*capture);
   StatusOr<int64_t> spool_mib = param::CheckedInt(param::kSpoolMb);
-  if (!spool_mib.ok()) {
-    DDRR_WARN("%s; recording disabled, the job runs on unrecorded",
-              spool_mib.status().message().c_str());
-    return;
+  StatusOr<int64_t> seal_ms = param::CheckedInt(param::kSealIdleMs);
+  for (const Status& st : {spool_mib.status(), seal_ms.status()}) {
+    if (!st.ok()) {
+      DDRR_WARN("%s; recording disabled, the job runs on unrecorded", st.message().c_str());
+      return;
+    }
   }
   config.wal_bytes = static_cast<size_t>(*spool_mib) << 20;
+  config.seal_interval_ms = static_cast<uint32_t>(*seal_ms);
   config.header = MakeHeader();
   config.header.capture.level = static_cast<int32_t>(capture->level);
   if (capture->has_step_window) {

@@ -237,14 +237,17 @@ class RecorderImpl final : public Recorder {
     const std::string text = "spool full: " + std::to_string(dropped - noted_drops_) +
                              " events dropped (raise DDRR_SPOOL_MB)";
     trace::EncodeNoteBody(e, text, dropped);
-    const auto now = std::chrono::steady_clock::now().time_since_epoch();
-    const uint64_t mono = std::chrono::duration_cast<std::chrono::nanoseconds>(now).count();
-    const uint64_t t =
-        mono > config_.header.start_mono_ns ? mono - config_.header.start_mono_ns : 0;
-    if (Append(0, t, {reinterpret_cast<const char*>(e.data()), e.size()}, {})) {
+    if (Append(0, SinceStart(), {reinterpret_cast<const char*>(e.data()), e.size()}, {})) {
       DDRR_INFO(log::kRecord, "rank %u: %s", config_.header.rank, text.c_str());
       noted_drops_ = dropped;
     }
+  }
+
+  // Now, on the clock event times use (ns since the header's start_mono_ns).
+  uint64_t SinceStart() const {
+    const auto now = std::chrono::steady_clock::now().time_since_epoch();
+    const uint64_t mono = std::chrono::duration_cast<std::chrono::nanoseconds>(now).count();
+    return mono > config_.header.start_mono_ns ? mono - config_.header.start_mono_ns : 0;
   }
 
   void SealLoop() {
@@ -257,6 +260,7 @@ class RecorderImpl final : public Recorder {
         MutexLock g(&seal_mu_);
         if (closed_ || !status_.ok()) return;
         kicked_.store(false, std::memory_order_relaxed);
+        spool_->header().alive_ns.store(SinceStart(), std::memory_order_relaxed);
         const uint64_t head = spool_->header().head.load(std::memory_order_acquire);
         const auto now = std::chrono::steady_clock::now();
         // Seal when the interval is up, or when the records waiting on an open frame hold a

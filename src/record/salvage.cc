@@ -229,7 +229,10 @@ Status Rebuild(const std::string& trace_path, const Spool& spool, const std::str
     footer.end_reason = trace::kEndSignal;  // the handler noted it before the process died
     footer.signal = sig;
   }
-  footer.end_time_ns = last_time;
+  // A rank that died went on living after its last event: its sealing thread's last look says
+  // until when (waits inside a call that never returned end there, not at the call's start).
+  footer.end_time_ns =
+      live ? last_time : std::max(last_time, h.alive_ns.load(std::memory_order_relaxed));
   footer.dropped_events = h.dropped.load(std::memory_order_relaxed);
   Status st = writer->Close(footer);
   if (!st.ok()) return fail(st);

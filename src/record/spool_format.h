@@ -37,7 +37,7 @@ struct InFlightSlot {
   std::atomic<uint32_t> fn;  // trace::FunctionId of the call in progress; 0: none
   uint32_t reserved;
   std::atomic<uint64_t> comm_handle;  // the communicator it acts on (0: none, or being created)
-  std::atomic<uint64_t> detail;       // creation: nranks; ncclCommSplit: color (trace CallEnter)
+  std::atomic<uint64_t> detail;       // as trace CallEnter.detail (nranks, color, count, peer+1)
   std::atomic<uint64_t> since_ns;     // when it was entered, since the header's start_mono_ns
 };
 inline constexpr size_t kInFlightSlots = 64;
@@ -64,6 +64,10 @@ struct SpoolHeader {
   alignas(64) std::atomic<uint64_t> tail;  // records before it are sealed in the .ddrr
   std::atomic<uint64_t> sealed_seq;        // last event seq written to the .ddrr (0: none)
   std::atomic<uint64_t> sealed_events;     // events written to the .ddrr
+  // The sealing thread's last look (ns since the header's start_mono_ns): the rank's last sign
+  // of life, so a killed rank's waits end where it died rather than at its last event. 0: never
+  // (spools written before this field).
+  std::atomic<uint64_t> alive_ns;
 
   // Set (async-signal-safely) by the fatal-signal handler; salvage reports it in the footer.
   // Spools written before this field existed read 0 here (the header is zero padded).
@@ -80,6 +84,7 @@ static_assert(sizeof(SpoolHeader) <= kSpoolHeaderSize);
 static_assert(offsetof(SpoolHeader, ring_capacity) == 48 && offsetof(SpoolHeader, head) == 64 &&
               offsetof(SpoolHeader, dropped) == 80 && offsetof(SpoolHeader, tail) == 128 &&
               offsetof(SpoolHeader, sealed_events) == 144 &&
+              offsetof(SpoolHeader, alive_ns) == 152 &&
               offsetof(SpoolHeader, fatal_signal) == 192 &&
               offsetof(SpoolHeader, assigned_rank_plus1) == 196 &&
               offsetof(SpoolHeader, assigned_world_size) == 200);  // docs/FORMAT.md "Spool"

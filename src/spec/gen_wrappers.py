@@ -146,12 +146,17 @@ def in_flight_comm(f):
 
 
 def in_flight_detail(f):
-    """What tells a communicator being created apart: its size, or a split's color."""
+    """What a reader shows of a call in progress: a communicator being created, its size or a
+    split's color; a collective, its element count; a send/recv, its peer + 1 (0: unknown), the
+    rank it waits for."""
     names = [a.name for a in f.c_args]
-    if f.category == "comm_create":
-        for n in ("nranks", "color", "ndev"):
-            if n in names:
-                return f"static_cast<int64_t>({n})"
+    if f.category == "p2p" and "peer" in names:
+        return "static_cast<int64_t>(peer) + 1"
+    wanted = {"comm_create": ("nranks", "color", "ndev"),
+              "collective": ("count", "sendcount", "recvcount")}.get(f.category, ())
+    for n in wanted:
+        if n in names:
+            return f"static_cast<int64_t>({n})"
     return "0"
 
 

@@ -7,9 +7,10 @@ case_name=$1 ddrr=$2 samples=$3
 source "$(dirname "$0")/../lib.sh"
 export DDRR_EMU_TIMEOUT=300  # emu would end the hang itself: here only a kill does
 job_pid=
+seed=$$  # ends every rank's command line: finds this case's ranks, and only them
 cleanup() {
   [ -n "$job_pid" ] && kill -9 "$job_pid" 2>/dev/null
-  pkill -9 -f -- "--seed 4410$" 2>/dev/null
+  pkill -9 -f -- "--seed $seed$" 2>/dev/null
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -20,7 +21,7 @@ has() { grep -qF -- "$1" "$work/out" || fail "no '$1' in: $(head -c 2000 "$work/
 prog=("$samples/sgd_allreduce" --steps 20 --log-every 0)
 start() {
   local n=$1; shift
-  "$ddrr" record -o "$work/run" -- "$ddrr" run --host -n "$n" -- "${prog[@]}" --seed 4410 "$@" \
+  "$ddrr" record -o "$work/run" -- "$ddrr" run --host -n "$n" -- "${prog[@]}" "$@" --seed "$seed" \
     >"$work/job" 2>&1 &
   job_pid=$!
   for _ in $(seq 100); do grep -q "stalling before" "$work/job" && break; sleep 0.1; done
@@ -36,7 +37,7 @@ kill_job() {  # SIGKILL of ddrr record: no rank may outlive it by more than 3 s
   kill -9 "$job_pid"
   wait "$job_pid" 2>/dev/null
   job_pid=
-  for _ in $(seq 30); do pgrep -f -- "--seed 4410$" >/dev/null || return 0; sleep 0.1; done
+  for _ in $(seq 30); do pgrep -f -- "--seed $seed$" >/dev/null || return 0; sleep 0.1; done
   fail "ranks still alive 3 s after ddrr record was killed"
 }
 
@@ -53,8 +54,11 @@ case $case_name in
     has "ended     no: still running (pid"
     kill_job
     check
-    has "rank 2 stopped first"
-    has "was inside it when its trace ends" ;;
+    has "rank 2 stopped first (likely culprit)"
+    has "rank 2 issued 4 of 5 collectives; last seen in its own code for"
+    has "after its last event, until killed"
+    has "; was inside it for"
+    has "ncclAllReduce count 257 (inside, not returned); last op 5" ;;
   init_stall)
     # Rank 3 never reaches ncclCommInitRank; the others wait inside it.
     start 4 --fault init-stall
@@ -64,7 +68,8 @@ case $case_name in
     has "rank 3 never arrived"
     kill_job
     check
-    has "ranks 0,1,2 were inside ncclCommInitRank (nranks 4) when killed; rank 3 never arrived" ;;
+    has "ranks 0,1,2 were inside ncclCommInitRank (nranks 4) for"
+    has "until killed; rank 3 never arrived (likely culprit)" ;;
   pipeline_stall | split_stall)
     # The tour: rank 2 stalls before its send/recv pipeline (operation 18), or rank 3 before
     # the first collective on the even/odd split (operation 20).
@@ -76,12 +81,22 @@ case $case_name in
       start 4 --fault stall --fault-rank 3 --fault-step 20
       culprit=3
     fi
+    # Rank 3 (pipeline) or rank 1 (split) waits inside its op for the culprit: the chain is
+    # followed to it, and every finding names it.
     check
-    has "rank $culprit"
+    has "rank $culprit is the likely culprit"
     has "last seen in its own code for"
+    if [ "$case_name" = pipeline_stall ]; then
+      has "wait chain: rank 3 is inside ncclRecv op"
+      has "rank 2 stopped before it (the likely culprit)"
+    else
+      has "wait chain: rank 1 is inside ncclAllReduce op 1 of communicator"
+    fi
     kill_job
     check
-    has "rank $culprit" ;;
+    has "rank $culprit is the likely culprit"
+    has "(end of the chain): last seen in its own code for"
+    has "until killed" ;;
   watch)
     # ddrr watch beside the job: the diagnosis within --stall + --interval of its first look,
     # and it ends (exit 1: a hang was seen) once the job is killed.
@@ -103,7 +118,7 @@ case $case_name in
     # Readers beside a rank that writes all the time: never a crash, never damage that is not
     # there.
     "$ddrr" record -o "$work/run" -- "$ddrr" run --host -n 2 -- "$samples/sgd_allreduce" \
-      --steps 100000000 --size 2048 --log-every 0 --seed 4410 >"$work/job" 2>&1 &
+      --steps 100000000 --size 2048 --log-every 0 --seed "$seed" >"$work/job" 2>&1 &
     job_pid=$!
     for _ in $(seq 100); do [ -e "$work/run/rank-1.spool" ] && break; sleep 0.1; done
     sleep 0.5

@@ -144,6 +144,27 @@ PY
       "$samples/sgd_allreduce" --steps 3 >"$work/out" 2>&1 || fail "job failed: exit $?"
     grep -q "DDRR_SPOOL_MB=lots is not a size" "$work/out" || fail "no warning"
     grep -q "final loss" "$work/out" || fail "job did not finish" ;;
+  seal_idle_bad_value)
+    LD_PRELOAD="$lib" DDRR_OUT="$work/run" DDRR_SEAL_IDLE_MS=0 "$ddrr" run --host -n 2 -- \
+      "$samples/sgd_allreduce" --steps 3 >"$work/out" 2>&1 || fail "job failed: exit $?"
+    grep -q "DDRR_SEAL_IDLE_MS=0" "$work/out" || fail "no warning: $(head -3 "$work/out")"
+    grep -q "final loss" "$work/out" || fail "job did not finish" ;;
+  rank_file_current)
+    # The sealer writes what the spool holds into the rank file within DDRR_SEAL_IDLE_MS: the
+    # rank files alone (no spool, as a reader on another host may see them) hold every event of
+    # a rank that has gone quiet.
+    trap 'pkill -9 -f -- "--seed 7130009$"; rm -rf "$work"' EXIT
+    DDRR_SEAL_IDLE_MS=200 "$ddrr" record -o "$work/run" -- "$ddrr" run --host -n 3 -- \
+      "$samples/sgd_allreduce" --steps 20 --log-every 0 --fault stall --fault-rank 2 \
+      --fault-step 3 --seed 7130009 >"$work/out" 2>&1 &
+    for _ in $(seq 100); do grep -q "stalling before" "$work/out" && break; sleep 0.1; done
+    grep -q "stalling before" "$work/out" || fail "the fault did not fire: $(tail -3 "$work/out")"
+    sleep 1
+    mkdir "$work/copy" && cp "$work/run"/rank-*.ddrr "$work/copy/"
+    live=$("$ddrr" dump "$work/run" --rank 2 2>/dev/null | grep -c '^\[2\] #')
+    copied=$("$ddrr" dump "$work/copy" --rank 2 2>/dev/null | grep -c '^\[2\] #')
+    [ "$live" -gt 10 ] && [ "$copied" -eq "$live" ] ||
+      fail "the rank file holds $copied of the $live events recorded" ;;
   killed_rank_salvaged)
     ( "$ddrr" record -o "$work/run" -- "$ddrr" run --host -n 3 -- "$samples/sgd_allreduce" \
         --steps 1000000 --log-every 1000 --seed 7130002 >"$work/out" 2>&1; echo $? >"$work/rc" ) &
