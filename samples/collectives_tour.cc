@@ -39,7 +39,7 @@ SampleSpec MakeSpec() {
           "                    numbered in the fault note printed to stderr)",
       .faults = {FaultKind::kSkipCollective, FaultKind::kWrongCount, FaultKind::kWrongRoot,
                  FaultKind::kWrongDtype, FaultKind::kUnmatchedSend, FaultKind::kSameDevice,
-                 FaultKind::kAbort, FaultKind::kNan, FaultKind::kStall},
+                 FaultKind::kAbort, FaultKind::kNan, FaultKind::kStall, FaultKind::kCrossOrder},
       .extras = {},
   };
 }
@@ -87,7 +87,15 @@ void RunOnce(const JobInfo& job, int pass, Tour& tour, const Comm& world, const 
   tour.Broadcast<Float32>(reversed, 0, /*in_place=*/false);
   tour.ReduceScatter<Int32>(reversed, ncclMax);
   tour.RingExchange(reversed);
-  // Two communicators queued on one stream before a single wait.
+  // Two communicators queued on one stream before a single wait. `cross-order` queues them the
+  // other way round on one rank: each side then waits inside the op the other has not reached.
+  if (tour.CrossesOrder()) {
+    Pending<Int32> on_reversed = tour.StartAllReduce<Int32>(reversed, ncclMin);
+    Pending<Float32> on_world = tour.StartAllReduce<Float32>(world, ncclSum);
+    tour.Finish(on_world);
+    tour.Finish(on_reversed);
+    return;
+  }
   Pending<Float32> on_world = tour.StartAllReduce<Float32>(world, ncclSum);
   Pending<Int32> on_reversed = tour.StartAllReduce<Int32>(reversed, ncclMin);
   tour.Finish(on_world);

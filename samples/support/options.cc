@@ -28,6 +28,7 @@ constexpr FaultEntry kFaults[] = {
     {FaultKind::kNan, "nan"},
     {FaultKind::kStall, "stall"},
     {FaultKind::kInitStall, "init-stall"},
+    {FaultKind::kCrossOrder, "cross-order"},
 };
 
 std::string FaultList(const SampleSpec& spec) {

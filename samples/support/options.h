@@ -25,6 +25,7 @@ enum class FaultKind {
   kNan,             // the rank's data (gradient) gets a NaN
   kStall,           // the rank stops in its own code before a collective, until it is killed
   kInitStall,       // the rank stops before creating its communicator, until it is killed
+  kCrossOrder,      // the rank queues collectives on two communicators in the other order
 };
 
 const char* FaultName(FaultKind kind);

@@ -52,6 +52,9 @@ class Tour {
         stream_(stream) {}
 
   int operations() const { return next_op_; }
+  // The `cross-order` fault fires here: the caller issues its next two operations, on two
+  // communicators, in the other order.
+  bool CrossesOrder() { return Trigger(FaultKind::kCrossOrder, true); }
 
   // Collectives. `count` elements per rank (per peer for the gathers, scatters and all-to-all).
   template <typename D>

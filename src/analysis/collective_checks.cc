@@ -112,13 +112,19 @@ RankCall InFlightSide(const Comm& c, const Member& m, std::string note) {
 // may differ legitimately); the evidence quotes the last op each member reached.
 void CheckMissing(CheckContext& ctx, const Comm& c) {
   // A collective a rank was inside when last read counts as issued (it waits there for its
-  // peers), unless a peer returned from that op: then the rank died or stalled inside it and
-  // never completed its part.
+  // peers), unless a peer returned from that collective: then the rank died or stalled inside
+  // it and never completed its part. (Counted in collectives: op numbers count send/recv too,
+  // which members need not issue alike.)
   std::map<const Member*, uint64_t> dropped;
+  auto inside_collective = [](const Member& m) {
+    const trace::FunctionInfo* info =
+        trace::FindFunction(static_cast<trace::FunctionId>(m.facts->in_flight_fn));
+    return info && info->category == "collective";
+  };
   for (const Member& m : c.members) {
-    if (!m.facts->in_flight_fn) continue;
+    if (!inside_collective(m)) continue;
     for (const Member& o : c.members)
-      if (&o != &m && !o.facts->in_flight_fn && o.facts->last_op >= m.facts->last_op) {
+      if (&o != &m && !o.facts->in_flight_fn && o.facts->collectives >= m.facts->collectives) {
         dropped[&m] = 1;
         break;
       }

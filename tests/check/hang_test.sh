@@ -19,13 +19,14 @@ has() { grep -qF -- "$1" "$work/out" || fail "no '$1' in: $(head -c 2000 "$work/
 # start N FAULT_ARGS...: the job (sgd, or $prog) recorded in the background; returns once the
 # fault fired.
 prog=("$samples/sgd_allreduce" --steps 20 --log-every 0)
+fired="stalling before"  # what the faulty rank prints once the fault fired
 start() {
   local n=$1; shift
   "$ddrr" record -o "$work/run" -- "$ddrr" run --host -n "$n" -- "${prog[@]}" "$@" --seed "$seed" \
     >"$work/job" 2>&1 &
   job_pid=$!
-  for _ in $(seq 100); do grep -q "stalling before" "$work/job" && break; sleep 0.1; done
-  grep -q "stalling before" "$work/job" || fail "the fault did not fire: $(tail -3 "$work/job")"
+  for _ in $(seq 100); do grep -q "$fired" "$work/job" && break; sleep 0.1; done
+  grep -q "$fired" "$work/job" || fail "the fault did not fire: $(tail -3 "$work/job")"
   sleep 2  # the others reach the call they will wait in; the culprit is quiet for a while
 }
 check() {  # check: ddrr check of the run into $work/out, exit status 1 asserted
@@ -81,21 +82,37 @@ case $case_name in
       start 4 --fault stall --fault-rank 3 --fault-step 20
       culprit=3
     fi
-    # Rank 3 (pipeline) or rank 1 (split) waits inside its op for the culprit: the chain is
-    # followed to it, and every finding names it.
+    # Rank 3 (pipeline: inside a receive from rank 2) or rank 1 (split: inside the half's
+    # all-reduce) waits for the culprit: the chain is followed to it, and every finding names it.
+    if [ "$case_name" = pipeline_stall ]; then
+      chained=("rank 3 is inside ncclRecv op" "rank 2 stopped before it (the likely culprit)")
+    else
+      chained=("wait chain: rank 1 is inside ncclAllReduce op 1 of communicator"
+        "rank 3 (end of the chain): last seen in its own code for")
+    fi
     check
     has "rank $culprit is the likely culprit"
     has "last seen in its own code for"
-    if [ "$case_name" = pipeline_stall ]; then
-      has "wait chain: rank 3 is inside ncclRecv op"
-      has "rank 2 stopped before it (the likely culprit)"
-    else
-      has "wait chain: rank 1 is inside ncclAllReduce op 1 of communicator"
-    fi
+    for text in "${chained[@]}"; do has "$text"; done
+    grep -q "likely culprit" <(grep -v "rank $culprit" "$work/out" | grep -v "^ ") &&
+      fail "a finding blames another rank: $(head -c 2000 "$work/out")"
     kill_job
     check
     has "rank $culprit is the likely culprit"
-    has "(end of the chain): last seen in its own code for"
+    for text in "${chained[@]}"; do has "$text"; done
+    has "until killed" ;;
+  deadlock)
+    # Rank 1 queues the tour's last two all-reduces (world, reversed) in the other order: it
+    # waits inside the reversed one for the others, who wait inside the world one for it.
+    prog=("$samples/collectives_tour")
+    fired="injecting fault 'cross-order'"
+    start 4 --fault cross-order --fault-rank 1
+    check
+    has "deadlock: rank 1 is inside ncclAllReduce op"
+    has "(ranks 0,1,2,3 wait for each other)"
+    kill_job
+    check
+    has "deadlock: "
     has "until killed" ;;
   watch)
     # ddrr watch beside the job: the diagnosis within --stall + --interval of its first look,
