@@ -666,6 +666,31 @@ TEST_F(HangTest, ChainAcrossCommunicatorsBlamesItsEnd) {
     if (rc.rank == 1) EXPECT_EQ(rc.note, "waits elsewhere");
 }
 
+TEST_F(HangTest, RankInsideGroupEndWaitsForThePeerItsSendAwaits) {
+  // Rank 1 sends to rank 2 on their pair communicator and blocks in ncclGroupEnd; rank 2 never
+  // posts the receive (in its own code); rank 0 waits inside the world's second all-reduce.
+  auto ranks = World(3);
+  for (uint32_t r : {1u, 2u}) ranks[r].InitRank(kPair, kOther, 2, "pair", r == 1 ? 0 : 1);
+  for (auto& r : ranks) r.AllReduce(kComm, 64);
+  ranks[0].Enter(trace::FunctionId::kNcclAllReduce, kComm, 64);
+  ranks[1].GroupStart();
+  ranks[1].Send(kPair, 16, /*peer=*/1);
+  ranks[1].Enter(trace::FunctionId::kNcclGroupEnd, 0);
+  Killed(ranks);
+  const auto fs = Check(ranks);
+  const auto hangs = Of(fs, FindingKind::kMissingParticipant);
+  ASSERT_EQ(hangs.size(), 1u) << Text(fs);
+  EXPECT_EQ(hangs[0]->ranks, std::vector<int64_t>({2})) << Text(fs);
+  EXPECT_TRUE(Says(*hangs[0],
+                   "rank 1 is inside ncclGroupEnd, waiting for rank 2; rank 2 is the "
+                   "likely culprit"))
+      << Text(fs);
+  const auto p2p = Of(fs, FindingKind::kUnmatchedP2p);
+  ASSERT_EQ(p2p.size(), 1u) << Text(fs);
+  EXPECT_TRUE(Says(*p2p[0], "rank 2 stopped before it (the likely culprit)")) << Text(fs);
+  EXPECT_TRUE(Says(*p2p[0], "rank 1: inside ncclGroupEnd for")) << Text(fs);
+}
+
 TEST_F(HangTest, WaitsRoundTwoCommunicatorsAreADeadlock) {
   // Rank 0 waits inside A's first op for rank 1, which waits inside B's first op for rank 0.
   std::vector<RankTrace> ranks = World(2);

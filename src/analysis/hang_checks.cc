@@ -62,6 +62,13 @@ class WaitGraph {
     for (const Finding& f : findings)
       if (IsHang(f))
         for (int64_t r : f.waiting) waits_for_.emplace(r, f.ranks);  // a rank's first wait
+    // A rank inside a call whose peers the trace does not name (ncclGroupEnd, a
+    // synchronisation) waits for the peers that never matched its sends and receives.
+    for (const Finding& f : findings)
+      if (f.kind == FindingKind::kUnmatchedP2p && f.silent_peer >= 0 && f.ranks.size() == 1)
+        if (const RankScan* s = ScanOf(ctx, f.ranks.front());
+            s && !s->blocked.empty() && !waits_for_.count(s->rank))
+          blocked_on_[s->rank].push_back(f.silent_peer);
     for (const RankScan& s : ctx.scans) {
       if (waits_for_.count(s.rank)) continue;
       for (const MemberFacts& m : s.members) {
@@ -71,6 +78,10 @@ class WaitGraph {
         if (peer && peer->rank != s.rank) waits_for_[s.rank] = {peer->rank};
         break;
       }
+    }
+    for (auto& [rank, peers] : blocked_on_) {
+      SortUnique(peers);
+      waits_for_.emplace(rank, peers);
     }
   }
 
@@ -123,6 +134,7 @@ class WaitGraph {
 
   const CheckContext& ctx_;
   std::map<int64_t, std::vector<int64_t>> waits_for_;
+  std::map<int64_t, std::vector<int64_t>> blocked_on_;  // from unmatched send/recv
 };
 
 // A rank that stopped while its peers went on: not one that ended its program normally.
@@ -141,6 +153,11 @@ void ExplainUnmatched(const CheckContext& ctx, const WaitGraph& graph, Finding& 
   for (int64_t r : walk.roots)
     if (!Stopped(ctx, r) || std::find(f.ranks.begin(), f.ranks.end(), r) != f.ranks.end()) return;
   f.chain_depth = walk.depth + 1;
+  for (int64_t r : f.ranks)
+    if (const RankScan* s = ScanOf(ctx, r); s && !s->blocked.empty())
+      f.evidence.push_back("rank " + std::to_string(r) + ": inside " +
+                           FnName(s->blocked.front().fn) + " " +
+                           WaitedFor(ctx, *s, s->blocked.front().since));
   if (graph.WaitsFor(f.silent_peer))
     f.message += "; " + graph.Hop(f.silent_peer) + "; " + RanksWord(walk.roots) + " " +
                  (walk.roots.size() > 1 ? "are " : "is ") + CulpritWord(walk.roots.size());
