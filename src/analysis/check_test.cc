@@ -593,8 +593,15 @@ class HangTest : public CheckTest {
   static constexpr uint64_t kPair = 0x66d000;  // handle of a second communicator
   static constexpr uint64_t kDiedAfterNs = 5'000'000'000;
 
-  void Killed(std::vector<RankTrace>& ranks) {
+  // Ranks `a` and `b` (comm ranks 0 and 1) create a second communicator, handle kPair.
+  static void Pair(std::vector<RankTrace>& ranks, uint32_t a, uint32_t b) {
+    ranks[a].InitRank(kPair, kOther, 2, "pair", 0);
+    ranks[b].InitRank(kPair, kOther, 2, "pair", 1);
+  }
+  // Checked as the job's salvage leaves it once killed.
+  std::vector<Finding> CheckKilled(std::vector<RankTrace>& ranks) {
     for (RankTrace& r : ranks) r.SetEnd(trace::kEndSalvaged, kDiedAfterNs);
+    return Check(ranks);
   }
   static bool Says(const Finding& f, const std::string& text) {
     if (f.message.find(text) != std::string::npos) return true;
@@ -614,8 +621,7 @@ TEST_F(HangTest, WaitInsideOneCommunicatorBlamesWhoNeverCame) {
   for (auto& r : ranks) r.AllReduce(kComm, 64);
   ranks[0].Enter(trace::FunctionId::kNcclAllReduce, kComm, 64);
   ranks[1].Enter(trace::FunctionId::kNcclAllReduce, kComm, 64);
-  Killed(ranks);
-  const auto fs = Check(ranks);
+  const auto fs = CheckKilled(ranks);
   ASSERT_FALSE(fs.empty()) << Text(fs);
   const Finding& f = fs.front();
   EXPECT_EQ(f.kind, FindingKind::kMissingParticipant);
@@ -639,14 +645,13 @@ TEST_F(HangTest, ChainAcrossCommunicatorsBlamesItsEnd) {
   // Ranks 1 and 3 share a second communicator. Rank 3 stops in its own code; rank 1 waits for
   // it inside the pair's first op, so it never reaches the world's third op, where 0 and 2 wait.
   auto ranks = World(4);
-  for (uint32_t r : {1u, 3u}) ranks[r].InitRank(kPair, kOther, 2, "pair", r == 1 ? 0 : 1);
+  Pair(ranks, 1, 3);
   for (int i = 0; i < 2; ++i)
     for (auto& r : ranks) r.AllReduce(kComm, 64);
   ranks[0].Enter(trace::FunctionId::kNcclAllReduce, kComm, 64);
   ranks[2].Enter(trace::FunctionId::kNcclAllReduce, kComm, 64);
   ranks[1].Enter(trace::FunctionId::kNcclAllReduce, kPair, 8);
-  Killed(ranks);
-  const auto fs = Check(ranks);
+  const auto fs = CheckKilled(ranks);
   const auto hangs = Of(fs, FindingKind::kMissingParticipant);
   ASSERT_EQ(hangs.size(), 2u) << Text(fs);
   // The root cause first: the pair, where rank 3 never came.
@@ -670,14 +675,13 @@ TEST_F(HangTest, RankInsideGroupEndWaitsForThePeerItsSendAwaits) {
   // Rank 1 sends to rank 2 on their pair communicator and blocks in ncclGroupEnd; rank 2 never
   // posts the receive (in its own code); rank 0 waits inside the world's second all-reduce.
   auto ranks = World(3);
-  for (uint32_t r : {1u, 2u}) ranks[r].InitRank(kPair, kOther, 2, "pair", r == 1 ? 0 : 1);
+  Pair(ranks, 1, 2);
   for (auto& r : ranks) r.AllReduce(kComm, 64);
   ranks[0].Enter(trace::FunctionId::kNcclAllReduce, kComm, 64);
   ranks[1].GroupStart();
   ranks[1].Send(kPair, 16, /*peer=*/1);
   ranks[1].Enter(trace::FunctionId::kNcclGroupEnd, 0);
-  Killed(ranks);
-  const auto fs = Check(ranks);
+  const auto fs = CheckKilled(ranks);
   const auto hangs = Of(fs, FindingKind::kMissingParticipant);
   ASSERT_EQ(hangs.size(), 1u) << Text(fs);
   EXPECT_EQ(hangs[0]->ranks, std::vector<int64_t>({2})) << Text(fs);
@@ -694,11 +698,10 @@ TEST_F(HangTest, RankInsideGroupEndWaitsForThePeerItsSendAwaits) {
 TEST_F(HangTest, WaitsRoundTwoCommunicatorsAreADeadlock) {
   // Rank 0 waits inside A's first op for rank 1, which waits inside B's first op for rank 0.
   std::vector<RankTrace> ranks = World(2);
-  for (uint32_t r = 0; r < 2; ++r) ranks[r].InitRank(kPair, kOther, 2, "b", static_cast<int>(r));
+  Pair(ranks, 0, 1);
   ranks[0].Enter(trace::FunctionId::kNcclAllReduce, kComm, 16);
   ranks[1].Enter(trace::FunctionId::kNcclAllReduce, kPair, 16);
-  Killed(ranks);
-  const auto fs = Check(ranks);
+  const auto fs = CheckKilled(ranks);
   const auto hangs = Of(fs, FindingKind::kMissingParticipant);
   ASSERT_EQ(hangs.size(), 2u) << Text(fs);
   for (const Finding* f : hangs) {
@@ -712,12 +715,11 @@ TEST_F(HangTest, SetupHangWhoseAbsentRankWaitsElsewhere) {
   // Ranks 0 and 1 create a second world communicator. Rank 3 never comes: it waits inside an
   // all-reduce of its pair communicator with rank 2, which is in its own code.
   auto ranks = World(4);
-  for (uint32_t r : {2u, 3u}) ranks[r].InitRank(kPair, kOther, 2, "pair", r == 2 ? 0 : 1);
+  Pair(ranks, 2, 3);
   ranks[0].Enter(trace::FunctionId::kNcclCommInitRank, 0, 4);
   ranks[1].Enter(trace::FunctionId::kNcclCommInitRank, 0, 4);
   ranks[3].Enter(trace::FunctionId::kNcclAllReduce, kPair, 8);
-  Killed(ranks);
-  const auto fs = Check(ranks);
+  const auto fs = CheckKilled(ranks);
   const auto setup = Of(fs, FindingKind::kHangInSetup);
   ASSERT_EQ(setup.size(), 1u) << Text(fs);
   EXPECT_EQ(setup[0]->waiting, std::vector<int64_t>({0, 1}));
