@@ -470,6 +470,10 @@ class Scanner {
       ordinal = static_cast<uint32_t>(shrink ? ++p.shrinks_made : ++p.splits_made);
     }
     MemberFacts& m = Created(c, newcomm, seq, t);
+    if (c.created_nranks() > 0) {  // asked of NCCL as the call returned
+      m.counted_size = c.created_nranks();
+      m.user_rank = c.created_rank();
+    }
     m.parent_member = parent;
     m.split_ordinal = ordinal;
     m.split_color = color;

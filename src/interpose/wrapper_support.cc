@@ -185,8 +185,27 @@ void CallEvent::OnComm(ncclComm_t comm, bool counts_op) {
 void CallEvent::OnCreated(ncclComm_t comm, uint64_t key, int nranks, int rank) {
   comm_key_ = key;
   if (comm == nullptr) return;
-  MutexLock lock(&g_comms_mu);
-  g_comms[comm] = CommState{key, 0, 0, 0};
+  {
+    MutexLock lock(&g_comms_mu);
+    g_comms[comm] = CommState{key, 0, 0, 0};
+  }
+  if (nranks < 0 && succeeded()) AskShape(comm);
+}
+
+// A split's or shrink's size and this rank's place in it are NCCL's to say: asked once it is
+// ready (a non-blocking communicator may still be in progress: then not asked). Queries only,
+// through the real functions: the job sees nothing of them.
+void CallEvent::AskShape(ncclComm_t comm) {
+  static const auto async_error = DDRR_REAL(kNccl, ncclCommGetAsyncError);
+  static const auto count = DDRR_REAL(kNccl, ncclCommCount);
+  static const auto user_rank = DDRR_REAL(kNccl, ncclCommUserRank);
+  ncclResult_t state = ncclInProgress;
+  int n = 0, r = 0;
+  if (!async_error || !count || !user_rank || async_error(comm, &state) != ncclSuccess ||
+      state != ncclSuccess || count(comm, &n) != ncclSuccess || user_rank(comm, &r) != ncclSuccess)
+    return;
+  created_nranks_ = n;
+  created_rank_ = r;
 }
 
 void CallEvent::OnStream(cudaStream_t stream) {
@@ -210,6 +229,8 @@ void CallEvent::Commit(DataCapture* data) {
   c.comm_key = comm_key_;
   c.group_depth = group_depth_;
   c.graph_captured = graph_captured_;
+  c.created_nranks = created_nranks_;
+  c.created_rank = created_rank_;
   trace::EncodeCallCommon(encoder_, c);
   encoder_.EndMessage(body_);
   if (counts_op_) FlushLaunchCounts(t0_ - SessionStartNs());  // launches since the last one

@@ -92,6 +92,8 @@ class CallEvent {
   bool succeeded() const { return result_ == ncclSuccess || result_ == ncclInProgress; }
 
  private:
+  void AskShape(ncclComm_t comm);
+
   trace::FunctionId fn_;
   uint64_t t0_, t1_;
   int64_t result_;
@@ -101,6 +103,7 @@ class CallEvent {
   cudaStream_t stream_ = nullptr;
   bool graph_captured_ = false;
   uint32_t group_depth_;
+  int created_nranks_ = 0, created_rank_ = 0;  // a split's or shrink's new communicator
   size_t body_;
   trace::WireEncoder& encoder_;
 };

@@ -78,6 +78,10 @@ def gen_proto():
             "  uint32 group_depth = 5;   // ncclGroupStart nesting when called",
             "  bool graph_captured = 6;  // its stream was capturing a CUDA graph",
             "  uint32 call_depth = 7;    // >0: made by an intercepted library, not the app",
+            "  // A split's or shrink's new communicator, asked of NCCL as the call returned: its",
+            "  // size (0: not asked, or not ready yet) and this rank's place in it.",
+            "  int32 created_nranks = 8;",
+            "  int32 created_rank = 9;",
             "  oneof fn {"]
     for f in FUNCTIONS:
         out.append(f"    {camel(f.name)} {snake(f.name)} = {api_call_field(f)};")

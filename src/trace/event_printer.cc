@@ -455,6 +455,9 @@ std::string EventPrinter::CallJson(const ApiCall& call) {
   if (call.group_depth()) s += ",\"group_depth\":" + std::to_string(call.group_depth());
   if (call.graph_captured()) s += ",\"graph_captured\":true";
   if (call.call_depth()) s += ",\"call_depth\":" + std::to_string(call.call_depth());
+  if (call.created_nranks())
+    s += ",\"created_nranks\":" + std::to_string(call.created_nranks()) +
+         ",\"created_rank\":" + std::to_string(call.created_rank());
   const Message* m = CallArgs(call);
   if (!m) return s;
   s += ",\"args\":{";

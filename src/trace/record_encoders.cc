@@ -1,5 +1,7 @@
 #include "trace/record_encoders.h"
 
+#include <algorithm>
+
 #include "trace/format.h"
 
 namespace ddrr::trace {
@@ -59,6 +61,8 @@ void EncodeCallCommon(WireEncoder& e, const CallInfo& c) {
   e.Varint(5, c.group_depth);
   e.Bool(6, c.graph_captured);
   e.Varint(7, c.call_depth);
+  e.Varint(8, static_cast<uint64_t>(std::max(c.created_nranks, 0)));
+  e.Varint(9, static_cast<uint64_t>(std::max(c.created_rank, 0)));
 }
 
 void EncodeCompletionBody(WireEncoder& e, uint64_t call_seq_back, uint64_t comm_key,

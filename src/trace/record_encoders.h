@@ -57,6 +57,8 @@ struct CallInfo {
   uint32_t group_depth = 0;
   bool graph_captured = false;
   uint32_t call_depth = 0;
+  int32_t created_nranks = 0;  // a split's or shrink's new communicator (0: not known)
+  int32_t created_rank = 0;
 };
 
 // Event bodies. Each writes one field of Event.body (tag included) into `e`.

@@ -144,6 +144,25 @@ PY
       "$samples/sgd_allreduce" --steps 3 >"$work/out" 2>&1 || fail "job failed: exit $?"
     grep -q "DDRR_SPOOL_MB=lots is not a size" "$work/out" || fail "no warning"
     grep -q "final loss" "$work/out" || fail "job did not finish" ;;
+  split_shape_recorded)
+    # A split's new communicator: its size and this rank's place in it, asked of NCCL as the
+    # call returned, so one rank file alone tells them.
+    "$ddrr" record -o "$work/run" -- "$ddrr" run --host -n 4 -- "$samples/collectives_tour" \
+      >"$work/out" 2>&1 || fail "record exited $?"
+    json
+    py <<'PY' || fail "split shapes not recorded"
+splits = [e for e in ev if e["type"] == "call" and e["fn"] == "ncclCommSplit"]
+assert len(splits) == 4, len(splits)
+by_key = collections.defaultdict(list)
+for s in splits:
+    assert s["created_nranks"] == 2, s
+    by_key[s["comm_key"]].append(s["created_rank"])
+assert sorted(sorted(v) for v in by_key.values()) == [[0, 1], [0, 1]], by_key
+PY
+    mkdir "$work/one" && cp "$work/run/rank-1.ddrr" "$work/one/"
+    "$ddrr" info "$work/one" >"$work/info" 2>&1  # exit 1: the other rank files are missing
+    grep -q "size 2 rank [01], .* created by ncclCommSplit" "$work/info" ||
+      fail "one rank file does not tell its split's size: $(cat "$work/info")" ;;
   seal_idle_bad_value)
     LD_PRELOAD="$lib" DDRR_OUT="$work/run" DDRR_SEAL_IDLE_MS=0 "$ddrr" run --host -n 2 -- \
       "$samples/sgd_allreduce" --steps 3 >"$work/out" 2>&1 || fail "job failed: exit $?"
