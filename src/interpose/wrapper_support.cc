@@ -194,8 +194,10 @@ void CallEvent::OnCreated(ncclComm_t comm, uint64_t key, int nranks, int rank) {
 
 // A split's or shrink's size and this rank's place in it are NCCL's to say: asked once it is
 // ready (a non-blocking communicator may still be in progress: then not asked). Queries only,
-// through the real functions: the job sees nothing of them.
+// through the real functions: the job sees nothing of them. Not under application replay, whose
+// communicators may be ones NCCL never made.
 void CallEvent::AskShape(ncclComm_t comm) {
+  if (ReplayLoaded()) return;
   static const auto async_error = DDRR_REAL(kNccl, ncclCommGetAsyncError);
   static const auto count = DDRR_REAL(kNccl, ncclCommCount);
   static const auto user_rank = DDRR_REAL(kNccl, ncclCommUserRank);
