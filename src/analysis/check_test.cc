@@ -695,6 +695,26 @@ TEST_F(HangTest, RankInsideGroupEndWaitsForThePeerItsSendAwaits) {
   EXPECT_TRUE(Says(*p2p[0], "rank 1: inside ncclGroupEnd for")) << Text(fs);
 }
 
+TEST_F(HangTest, SplitWaitsForTheParentMemberThatNeverCame) {
+  auto ranks = World(3);
+  for (auto& r : ranks) r.AllReduce(kComm, 8);
+  ranks[0].Enter(trace::FunctionId::kNcclCommSplit, kComm, 0);
+  ranks[1].Enter(trace::FunctionId::kNcclCommSplit, kComm, 1);
+  const auto fs = CheckKilled(ranks);
+  // One split over the parent, whatever color each member passed: rank 2 never came to it.
+  const auto setup = Of(fs, FindingKind::kHangInSetup);
+  ASSERT_EQ(setup.size(), 1u) << Text(fs);
+  EXPECT_EQ(setup[0]->ranks, std::vector<int64_t>({2})) << Text(fs);
+  EXPECT_EQ(setup[0]->waiting, std::vector<int64_t>({0, 1}));
+  EXPECT_EQ(setup[0]->parent_key, kWorld);
+  EXPECT_TRUE(Says(*setup[0],
+                   "ranks 0,1 were inside ncclCommSplit of communicator "
+                   "aaaa000000000001 for 5.0 s until killed; rank 2 never arrived "
+                   "(likely culprit)"))
+      << Text(fs);
+  EXPECT_TRUE(Says(*setup[0], "rank 1: inside ncclCommSplit (color 1 of communicator"));
+}
+
 TEST_F(HangTest, WaitsRoundTwoCommunicatorsAreADeadlock) {
   // Rank 0 waits inside A's first op for rank 1, which waits inside B's first op for rank 0.
   std::vector<RankTrace> ranks = World(2);

@@ -222,9 +222,11 @@ void CheckSetupHangs(CheckContext& ctx) {
   // Who waits inside which creation: (function, size or color, parent) -> ranks.
   using Key = std::tuple<uint16_t, int64_t, uint64_t>;
   std::map<Key, std::vector<const RankScan*>> waiting;
+  // A split or shrink is one call over its parent whatever color each member passes.
+  auto detail_of = [](const RankScan::SetupWait& w) { return w.parent_key ? 0 : w.detail; };
   for (const RankScan& s : ctx.scans)
     for (const RankScan::SetupWait& w : s.setup_waits)
-      waiting[{w.fn, w.detail, w.parent_key}].push_back(&s);
+      waiting[{w.fn, detail_of(w), w.parent_key}].push_back(&s);
   for (const auto& [key, ranks] : waiting) {
     const auto& [fn, detail, parent_key] = key;
     // Who should be there: a split's parent members; an init of the whole world, every rank.
@@ -255,18 +257,26 @@ void CheckSetupHangs(CheckContext& ctx) {
     f.parent_key = parent_key;
     f.ranks = absent;
     f.waiting = inside;
-    const std::string what = CreationText(fn, detail, parent_key);
+    const std::string what =
+        parent_key ? FnName(fn) + " of communicator " + trace::EventPrinter::KeyHex(parent_key)
+                   : CreationText(fn, detail, parent_key);
+    auto same_call = [&](const RankScan::SetupWait& w) {
+      return w.fn == fn && detail_of(w) == detail && w.parent_key == parent_key;
+    };
     int64_t first = 0;
     const RankScan* first_in = ranks.front();
     for (const RankScan* s : ranks)
       for (const RankScan::SetupWait& w : s->setup_waits)
-        if (w.fn == fn && w.detail == detail && (!first || w.since < first)) {
+        if (same_call(w) && (!first || w.since < first)) {
           first = w.since;
           first_in = s;
         }
     f.time_ns = first;
-    f.message = RanksWord(inside) + (first_in->live ? " wait inside " : " were inside ") + what +
-                " " + WaitedFor(ctx, *first_in, first);
+    const bool one = inside.size() == 1;
+    f.message = RanksWord(inside) +
+                (first_in->live ? (one ? " waits inside " : " wait inside ")
+                                : (one ? " was inside " : " were inside ")) +
+                what + " " + WaitedFor(ctx, *first_in, first);
     f.blame = absent.empty() ? std::to_string(detail - static_cast<int64_t>(inside.size())) +
                                    " of " + std::to_string(detail) +
                                    " members never arrived (which ranks: not recorded)"
@@ -278,8 +288,9 @@ void CheckSetupHangs(CheckContext& ctx) {
     }
     for (const RankScan* s : ranks)
       for (const RankScan::SetupWait& w : s->setup_waits)
-        if (w.fn == fn && w.detail == detail)
-          f.evidence.push_back("rank " + std::to_string(s->rank) + ": inside " + what + " " +
+        if (same_call(w))
+          f.evidence.push_back("rank " + std::to_string(s->rank) + ": inside " +
+                               CreationText(w.fn, w.detail, w.parent_key) + " " +
                                WaitedFor(ctx, *s, w.since) +
                                (s->live ? " (still running)" : " (" + s->ended + ")"));
     ctx.out.push_back(std::move(f));
