@@ -223,6 +223,10 @@ case $case_name in
       same_results $(echo "$ranks" | tr ',' ' ')
       has "served from the recording"
     done
+    if [ "$case_name" = user_seeded_id ]; then  # the last subset is 0,3: rank 0 drew twice
+      grep -q "^rank 0: replayed as recorded.* 2 entropy draw(s) handed back" "$work/replay.out" ||
+        fail "rank 0's two getrandom draws were not handed back"
+    fi
     app 0 rep1 1 -- "${prog[@]}"
     app 0 rep2 1 -- "${prog[@]}"
     same_results 1
