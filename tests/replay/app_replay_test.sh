@@ -260,6 +260,13 @@ case $case_name in
     has "rank 7 is not in"
     "$ddrr" replay "$work/run" --host --ranks 1 -- "${sgd[@]}" >"$work/replay.out" 2>&1
     has "needs the payloads level"
+    # A program that fails before its first NCCL or CUDA call: it is named, not the recording.
+    rm -rf "$work/run"
+    record 2 payloads
+    "$ddrr" replay "$work/run" --host --ranks 1 -- false >"$work/replay.out" 2>&1
+    [ $? -eq 2 ] || fail "a program that never reached replay mode is not exit 2"
+    has "rank 1: the program never reached replay mode (exit status 1)"
+    has "replay: stopped: the program never reached replay mode"
     # A damaged trace.
     rm -rf "$work/run"
     record 2 payloads
