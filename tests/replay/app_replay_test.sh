@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# app_replay_test.sh CASE DDRR SAMPLES_DIR COMM_VARIETY — one application-replay scenario on the
-# host runtime:
+# app_replay_test.sh CASE DDRR SAMPLES_DIR COMM_VARIETY USER_PROGRAMS_DIR — one application-replay
+# scenario on the host runtime:
 # record a sample, re-run the program itself against the recording (`ddrr replay RUN --ranks R
 # -- PROG`), and assert what the program printed, the report and the exit status.
 set -uo pipefail
-case_name=$1 ddrr=$2 samples=$3 comm_variety=$4
+case_name=$1 ddrr=$2 samples=$3 comm_variety=$4 user_programs=$5
 source "$(dirname "$0")/../lib.sh"
 fail() {
   echo "FAIL [$case_name]: $*" >&2
@@ -175,6 +175,71 @@ case $case_name in
         fail "ranks $ranks: not all reproduced"
       grep -q ": OK" "$work/replay.out" || fail "ranks $ranks: the program's own checks failed"
     done ;;
+  user_zero_step | user_ring_split | user_seeded_id)
+    # Programs written like user code (their own rendezvous file, launcher variables, no sample
+    # support): each rank alone, subsets, all ranks (a fresh id: the file is made anew), twice,
+    # two ranks per device, a metadata recording, and a changed program.
+    id="$work/nccl.id"
+    case $case_name in
+      user_zero_step) prog=("$user_programs/zero_step" --id-file "$id") base=(--steps 3)
+        changed=(--steps 3 --count 2048) pat="zero_step rank" subsets="0 3 1,2" ;;
+      user_ring_split) prog=("$user_programs/ring_split") base=() changed=(--elems 256)
+        pat="ring_split rank" subsets="2 0,1 1,2" ;;
+      user_seeded_id) prog=("$user_programs/seeded_id" "$id") base=(2) changed=(3)
+        pat="seeded_id rank" subsets="2 0,3" ;;
+    esac
+    changed=("${prog[@]}" "${changed[@]}")
+    prog+=("${base[@]}")
+    export RING_ID_FILE=$id
+    # result FILE RANK: what the program printed as rank RANK.
+    result() { grep "\] $pat $2:" "$1" | sed 's/^\[rank [0-9]*\] //'; }
+    same_results() {  # RANKS...: each one printed what it printed when recorded
+      for r in "$@"; do
+        want=$(result "$work/record.out" "$r") got=$(result "$work/replay.out" "$r")
+        [ -n "$want" ] && [ "$want" = "$got" ] || fail "rank $r printed '$got', recorded '$want'"
+      done
+    }
+    app() {  # WANT_RC OUT RANKS ARGS...
+      local want=$1 out=$2 ranks=$3; shift 3
+      rm -rf "$work/$out"
+      "$ddrr" replay "$work/run" --host --ranks "$ranks" --timeout 8 -o "$work/$out" "$@" \
+        >"$work/replay.out" 2>&1
+      local rc=$?
+      [ "$rc" -eq "$want" ] || fail "ranks $ranks: replay exited $rc, want $want"
+    }
+    for level in metadata payloads; do
+      rm -f "$id"
+      "$ddrr" record --level $level -o "$work/run" -- "$ddrr" run --host -n 4 -- "${prog[@]}" \
+        >"$work/record.out" 2>&1 || fail "recording failed: $(tail -3 "$work/record.out")"
+      # All ranks: the rendezvous runs afresh, from a file that is not there yet.
+      rm -f "$id"
+      app 0 all all -- "${prog[@]}"
+      same_results 0 1 2 3
+      [ "$(grep -c 'replayed as recorded' "$work/replay.out")" -eq 4 ] || fail "not 4 reproduced"
+    done
+    for ranks in $subsets; do
+      app 0 rep "$ranks" -- "${prog[@]}"
+      # shellcheck disable=SC2046
+      same_results $(echo "$ranks" | tr ',' ' ')
+      has "served from the recording"
+    done
+    if [ "$case_name" = user_seeded_id ]; then  # the last subset is 0,3: rank 0 drew twice
+      grep -q "^rank 0: replayed as recorded.* 2 entropy draw(s) handed back" "$work/replay.out" ||
+        fail "rank 0's two getrandom draws were not handed back"
+    fi
+    app 0 rep1 1 -- "${prog[@]}"
+    app 0 rep2 1 -- "${prog[@]}"
+    same_results 1
+    "$ddrr" diff "$work/rep1" "$work/rep2" --scope all >"$work/diff.out" 2>&1 ||
+      fail "two replays differ: $(cat "$work/diff.out")"
+    rm -f "$id"
+    DDRR_HOST_DEVICES=2 app 0 rep all --ranks-per-gpu 2 -- "${prog[@]}"
+    same_results 0 1 2 3
+    # The program changed: a divergence report, exit 1, never a crash.
+    app 1 rep 1 -- "${changed[@]}"
+    has "rank 1: diverged"
+    has "recorded: [1] #"
+    has "replay: diverged" ;;
   other_program)
     # Another program against the recording: a divergence at its first different call.
     record 4 payloads
@@ -195,6 +260,13 @@ case $case_name in
     has "rank 7 is not in"
     "$ddrr" replay "$work/run" --host --ranks 1 -- "${sgd[@]}" >"$work/replay.out" 2>&1
     has "needs the payloads level"
+    # A program that fails before its first NCCL or CUDA call: it is named, not the recording.
+    rm -rf "$work/run"
+    record 2 payloads
+    "$ddrr" replay "$work/run" --host --ranks 1 -- false >"$work/replay.out" 2>&1
+    [ $? -eq 2 ] || fail "a program that never reached replay mode is not exit 2"
+    has "rank 1: the program never reached replay mode (exit status 1)"
+    has "replay: stopped: the program never reached replay mode"
     # A damaged trace.
     rm -rf "$work/run"
     record 2 payloads

@@ -458,8 +458,14 @@ std::string AppReportText(const AppReplayReport& report) {
       }
     }
   }
+  // A rank in error either lacked recorded data or never reached replay mode (the program
+  // failed before its first intercepted call, e.g. on its own arguments): say which.
+  bool lacks_data = false;
+  for (const AppRankResult& r : report.ranks)
+    lacks_data = lacks_data || (r.started && !r.error.empty());
   snprintf(buf, sizeof(buf), "replay: %s, %.2f s (recording %.2f s) on %s; its trace: %s\n",
-           report.input_error()  ? "stopped: the recording lacks what a rank needs"
+           report.input_error()  ? (lacks_data ? "stopped: the recording lacks what a rank needs"
+                                               : "stopped: the program never reached replay mode")
            : report.reproduced() ? "reproduced"
                                  : "diverged",
            report.replay_seconds, report.recorded_seconds, report.placement.c_str(),
