@@ -31,6 +31,7 @@ class RankTrace {
   void Advance(uint64_t ns) { time_ += ns; }
   void SetLocalRank(int32_t local_rank) { local_rank_ = local_rank; }
   void SetHost(std::string host) { host_ = std::move(host); }
+  void SetStartUnixNs(uint64_t ns) { start_unix_ns_ = ns; }
   void SetDigests() { digests_ = true; }
   void SetFrameBytes(size_t bytes) { writer_.frame_raw_bytes = bytes; }
   void SetEnv(const std::string& name, const std::string& value) { env_[name] = value; }
@@ -154,12 +155,19 @@ class RankTrace {
     c.duration_ns = duration_ns;
     return Call(c, 0, encode, ++ops_[comm]);
   }
+  // A call `fn` that the thread was inside, not returned, when the rank was read.
+  void Enter(uint32_t fn, uint64_t comm) {
+    Body([&](trace::WireEncoder& e, uint64_t) { trace::EncodeEnterBody(e, fn, comm, 0); });
+  }
   void Mark(int64_t step) {
     Body([&](trace::WireEncoder& e, uint64_t) { trace::EncodeMarkBody(e, "step", step); });
   }
   void Entropy(const std::string& bytes) {
     Body([&](trace::WireEncoder& e, uint64_t) { trace::EncodeEntropyBody(e, 0, bytes, 0); });
   }
+
+  // Written as a reader's snapshot of a rank still running (footer END_LIVE).
+  void SetLive() { live_ = true; }
 
   // Writes <dir>/rank-<r>.ddrr; `killed`: no footer, as a killed rank leaves it.
   Status Write(const std::string& dir, bool killed = false) const {
@@ -168,7 +176,7 @@ class RankTrace {
     h.world_size = world_;
     h.local_rank = local_rank_ >= 0 ? local_rank_ : static_cast<int32_t>(rank_);
     h.host = host_;
-    h.start_unix_ns = 1'800'000'000'000'000'000ull;
+    h.start_unix_ns = start_unix_ns_;
     h.start_mono_ns = 1'000'000'000ull;
     h.run_id = "test";
     h.env = env_;
@@ -184,11 +192,12 @@ class RankTrace {
     }
     if (killed) return w->Abandon();
     trace::FooterInfo f;
-    f.end_reason = trace::kEndExit;
+    f.end_reason = live_ ? trace::kEndLive : trace::kEndExit;
     return w->Close(f);
   }
 
  private:
+  bool live_ = false;
   struct Ev {
     uint64_t seq, time;
     uint32_t thread;
@@ -207,6 +216,7 @@ class RankTrace {
   uint32_t rank_, world_;
   int32_t local_rank_ = -1;
   std::string host_ = "node0";
+  uint64_t start_unix_ns_ = 1'800'000'000'000'000'000ull;
   std::map<std::string, std::string> env_;
   bool digests_ = false;
   trace::WriterOptions writer_;
