@@ -884,7 +884,7 @@ StatusOr<TimelineStats> ExportTimeline(trace::Run& run, Format format, const std
   // else (a pipe, a device) is written as it is.
   struct stat st;
   const bool in_place = stat(out_path.c_str(), &st) == 0 && !S_ISREG(st.st_mode);
-  const std::string path = in_place ? out_path : out_path + ".partial";
+  const std::string path = in_place ? out_path : PartialPath(out_path);
   std::FILE* out = std::fopen(path.c_str(), "wb");
   if (!out)
     return Status::IoError("cannot write " + out_path + ": " + std::strerror(errno) +
@@ -909,6 +909,8 @@ StatusOr<TimelineStats> ExportTimeline(trace::Run& run, Format format, const std
                            "; check the free space there");
   return stats;
 }
+
+std::string PartialPath(const std::string& out_path) { return out_path + ".partial"; }
 
 bool ParseFormat(const std::string& name, Format* format) {
   if (name == "perfetto") {

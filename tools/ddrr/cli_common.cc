@@ -247,8 +247,8 @@ struct RemoveViewsAtExit {
   ~RemoveViewsAtExit() { RemoveViews(); }
 };
 
-// Holds `folder` (a view LiveView made) until the command ends or ReleaseViews().
-void HoldView(const std::string& folder) {
+// Adds `path` to what goes when the command ends; the first time, sets the signal handlers.
+void RemoveAtEnd(std::string path, bool folder) {
   static RemoveViewsAtExit at_exit;
   static bool handlers = false;
   if (!handlers) {
@@ -259,13 +259,15 @@ void HoldView(const std::string& folder) {
         ::signal(sig, RemoveViewsAndDie);  // a handler someone else set is left alone
     }
   }
-  auto push = [](std::string path, bool is_folder) {
-    auto* v = new ViewPath{std::move(path), is_folder, g_views.load()};
-    g_views.store(v);
-  };
-  push(folder, true);
+  g_views.store(new ViewPath{std::move(path), folder, g_views.load()});
+}
+
+// Holds `folder` (a view LiveView made) until the command ends or ReleaseViews().
+void HoldView(const std::string& folder) {
+  RemoveAtEnd(folder, true);
   std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(folder, ec)) push(e.path(), false);
+  for (const auto& e : std::filesystem::directory_iterator(folder, ec))
+    RemoveAtEnd(e.path(), false);
 }
 
 std::string TempRoot() {
@@ -274,6 +276,8 @@ std::string TempRoot() {
 }
 
 }  // namespace
+
+void RemoveIfKilled(const std::string& file) { RemoveAtEnd(file, false); }
 
 void ReleaseViews() {
   sigset_t all, old;

@@ -97,6 +97,10 @@ StatusOr<std::string> RunDirectory(const std::string& run_path);
 // view are named as the run's own.
 StatusOr<trace::Run> OpenRun(const std::string& run_path);
 
+// Removes `file` if the command is ended by a signal (Ctrl-C, kill, a closed pipe) or when it
+// exits: a file a command writes and renames when done.
+void RemoveIfKilled(const std::string& file);
+
 // Removes the live views made so far, for a command that reads a run again and again (ddrr
 // watch): the runs opened from them must be closed first.
 void ReleaseViews();
