@@ -21,6 +21,10 @@ bool CapturesDigests(const trace::RankFileReader& r) {
   return r.header().capture().level() >= trace::CAPTURE_DIGESTS;
 }
 
+bool StillRunning(const trace::RankFileReader& r) {
+  return r.footer() && r.footer()->end_reason() == trace::END_LIVE;
+}
+
 }  // namespace
 
 bool IsCommunication(const trace::ApiCall& call) {
@@ -270,6 +274,13 @@ RankDiff DiffRank(trace::RankFileReader& a, trace::RankFileReader& b, int64_t ra
     auto y = sb.Next();
     compare_data();
     if (!x && !y) return diff;
+    if (!x || !y) {
+      const bool a_ended = !x;
+      if (StillRunning(a_ended ? a : b)) {  // not there yet
+        diff.still_running = a_ended ? Side::kA : Side::kB;
+        return diff;
+      }
+    }
     if (x && y && x->key == y->key) {
       ++diff.events_compared;
       context.push_back(std::move(x->line));

@@ -147,11 +147,15 @@ struct RankDiff {
   std::optional<Side> digests_only_in;  // data not compared
   std::optional<DataDifference> data;
   std::optional<StructuralDifference> structure;
+  // The side whose rank still runs (a live snapshot) and whose events ran out first, every one
+  // the same as the other side's: it has not got further yet, which is no difference.
+  std::optional<Side> still_running;
 
   bool differs() const { return data || structure; }
 };
 
-// Compares one rank's two traces from where the readers stand (opened: the first event).
+// Compares one rank's two traces from where the readers stand (opened: the first event). A trace
+// of a rank still running (footer END_LIVE) that ends first is compared up to its end.
 RankDiff DiffRank(trace::RankFileReader& a, trace::RankFileReader& b, int64_t rank,
                   const DiffOptions& options);
 

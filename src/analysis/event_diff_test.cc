@@ -231,6 +231,31 @@ TEST_F(EventDiffTest, OneTraceEndingEarlyIsADifference) {
   EXPECT_TRUE(Has(FormatRankDiff(e, "a", "b"), "\n  A (no more events)\n"));
 }
 
+// A rank still running has not got as far as the other side yet: the same up to its last event
+// is no difference, whichever side it is; a difference before that still is one.
+TEST_F(EventDiffTest, RankStillRunningIsComparedUpToItsLastEvent) {
+  RankTrace longer = Program{}.Trace();
+  longer.AsyncError(Program{}.comm, 0);
+  longer.AsyncError(Program{}.comm, 0);
+  RankTrace live = Program{}.Trace();
+  live.SetLive();
+  const RankDiff d = Diff(live, longer);
+  EXPECT_FALSE(d.differs());
+  ASSERT_TRUE(d.still_running);
+  EXPECT_EQ(*d.still_running, Side::kA);
+  EXPECT_GT(d.events_compared, 10u);
+  const RankDiff e = Diff(longer, live);
+  EXPECT_FALSE(e.differs());
+  ASSERT_TRUE(e.still_running);
+  EXPECT_EQ(*e.still_running, Side::kB);
+
+  Program changed;
+  changed.count = 99;
+  EXPECT_TRUE(Diff(live, changed.Trace()).structure);
+  // Ended (not live), the shorter trace is a difference as before.
+  EXPECT_TRUE(Diff(Program{}.Trace(), longer).structure);
+}
+
 TEST_F(EventDiffTest, NcclScopeIgnoresCudaCallsPointersAndPolls) {
   Program b = Rerun();
   b.extra_cuda = true;  // the NCCL calls' stream is stream2 in b's whole trace

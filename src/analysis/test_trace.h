@@ -32,6 +32,7 @@ class RankTrace {
   void Advance(uint64_t ns) { time_ += ns; }
   void SetLocalRank(int32_t local_rank) { local_rank_ = local_rank; }
   void SetHost(std::string host) { host_ = std::move(host); }
+  void SetStartUnixNs(uint64_t ns) { start_unix_ns_ = ns; }
   void SetDigests() { digests_ = true; }
   void SetFrameBytes(size_t bytes) { writer_.frame_raw_bytes = bytes; }
   void SetEnv(const std::string& name, const std::string& value) { env_[name] = value; }
@@ -175,6 +176,9 @@ class RankTrace {
     Body([&](trace::WireEncoder& e, uint64_t) { trace::EncodeEntropyBody(e, 0, bytes, 0); });
   }
 
+  // Written as a reader's snapshot of a rank still running (footer END_LIVE).
+  void SetLive() { end_reason_ = trace::kEndLive; }
+
   // Writes <dir>/rank-<r>.ddrr; `killed`: no footer, as a killed rank leaves it.
   Status Write(const std::string& dir, bool killed = false) const {
     trace::HeaderInfo h;
@@ -182,7 +186,7 @@ class RankTrace {
     h.world_size = world_;
     h.local_rank = local_rank_ >= 0 ? local_rank_ : static_cast<int32_t>(rank_);
     h.host = host_;
-    h.start_unix_ns = 1'800'000'000'000'000'000ull;
+    h.start_unix_ns = start_unix_ns_;
     h.start_mono_ns = 1'000'000'000ull;
     h.run_id = "test";
     h.env = env_;
@@ -222,6 +226,7 @@ class RankTrace {
   uint32_t rank_, world_;
   int32_t local_rank_ = -1;
   std::string host_ = "node0";
+  uint64_t start_unix_ns_ = 1'800'000'000'000'000'000ull;
   std::map<std::string, std::string> env_;
   bool digests_ = false;
   trace::WriterOptions writer_;

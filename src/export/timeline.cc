@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <initializer_list>
 #include <map>
@@ -146,7 +147,7 @@ struct CounterTrack {
 class RankTimeline {
  public:
   RankTimeline(TimelineSink& sink, TimelineStats& stats, int64_t rank, uint64_t base,
-               const trace::Header& h, const std::map<uint64_t, int64_t>* comm_ranks,
+               const trace::RankFileReader& reader, const std::map<uint64_t, int64_t>* comm_ranks,
                bool completions, uint32_t sequence)
       : sink_(sink),
         stats_(stats),
@@ -155,11 +156,22 @@ class RankTimeline {
         base_(base),
         comm_ranks_(comm_ranks),
         completions_(completions) {
+    const trace::Header& h = reader.header();
+    const trace::Footer* f = reader.footer();
+    live_ = f && f->end_reason() == trace::END_LIVE;
+    if (live_) {
+      // Read while it runs: the calls it is inside last until now.
+      const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+      if (now > static_cast<int64_t>(h.start_unix_ns()))
+        read_at_ = base + (static_cast<uint64_t>(now) - h.start_unix_ns());
+    }
     process_.uuid = Uuid(rank, 0);
     process_.kind = TrackKind::kProcess;
     process_.pid = pid_;
-    process_.name =
-        "rank " + std::to_string(rank) + " (" + h.host() + ", pid " + std::to_string(h.pid()) + ")";
+    process_.name = "rank " + std::to_string(rank) + " (" + h.host() + ", pid " +
+                    std::to_string(h.pid()) + (live_ ? ", still running" : "") + ")";
     // Most events are calls of the rank's first thread: its track is the sequence's default.
     sink_.BeginSequence(sequence, Uuid(rank, kFirstThread));
     Declare(process_);
@@ -192,6 +204,19 @@ class RankTimeline {
   }
 
   void Finish() {
+    // Calls a thread had entered and not returned from: from their entry to the end of the
+    // trace (to now, for a rank still running).
+    for (const Entered& e : entered_) {
+      const Names& names = NamesOf(e.fn, e.fn);
+      ArgList args;
+      args.push_back(IntArg("seq", static_cast<int64_t>(e.seq)));
+      args.push_back(TextArg("returned", live_ ? "not yet (the rank is still running)"
+                                               : "never (not before the trace ended)"));
+      sink_.Slice(Thread(e.thread), e.ts, std::max({e.ts, last_ts_, read_at_}), names.library,
+                  names.name, args, {});
+      ++stats_.slices;
+    }
+    entered_.clear();
     // Ops still waiting for a completion when the trace ended: running (or stuck) until then.
     while (!pending_.empty()) {
       const std::span<PendingOp> ops = pending_.Front();
@@ -247,6 +272,9 @@ class RankTimeline {
       }
       case trace::Event::kThreadName:
         Thread(ev.thread(), ev.thread_name().name());
+        break;
+      case trace::Event::kEnter:  // after the rank's last event: written at its end
+        entered_.push_back({ev.enter().fn(), ev.thread(), pos.seq, ts});
         break;
       case trace::Event::kNote:
         Instant(process_, ts, "recorder", "recorder note",
@@ -527,8 +555,16 @@ class RankTimeline {
     s.last_end = finish;
   }
 
+  struct Entered {
+    uint32_t fn, thread;
+    uint64_t seq, ts;
+  };
+
   TimelineSink& sink_;
   TimelineStats& stats_;
+  bool live_ = false;     // a snapshot of a rank still running
+  uint64_t read_at_ = 0;  // live: when it was read, on the timeline
+  std::vector<Entered> entered_;
   int64_t rank_;
   int32_t pid_;
   uint64_t base_;
@@ -574,8 +610,8 @@ struct RankJob {
 
 void WriteRank(RankJob& j, TimelineSink& sink) {
   static const std::map<uint64_t, int64_t> kNoComms;
-  RankTimeline t(sink, j.stats, j.rank, j.base, j.reader->header(),
-                 j.comm_ranks ? j.comm_ranks : &kNoComms, j.completions, j.sequence);
+  RankTimeline t(sink, j.stats, j.rank, j.base, *j.reader, j.comm_ranks ? j.comm_ranks : &kNoComms,
+                 j.completions, j.sequence);
   j.reader->Rewind();
   t.Read(*j.reader);
   j.reader->ReleaseMemory();
@@ -746,7 +782,7 @@ class WhileModelling : public analysis::ScanObserver {
     jobs_.push_back(JobFor(reader, jobs_.size(), origin_));
     RankJob& j = jobs_.back();
     mark_ = sink_.Mark();
-    timeline_.emplace(sink_, j.stats, j.rank, j.base, reader.header(), nullptr,
+    timeline_.emplace(sink_, j.stats, j.rank, j.base, reader, nullptr,
                       /*completions=*/true, j.sequence);
   }
   void OnEvent(const analysis::RankScan& so_far, const trace::Event& event,
@@ -848,7 +884,7 @@ StatusOr<TimelineStats> ExportTimeline(trace::Run& run, Format format, const std
   // else (a pipe, a device) is written as it is.
   struct stat st;
   const bool in_place = stat(out_path.c_str(), &st) == 0 && !S_ISREG(st.st_mode);
-  const std::string path = in_place ? out_path : out_path + ".partial";
+  const std::string path = in_place ? out_path : PartialPath(out_path);
   std::FILE* out = std::fopen(path.c_str(), "wb");
   if (!out)
     return Status::IoError("cannot write " + out_path + ": " + std::strerror(errno) +
@@ -873,6 +909,8 @@ StatusOr<TimelineStats> ExportTimeline(trace::Run& run, Format format, const std
                            "; check the free space there");
   return stats;
 }
+
+std::string PartialPath(const std::string& out_path) { return out_path + ".partial"; }
 
 bool ParseFormat(const std::string& name, Format* format) {
   if (name == "perfetto") {

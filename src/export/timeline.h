@@ -43,6 +43,9 @@ StatusOr<TimelineStats> WriteTimeline(trace::Run& run, const analysis::RunModel&
 StatusOr<TimelineStats> ExportTimeline(trace::Run& run, Format format, const std::string& out_path,
                                        const std::string& temp_dir = "");
 
+// Where ExportTimeline writes a file output until it is complete (then renamed to `out_path`).
+std::string PartialPath(const std::string& out_path);
+
 // "perfetto" / "json"; false for anything else.
 bool ParseFormat(const std::string& name, Format* format);
 

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -19,6 +20,7 @@
 #include "analysis/run_model.h"
 #include "analysis/test_trace.h"
 #include "export/perfetto_subset.pb.h"
+#include "spec/api_table.h"
 #include "trace/test_util.h"
 
 namespace ddrr::timeline {
@@ -504,6 +506,49 @@ TEST_F(TimelineTest, GroupsAreOneSliceAndUnfinishedOpsRunToTheEnd) {
   }
   EXPECT_GT(mark, stream_slices[2][1]->timestamp() + 40000);
   EXPECT_EQ(end, mark);
+}
+
+// A rank read while it runs: the call each thread is inside is a slice from its entry to now,
+// and the rank's process says it is still running. Killed inside a call: to the trace's end.
+TEST_F(TimelineTest, CallsNotReturnedAreSlicesToTheEndOrToNowWhileRunning) {
+  auto ranks = World(2, kComm, kKey);
+  for (uint32_t r = 0; r < 2; ++r) {
+    ranks[r].Completion(ranks[r].AllReduce(kComm, 1024));
+    ranks[r].Enter(trace::FunctionId::kNcclAllReduce, kComm);
+  }
+  ranks[0].SetLive();
+  const uint64_t now =
+      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count());
+  ranks[0].SetStartUnixNs(now - 10'000'000'000ull);  // started 10 s ago
+  ASSERT_TRUE(WriteRun(ranks, (dir_ / "run").string(), /*killed=*/{1}).ok());
+  const pb::Trace t = Export(Format::kPerfetto, "run.perfetto-trace");
+  const Decoded d = Decode(t);
+  std::map<int32_t, const pb::TracePacket*> entered;
+  std::map<int32_t, uint64_t> ends;
+  for (const auto& [uuid, list] : d.begins)
+    for (const pb::TracePacket* p : list)
+      if (!ArgOf(p->track_event(), "returned").empty()) entered[PidOf(d, uuid)] = p;
+  ASSERT_EQ(entered.size(), 2u);
+  EXPECT_EQ(entered[1]->track_event().name(), "ncclAllReduce");
+  EXPECT_EQ(ArgOf(entered[1]->track_event(), "returned"), "not yet (the rank is still running)");
+  EXPECT_EQ(ArgOf(entered[2]->track_event(), "returned"), "never (not before the trace ended)");
+  for (const pb::TracePacket& p : t.packet())
+    if (p.has_track_event() && p.track_event().type() == pb::TrackEvent::TYPE_SLICE_END)
+      for (const auto& [pid, begin] : entered)
+        if (p.track_event().track_uuid() == begin->track_event().track_uuid())
+          ends[pid] = p.timestamp();
+  // Rank 0 entered its call microseconds after it started 10 s ago: the slice lasts until now.
+  EXPECT_GT(ends[1], entered[1]->timestamp() + 9'000'000'000ull);
+  EXPECT_LT(ends[2], entered[2]->timestamp() + 1'000'000ull);
+  std::vector<std::string> processes;
+  for (const auto& [uuid, track] : d.tracks)
+    if (track.has_process()) processes.push_back(track.process().process_name());
+  ASSERT_EQ(processes.size(), 2u);
+  EXPECT_EQ(std::count_if(processes.begin(), processes.end(),
+                          [](const std::string& n) { return n.ends_with(", still running)"); }),
+            1);
 }
 
 // Forwards to a sink but offers no parts: the ranks are written one after another.

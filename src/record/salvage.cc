@@ -4,16 +4,19 @@
 #include "record/salvage.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <map>
 #include <string_view>
+#include <thread>
 
 #include "common/log.h"
 #include "record/sealer.h"
@@ -24,6 +27,9 @@
 
 namespace ddrr::record {
 namespace {
+
+// How long a live snapshot waits, in all, for records an appender is still filling.
+constexpr std::chrono::milliseconds kLiveCommitWait{5};
 
 // A read-only mapping of the killed rank's .ddrr (empty when there is none).
 class MappedFile {
@@ -173,11 +179,24 @@ Status Rebuild(const std::string& trace_path, const Spool& spool, const std::str
   const uint64_t head = h.head.load(std::memory_order_acquire);
   uint64_t pos = tail;
   uint64_t skipped = 0;
+  bool torn = false;  // live: a record changed under us (the appender wrapped round the ring)
+  const auto wait_until = std::chrono::steady_clock::now() + kLiveCommitWait;
   while (pos < head) {
     const RecordHeader* rec = nullptr;
     uint64_t next = 0;
-    const Spool::Slot slot = spool.At(pos, &rec, &next);
+    Spool::Slot slot = spool.At(pos, &rec, &next);
+    // Live, a record still being filled is committed within microseconds: wait for it, as the
+    // sealer does, so the snapshot is the rank's events up to now with no gap in the middle.
+    while (live && slot == Spool::Slot::kNotCommitted &&
+           std::chrono::steady_clock::now() < wait_until) {
+      sched_yield();
+      slot = spool.At(pos, &rec, &next);
+    }
     if (slot == Spool::Slot::kMalformed) {
+      if (live) {
+        torn = true;  // read again (LiveView): not damage
+        break;
+      }
       DDRR_WARN("salvage %s: malformed record at ring position %llu; %llu bytes after it lost",
                 trace_path.c_str(), static_cast<unsigned long long>(pos),
                 static_cast<unsigned long long>(head - pos));
@@ -203,7 +222,7 @@ Status Rebuild(const std::string& trace_path, const Spool& spool, const std::str
     // While we read, the appender may have wrapped round the ring over records we had not read
     // yet: what lies a whole ring behind its head now cannot be trusted, and is dropped.
     const uint64_t head_now = h.head.load(std::memory_order_acquire);
-    if (head_now > h.ring_capacity && head_now - h.ring_capacity > tail) {
+    if (torn || (head_now > h.ring_capacity && head_now - h.ring_capacity > tail)) {
       writer.reset();
       ::unlink(out_path.c_str());
       return Status::Unavailable(out_path + ": the rank wrote faster than it could be read");
@@ -283,41 +302,105 @@ Status SnapshotLive(const std::string& spool_path, const std::string& out_path) 
   return Rebuild(trace_path, *spool, out_path, /*live=*/true, &recovered);
 }
 
-StatusOr<std::string> LiveView(const std::string& run_dir, const std::string& scratch) {
+namespace {
+
+// A snapshot of the live rank whose spool is `spool`, into `out`: read again when the rank wrote
+// a whole ring meanwhile. NotFound when the rank has nothing to read yet (its spool is being
+// created) or has ended since it was listed (its spool is gone).
+Status SnapshotRetrying(const std::string& spool, const std::string& out) {
+  Status st = Status::Ok();
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    if (attempt) std::this_thread::sleep_for(std::chrono::milliseconds(2 * attempt));
+    st = SnapshotLive(spool, out);
+    if (st.ok()) return st;
+    if (::access(spool.c_str(), F_OK) != 0) return Status::NotFound(spool + ": gone");
+    // A spool that does not open yet is one its process is creating (locked, not yet filled).
+    if (st.code() != StatusCode::kUnavailable && st.code() != StatusCode::kCorruption) return st;
+  }
+  if (st.code() == StatusCode::kCorruption && SpoolIsLive(spool))
+    return Status::NotFound(spool + ": not started");
+  return st;
+}
+
+}  // namespace
+
+StatusOr<LiveRunView> LiveView(const std::string& path, const std::string& temp_root) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  if (!fs::is_directory(run_dir, ec)) return run_dir;
-  std::vector<fs::path> live;
-  for (const auto& e : fs::directory_iterator(run_dir, ec))
-    if (e.path().extension() == ".spool" && SpoolIsLive(e.path().string()))
-      live.push_back(e.path());
-  if (live.empty()) return run_dir;
-  const std::string view = scratch + "/live-view";
-  fs::create_directories(view, ec);
-  if (ec) return Status::IoError("cannot create " + view + ": " + ec.message());
-  for (const auto& e : fs::directory_iterator(run_dir, ec)) {
-    if (e.path().extension() != ".ddrr") continue;
-    fs::path spool = e.path();
+  LiveRunView out;
+  out.path = path;
+  const bool dir = fs::is_directory(path, ec);
+  // The rank files and spools, by name without extension.
+  std::map<std::string, std::pair<bool, bool>> names;  // {has .ddrr, has .spool}
+  if (dir) {
+    for (const auto& e : fs::directory_iterator(path, ec)) {
+      const std::string ext = e.path().extension().string();
+      if (ext != ".ddrr" && ext != ".spool") continue;
+      auto& n = names[(e.path().parent_path() / e.path().stem()).string()];
+      (ext == ".ddrr" ? n.first : n.second) = true;
+    }
+  } else if (fs::path(path).extension() == ".ddrr") {
+    fs::path spool = path;
     spool.replace_extension(".spool");
-    if (std::find(live.begin(), live.end(), spool) != live.end()) continue;
-    fs::create_symlink(fs::absolute(e.path()), fs::path(view) / e.path().filename(), ec);
-    if (ec) return Status::IoError("cannot link " + e.path().string() + ": " + ec.message());
+    if (fs::exists(spool, ec))
+      names[(fs::path(path).parent_path() / fs::path(path).stem()).string()] = {true, true};
   }
-  for (const fs::path& spool : live) {
-    fs::path out = fs::path(view) / spool.filename();
-    out.replace_extension(".ddrr");
-    Status st = SnapshotLive(spool.string(), out.string());
-    for (int retry = 0; retry < 3 && st.code() == StatusCode::kUnavailable; ++retry)
-      st = SnapshotLive(spool.string(), out.string());
-    if (!st.ok()) return st;
+  std::vector<std::string> live;
+  for (const auto& [base, has] : names)
+    if (has.second && SpoolIsLive(base + ".spool")) live.push_back(base);
+  if (live.empty()) return out;
+
+  std::string folder = temp_root + "/ddrr-live-XXXXXX";
+  if (::mkdtemp(folder.data()) == nullptr)
+    return Status::FromErrno("cannot create a folder in " + temp_root +
+                                 " for a live view (set "
+                                 "TMPDIR to a writable folder)",
+                             errno);
+  out.folder = folder;
+  auto fail = [&](Status st) {
+    fs::remove_all(folder, ec);
+    return st;
+  };
+  for (const auto& [base, has] : names) {
+    const fs::path name = fs::path(base).filename();
+    const fs::path in_view = fs::path(folder) / name;
+    const bool is_live = std::find(live.begin(), live.end(), base) != live.end();
+    if (is_live) {
+      const std::string snapshot = in_view.string() + ".ddrr";
+      const Status st = SnapshotRetrying(base + ".spool", snapshot);
+      if (st.ok()) {
+        out.live.push_back(base + ".spool");
+        if (!dir) out.path = snapshot;
+        continue;
+      }
+      if (st.code() != StatusCode::kNotFound) return fail(st);
+      // Ended since listed (its rank file is complete now), or nothing recorded yet.
+    }
+    if (!dir) continue;  // the rank file itself is read
+    for (const char* ext : {".ddrr", ".spool"}) {
+      if (is_live && std::string(ext) == ".spool") continue;
+      const fs::path target = fs::absolute(base + ext, ec);
+      if (!fs::exists(target, ec)) continue;
+      fs::create_symlink(target, in_view.string() + ext, ec);
+      if (ec) return fail(Status::IoError("cannot link " + target.string() + ": " + ec.message()));
+    }
   }
-  return view;
+  if (dir) out.path = folder;
+  return out;
 }
 
 int SalvageRun(const std::string& run_dir,
                const std::function<void(const std::string&, const StatusOr<uint64_t>&)>& report) {
   namespace fs = std::filesystem;
   std::error_code ec;
+  if (fs::path(run_dir).extension() == ".ddrr" && fs::is_regular_file(run_dir, ec)) {
+    fs::path spool = run_dir;  // one rank file: its own spool
+    spool.replace_extension(".spool");
+    if (!fs::exists(spool, ec)) return 0;
+    const StatusOr<uint64_t> n = Salvage(spool.string());
+    report(spool.string(), n);
+    return n.ok() ? 1 : 0;
+  }
   if (!fs::is_directory(run_dir, ec)) return 0;
   int salvaged = 0;
   for (const auto& e : fs::directory_iterator(run_dir, ec)) {

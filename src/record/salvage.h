@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 
@@ -25,14 +26,27 @@ StatusOr<uint64_t> Salvage(const std::string& spool_path);
 // being read (read again).
 Status SnapshotLive(const std::string& spool_path, const std::string& out_path);
 
-// A run directory as readers see it while some of its ranks still run: when `run_dir` holds spools
-// of live processes, a new directory under `scratch` with a snapshot of each live rank
-// (SnapshotLive) and a link to every other rank file; else `run_dir` itself.
-StatusOr<std::string> LiveView(const std::string& run_dir, const std::string& scratch);
+// What readers open while some ranks of a run still run (LiveView).
+struct LiveRunView {
+  // The run directory or rank file to read: a view, or the path given when nothing of it runs.
+  std::string path;
+  // The folder made for the view; empty when none was. The caller removes it once the rank
+  // files are open (their mappings outlive it).
+  std::string folder;
+  std::vector<std::string> live;  // the spools read as they stand, in name order
+};
+
+// A run directory or rank file as readers see it while some of its ranks still run. When spools of
+// live processes are there (for a rank file: its own), a new folder under `temp_root` holds a
+// snapshot of each live rank (SnapshotLive) and a link to every other rank file and spool, and
+// `path` names it (for a rank file: its snapshot). A rank that ends while it is being read is read
+// from its rank file; one whose spool is still being created, not at all; one that writes a whole
+// ring faster than it is read fails the view (Unavailable: read again).
+StatusOr<LiveRunView> LiveView(const std::string& path, const std::string& temp_root);
 
 // Salvages every rank-<r>.spool of a run directory whose process is gone, calling `report` with
 // each spool's path and what Salvage() said (a live process's spool is left alone: its
-// Salvage() fails, and says so). Returns how many were salvaged; 0 for anything but a directory.
+// Salvage() fails, and says so). For a rank file, its own spool. Returns how many were salvaged.
 int SalvageRun(const std::string& run_dir,
                const std::function<void(const std::string&, const StatusOr<uint64_t>&)>& report);
 

@@ -29,6 +29,12 @@ struct WindowPoint {
 // "step:N", "op:N" or "op:KEY:N" (KEY: 16 hex digits, as `ddrr info` prints communicators).
 StatusOr<WindowPoint> ParseWindowPoint(const std::string& text);
 
+// Unavailable, naming the ranks of `run` that still run (read from snapshots of their
+// spools, footer END_LIVE), else Ok. A replay needs a recording that has ended: a live job's
+// ranks are read at different points, which a replay would take for a hang, and the call each
+// one is inside has not returned, so it has no result to replay.
+Status RequireEnded(const trace::Run& run);
+
 struct PlanOptions {
   std::vector<int64_t> ranks;  // empty: every rank of the run
   WindowPoint from, until;

@@ -96,6 +96,7 @@ ReplayOutcome RunReplay(const ReplayOptions& o) {
   for (const trace::TraceProblem& p : run->Problems())
     if (p.message.find("newer") != std::string::npos)
       return Failed(ReplayFailure::kInput, p.ToString());
+  if (Status st = RequireEnded(*run); !st.ok()) return Failed(ReplayFailure::kInput, st.message());
   bool readable = false;
   for (const auto& e : run->ranks()) readable |= e.reader != nullptr;
   if (!readable) {

@@ -288,17 +288,26 @@ void EventPrinter::Observe(const Event& event) {
   AfterPrint(event);
 }
 
-// "ncclAllReduce(comm=comm1)", "ncclCommInitRank(nranks=4)": the call a thread is inside.
-std::string EventPrinter::EnterText(const CallEnter& enter) {
+// The call a thread is inside: its function's name and what the in-flight table says of it
+// (the communicator it acts on; a creation's nranks, a split's color).
+std::pair<std::string, std::pair<std::string, std::string>> EventPrinter::EnterParts(
+    const CallEnter& enter) {
   const FieldDescriptor* f = ApiCall::descriptor()->FindFieldByNumber(
       static_cast<int>(ApiCallField(static_cast<FunctionId>(enter.fn()))));
   const auto* d = f ? f->message_type() : nullptr;
-  std::string s = d ? d->options().GetExtension(c_name) : "function#" + std::to_string(enter.fn());
-  if (enter.comm_handle()) return s + "(comm=" + handles_.Name("comm", enter.comm_handle()) + ")";
+  std::string name =
+      d ? d->options().GetExtension(c_name) : "function#" + std::to_string(enter.fn());
+  if (enter.comm_handle()) return {name, {"comm", handles_.Name("comm", enter.comm_handle())}};
   if (d && d->options().GetExtension(category) == "comm_create" && enter.detail())
-    return s + "(" + (d->FindFieldByName("color") ? "color=" : "nranks=") +
-           std::to_string(enter.detail()) + ")";
-  return s + "()";
+    return {name,
+            {d->FindFieldByName("color") ? "color" : "nranks", std::to_string(enter.detail())}};
+  return {name, {}};
+}
+
+// "ncclAllReduce(comm=comm1)", "ncclCommInitRank(nranks=4)".
+std::string EventPrinter::EnterText(const CallEnter& enter) {
+  const auto [name, arg] = EnterParts(enter);
+  return name + "(" + (arg.first.empty() ? "" : arg.first + "=" + arg.second) + ")";
 }
 
 std::string EventPrinter::TextValue(const FieldDescriptor* f, const ArgValue& v) {
@@ -519,8 +528,13 @@ std::string EventPrinter::JsonBody(const Event& event, const EventPosition& pos)
     case Event::kNote:
       return s + "\"type\":\"note\",\"text\":" + JsonString(event.note().text()) +
              ",\"dropped_events\":" + std::to_string(event.note().dropped_events()) + "}";
-    case Event::kEnter:
-      return s + "\"type\":\"enter\",\"fn\":" + JsonString(EnterText(event.enter())) + "}";
+    case Event::kEnter: {
+      const auto [name, arg] = EnterParts(event.enter());
+      s += "\"type\":\"enter\",\"fn\":" + JsonString(name);
+      if (arg.first == "comm") s += ",\"comm\":" + JsonString(arg.second);
+      if (!arg.first.empty() && arg.first != "comm") s += ",\"" + arg.first + "\":" + arg.second;
+      return s + "}";
+    }
     case Event::BODY_NOT_SET:
       break;
   }

@@ -14,6 +14,7 @@
 #include <map>
 #include <string>
 #include <unordered_map>
+#include <utility>
 
 #include "ddrr/trace.pb.h"
 #include "trace/trace_reader.h"
@@ -110,6 +111,8 @@ class EventPrinter {
   std::string JsonValue(const google::protobuf::FieldDescriptor* f, const ArgValue& v);
   std::string CallText(const ApiCall& call);
   std::string EnterText(const CallEnter& enter);
+  // The function's name and one argument as {name, value} ({} when none).
+  std::pair<std::string, std::pair<std::string, std::string>> EnterParts(const CallEnter& enter);
   std::string CallJson(const ApiCall& call);
 
   int64_t rank_;

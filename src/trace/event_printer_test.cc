@@ -59,8 +59,18 @@ TEST(EventPrinterTest, CallEnterNamesItsFunction) {
   EventPrinter printer(0);
   EXPECT_NE(printer.Text(ev, {}).find("inside ncclAllReduce(comm=comm1) (not returned"),
             std::string::npos);
+  // JSON: the function's name alone, as a call's, and the communicator beside it.
+  EXPECT_NE(printer.Json(ev, {}).find(R"("type":"enter","fn":"ncclAllReduce","comm":"comm1"})"),
+            std::string::npos)
+      << printer.Json(ev, {});
   ev.mutable_enter()->set_fn(9999);
   EXPECT_NE(printer.Text(ev, {}).find("inside function#9999(comm=comm1)"), std::string::npos);
+  ev.mutable_enter()->set_fn(static_cast<uint32_t>(FunctionId::kNcclCommInitRank));
+  ev.mutable_enter()->set_comm_handle(0);
+  ev.mutable_enter()->set_detail(4);
+  EXPECT_NE(printer.Text(ev, {}).find("inside ncclCommInitRank(nranks=4)"), std::string::npos);
+  EXPECT_NE(printer.Json(ev, {}).find(R"("fn":"ncclCommInitRank","nranks":4})"), std::string::npos)
+      << printer.Json(ev, {});
 }
 
 }  // namespace

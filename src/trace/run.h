@@ -29,6 +29,9 @@ class Run {
   static StatusOr<Run> Open(const std::string& path);
 
   const std::string& path() const { return path_; }
+  // Names the run `path` in messages (a view read in place of the run names the run).
+  void set_path(const std::string& path) { path_ = path; }
+  bool single_file() const { return single_file_; }
   std::vector<RankEntry>& ranks() { return ranks_; }
   const std::vector<RankEntry>& ranks() const { return ranks_; }
   RankEntry* FindRank(int64_t rank);

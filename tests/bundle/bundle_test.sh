@@ -194,7 +194,7 @@ PY
     "$ddrr" bundle "$work/run" -o "$work/bug.tgz" >"$work/bout" 2>&1; rc=$?
     kill -TERM $job; wait $job
     [ $rc -eq 2 ] || fail "bundling a live run exited $rc: $(cat "$work/bout")"
-    grep -q "is still running" "$work/bout" || fail "$(cat "$work/bout")"
+    grep -q "are still running" "$work/bout" || fail "$(cat "$work/bout")"
     [ -e "$work/bug.tgz" ] && fail "a bundle of a live run was written" ;;
   bundle_over_the_limit)
     "$(dirname "$ddrr")/ddrr-synth" -o "$work/run" -n 64 --steps 1200 >"$work/out" 2>&1 \

@@ -3,7 +3,7 @@
 # hangs and again after the whole job is killed: `ddrr check` exits 1 naming the culprit, the
 # victims and where they wait; no rank outlives a SIGKILL of `ddrr record`.
 set -uo pipefail
-case_name=$1 ddrr=$2 samples=$3
+case_name=$1 ddrr=$2 samples=$3 busy_threads=${4:-}
 source "$(dirname "$0")/../lib.sh"
 export DDRR_EMU_TIMEOUT=300  # emu would end the hang itself: here only a kill does
 job_pid=
@@ -40,6 +40,25 @@ kill_job() {  # SIGKILL of ddrr record: no rank may outlive it by more than 3 s
   job_pid=
   for _ in $(seq 30); do pgrep -f -- "--seed $seed$" >/dev/null || return 0; sleep 0.1; done
   fail "ranks still alive 3 s after ddrr record was killed"
+}
+
+# reader CMD ARGS...: a reading command beside the live job, into $work/out and $work/err: it
+# exits 0 or 1 (2 where $want_rc says), reports no damage that is not there, and leaves nothing
+# in its temporary folder.
+want_rc=
+reader() {
+  mkdir -p "$work/tmp"
+  TMPDIR="$work/tmp" "$ddrr" "$@" >"$work/out" 2>"$work/err"
+  local rc=$?
+  if [ -n "$want_rc" ]; then
+    [ $rc -eq "$want_rc" ] || fail "$1 exited $rc, want $want_rc: $(tail -3 "$work/err")"
+  else
+    [ $rc -le 1 ] || fail "$1 exited $rc while the job ran: $(tail -3 "$work/err")"
+  fi
+  grep -iE "checksum|damage|malformed|truncated|no footer|faster than" "$work/out" "$work/err" \
+    >"$work/bad" && fail "$1 saw damage: $(head -3 "$work/bad")"
+  [ -z "$(ls -A "$work/tmp")" ] || fail "$1 left $(ls "$work/tmp") in its temporary folder"
+  return $rc
 }
 
 case $case_name in
@@ -152,6 +171,83 @@ case $case_name in
       "$ddrr" dump "$work/run" --rank 0 >"$work/out" 2>"$work/err" || fail "dump exited $?"
       [ -s "$work/out" ] || fail "dump printed nothing"
     done
+    kill_job ;;
+  busy_threads)
+    # Two ranks of 8 threads each recording all the time, read by every reader over and over
+    # while they run: never a crash, a damage report or a leftover file; a snapshot is always
+    # the rank's events up to now (diff of two snapshots: the same as far as the shorter goes).
+    "$ddrr" record -o "$work/run" -- "$ddrr" run --host -n 2 -- "$busy_threads" --threads 8 \
+      --seconds 6 --pause-us 2000 >"$work/job" 2>&1 &
+    job_pid=$!
+    for _ in $(seq 100); do [ -e "$work/run/rank-1.spool" ] && break; sleep 0.1; done
+    [ -e "$work/run/rank-1.spool" ] || fail "the job did not start: $(tail -3 "$work/job")"
+    rounds=0
+    while kill -0 $job_pid 2>/dev/null; do
+      reader check "$work/run"
+      grep -q "missing-participant\|hang-in-setup" "$work/out" &&
+        fail "check found a hang in a running job: $(head -3 "$work/out")"
+      reader info "$work/run"
+      reader dump "$work/run" --rank 1 --json
+      [ -s "$work/out" ] || fail "dump printed nothing"
+      reader diff "$work/run" "$work/run" || fail "two reads of one run differ: $(head "$work/out")"
+      reader export "$work/run" -o "$work/t.perfetto-trace"
+      reader export "$work/run" --format json -o "$work/t.json"
+      reader info "$work/run/rank-0.ddrr"
+      rounds=$((rounds + 1))
+    done
+    wait $job_pid || fail "the job failed: $(tail -3 "$work/job")"
+    job_pid=
+    grep -q "busy_threads: OK" "$work/job" || fail "the job did not end well: $(tail "$work/job")"
+    [ $rounds -ge 2 ] || fail "only $rounds round(s) of readers while the job ran"
+    ls "$work"/t.* | grep -q partial && fail "an export left a partial file"
+    reader check "$work/run"
+    reader info "$work/run"
+    grep -q "ended     cleanly" "$work/out" || fail "a rank did not end cleanly: $(cat "$work/out")"
+    grep -q "dropped" "$work/out" && fail "events were dropped: $(grep dropped "$work/out")"
+    true ;;
+  hung_readers)
+    # Every reader on a job that hangs while it hangs: each sees the ranks up to now (the calls
+    # they wait in included) and says they still run; replay and bundle refuse, in one line.
+    "$ddrr" record -o "$work/done" -- "$ddrr" run --host -n 4 -- "${prog[@]}" --seed 4410 \
+      >"$work/job" 2>&1 || fail "the clean run failed: $(tail -3 "$work/job")"
+    start 4 --fault stall --fault-rank 2 --fault-step 3
+    reader info "$work/run"
+    [ "$(grep -c "ended     no: still running (pid" "$work/out")" -eq 4 ] ||
+      fail "info: $(cat "$work/out")"
+    reader info "$work/run/rank-0.ddrr"
+    has "ended     no: still running (pid"
+    reader dump "$work/run/rank-0.ddrr" --json
+    tail -1 "$work/out" | grep -q '"type":"enter","fn":"ncclAllReduce","comm":"comm1"}' ||
+      fail "the call rank 0 waits in is not its last event: $(tail -1 "$work/out")"
+    reader diff "$work/run" "$work/done" || fail "diff: $(head "$work/out")"
+    has "is still running: its ranks are compared up to their last event"
+    reader diff "$work/run" "$work/run" || fail "diff of a run with itself: $(head "$work/out")"
+    reader export "$work/run" --format json -o "$work/t.json"
+    python3 - "$work/t.json" <<'PY' || fail "export: the waits are not on the timeline"
+import json, sys
+events = json.load(open(sys.argv[1]))["traceEvents"]
+waits = [e for e in events if e.get("args", {}).get("returned", "").startswith("not yet")]
+assert sorted(e["pid"] for e in waits) == [1, 2, 4], waits  # ranks 0, 1, 3
+assert all(e["name"] == "ncclAllReduce" for e in waits), waits
+names = [e["args"]["name"] for e in events if e.get("name") == "process_name"]
+assert all(n.endswith(", still running)") for n in names), names
+PY
+    reader export "$work/run" -o "$work/t.perfetto-trace"
+    reader report "$work/run"
+    has "still running (pid"
+    has "missing-participant"
+    want_rc=2
+    reader replay "$work/run" --host --timeout 3
+    grep -q "^ddrr: error: ranks 0-3 are still running (pid [0-9]*, [0-9]*, [0-9]*, [0-9]*): replay needs a recording whose job has ended" \
+      "$work/err" || fail "replay: $(cat "$work/err")"
+    [ "$(grep -c "error" "$work/err")" -eq 1 ] || fail "replay: $(cat "$work/err")"
+    reader replay "$work/run" --ranks 0 -- "${prog[@]}"
+    grep -q "^ddrr: error: ranks 0-3 are still running" "$work/err" || fail "$(cat "$work/err")"
+    reader bundle "$work/run" -o "$work/bug.tgz"
+    grep -q "^ddrr: error: ranks 0-3 are still running (pid .*); bundle the run once the job has ended" \
+      "$work/err" || fail "bundle: $(cat "$work/err")"
+    [ -e "$work/bug.tgz" ] && fail "a bundle of a live run was written"
+    want_rc=
     kill_job ;;
   *)
     fail "unknown case" ;;

@@ -206,7 +206,7 @@ PY
     for _ in $(seq 300); do grep -q 'step 2000 ' "$work/out" 2>/dev/null && break; sleep 0.1; done
     "$ddrr" info "$work/run" >"$work/live" 2>&1
     # Read as it stands, up to its last event, and shown as running.
-    grep -q "its rank is still running; read up to its last event" "$work/live" \
+    grep -q "still running; read up to their last event" "$work/live" \
       || fail "a live rank's spool was not read as it stands: $(head -3 "$work/live")"
     grep -q "ended     no: still running (pid" "$work/live" || fail "a live rank is not shown live"
     [ "$(ls "$work/run"/*.spool | wc -l)" -eq 2 ] || fail "live spools touched"

@@ -1,13 +1,19 @@
 #include "cli_common.h"
 
 #include <errno.h>  // program_invocation_name
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
 #include <set>
 #include <sstream>
+#include <utility>
 
 #ifdef DDRR_HAVE_RECORDER
 #include "record/salvage.h"
@@ -159,29 +165,51 @@ int Fail(const Status& status) { return Fail(status.message()); }
 
 int SalvageSpools(const std::string& run_path) {
 #ifdef DDRR_HAVE_RECORDER
-  return record::SalvageRun(run_path, [](const std::string& spool, const StatusOr<uint64_t>& n) {
-    if (n.ok())
-      fprintf(stderr, "ddrr: salvaged %s: %llu events recovered from the spool\n", spool.c_str(),
-              static_cast<unsigned long long>(n.value()));
-    else if (n.status().code() == StatusCode::kUnavailable) {  // a live rank: read as it stands
-      static std::set<std::string> said;  // once per spool (ddrr watch reads the run again)
-      if (said.insert(spool).second)
-        fprintf(stderr, "ddrr: note: %s: its rank is still running; read up to its last event\n",
-                spool.c_str());
-    } else
-      fprintf(stderr, "ddrr: note: %s\n", n.status().message().c_str());
-  });
+  std::vector<std::string> live;
+  const int salvaged =
+      record::SalvageRun(run_path, [&](const std::string& spool, const StatusOr<uint64_t>& n) {
+        if (n.ok())
+          fprintf(stderr, "ddrr: salvaged %s: %llu events recovered from the spool\n",
+                  spool.c_str(), static_cast<unsigned long long>(n.value()));
+        else if (n.status().code() == StatusCode::kUnavailable)  // a live rank: read as it stands
+          live.push_back(spool);
+        else
+          fprintf(stderr, "ddrr: note: %s\n", n.status().message().c_str());
+      });
+  NoteLiveSpools(live);
+  return salvaged;
 #else
+  (void)run_path;
   return 0;
 #endif
 }
 
-namespace {
-
-int& views_made() {  // one view folder per run a command opens (diff opens two)
-  static int n = 0;
-  return n;
+void NoteLiveSpools(std::vector<std::string> spools) {
+  static std::set<std::string> said;  // once per spool (ddrr watch reads the run again)
+  std::erase_if(spools, [](const std::string& s) { return !said.insert(s).second; });
+  if (spools.empty()) return;
+  std::sort(spools.begin(), spools.end(), [](const std::string& a, const std::string& b) {
+    return a.size() != b.size() ? a.size() < b.size() : a < b;  // rank-2 before rank-10
+  });
+  // One line however many ranks: the folder once, then the spools' names.
+  const std::string folder = std::filesystem::path(spools.front()).parent_path().string();
+  std::string names;
+  for (const std::string& s : spools) {
+    const std::filesystem::path p(s);
+    names += (names.empty() ? "" : ", ") + (p.parent_path() == folder ? p.filename().string() : s);
+    if (names.size() > 200 && &s != &spools.back()) {
+      names += " and " + std::to_string(&spools.back() - &s) + " more";
+      break;
+    }
+  }
+  fprintf(stderr, "ddrr: note: %s%s%s: %s still running; read up to %s last event\n",
+          folder.empty() ? "" : folder.c_str(), folder.empty() ? "" : "/",
+          spools.size() == 1 ? names.c_str() : ("{" + names + "}").c_str(),
+          spools.size() == 1 ? "its rank is" : "their ranks are",
+          spools.size() == 1 ? "its" : "their");
 }
+
+namespace {
 
 bool LooksLikeBundle(const std::string& path) {
 #ifdef DDRR_HAVE_BUNDLE
@@ -192,7 +220,73 @@ bool LooksLikeBundle(const std::string& path) {
 #endif
 }
 
+// The files and folders of live views, removed when the command ends: at exit, or on a signal
+// that ends it (Ctrl-C, kill, a closed pipe), where only unlink and rmdir are called. A list
+// that only grows until ReleaseViews(), so that a handler can walk it at any moment.
+struct ViewPath {
+  std::string path;
+  bool folder;
+  ViewPath* next;
+};
+std::atomic<ViewPath*> g_views{nullptr};
+
+void RemoveViews() noexcept {
+  for (ViewPath* v = g_views.load(); v; v = v->next)
+    if (!v->folder) ::unlink(v->path.c_str());
+  for (ViewPath* v = g_views.load(); v; v = v->next)
+    if (v->folder) ::rmdir(v->path.c_str());
+}
+
+void RemoveViewsAndDie(int sig) {
+  RemoveViews();
+  ::signal(sig, SIG_DFL);
+  ::raise(sig);
+}
+
+struct RemoveViewsAtExit {
+  ~RemoveViewsAtExit() { RemoveViews(); }
+};
+
+// Adds `path` to what goes when the command ends; the first time, sets the signal handlers.
+void RemoveAtEnd(std::string path, bool folder) {
+  static RemoveViewsAtExit at_exit;
+  static bool handlers = false;
+  if (!handlers) {
+    handlers = true;
+    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGPIPE}) {
+      struct sigaction old {};
+      if (sigaction(sig, nullptr, &old) == 0 && old.sa_handler == SIG_DFL)
+        ::signal(sig, RemoveViewsAndDie);  // a handler someone else set is left alone
+    }
+  }
+  g_views.store(new ViewPath{std::move(path), folder, g_views.load()});
+}
+
+// Holds `folder` (a view LiveView made) until the command ends or ReleaseViews().
+void HoldView(const std::string& folder) {
+  RemoveAtEnd(folder, true);
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(folder, ec))
+    RemoveAtEnd(e.path(), false);
+}
+
+std::string TempRoot() {
+  const char* tmp = getenv("TMPDIR");
+  return tmp && *tmp ? tmp : "/tmp";
+}
+
 }  // namespace
+
+void RemoveIfKilled(const std::string& file) { RemoveAtEnd(file, false); }
+
+void ReleaseViews() {
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &old);
+  RemoveViews();
+  for (ViewPath* v = g_views.exchange(nullptr); v;) delete std::exchange(v, v->next);
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+}
 
 StatusOr<std::string> RunDirectory(const std::string& run_path) {
 #ifdef DDRR_HAVE_BUNDLE
@@ -207,22 +301,12 @@ StatusOr<std::string> RunDirectory(const std::string& run_path) {
 #endif
   SalvageSpools(run_path);  // a killed rank's spool becomes a complete rank file first
 #ifdef DDRR_HAVE_RECORDER
-  // Ranks still running are read from snapshots of their spools, in a folder removed at exit.
-  struct Scratch {
-    std::string dir;
-    ~Scratch() {
-      std::error_code ec;
-      if (!dir.empty()) std::filesystem::remove_all(dir, ec);
-    }
-  };
-  static Scratch scratch;
-  if (scratch.dir.empty()) {
-    const char* tmp = getenv("TMPDIR");
-    std::string t = std::string(tmp && *tmp ? tmp : "/tmp") + "/ddrr-read-XXXXXX";
-    if (mkdtemp(t.data()) == nullptr) return Status::IoError("cannot create a temporary folder");
-    scratch.dir = t;
-  }
-  return record::LiveView(run_path, scratch.dir + "/" + std::to_string(++views_made()));
+  // Ranks still running are read from snapshots of their spools.
+  auto view = record::LiveView(run_path, TempRoot());
+  if (!view.ok()) return view.status();
+  NoteLiveSpools(view->live);
+  if (!view->folder.empty()) HoldView(view->folder);
+  return view->path;
 #else
   return run_path;
 #endif
@@ -234,9 +318,16 @@ StatusOr<trace::Run> OpenRun(const std::string& run_path) {
   auto run = trace::Run::Open(*dir);
   if (run.ok() && *dir != run_path && !LooksLikeBundle(run_path)) {
     // Snapshots of live ranks stand in for their files: messages name the run's own files.
-    for (trace::RankEntry& e : run->ranks())
-      e.path =
-          (std::filesystem::path(run_path) / std::filesystem::path(e.path).filename()).string();
+    namespace fs = std::filesystem;
+    auto own = [&](const std::string& path) {
+      return run->single_file() ? run_path
+                                : (fs::path(run_path) / fs::path(path).filename()).string();
+    };
+    run->set_path(run_path);
+    for (trace::RankEntry& e : run->ranks()) {
+      if (!e.path.empty()) e.path = own(e.path);
+      if (!e.spool_path.empty()) e.spool_path = own(e.spool_path);
+    }
   }
   return run;
 }

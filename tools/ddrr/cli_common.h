@@ -80,15 +80,30 @@ const char* Argv0();
 
 // Turns every rank-<r>.spool left by a killed rank in `run_path` (a run directory) into a
 // complete rank file, reporting each on stderr; spools of live ranks are left alone. Returns
-// the number of spools salvaged. A no-op for a single rank file.
+// the number of spools salvaged. For a single rank file, its own spool.
 int SalvageSpools(const std::string& run_path);
 
-// Where a run's rank files are: a bundle is extracted to a private copy (removed when the command
-// exits); a run directory has its killed ranks' spools salvaged first.
+// One note on stderr naming the spools of live ranks read as they stand (each spool once per
+// command, however often the run is read).
+void NoteLiveSpools(std::vector<std::string> spools);
+
+// Where a run's rank files are, for commands that hand the path on: a bundle is extracted to a
+// private copy; a run directory has its killed ranks' spools salvaged first, and its live ranks
+// are read from snapshots (record::LiveView) in a folder removed when the command ends (at exit
+// or by a signal).
 StatusOr<std::string> RunDirectory(const std::string& run_path);
 
-// What every reading command does first: RunDirectory, then open the run.
+// What every reading command does first: RunDirectory, then open the run; the files of a live
+// view are named as the run's own.
 StatusOr<trace::Run> OpenRun(const std::string& run_path);
+
+// Removes `file` if the command is ended by a signal (Ctrl-C, kill, a closed pipe) or when it
+// exits: a file a command writes and renames when done.
+void RemoveIfKilled(const std::string& file);
+
+// Removes the live views made so far, for a command that reads a run again and again (ddrr
+// watch): the runs opened from them must be closed first.
+void ReleaseViews();
 
 // kExitOk when some rank file of `run` is readable; else prints why on stderr and returns
 // kExitUsage: nothing can be analysed.

@@ -5,6 +5,7 @@
 // communication, with buffers of its own), everything otherwise.
 #include <cstdio>
 #include <optional>
+#include <set>
 
 #include "analysis/event_diff.h"
 #include "cli_common.h"
@@ -49,6 +50,7 @@ class DiffCommand : public Command {
     analysis::DiffOptions options;
     options.scope = ChooseScope(*a, *b);
     int differing = 0, compared = 0;
+    std::set<analysis::Side> running;  // sides whose ranks ran out first while still running
     for (auto& ea : a->ranks()) {
       if (rank_ && ea.rank != *rank_) continue;
       trace::RankEntry* eb = b->FindRank(ea.rank);
@@ -62,6 +64,7 @@ class DiffCommand : public Command {
       const analysis::RankDiff d = analysis::DiffRank(*ea.reader, *eb->reader, ea.rank, options);
       fputs(analysis::FormatRankDiff(d, a_path_, b_path_).c_str(), stdout);
       differing += d.differs() ? 1 : 0;
+      if (d.still_running) running.insert(*d.still_running);
     }
     for (auto& eb : b->ranks())
       if ((!rank_ || eb.rank == *rank_) && !a->FindRank(eb.rank)) {
@@ -71,6 +74,9 @@ class DiffCommand : public Command {
     if (rank_ && compared == 0 && differing == 0)
       return Fail("rank " + std::to_string(*rank_) + " is in neither run");
     if (differing == 0) printf("no difference in %d rank(s)\n", compared);
+    for (analysis::Side side : running)
+      printf("%s is still running: its ranks are compared up to their last event\n",
+             (side == analysis::Side::kA ? a_path_ : b_path_).c_str());
     return differing ? kExitFindings : kExitOk;
   }
 

@@ -47,6 +47,7 @@ class ExportCommand : public Command {
       if (stem.empty()) stem = "run";
       output_ = stem + (format == timeline::Format::kJson ? ".json" : ".perfetto-trace");
     }
+    RemoveIfKilled(timeline::PartialPath(output_));  // no half-written timeline left behind
     auto stats = timeline::ExportTimeline(*run, format, output_);
     if (!stats.ok()) return Fail(stats.status());
     printf(

@@ -50,6 +50,7 @@ class WatchCommand : public Command {
     auto last_move = SteadyClock::now();
     bool diagnosed = false, reported_this_stall = false, saw_live = false;
     for (;;) {
+      ReleaseViews();  // the previous pass's snapshots: its run is closed
       std::optional<trace::Run> run;
       std::unique_ptr<analysis::RunModel> model;
       if (int rc = OpenModeledRun(run_path_, &run, &model)) return rc;

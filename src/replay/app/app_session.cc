@@ -23,6 +23,7 @@
 #include "replay/app/script_writer.h"
 #include "replay/monitor.h"
 #include "replay/placement.h"
+#include "replay/plan.h"
 #include "replay/progress.h"
 #include "spec/api_table.h"
 #include "trace/event_printer.h"
@@ -234,6 +235,7 @@ AppReplayOutcome RunAppReplay(const AppReplayOptions& o) {
   if (o.argv.empty()) return Failed(AppFailure::kInput, "no program to replay: give it after --");
   auto run = trace::Run::Open(o.run);
   if (!run.ok()) return Failed(AppFailure::kInput, run.status().message());
+  if (Status st = RequireEnded(*run); !st.ok()) return Failed(AppFailure::kInput, st.message());
 
   // The ranks: each one must be in the run, readable and intact.
   std::vector<int64_t> ranks = o.ranks;
