@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# hang_test.sh CASE DDRR SAMPLES_DIR — a job that hangs on the host runtime, diagnosed while it
+# hang_test.sh CASE DDRR SAMPLES_DIR [BUSY_THREADS] — a job that hangs on the host runtime, diagnosed while it
 # hangs and again after the whole job is killed: `ddrr check` exits 1 naming the culprit, the
 # victims and where they wait; no rank outlives a SIGKILL of `ddrr record`.
 set -uo pipefail
@@ -208,7 +208,7 @@ case $case_name in
   hung_readers)
     # Every reader on a job that hangs while it hangs: each sees the ranks up to now (the calls
     # they wait in included) and says they still run; replay and bundle refuse, in one line.
-    "$ddrr" record -o "$work/done" -- "$ddrr" run --host -n 4 -- "${prog[@]}" --seed 4410 \
+    "$ddrr" record -o "$work/done" -- "$ddrr" run --host -n 4 -- "${prog[@]}" --seed "$seed" \
       >"$work/job" 2>&1 || fail "the clean run failed: $(tail -3 "$work/job")"
     start 4 --fault stall --fault-rank 2 --fault-step 3
     reader info "$work/run"
