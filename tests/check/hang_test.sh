@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# hang_test.sh CASE DDRR SAMPLES_DIR [BUSY_THREADS] — a job that hangs on the host runtime, diagnosed while it
-# hangs and again after the whole job is killed: `ddrr check` exits 1 naming the culprit, the
-# victims and where they wait; no rank outlives a SIGKILL of `ddrr record`.
+# hang_test.sh CASE DDRR SAMPLES_DIR [BUSY_THREADS] — a job that hangs on the host runtime,
+# diagnosed while it hangs and again after the whole job is killed: `ddrr check` exits 1 naming
+# the culprit, the victims and where they wait; no rank outlives a SIGKILL of `ddrr record`;
+# every reader works beside a busy or hung job.
 set -uo pipefail
 case_name=$1 ddrr=$2 samples=$3 busy_threads=${4:-}
 source "$(dirname "$0")/../lib.sh"
