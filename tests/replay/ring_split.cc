@@ -23,33 +23,15 @@
 #include <string>
 #include <vector>
 
-#define CUDA_OK(call)                                                                       \
-  do {                                                                                      \
-    cudaError_t e_ = (call);                                                                \
-    if (e_ != cudaSuccess) {                                                                \
-      fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #call, cudaGetErrorString(e_)); \
-      exit(1);                                                                              \
-    }                                                                                       \
-  } while (0)
-#define NCCL_OK(call)                                                                       \
-  do {                                                                                      \
-    ncclResult_t r_ = (call);                                                               \
-    if (r_ != ncclSuccess) {                                                                \
-      fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #call, ncclGetErrorString(r_)); \
-      exit(1);                                                                              \
-    }                                                                                       \
-  } while (0)
+#include "user_program.h"
 
 namespace {
 
 size_t n = 512;
 cudaStream_t stream;
-uint64_t digest = 1469598103934665603ull;
+uint64_t digest = user_program::kFnvSeed;
 
-void Mix(const void* data, size_t bytes) {
-  for (size_t i = 0; i < bytes; ++i)
-    digest = (digest ^ static_cast<const uint8_t*>(data)[i]) * 1099511628211ull;
-}
+void Mix(const void* data, size_t bytes) { digest = user_program::Fnv1a(digest, data, bytes); }
 
 // A device buffer of `count` Ts, filled from the host.
 template <typename T>
@@ -86,30 +68,6 @@ uint16_t ToBf16(float f) {
   return static_cast<uint16_t>(x >> 16);
 }
 
-ncclUniqueId Rendezvous(const char* path, int rank) {
-  ncclUniqueId id;
-  if (rank == 0) {
-    NCCL_OK(ncclGetUniqueId(&id));
-    const std::string tmp = std::string(path) + ".part";
-    FILE* f = fopen(tmp.c_str(), "wb");
-    if (f == nullptr || fwrite(&id, sizeof(id), 1, f) != 1 || fclose(f) != 0 ||
-        rename(tmp.c_str(), path) != 0) {
-      perror(path);
-      exit(1);
-    }
-    return id;
-  }
-  for (int tries = 0; tries < 3000; ++tries, usleep(10000)) {
-    FILE* f = fopen(path, "rb");
-    if (f == nullptr) continue;
-    const bool ok = fread(&id, sizeof(id), 1, f) == 1;
-    fclose(f);
-    if (ok) return id;
-  }
-  fprintf(stderr, "rank %d: no unique id in %s\n", rank, path);
-  exit(1);
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -131,7 +89,8 @@ int main(int argc, char** argv) {
   ncclConfig_t config = NCCL_CONFIG_INITIALIZER;
   config.commName = "world";
   ncclComm_t comm;
-  NCCL_OK(ncclCommInitRankConfig(&comm, world, Rendezvous(id_file, rank), rank, &config));
+  NCCL_OK(
+      ncclCommInitRankConfig(&comm, world, user_program::Rendezvous(id_file, rank), rank, &config));
 
   // 1. The ring: each round passes what arrived on to the right, plus one.
   const int right = (rank + 1) % world, left = (rank + world - 1) % world;

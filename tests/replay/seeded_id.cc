@@ -18,32 +18,14 @@
 #include <string>
 #include <vector>
 
-#define CUDA_OK(call)                                                                       \
-  do {                                                                                      \
-    cudaError_t e_ = (call);                                                                \
-    if (e_ != cudaSuccess) {                                                                \
-      fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #call, cudaGetErrorString(e_)); \
-      exit(1);                                                                              \
-    }                                                                                       \
-  } while (0)
-#define NCCL_OK(call)                                                                       \
-  do {                                                                                      \
-    ncclResult_t r_ = (call);                                                               \
-    if (r_ != ncclSuccess) {                                                                \
-      fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #call, ncclGetErrorString(r_)); \
-      exit(1);                                                                              \
-    }                                                                                       \
-  } while (0)
+#include "user_program.h"
 
 namespace {
 
 constexpr size_t kElems = 1000;
 
-uint64_t checksum = 1469598103934665603ull;
-void Mix(const void* data, size_t bytes) {
-  for (size_t i = 0; i < bytes; ++i)
-    checksum = (checksum ^ static_cast<const uint8_t*>(data)[i]) * 1099511628211ull;
-}
+uint64_t checksum = user_program::kFnvSeed;
+void Mix(const void* data, size_t bytes) { checksum = user_program::Fnv1a(checksum, data, bytes); }
 
 uint64_t SplitMix(uint64_t* state) {
   uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
@@ -77,29 +59,7 @@ int main(int argc, char** argv) {
   CUDA_OK(cudaGetDeviceCount(&devices));
   CUDA_OK(cudaSetDevice(rank % devices));
 
-  ncclUniqueId id;
-  if (rank == 0) {
-    NCCL_OK(ncclGetUniqueId(&id));
-    FILE* f = fopen((id_file + ".new").c_str(), "wb");
-    if (f == nullptr || fwrite(&id, sizeof(id), 1, f) != 1 || fclose(f) != 0 ||
-        rename((id_file + ".new").c_str(), id_file.c_str()) != 0) {
-      perror(id_file.c_str());
-      return 1;
-    }
-  } else {
-    bool found = false;
-    for (int i = 0; i < 2000 && !found; ++i) {
-      if (FILE* f = fopen(id_file.c_str(), "rb")) {
-        found = fread(&id, sizeof(id), 1, f) == 1;
-        fclose(f);
-      }
-      if (!found) usleep(10000);
-    }
-    if (!found) {
-      fprintf(stderr, "seeded_id rank %d: %s never appeared\n", rank, id_file.c_str());
-      return 1;
-    }
-  }
+  const ncclUniqueId id = user_program::Rendezvous(id_file, rank);
   ncclComm_t comm;
   NCCL_OK(ncclCommInitRank(&comm, world, id, rank));
   cudaStream_t stream;

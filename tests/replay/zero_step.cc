@@ -25,62 +25,13 @@
 #include <string>
 #include <vector>
 
-#define CUDA_OK(call)                                                                       \
-  do {                                                                                      \
-    cudaError_t e_ = (call);                                                                \
-    if (e_ != cudaSuccess) {                                                                \
-      fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #call, cudaGetErrorString(e_)); \
-      exit(1);                                                                              \
-    }                                                                                       \
-  } while (0)
-#define NCCL_OK(call)                                                                       \
-  do {                                                                                      \
-    ncclResult_t r_ = (call);                                                               \
-    if (r_ != ncclSuccess) {                                                                \
-      fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #call, ncclGetErrorString(r_)); \
-      exit(1);                                                                              \
-    }                                                                                       \
-  } while (0)
+#include "user_program.h"
 
 namespace {
 
 int EnvOr(const char* name, int fallback) {
   const char* v = getenv(name);
   return v != nullptr && *v != '\0' ? atoi(v) : fallback;
-}
-
-// Rank 0 publishes the id (write to a temporary name, rename into place); the others poll.
-ncclUniqueId Rendezvous(const std::string& path, int rank) {
-  ncclUniqueId id;
-  if (rank == 0) {
-    NCCL_OK(ncclGetUniqueId(&id));
-    const std::string tmp = path + ".tmp";
-    FILE* f = fopen(tmp.c_str(), "wb");
-    if (f == nullptr || fwrite(&id, sizeof(id), 1, f) != 1 || fclose(f) != 0 ||
-        rename(tmp.c_str(), path.c_str()) != 0) {
-      perror(path.c_str());
-      exit(1);
-    }
-    return id;
-  }
-  for (int tries = 0; tries < 3000; ++tries) {
-    FILE* f = fopen(path.c_str(), "rb");
-    if (f != nullptr) {
-      const size_t got = fread(&id, sizeof(id), 1, f);
-      fclose(f);
-      if (got == 1) return id;
-    }
-    usleep(10000);
-  }
-  fprintf(stderr, "rank %d: no unique id in %s\n", rank, path.c_str());
-  exit(1);
-}
-
-uint64_t Fnv1a(const void* data, size_t bytes) {
-  uint64_t h = 1469598103934665603ull;
-  for (size_t i = 0; i < bytes; ++i)
-    h = (h ^ static_cast<const uint8_t*>(data)[i]) * 1099511628211ull;
-  return h;
 }
 
 }  // namespace
@@ -115,7 +66,7 @@ int main(int argc, char** argv) {
   CUDA_OK(cudaSetDevice(EnvOr("LOCAL_RANK", rank) % devices));
 
   ncclComm_t comm;
-  NCCL_OK(ncclCommInitRank(&comm, world, Rendezvous(id_file, rank), rank));
+  NCCL_OK(ncclCommInitRank(&comm, world, user_program::Rendezvous(id_file, rank), rank));
 
   const size_t total = shard * world;
   float *weights, *grads, *shard_grad;
@@ -165,7 +116,7 @@ int main(int argc, char** argv) {
   }
 
   printf("zero_step rank %d: steps=%d weights=0x%016" PRIx64 "\n", rank, steps,
-         Fnv1a(host_w, total * sizeof(float)));
+         user_program::Fnv1a(user_program::kFnvSeed, host_w, total * sizeof(float)));
   CUDA_OK(cudaEventDestroy(grads_ready));
   CUDA_OK(cudaStreamDestroy(compute));
   CUDA_OK(cudaStreamDestroy(comms));
