@@ -260,8 +260,8 @@ void CheckSetupHangs(CheckContext& ctx) {
     const std::string what =
         parent_key ? FnName(fn) + " of communicator " + trace::EventPrinter::KeyHex(parent_key)
                    : CreationText(fn, detail, parent_key);
-    auto same_call = [&](const RankScan::SetupWait& w) {
-      return w.fn == fn && detail_of(w) == detail && w.parent_key == parent_key;
+    auto same_call = [&detail_of, &key](const RankScan::SetupWait& w) {
+      return Key{w.fn, detail_of(w), w.parent_key} == key;
     };
     int64_t first = 0;
     const RankScan* first_in = ranks.front();
