@@ -260,8 +260,9 @@ void CheckSetupHangs(CheckContext& ctx) {
     const std::string what =
         parent_key ? FnName(fn) + " of communicator " + trace::EventPrinter::KeyHex(parent_key)
                    : CreationText(fn, detail, parent_key);
-    auto same_call = [&detail_of, &key](const RankScan::SetupWait& w) {
-      return Key{w.fn, detail_of(w), w.parent_key} == key;
+    const Key group = key;  // a lambda may not capture a structured binding (clang 14)
+    auto same_call = [&detail_of, &group](const RankScan::SetupWait& w) {
+      return Key{w.fn, detail_of(w), w.parent_key} == group;
     };
     int64_t first = 0;
     const RankScan* first_in = ranks.front();
