@@ -341,6 +341,13 @@ TEST_F(CheckTest, MissingFromInitOnlyWhenEveryRankFileIsThere) {
   std::filesystem::create_directory(dir_.path());
   fs = Check(build(), {}, {}, /*absent=*/{2});
   EXPECT_TRUE(Of(fs, FindingKind::kMissingFromInit).empty()) << Kinds(fs);
+  // Nor does a rank file read alone.
+  auto alone = trace::Run::Open(dir_.File("rank-0.ddrr"));
+  ASSERT_TRUE(alone.ok()) << alone.status().ToString();
+  auto checked = CheckRun(*alone);
+  ASSERT_TRUE(checked.ok()) << checked.status().ToString();
+  EXPECT_TRUE(Of(checked->findings, FindingKind::kMissingFromInit).empty())
+      << Kinds(checked->findings);
 }
 
 TEST_F(CheckTest, SplitCalledFewerTimesOnOneRank) {

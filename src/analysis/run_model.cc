@@ -1,5 +1,7 @@
 #include "analysis/run_model.h"
 
+#include <set>
+
 namespace ddrr::analysis {
 
 const RankScan* RunModel::Scan(int64_t rank) const {
@@ -25,6 +27,10 @@ StatusOr<std::unique_ptr<RunModel>> ModelRun(trace::Run& run, const std::string&
                          " digest(s) came too long after their call to be checked");
     m->scans.push_back(std::move(scan));
   }
+  // A rank file read alone (or a run whose files do not cover the world) is not every rank.
+  std::set<int64_t> ranks_read;
+  for (const RankScan& s : m->scans) ranks_read.insert(s.rank);
+  if (static_cast<int64_t>(ranks_read.size()) < m->world_size) m->world_complete = false;
   m->comms = std::make_unique<CommModel>(m->scans);
   return m;
 }
