@@ -1,6 +1,10 @@
 #include "analysis/run_model.h"
 
 #include <set>
+#include <string>
+#include <vector>
+
+#include "analysis/finding.h"
 
 namespace ddrr::analysis {
 
@@ -33,6 +37,28 @@ StatusOr<std::unique_ptr<RunModel>> ModelRun(trace::Run& run, const std::string&
   if (static_cast<int64_t>(ranks_read.size()) < m->world_size) m->world_complete = false;
   m->comms = std::make_unique<CommModel>(m->scans);
   return m;
+}
+
+std::string StillRunning(const trace::Run& run) {
+  constexpr size_t kNamed = 4;  // processes named; the rest are "..."
+  std::vector<int64_t> ranks;
+  std::string pids, held;
+  for (const trace::RankEntry& e : run.ranks()) {
+    const bool live =
+        e.reader && e.reader->footer() && e.reader->footer()->end_reason() == trace::END_LIVE;
+    if (e.spool_path.empty() && !live) continue;
+    ranks.push_back(e.rank);
+    if (ranks.size() > kNamed) continue;
+    std::string& list = live ? pids : held;
+    list += (list.empty() ? "" : ", ") +
+            (live ? std::to_string(e.reader->header().pid()) : e.spool_path);
+  }
+  if (ranks.empty()) return "";
+  std::string which = pids.empty() ? "" : "pid " + pids;
+  if (!held.empty()) which += (which.empty() ? "" : "; ") + held + " held";
+  return std::string(ranks.size() == 1 ? "rank " : "ranks ") + RankRanges(ranks, ",") +
+         (ranks.size() == 1 ? " is" : " are") + " still running (" + which +
+         (ranks.size() > kNamed ? ", ..." : "") + ")";
 }
 
 }  // namespace ddrr::analysis

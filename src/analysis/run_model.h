@@ -36,4 +36,9 @@ StatusOr<std::unique_ptr<RunModel>> ModelRun(trace::Run& run, const std::string&
                                              bool calls_in_flight = true,
                                              ScanObserver* observer = nullptr);
 
+// "ranks 0-3 are still running (pid 12, 13, 14, 15)": the ranks of `run` whose process still
+// runs (read from a snapshot of its spool, or its spool held by a live process), for commands
+// that need a job that has ended; empty when none does.
+std::string StillRunning(const trace::Run& run);
+
 }  // namespace ddrr::analysis

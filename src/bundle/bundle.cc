@@ -143,24 +143,11 @@ StatusOr<BundleSummary> CreateBundle(const trace::Run& run, const BundleOptions&
                                    ": GitHub takes .tgz, .tar.gz or .zip attachments; name the "
                                    "bundle with one of these endings");
   // A bundle is what a job left: a rank still running has not left it yet.
-  std::vector<int64_t> running;
-  std::string why;
-  for (const auto& e : run.ranks()) {
-    const bool live =
-        e.reader && e.reader->footer() && e.reader->footer()->end_reason() == trace::END_LIVE;
-    if (e.spool_path.empty() && !live) continue;
-    running.push_back(e.rank);
-    if (running.size() <= 4)
-      why += (why.empty() ? "" : ", ") +
-             (live ? "pid " + std::to_string(e.reader->header().pid()) : e.spool_path + " held");
-  }
-  if (!running.empty())
-    return Status::InvalidArgument(
-        std::string(running.size() == 1 ? "rank " : "ranks ") + analysis::RankRanges(running, ",") +
-        (running.size() == 1 ? " is" : " are") + " still running (" + why +
-        (running.size() > 4 ? ", ..." : "") +
-        "); bundle the run once the job has ended or is killed (`ddrr report " + run.path() +
-        "` describes it now)");
+  if (const std::string running = analysis::StillRunning(run); !running.empty())
+    return Status::InvalidArgument(running +
+                                   "; bundle the run once the job has ended or is killed (`ddrr "
+                                   "report " +
+                                   run.path() + "` describes it now)");
   std::vector<const trace::RankEntry*> chosen;
   for (const auto& e : run.ranks())
     if (o.ranks.empty() || std::count(o.ranks.begin(), o.ranks.end(), e.rank)) chosen.push_back(&e);

@@ -301,22 +301,12 @@ void SetEnd(const trace::RankFileReader& reader, bool peers_failed_after, RankPl
 }  // namespace
 
 Status RequireEnded(const trace::Run& run) {
-  std::vector<int64_t> ranks;
-  std::string pids;
-  for (const trace::RankEntry& e : run.ranks()) {
-    const trace::Footer* f = e.reader ? e.reader->footer() : nullptr;
-    if (!f || f->end_reason() != trace::END_LIVE) continue;
-    ranks.push_back(e.rank);
-    if (ranks.size() <= 4)
-      pids += (pids.empty() ? "" : ", ") + std::to_string(e.reader->header().pid());
-  }
-  if (ranks.empty()) return Status::Ok();
-  if (ranks.size() > 4) pids += ", ...";
-  return Status::Unavailable(
-      std::string(ranks.size() == 1 ? "rank " : "ranks ") + analysis::RankRanges(ranks, ",") +
-      (ranks.size() == 1 ? " is" : " are") + " still running (pid " + pids +
-      "): replay needs a recording whose job has ended; `ddrr check` diagnoses it now, and once "
-      "the job ends or is killed it can be replayed");
+  const std::string running = analysis::StillRunning(run);
+  if (running.empty()) return Status::Ok();
+  return Status::Unavailable(running +
+                             ": replay needs a recording whose job has ended; `ddrr check` "
+                             "diagnoses it now, and once the job ends or is killed it can be "
+                             "replayed");
 }
 
 StatusOr<WindowPoint> ParseWindowPoint(const std::string& text) {
