@@ -176,8 +176,8 @@ void CheckMissing(CheckContext& ctx, const Comm& c) {
                               : "; was inside it " + waited + " (" + m->scan->ended + ")";
       } else if (culprit) {
         where = "; last seen " + LastSeen(ctx, *m->scan);
-      } else if (int64_t since = 0; !WaitPlace(*m->scan, &since).empty()) {
-        where = "; now " + WaitPlace(*m->scan) + " " + WaitedFor(ctx, *m->scan, since);
+      } else if (std::string inside = InsideCall(ctx, *m->scan); !inside.empty()) {
+        where = "; now " + inside;
       } else if (!m->scan->ended.empty()) {
         where = "; " + m->scan->ended;
       }

@@ -40,12 +40,6 @@ std::string CreationText(uint16_t fn, int64_t detail, uint64_t parent_key) {
                                   : " (nranks " + std::to_string(detail) + ")");
 }
 
-const RankScan* ScanOf(const CheckContext& ctx, int64_t rank) {
-  for (const RankScan& s : ctx.scans)
-    if (s.rank == rank) return &s;
-  return nullptr;
-}
-
 bool IsHang(const Finding& f) {
   return (f.kind == FindingKind::kHangInSetup || f.kind == FindingKind::kMissingParticipant) &&
          !f.blame.empty();
@@ -66,7 +60,7 @@ class WaitGraph {
     // synchronisation) waits for the peers that never matched its sends and receives.
     for (const Finding& f : findings)
       if (f.kind == FindingKind::kUnmatchedP2p && f.silent_peer >= 0 && f.ranks.size() == 1)
-        if (const RankScan* s = ScanOf(ctx, f.ranks.front());
+        if (const RankScan* s = FindScan(ctx.scans, f.ranks.front());
             s && !s->blocked.empty() && !waits_for_.count(s->rank))
           blocked_on_[s->rank].push_back(f.silent_peer);
     for (const RankScan& s : ctx.scans) {
@@ -93,7 +87,7 @@ class WaitGraph {
 
   // "rank 5 is inside ncclAllReduce op 3 of communicator KEY, waiting for rank 9"
   std::string Hop(int64_t rank) const {
-    const RankScan* s = ScanOf(ctx_, rank);
+    const RankScan* s = FindScan(ctx_.scans, rank);
     const std::string where = s ? WaitPlace(*s) : "";
     return "rank " + std::to_string(rank) + " is " + (where.empty() ? "waiting" : where) +
            ", waiting for " + RanksWord(*WaitsFor(rank));
@@ -139,8 +133,9 @@ class WaitGraph {
 
 // A rank that stopped while its peers went on: not one that ended its program normally.
 bool Stopped(const CheckContext& ctx, int64_t rank) {
-  const RankScan* s = ScanOf(ctx, rank);
-  return s && (s->live || s->until != "until the end");
+  const RankScan* s = FindScan(ctx.scans, rank);
+  return s && (s->live || !s->has_footer || s->end_reason == trace::END_SALVAGED ||
+               s->end_reason == trace::END_SIGNAL);
 }
 
 // An unmatched send/recv whose peer never posted its side because it stopped, or waits behind
@@ -154,10 +149,8 @@ void ExplainUnmatched(const CheckContext& ctx, const WaitGraph& graph, Finding& 
     if (!Stopped(ctx, r) || std::find(f.ranks.begin(), f.ranks.end(), r) != f.ranks.end()) return;
   f.chain_depth = walk.depth + 1;
   for (int64_t r : f.ranks)
-    if (const RankScan* s = ScanOf(ctx, r); s && !s->blocked.empty())
-      f.evidence.push_back("rank " + std::to_string(r) + ": inside " +
-                           FnName(s->blocked.front().fn) + " " +
-                           WaitedFor(ctx, *s, s->blocked.front().since));
+    if (const RankScan* s = FindScan(ctx.scans, r); s && !s->blocked.empty())
+      f.evidence.push_back("rank " + std::to_string(r) + ": " + InsideCall(ctx, *s));
   if (graph.WaitsFor(f.silent_peer))
     f.message += "; " + graph.Hop(f.silent_peer) + "; " + RanksWord(walk.roots) + " " +
                  (walk.roots.size() > 1 ? "are " : "is ") + CulpritWord(walk.roots.size());
@@ -203,15 +196,19 @@ std::string WaitPlace(const RankScan& scan, int64_t* since) {
   return where;
 }
 
-std::string LastSeen(const CheckContext& ctx, const RankScan& scan) {
+std::string InsideCall(const CheckContext& ctx, const RankScan& scan) {
   int64_t since = 0;
-  if (std::string where = WaitPlace(scan, &since); !where.empty())
-    return where + " " + WaitedFor(ctx, scan, since);
+  const std::string where = WaitPlace(scan, &since);
+  return where.empty() ? where : where + " " + WaitedFor(ctx, scan, since);
+}
+
+std::string LastSeen(const CheckContext& ctx, const RankScan& scan) {
+  if (std::string inside = InsideCall(ctx, scan); !inside.empty()) return inside;
   const int64_t last = LastEventUnixNs(scan);
   if (scan.live)
     return "in its own code for " + SecondsText(WaitsEnd(ctx, scan) - last) +
            " since its last event (still running)";
-  if (scan.end_unix_ns && scan.until == "until killed")
+  if (scan.end_unix_ns && scan.end_reason == trace::END_SALVAGED)
     return "in its own code for " + SecondsText(WaitsEnd(ctx, scan) - last) +
            " after its last event, " + scan.until;
   if (!scan.ended.empty()) return scan.ended;
@@ -249,7 +246,7 @@ void CheckSetupHangs(CheckContext& ctx) {
     // A job still starting: those not there yet may be on their way.
     bool settled = true;
     for (int64_t r : absent)
-      if (const RankScan* x = ScanOf(ctx, r); x && !QuietWhenRead(*x)) settled = false;
+      if (const RankScan* x = FindScan(ctx.scans, r); x && !QuietWhenRead(*x)) settled = false;
     if (!settled) continue;
 
     Finding f;
@@ -283,7 +280,7 @@ void CheckSetupHangs(CheckContext& ctx) {
                                    " members never arrived (which ranks: not recorded)"
                              : RanksWord(absent) + " never arrived";
     for (int64_t r : absent) {
-      const RankScan* s = ScanOf(ctx, r);
+      const RankScan* s = FindScan(ctx.scans, r);
       f.evidence.push_back("rank " + std::to_string(r) + ": " +
                            (s ? "last seen " + LastSeen(ctx, *s) : "left no rank file"));
     }
@@ -326,7 +323,7 @@ void ChainWaits(const CheckContext& ctx, std::vector<Finding>& findings) {
                       (walk.roots.size() > 1 ? "are " : "is ") + CulpritWord(walk.roots.size());
         f.ranks = walk.roots;
         for (int64_t r : walk.roots)
-          if (const RankScan* s = ScanOf(ctx, r))
+          if (const RankScan* s = FindScan(ctx.scans, r))
             f.evidence.push_back("rank " + std::to_string(r) + " (end of the chain): last seen " +
                                  LastSeen(ctx, *s));
       }

@@ -26,6 +26,9 @@ void ChainWaits(const CheckContext& ctx, std::vector<Finding>& findings);
 // empty when it was not inside one. `since` (optional) gets when it entered (unix ns).
 std::string WaitPlace(const RankScan& scan, int64_t* since = nullptr);
 
+// WaitPlace and for how long: "inside ncclGroupEnd for 3.9 s"; empty when not inside a call.
+std::string InsideCall(const CheckContext& ctx, const RankScan& scan);
+
 // What a rank was last seen doing, for the culprits of a hang: "inside ncclAllReduce op 7 of
 // communicator KEY for 12.3 s", "in its own code for 4.1 s since its last event (still
 // running)", "in its own code for 4.1 s after its last event, until killed", "rank died

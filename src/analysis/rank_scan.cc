@@ -36,6 +36,12 @@ uint32_t Saturate(uint64_t v) {
 
 }  // namespace
 
+const RankScan* FindScan(const std::vector<RankScan>& scans, int64_t rank) {
+  for (const RankScan& s : scans)
+    if (s.rank == rank) return &s;
+  return nullptr;
+}
+
 std::string SecondsText(int64_t ns) {
   char buf[32];
   snprintf(buf, sizeof(buf), "%.1f s", std::max<int64_t>(ns, 0) * 1e-9);
@@ -187,6 +193,7 @@ class Scanner {
       s_.end_unix_ns = s_.start_unix_ns + static_cast<int64_t>(reader_.footer()->end_time_ns());
     s_.ended = EndedText(reader_);
     s_.until = UntilText(reader_);
+    if (s_.has_footer) s_.end_reason = reader_.footer()->end_reason();
     s_.problems = reader_.problems().size();
     return Status::Ok();
   }

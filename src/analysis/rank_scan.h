@@ -104,8 +104,9 @@ struct RankScan {
   // The footer's end: when it exited, or, for a rank that died, its last sign of life (the
   // recorder's sealing thread notes it while the rank lives). 0: no footer.
   int64_t end_unix_ns = 0;
-  std::string until;  // how that end came, for waits: "until killed"; empty: no footer or live
-  std::string ended;  // "killed or still running (no footer)", "salvaged from spool", ...
+  int32_t end_reason = 0;  // the footer's trace::EndReason (0: none)
+  std::string until;       // how that end came, for waits: "until killed"; empty: no footer or live
+  std::string ended;       // "killed or still running (no footer)", "salvaged from spool", ...
   uint64_t events = 0;
   uint64_t problems = 0;                 // damage the reader skipped
   uint64_t calls = 0, failed_calls = 0;  // failed: a result other than success / in progress
@@ -151,6 +152,9 @@ class ScanObserver {
 // `observer` (optional) sees the events.
 StatusOr<RankScan> ScanRank(trace::RankEntry& entry, OpStore& store, bool calls_in_flight = true,
                             ScanObserver* observer = nullptr);
+
+// The scan of `rank` among `scans`; null when it left no readable rank file.
+const RankScan* FindScan(const std::vector<RankScan>& scans, int64_t rank);
 
 // A duration as reports show it: "12.3 s".
 std::string SecondsText(int64_t ns);

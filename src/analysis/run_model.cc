@@ -8,11 +8,7 @@
 
 namespace ddrr::analysis {
 
-const RankScan* RunModel::Scan(int64_t rank) const {
-  for (const RankScan& s : scans)
-    if (s.rank == rank) return &s;
-  return nullptr;
-}
+const RankScan* RunModel::Scan(int64_t rank) const { return FindScan(scans, rank); }
 
 StatusOr<std::unique_ptr<RunModel>> ModelRun(trace::Run& run, const std::string& temp_dir,
                                              bool calls_in_flight, ScanObserver* observer) {
