@@ -21,10 +21,6 @@ bool CapturesDigests(const trace::RankFileReader& r) {
   return r.header().capture().level() >= trace::CAPTURE_DIGESTS;
 }
 
-bool StillRunning(const trace::RankFileReader& r) {
-  return r.footer() && r.footer()->end_reason() == trace::END_LIVE;
-}
-
 }  // namespace
 
 bool IsCommunication(const trace::ApiCall& call) {
@@ -276,7 +272,7 @@ RankDiff DiffRank(trace::RankFileReader& a, trace::RankFileReader& b, int64_t ra
     if (!x && !y) return diff;
     if (!x || !y) {
       const bool a_ended = !x;
-      if (StillRunning(a_ended ? a : b)) {  // not there yet
+      if ((a_ended ? a : b).still_running()) {  // not there yet
         diff.still_running = a_ended ? Side::kA : Side::kB;
         return diff;
       }

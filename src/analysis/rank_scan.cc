@@ -185,7 +185,7 @@ class Scanner {
       DDRR_RETURN_IF_ERROR(store_.Flush(m.p2p_stream));
     }
     s_.has_footer = reader_.footer() != nullptr;
-    s_.live = s_.has_footer && reader_.footer()->end_reason() == trace::END_LIVE;
+    s_.live = reader_.still_running();
     if (s_.live) s_.not_completed.clear();  // still running: its ops may yet complete
     if (struct stat st; s_.live && stat(reader_.name().c_str(), &st) == 0)  // written when read
       s_.read_unix_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;

@@ -40,8 +40,7 @@ std::string StillRunning(const trace::Run& run) {
   std::vector<int64_t> ranks;
   std::string pids, held;
   for (const trace::RankEntry& e : run.ranks()) {
-    const bool live =
-        e.reader && e.reader->footer() && e.reader->footer()->end_reason() == trace::END_LIVE;
+    const bool live = e.reader && e.reader->still_running();
     if (e.spool_path.empty() && !live) continue;
     ranks.push_back(e.rank);
     if (ranks.size() > kNamed) continue;

@@ -157,8 +157,7 @@ class RankTimeline {
         comm_ranks_(comm_ranks),
         completions_(completions) {
     const trace::Header& h = reader.header();
-    const trace::Footer* f = reader.footer();
-    live_ = f && f->end_reason() == trace::END_LIVE;
+    live_ = reader.still_running();
     if (live_) {
       // Read while it runs: the calls it is inside last until now.
       const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(

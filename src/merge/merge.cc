@@ -61,7 +61,7 @@ StatusOr<MergePlan> PlanMerge(const std::vector<MergeInput>& inputs) {
                                   " cannot be read (" + e.open_status.message() + "); `ddrr info " +
                                   in.name + "` says more");
       }
-      if (const trace::Footer* f = e.reader->footer(); f && f->end_reason() == trace::END_LIVE)
+      if (e.reader->still_running())
         return Status::Unavailable(in.name + ": rank " + std::to_string(e.rank) +
                                    " is still running; merge once the job has ended");
       auto source = std::make_unique<RankSource>();

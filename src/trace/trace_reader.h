@@ -53,6 +53,8 @@ class RankFileReader {
   const Header& header() const { return header_; }
   // The footer when present and intact; nullptr when the rank did not close its trace.
   const Footer* footer() const { return has_footer_ ? &footer_ : nullptr; }
+  // A reader's snapshot of a rank whose process was still running (footer END_LIVE).
+  bool still_running() const { return has_footer_ && footer_.end_reason() == END_LIVE; }
   uint64_t file_size() const { return size_; }
 
   // Next event in file order; false at the end. Damage is skipped and recorded.

@@ -119,7 +119,8 @@ class InfoCommand : public Command {
         if (m.created_by) printf(", created by %s", analysis::FunctionName(m.created_by).c_str());
         printf("\n");
       }
-      if (const trace::Footer* f = r.footer(); f && f->end_reason() == trace::END_LIVE) {
+      const trace::Footer* f = r.footer();
+      if (r.still_running()) {
         printf("  ended     no: still running (pid %u), last event %s ago\n", r.header().pid(),
                analysis::SinceLastEvent(r.header(), *f).c_str());
       } else if (f) {
